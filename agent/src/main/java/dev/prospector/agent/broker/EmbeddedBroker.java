@@ -81,6 +81,9 @@ public final class EmbeddedBroker implements AutoCloseable {
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(loader);
+        // Only the broker's class loader has logback; point it at our quiet configuration before
+        // HiveMQ's own start-up logging begins.
+        System.setProperty("logback.configurationFile", work.resolve("logback.xml").toString());
         try {
             Class<?> hive = loader.loadClass(HIVEMQ);
             Object builder = hive.getMethod("builder").invoke(null);
