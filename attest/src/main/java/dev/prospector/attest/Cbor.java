@@ -1,0 +1,494 @@
+package dev.prospector.attest;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A small, strict CBOR (RFC 8949) codec for the evidence format.
+ *
+ * <p>Encoding is deterministic per RFC 8949 section 4.2.1 ("core deterministic encoding"): every
+ * argument in its shortest form, definite lengths only, map keys sorted by the bytewise
+ * lexicographic order of their encodings, floats in the shortest of half/single/double that
+ * preserves the value (NaN as {@code f9 7e00}).
+ *
+ * <p>Decoding accepts exactly that and nothing else: a non-shortest argument, an indefinite length,
+ * unsorted or duplicate map keys, a float that a shorter width could hold, invalid UTF-8, a simple
+ * value other than false/true/null, an integer outside Java's {@code long}, nesting deeper than
+ * {@link Limits#MAX_CBOR_DEPTH} or trailing bytes are all {@link MalformedReportException}s. Every
+ * declared length is checked against the bytes that remain before anything is allocated, so
+ * memory stays proportional to the input and time linear in it.
+ *
+ * <p>Written here rather than taken from a library so that the byte order of map keys and the
+ * rejection of non-deterministic input are exactly those of the specification (a test checks the
+ * result against com.upokecenter.cbor as an independent decoder).
+ */
+public final class Cbor {
+    private Cbor() {}
+
+    /** A decoded or to-be-encoded CBOR data item. */
+    public sealed interface Value permits Int, Bytes, Text, Array, MapValue, Float, Bool, Null, Tagged {}
+
+    /** Major types 0 and 1, within the range of {@code long}. */
+    public record Int(long value) implements Value {}
+
+    /** Major type 2. The array is not copied: treat it as read-only. */
+    public record Bytes(byte[] value) implements Value {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Bytes b && Arrays.equals(value, b.value);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(value);
+        }
+
+        @Override
+        public String toString() {
+            return "h'" + Hex.encode(value) + "'";
+        }
+    }
+
+    /** Major type 3. */
+    public record Text(String value) implements Value {}
+
+    /** Major type 4. */
+    public record Array(List<Value> items) implements Value {
+        public Array {
+            items = List.copyOf(items);
+        }
+    }
+
+    /** One map entry. */
+    public record Entry(Value key, Value value) {}
+
+    /** Major type 5; entries in encoded-key order once encoded or decoded. */
+    public record MapValue(List<Entry> entries) implements Value {
+        public MapValue {
+            entries = List.copyOf(entries);
+        }
+
+        /** The value under a text key, if present. */
+        public Optional<Value> get(String key) {
+            for (var e : entries) {
+                if (e.key() instanceof Text t && t.value().equals(key)) {
+                    return Optional.of(e.value());
+                }
+            }
+            return Optional.empty();
+        }
+
+        /** The value under an integer key, if present. */
+        public Optional<Value> get(long key) {
+            for (var e : entries) {
+                if (e.key() instanceof Int i && i.value() == key) {
+                    return Optional.of(e.value());
+                }
+            }
+            return Optional.empty();
+        }
+    }
+
+    /** Major type 7 floats (any width). */
+    public record Float(double value) implements Value {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Float f && Double.compare(value, f.value) == 0;
+        }
+
+        @Override
+        public int hashCode() {
+            return Double.hashCode(value);
+        }
+    }
+
+    /** Simple values 20 and 21. */
+    public record Bool(boolean value) implements Value {}
+
+    /** Simple value 22. */
+    public record Null() implements Value {}
+
+    /** Major type 6. */
+    public record Tagged(long tag, Value content) implements Value {}
+
+    /** Builds a map from alternating text keys and values (for readable construction). */
+    public static final class MapBuilder {
+        private final List<Entry> entries = new ArrayList<>();
+
+        public MapBuilder put(String key, Value value) {
+            entries.add(new Entry(new Text(key), value));
+            return this;
+        }
+
+        public MapBuilder put(long key, Value value) {
+            entries.add(new Entry(new Int(key), value));
+            return this;
+        }
+
+        public MapValue build() {
+            return new MapValue(entries);
+        }
+    }
+
+    public static MapBuilder map() {
+        return new MapBuilder();
+    }
+
+    // ---------------------------------------------------------------- encoding
+
+    /** Encodes a value deterministically (RFC 8949 section 4.2.1). */
+    public static byte[] encode(Value value) {
+        var out = new ByteArrayOutputStream(128);
+        write(out, value);
+        return out.toByteArray();
+    }
+
+    private static void write(ByteArrayOutputStream out, Value value) {
+        if (value instanceof Int i) {
+            long v = i.value();
+            if (v >= 0) {
+                head(out, 0, v);
+            } else {
+                head(out, 1, -1 - v);
+            }
+        } else if (value instanceof Bytes b) {
+            head(out, 2, b.value().length);
+            out.writeBytes(b.value());
+        } else if (value instanceof Text t) {
+            byte[] utf8 = t.value().getBytes(StandardCharsets.UTF_8);
+            head(out, 3, utf8.length);
+            out.writeBytes(utf8);
+        } else if (value instanceof Array a) {
+            head(out, 4, a.items().size());
+            for (var item : a.items()) {
+                write(out, item);
+            }
+        } else if (value instanceof MapValue m) {
+            var encoded = new ArrayList<byte[][]>(m.entries().size());
+            for (var e : m.entries()) {
+                encoded.add(new byte[][] {encode(e.key()), encode(e.value())});
+            }
+            encoded.sort((x, y) -> Arrays.compareUnsigned(x[0], y[0]));
+            for (int i = 1; i < encoded.size(); i++) {
+                if (Arrays.equals(encoded.get(i - 1)[0], encoded.get(i)[0])) {
+                    throw new IllegalArgumentException("duplicate map key " + m.entries().get(i).key());
+                }
+            }
+            head(out, 5, encoded.size());
+            for (var kv : encoded) {
+                out.writeBytes(kv[0]);
+                out.writeBytes(kv[1]);
+            }
+        } else if (value instanceof Float f) {
+            writeFloat(out, f.value());
+        } else if (value instanceof Bool b) {
+            out.write(b.value() ? 0xf5 : 0xf4);
+        } else if (value instanceof Null) {
+            out.write(0xf6);
+        } else if (value instanceof Tagged t) {
+            head(out, 6, t.tag());
+            write(out, t.content());
+        }
+    }
+
+    /** Writes a major type with its argument in the shortest form; {@code arg} is unsigned. */
+    static void head(ByteArrayOutputStream out, int major, long arg) {
+        int mt = major << 5;
+        if (arg >= 0 && arg < 24) {
+            out.write(mt | (int) arg);
+        } else if (arg >= 0 && arg <= 0xff) {
+            out.write(mt | 24);
+            out.write((int) arg);
+        } else if (arg >= 0 && arg <= 0xffff) {
+            out.write(mt | 25);
+            out.write((int) (arg >>> 8));
+            out.write((int) arg);
+        } else if (arg >= 0 && arg <= 0xffffffffL) {
+            out.write(mt | 26);
+            for (int s = 24; s >= 0; s -= 8) {
+                out.write((int) (arg >>> s));
+            }
+        } else {
+            out.write(mt | 27);
+            for (int s = 56; s >= 0; s -= 8) {
+                out.write((int) (arg >>> s));
+            }
+        }
+    }
+
+    private static void writeFloat(ByteArrayOutputStream out, double d) {
+        int half = toHalfExact(d);
+        if (half >= 0) {
+            out.write(0xf9);
+            out.write(half >>> 8);
+            out.write(half);
+            return;
+        }
+        float f = (float) d;
+        if ((double) f == d) {
+            out.write(0xfa);
+            int bits = java.lang.Float.floatToRawIntBits(f);
+            for (int s = 24; s >= 0; s -= 8) {
+                out.write(bits >>> s);
+            }
+            return;
+        }
+        out.write(0xfb);
+        long bits = Double.doubleToRawLongBits(d);
+        for (int s = 56; s >= 0; s -= 8) {
+            out.write((int) (bits >>> s));
+        }
+    }
+
+    /**
+     * The IEEE 754 half-precision bits that hold exactly {@code d}, or -1 if none does. NaN maps to
+     * the canonical quiet NaN {@code 0x7e00}.
+     */
+    static int toHalfExact(double d) {
+        if (Double.isNaN(d)) {
+            return 0x7e00;
+        }
+        float f = (float) d;
+        if ((double) f != d) {
+            return -1;
+        }
+        int bits = java.lang.Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int expField = (bits >>> 23) & 0xff;
+        int mant = bits & 0x7fffff;
+        if (expField == 0xff) {
+            return sign | 0x7c00; // infinity (NaN handled above)
+        }
+        if (expField == 0) {
+            return mant == 0 ? sign : -1; // zero; float subnormals are below half's range
+        }
+        int exp = expField - 127;
+        if (exp >= -14 && exp <= 15) {
+            if ((mant & 0x1fff) != 0) {
+                return -1;
+            }
+            return sign | ((exp + 15) << 10) | (mant >>> 13);
+        }
+        if (exp >= -24 && exp < -14) {
+            int significand = 0x800000 | mant;
+            int shift = -(exp + 1); // value = significand * 2^(exp-23) = k * 2^-24
+            if ((significand & ((1 << shift) - 1)) != 0) {
+                return -1;
+            }
+            return sign | (significand >>> shift);
+        }
+        return -1;
+    }
+
+    static double fromHalf(int half) {
+        int sign = (half & 0x8000) != 0 ? -1 : 1;
+        int exp = (half >>> 10) & 0x1f;
+        int mant = half & 0x3ff;
+        if (exp == 0) {
+            return sign * Math.scalb((double) mant, -24);
+        }
+        if (exp == 31) {
+            return mant == 0 ? sign * Double.POSITIVE_INFINITY : Double.NaN;
+        }
+        return sign * Math.scalb((double) (mant | 0x400), exp - 25);
+    }
+
+    // ---------------------------------------------------------------- decoding
+
+    /** Decodes exactly one deterministic data item that spans all of {@code bytes}. */
+    public static Value decode(byte[] bytes) throws MalformedReportException {
+        return decode(bytes, 0, bytes.length);
+    }
+
+    /** Decodes exactly one deterministic data item spanning {@code bytes[from, to)}. */
+    public static Value decode(byte[] bytes, int from, int to) throws MalformedReportException {
+        var r = new Reader(bytes, from, to);
+        Value v = r.item(0);
+        if (r.pos != to) {
+            throw new MalformedReportException((to - r.pos) + " trailing bytes after the CBOR item");
+        }
+        return v;
+    }
+
+    /** A cursor over a byte range; positions let callers find the raw span of an item. */
+    static final class Reader {
+        private final byte[] in;
+        private final int end;
+        int pos;
+
+        Reader(byte[] in, int from, int to) {
+            this.in = in;
+            this.pos = from;
+            this.end = to;
+        }
+
+        private int u8() throws MalformedReportException {
+            if (pos >= end) {
+                throw new MalformedReportException("truncated CBOR at byte " + pos);
+            }
+            return in[pos++] & 0xff;
+        }
+
+        private long argument(int info) throws MalformedReportException {
+            if (info < 24) {
+                return info;
+            }
+            int n;
+            switch (info) {
+                case 24: n = 1; break;
+                case 25: n = 2; break;
+                case 26: n = 4; break;
+                case 27: n = 8; break;
+                case 31: throw new MalformedReportException("indefinite length at byte " + (pos - 1) + " (not deterministic)");
+                default: throw new MalformedReportException("reserved additional information " + info + " at byte " + (pos - 1));
+            }
+            long v = 0;
+            for (int i = 0; i < n; i++) {
+                v = (v << 8) | u8();
+            }
+            long min = n == 1 ? 24 : n == 2 ? 0x100 : n == 4 ? 0x10000 : 0x100000000L;
+            if (Long.compareUnsigned(v, min) < 0) {
+                throw new MalformedReportException("argument " + Long.toUnsignedString(v) + " not in its shortest form at byte " + pos);
+            }
+            return v;
+        }
+
+        private int length(long arg) throws MalformedReportException {
+            if (arg < 0 || arg > end - pos) {
+                throw new MalformedReportException("declared length " + Long.toUnsignedString(arg) + " exceeds the " + (end - pos) + " bytes left");
+            }
+            return (int) arg;
+        }
+
+        Value item(int depth) throws MalformedReportException {
+            if (depth > Limits.MAX_CBOR_DEPTH) {
+                throw new MalformedReportException("CBOR nested deeper than " + Limits.MAX_CBOR_DEPTH);
+            }
+            int start = pos;
+            int ib = u8();
+            int major = ib >>> 5;
+            int info = ib & 0x1f;
+            if (major == 7) {
+                return simple(info, start);
+            }
+            long arg = argument(info);
+            switch (major) {
+                case 0:
+                    if (arg < 0) {
+                        throw new MalformedReportException("integer beyond 2^63-1 at byte " + start);
+                    }
+                    return new Int(arg);
+                case 1:
+                    if (arg < 0) {
+                        throw new MalformedReportException("integer below -2^63 at byte " + start);
+                    }
+                    return new Int(-1 - arg);
+                case 2: {
+                    int n = length(arg);
+                    byte[] b = Arrays.copyOfRange(in, pos, pos + n);
+                    pos += n;
+                    return new Bytes(b);
+                }
+                case 3: {
+                    int n = length(arg);
+                    var dec = StandardCharsets.UTF_8.newDecoder()
+                            .onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT);
+                    try {
+                        String s = dec.decode(ByteBuffer.wrap(in, pos, n)).toString();
+                        pos += n;
+                        return new Text(s);
+                    } catch (CharacterCodingException e) {
+                        throw new MalformedReportException("invalid UTF-8 in text string at byte " + start);
+                    }
+                }
+                case 4: {
+                    int n = length(arg); // every item takes at least one byte
+                    var items = new ArrayList<Value>(n);
+                    for (int i = 0; i < n; i++) {
+                        items.add(item(depth + 1));
+                    }
+                    return new Array(items);
+                }
+                case 5: {
+                    if (arg < 0 || arg > (end - pos) / 2) {
+                        throw new MalformedReportException("declared map size " + Long.toUnsignedString(arg) + " exceeds the bytes left");
+                    }
+                    int n = (int) arg;
+                    var entries = new ArrayList<Entry>(n);
+                    int prevKeyStart = -1;
+                    int prevKeyEnd = -1;
+                    for (int i = 0; i < n; i++) {
+                        int keyStart = pos;
+                        Value k = item(depth + 1);
+                        int keyEnd = pos;
+                        if (prevKeyStart >= 0 && Arrays.compareUnsigned(in, prevKeyStart, prevKeyEnd, in, keyStart, keyEnd) >= 0) {
+                            throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
+                        }
+                        prevKeyStart = keyStart;
+                        prevKeyEnd = keyEnd;
+                        entries.add(new Entry(k, item(depth + 1)));
+                    }
+                    return new MapValue(Collections.unmodifiableList(entries));
+                }
+                case 6:
+                    if (arg < 0) {
+                        throw new MalformedReportException("tag beyond 2^63-1 at byte " + start);
+                    }
+                    return new Tagged(arg, item(depth + 1));
+                default:
+                    throw new AssertionError(major);
+            }
+        }
+
+        private Value simple(int info, int start) throws MalformedReportException {
+            switch (info) {
+                case 20: return new Bool(false);
+                case 21: return new Bool(true);
+                case 22: return new Null();
+                case 25: {
+                    int h = (u8() << 8) | u8();
+                    double d = fromHalf(h);
+                    if (Double.isNaN(d) && h != 0x7e00) {
+                        throw new MalformedReportException("non-canonical NaN at byte " + start);
+                    }
+                    return new Float(d);
+                }
+                case 26: {
+                    int bits = 0;
+                    for (int i = 0; i < 4; i++) {
+                        bits = (bits << 8) | u8();
+                    }
+                    double d = java.lang.Float.intBitsToFloat(bits);
+                    if (Double.isNaN(d) || toHalfExact(d) >= 0) {
+                        throw new MalformedReportException("single-precision float that half precision holds at byte " + start);
+                    }
+                    return new Float(d);
+                }
+                case 27: {
+                    long bits = 0;
+                    for (int i = 0; i < 8; i++) {
+                        bits = (bits << 8) | u8();
+                    }
+                    double d = Double.longBitsToDouble(bits);
+                    if (Double.isNaN(d) || (double) (float) d == d) {
+                        throw new MalformedReportException("double-precision float that a shorter width holds at byte " + start);
+                    }
+                    return new Float(d);
+                }
+                case 31:
+                    throw new MalformedReportException("unexpected break at byte " + start);
+                default:
+                    throw new MalformedReportException("unsupported simple value " + info + " at byte " + start);
+            }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+package dev.prospector.attest;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The claims of a report: the payload of its COSE_Sign1, a deterministic CBOR map with text keys.
+ * docs/EVIDENCE.md describes each claim; the keys are the constants below. Byte arrays are owned
+ * by the record: treat them as read-only. Two claims are equal when their encodings are.
+ *
+ * <p>The constructor enforces the format's invariants (lengths, ranges, the device id being the
+ * hash of the first key, the rotation chain ending at {@code key}, {@code restart} present exactly
+ * when {@code prev} is absent), so a decoded {@code Claims} is always well-formed.
+ */
+public record Claims(
+        DeviceId device,
+        byte[] key,
+        String fleet,
+        long seq,
+        Optional<byte[]> prev,
+        byte[] chain,
+        Instant iat,
+        long epoch,
+        Optional<byte[]> nonce,
+        String bootId,
+        Duration uptime,
+        List<Measurement> measurements,
+        String softwareVersion,
+        byte[] configHash,
+        Optional<String> restart,
+        List<KeyRotation> rotations) {
+
+    /** Format version, claim {@code v}. */
+    public static final int VERSION = 1;
+
+    public static final String V = "v";
+    public static final String DEVICE = "dev";
+    public static final String KEY = "key";
+    public static final String FLEET = "fleet";
+    public static final String SEQ = "seq";
+    public static final String PREV = "prev";
+    public static final String CHAIN = "chain";
+    public static final String IAT = "iat";
+    public static final String EPOCH = "epoch";
+    public static final String NONCE = "nonce";
+    public static final String BOOT = "boot";
+    public static final String UPTIME = "up";
+    public static final String MEASUREMENTS = "meas";
+    public static final String SOFTWARE = "sw";
+    public static final String CONFIG = "cfg";
+    public static final String RESTART = "restart";
+    public static final String ROTATIONS = "rot";
+
+    public static final String M_NAME = "name";
+    public static final String M_VALUE = "value";
+    public static final String M_UNIT = "unit";
+    public static final String M_SOURCE = "source";
+    public static final String M_UNAVAILABLE = "unavailable";
+
+    /** Length of {@code chain}. */
+    public static final int CHAIN_ID_BYTES = 16;
+    /** Length of {@code prev} and {@code cfg} (SHA-256). */
+    public static final int HASH_BYTES = 32;
+
+    private static final Set<String> KNOWN = Set.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
+            UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS);
+
+    public Claims {
+        require(key.length == 32, "key must be 32 bytes");
+        checkText("fleet", fleet, false);
+        require(seq >= 1, "seq must be at least 1");
+        prev.ifPresent(p -> require(p.length == HASH_BYTES, "prev must be 32 bytes"));
+        require(chain.length == CHAIN_ID_BYTES, "chain must be 16 bytes");
+        require(iat.toEpochMilli() >= 0 && iat.getNano() % 1_000_000 == 0, "iat must be whole milliseconds after 1970");
+        require(epoch >= 0, "epoch must not be negative");
+        nonce.ifPresent(n -> require(n.length >= 1 && n.length <= Limits.MAX_NONCE_BYTES, "nonce must be 1 to " + Limits.MAX_NONCE_BYTES + " bytes"));
+        checkText("boot id", bootId, false);
+        require(!uptime.isNegative() && uptime.getNano() % 1_000_000 == 0, "uptime must be whole, non-negative milliseconds");
+        measurements = List.copyOf(measurements);
+        require(measurements.size() <= Limits.MAX_MEASUREMENTS, "at most " + Limits.MAX_MEASUREMENTS + " measurements");
+        checkText("software version", softwareVersion, false);
+        require(configHash.length == HASH_BYTES, "cfg must be 32 bytes");
+        restart.ifPresent(r -> checkText("restart", r, false));
+        require(restart.isPresent() != prev.isPresent(), "restart must be present exactly when prev is absent");
+        require((seq == 1) == prev.isEmpty(), "prev must be absent exactly on seq 1, the first report of a chain");
+        rotations = List.copyOf(rotations);
+        try {
+            KeyRotation.checkChain(rotations);
+        } catch (MalformedReportException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+        byte[] firstKey = rotations.isEmpty() ? key : rotations.get(0).oldKey();
+        require(DeviceId.of(firstKey).equals(device), "dev must be the device id of the first key");
+        require(rotations.isEmpty() || Arrays.equals(rotations.get(rotations.size() - 1).newKey(), key),
+                "the last key rotation must name key");
+    }
+
+    /** The first report of a chain: no {@code prev}, a {@code restart} reason. */
+    public boolean startsChain() {
+        return prev.isEmpty();
+    }
+
+    static void require(boolean condition, String message) {
+        if (!condition) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    static void checkText(String what, String value, boolean allowEmpty) {
+        require(value != null, what + " is missing");
+        require(allowEmpty || !value.isEmpty(), what + " must not be empty");
+        require(value.getBytes(StandardCharsets.UTF_8).length <= Limits.MAX_TEXT_BYTES, what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
+        for (int i = 0; i < value.length(); i++) {
+            require(!Character.isISOControl(value.charAt(i)), what + " contains a control character");
+        }
+    }
+
+    // ---------------------------------------------------------------- encoding
+
+    /** The deterministic CBOR encoding of these claims: the report's payload. */
+    public byte[] encode() {
+        var m = Cbor.map()
+                .put(V, new Cbor.Int(VERSION))
+                .put(DEVICE, new Cbor.Text(device.value()))
+                .put(KEY, new Cbor.Bytes(key))
+                .put(FLEET, new Cbor.Text(fleet))
+                .put(SEQ, new Cbor.Int(seq))
+                .put(CHAIN, new Cbor.Bytes(chain))
+                .put(IAT, new Cbor.Int(iat.toEpochMilli()))
+                .put(EPOCH, new Cbor.Int(epoch))
+                .put(BOOT, new Cbor.Text(bootId))
+                .put(UPTIME, new Cbor.Int(uptime.toMillis()))
+                .put(MEASUREMENTS, encodeMeasurements())
+                .put(SOFTWARE, new Cbor.Text(softwareVersion))
+                .put(CONFIG, new Cbor.Bytes(configHash));
+        prev.ifPresent(p -> m.put(PREV, new Cbor.Bytes(p)));
+        nonce.ifPresent(n -> m.put(NONCE, new Cbor.Bytes(n)));
+        restart.ifPresent(r -> m.put(RESTART, new Cbor.Text(r)));
+        if (!rotations.isEmpty()) {
+            var items = new ArrayList<Cbor.Value>();
+            rotations.forEach(r -> items.add(new Cbor.Bytes(r.bytes())));
+            m.put(ROTATIONS, new Cbor.Array(items));
+        }
+        return Cbor.encode(m.build());
+    }
+
+    private Cbor.Array encodeMeasurements() {
+        var items = new ArrayList<Cbor.Value>(measurements.size());
+        for (var meas : measurements) {
+            if (meas instanceof MeasurementClaim c) {
+                items.add(Cbor.map().put(M_NAME, new Cbor.Text(c.name())).put(M_VALUE, new Cbor.Float(c.value()))
+                        .put(M_UNIT, new Cbor.Text(c.unit())).put(M_SOURCE, new Cbor.Text(c.source())).build());
+            } else if (meas instanceof UnavailableMeasurement u) {
+                items.add(Cbor.map().put(M_NAME, new Cbor.Text(u.name())).put(M_UNAVAILABLE, new Cbor.Text(u.reason())).build());
+            }
+        }
+        return new Cbor.Array(items);
+    }
+
+    // ---------------------------------------------------------------- decoding
+
+    /** Decodes a payload, rejecting anything not deterministic, unknown, missing or out of range. */
+    public static Claims decode(byte[] payload) throws MalformedReportException {
+        if (!(Cbor.decode(payload) instanceof Cbor.MapValue m)) {
+            throw new MalformedReportException("payload is not a CBOR map");
+        }
+        for (var e : m.entries()) {
+            if (!(e.key() instanceof Cbor.Text t) || !KNOWN.contains(t.value())) {
+                throw new MalformedReportException("unknown claim " + e.key());
+            }
+        }
+        long version = uint(m, V);
+        if (version != VERSION) {
+            throw new MalformedReportException("unsupported report version " + version + " (this program reads version " + VERSION + ")");
+        }
+        String dev = text(m, DEVICE);
+        if (!DeviceId.isValid(dev)) {
+            throw new MalformedReportException("dev is not a device id: " + dev);
+        }
+        var rotations = new ArrayList<KeyRotation>();
+        var rot = m.get(ROTATIONS);
+        if (rot.isPresent()) {
+            if (!(rot.get() instanceof Cbor.Array arr) || arr.items().isEmpty() || arr.items().size() > Limits.MAX_ROTATIONS) {
+                throw new MalformedReportException("rot must be an array of 1 to " + Limits.MAX_ROTATIONS + " byte strings");
+            }
+            for (var item : arr.items()) {
+                if (!(item instanceof Cbor.Bytes b)) {
+                    throw new MalformedReportException("rot must hold byte strings");
+                }
+                rotations.add(KeyRotation.decode(b.value()));
+            }
+        }
+        try {
+            return new Claims(
+                    new DeviceId(dev),
+                    bytes(m, KEY, 32, 32),
+                    text(m, FLEET),
+                    uint(m, SEQ),
+                    optionalBytes(m, PREV, HASH_BYTES, HASH_BYTES),
+                    bytes(m, CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES),
+                    Instant.ofEpochMilli(uint(m, IAT)),
+                    uint(m, EPOCH),
+                    optionalBytes(m, NONCE, 1, Limits.MAX_NONCE_BYTES),
+                    text(m, BOOT),
+                    Duration.ofMillis(uint(m, UPTIME)),
+                    decodeMeasurements(m),
+                    text(m, SOFTWARE),
+                    bytes(m, CONFIG, HASH_BYTES, HASH_BYTES),
+                    m.get(RESTART).isPresent() ? Optional.of(text(m, RESTART)) : Optional.empty(),
+                    rotations);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new MalformedReportException("invalid claims: " + e.getMessage());
+        }
+    }
+
+    private static List<Measurement> decodeMeasurements(Cbor.MapValue m) throws MalformedReportException {
+        if (!(m.get(MEASUREMENTS).orElse(null) instanceof Cbor.Array arr)) {
+            throw new MalformedReportException("claim meas is missing or not an array");
+        }
+        if (arr.items().size() > Limits.MAX_MEASUREMENTS) {
+            throw new MalformedReportException("more than " + Limits.MAX_MEASUREMENTS + " measurements");
+        }
+        var out = new ArrayList<Measurement>(arr.items().size());
+        for (var item : arr.items()) {
+            if (!(item instanceof Cbor.MapValue mm)) {
+                throw new MalformedReportException("a measurement is not a map");
+            }
+            if (mm.entries().size() == 2 && mm.get(M_UNAVAILABLE).isPresent()) {
+                out.add(new UnavailableMeasurement(text(mm, M_NAME), text(mm, M_UNAVAILABLE)));
+            } else if (mm.entries().size() == 4) {
+                if (!(mm.get(M_VALUE).orElse(null) instanceof Cbor.Float f)) {
+                    throw new MalformedReportException("measurement value is missing or not a float");
+                }
+                out.add(new MeasurementClaim(text(mm, M_NAME), f.value(), text(mm, M_UNIT), text(mm, M_SOURCE)));
+            } else {
+                throw new MalformedReportException("a measurement must be {name, value, unit, source} or {name, unavailable}");
+            }
+        }
+        return out;
+    }
+
+    static long uint(Cbor.MapValue m, String key) throws MalformedReportException {
+        if (!(m.get(key).orElse(null) instanceof Cbor.Int i) || i.value() < 0) {
+            throw new MalformedReportException("claim " + key + " is missing or not an unsigned integer");
+        }
+        return i.value();
+    }
+
+    static String text(Cbor.MapValue m, String key) throws MalformedReportException {
+        if (!(m.get(key).orElse(null) instanceof Cbor.Text t)) {
+            throw new MalformedReportException("claim " + key + " is missing or not a text string");
+        }
+        return t.value();
+    }
+
+    static byte[] bytes(Cbor.MapValue m, String key, int min, int max) throws MalformedReportException {
+        if (!(m.get(key).orElse(null) instanceof Cbor.Bytes b) || b.value().length < min || b.value().length > max) {
+            throw new MalformedReportException("claim " + key + " is missing or not a byte string of " + (min == max ? min : min + " to " + max) + " bytes");
+        }
+        return b.value();
+    }
+
+    private static Optional<byte[]> optionalBytes(Cbor.MapValue m, String key, int min, int max) throws MalformedReportException {
+        return m.get(key).isPresent() ? Optional.of(bytes(m, key, min, max)) : Optional.empty();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Claims c && Arrays.equals(encode(), c.encode());
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(encode());
+    }
+
+    @Override
+    public String toString() {
+        return "Claims[dev=" + device + ", fleet=" + fleet + ", seq=" + seq + ", chain=" + Hex.encode(chain)
+                + ", iat=" + iat + ", measurements=" + measurements.size() + "]";
+    }
+}

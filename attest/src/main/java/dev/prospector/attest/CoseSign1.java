@@ -1,0 +1,122 @@
+package dev.prospector.attest;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
+
+/**
+ * Tagged COSE_Sign1 (RFC 9052 section 4.2) with EdDSA over Ed25519, as Prospector uses it:
+ *
+ * <pre>
+ * 18([ protected: bstr .cbor {1: -8, 4: kid}, unprotected: {}, payload: bstr, signature: bstr(64) ])
+ * </pre>
+ *
+ * The signature covers {@code Sig_structure = ["Signature1", protected, h'', payload]} (external
+ * AAD empty). Decoding accepts only this shape: other algorithms, header parameters or a
+ * non-empty unprotected header are malformed.
+ */
+public final class CoseSign1 {
+    /** CBOR tag of COSE_Sign1. */
+    public static final int TAG = 18;
+    /** COSE header label {@code alg}. */
+    public static final int HEADER_ALG = 1;
+    /** COSE header label {@code kid}. */
+    public static final int HEADER_KID = 4;
+    /** COSE algorithm EdDSA. */
+    public static final int ALG_EDDSA = -8;
+
+    private static final byte[] SIGNATURE1 = "Signature1".getBytes(StandardCharsets.US_ASCII);
+
+    private CoseSign1() {}
+
+    /** The parts of a decoded COSE_Sign1; arrays are owned by the record, treat as read-only. */
+    public record Parts(byte[] protectedHeader, byte[] kid, byte[] payload, byte[] signature) {
+        /** True if {@link #signature} is a valid Ed25519 signature by {@code publicKey}. */
+        public boolean verify(byte[] publicKey) {
+            if (publicKey.length != Ed25519.PUBLIC_KEY_SIZE || signature.length != Ed25519.SIGNATURE_SIZE) {
+                return false;
+            }
+            byte[] tbs = toBeSigned(protectedHeader, payload);
+            return Ed25519.verify(signature, 0, publicKey, 0, tbs, 0, tbs.length);
+        }
+
+        /** As {@link #verify(byte[])}, with a public point decoded once and reused. */
+        public boolean verify(Ed25519.PublicPoint publicPoint) {
+            if (signature.length != Ed25519.SIGNATURE_SIZE) {
+                return false;
+            }
+            byte[] tbs = toBeSigned(protectedHeader, payload);
+            return Ed25519.verify(signature, 0, publicPoint, tbs, 0, tbs.length);
+        }
+    }
+
+    /** The protected header {1: -8, 4: kid}, deterministically encoded. */
+    public static byte[] protectedHeader(byte[] kid) {
+        return Cbor.encode(Cbor.map().put(HEADER_ALG, new Cbor.Int(ALG_EDDSA)).put(HEADER_KID, new Cbor.Bytes(kid)).build());
+    }
+
+    /** The bytes Ed25519 signs: the encoded Sig_structure. */
+    public static byte[] toBeSigned(byte[] protectedHeader, byte[] payload) {
+        var out = new ByteArrayOutputStream(protectedHeader.length + payload.length + 24);
+        Cbor.head(out, 4, 4);
+        Cbor.head(out, 3, SIGNATURE1.length);
+        out.writeBytes(SIGNATURE1);
+        Cbor.head(out, 2, protectedHeader.length);
+        out.writeBytes(protectedHeader);
+        Cbor.head(out, 2, 0);
+        Cbor.head(out, 2, payload.length);
+        out.writeBytes(payload);
+        return out.toByteArray();
+    }
+
+    /** Signs {@code payload} with {@code keys}, naming {@code kid}. */
+    public static byte[] sign(byte[] kid, byte[] payload, DeviceKeys keys) {
+        byte[] header = protectedHeader(kid);
+        byte[] signature = keys.sign(toBeSigned(header, payload));
+        return Cbor.encode(new Cbor.Tagged(TAG, new Cbor.Array(java.util.List.of(
+                new Cbor.Bytes(header), Cbor.map().build(), new Cbor.Bytes(payload), new Cbor.Bytes(signature)))));
+    }
+
+    /** Decodes a tagged COSE_Sign1 of the shape above, or says why it is not one. */
+    public static Parts decode(byte[] bytes) throws MalformedReportException {
+        if (bytes.length > Limits.MAX_REPORT_BYTES) {
+            throw new MalformedReportException("report of " + bytes.length + " bytes exceeds the limit of " + Limits.MAX_REPORT_BYTES);
+        }
+        Cbor.Value root = Cbor.decode(bytes);
+        if (!(root instanceof Cbor.Tagged tagged) || tagged.tag() != TAG) {
+            throw new MalformedReportException("not a tagged COSE_Sign1 (CBOR tag 18)");
+        }
+        if (!(tagged.content() instanceof Cbor.Array array) || array.items().size() != 4) {
+            throw new MalformedReportException("COSE_Sign1 is not an array of 4 items");
+        }
+        var items = array.items();
+        if (!(items.get(0) instanceof Cbor.Bytes prot)) {
+            throw new MalformedReportException("COSE_Sign1 protected header is not a byte string");
+        }
+        if (!(items.get(1) instanceof Cbor.MapValue unprot) || !unprot.entries().isEmpty()) {
+            throw new MalformedReportException("COSE_Sign1 unprotected header is not an empty map");
+        }
+        if (!(items.get(2) instanceof Cbor.Bytes payload)) {
+            throw new MalformedReportException("COSE_Sign1 payload is not a byte string (detached payloads are not used)");
+        }
+        if (!(items.get(3) instanceof Cbor.Bytes sig) || sig.value().length != Ed25519.SIGNATURE_SIZE) {
+            throw new MalformedReportException("COSE_Sign1 signature is not a 64-byte string");
+        }
+        if (!(Cbor.decode(prot.value()) instanceof Cbor.MapValue header) || header.entries().size() != 2) {
+            throw new MalformedReportException("protected header is not a map of exactly alg and kid");
+        }
+        var alg = header.get(HEADER_ALG);
+        if (alg.isEmpty() || !alg.get().equals(new Cbor.Int(ALG_EDDSA))) {
+            throw new MalformedReportException("protected header alg is not EdDSA (-8)");
+        }
+        if (!(header.get(HEADER_KID).orElse(null) instanceof Cbor.Bytes kid)) {
+            throw new MalformedReportException("protected header has no byte-string kid");
+        }
+        return new Parts(prot.value(), kid.value(), payload.value(), sig.value());
+    }
+
+    static boolean sameKey(byte[] a, byte[] b) {
+        return Arrays.equals(a, b);
+    }
+}

@@ -1,0 +1,78 @@
+package dev.prospector.attest;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.regex.Pattern;
+
+/**
+ * A device's identity: {@code "p"} followed by the lowercase RFC 4648 base32 (no padding) of the
+ * first 15 bytes of SHA-256 over the raw 32-byte Ed25519 public key of the device's first key.
+ * 25 characters of {@code [a-z2-7]}: safe in MQTT topics, file names and URLs. It stays the same
+ * when the device rotates its key.
+ */
+public record DeviceId(String value) {
+    /** Prefix that makes an id recognisable and never start with a digit. */
+    public static final String PREFIX = "p";
+    /** Hash bytes kept: 120 bits, collision-resistant for any fleet size. */
+    public static final int HASH_BYTES = 15;
+    /** Length of the text form. */
+    public static final int LENGTH = PREFIX.length() + HASH_BYTES * 8 / 5;
+
+    private static final Pattern FORM = Pattern.compile("p[a-z2-7]{24}");
+    private static final char[] BASE32 = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
+
+    public DeviceId {
+        if (value == null || !FORM.matcher(value).matches()) {
+            throw new IllegalArgumentException("not a device id (expected 'p' and 24 of [a-z2-7]): " + value);
+        }
+    }
+
+    /** Parses a device id, for example from a registry file or a topic. */
+    public static DeviceId parse(String text) {
+        return new DeviceId(text.trim());
+    }
+
+    /** True if {@code text} is a well-formed device id. */
+    public static boolean isValid(String text) {
+        return text != null && FORM.matcher(text).matches();
+    }
+
+    /** The id of the device whose first key is {@code rawPublicKey} (32 bytes). */
+    public static DeviceId of(byte[] rawPublicKey) {
+        if (rawPublicKey.length != 32) {
+            throw new IllegalArgumentException("an Ed25519 public key has 32 bytes, not " + rawPublicKey.length);
+        }
+        byte[] h = sha256(rawPublicKey);
+        var sb = new StringBuilder(LENGTH).append(PREFIX);
+        // 15 bytes = 3 groups of 5 bytes = 3 x 8 base32 characters, no padding.
+        for (int g = 0; g < HASH_BYTES; g += 5) {
+            long bits = 0;
+            for (int i = 0; i < 5; i++) {
+                bits = (bits << 8) | (h[g + i] & 0xff);
+            }
+            for (int s = 35; s >= 0; s -= 5) {
+                sb.append(BASE32[(int) (bits >>> s) & 31]);
+            }
+        }
+        return new DeviceId(sb.toString());
+    }
+
+    /** The {@code kid} of the report's protected header: the id's ASCII bytes. */
+    public byte[] kid() {
+        return value.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Override
+    public String toString() {
+        return value;
+    }
+
+    static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JDK", e);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package dev.prospector.attest;
+
+/**
+ * Bounds beyond which a measurement cannot be true. Applied by unit (see docs/EVIDENCE.md):
+ * {@code Cel} within [minCelsius, maxCelsius]; {@code B/s} within [0, maxLinkBytesPerSecond]
+ * ({@code bit/s} within 8 times that); {@code B} within [0, maxBytes]; {@code %} within [0, 100];
+ * {@code s}, {@code ms}, {@code 1}, {@code Hz}, {@code W}, {@code V} not negative. Across
+ * measurements: {@code X.free} and {@code X.used} not above {@code X.total}; a {@code B/s} or
+ * {@code bit/s} rate {@code X.*} not above the link speed {@code X.link}. Other units are accepted
+ * without bounds (the value is always finite).
+ *
+ * @param minCelsius            lowest plausible board temperature
+ * @param maxCelsius            highest plausible board temperature
+ * @param maxLinkBytesPerSecond fastest plausible network link, in bytes per second
+ * @param maxBytes              largest plausible storage size or byte counter
+ */
+public record PlausibilityLimits(double minCelsius, double maxCelsius, double maxLinkBytesPerSecond, double maxBytes) {
+    /** -60 to 150 degrees C (beyond the SoC's own limits), 10 Gbit/s, 1 PiB. */
+    public static final PlausibilityLimits DEFAULTS = new PlausibilityLimits(-60, 150, 10e9 / 8, 1024.0 * 1024 * 1024 * 1024 * 1024);
+
+    public PlausibilityLimits {
+        if (!(minCelsius < maxCelsius)) {
+            throw new IllegalArgumentException("plausibility: minCelsius " + minCelsius + " must be below maxCelsius " + maxCelsius);
+        }
+        if (!(maxLinkBytesPerSecond > 0) || !(maxBytes > 0)) {
+            throw new IllegalArgumentException("plausibility: maxLinkBytesPerSecond and maxBytes must be positive");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package dev.prospector.attest;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the agent supplies for one report; {@link ReportSigner} adds device, key, seq, prev, chain
+ * and restart.
+ *
+ * @param fleet           the fleet name the device reports to
+ * @param iat             when the report is made (encoded in milliseconds)
+ * @param epoch           the reward epoch the report counts for
+ * @param nonce           the last challenge nonce the device answered, if any
+ * @param bootId          the kernel's boot id ({@code /proc/sys/kernel/random/boot_id})
+ * @param uptime          time since boot (encoded in milliseconds)
+ * @param measurements    the measurements, in the agent's order
+ * @param softwareVersion the agent's version
+ * @param configHash      SHA-256 of the effective configuration (32 bytes)
+ */
+public record ReportInput(String fleet, Instant iat, long epoch, Optional<byte[]> nonce, String bootId,
+        Duration uptime, List<Measurement> measurements, String softwareVersion, byte[] configHash) {
+    public ReportInput {
+        measurements = List.copyOf(measurements);
+        nonce = nonce.map(byte[]::clone);
+        configHash = configHash.clone();
+    }
+}

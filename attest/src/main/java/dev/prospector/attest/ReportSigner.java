@@ -1,0 +1,53 @@
+package dev.prospector.attest;
+
+/**
+ * Makes signed reports: assigns seq, prev and chain from {@link ChainState}, encodes the claims
+ * deterministically, signs them as a tagged COSE_Sign1, and persists the new chain position before
+ * returning. Thread-safe: reports are made one at a time, so seqs are dense and each report's prev
+ * is the hash of the one before it.
+ */
+public final class ReportSigner {
+    private final DeviceKeys keys;
+    private final ChainState state;
+
+    public ReportSigner(DeviceKeys keys, ChainState state) {
+        this.keys = keys;
+        this.state = state;
+    }
+
+    /**
+     * Signs one report. The chain state is durable before this returns: if the process dies before
+     * the report is sent, the verifier sees a gap, never a reused seq.
+     *
+     * @throws IllegalArgumentException if the input violates the format (see {@link Claims})
+     * @throws IllegalStateException    if the chain state cannot be persisted (no report is returned)
+     */
+    public synchronized SignedReport sign(ReportInput input) {
+        var next = state.next();
+        var claims = new Claims(
+                keys.deviceId(),
+                keys.publicKey(),
+                input.fleet(),
+                next.seq(),
+                next.prev(),
+                next.chain(),
+                java.time.Instant.ofEpochMilli(input.iat().toEpochMilli()),
+                input.epoch(),
+                input.nonce(),
+                input.bootId(),
+                java.time.Duration.ofMillis(input.uptime().toMillis()),
+                input.measurements(),
+                input.softwareVersion(),
+                input.configHash(),
+                next.restart(),
+                keys.rotations());
+        byte[] bytes = CoseSign1.sign(keys.deviceId().kid(), claims.encode(), keys);
+        var report = new SignedReport(bytes, claims);
+        state.advance(next.seq(), report.hash());
+        return report;
+    }
+
+    public DeviceKeys keys() {
+        return keys;
+    }
+}
