@@ -129,8 +129,9 @@ public final class AgentNode implements AutoCloseable {
     /** Measures, signs and stores one report now; returns it. */
     public SignedReport reportNow() {
         ReportInput input = factory.input(board.measure(), Optional.empty());
-        SignedReport report = signer.sign(input);
-        outbox.append(report.claims().seq(), report.bytes());
+        // The outbox append is durable before the chain advances: a crash in between is repaired
+        // at start (AgentWiring reconciles the chain from the outbox), so no report is lost.
+        SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.bytes()));
         made.incrementAndGet();
         Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);
         pump();

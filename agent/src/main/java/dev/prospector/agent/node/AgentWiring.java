@@ -82,10 +82,13 @@ public final class AgentWiring {
         } catch (KeyCustodyException e) {
             throw new UserError(e.getMessage());
         }
-        ReportSigner signer = new ReportSigner(keys, ChainState.open(s.dataDir()));
+        ChainState chain = ChainState.open(s.dataDir());
+        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
+        // A report stored just before a crash, whose chain position was not yet written.
+        outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
+        ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(BoardConfig.defaults(s.dataDir()).withSelection(s.board()).withSeed(s.seed())
                 .withClock(clock).withFaults(s.faults()));
-        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
         MqttSettings mqtt = MqttSettings.of(s.broker(), "prospector-" + device);
