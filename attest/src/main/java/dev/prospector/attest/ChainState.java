@@ -109,6 +109,29 @@ public final class ChainState {
         prev = Optional.of(reportHash.clone());
     }
 
+    /**
+     * Moves the chain past a report that the device stored durably but whose chain position was
+     * not persisted (the process died in between; see {@link ReportSigner#sign(ReportInput,
+     * java.util.function.Consumer)}). A no-op when the state is already there.
+     *
+     * @param storedSeq  the highest seq in the device's own store
+     * @param reportHash SHA-256 of that report's bytes
+     * <p>A store more than one report ahead belongs to an earlier chain (the state file was lost
+     * or unreadable and a new chain started): that is logged and the new chain kept.
+     */
+    public synchronized void recover(long storedSeq, byte[] reportHash) {
+        if (storedSeq <= seq) {
+            return;
+        }
+        if (storedSeq != seq + 1) {
+            Logger.warn("the outbox's last report is seq {} but the chain state {} is at seq {}: they belong to different chains; keeping the chain state",
+                    storedSeq, file.map(Path::toString).orElse("(in memory)"), seq);
+            return;
+        }
+        Logger.warn("recovering chain position: report {} was stored but its chain position was not persisted (a crash)", storedSeq);
+        advance(storedSeq, reportHash);
+    }
+
     /** The last seq made in this chain (0 before the first report). */
     public synchronized long seq() {
         return seq;

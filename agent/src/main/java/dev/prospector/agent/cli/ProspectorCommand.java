@@ -13,6 +13,12 @@ import picocli.CommandLine.Command;
         versionProvider = Version.class,
         description = "Proof-of-service agent for Raspberry Pi and ARM boards.",
         subcommands = {
+            KeygenCommand.class,
+            ReportCommand.class,
+            InspectCommand.class,
+            RunCommand.class,
+            VerifierCommand.class,
+            DemoCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class ProspectorCommand implements Runnable {
@@ -24,13 +30,47 @@ public final class ProspectorCommand implements Runnable {
     }
 
     /**
+     * Log level: {@code --debug} shows everything; {@code PROSPECTOR_LOG_LEVEL} sets it; the
+     * daemons ({@code run}, {@code verifier}) log at info, the other commands only warnings so that
+     * their own output stays readable. Must run before the first log line.
+     */
+    private static void configureLogging(String[] args, boolean debug) {
+        String level;
+        String fromEnv = System.getenv("PROSPECTOR_LOG_LEVEL");
+        if (debug) {
+            level = "debug";
+        } else if (fromEnv != null && !fromEnv.isBlank()) {
+            level = fromEnv.trim().toLowerCase(java.util.Locale.ROOT);
+        } else {
+            boolean daemon = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst()
+                    .map(c -> c.equals("run") || c.equals("verifier")).orElse(false);
+            level = daemon ? "info" : "warn";
+        }
+        try {
+            org.tinylog.configuration.Configuration.set("writer.level", level);
+        } catch (UnsupportedOperationException e) {
+            // Logging already started (tests run several commands in one JVM): keep its level.
+        }
+    }
+
+    /**
      * Runs the command line and returns the exit code. Errors the user can fix print one line;
      * with {@code --debug} anywhere on the line the stack trace follows.
      */
     public static int execute(String[] args, PrintStream out, PrintStream err) {
         boolean debug = Arrays.asList(args).contains("--debug");
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        configureLogging(rest, debug);
         CommandLine cli = new CommandLine(new ProspectorCommand());
+        try {
+            ConfigFile.find(rest).ifPresent(config -> {
+                config.checkKeys(cli);
+                cli.setDefaultValueProvider(config);
+            });
+        } catch (UserError e) {
+            err.println("prospector: " + e.getMessage());
+            return e.exitCode();
+        }
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         cli.setParameterExceptionHandler((ex, a) -> {

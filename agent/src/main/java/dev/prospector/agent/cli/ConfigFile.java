@@ -1,0 +1,122 @@
+package dev.prospector.agent.cli;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import picocli.CommandLine;
+import picocli.CommandLine.IDefaultValueProvider;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * The configuration file: {@code key = value} lines whose keys are the long option names of the
+ * commands ({@code broker}, {@code fleet}, {@code interval}, …), optionally qualified by the
+ * command ({@code run.interval} wins over {@code interval} for {@code prospector run}). Flags on
+ * the command line override it. Unknown keys are an error that names them, so a typo never goes
+ * unnoticed.
+ *
+ * <p>Found at {@code --config FILE}, else {@code $PROSPECTOR_CONFIG}, else
+ * {@code /etc/prospector/prospector.conf} when it exists.
+ */
+public final class ConfigFile implements IDefaultValueProvider {
+    public static final Path DEFAULT = Paths.get("/etc/prospector/prospector.conf");
+    public static final String ENVIRONMENT = "PROSPECTOR_CONFIG";
+
+    private final Path path;
+    private final Properties values;
+
+    private ConfigFile(Path path, Properties values) {
+        this.path = path;
+        this.values = values;
+    }
+
+    /** The file named on the command line or by the environment, or the default one if present. */
+    public static Optional<ConfigFile> find(String[] args) {
+        Optional<Path> named = Optional.empty();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                named = Optional.of(Paths.get(args[i + 1]));
+            } else if (args[i].startsWith("--config=")) {
+                named = Optional.of(Paths.get(args[i].substring("--config=".length())));
+            }
+        }
+        if (named.isEmpty() && System.getenv(ENVIRONMENT) != null && !System.getenv(ENVIRONMENT).isBlank()) {
+            named = Optional.of(Paths.get(System.getenv(ENVIRONMENT)));
+        }
+        if (named.isPresent()) {
+            return Optional.of(load(named.get()));
+        }
+        return Files.isRegularFile(DEFAULT) ? Optional.of(load(DEFAULT)) : Optional.empty();
+    }
+
+    public static ConfigFile load(Path path) {
+        if (!Files.isRegularFile(path)) {
+            throw new UserError("config file " + path + " does not exist: create it or drop --config");
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new UserError("cannot read config file " + path + ": " + e.getMessage());
+        }
+        return new ConfigFile(path, p);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * Fails on keys that no command knows, naming them and the file.
+     */
+    public void checkKeys(CommandLine root) {
+        Set<String> known = new TreeSet<>();
+        collect(root, known);
+        Set<String> unknown = new TreeSet<>();
+        for (String key : values.stringPropertyNames()) {
+            if (!known.contains(key)) {
+                unknown.add(key);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new UserError("config file " + path + " has unknown setting(s) " + unknown
+                    + ": remove them or fix the spelling (settings are the long option names, e.g. broker, fleet, interval)");
+        }
+    }
+
+    private static void collect(CommandLine cmd, Set<String> known) {
+        String name = cmd.getCommandSpec().name();
+        for (OptionSpec option : cmd.getCommandSpec().options()) {
+            String key = key(option);
+            known.add(key);
+            known.add(name + "." + key);
+        }
+        for (CommandLine sub : cmd.getSubcommands().values()) {
+            collect(sub, known);
+        }
+    }
+
+    @Override
+    public String defaultValue(ArgSpec argSpec) {
+        if (!(argSpec instanceof OptionSpec option)) {
+            return null;
+        }
+        CommandSpec command = option.command();
+        String key = key(option);
+        String qualified = command == null ? null : values.getProperty(command.name() + "." + key);
+        return qualified != null ? qualified.trim()
+                : values.getProperty(key) == null ? null : values.getProperty(key).trim();
+    }
+
+    private static String key(OptionSpec option) {
+        return option.longestName().replaceFirst("^-+", "");
+    }
+}

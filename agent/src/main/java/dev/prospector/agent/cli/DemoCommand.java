@@ -1,0 +1,227 @@
+package dev.prospector.agent.cli;
+
+import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.broker.EmbeddedBroker;
+import dev.prospector.agent.node.AgentNode;
+import dev.prospector.agent.node.AgentWiring;
+import dev.prospector.agent.node.NodeStats;
+import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.verifier.Partitioning;
+import dev.prospector.agent.verifier.VerifierService;
+import dev.prospector.attest.Appraiser;
+import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.hardware.BoardSelection;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Run the whole system in this process: an embedded MQTT broker on a free loopback port,",
+            "a verifier and N emulated boards reporting to it. Prints a summary and exits 0 only when every",
+            "report sent was accepted."})
+public final class DemoCommand implements Callable<Integer> {
+    /** How long to wait, after the last report, for the outboxes to drain and the verifier to catch up. */
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
+    private static final String FLEET = "demo";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--devices", defaultValue = "3", description = "Emulated boards (default: ${DEFAULT-VALUE}).")
+    int devices;
+
+    @Option(names = "--duration", defaultValue = "30s", converter = DurationConverter.class,
+            description = "How long the boards report (default: ${DEFAULT-VALUE}).")
+    Duration duration;
+
+    @Option(names = "--interval", defaultValue = "1s", converter = DurationConverter.class,
+            description = "Time between one board's reports (default: ${DEFAULT-VALUE}).")
+    Duration interval;
+
+    @Option(names = "--json", description = "Print the summary as a JSON array of {device, sent, accepted, rejected}.")
+    boolean json;
+
+    /** One board's line of the summary. */
+    record Row(String device, long sent, long accepted, long rejected) {
+        boolean ok() {
+            return sent > 0 && accepted == sent && rejected == 0;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (devices < 1 || devices > 1000) {
+            throw new UserError("--devices " + devices + " is out of range: use 1 to 1000");
+        }
+        if (duration.toMillis() < 1000) {
+            throw new UserError("--duration " + duration + " is too short: use at least 1s");
+        }
+        Progress progress = new Progress(spec.commandLine().getErr());
+        Path work = Files.createTempDirectory("prospector-demo-");
+        List<AgentNode> agents = new ArrayList<>();
+        progress.say("starting the embedded MQTT broker");
+        try (EmbeddedBroker broker = EmbeddedBroker.startOnFreePort()) {
+            BrokerUrl url = BrokerUrl.parse(broker.url());
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET));
+            MqttSettings verifierMqtt = MqttSettings.of(url, "prospector-demo-verifier").withSessionExpiry(Duration.ZERO);
+            try (VerifierService verifier = new VerifierService(FLEET, appraiser, Optional.of(new Partitioning("verifiers", 0, 1)),
+                    listener -> new MqttLink(verifierMqtt, Optional.empty(), listener))) {
+                verifier.connect();
+                progress.say("broker on " + broker.url() + "; starting " + devices + " emulated board(s)");
+                for (int i = 0; i < devices; i++) {
+                    var settings = new AgentWiring.RunSettings(url, FLEET, work.resolve("board-" + (i + 1)),
+                            BoardSelection.EMULATED, interval, AgentWiring.DEFAULT_OUTBOX_BYTES, i + 1, Set.of());
+                    AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
+                    agents.add(node);
+                    node.start();
+                }
+                long start = System.nanoTime();
+                long end = start + duration.toNanos();
+                while (System.nanoTime() < end) {
+                    Thread.sleep(Math.min(250, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+                    progress.bar(System.nanoTime() - start, duration.toNanos(), totals(agents, verifier));
+                }
+                agents.forEach(AgentNode::stopReporting);
+                long drainEnd = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+                while (System.nanoTime() < drainEnd && !settled(agents, verifier)) {
+                    Thread.sleep(100);
+                    progress.bar(duration.toNanos(), duration.toNanos(), totals(agents, verifier));
+                }
+                progress.done(totals(agents, verifier));
+                List<Row> rows = rows(agents, verifier);
+                print(rows, spec.commandLine().getOut());
+                agents.forEach(AgentNode::close);
+                return rows.stream().allMatch(Row::ok) ? 0 : UserError.CHECK_FAILED;
+            }
+        } finally {
+            agents.forEach(a -> {
+                try {
+                    a.close();
+                } catch (RuntimeException e) {
+                    // already closed
+                }
+            });
+            deleteTree(work);
+        }
+    }
+
+    private static boolean settled(List<AgentNode> agents, VerifierService verifier) {
+        var counts = verifier.counts();
+        for (AgentNode a : agents) {
+            NodeStats s = a.stats();
+            var c = counts.get(a.device());
+            if (s.pending() > 0 || c == null || c.accepted() + c.rejected() < s.sent()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String totals(List<AgentNode> agents, VerifierService verifier) {
+        long made = 0;
+        long sent = 0;
+        long accepted = 0;
+        long rejected = 0;
+        for (AgentNode a : agents) {
+            NodeStats s = a.stats();
+            made += s.made();
+            sent += s.sent();
+        }
+        for (var c : verifier.counts().values()) {
+            accepted += c.accepted();
+            rejected += c.rejected();
+        }
+        return "made " + made + "  sent " + sent + "  accepted " + accepted + "  rejected " + rejected;
+    }
+
+    private static List<Row> rows(List<AgentNode> agents, VerifierService verifier) {
+        var counts = verifier.counts();
+        List<Row> rows = new ArrayList<>();
+        for (AgentNode a : agents) {
+            var c = counts.get(a.device());
+            rows.add(new Row(a.device(), a.stats().sent(), c == null ? 0 : c.accepted(), c == null ? 0 : c.rejected()));
+        }
+        return rows;
+    }
+
+    private void print(List<Row> rows, PrintWriter out) {
+        if (json) {
+            CBORObject array = CBORObject.NewArray();
+            for (Row r : rows) {
+                array.Add(CBORObject.NewOrderedMap().Add("device", r.device()).Add("sent", r.sent())
+                        .Add("accepted", r.accepted()).Add("rejected", r.rejected()));
+            }
+            out.println(array.ToJSONString());
+        } else {
+            Table t = new Table("DEVICE", "SENT", "ACCEPTED", "REJECTED");
+            rows.forEach(r -> t.row(r.device(), r.sent(), r.accepted(), r.rejected()));
+            t.print(out);
+            boolean ok = rows.stream().allMatch(Row::ok);
+            out.println(ok ? "every report sent was accepted" : "NOT every report sent was accepted");
+        }
+        out.flush();
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort: it is a temp folder
+        }
+    }
+
+    /** Progress on stderr: a redrawn bar on a terminal, a line every few seconds otherwise. */
+    static final class Progress {
+        private static final int WIDTH = 30;
+        private final PrintWriter err;
+        private final boolean terminal = System.console() != null;
+        private long lastLine = -1;
+
+        Progress(PrintWriter err) {
+            this.err = err;
+        }
+
+        void say(String text) {
+            err.println(text);
+            err.flush();
+        }
+
+        void bar(long elapsedNanos, long totalNanos, String totals) {
+            long elapsed = elapsedNanos / 1_000_000_000L;
+            long total = totalNanos / 1_000_000_000L;
+            if (terminal) {
+                int filled = (int) Math.min(WIDTH, WIDTH * elapsedNanos / Math.max(1, totalNanos));
+                err.print("\r[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + elapsed + "/" + total + " s  " + totals + "   ");
+                err.flush();
+            } else if (elapsed / 5 != lastLine) {
+                lastLine = elapsed / 5;
+                err.println(elapsed + "/" + total + " s  " + totals);
+                err.flush();
+            }
+        }
+
+        void done(String totals) {
+            if (terminal) {
+                err.println();
+            }
+            err.println("done: " + totals);
+            err.flush();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.prospector.agent.cli;
+
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.KeyCustodyException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "keygen", mixinStandardHelpOptions = true,
+        description = {"Create the device's Ed25519 key pair.",
+            "Writes DIR/device.key (PKCS#8 PEM, mode 0600) and DIR/device.pub (PEM), and prints the device id last."})
+public final class KeygenCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Folder for the key files (created if missing).")
+    Path dir;
+
+    @Option(names = "--force", description = "Replace an existing key. The device then has a new identity.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+        Path key = dir.resolve(DeviceKeys.PRIVATE_KEY_FILE);
+        if (Files.exists(key) && !force) {
+            String id;
+            try {
+                id = DeviceKeys.load(dir).deviceId().value();
+            } catch (KeyCustodyException e) {
+                id = "unreadable: " + e.getMessage();
+            }
+            throw new UserError("a device key already exists at " + key + " (device " + id
+                    + "): keep it, or pass --force to replace it (the device gets a new identity)");
+        }
+        DeviceKeys keys = DeviceKeys.generate();
+        try {
+            keys.write(dir);
+        } catch (KeyCustodyException e) {
+            throw new UserError(e.getMessage());
+        }
+        var out = spec.commandLine().getOut();
+        out.println("wrote " + key + " (mode 0600) and " + dir.resolve(DeviceKeys.PUBLIC_KEY_FILE));
+        out.println(keys.deviceId().value());
+        out.flush();
+        return 0;
+    }
+}

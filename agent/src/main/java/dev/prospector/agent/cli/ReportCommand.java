@@ -1,0 +1,99 @@
+package dev.prospector.agent.cli;
+
+import dev.prospector.agent.node.AgentWiring;
+import dev.prospector.attest.ChainState;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.KeyCustodyException;
+import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.SignedReport;
+import dev.prospector.hardware.Board;
+import dev.prospector.hardware.BoardSelection;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "report", mixinStandardHelpOptions = true,
+        description = {"Measure the board and write one signed report (tagged COSE_Sign1) to a file.",
+            "Uses the key in --key-dir and continues its chain (seq, prev) kept in the state dir."})
+public final class ReportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--once", required = true, description = "Make one report and exit (periodic reports: `prospector run`).")
+    boolean once;
+
+    @Option(names = "--key-dir", required = true, paramLabel = "DIR", description = "Folder with device.key (see `prospector keygen`).")
+    Path keyDir;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the report.")
+    Path out;
+
+    @Option(names = "--fleet", defaultValue = "default", description = "Fleet the report is for (default: ${DEFAULT-VALUE}).")
+    String fleet;
+
+    @Option(names = "--board", defaultValue = "auto", converter = BoardOption.class,
+            description = "auto (a real ARM board, else emulated), linux or emulated (default: ${DEFAULT-VALUE}).")
+    BoardSelection board;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", description = "Where the chain state lives (default: the key dir).")
+    Path stateDir;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder whose filesystem the storage readings describe (default: the key dir).")
+    Path dataDir;
+
+    @Override
+    public Integer call() {
+        AgentWiring.requireFleet(fleet);
+        DeviceKeys keys = loadKeys(keyDir);
+        Path state = stateDir == null ? keyDir : stateDir;
+        Path data = dataDir == null ? keyDir : dataDir;
+        SignedReport report;
+        try (Board b = AgentWiring.board(board, data, 1, Clock.systemUTC())) {
+            ReportSigner signer = new ReportSigner(keys, ChainState.open(state));
+            byte[] configHash = AgentWiring.configHash("report", fleet, board.name());
+            report = signer.sign(AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC())
+                    .input(b.measure(), Optional.empty()));
+        }
+        writeAtomically(out, report.bytes());
+        var w = spec.commandLine().getOut();
+        w.println("wrote report seq " + report.claims().seq() + " of device " + keys.deviceId().value()
+                + " (" + report.bytes().length + " bytes) to " + out);
+        w.flush();
+        return 0;
+    }
+
+    static DeviceKeys loadKeys(Path dir) {
+        if (!Files.exists(dir.resolve(DeviceKeys.PRIVATE_KEY_FILE))) {
+            throw new UserError("no device key in " + dir + ": create one with `prospector keygen --dir " + dir + "`");
+        }
+        try {
+            return DeviceKeys.load(dir);
+        } catch (KeyCustodyException e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    static void writeAtomically(Path file, byte[] bytes) {
+        Path target = file.toAbsolutePath();
+        try {
+            Files.createDirectories(target.getParent());
+            Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+            try {
+                Files.write(tmp, bytes);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new UserError("cannot write " + file + ": " + e.getMessage() + " (check the folder exists and is writable)");
+        }
+    }
+}

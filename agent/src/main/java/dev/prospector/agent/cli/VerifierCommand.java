@@ -1,0 +1,104 @@
+package dev.prospector.agent.cli;
+
+import dev.prospector.agent.node.AgentWiring;
+import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.verifier.VerifierService;
+import dev.prospector.attest.Appraiser;
+import dev.prospector.attest.AppraiserConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.io.PrintWriter;
+import dev.prospector.agent.verifier.Partitioning;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.tinylog.Logger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "verifier", mixinStandardHelpOptions = true,
+        description = {"Run the network side's verifier for a fleet.",
+            "Appraises every report, logs one line per outcome, and sends each device a receipt."})
+public final class VerifierCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Config file (key = value lines; keys are these options' long names).")
+    Path config;
+
+    @Option(names = "--broker", paramLabel = "URL", description = "Broker, e.g. tcp://127.0.0.1:1883.")
+    String broker;
+
+    @Option(names = "--fleet", paramLabel = "NAME", description = "Fleet whose reports to appraise.")
+    String fleet;
+
+    @Option(names = "--group", paramLabel = "NAME",
+            description = "Share the fleet's reports with the other verifiers of this group (MQTT 5 shared subscription).")
+    String group;
+
+    @Option(names = "--partition", paramLabel = "I/N", defaultValue = "0/1",
+            description = "With --group: this verifier serves partition I of N; devices are split by a hash of their id (default: ${DEFAULT-VALUE}).")
+    String partition;
+
+    @Option(names = "--id", paramLabel = "NAME",
+            description = "MQTT client id; the broker keeps its session (and queues reports) while it is away. Default: prospector-verifier-FLEET[-GROUP-I].")
+    String clientId;
+
+    @Option(names = "--session-expiry", defaultValue = "1d", converter = DurationConverter.class,
+            description = "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none).")
+    Duration sessionExpiry;
+
+    @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
+    boolean json;
+
+    @Option(names = "--clock-skew", defaultValue = "5m", converter = DurationConverter.class,
+            description = "Largest difference accepted between a report's time and ours (default: ${DEFAULT-VALUE}).")
+    Duration clockSkew;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (broker == null) {
+            throw new UserError("no broker given: pass --broker URL (e.g. tcp://127.0.0.1:1883) or set `broker = URL` in the config file");
+        }
+        if (fleet == null) {
+            throw new UserError("no fleet given: pass --fleet NAME or set `fleet = NAME` in the config file");
+        }
+        AgentWiring.requireFleet(fleet);
+        BrokerUrl url = BrokerUrl.parse(broker);
+        Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew));
+        Optional<Partitioning> partitions;
+        try {
+            partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        String id = clientId != null ? clientId : "prospector-verifier-" + fleet
+                + partitions.map(p -> "-" + p.group() + "-" + p.index()).orElse("");
+        MqttSettings mqtt = MqttSettings.of(url, id).withSessionExpiry(sessionExpiry);
+        VerifierService service = new VerifierService(fleet, appraiser, partitions,
+                listener -> new MqttLink(mqtt, Optional.empty(), listener));
+        if (json) {
+            PrintWriter out = spec.commandLine().getOut();
+            service.observe((device, outcome) -> {
+                synchronized (out) {
+                    out.println(VerifierService.outcomeJson(device, outcome).ToJSONString());
+                    out.flush();
+                }
+            });
+        }
+        service.connect();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            service.close();
+            stopped.countDown();
+        }, "shutdown"));
+        Logger.info("verifier for fleet {} connected to {}{}", fleet, url,
+                partitions.map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")").orElse(""));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,226 @@
+package dev.prospector.agent.node;
+
+import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.outbox.OutboxJournal;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.Topics;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.ReportInput;
+import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.SignedReport;
+import dev.prospector.hardware.Board;
+import dev.prospector.hardware.BoardInfo;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.tinylog.Logger;
+
+/**
+ * The agent on a board: every interval it measures, signs a report, stores it in the outbox and
+ * sends what the broker has not yet acknowledged.
+ *
+ * <h2>Delivery</h2>
+ * A report is in the outbox journal (synced to disk) before it is published; it leaves the outbox
+ * only when the broker acknowledges it (QoS 1 PUBACK). Publishing runs in seq order with at most
+ * {@link #MAX_IN_FLIGHT} unacknowledged reports; after a reconnect everything still pending is sent
+ * again in seq order. So every report is delivered at least once, and the verifier, which is
+ * idempotent by (device, seq), counts it once. Measuring, signing and storing never wait for the
+ * network: while the broker is away reports accumulate in the outbox (bounded, see
+ * {@link OutboxJournal}).
+ *
+ * <h2>Threads</h2>
+ * One scheduler thread measures and signs; Paho's threads complete publishes. {@link #pump()} is
+ * called from both and guarded by the in-flight set.
+ */
+public final class AgentNode implements AutoCloseable {
+    /** Reports published but not yet acknowledged, at most (below the receive maximum of common brokers: Mosquitto 20, HiveMQ 10). */
+    static final int MAX_IN_FLIGHT = 8;
+
+    private final String fleet;
+    private final Board board;
+    private final DeviceKeys keys;
+    private final ReportSigner signer;
+    private final ReportFactory factory;
+    private final OutboxJournal outbox;
+    private final MqttLink link;
+    private final Duration interval;
+    private final String configHashHex;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+    private final AtomicLong made = new AtomicLong();
+    private final AtomicLong sent = new AtomicLong();
+    private volatile boolean closed;
+
+    /**
+     * @param link a link built with {@link #will(String, String)} as its last will and this
+     *     node's {@link #listener()}; see {@link AgentWiring}
+     */
+    public AgentNode(String fleet, Board board, DeviceKeys keys, ReportSigner signer, ReportFactory factory,
+            OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock) {
+        this.fleet = fleet;
+        this.board = board;
+        this.keys = keys;
+        this.signer = signer;
+        this.factory = factory;
+        this.outbox = outbox;
+        this.interval = interval;
+        this.configHashHex = HexFormat.of().formatHex(configHash);
+        this.clock = clock;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "agent-" + keys.deviceId());
+            t.setDaemon(true);
+            return t;
+        });
+        this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
+                new MqttLink.Listener() {
+                    @Override
+                    public void onMessage(String topic, byte[] payload) {
+                    }
+
+                    @Override
+                    public void onConnected() {
+                        publishBirth();
+                        inFlight.clear();
+                        scheduler.execute(AgentNode.this::pump);
+                    }
+
+                    @Override
+                    public void onConnectionLost(String reason) {
+                        inFlight.clear();
+                    }
+                });
+    }
+
+    /** Builds the node's link once the will and listener are known. */
+    @FunctionalInterface
+    public interface MqttLinkFactory {
+        MqttLink create(Optional<MqttLink.Will> will, MqttLink.Listener listener);
+    }
+
+    public String device() {
+        return keys.deviceId().value();
+    }
+
+    /** Connects in the background and reports every interval, the first one now. */
+    public void start() {
+        int recovered = outbox.pendingCount();
+        if (recovered > 0) {
+            Logger.info("outbox holds {} report(s) not yet acknowledged; sending them first", recovered);
+        }
+        link.start();
+        scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops making reports (the outbox keeps sending what it has until {@link #close()}). */
+    public void stopReporting() {
+        scheduler.shutdown();
+    }
+
+    /** Measures, signs and stores one report now; returns it. */
+    public SignedReport reportNow() {
+        ReportInput input = factory.input(board.measure(), Optional.empty());
+        // The outbox append is durable before the chain advances: a crash in between is repaired
+        // at start (AgentWiring reconciles the chain from the outbox), so no report is lost.
+        SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.bytes()));
+        made.incrementAndGet();
+        Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);
+        pump();
+        return report;
+    }
+
+    public NodeStats stats() {
+        return new NodeStats(made.get(), sent.get(), outbox.pendingCount(), outbox.losses().count(), link.isConnected());
+    }
+
+    public OutboxJournal outbox() {
+        return outbox;
+    }
+
+    private void reportSafely() {
+        if (closed) {
+            return;
+        }
+        try {
+            reportNow();
+        } catch (RuntimeException e) {
+            // A failed cycle must never end the schedule; the next one tries again.
+            Logger.error("report cycle failed: {}", e.getMessage() == null ? e.toString() : e.getMessage());
+            Logger.debug(e);
+        }
+    }
+
+    /** Publishes pending reports in seq order, keeping at most MAX_IN_FLIGHT unacknowledged. */
+    void pump() {
+        if (closed || !link.isConnected()) {
+            return;
+        }
+        String topic = Topics.report(fleet, device());
+        for (OutboxJournal.Entry entry : outbox.pending()) {
+            if (inFlight.size() >= MAX_IN_FLIGHT) {
+                return;
+            }
+            if (!inFlight.add(entry.seq())) {
+                continue;
+            }
+            long seq = entry.seq();
+            link.publish(topic, entry.report(), 1, false).whenComplete((ok, failure) -> {
+                if (failure == null) {
+                    outbox.acknowledge(seq);
+                    sent.incrementAndGet();
+                    inFlight.remove(seq);
+                    pump();
+                } else {
+                    // Not acknowledged: stays in the outbox and is sent again after reconnecting.
+                    inFlight.remove(seq);
+                    Logger.debug("report seq {} not acknowledged: {}", seq, failure.getMessage());
+                }
+            });
+        }
+    }
+
+    private void publishBirth() {
+        BoardInfo info = board.info();
+        CBORObject state = CBORObject.NewOrderedMap()
+                .Add("online", true)
+                .Add("device", device())
+                .Add("version", dev.prospector.agent.cli.Version.current())
+                .Add("board", info.kind())
+                .Add("model", info.model())
+                .Add("key", Base64.getEncoder().encodeToString(keys.publicKey()))
+                .Add("config", configHashHex)
+                .Add("time", clock.instant().toString());
+        link.publish(Topics.state(fleet, device()), state.ToJSONString().getBytes(StandardCharsets.UTF_8), 1, true);
+    }
+
+    private byte[] offline() {
+        return CBORObject.NewOrderedMap().Add("online", false).Add("device", device())
+                .ToJSONString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Publishes the offline state (a clean shutdown sends no last will) and disconnects. */
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+        try {
+            if (link.isConnected()) {
+                link.publish(Topics.state(fleet, device()), offline(), 1, true).get(2, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            Logger.debug("offline state not published: {}", e.toString());
+        }
+        link.close();
+        outbox.close();
+        board.close();
+    }
+}

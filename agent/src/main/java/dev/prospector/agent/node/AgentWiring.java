@@ -1,0 +1,141 @@
+package dev.prospector.agent.node;
+
+import dev.prospector.agent.cli.UserError;
+import dev.prospector.agent.cli.Version;
+import dev.prospector.agent.outbox.OutboxJournal;
+import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.transport.Topics;
+import dev.prospector.attest.ChainState;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.KeyCustodyException;
+import dev.prospector.attest.ReportSigner;
+import dev.prospector.hardware.Board;
+import dev.prospector.hardware.BoardConfig;
+import dev.prospector.hardware.BoardSelection;
+import dev.prospector.hardware.Boards;
+import dev.prospector.hardware.Fault;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * The one place where the agent's parts are put together: board (hardware), keys and chain
+ * (attest), outbox and MQTT link (agent). Commands and the demo call it; nothing else constructs
+ * these parts.
+ */
+public final class AgentWiring {
+    /** Length of a reward epoch. */
+    public static final Duration EPOCH_LENGTH = Duration.ofHours(1);
+    /** Default bound on the outbox: about a day of reports at 30 s intervals. */
+    public static final long DEFAULT_OUTBOX_BYTES = 8L << 20;
+    /** Outbox file name inside the data dir. */
+    public static final String OUTBOX_FILE = "outbox.journal";
+
+    private AgentWiring() {
+    }
+
+    /**
+     * Settings of {@code prospector run}.
+     *
+     * @param broker the broker
+     * @param fleet the fleet name
+     * @param dataDir key, chain state and outbox live here
+     * @param board which board implementation to open
+     * @param interval time between reports
+     * @param outboxBytes bound on unacknowledged reports kept on disk
+     * @param seed emulated board seed
+     * @param faults emulated board faults on at start
+     */
+    public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
+            long outboxBytes, long seed, Set<Fault> faults) {
+        public RunSettings {
+            requireFleet(fleet);
+            if (interval.toMillis() < 100) {
+                throw new UserError("--interval " + interval + " is too short: use at least 100ms");
+            }
+            if (outboxBytes < 64 * 1024) {
+                throw new UserError("--outbox-size must be at least 64 KiB");
+            }
+            faults = Set.copyOf(faults);
+        }
+
+        byte[] configHash() {
+            return AgentWiring.configHash("run", broker.toString(), fleet, board.name(), interval.toString(),
+                    Long.toString(outboxBytes));
+        }
+    }
+
+    /** Builds an agent; the key is created in the data dir on first start. */
+    public static AgentNode agent(RunSettings s, Clock clock) {
+        prepareDataDir(s.dataDir());
+        DeviceKeys keys;
+        try {
+            keys = DeviceKeys.loadOrCreate(s.dataDir());
+        } catch (KeyCustodyException e) {
+            throw new UserError(e.getMessage());
+        }
+        ChainState chain = ChainState.open(s.dataDir());
+        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
+        // A report stored just before a crash, whose chain position was not yet written.
+        outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
+        ReportSigner signer = new ReportSigner(keys, chain);
+        Board board = Boards.open(BoardConfig.defaults(s.dataDir()).withSelection(s.board()).withSeed(s.seed())
+                .withClock(clock).withFaults(s.faults()));
+        byte[] configHash = s.configHash();
+        String device = keys.deviceId().value();
+        MqttSettings mqtt = MqttSettings.of(s.broker(), "prospector-" + device);
+        return new AgentNode(s.fleet(), board, keys, signer, reportFactory(s.fleet(), configHash, clock), outbox,
+                (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock);
+    }
+
+    /** Opens a board for one-off use (report, hardware). */
+    public static Board board(BoardSelection selection, Path dataDir, long seed, Clock clock) {
+        return Boards.open(BoardConfig.defaults(dataDir).withSelection(selection).withSeed(seed).withClock(clock));
+    }
+
+    public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock) {
+        return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock);
+    }
+
+    /** SHA-256 over the effective settings, one per line: what the report's config hash claims. */
+    public static byte[] configHash(String... settings) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (String s : settings) {
+                sha.update(s.getBytes(StandardCharsets.UTF_8));
+                sha.update((byte) '\n');
+            }
+            return sha.digest();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
+    }
+
+    public static String requireFleet(String fleet) {
+        try {
+            return Topics.requireFleet(fleet);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    private static void prepareDataDir(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UserError("cannot create data dir " + dir + ": " + e.getMessage()
+                    + " (create it and give the service user write access)");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new UserError("data dir " + dir + " is not writable: give the service user write access");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.prospector.agent.node;
+
+import dev.prospector.attest.Measurement;
+import dev.prospector.attest.MeasurementClaim;
+import dev.prospector.attest.ReportInput;
+import dev.prospector.attest.UnavailableMeasurement;
+import dev.prospector.hardware.Reading;
+import dev.prospector.hardware.Snapshot;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Turns what the board measured into what a report claims. Pure: the same snapshot, clock and
+ * settings give the same input.
+ */
+public final class ReportFactory {
+    /** Claimed when the kernel's boot id could not be read (the claim must not be empty). */
+    static final String NO_BOOT_ID = "unavailable";
+
+    private final String fleet;
+    private final Duration epochLength;
+    private final String softwareVersion;
+    private final byte[] configHash;
+    private final Clock clock;
+
+    public ReportFactory(String fleet, Duration epochLength, String softwareVersion, byte[] configHash, Clock clock) {
+        if (epochLength.isNegative() || epochLength.isZero()) {
+            throw new IllegalArgumentException("epoch length must be positive");
+        }
+        this.fleet = fleet;
+        this.epochLength = epochLength;
+        this.softwareVersion = softwareVersion;
+        this.configHash = configHash.clone();
+        this.clock = clock;
+    }
+
+    public ReportInput input(Snapshot snapshot, Optional<byte[]> nonce) {
+        Instant iat = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        long epoch = iat.toEpochMilli() / epochLength.toMillis();
+        Duration uptime = snapshot.value("uptime")
+                .map(s -> Duration.ofMillis(Math.max(0, Math.round(s * 1000))))
+                .orElse(Duration.ZERO);
+        List<Measurement> measurements = new ArrayList<>(snapshot.readings().size());
+        for (Reading r : snapshot.readings()) {
+            if (r instanceof Reading.Value v) {
+                measurements.add(new MeasurementClaim(v.name(), v.value(), v.unit(), v.source()));
+            } else if (r instanceof Reading.Unavailable u) {
+                measurements.add(new UnavailableMeasurement(u.name(), u.reason()));
+            }
+        }
+        return new ReportInput(fleet, iat, epoch, nonce, snapshot.bootId().orElse(NO_BOOT_ID), uptime,
+                measurements, softwareVersion, configHash);
+    }
+}

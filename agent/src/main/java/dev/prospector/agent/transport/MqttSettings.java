@@ -1,0 +1,60 @@
+package dev.prospector.agent.transport;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How to reach the broker. Validated when built; every message names the setting.
+ *
+ * @param url broker address
+ * @param clientId MQTT client id (unique per broker)
+ * @param username optional user name
+ * @param password optional password (never logged)
+ * @param keepAlive MQTT keep-alive
+ * @param sessionExpiry how long the broker keeps our session (and queued QoS 1 messages) while we are away;
+ *     zero for a clean, non-persistent session
+ * @param backoff reconnect policy
+ */
+public record MqttSettings(
+        BrokerUrl url,
+        String clientId,
+        Optional<String> username,
+        Optional<String> password,
+        Duration keepAlive,
+        Duration sessionExpiry,
+        Backoff backoff) {
+
+    public MqttSettings {
+        Objects.requireNonNull(url, "url");
+        if (clientId == null || clientId.isBlank() || clientId.length() > 128) {
+            throw new IllegalArgumentException("MQTT client id must be 1-128 characters");
+        }
+        if (keepAlive.isNegative() || keepAlive.toSeconds() > 65535) {
+            throw new IllegalArgumentException("keep-alive must be 0-65535 s");
+        }
+        if (sessionExpiry.isNegative()) {
+            throw new IllegalArgumentException("session expiry must not be negative");
+        }
+    }
+
+    /** Defaults for a client: 30 s keep-alive, a one-day session, standard backoff. */
+    public static MqttSettings of(BrokerUrl url, String clientId) {
+        return new MqttSettings(url, clientId, Optional.empty(), Optional.empty(),
+                Duration.ofSeconds(30), Duration.ofDays(1), Backoff.standard());
+    }
+
+    public MqttSettings withSessionExpiry(Duration expiry) {
+        return new MqttSettings(url, clientId, username, password, keepAlive, expiry, backoff);
+    }
+
+    public MqttSettings withBackoff(Backoff policy) {
+        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, policy);
+    }
+
+    @Override
+    public String toString() {
+        return "MqttSettings[url=" + url + ", clientId=" + clientId + ", username=" + username
+                + ", password=" + (password.isPresent() ? "(set)" : "(none)") + "]";
+    }
+}

@@ -1,0 +1,94 @@
+package dev.prospector.agent.transport;
+
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The MQTT topic tree, all under {@code prospector/v1/<fleet>/}. One place so that agent,
+ * verifier and fleet console agree.
+ */
+public final class Topics {
+    /** Fleet names and device ids: safe in topics and file names. */
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    private static final String ROOT = "prospector/v1/";
+
+    private Topics() {
+    }
+
+    /** Checks a fleet name; the message names the rule. */
+    public static String requireFleet(String fleet) {
+        if (fleet == null || !NAME.matcher(fleet).matches()) {
+            throw new IllegalArgumentException("fleet name '" + fleet
+                    + "' is not valid: use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        return fleet;
+    }
+
+    public static String report(String fleet, String device) {
+        return ROOT + fleet + "/" + device + "/report";
+    }
+
+    public static String receipt(String fleet, String device) {
+        return ROOT + fleet + "/" + device + "/receipt";
+    }
+
+    public static String state(String fleet, String device) {
+        return ROOT + fleet + "/" + device + "/state";
+    }
+
+    /** All devices' reports of a fleet. */
+    public static String allReports(String fleet) {
+        return ROOT + fleet + "/+/report";
+    }
+
+    /** All devices' receipts of a fleet. */
+    public static String allReceipts(String fleet) {
+        return ROOT + fleet + "/+/receipt";
+    }
+
+    /** A shared subscription: the broker gives each message to one member of the group. */
+    public static String shared(String group, String filter) {
+        return "$share/" + group + "/" + filter;
+    }
+
+    /** Where a verifier of a group forwards a report to the partition that owns its device. */
+    public static String forwarded(String fleet, String group, int partition, String device) {
+        return ROOT + fleet + "/verifiers/" + group + "/" + partition + "/" + device;
+    }
+
+    /** All reports forwarded to one partition. */
+    public static String forwardedReports(String fleet, String group, int partition) {
+        return ROOT + fleet + "/verifiers/" + group + "/" + partition + "/+";
+    }
+
+    /** The device of a report topic {@code prospector/v1/<fleet>/<device>/report}. */
+    public static Optional<String> deviceOfReport(String fleet, String topic) {
+        String prefix = ROOT + fleet + "/";
+        if (!topic.startsWith(prefix) || !topic.endsWith("/report")) {
+            return Optional.empty();
+        }
+        String device = topic.substring(prefix.length(), topic.length() - "/report".length());
+        return device.isEmpty() || device.contains("/") ? Optional.empty() : Optional.of(device);
+    }
+
+    /** The device of a forwarded-report topic. */
+    public static Optional<String> deviceOfForwarded(String fleet, String topic) {
+        String prefix = ROOT + fleet + "/verifiers/";
+        if (!topic.startsWith(prefix)) {
+            return Optional.empty();
+        }
+        String[] rest = topic.substring(prefix.length()).split("/");
+        return rest.length == 3 && !rest[2].isEmpty() ? Optional.of(rest[2]) : Optional.empty();
+    }
+
+    /** The device segment of a per-device topic of this fleet, if it is one. */
+    public static Optional<String> deviceOf(String fleet, String topic) {
+        String prefix = ROOT + fleet + "/";
+        if (!topic.startsWith(prefix)) {
+            return Optional.empty();
+        }
+        String rest = topic.substring(prefix.length());
+        int slash = rest.indexOf('/');
+        return slash <= 0 ? Optional.empty() : Optional.of(rest.substring(0, slash));
+    }
+}

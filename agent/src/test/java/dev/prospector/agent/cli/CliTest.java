@@ -1,0 +1,192 @@
+package dev.prospector.agent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a user meets it: contract outputs and one clear line for every bad input. */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    record Run(int exit, String out, String err) {
+        /** One line saying what is wrong, no stack trace. */
+        void assertOneLineError(String mustMention) {
+            assertNotEquals(0, exit, "exit code");
+            List<String> lines = err.lines().filter(l -> !l.isBlank()).toList();
+            assertEquals(1, lines.size(), () -> "expected one line on stderr, got:\n" + err);
+            assertTrue(lines.get(0).startsWith("prospector: "), lines.get(0));
+            assertTrue(lines.get(0).contains(mustMention), () -> "'" + mustMention + "' not in: " + lines.get(0));
+            assertFalse(err.contains("\tat "), "no stack trace without --debug");
+        }
+    }
+
+    static Run prospector(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = ProspectorCommand.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void keygenReportInspectGivesAValidSignature() {
+        Path keys = dir.resolve("keys");
+        Run keygen = prospector("keygen", "--dir", keys.toString());
+        assertEquals(0, keygen.exit(), keygen.err());
+        List<String> lines = keygen.out().lines().toList();
+        String deviceId = lines.get(lines.size() - 1);
+        assertTrue(deviceId.matches("[a-z0-9]{10,26}"), deviceId);
+
+        Path report = dir.resolve("r.cbor");
+        Run made = prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString(), "--board", "emulated");
+        assertEquals(0, made.exit(), made.err());
+
+        Run inspect = prospector("inspect", report.toString());
+        assertEquals(0, inspect.exit(), inspect.err());
+        assertTrue(inspect.out().contains(deviceId));
+        assertTrue(inspect.out().strip().endsWith("signature: valid"), inspect.out());
+    }
+
+    @Test
+    void reportIsATaggedCoseSign1() throws Exception {
+        Path keys = dir.resolve("keys");
+        assertEquals(0, prospector("keygen", "--dir", keys.toString()).exit());
+        Path report = dir.resolve("r.cbor");
+        assertEquals(0, prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString()).exit());
+        byte[] bytes = Files.readAllBytes(report);
+        assertEquals((byte) 0xd2, bytes[0], "CBOR tag 18 (COSE_Sign1)");
+        assertEquals((byte) 0x84, bytes[1], "an array of four");
+    }
+
+    @Test
+    void inspectJsonSaysWhetherTheSignatureIsValid() {
+        Path keys = dir.resolve("keys");
+        prospector("keygen", "--dir", keys.toString());
+        Path report = dir.resolve("r.cbor");
+        prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString());
+        Run inspect = prospector("inspect", "--json", report.toString());
+        assertEquals(0, inspect.exit());
+        var json = com.upokecenter.cbor.CBORObject.FromJSONString(inspect.out().strip());
+        assertEquals("valid", json.get("signature").AsString());
+        assertEquals(1, json.get("seq").AsInt32Value());
+    }
+
+    @Test
+    void inspectOfAReportWithAFlippedSignatureByteSaysInvalidAndFails() throws Exception {
+        Path keys = dir.resolve("keys");
+        prospector("keygen", "--dir", keys.toString());
+        Path report = dir.resolve("r.cbor");
+        prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString());
+        byte[] bytes = Files.readAllBytes(report);
+        bytes[bytes.length - 1] ^= 1; // last byte of the signature
+        Files.write(report, bytes);
+        Run inspect = prospector("inspect", report.toString());
+        assertEquals(UserError.CHECK_FAILED, inspect.exit());
+        assertTrue(inspect.out().strip().endsWith("signature: invalid"), inspect.out());
+    }
+
+    @Test
+    void inspectOfATruncatedReportIsOneClearLine() throws Exception {
+        Path keys = dir.resolve("keys");
+        prospector("keygen", "--dir", keys.toString());
+        Path report = dir.resolve("r.cbor");
+        prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString());
+        byte[] bytes = Files.readAllBytes(report);
+        Files.write(report, Arrays.copyOf(bytes, bytes.length / 2));
+        prospector("inspect", report.toString()).assertOneLineError("is not a valid Prospector report");
+    }
+
+    @Test
+    void inspectOfRandomBytesIsOneClearLine() throws Exception {
+        Path junk = dir.resolve("junk.bin");
+        byte[] bytes = new byte[4096];
+        new Random(7).nextBytes(bytes);
+        Files.write(junk, bytes);
+        prospector("inspect", junk.toString()).assertOneLineError("is not a valid Prospector report");
+    }
+
+    @Test
+    void inspectOfAMissingFileNamesIt() {
+        prospector("inspect", dir.resolve("nope.cbor").toString()).assertOneLineError("nope.cbor does not exist");
+    }
+
+    @Test
+    void aKeyOthersCanReadIsRefusedWithTheChmodFix() throws Exception {
+        Path keys = dir.resolve("keys");
+        prospector("keygen", "--dir", keys.toString());
+        Files.setPosixFilePermissions(keys.resolve("device.key"), PosixFilePermissions.fromString("rw-r--r--"));
+        Run run = prospector("report", "--once", "--key-dir", keys.toString(), "--out", dir.resolve("r").toString());
+        run.assertOneLineError("chmod 600");
+        assertFalse(Files.exists(dir.resolve("r")), "no report from a refused key");
+    }
+
+    @Test
+    void keygenRefusesToReplaceAKeyWithoutForce() {
+        Path keys = dir.resolve("keys");
+        prospector("keygen", "--dir", keys.toString());
+        prospector("keygen", "--dir", keys.toString()).assertOneLineError("--force");
+    }
+
+    @Test
+    void aMalformedBrokerUrlIsOneClearLine() {
+        prospector("verifier", "--broker", "http://127.0.0.1:1883", "--fleet", "f")
+                .assertOneLineError("unsupported scheme 'http'");
+        prospector("run", "--broker", "tcp//nohost", "--fleet", "f", "--data-dir", dir.toString())
+                .assertOneLineError("tcp://HOST:PORT");
+    }
+
+    @Test
+    void aBrokerThatRefusesTheConnectionIsOneClearLine() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        Run run = prospector("verifier", "--broker", "tcp://127.0.0.1:" + closedPort, "--fleet", "f");
+        run.assertOneLineError("refused the connection");
+        assertEquals(UserError.UNAVAILABLE, run.exit());
+    }
+
+    @Test
+    void debugShowsTheStackTrace() throws Exception {
+        Path junk = dir.resolve("junk.bin");
+        Files.write(junk, new byte[] {1, 2, 3});
+        Run run = prospector("inspect", junk.toString(), "--debug");
+        assertNotEquals(0, run.exit());
+        assertTrue(run.err().contains("\tat "), run.err());
+    }
+
+    @Test
+    void anUnknownConfigSettingIsNamed() throws Exception {
+        Path config = dir.resolve("prospector.conf");
+        Files.writeString(config, "broker = tcp://127.0.0.1:1883\nflet = typo\n");
+        prospector("run", "--config", config.toString()).assertOneLineError("[flet]");
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : List.of("keygen", "report", "inspect", "run", "verifier", "demo")) {
+            Run help = prospector(command, "--help");
+            assertEquals(0, help.exit(), command);
+            assertTrue(help.out().contains("Usage: prospector " + command), command + ": " + help.out());
+        }
+        Run version = prospector("--version");
+        assertEquals(0, version.exit());
+        assertTrue(version.out().startsWith("prospector "));
+    }
+}

@@ -1,0 +1,219 @@
+package dev.prospector.agent.outbox;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OutboxJournalTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] report(long seq, int size) {
+        byte[] b = new byte[size];
+        new Random(seq).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void pendingReportsSurviveReopenInSeqOrder() {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            for (long seq = 1; seq <= 5; seq++) {
+                j.append(seq, report(seq, 300));
+            }
+            j.acknowledge(2);
+            j.acknowledge(4);
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            List<OutboxJournal.Entry> pending = j.pending();
+            assertEquals(List.of(1L, 3L, 5L), pending.stream().map(OutboxJournal.Entry::seq).toList());
+            assertArrayEquals(report(3, 300), pending.get(1).report());
+        }
+    }
+
+    @Test
+    void tornTailIsCutAndEarlierReportsKept() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            j.append(1, report(1, 200));
+            j.append(2, report(2, 200));
+        }
+        long full = Files.size(file);
+        // A power cut in the middle of writing record 2: its last 50 bytes never reached the card.
+        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(full - 50);
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            assertEquals(List.of(1L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals((8 + 9 + 200) - 50, j.recoveredTailBytes(), "the partial record 2 is cut");
+            j.append(3, report(3, 200));
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            assertEquals(List.of(1L, 3L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(0, j.recoveredTailBytes());
+        }
+    }
+
+    @Test
+    void corruptRecordEndsTheJournalAtThatRecord() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            j.append(1, report(1, 100));
+            j.append(2, report(2, 100));
+            j.append(3, report(3, 100));
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        int second = 8 + (8 + 9 + 100);
+        bytes[second + 8 + 9 + 10] ^= 0x40; // a flipped bit inside record 2's report bytes
+        Files.write(file, bytes);
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            assertEquals(List.of(1L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(bytes.length - second, j.recoveredTailBytes());
+        }
+    }
+
+    @Test
+    void garbageAppendedAfterAPowerCutIsCut() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            j.append(7, report(7, 64));
+        }
+        Files.write(file, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3}, StandardOpenOption.APPEND);
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            assertEquals(List.of(7L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(7, j.recoveredTailBytes());
+        }
+    }
+
+    @Test
+    void aFileThatIsNotAJournalIsSetAsideNotDeleted() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        Files.writeString(file, "this is not a journal at all");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            assertEquals(0, j.pendingCount());
+        }
+        try (var files = Files.list(dir)) {
+            assertTrue(files.anyMatch(p -> p.getFileName().toString().startsWith("outbox.journal.unreadable-")));
+        }
+    }
+
+    @Test
+    void whenFullTheOldestAreDroppedCountedAndRemembered() {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 4096)) {
+            for (long seq = 1; seq <= 10; seq++) {
+                j.append(seq, report(seq, 1000));
+            }
+            assertEquals(List.of(7L, 8L, 9L, 10L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(new OutboxJournal.Losses(6, 1, 6), j.losses());
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 4096)) {
+            assertEquals(new OutboxJournal.Losses(6, 1, 6), j.losses());
+            assertEquals(4, j.pendingCount());
+        }
+    }
+
+    @Test
+    void compactionKeepsPendingReportsAndLossTotals() {
+        Path file = dir.resolve("outbox.journal");
+        long seq = 1;
+        try (OutboxJournal j = OutboxJournal.open(file, 8 * 1024)) {
+            // Fill past the bound once so there is a loss to carry through compaction.
+            for (; seq <= 20; seq++) {
+                j.append(seq, report(seq, 1000));
+            }
+            OutboxJournal.Losses losses = j.losses();
+            assertTrue(losses.count() > 0);
+            for (long s : j.pending().stream().map(OutboxJournal.Entry::seq).toList()) {
+                j.acknowledge(s);
+            }
+            // Steady state: append and acknowledge until the file has compacted several times.
+            for (; seq <= 2000; seq++) {
+                j.append(seq, report(seq, 500));
+                if (seq % 3 != 0) {
+                    j.acknowledge(seq);
+                }
+                if (seq % 3 == 0 && seq > 6) {
+                    j.acknowledge(seq - 3);
+                }
+            }
+            assertTrue(Files.exists(file));
+            assertEquals(losses.count(), j.losses().count());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 8 * 1024)) {
+            assertEquals(List.of(1998L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertArrayEquals(report(1998, 500), j.pending().get(0).report());
+            assertTrue(j.losses().count() > 0);
+        }
+    }
+
+    @Test
+    void bytesWrittenPerAcknowledgedReportStayUnderTwiceItsSize() {
+        Path file = dir.resolve("outbox.journal");
+        int size = 450;
+        int reports = 5000;
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+            long before = j.bytesWritten();
+            for (long seq = 1; seq <= reports; seq++) {
+                j.append(seq, report(seq, size));
+                // A backlog of up to 30 reports, as while the broker is briefly away.
+                if (seq > 30) {
+                    j.acknowledge(seq - 30);
+                }
+            }
+            double perReport = (j.bytesWritten() - before) / (double) reports;
+            assertTrue(perReport <= 2.0 * size, "wrote " + perReport + " bytes per report of " + size);
+        }
+    }
+
+    /**
+     * A child JVM appends reports and prints each seq once {@code append} has returned; we kill it
+     * with SIGKILL mid-stream. Every seq it printed must be in the recovered journal.
+     */
+    @Test
+    void killMinusNineNeverLosesAnAppendedReport() throws Exception {
+        Path file = dir.resolve("outbox.journal");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                OutboxCrashChild.class.getName(), file.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<Long> confirmed = new ArrayList<>();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null) {
+                confirmed.add(Long.parseLong(line.trim()));
+                if (confirmed.size() == 200) {
+                    child.destroyForcibly(); // SIGKILL on Linux
+                    break;
+                }
+            }
+        }
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(200, confirmed.size());
+        try (OutboxJournal j = OutboxJournal.open(file, 64L << 20)) {
+            var pending = j.pending().stream().map(OutboxJournal.Entry::seq).toList();
+            for (long seq : confirmed) {
+                assertTrue(pending.contains(seq), "seq " + seq + " was confirmed but is missing");
+            }
+            for (OutboxJournal.Entry e : j.pending()) {
+                assertArrayEquals(report(e.seq(), 400), e.report(), "seq " + e.seq() + " is corrupt");
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.prospector.agent.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The prospector program in a child JVM, as a user or systemd would run it. Output goes to files. */
+public final class ProspectorProcess implements AutoCloseable {
+    private final Process process;
+    private final Path out;
+    private final Path err;
+
+    private ProspectorProcess(Process process, Path out, Path err) {
+        this.process = process;
+        this.out = out;
+        this.err = err;
+    }
+
+    /** Starts {@code prospector ARGS...}; {@code logDir} receives NAME.out and NAME.err. */
+    public static ProspectorProcess start(Path logDir, String name, String... args) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), "dev.prospector.agent.Main"));
+        command.addAll(List.of(args));
+        try {
+            Files.createDirectories(logDir);
+            Path out = logDir.resolve(name + ".out");
+            Path err = logDir.resolve(name + ".err");
+            ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+            pb.environment().remove("PROSPECTOR_CONFIG");
+            return new ProspectorProcess(pb.start(), out, err);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs {@code prospector ARGS...} to completion. */
+    public static Result run(Path logDir, String name, String... args) {
+        try (ProspectorProcess p = start(logDir, name, args)) {
+            if (!p.process.waitFor(120, TimeUnit.SECONDS)) {
+                throw new AssertionError("prospector " + String.join(" ", args) + " did not finish in 120 s");
+            }
+            return new Result(p.process.exitValue(), p.stdout(), p.stderr());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** What a finished command left. */
+    public record Result(int exitCode, String stdout, String stderr) {
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGKILL, as a power cut or the OOM killer would. */
+    public void kill() {
+        process.destroyForcibly();
+        waitQuietly();
+    }
+
+    /** SIGTERM, as systemd stops a service. */
+    public void stop() {
+        process.destroy();
+        waitQuietly();
+    }
+
+    public String stdout() {
+        return read(out);
+    }
+
+    public String stderr() {
+        return read(err);
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+
+    private void waitQuietly() {
+        try {
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

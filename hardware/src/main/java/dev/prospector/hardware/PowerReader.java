@@ -1,0 +1,34 @@
+package dev.prospector.hardware;
+
+import java.io.IOException;
+import java.util.List;
+
+/** Supply voltage, current and power from a {@link PowerSensor}. */
+final class PowerReader {
+
+    static final List<String> NAMES = List.of("supply_voltage", "supply_current", "supply_power");
+
+    private final PowerSensor sensor;
+
+    PowerReader(PowerSensor sensor) {
+        this.sensor = sensor;
+    }
+
+    void read(Readings out) {
+        String source = sensor.source();
+        PowerSensor.PowerSample s;
+        try {
+            s = sensor.sample();
+        } catch (IOException | RuntimeException e) {
+            out.unavailable(NAMES, "sensor read failed: " + e.getMessage(), source);
+            return;
+        }
+        if (!Double.isFinite(s.busVolts()) || !Double.isFinite(s.amps())) {
+            out.unavailable(NAMES, "sensor returned no number", source);
+            return;
+        }
+        out.value("supply_voltage", s.busVolts(), "V", source);
+        out.value("supply_current", s.amps(), "A", source);
+        out.value("supply_power", s.watts(), "W", source);
+    }
+}

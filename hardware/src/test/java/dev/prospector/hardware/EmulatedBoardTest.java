@@ -1,0 +1,97 @@
+package dev.prospector.hardware;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class EmulatedBoardTest {
+
+    private final MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
+    private EmulatedBoard board = open(42);
+
+    private EmulatedBoard open(long seed) {
+        return new EmulatedBoard(BoardConfig.defaults(Path.of("/var/lib/prospector"))
+                .withSelection(BoardSelection.EMULATED).withClock(clock).withSeed(seed));
+    }
+
+    @AfterEach
+    void close() {
+        board.close();
+    }
+
+    private static double value(Snapshot s, String name) {
+        Reading r = s.reading(name).orElseThrow(() -> new AssertionError("no reading " + name));
+        return assertInstanceOf(Reading.Value.class, r, () -> name + " is " + r).value();
+    }
+
+    @Test
+    void boardsOpensTheEmulatedBoardWhenAskedFor() {
+        try (Board b = Boards.open(BoardConfig.defaults(Path.of("/tmp"))
+                .withSelection(BoardSelection.EMULATED))) {
+            assertEquals("emulated", b.info().kind());
+            assertInstanceOf(EmulatedBoard.class, b);
+        }
+    }
+
+    @Test
+    void uptimeAdvancesWithTheInjectedClock() {
+        double before = value(board.measure(), "uptime");
+        clock.advance(Duration.ofSeconds(90));
+        assertEquals(before + 90, value(board.measure(), "uptime"), 1e-6);
+    }
+
+    @Test
+    void networkCountersIncreaseOverTime() {
+        Snapshot first = board.measure();
+        clock.advance(Duration.ofMinutes(1));
+        Snapshot second = board.measure();
+        assertTrue(value(second, "net_rx") > value(first, "net_rx"));
+        assertTrue(value(second, "net_tx") > value(first, "net_tx"));
+    }
+
+    @Test
+    void freeSpaceVariesOverTime() {
+        double first = value(board.measure(), "storage_free");
+        clock.advance(Duration.ofMinutes(20));
+        assertNotEquals(first, value(board.measure(), "storage_free"));
+    }
+
+    @Test
+    void sameSeedAndClockGiveTheSameReadings() {
+        EmulatedBoard twin = open(42);
+        try {
+            clock.advance(Duration.ofSeconds(37));
+            assertEquals(board.measure().readings(), twin.measure().readings());
+        } finally {
+            twin.close();
+        }
+    }
+
+    @Test
+    void differentSeedsGiveDifferentBoards() {
+        EmulatedBoard other = open(43);
+        try {
+            assertNotEquals(board.measure().bootId(), other.measure().bootId());
+            assertNotEquals(value(board.measure(), "uptime"), value(other.measure(), "uptime"));
+        } finally {
+            other.close();
+        }
+    }
+
+    @Test
+    void everyDocumentedHeadlineMeasurementIsPresentInBaseUnits() {
+        Snapshot s = board.measure();
+        assertEquals("s", ((Reading.Value) s.reading("uptime").orElseThrow()).unit());
+        assertEquals("bytes", ((Reading.Value) s.reading("storage_total").orElseThrow()).unit());
+        assertEquals("bytes", ((Reading.Value) s.reading("storage_free").orElseThrow()).unit());
+        assertEquals("bytes", ((Reading.Value) s.reading("net_rx").orElseThrow()).unit());
+        assertEquals("bytes", ((Reading.Value) s.reading("net_tx").orElseThrow()).unit());
+        assertEquals("°C", ((Reading.Value) s.reading("temperature").orElseThrow()).unit());
+    }
+}
