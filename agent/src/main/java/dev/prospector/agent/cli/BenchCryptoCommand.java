@@ -46,8 +46,9 @@ public final class BenchCryptoCommand implements Callable<Integer> {
     static final double TARGET_RATIO = 0.90;
     /** Devices whose reports the appraisal benchmark interleaves. */
     static final int DEVICES = 64;
-    /** Least time the appraisal path runs before it is measured, so that the JIT has compiled it. */
-    static final Duration WARM_UP = Duration.ofSeconds(2);
+    /** Bounds of the time the appraisal path runs before it is measured (as long as one figure). */
+    static final Duration MIN_WARM_UP = Duration.ofMillis(300);
+    static final Duration MAX_WARM_UP = Duration.ofSeconds(5);
     /** Alternating slices of the all-core verify and appraisal measurements. */
     static final int SLICES = 6;
     /** Longest measurement accepted, per figure. */
@@ -106,7 +107,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         long verifyNanos = 0;
         Duration slice = each.dividedBy(SLICES);
         rate(cores, slice, t -> () -> Ed25519.verify(sig, 0, point, tbs, 0, tbs.length)); // warm-up
-        appraisals.warmUp(WARM_UP.compareTo(each) > 0 ? WARM_UP : each);
+        appraisals.warmUp(each.compareTo(MIN_WARM_UP) < 0 ? MIN_WARM_UP : each.compareTo(MAX_WARM_UP) > 0 ? MAX_WARM_UP : each);
         for (int i = 0; i < SLICES; i++) {
             var v = run(cores, slice, t -> () -> Ed25519.verify(sig, 0, point, tbs, 0, tbs.length));
             verifyCount += v.count();
