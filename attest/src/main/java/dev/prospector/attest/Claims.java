@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * The claims of a report: the payload of its COSE_Sign1, a deterministic CBOR map with text keys.
@@ -66,9 +65,6 @@ public record Claims(
     public static final int CHAIN_ID_BYTES = 16;
     /** Length of {@code prev} and {@code cfg} (SHA-256). */
     public static final int HASH_BYTES = 32;
-
-    private static final Set<String> KNOWN = Set.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
-            UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS);
 
     public Claims {
         require(key.length == 32, "key must be 32 bytes");
@@ -182,15 +178,13 @@ public record Claims(
             throw new MalformedReportException("payload is not a CBOR map");
         }
         var m = decoded;
-        // One pass into a map by name: the appraisal path looks up every claim once.
-        var byName = new java.util.HashMap<String, Cbor.Value>(32);
+        // One pass over the entries into fixed slots: the appraisal path looks up every claim once.
+        var f = new Fields();
         for (var e : m.entries()) {
-            if (!(e.key() instanceof Cbor.Text t) || !KNOWN.contains(t.value())) {
+            if (!(e.key() instanceof Cbor.Text t) || !f.put(t.value(), e.value())) {
                 throw new MalformedReportException("unknown claim " + e.key());
             }
-            byName.put(t.value(), e.value());
         }
-        var f = new Fields(byName);
         long version = f.uint(V);
         if (version != VERSION) {
             throw new MalformedReportException("unsupported report version " + version + " (this program reads version " + VERSION + ")");
@@ -237,32 +231,44 @@ public record Claims(
 
     /** The claims of one payload by name, with typed accessors that say which claim is wrong. */
     private static final class Fields {
-        private final java.util.Map<String, Cbor.Value> byName;
+        private static final List<String> NAMES = List.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
+                UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS);
+        private final Cbor.Value[] slots = new Cbor.Value[NAMES.size()];
 
-        Fields(java.util.Map<String, Cbor.Value> byName) {
-            this.byName = byName;
+        /** Stores a claim; false if the name is not a claim. */
+        boolean put(String key, Cbor.Value value) {
+            int i = NAMES.indexOf(key);
+            if (i < 0) {
+                return false;
+            }
+            slots[i] = value;
+            return true;
+        }
+
+        private Cbor.Value value(String key) {
+            return slots[NAMES.indexOf(key)];
         }
 
         Optional<Cbor.Value> get(String key) {
-            return Optional.ofNullable(byName.get(key));
+            return Optional.ofNullable(value(key));
         }
 
         long uint(String key) throws MalformedReportException {
-            if (!(byName.get(key) instanceof Cbor.Int i) || i.value() < 0) {
+            if (!(value(key) instanceof Cbor.Int i) || i.value() < 0) {
                 throw new MalformedReportException("claim " + key + " is missing or not an unsigned integer");
             }
             return i.value();
         }
 
         String text(String key) throws MalformedReportException {
-            if (!(byName.get(key) instanceof Cbor.Text t)) {
+            if (!(value(key) instanceof Cbor.Text t)) {
                 throw new MalformedReportException("claim " + key + " is missing or not a text string");
             }
             return t.value();
         }
 
         byte[] bytes(String key, int min, int max) throws MalformedReportException {
-            if (!(byName.get(key) instanceof Cbor.Bytes b) || b.value().length < min || b.value().length > max) {
+            if (!(value(key) instanceof Cbor.Bytes b) || b.value().length < min || b.value().length > max) {
                 throw new MalformedReportException("claim " + key + " is missing or not a byte string of "
                         + (min == max ? min : min + " to " + max) + " bytes");
             }
@@ -270,7 +276,7 @@ public record Claims(
         }
 
         Optional<byte[]> optionalBytes(String key, int min, int max) throws MalformedReportException {
-            return byName.containsKey(key) ? Optional.of(bytes(key, min, max)) : Optional.empty();
+            return value(key) != null ? Optional.of(bytes(key, min, max)) : Optional.empty();
         }
     }
 
