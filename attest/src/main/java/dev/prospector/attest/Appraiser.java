@@ -287,6 +287,7 @@ public final class Appraiser {
         private final byte[][] prevs = new byte[Limits.DUPLICATE_WINDOW][];
         private final byte[][] closedChains = new byte[CLOSED_CHAINS_KEPT][];
         private int closedNext;
+        private long lastIatMillis = Long.MIN_VALUE; // newest iat accepted from the device
 
         private int slot(long seq) {
             return (int) Math.floorMod(seq, (long) Limits.DUPLICATE_WINDOW);
@@ -311,6 +312,12 @@ public final class Appraiser {
                     }
                 }
                 boolean restart = chain != null;
+                if (restart && c.iat().toEpochMilli() < lastIatMillis) {
+                    // A genuine but old report of a chain closed long ago (beyond CLOSED_CHAINS_KEPT)
+                    // must not switch the device back to that chain.
+                    return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(c.chain())
+                            + " is older than the device's latest accepted report");
+                }
                 if (restart) {
                     closedChains[closedNext] = chain;
                     closedNext = (closedNext + 1) % CLOSED_CHAINS_KEPT;
@@ -356,6 +363,7 @@ public final class Appraiser {
         }
 
         private void remember(Claims c, byte[] hash) {
+            lastIatMillis = Math.max(lastIatMillis, c.iat().toEpochMilli());
             int i = slot(c.seq());
             seqs[i] = c.seq();
             hashes[i] = hash;

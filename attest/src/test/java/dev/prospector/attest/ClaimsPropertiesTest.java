@@ -20,8 +20,13 @@ import net.jqwik.api.Provide;
 class ClaimsPropertiesTest {
 
     @Property(tries = 150)
-    void anyReportRoundTripsThroughItsBytes(@ForAll("inputs") ReportInput input, @ForAll("seeds") byte[] seed) throws Exception {
-        var signer = new ReportSigner(DeviceKeys.fromSeed(seed), ChainState.inMemory());
+    void anyReportRoundTripsThroughItsBytes(@ForAll("inputs") ReportInput input, @ForAll("seeds") byte[] seed,
+            @ForAll @net.jqwik.api.constraints.IntRange(min = 0, max = 2) int rotations) throws Exception {
+        var keys = DeviceKeys.fromSeed(seed);
+        for (int i = 0; i < rotations; i++) {
+            keys = keys.rotate(input.iat());
+        }
+        var signer = new ReportSigner(keys, ChainState.inMemory());
         var first = signer.sign(input);
         var second = signer.sign(input);
         for (var report : List.of(first, second)) {
@@ -41,6 +46,8 @@ class ClaimsPropertiesTest {
             assertArrayEquals(input.configHash(), c.configHash());
         }
         assertArrayEquals(first.hash(), second.claims().prev().orElseThrow());
+        assertEquals(rotations, second.claims().rotations().size());
+        assertEquals(DeviceKeys.fromSeed(seed).deviceId(), second.claims().device());
     }
 
     @Property(tries = 100)
