@@ -84,15 +84,13 @@ public final class AgentWiring {
         }
         ChainState chain = ChainState.open(s.dataDir());
         OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
-        // A report stored just before a crash, whose chain position was not yet written.
-        outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
         ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(BoardConfig.defaults(s.dataDir()).withSelection(s.board()).withSeed(s.seed())
                 .withClock(clock).withFaults(s.faults()));
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
         MqttSettings mqtt = MqttSettings.of(s.broker(), "prospector-" + device);
-        return new AgentNode(s.fleet(), board, keys, signer, reportFactory(s.fleet(), configHash, clock), outbox,
+        return new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock), outbox,
                 (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock);
     }
 
