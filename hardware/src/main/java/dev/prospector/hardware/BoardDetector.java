@@ -87,7 +87,10 @@ final class BoardDetector {
         return name.isEmpty() ? "unknown " + arch + " machine" : name;
     }
 
-    /** The value of the first {@code key : value} line in cpuinfo-style text, or "". */
+    /**
+     * The value of the first {@code key : value} line in cpuinfo-style text, or "". The key is
+     * case-sensitive: a Pi's cpuinfo says {@code Model}, x86's {@code model} is a number.
+     */
     static String field(String text, String key) {
         int from = 0;
         while (from < text.length()) {
@@ -95,7 +98,7 @@ final class BoardDetector {
             int end = nl < 0 ? text.length() : nl;
             int colon = text.indexOf(':', from);
             if (colon > 0 && colon < end
-                    && text.substring(from, colon).strip().equalsIgnoreCase(key)) {
+                    && text.substring(from, colon).strip().equals(key)) {
                 return text.substring(colon + 1, end).strip();
             }
             from = end + 1;
