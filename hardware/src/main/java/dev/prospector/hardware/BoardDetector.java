@@ -93,13 +93,19 @@ final class BoardDetector {
      */
     static String field(String text, String key) {
         int from = 0;
-        while (from < text.length()) {
+        int len = text.length();
+        while (from < len) {
             int nl = text.indexOf('\n', from);
-            int end = nl < 0 ? text.length() : nl;
-            int colon = text.indexOf(':', from);
-            if (colon > 0 && colon < end
-                    && text.substring(from, colon).strip().equals(key)) {
-                return text.substring(colon + 1, end).strip();
+            int end = nl < 0 ? len : nl;
+            if (text.startsWith(key, from)) {
+                // The key, then only blanks up to the colon (cpuinfo pads with tabs).
+                int i = from + key.length();
+                while (i < end && (text.charAt(i) == ' ' || text.charAt(i) == '\t')) {
+                    i++;
+                }
+                if (i < end && text.charAt(i) == ':') {
+                    return text.substring(i + 1, end).strip();
+                }
             }
             from = end + 1;
         }
