@@ -80,7 +80,7 @@ class HardwareCommandTest {
 
     @Test
     void everyFixtureBoardShowsTheHeadlineMeasurementsAsValues() {
-        for (String board : new String[] {"pi-zero-2-w", "pi-4", "pi-5"}) {
+        for (String board : new String[] {"pi-zero-2-w", "pi-4", "pi-5", "cm4"}) {
             out.getBuffer().setLength(0);
             CBORObject doc = json("--json", "--root", fixture(board), "--data-dir",
                     dataDir.toString());
