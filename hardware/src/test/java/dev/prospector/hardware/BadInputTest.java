@@ -208,4 +208,18 @@ class BadInputTest {
         }
         assertTrue(s.readings().size() > 15);
     }
+
+    @Test
+    void withoutGetThrottledTheRpiVoltAlarmStillGivesUnderVoltage() throws IOException {
+        delete("/sys/devices/platform/soc/soc:firmware/get_throttled");
+        Files.createDirectories(root.resolve("sys/class/hwmon/hwmon1"));
+        write("/sys/class/hwmon/hwmon1/name", "rpi_volt\n");
+        write("/sys/class/hwmon/hwmon1/in0_lcrit_alarm", "1\n");
+        Snapshot s = measure();
+        Reading.Value uv = assertInstanceOf(Reading.Value.class,
+                s.reading("under_voltage").orElseThrow());
+        assertEquals(1.0, uv.value());
+        assertEquals("/sys/class/hwmon/hwmon1/in0_lcrit_alarm", uv.source());
+        assertTrue(reason(s, "throttled").startsWith("missing /sys/devices/platform/soc/soc:firmware"));
+    }
 }
