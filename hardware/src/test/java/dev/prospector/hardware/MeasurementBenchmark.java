@@ -7,9 +7,9 @@ import java.time.Clock;
 import java.util.Arrays;
 
 /**
- * Cost of one full measurement round on the emulated board and on a fixture root: median and
- * 99th percentile wall time, and bytes allocated per round on all threads (the round's reader
- * threads included). Not a test; run it by hand (see docs/HARDWARE.md, "Benchmark"):
+ * Cost of one full measurement round on the emulated board and on fixture roots: the first
+ * (cold) round, then median and 99th percentile wall time of many warm rounds, and bytes
+ * allocated per round on all threads (the round's reader threads included). Not a test; run it by hand (see docs/HARDWARE.md, "Benchmark"):
  *
  * <pre>
  * mvn -q -o -pl hardware test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
@@ -28,7 +28,7 @@ public final class MeasurementBenchmark {
                 Runtime.version(), Runtime.getRuntime().availableProcessors());
         BoardConfig base = BoardConfig.defaults(dataDir).withClock(Clock.systemUTC());
         run("emulated", base.withSelection(BoardSelection.EMULATED), rounds);
-        for (String fixture : new String[] {"pi-zero-2-w", "pi-4", "pi-5"}) {
+        for (String fixture : new String[] {"pi-zero-2-w", "pi-4", "pi-5", "cm4"}) {
             Path root = Path.of("hardware/src/test/resources/fixtures", fixture);
             if (!Files.isDirectory(root)) {
                 root = Path.of("src/test/resources/fixtures", fixture);
@@ -43,7 +43,9 @@ public final class MeasurementBenchmark {
         com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Board board = Boards.open(config)) {
-            int readings = 0;
+            long coldStart = System.nanoTime();
+            int readings = board.measure().readings().size();
+            long cold = System.nanoTime() - coldStart;
             for (int i = 0; i < WARMUP_ROUNDS; i++) {
                 readings = board.measure().readings().size();
             }
@@ -56,9 +58,9 @@ public final class MeasurementBenchmark {
             }
             long allocAfter = allocated(threads);
             Arrays.sort(nanos);
-            System.out.printf("%-22s %2d readings  median %7.1f µs  p99 %7.1f µs  %6.1f KiB/round%n",
-                    label, readings, nanos[rounds / 2] / 1e3, nanos[rounds * 99 / 100] / 1e3,
-                    (allocAfter - allocBefore) / (double) rounds / 1024);
+            System.out.printf("%-20s %2d readings  first %7.1f ms  median %6.1f µs  p99 %7.1f µs"
+                    + "  %5.1f KiB/round%n", label, readings, cold / 1e6, nanos[rounds / 2] / 1e3,
+                    nanos[rounds * 99 / 100] / 1e3, (allocAfter - allocBefore) / (double) rounds / 1024);
         }
     }
 
