@@ -79,8 +79,12 @@ final class BoundedReads implements AutoCloseable {
                 });
     }
 
-    /** One round: every group, bounded by the timeout. Never throws. */
-    Snapshot measure() {
+    /**
+     * One round: every group, bounded by the timeout. Never throws. Rounds are serialised: a
+     * second caller waits for the first round (at most the timeout) instead of finding its
+     * groups busy.
+     */
+    synchronized Snapshot measure() {
         Instant start = clock.instant();
         Duration allowed = warm ? timeout : timeout.multipliedBy(FIRST_ROUND_TIMEOUT_FACTOR);
         warm = true;
