@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine;
 
 class HardwareCommandTest {
@@ -155,5 +157,27 @@ class HardwareCommandTest {
         run("--fault", "disk-full");
         UserError e = assertInstanceOf(UserError.class, thrown);
         assertTrue(e.getMessage().contains("--board emulated"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "--fault {0} shows {1} = {2}")
+    @CsvSource({
+        "link-down,          net_link_up,       0",
+        "disk-full,          storage_free,      0",
+        "read-only-fs,       storage_read_only, 1",
+        "under-voltage,      under_voltage,     1",
+        "thermal-throttling, throttled,         1",
+        "clock-jump,         clock_step,        3600",
+        "i2c-sensor-missing, supply_voltage,    sensor missing",
+        "i2c-sensor-error,   supply_current,    Remote I/O error",
+        "slow-sensor,        supply_power,      timed out",
+    })
+    void everyEmulatedFaultShowsInTheJson(String fault, String name, String expected) {
+        CBORObject m = measurement(json("--json", "--board", "emulated", "--fault", fault,
+                "--data-dir", dataDir.toString()), name);
+        if (m.ContainsKey("value")) {
+            assertEquals(Long.parseLong(expected), m.get("value").AsInt64Value(), m::toString);
+        } else {
+            assertTrue(m.get("unavailable").AsString().contains(expected), m::toString);
+        }
     }
 }
