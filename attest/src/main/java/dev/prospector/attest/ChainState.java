@@ -11,11 +11,14 @@ import org.tinylog.Logger;
 /**
  * The device's position in its hash chain: chain id, last seq, hash of the last report.
  *
- * <p>Crash safety: {@link ReportSigner} calls {@link #advance} with the new report's seq and hash
- * <em>before</em> the report leaves the signer, and {@code advance} replaces the state file
- * atomically (temp file, fsync, rename, fsync directory). After kill -9 at any point the file holds
- * either the state before or after that report; in the latter case the report may be lost (the
- * verifier sees a gap) but its seq is never reused and the chain never forks.
+ * <p>Crash safety: {@link ReportSigner} hands each new report to the caller's store (the agent's
+ * outbox journal) and then calls {@link #advance} with its seq and hash, both before the report is
+ * released; {@code advance} replaces the state file atomically (temp file, fsync, rename, fsync
+ * directory). After kill -9 at any point the file holds the state before or after that report. If
+ * the report was stored but the state not yet advanced, {@link #recover} moves the state past it at
+ * the next start (from the store's last seq and hash); if it was not stored, its seq is simply made
+ * again. Either way a seq is never used for two different released reports and the chain never
+ * forks.
  *
  * <p>When the file is missing or unreadable (a new SD card, a corrupted file), a new chain starts:
  * new random chain id, seq 1, no prev, and a {@code restart} claim saying why
