@@ -1,0 +1,215 @@
+package dev.prospector.ledger;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One block's execution: the transactions, each mapped to block-local account slots, the slots'
+ * working values, the outcome of every transaction and the block's commutative deltas.
+ *
+ * <p>Built single-threaded (in transaction order, so slot numbers and the order in which new
+ * accounts are created are deterministic). Executors then run transactions against the slot arrays
+ * only; {@link #commit} writes the written slots and the deltas into the state, and
+ * {@link Commit#rollback} undoes that when the block turns out to be invalid.
+ */
+public final class ExecutionPlan {
+    final Tx[] txs;
+    final Address rewardKey;
+    /** Sender slot and recipient slot (-1 when none) of each transaction. */
+    final int[] from;
+    final int[] to;
+    int slots;
+    /** Account number behind each slot, or -1 for an address new to the shard. */
+    final int[] slotAccount;
+    final Address[] newAddress;
+    final long[] bal;
+    final long[] stk;
+    final long[] non;
+    final boolean[] written;
+    final byte[] outcomes;
+    long feeDelta;
+    long supplyDelta;
+    boolean deltaOverflow;
+
+    private ExecutionPlan(Tx[] txs, Address rewardKey) {
+        this.txs = txs;
+        this.rewardKey = rewardKey;
+        int n = txs.length;
+        from = new int[n];
+        to = new int[n];
+        int maxSlots = 2 * n;
+        slotAccount = new int[maxSlots];
+        newAddress = new Address[maxSlots];
+        bal = new long[maxSlots];
+        stk = new long[maxSlots];
+        non = new long[maxSlots];
+        written = new boolean[maxSlots];
+        outcomes = new byte[n];
+    }
+
+    /** Maps every transaction's accounts to slots and loads their values from the state. */
+    public static ExecutionPlan build(ShardState state, Tx[] txs, Address rewardKey) {
+        ExecutionPlan p = new ExecutionPlan(txs, rewardKey);
+        int stamp = ++state.stamp;
+        Map<Address, Integer> fresh = new HashMap<>();
+        for (int i = 0; i < txs.length; i++) {
+            Tx tx = txs[i];
+            p.from[i] = p.slotFor(state, stamp, fresh, tx.sender());
+            p.to[i] = tx.hasRecipient() ? p.slotFor(state, stamp, fresh, tx.to()) : -1;
+        }
+        return p;
+    }
+
+    private int slotFor(ShardState state, int stamp, Map<Address, Integer> fresh, Address a) {
+        int acc = state.indexOf(a);
+        if (acc >= 0) {
+            if (state.slotStamp[acc] == stamp) {
+                return state.slotOf[acc];
+            }
+            int s = slots++;
+            state.slotStamp[acc] = stamp;
+            state.slotOf[acc] = s;
+            slotAccount[s] = acc;
+            bal[s] = state.balance[acc];
+            stk[s] = state.stake[acc];
+            non[s] = state.nonce[acc];
+            return s;
+        }
+        Integer known = fresh.get(a);
+        if (known != null) {
+            return known;
+        }
+        int s = slots++;
+        fresh.put(a, s);
+        slotAccount[s] = -1;
+        newAddress[s] = a;
+        return s;
+    }
+
+    public int size() {
+        return txs.length;
+    }
+
+    public TxOutcome outcome(int i) {
+        return TxOutcome.VALUES[outcomes[i]];
+    }
+
+    /** Outcome of every transaction, in block order. */
+    public List<TxOutcome> outcomes() {
+        TxOutcome[] o = new TxOutcome[txs.length];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = outcome(i);
+        }
+        return List.of(o);
+    }
+
+    /** Index of the first failed transaction, or -1. */
+    public int firstFailure() {
+        for (int i = 0; i < outcomes.length; i++) {
+            if (outcomes[i] != 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    public long feeDelta() {
+        return feeDelta;
+    }
+
+    public long supplyDelta() {
+        return supplyDelta;
+    }
+
+    /** True when the block's fees or rewards sum beyond 2^63-1. */
+    public boolean deltaOverflow() {
+        return deltaOverflow;
+    }
+
+    /** Adds one worker's delta sums; sums of non-negative terms, so the order never matters. */
+    void addDeltas(long fee, long supply, boolean overflow) {
+        try {
+            feeDelta = Math.addExact(feeDelta, fee);
+            supplyDelta = Math.addExact(supplyDelta, supply);
+        } catch (ArithmeticException e) {
+            overflow = true;
+        }
+        deltaOverflow |= overflow;
+    }
+
+    /**
+     * Writes written slots, then the fee and supply deltas, into the state. Returns null if a system
+     * account would overflow (nothing is written then).
+     */
+    public Commit commit(ShardState state) {
+        int feeAcc = state.indexOf(Address.FEE_POOL);
+        int supplyAcc = state.indexOf(Address.SUPPLY);
+        long feeBal = feeAcc < 0 ? 0 : state.balance[feeAcc];
+        long supplyBal = supplyAcc < 0 ? 0 : state.balance[supplyAcc];
+        if (deltaOverflow || feeBal > Long.MAX_VALUE - feeDelta || supplyBal > Long.MAX_VALUE - supplyDelta) {
+            return null;
+        }
+        Commit c = new Commit(state);
+        for (int s = 0; s < slots; s++) {
+            if (written[s]) {
+                int acc = slotAccount[s];
+                if (acc >= 0) {
+                    c.remember(acc);
+                    state.set(acc, bal[s], stk[s], non[s]);
+                } else {
+                    state.add(newAddress[s], bal[s], stk[s], non[s]);
+                    c.added++;
+                }
+            }
+        }
+        c.delta(Address.FEE_POOL, feeDelta);
+        c.delta(Address.SUPPLY, supplyDelta);
+        return c;
+    }
+
+    /** What a commit changed, so that a rejected block can be undone exactly. */
+    public final class Commit {
+        private final ShardState state;
+        private final int[] oldAccount = new int[slots + 2];
+        private final long[] oldValues = new long[3 * (slots + 2)];
+        private int remembered;
+        int added;
+
+        Commit(ShardState state) {
+            this.state = state;
+        }
+
+        void remember(int acc) {
+            oldAccount[remembered] = acc;
+            oldValues[3 * remembered] = state.balance[acc];
+            oldValues[3 * remembered + 1] = state.stake[acc];
+            oldValues[3 * remembered + 2] = state.nonce[acc];
+            remembered++;
+        }
+
+        void delta(Address system, long amount) {
+            if (amount == 0) {
+                return;
+            }
+            int acc = state.indexOf(system);
+            if (acc < 0) {
+                state.add(system, amount, 0, 0);
+                added++;
+            } else {
+                remember(acc);
+                state.set(acc, state.balance[acc] + amount, state.stake[acc], state.nonce[acc]);
+            }
+        }
+
+        /** Restores the state as it was before {@link #commit}. */
+        public void rollback() {
+            for (int k = remembered - 1; k >= 0; k--) {
+                state.set(oldAccount[k], oldValues[3 * k], oldValues[3 * k + 1], oldValues[3 * k + 2]);
+            }
+            for (int k = 0; k < added; k++) {
+                state.removeLast();
+            }
+        }
+    }
+}
