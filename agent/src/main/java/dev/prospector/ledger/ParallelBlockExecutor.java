@@ -57,10 +57,17 @@ public final class ParallelBlockExecutor implements ShardExecutor {
 
     private final ForkJoinPool pool;
     private final int threads;
+    private final int minParallelTxs;
 
     public ParallelBlockExecutor(ForkJoinPool pool) {
+        this(pool, MIN_PARALLEL_TXS);
+    }
+
+    /** With a threshold of 0 even tiny blocks take the parallel path (property tests). */
+    ParallelBlockExecutor(ForkJoinPool pool, int minParallelTxs) {
         this.pool = pool;
         this.threads = pool.getParallelism();
+        this.minParallelTxs = minParallelTxs;
     }
 
     @Override
@@ -76,7 +83,7 @@ public final class ParallelBlockExecutor implements ShardExecutor {
     @Override
     public void execute(ExecutionPlan plan) {
         int n = plan.size();
-        if (threads == 1 || n < MIN_PARALLEL_TXS) {
+        if (threads == 1 || n < minParallelTxs) {
             new SequentialBlockExecutor().execute(plan);
             return;
         }
