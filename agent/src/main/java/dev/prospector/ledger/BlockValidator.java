@@ -86,7 +86,7 @@ public final class BlockValidator {
         }
 
         long t1 = System.nanoTime();
-        ExecutionPlan plan = ExecutionPlan.build(state, txs, params.rewardKey());
+        ExecutionPlan plan = ExecutionPlan.build(state, txs, params.rewardKey(), executor.pool());
         executor.execute(plan);
         int failed = plan.firstFailure();
         if (failed >= 0) {

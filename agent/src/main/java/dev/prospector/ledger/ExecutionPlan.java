@@ -50,19 +50,38 @@ public final class ExecutionPlan {
 
     /** Maps every transaction's accounts to slots and loads their values from the state. */
     public static ExecutionPlan build(ShardState state, Tx[] txs, Address rewardKey) {
+        return build(state, txs, rewardKey, null);
+    }
+
+    /**
+     * As {@link #build(ShardState, Tx[], Address)}; with a pool, the address lookups (random reads
+     * of the account table, the bulk of this step) run in parallel before slots are numbered.
+     */
+    public static ExecutionPlan build(ShardState state, Tx[] txs, Address rewardKey, java.util.concurrent.ForkJoinPool pool) {
         ExecutionPlan p = new ExecutionPlan(txs, rewardKey);
+        int n = txs.length;
+        // Account numbers first (read-only, parallel), kept in from/to until slots replace them.
+        Parallel.forRange(pool, n, 512, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                Tx tx = txs[i];
+                p.from[i] = state.indexOf(tx.sender());
+                p.to[i] = tx.hasRecipient() ? state.indexOf(tx.to()) : NO_ACCOUNT;
+            }
+        });
         int stamp = ++state.stamp;
         Map<Address, Integer> fresh = new HashMap<>();
-        for (int i = 0; i < txs.length; i++) {
+        for (int i = 0; i < n; i++) {
             Tx tx = txs[i];
-            p.from[i] = p.slotFor(state, stamp, fresh, tx.sender());
-            p.to[i] = tx.hasRecipient() ? p.slotFor(state, stamp, fresh, tx.to()) : -1;
+            p.from[i] = p.slotFor(state, stamp, fresh, tx.sender(), p.from[i]);
+            p.to[i] = p.to[i] == NO_ACCOUNT ? -1 : p.slotFor(state, stamp, fresh, tx.to(), p.to[i]);
         }
         return p;
     }
 
-    private int slotFor(ShardState state, int stamp, Map<Address, Integer> fresh, Address a) {
-        int acc = state.indexOf(a);
+    /** Marks "this transaction has no recipient" while from/to still hold account numbers. */
+    private static final int NO_ACCOUNT = Integer.MIN_VALUE;
+
+    private int slotFor(ShardState state, int stamp, Map<Address, Integer> fresh, Address a, int acc) {
         if (acc >= 0) {
             if (state.slotStamp[acc] == stamp) {
                 return state.slotOf[acc];

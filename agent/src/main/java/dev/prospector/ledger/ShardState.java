@@ -57,6 +57,12 @@ public final class ShardState {
         return size;
     }
 
+    /** Bytes held by this state's arrays (accounts, table and tree): its heap cost, give or take headers. */
+    public long heapBytes() {
+        return (long) addrs.length + 8L * (balance.length + stake.length + nonce.length) + 4L * (table.length + slotOf.length
+                + slotStamp.length) + tree.heapBytes();
+    }
+
     private static int home(byte[] a, int off, int mask) {
         long h = Bytes.getLong(a, off) * 0x9E3779B97F4A7C15L;
         return (int) (h >>> 32) & mask;
@@ -109,7 +115,7 @@ public final class ShardState {
         balance[i] = bal;
         stake[i] = stk;
         nonce[i] = non;
-        tree.markDirty(i);
+        tree.touch(i);
         if (oldStake != stk) {
             noteStake(address(i), stk);
         }

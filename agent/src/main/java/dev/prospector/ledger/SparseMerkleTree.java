@@ -50,6 +50,14 @@ final class SparseMerkleTree {
     private int nodeCount = 1;
     private byte[] leafHash;
     private boolean[] leafDirty;
+    /**
+     * Accounts written since the last root, with the first 64 bits of their address: the rehash
+     * partitions this list by key bit at every depth and descends only where it is non-empty, so
+     * writing an account costs no tree walk and the walks happen in parallel inside the rehash.
+     */
+    private int[] pendingAccount = new int[1024];
+    private long[] pendingKey = new long[1024];
+    private int pendingCount;
 
     SparseMerkleTree(ShardState accounts, int accountCapacity) {
         this.accounts = accounts;
@@ -60,6 +68,10 @@ final class SparseMerkleTree {
         dirty = new boolean[nodes];
         leafHash = new byte[accountCapacity * Sha256.SIZE];
         leafDirty = new boolean[accountCapacity];
+    }
+
+    long heapBytes() {
+        return 8L * left.length + hash.length + dirty.length + leafHash.length + leafDirty.length + 12L * pendingAccount.length;
     }
 
     void ensureAccountCapacity(int capacity) {
@@ -101,7 +113,7 @@ final class SparseMerkleTree {
 
     /** Adds the leaf of a new account (its address must not be in the tree). */
     void insert(int account) {
-        leafDirty[account] = true;
+        touch(account);
         int node = ROOT;
         int depth = 0;
         while (true) {
@@ -138,18 +150,40 @@ final class SparseMerkleTree {
         }
     }
 
-    /** Marks an existing account's leaf and path for rehashing. */
-    void markDirty(int account) {
-        leafDirty[account] = true;
-        int node = ROOT;
-        for (int depth = 0; ; depth++) {
-            dirty[node] = true;
-            int c = child(node, bit(account, depth));
-            if (c <= 0) {
-                return;
-            }
-            node = c;
+    /** Marks an account's leaf for rehashing; its path is found during the rehash. */
+    void touch(int account) {
+        if (leafDirty[account]) {
+            return;
         }
+        leafDirty[account] = true;
+        if (pendingCount == pendingAccount.length) {
+            pendingAccount = Arrays.copyOf(pendingAccount, pendingCount * 2);
+            pendingKey = Arrays.copyOf(pendingKey, pendingCount * 2);
+        }
+        pendingAccount[pendingCount] = account;
+        pendingKey[pendingCount] = Bytes.getLong(accounts.addrs, account * Address.SIZE);
+        pendingCount++;
+    }
+
+    /** Orders pending[lo, hi) so that keys with bit {@code depth} clear come first; returns the split. */
+    private int partition(int lo, int hi, int depth) {
+        int i = lo;
+        int j = hi - 1;
+        while (i <= j) {
+            int b = depth < 64 ? (int) (pendingKey[i] >>> (63 - depth)) & 1 : bit(pendingAccount[i], depth);
+            if (b == 0) {
+                i++;
+            } else {
+                int a = pendingAccount[i];
+                pendingAccount[i] = pendingAccount[j];
+                pendingAccount[j] = a;
+                long k = pendingKey[i];
+                pendingKey[i] = pendingKey[j];
+                pendingKey[j] = k;
+                j--;
+            }
+        }
+        return i;
     }
 
     /** Removes an account's leaf (rollback of a rejected block), collapsing single-leaf subtrees. */
@@ -187,12 +221,13 @@ final class SparseMerkleTree {
 
     /** The root hash, rehashing dirty nodes first; with a pool of more than one thread, in parallel. */
     byte[] root(ForkJoinPool pool) {
-        if (dirty[ROOT]) {
+        if (dirty[ROOT] || pendingCount > 0) {
             if (pool == null || pool.getParallelism() < 2) {
-                rehash(ROOT, new Hasher());
+                rehash(ROOT, 0, 0, pendingCount, new Hasher());
             } else {
-                pool.invoke(new RehashTask(ROOT, 0));
+                pool.invoke(new RehashTask(ROOT, 0, 0, pendingCount));
             }
+            pendingCount = 0;
         }
         int l = left[ROOT];
         int r = right[ROOT];
@@ -206,54 +241,51 @@ final class SparseMerkleTree {
         return Arrays.copyOfRange(hash, 0, Sha256.SIZE);
     }
 
-    private void rehashChildren(int node, Hasher h) {
-        int l = left[node];
-        int r = right[node];
-        if (l > 0 && dirty[l]) {
-            rehash(l, h);
-        } else if (l < 0 && leafDirty[-l - 1]) {
-            hashLeaf(-l - 1, h);
-        }
-        if (r > 0 && dirty[r]) {
-            rehash(r, h);
-        } else if (r < 0 && leafDirty[-r - 1]) {
-            hashLeaf(-r - 1, h);
+    private void rehashChild(int c, int depth, int lo, int hi, Hasher h) {
+        if (c > 0) {
+            if (hi > lo || dirty[c]) {
+                rehash(c, depth, lo, hi, h);
+            }
+        } else if (c < 0 && leafDirty[-c - 1]) {
+            hashLeaf(-c - 1, h);
         }
     }
 
-    private void rehash(int node, Hasher h) {
-        rehashChildren(node, h);
+    private void rehash(int node, int depth, int lo, int hi, Hasher h) {
+        int mid = partition(lo, hi, depth);
+        rehashChild(left[node], depth + 1, lo, mid, h);
+        rehashChild(right[node], depth + 1, mid, hi, h);
         hashNode(node, h);
     }
 
     private void hashNode(int node, Hasher h) {
-        MessageDigest md = h.md;
-        md.update(NODE_PREFIX);
-        updateChild(md, left[node]);
-        updateChild(md, right[node]);
+        byte[] in = h.scratch;
+        in[0] = NODE_PREFIX;
+        copyChild(left[node], in, 1);
+        copyChild(right[node], in, 1 + Sha256.SIZE);
+        h.md.update(in, 0, 1 + 2 * Sha256.SIZE);
         h.finish(hash, node * Sha256.SIZE);
         dirty[node] = false;
     }
 
-    private void updateChild(MessageDigest md, int c) {
+    private void copyChild(int c, byte[] out, int off) {
         if (c == EMPTY) {
-            md.update(EMPTY_HASH, 0, Sha256.SIZE);
+            System.arraycopy(EMPTY_HASH, 0, out, off, Sha256.SIZE);
         } else if (c > 0) {
-            md.update(hash, c * Sha256.SIZE, Sha256.SIZE);
+            System.arraycopy(hash, c * Sha256.SIZE, out, off, Sha256.SIZE);
         } else {
-            md.update(leafHash, (-c - 1) * Sha256.SIZE, Sha256.SIZE);
+            System.arraycopy(leafHash, (-c - 1) * Sha256.SIZE, out, off, Sha256.SIZE);
         }
     }
 
     private void hashLeaf(int account, Hasher h) {
-        byte[] v = h.scratch;
-        Bytes.putLong(v, 0, accounts.balance[account]);
-        Bytes.putLong(v, 8, accounts.stake[account]);
-        Bytes.putLong(v, 16, accounts.nonce[account]);
-        MessageDigest md = h.md;
-        md.update(LEAF_PREFIX);
-        md.update(accounts.addrs, account * Address.SIZE, Address.SIZE);
-        md.update(v, 0, LEAF_VALUE_BYTES);
+        byte[] in = h.scratch;
+        in[0] = LEAF_PREFIX;
+        System.arraycopy(accounts.addrs, account * Address.SIZE, in, 1, Address.SIZE);
+        Bytes.putLong(in, 33, accounts.balance[account]);
+        Bytes.putLong(in, 41, accounts.stake[account]);
+        Bytes.putLong(in, 49, accounts.nonce[account]);
+        h.md.update(in, 0, 1 + Address.SIZE + LEAF_VALUE_BYTES);
         h.finish(leafHash, account * Sha256.SIZE);
         leafDirty[account] = false;
     }
@@ -328,7 +360,7 @@ final class SparseMerkleTree {
     /** A digest and a scratch buffer for one thread; hashing allocates nothing. */
     private static final class Hasher {
         final MessageDigest md = Sha256.threadDigest();
-        final byte[] scratch = new byte[LEAF_VALUE_BYTES];
+        final byte[] scratch = new byte[1 + 2 * Sha256.SIZE];
 
         void finish(byte[] out, int off) {
             try {
@@ -343,23 +375,28 @@ final class SparseMerkleTree {
         private static final long serialVersionUID = 1L;
         private final int node;
         private final int depth;
+        private final int lo;
+        private final int hi;
 
-        RehashTask(int node, int depth) {
+        RehashTask(int node, int depth, int lo, int hi) {
             this.node = node;
             this.depth = depth;
+            this.lo = lo;
+            this.hi = hi;
         }
 
         @Override
         protected void compute() {
+            Hasher h = new Hasher();
             if (depth >= PARALLEL_DEPTH) {
-                rehash(node, new Hasher());
+                rehash(node, depth, lo, hi, h);
                 return;
             }
+            int mid = partition(lo, hi, depth);
             int l = left[node];
             int r = right[node];
-            RehashTask lt = l > 0 && dirty[l] ? new RehashTask(l, depth + 1) : null;
-            RehashTask rt = r > 0 && dirty[r] ? new RehashTask(r, depth + 1) : null;
-            Hasher h = new Hasher();
+            RehashTask lt = l > 0 && (mid > lo || dirty[l]) ? new RehashTask(l, depth + 1, lo, mid) : null;
+            RehashTask rt = r > 0 && (hi > mid || dirty[r]) ? new RehashTask(r, depth + 1, mid, hi) : null;
             if (lt != null && rt != null) {
                 invokeAll(lt, rt);
             } else if (lt != null) {

@@ -110,6 +110,13 @@ public final class Workload {
         return builder.chain().state().addrs;
     }
 
+    /** Forgets nonces handed out since the chain's head, to build alternative blocks at one height. */
+    public void rewindNonces() {
+        for (int i = 0; i < senders.length; i++) {
+            nextNonce[i] = builder.nonce(senders[i]);
+        }
+    }
+
     /** The transactions of the next block (signed in parallel), without sealing them. */
     public Tx[] nextTxs(int count, double contention) {
         int m = spec.accounts();
