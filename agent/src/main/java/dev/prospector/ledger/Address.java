@@ -9,9 +9,9 @@ import java.util.Arrays;
 public final class Address implements Comparable<Address> {
     public static final int SIZE = 32;
     /** System account receiving every transaction fee, as one commutative delta per block. */
-    public static final Address FEE_POOL = system(1);
+    public static final Address FEE_POOL = system("fee-pool");
     /** System account whose balance is the total supply, moved by rewards as a delta per block. */
-    public static final Address SUPPLY = system(2);
+    public static final Address SUPPLY = system("supply");
 
     private final byte[] bytes;
 
@@ -39,10 +39,13 @@ public final class Address implements Comparable<Address> {
         return new Address(Bytes.unhex(h));
     }
 
-    private static Address system(int id) {
-        byte[] b = new byte[SIZE];
-        b[SIZE - 1] = (byte) id;
-        return new Address(b);
+    /**
+     * A system address: the SHA-256 of its name, so that it sits at a random place in the state
+     * tree like any key (two system keys with a long common prefix would hang a deep chain of
+     * single-child nodes off the root). Nobody holds its private key, so nobody can send from it.
+     */
+    private static Address system(String name) {
+        return new Address(Sha256.hash(("prospector/ledger/system/" + name).getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
     }
 
     public boolean isSystem() {
