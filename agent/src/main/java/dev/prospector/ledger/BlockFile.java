@@ -60,7 +60,8 @@ public final class BlockFile {
                 if (!Arrays.equals(magic, MAGIC)) {
                     throw new MalformedException("not a ledger block file (no PLF1 magic)");
                 }
-                genesis = Genesis.read(in);
+                genesis = Genesis.read(file, MAGIC.length);
+                in.skipNBytes(genesis.encodedLength());
             } catch (IOException | MalformedException e) {
                 in.close();
                 throw e;

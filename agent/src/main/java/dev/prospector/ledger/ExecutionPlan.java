@@ -68,12 +68,12 @@ public final class ExecutionPlan {
                 p.to[i] = tx.hasRecipient() ? state.indexOf(tx.to()) : NO_ACCOUNT;
             }
         });
-        int stamp = ++state.stamp;
+        SlotMap slotOf = new SlotMap(2 * n);
         Map<Address, Integer> fresh = new HashMap<>();
         for (int i = 0; i < n; i++) {
             Tx tx = txs[i];
-            p.from[i] = p.slotFor(state, stamp, fresh, tx.sender(), p.from[i]);
-            p.to[i] = p.to[i] == NO_ACCOUNT ? -1 : p.slotFor(state, stamp, fresh, tx.to(), p.to[i]);
+            p.from[i] = p.slotFor(state, slotOf, fresh, tx.sender(), p.from[i]);
+            p.to[i] = p.to[i] == NO_ACCOUNT ? -1 : p.slotFor(state, slotOf, fresh, tx.to(), p.to[i]);
         }
         return p;
     }
@@ -81,14 +81,14 @@ public final class ExecutionPlan {
     /** Marks "this transaction has no recipient" while from/to still hold account numbers. */
     private static final int NO_ACCOUNT = Integer.MIN_VALUE;
 
-    private int slotFor(ShardState state, int stamp, Map<Address, Integer> fresh, Address a, int acc) {
+    private int slotFor(ShardState state, SlotMap slotOf, Map<Address, Integer> fresh, Address a, int acc) {
         if (acc >= 0) {
-            if (state.slotStamp[acc] == stamp) {
-                return state.slotOf[acc];
+            int known = slotOf.get(acc);
+            if (known >= 0) {
+                return known;
             }
             int s = slots++;
-            state.slotStamp[acc] = stamp;
-            state.slotOf[acc] = s;
+            slotOf.put(acc, s);
             slotAccount[s] = acc;
             bal[s] = state.balance[acc];
             stk[s] = state.stake[acc];
@@ -108,6 +108,44 @@ public final class ExecutionPlan {
 
     public int size() {
         return txs.length;
+    }
+
+    /** Account number to block-local slot: open addressing sized for the block, no boxing. */
+    private static final class SlotMap {
+        private final int[] keys;
+        private final int[] values;
+        private final int mask;
+
+        SlotMap(int entries) {
+            int cap = Integer.highestOneBit(Math.max(8, entries * 2 - 1)) << 1;
+            keys = new int[cap];
+            values = new int[cap];
+            mask = cap - 1;
+        }
+
+        private int home(int key) {
+            return (key * 0x9E3779B9) >>> 7 & mask;
+        }
+
+        int get(int key) {
+            for (int i = home(key); ; i = (i + 1) & mask) {
+                if (keys[i] == 0) {
+                    return -1;
+                }
+                if (keys[i] == key + 1) {
+                    return values[i];
+                }
+            }
+        }
+
+        void put(int key, int value) {
+            int i = home(key);
+            while (keys[i] != 0) {
+                i = (i + 1) & mask;
+            }
+            keys[i] = key + 1;
+            values[i] = value;
+        }
     }
 
     public TxOutcome outcome(int i) {

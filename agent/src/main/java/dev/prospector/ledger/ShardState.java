@@ -18,8 +18,8 @@ import java.util.concurrent.ForkJoinPool;
  * after their parallel phase.
  */
 public final class ShardState {
-    /** Table slots per account at most: load factor 1/2 keeps probe sequences short. */
-    private static final int TABLE_SLOTS_PER_ACCOUNT = 2;
+    /** The account table grows beyond this load: linear probing stays short below 3/4. */
+    private static final double MAX_TABLE_LOAD = 0.75;
     private static final int MIN_CAPACITY = 64;
 
     final long minValidatorStake;
@@ -31,26 +31,24 @@ public final class ShardState {
     private int[] table;
     private final SparseMerkleTree tree;
     private final NavigableMap<Address, Long> validators = new TreeMap<>();
-    /** Per-block scratch for ExecutionPlan: account number to block-local slot, valid when stamped. */
-    int[] slotOf;
-    int[] slotStamp;
-    int stamp;
 
     public ShardState(int expectedAccounts, long minValidatorStake) {
-        int cap = Math.max(MIN_CAPACITY, expectedAccounts + expectedAccounts / 8);
+        int cap = Math.max(MIN_CAPACITY, expectedAccounts + 1024);
         this.minValidatorStake = minValidatorStake;
         addrs = new byte[cap * Address.SIZE];
         balance = new long[cap];
         stake = new long[cap];
         nonce = new long[cap];
-        slotOf = new int[cap];
-        slotStamp = new int[cap];
         table = new int[tableSizeFor(cap)];
         tree = new SparseMerkleTree(this, cap);
     }
 
     private static int tableSizeFor(int accounts) {
-        return Integer.highestOneBit(Math.max(16, accounts * TABLE_SLOTS_PER_ACCOUNT - 1)) << 1;
+        int slots = Integer.highestOneBit(Math.max(16, accounts));
+        while (slots * MAX_TABLE_LOAD < accounts) {
+            slots <<= 1;
+        }
+        return slots;
     }
 
     public int size() {
@@ -59,8 +57,7 @@ public final class ShardState {
 
     /** Bytes held by this state's arrays (accounts, table and tree): its heap cost, give or take headers. */
     public long heapBytes() {
-        return (long) addrs.length + 8L * (balance.length + stake.length + nonce.length) + 4L * (table.length + slotOf.length
-                + slotStamp.length) + tree.heapBytes();
+        return (long) addrs.length + 8L * (balance.length + stake.length + nonce.length) + 4L * table.length + tree.heapBytes();
     }
 
     private static int home(byte[] a, int off, int mask) {
@@ -100,7 +97,7 @@ public final class ShardState {
         balance[i] = bal;
         stake[i] = stk;
         nonce[i] = non;
-        if (size * TABLE_SLOTS_PER_ACCOUNT > table.length) {
+        if (size > table.length * MAX_TABLE_LOAD) {
             rehashTable(table.length << 1);
         }
         insertIntoTable(i);
@@ -178,8 +175,6 @@ public final class ShardState {
         balance = Arrays.copyOf(balance, cap);
         stake = Arrays.copyOf(stake, cap);
         nonce = Arrays.copyOf(nonce, cap);
-        slotOf = Arrays.copyOf(slotOf, cap);
-        slotStamp = Arrays.copyOf(slotStamp, cap);
         tree.ensureAccountCapacity(cap);
     }
 

@@ -61,7 +61,8 @@ final class SparseMerkleTree {
 
     SparseMerkleTree(ShardState accounts, int accountCapacity) {
         this.accounts = accounts;
-        int nodes = Math.max(16, accountCapacity + accountCapacity / 2);
+        // A trie over n random keys has about n / ln 2 = 1.44 n internal nodes.
+        int nodes = Math.max(16, (int) (accountCapacity * 1.45));
         left = new int[nodes];
         right = new int[nodes];
         hash = new byte[nodes * Sha256.SIZE];
@@ -113,7 +114,8 @@ final class SparseMerkleTree {
 
     /** Adds the leaf of a new account (its address must not be in the tree). */
     void insert(int account) {
-        touch(account);
+        // The path is marked dirty on the way down, so the leaf needs no pending entry.
+        leafDirty[account] = true;
         int node = ROOT;
         int depth = 0;
         while (true) {
