@@ -15,6 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.tinylog.Logger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "verifier", mixinStandardHelpOptions = true,
@@ -34,6 +35,9 @@ public final class VerifierCommand implements Callable<Integer> {
             description = "Share the fleet's reports with other verifiers of this group (MQTT 5 shared subscription).")
     String group;
 
+    @Mixin
+    BrokerSecurityOptions security;
+
     @Option(names = "--clock-skew", defaultValue = "5m", converter = DurationConverter.class,
             description = "Largest difference accepted between a report's time and ours (default: ${DEFAULT-VALUE}).")
     Duration clockSkew;
@@ -51,7 +55,7 @@ public final class VerifierCommand implements Callable<Integer> {
         Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew));
         String clientId = "prospector-verifier-" + (group == null ? UUID.randomUUID().toString().substring(0, 8)
                 : group + "-" + UUID.randomUUID().toString().substring(0, 8));
-        MqttSettings mqtt = MqttSettings.of(url, clientId).withSessionExpiry(Duration.ZERO);
+        MqttSettings mqtt = security.apply(MqttSettings.of(url, clientId).withSessionExpiry(Duration.ZERO));
         VerifierService service = new VerifierService(fleet, appraiser, Optional.ofNullable(group),
                 listener -> new MqttLink(mqtt, Optional.empty(), listener));
         service.connect();
