@@ -26,6 +26,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
@@ -73,6 +74,8 @@ import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 public final class TlsSocketFactories {
     /** Protocols offered; anything older is broken. */
     static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+    /** How the JDK words a TLS alert received from the peer. */
+    private static final String ALERT = "Received fatal alert: ";
     /** Alias of the one client key in the in-memory key store. */
     private static final String CLIENT_ALIAS = "client";
 
@@ -114,9 +117,10 @@ public final class TlsSocketFactories {
                 keyManagers = new KeyManager[] {new AlwaysPresent((X509ExtendedKeyManager) kmf.getKeyManagers()[0])};
             }
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keyManagers, new javax.net.ssl.TrustManager[] {new ExplainingTrustManager(pkix, settings.caFile())},
-                    new SecureRandom());
-            return new TlsSocketFactory(context.getSocketFactory(), settings, client.map(c -> c.chain().get(0)));
+            AtomicBoolean brokerTrusted = new AtomicBoolean();
+            context.init(keyManagers, new javax.net.ssl.TrustManager[] {
+                new ExplainingTrustManager(pkix, settings.caFile(), brokerTrusted)}, new SecureRandom());
+            return new TlsSocketFactory(context.getSocketFactory(), settings, client.map(c -> c.chain().get(0)), brokerTrusted);
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("the JDK cannot set up TLS: " + e, e);
         }
@@ -130,11 +134,20 @@ public final class TlsSocketFactories {
         private final SSLSocketFactory delegate;
         private final TlsSettings settings;
         private final Optional<X509Certificate> clientCertificate;
+        /**
+         * Whether the broker's certificate passed our checks in the latest handshake: tells a
+         * listener that does not speak TLS from a broker that closed the connection on our
+         * certificate, both of which look like "connection reset". Connections of one link are
+         * made one at a time, so one flag suffices.
+         */
+        private final AtomicBoolean brokerTrusted;
 
-        private TlsSocketFactory(SSLSocketFactory delegate, TlsSettings settings, Optional<X509Certificate> clientCertificate) {
+        private TlsSocketFactory(SSLSocketFactory delegate, TlsSettings settings, Optional<X509Certificate> clientCertificate,
+                AtomicBoolean brokerTrusted) {
             this.delegate = delegate;
             this.settings = settings;
             this.clientCertificate = clientCertificate;
+            this.brokerTrusted = brokerTrusted;
         }
 
         public TlsSettings settings() {
@@ -152,22 +165,48 @@ public final class TlsSocketFactories {
          * "broker URL: ".
          */
         public Optional<String> explain(Throwable failure) {
-            for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            List<Throwable> causes = new ArrayList<>();
+            for (Throwable t = failure; t != null && causes.size() < 20; t = t.getCause() == t ? null : t.getCause()) {
+                causes.add(t);
+            }
+            for (Throwable t : causes) {
                 if (t instanceof ServerCertificateRejected rejected) {
                     return Optional.of(rejected.getMessage());
                 }
             }
-            for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
-                if (t instanceof SSLException ssl && ssl.getMessage() != null) {
-                    return Optional.of(explainHandshake(ssl.getMessage()));
+            for (Throwable t : causes) {
+                String message = t.getMessage() == null ? "" : t.getMessage();
+                if (t instanceof SSLException && message.startsWith(ALERT)) {
+                    return Optional.of(explainAlert(message.substring(ALERT.length()).trim()));
+                }
+            }
+            for (Throwable t : causes) {
+                if (t instanceof SSLException || t instanceof java.io.EOFException || (t instanceof java.net.SocketException
+                        && !(t instanceof java.net.ConnectException) && !(t instanceof java.net.NoRouteToHostException))) {
+                    return Optional.of(explainClosed(t.getMessage() == null ? t.getClass().getSimpleName() : oneLine(t.getMessage())));
                 }
             }
             return Optional.empty();
         }
 
-        private String explainHandshake(String message) {
-            String alert = message.startsWith("Received fatal alert: ")
-                    ? message.substring("Received fatal alert: ".length()).trim() : "";
+        /** The connection broke without an alert: before or after the broker's certificate was checked. */
+        private String explainClosed(String why) {
+            if (!brokerTrusted.get()) {
+                return "no TLS handshake with it (" + why + "): is this port a TLS listener? use tcp:// for a plain"
+                        + " listener, or the broker's TLS port (usually 8883)";
+            }
+            if (clientCertificate.isPresent()) {
+                X509Certificate c = clientCertificate.get();
+                return "it closed the connection after the TLS handshake began (" + why + "): it most likely refused the"
+                        + " client certificate in " + settings.certFile().orElseThrow() + " (valid until "
+                        + date(c.getNotAfter().toInstant()) + ", issued by " + name(c.getIssuerX500Principal().getName())
+                        + "); check that it is current and issued by the CA in the broker's cafile; the broker's log says why";
+            }
+            return "it closed the TLS connection (" + why + "): it may require a client certificate (pass --cert FILE"
+                    + " and --key FILE); the broker's log says why";
+        }
+
+        private String explainAlert(String alert) {
             String cert = settings.certFile().map(Path::toString).orElse("");
             String validity = clientCertificate.map(c -> " (valid until " + date(c.getNotAfter().toInstant()) + ")").orElse("");
             String issuer = clientCertificate.map(c -> ", issued by " + name(c.getIssuerX500Principal().getName())).orElse("");
@@ -193,11 +232,7 @@ public final class TlsSocketFactories {
                 default:
                     break;
             }
-            if (message.contains("Unsupported or unrecognized SSL message") || message.contains("Remote host terminated the handshake")) {
-                return "TLS handshake failed (" + message + "): is this port a TLS listener? use tcp:// for a plain"
-                        + " listener or the broker's TLS port (usually 8883)";
-            }
-            return "TLS handshake failed (" + oneLine(message) + "): check --ca " + settings.caFile()
+            return "TLS handshake failed (alert " + alert + "): check --ca " + settings.caFile()
                     + (settings.mutual() ? ", --cert " + cert + " and --key " + settings.keyFile().orElseThrow() : "")
                     + " and the broker's log";
         }
@@ -242,7 +277,9 @@ public final class TlsSocketFactories {
             return configure(delegate.createSocket(address, port, localAddress, localPort));
         }
 
-        private static Socket configure(Socket socket) {
+        /** Every new socket is a new connection attempt: forget the previous handshake. */
+        private Socket configure(Socket socket) {
+            brokerTrusted.set(false);
             if (socket instanceof SSLSocket ssl) {
                 SSLParameters p = ssl.getSSLParameters();
                 p.setProtocols(PROTOCOLS);
@@ -269,16 +306,19 @@ public final class TlsSocketFactories {
     private static final class ExplainingTrustManager extends X509ExtendedTrustManager {
         private final X509ExtendedTrustManager pkix;
         private final Path caFile;
+        private final AtomicBoolean trusted;
 
-        ExplainingTrustManager(X509ExtendedTrustManager pkix, Path caFile) {
+        ExplainingTrustManager(X509ExtendedTrustManager pkix, Path caFile, AtomicBoolean trusted) {
             this.pkix = pkix;
             this.caFile = caFile;
+            this.trusted = trusted;
         }
 
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
             try {
                 pkix.checkServerTrusted(chain, authType, socket);
+                trusted.set(true);
             } catch (CertificateException e) {
                 String host = socket instanceof SSLSocket ssl && ssl.getHandshakeSession() != null
                         ? ssl.getHandshakeSession().getPeerHost() : "the broker";
@@ -290,6 +330,7 @@ public final class TlsSocketFactories {
         public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
             try {
                 pkix.checkServerTrusted(chain, authType, engine);
+                trusted.set(true);
             } catch (CertificateException e) {
                 throw diagnose(chain, authType, engine == null ? "the broker" : engine.getPeerHost(), e);
             }
@@ -299,6 +340,7 @@ public final class TlsSocketFactories {
         public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
             try {
                 pkix.checkServerTrusted(chain, authType);
+                trusted.set(true);
             } catch (CertificateException e) {
                 throw diagnose(chain, authType, "the broker", e);
             }
