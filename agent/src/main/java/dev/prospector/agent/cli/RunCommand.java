@@ -3,6 +3,7 @@ package dev.prospector.agent.cli;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.hardware.BoardSelection;
 import dev.prospector.hardware.Fault;
 import dev.prospector.hardware.Faults;
@@ -75,7 +76,7 @@ public final class RunCommand implements Callable<Integer> {
         var settings = new AgentWiring.RunSettings(BrokerUrl.parse(broker), fleet, dataDir, board, interval,
                 outboxSize, seed, faultSet);
         if (security.any()) { // checks the files; TODO(issue 5): hand the result to AgentWiring's MqttSettings
-            security.apply(dev.prospector.agent.transport.MqttSettings.of(settings.broker(), "prospector-run"));
+            security.apply(MqttSettings.of(settings.broker(), "prospector-run"));
             throw new UserError("TLS and credential options are not wired into `prospector run` yet (issue 5): use the verifier, or tcp:// without them");
         }
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());

@@ -1,5 +1,6 @@
 package dev.prospector.agent.transport;
 
+import dev.prospector.agent.cli.UserError;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -40,7 +41,7 @@ public record MqttSettings(
             throw new IllegalArgumentException("session expiry must not be negative");
         }
         if (tls.isPresent() && !url.tls()) {
-            throw new dev.prospector.agent.cli.UserError("--ca is given but broker URL " + url
+            throw new UserError("--ca is given but broker URL " + url
                     + " is not TLS: use ssl://" + url.host() + ":8883 (or the broker's TLS port)");
         }
     }

@@ -31,6 +31,10 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.bouncycastle.openssl.PKCS8Generator;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
 import org.bouncycastle.util.io.pem.PemReader;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
@@ -229,6 +233,21 @@ class TlsTest {
     }
 
     @Test
+    void encryptedClientKeyIsRefusedWithTheCommandThatDecryptsIt() throws Exception {
+        KeyPair keys = TestCertificates.ecKeyPair();
+        var encryptor = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
+                .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider()).setPassword("pass".toCharArray()).build();
+        java.io.StringWriter pem = new java.io.StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(pem)) {
+            w.writeObject(new JcaPKCS8Generator(keys.getPrivate(), encryptor));
+        }
+        Path encrypted = dir.resolve("encrypted.key");
+        TestCertificates.writeSecret(encrypted, pem.toString());
+        UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.readPrivateKey(encrypted));
+        assertMentions(oneLine(e.getMessage()), "TLS client key " + encrypted + " is encrypted", "openssl pkey -in " + encrypted);
+    }
+
+    @Test
     void clientKeyOfAnotherCertificateIsRefused() {
         UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.create(
                 TlsSettings.mutual(certs.ca(), certs.clientCert(), certs.expiredClientKey())));
@@ -325,6 +344,15 @@ class TlsTest {
         String line = run.oneLineError();
         assertMentions(line, "refused our credentials");
         assertFalse(line.contains("not the password"), "the password is never shown");
+    }
+
+    @Test
+    void runWithACaFileThatIsNotPemExitsWithOneLineNamingIt() throws Exception {
+        Path notPem = dir.resolve("run-ca.txt");
+        Files.writeString(notPem, "not a certificate\n");
+        Run run = prospector("run", "--broker", "ssl://127.0.0.1:8883", "--fleet", "f",
+                "--data-dir", dir.resolve("run-data").toString(), "--board", "emulated", "--ca", notPem.toString());
+        assertMentions(run.oneLineError(), "prospector: CA file " + notPem);
     }
 
     @Test
