@@ -104,7 +104,7 @@ public final class HardwareCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError("--fault: " + e.getMessage());
         }
-        if (!faultSet.isEmpty() && selection != BoardSelection.EMULATED) {
+        if (!faultSet.isEmpty() && Boards.resolve(selection, root) != BoardSelection.EMULATED) {
             throw new UserError("--fault only works on the emulated board: add --board emulated");
         }
         try {
