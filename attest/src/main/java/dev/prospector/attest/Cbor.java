@@ -399,6 +399,11 @@ public final class Cbor {
                 }
                 case 3: {
                     int n = length(arg);
+                    if (isAscii(in, pos, n)) { // fast path: every byte below 0x80 is valid UTF-8
+                        String s = new String(in, pos, n, StandardCharsets.ISO_8859_1);
+                        pos += n;
+                        return new Text(s);
+                    }
                     var dec = StandardCharsets.UTF_8.newDecoder()
                             .onMalformedInput(CodingErrorAction.REPORT)
                             .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -447,6 +452,15 @@ public final class Cbor {
                 default:
                     throw new AssertionError(major);
             }
+        }
+
+        private static boolean isAscii(byte[] b, int from, int n) {
+            for (int i = from; i < from + n; i++) {
+                if (b[i] < 0) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private Value simple(int info, int start) throws MalformedReportException {

@@ -11,11 +11,14 @@ import org.tinylog.Logger;
 /**
  * The device's position in its hash chain: chain id, last seq, hash of the last report.
  *
- * <p>Crash safety: {@link ReportSigner} calls {@link #advance} with the new report's seq and hash
- * <em>before</em> the report leaves the signer, and {@code advance} replaces the state file
- * atomically (temp file, fsync, rename, fsync directory). After kill -9 at any point the file holds
- * either the state before or after that report; in the latter case the report may be lost (the
- * verifier sees a gap) but its seq is never reused and the chain never forks.
+ * <p>Crash safety: {@link ReportSigner} hands each new report to the caller's store (the agent's
+ * outbox journal) and then calls {@link #advance} with its seq and hash, both before the report is
+ * released; {@code advance} replaces the state file atomically (temp file, fsync, rename, fsync
+ * directory). After kill -9 at any point the file holds the state before or after that report. If
+ * the report was stored but the state not yet advanced, {@link #recover} moves the state past it at
+ * the next start (from the store's last seq and hash); if it was not stored, its seq is simply made
+ * again. Either way a seq is never used for two different released reports and the chain never
+ * forks.
  *
  * <p>When the file is missing or unreadable (a new SD card, a corrupted file), a new chain starts:
  * new random chain id, seq 1, no prev, and a {@code restart} claim saying why
@@ -107,6 +110,29 @@ public final class ChainState {
         }
         seq = newSeq;
         prev = Optional.of(reportHash.clone());
+    }
+
+    /**
+     * Moves the chain past a report that the device stored durably but whose chain position was
+     * not persisted (the process died in between; see {@link ReportSigner#sign(ReportInput,
+     * java.util.function.Consumer)}). A no-op when the state is already there.
+     *
+     * @param storedSeq  the highest seq in the device's own store
+     * @param reportHash SHA-256 of that report's bytes
+     * <p>A store more than one report ahead belongs to an earlier chain (the state file was lost
+     * or unreadable and a new chain started): that is logged and the new chain kept.
+     */
+    public synchronized void recover(long storedSeq, byte[] reportHash) {
+        if (storedSeq <= seq) {
+            return;
+        }
+        if (storedSeq != seq + 1) {
+            Logger.warn("the outbox's last report is seq {} but the chain state {} is at seq {}: they belong to different chains; keeping the chain state",
+                    storedSeq, file.map(Path::toString).orElse("(in memory)"), seq);
+            return;
+        }
+        Logger.warn("recovering chain position: report {} was stored but its chain position was not persisted (a crash)", storedSeq);
+        advance(storedSeq, reportHash);
     }
 
     /** The last seq made in this chain (0 before the first report). */

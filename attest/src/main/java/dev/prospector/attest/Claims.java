@@ -1,6 +1,5 @@
 package dev.prospector.attest;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -115,10 +114,13 @@ public record Claims(
     static void checkText(String what, String value, boolean allowEmpty) {
         require(value != null, what + " is missing");
         require(allowEmpty || !value.isEmpty(), what + " must not be empty");
-        require(value.getBytes(StandardCharsets.UTF_8).length <= Limits.MAX_TEXT_BYTES, what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
+        int utf8 = 0;
         for (int i = 0; i < value.length(); i++) {
-            require(!Character.isISOControl(value.charAt(i)), what + " contains a control character");
+            char c = value.charAt(i);
+            require(!Character.isISOControl(c), what + " contains a control character");
+            utf8 += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4
         }
+        require(utf8 <= Limits.MAX_TEXT_BYTES, what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
     }
 
     // ---------------------------------------------------------------- encoding

@@ -3,7 +3,6 @@ package dev.prospector.attest;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.regex.Pattern;
 
 /**
  * A device's identity: {@code "p"} followed by the lowercase RFC 4648 base32 (no padding) of the
@@ -19,11 +18,10 @@ public record DeviceId(String value) {
     /** Length of the text form. */
     public static final int LENGTH = PREFIX.length() + HASH_BYTES * 8 / 5;
 
-    private static final Pattern FORM = Pattern.compile("p[a-z2-7]{24}");
     private static final char[] BASE32 = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
 
     public DeviceId {
-        if (value == null || !FORM.matcher(value).matches()) {
+        if (!isValid(value)) {
             throw new IllegalArgumentException("not a device id (expected 'p' and 24 of [a-z2-7]): " + value);
         }
     }
@@ -35,7 +33,16 @@ public record DeviceId(String value) {
 
     /** True if {@code text} is a well-formed device id. */
     public static boolean isValid(String text) {
-        return text != null && FORM.matcher(text).matches();
+        if (text == null || text.length() != LENGTH || !text.startsWith(PREFIX)) {
+            return false;
+        }
+        for (int i = PREFIX.length(); i < LENGTH; i++) {
+            char c = text.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The id of the device whose first key is {@code rawPublicKey} (32 bytes). */
@@ -68,11 +75,18 @@ public record DeviceId(String value) {
         return value;
     }
 
-    static byte[] sha256(byte[] data) {
+    /** One digest per thread: looking up a provider on every call costs more than hashing a key. */
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required by every JDK", e);
         }
+    });
+
+    static byte[] sha256(byte[] data) {
+        var md = SHA256.get();
+        md.reset();
+        return md.digest(data);
     }
 }

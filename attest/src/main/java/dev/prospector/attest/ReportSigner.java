@@ -22,7 +22,19 @@ public final class ReportSigner {
      * @throws IllegalArgumentException if the input violates the format (see {@link Claims})
      * @throws IllegalStateException    if the chain state cannot be persisted (no report is returned)
      */
-    public synchronized SignedReport sign(ReportInput input) {
+    public SignedReport sign(ReportInput input) {
+        return sign(input, report -> { });
+    }
+
+    /**
+     * Signs one report and hands it to {@code store} (the agent's outbox) <em>before</em> the chain
+     * position is persisted. A report that {@code store} made durable is therefore never lost: if
+     * the process dies before the chain state is written, {@link ChainState#recover} moves the
+     * chain past it at the next start, from the stored report. If {@code store} throws (a full
+     * disk), the chain does not advance and the seq is used by the next report instead, so the
+     * verifier sees no gap.
+     */
+    public synchronized SignedReport sign(ReportInput input, java.util.function.Consumer<SignedReport> store) {
         var next = state.next();
         var claims = new Claims(
                 keys.deviceId(),
@@ -43,6 +55,7 @@ public final class ReportSigner {
                 keys.rotations());
         byte[] bytes = CoseSign1.sign(keys.deviceId().kid(), claims.encode(), keys);
         var report = new SignedReport(bytes, claims);
+        store.accept(report);
         state.advance(next.seq(), report.hash());
         return report;
     }

@@ -1,5 +1,6 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.io.PowerSensors;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.tinylog.Logger;
@@ -24,7 +25,9 @@ public final class Boards {
         if (selection == BoardSelection.EMULATED) {
             return new EmulatedBoard(config);
         }
-        return new LinuxBoard(config, Optional.empty());
+        Optional<PowerSensor> power = config.powerSensor()
+                .map(sensor -> PowerSensors.open(sensor, detect(config.root())));
+        return new LinuxBoard(config, power);
     }
 
     /** What board the root directory belongs to; never throws. */

@@ -17,7 +17,8 @@ class EmulatedBoardTest {
 
     private EmulatedBoard open(long seed) {
         return new EmulatedBoard(BoardConfig.defaults(Path.of("/var/lib/prospector"))
-                .withSelection(BoardSelection.EMULATED).withClock(clock).withSeed(seed));
+                .withSelection(BoardSelection.EMULATED).withClock(clock).withSeed(seed)
+                .withReadTimeout(java.time.Duration.ofSeconds(5)));
     }
 
     @AfterEach

@@ -8,6 +8,7 @@ import dev.prospector.agent.node.NodeStats;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
@@ -79,7 +80,7 @@ public final class DemoCommand implements Callable<Integer> {
             BrokerUrl url = BrokerUrl.parse(broker.url());
             Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET));
             MqttSettings verifierMqtt = MqttSettings.of(url, "prospector-demo-verifier").withSessionExpiry(Duration.ZERO);
-            try (VerifierService verifier = new VerifierService(FLEET, appraiser, Optional.of("verifiers"),
+            try (VerifierService verifier = new VerifierService(FLEET, appraiser, Optional.of(new Partitioning("verifiers", 0, 1)),
                     listener -> new MqttLink(verifierMqtt, Optional.empty(), listener))) {
                 verifier.connect();
                 progress.say("broker on " + broker.url() + "; starting " + devices + " emulated board(s)");

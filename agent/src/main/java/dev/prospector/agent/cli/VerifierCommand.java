@@ -10,18 +10,24 @@ import dev.prospector.attest.AppraiserConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.UUID;
+import java.io.PrintWriter;
+import dev.prospector.agent.verifier.Partitioning;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.tinylog.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "verifier", mixinStandardHelpOptions = true,
         description = {"Run the network side's verifier for a fleet.",
             "Appraises every report, logs one line per outcome, and sends each device a receipt."})
 public final class VerifierCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--config", paramLabel = "FILE", description = "Config file (key = value lines; keys are these options' long names).")
     Path config;
 
@@ -32,8 +38,23 @@ public final class VerifierCommand implements Callable<Integer> {
     String fleet;
 
     @Option(names = "--group", paramLabel = "NAME",
-            description = "Share the fleet's reports with other verifiers of this group (MQTT 5 shared subscription).")
+            description = "Share the fleet's reports with the other verifiers of this group (MQTT 5 shared subscription).")
     String group;
+
+    @Option(names = "--partition", paramLabel = "I/N", defaultValue = "0/1",
+            description = "With --group: this verifier serves partition I of N; devices are split by a hash of their id (default: ${DEFAULT-VALUE}).")
+    String partition;
+
+    @Option(names = "--id", paramLabel = "NAME",
+            description = "MQTT client id; the broker keeps its session (and queues reports) while it is away. Default: prospector-verifier-FLEET[-GROUP-I].")
+    String clientId;
+
+    @Option(names = "--session-expiry", defaultValue = "1d", converter = DurationConverter.class,
+            description = "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none).")
+    Duration sessionExpiry;
+
+    @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
+    boolean json;
 
     @Mixin
     BrokerSecurityOptions security;
@@ -53,18 +74,34 @@ public final class VerifierCommand implements Callable<Integer> {
         AgentWiring.requireFleet(fleet);
         BrokerUrl url = BrokerUrl.parse(broker);
         Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew));
-        String clientId = "prospector-verifier-" + (group == null ? UUID.randomUUID().toString().substring(0, 8)
-                : group + "-" + UUID.randomUUID().toString().substring(0, 8));
-        MqttSettings mqtt = security.apply(MqttSettings.of(url, clientId).withSessionExpiry(Duration.ZERO));
-        VerifierService service = new VerifierService(fleet, appraiser, Optional.ofNullable(group),
+        Optional<Partitioning> partitions;
+        try {
+            partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        String id = clientId != null ? clientId : "prospector-verifier-" + fleet
+                + partitions.map(p -> "-" + p.group() + "-" + p.index()).orElse("");
+        MqttSettings mqtt = security.apply(MqttSettings.of(url, id).withSessionExpiry(sessionExpiry));
+        VerifierService service = new VerifierService(fleet, appraiser, partitions,
                 listener -> new MqttLink(mqtt, Optional.empty(), listener));
+        if (json) {
+            PrintWriter out = spec.commandLine().getOut();
+            service.observe((device, outcome) -> {
+                synchronized (out) {
+                    out.println(VerifierService.outcomeJson(device, outcome).ToJSONString());
+                    out.flush();
+                }
+            });
+        }
         service.connect();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();
             stopped.countDown();
         }, "shutdown"));
-        Logger.info("verifier for fleet {} connected to {}{}", fleet, url, group == null ? "" : " (group " + group + ")");
+        Logger.info("verifier for fleet {} connected to {}{}", fleet, url,
+                partitions.map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")").orElse(""));
         stopped.await();
         return 0;
     }

@@ -82,14 +82,15 @@ public final class AgentWiring {
         } catch (KeyCustodyException e) {
             throw new UserError(e.getMessage());
         }
-        ReportSigner signer = new ReportSigner(keys, ChainState.open(s.dataDir()));
+        ChainState chain = ChainState.open(s.dataDir());
+        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
+        ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(BoardConfig.defaults(s.dataDir()).withSelection(s.board()).withSeed(s.seed())
                 .withClock(clock).withFaults(s.faults()));
-        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
         MqttSettings mqtt = MqttSettings.of(s.broker(), "prospector-" + device);
-        return new AgentNode(s.fleet(), board, keys, signer, reportFactory(s.fleet(), configHash, clock), outbox,
+        return new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock), outbox,
                 (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock);
     }
 

@@ -39,7 +39,8 @@ import org.tinylog.Logger;
  * {@code u32 length | u32 crc32c(body) | body}, body = {@code u8 type | u64 seq | data}, big-endian.
  * Types: {@code 1} report (data: the report's bytes), {@code 2} acknowledged (no data),
  * {@code 3} dropped for lack of room (no data), {@code 4} loss totals written by compaction (seq
- * field: count; data: first and last lost seq).
+ * field: count; data: first and last lost seq), {@code 5} the last appended report, written by
+ * compaction (data: its SHA-256), so that the chain state can be reconciled after a crash.
  *
  * <h2>Writes (SD cards wear out)</h2>
  * Per report: the report record once (its size + 17 bytes), with one {@code fdatasync}; the
@@ -54,6 +55,7 @@ public final class OutboxJournal implements AutoCloseable {
     private static final byte ACKED = 2;
     private static final byte DROPPED = 3;
     private static final byte LOSSES = 4;
+    private static final byte LAST = 5;
     private static final int HEADER = 8;
     private static final int BODY_FIXED = 9;
     /** Largest record accepted at recovery; anything larger is a torn length field. */
@@ -63,6 +65,10 @@ public final class OutboxJournal implements AutoCloseable {
 
     /** A report waiting for the broker. */
     public record Entry(long seq, byte[] report) {
+    }
+
+    /** The report appended last (by file order), even once acknowledged: what the chain state must have reached. */
+    public record Appended(long seq, byte[] sha256) {
     }
 
     /** Reports dropped because the outbox was full, in total since the journal was created. */
@@ -78,6 +84,7 @@ public final class OutboxJournal implements AutoCloseable {
     private long fileBytes;
     private long bytesWritten;
     private Losses losses = Losses.NONE;
+    private Appended last;
     private final long recoveredTailBytes;
 
     private OutboxJournal(Path file, long maxPendingBytes) throws IOException {
@@ -122,6 +129,7 @@ public final class OutboxJournal implements AutoCloseable {
                     maxPendingBytes, oldest.getKey(), losses.count());
         }
         writeRecord(REPORT, seq, report, true);
+        last = new Appended(seq, sha256(report));
         pending.put(seq, report);
         pendingBytes += report.length;
     }
@@ -150,6 +158,11 @@ public final class OutboxJournal implements AutoCloseable {
 
     public synchronized Losses losses() {
         return losses;
+    }
+
+    /** The report appended last, if any was ever appended to this journal. */
+    public synchronized java.util.Optional<Appended> lastAppended() {
+        return java.util.Optional.ofNullable(last);
     }
 
     /** Bytes this process has written to the journal (records and compactions). */
@@ -253,6 +266,7 @@ public final class OutboxJournal implements AutoCloseable {
                     byte[] data = java.util.Arrays.copyOfRange(body.array(), BODY_FIXED, length);
                     byte[] old = pending.put(seq, data);
                     pendingBytes += data.length - (old == null ? 0 : old.length);
+                    last = new Appended(seq, sha256(data));
                 }
                 case ACKED -> {
                     byte[] old = pending.remove(seq);
@@ -262,6 +276,11 @@ public final class OutboxJournal implements AutoCloseable {
                     byte[] old = pending.remove(seq);
                     pendingBytes -= old == null ? 0 : old.length;
                     losses = addLoss(losses, seq);
+                }
+                case LAST -> {
+                    if (length - BODY_FIXED == 32) {
+                        last = new Appended(seq, java.util.Arrays.copyOfRange(body.array(), BODY_FIXED, length));
+                    }
                 }
                 case LOSSES -> {
                     ByteBuffer d = ByteBuffer.wrap(body.array(), BODY_FIXED, length - BODY_FIXED);
@@ -315,6 +334,9 @@ public final class OutboxJournal implements AutoCloseable {
             for (Map.Entry<Long, byte[]> e : pending.entrySet()) {
                 written += writeTo(out, encode(REPORT, e.getKey(), e.getValue()));
             }
+            if (last != null) {
+                written += writeTo(out, encode(LAST, last.seq(), last.sha256()));
+            }
             out.force(true);
             channel.close();
             try {
@@ -351,6 +373,14 @@ public final class OutboxJournal implements AutoCloseable {
         crc.update(buf.array(), 8, BODY_FIXED + dataLength);
         buf.putInt(4, (int) crc.getValue());
         return buf.flip();
+    }
+
+    private static byte[] sha256(byte[] data) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static byte[] lossData(Losses l) {

@@ -49,6 +49,20 @@ public final class MqttLink implements AutoCloseable {
         }
     }
 
+    /**
+     * A listener that acknowledges each message itself: the broker keeps a QoS 1 message (and sends
+     * it again after a reconnect) until {@code ack} runs. For work that must finish before the
+     * message may be forgotten, such as forwarding it.
+     */
+    public interface AcknowledgingListener extends Listener {
+        void onMessage(String topic, byte[] payload, Runnable ack);
+
+        @Override
+        default void onMessage(String topic, byte[] payload) {
+            throw new UnsupportedOperationException("called with an ack");
+        }
+    }
+
     /** A last will: published by the broker when the connection dies without DISCONNECT. */
     public record Will(String topic, byte[] payload, boolean retained) {
     }
@@ -85,6 +99,7 @@ public final class MqttLink implements AutoCloseable {
             return t;
         });
         client.setCallback(new Callback());
+        client.setManualAcks(listener instanceof AcknowledgingListener);
     }
 
     /** Adds a subscription, kept across reconnects. */
@@ -271,6 +286,18 @@ public final class MqttLink implements AutoCloseable {
                 + (cause != null && cause != e ? " (" + cause.getMessage() + ")" : "");
     }
 
+    private void acknowledge(int messageId, int qos) {
+        if (qos == 0) {
+            return;
+        }
+        try {
+            client.messageArrivedComplete(messageId, qos);
+        } catch (MqttException e) {
+            // Not connected any more: the broker sends the message again after reconnecting.
+            Logger.debug("ack of message {} not sent: {}", messageId, e.getMessage());
+        }
+    }
+
     private final class Callback implements MqttCallback {
         @Override
         public void disconnected(MqttDisconnectResponse response) {
@@ -292,7 +319,13 @@ public final class MqttLink implements AutoCloseable {
         @Override
         public void messageArrived(String topic, MqttMessage message) {
             try {
-                listener.onMessage(topic, message.getPayload());
+                if (listener instanceof AcknowledgingListener acking) {
+                    int id = message.getId();
+                    int qos = message.getQos();
+                    acking.onMessage(topic, message.getPayload(), () -> acknowledge(id, qos));
+                } else {
+                    listener.onMessage(topic, message.getPayload());
+                }
             } catch (RuntimeException e) {
                 Logger.error(e, "handling a message on {} failed", topic);
             }

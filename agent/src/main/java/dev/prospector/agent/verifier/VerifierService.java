@@ -9,10 +9,11 @@ import dev.prospector.attest.ReasonCode;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 import org.tinylog.Logger;
 
 /**
@@ -20,8 +21,18 @@ import org.tinylog.Logger;
  * one line per outcome and sends the outcome to the device as a receipt on
  * {@code prospector/v1/<fleet>/<device>/receipt}.
  *
- * <p>With a group name several verifiers share the reports through an MQTT 5 shared subscription
- * ({@code $share/<group>/…}); the broker hands each report to one of them.
+ * <h2>Scaling out</h2>
+ * Verifiers of one group share the fleet's reports through an MQTT 5 shared subscription
+ * ({@code $share/<group>/prospector/v1/<fleet>/+/report}): the broker hands each report to one of
+ * them. A device's chain must be judged in one place, so devices are partitioned
+ * ({@link Partitioning}); a verifier that receives a report of a device it does not own forwards it
+ * to the owner's topic {@code prospector/v1/<fleet>/verifiers/<group>/<partition>/<device>}, which
+ * the owner subscribes to directly. The original report is acknowledged to the broker only after the
+ * forward's PUBACK, so a verifier that dies mid-forward loses nothing: the broker sends the report
+ * again. Appraisal is idempotent by (device, seq), so such a re-send counts once.
+ *
+ * <p>Messages are acknowledged only after they are appraised (or forwarded); a verifier killed
+ * mid-report gets it again from its persistent session.
  */
 public final class VerifierService implements AutoCloseable {
 
@@ -52,19 +63,29 @@ public final class VerifierService implements AutoCloseable {
 
     private final String fleet;
     private final Appraiser appraiser;
+    private final Optional<Partitioning> partitioning;
     private final MqttLink link;
     private final Map<String, DeviceCounts> counts = new ConcurrentHashMap<>();
-    private final CopyOnWriteArrayList<Consumer<Appraisal>> observers = new CopyOnWriteArrayList<>();
+    private final LongAdder forwarded = new LongAdder();
+    private final CopyOnWriteArrayList<BiConsumer<String, Appraisal>> observers = new CopyOnWriteArrayList<>();
 
     /**
-     * @param group shared-subscription group, or empty to receive every report of the fleet
+     * @param partitioning the group and this verifier's partition, or empty to receive every
+     *     report of the fleet alone
      */
-    public VerifierService(String fleet, Appraiser appraiser, Optional<String> group, LinkFactory links) {
+    public VerifierService(String fleet, Appraiser appraiser, Optional<Partitioning> partitioning, LinkFactory links) {
         this.fleet = fleet;
         this.appraiser = appraiser;
-        this.link = links.create(this::onReport);
-        String filter = Topics.allReports(fleet);
-        link.subscribe(group.map(g -> Topics.shared(g, filter)).orElse(filter), 1);
+        this.partitioning = partitioning;
+        this.link = links.create((MqttLink.AcknowledgingListener) this::onMessage);
+        String reports = Topics.allReports(fleet);
+        if (partitioning.isPresent()) {
+            Partitioning p = partitioning.get();
+            link.subscribe(Topics.shared(p.group(), reports), 1);
+            link.subscribe(Topics.forwardedReports(fleet, p.group(), p.index()), 1);
+        } else {
+            link.subscribe(reports, 1);
+        }
     }
 
     /** Builds the verifier's link given its message handler. */
@@ -78,8 +99,8 @@ public final class VerifierService implements AutoCloseable {
         link.connect();
     }
 
-    /** Called with every outcome, on the MQTT thread; must not block. */
-    public void observe(Consumer<Appraisal> observer) {
+    /** Called with (device, outcome) for every report appraised here, on the MQTT thread; must not block. */
+    public void observe(BiConsumer<String, Appraisal> observer) {
         observers.add(observer);
     }
 
@@ -87,18 +108,47 @@ public final class VerifierService implements AutoCloseable {
         return Map.copyOf(counts);
     }
 
-    void onReport(String topic, byte[] payload) {
-        Optional<String> fromTopic = Topics.deviceOf(fleet, topic);
+    /** Reports handed to the partition that owns their device. */
+    public long forwarded() {
+        return forwarded.sum();
+    }
+
+    void onMessage(String topic, byte[] payload, Runnable ack) {
+        Optional<String> reported = Topics.deviceOfReport(fleet, topic);
+        Optional<String> device = reported.or(() -> Topics.deviceOfForwarded(fleet, topic));
+        if (device.isEmpty()) {
+            Logger.warn("ignored a message on unexpected topic {}", topic);
+            ack.run();
+            return;
+        }
+        String d = device.get();
+        if (reported.isPresent() && partitioning.isPresent() && !partitioning.get().owns(d)) {
+            Partitioning p = partitioning.get();
+            String to = Topics.forwarded(fleet, p.group(), p.owner(d), d);
+            link.publish(to, payload, 1, false).whenComplete((ok, failure) -> {
+                if (failure == null) {
+                    forwarded.increment();
+                    ack.run();
+                } else {
+                    // Not acknowledged: the broker sends the report to us (or a peer) again.
+                    Logger.warn("forwarding a report of {} to partition {} failed: {}", d, p.owner(d),
+                            failure.getMessage());
+                }
+            });
+            return;
+        }
+        appraise(d, payload);
+        ack.run();
+    }
+
+    private void appraise(String topicDevice, byte[] payload) {
         Appraisal outcome = appraiser.appraise(payload);
-        if (outcome instanceof Appraisal.Accepted a && fromTopic.isPresent() && !fromTopic.get().equals(a.device().value())) {
+        if (outcome instanceof Appraisal.Accepted a && !topicDevice.equals(a.device().value())) {
             // Signed by a real device, but published under another device's topic.
             outcome = new Appraisal.Rejected(ReasonCode.MALFORMED, "report of device " + a.device()
-                    + " arrived on the topic of device " + fromTopic.get(), Optional.of(a.device()),
-                    java.util.OptionalLong.of(a.seq()));
+                    + " arrived on the topic of device " + topicDevice, Optional.of(a.device()), OptionalLong.of(a.seq()));
         }
-        String device = outcome instanceof Appraisal.Accepted a ? a.device().value()
-                : ((Appraisal.Rejected) outcome).device().map(Object::toString).orElse(fromTopic.orElse("unknown"));
-        DeviceCounts c = counts.computeIfAbsent(device, d -> new DeviceCounts());
+        DeviceCounts c = counts.computeIfAbsent(topicDevice, d -> new DeviceCounts());
         if (outcome instanceof Appraisal.Accepted a) {
             if (a.duplicate()) {
                 c.duplicates.increment();
@@ -110,30 +160,32 @@ public final class VerifierService implements AutoCloseable {
             }
         } else {
             c.rejected.increment();
-            Logger.warn("{}", outcome);
+            Logger.warn("{} (topic device {})", outcome, topicDevice);
         }
         Appraisal seen = outcome;
-        observers.forEach(o -> o.accept(seen));
-        if (fromTopic.isPresent()) {
-            link.publish(Topics.receipt(fleet, fromTopic.get()), receipt(outcome), 1, false);
-        }
+        observers.forEach(o -> o.accept(topicDevice, seen));
+        link.publish(Topics.receipt(fleet, topicDevice), receipt(outcome), 1, false);
     }
 
     /** The receipt a device gets: the outcome, its reason code and a sentence for people. */
-    static byte[] receipt(Appraisal outcome) {
+    public static CBORObject outcomeJson(String device, Appraisal outcome) {
         CBORObject r = CBORObject.NewOrderedMap();
         if (outcome instanceof Appraisal.Accepted a) {
             r.Add("outcome", "accepted").Add("device", a.device().value()).Add("seq", a.seq())
-                    .Add("duplicate", a.duplicate()).Add("gap", a.gap());
+                    .Add("duplicate", a.duplicate()).Add("gap", a.gap()).Add("chain_restart", a.chainRestart());
         } else {
             Appraisal.Rejected x = (Appraisal.Rejected) outcome;
-            r.Add("outcome", "rejected").Add("reason", x.reason().code()).Add("detail", x.detail());
-            x.device().ifPresent(d -> r.Add("device", d.value()));
+            r.Add("outcome", "rejected").Add("device", x.device().map(Object::toString).orElse(device))
+                    .Add("reason", x.reason().code()).Add("detail", x.detail());
             if (x.seq().isPresent()) {
                 r.Add("seq", x.seq().getAsLong());
             }
         }
-        return r.ToJSONString().getBytes(StandardCharsets.UTF_8);
+        return r;
+    }
+
+    static byte[] receipt(Appraisal outcome) {
+        return outcomeJson("", outcome).ToJSONString().getBytes(StandardCharsets.UTF_8);
     }
 
     @Override

@@ -131,6 +131,9 @@ public final class Mosquitto implements AutoCloseable {
                     "autosave_interval 1",
                     "max_queued_messages 100000",
                     "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
+                    // Started as root, mosquitto drops to user "mosquitto", which cannot write its
+                    // persistence file here; stay as the user that runs the tests.
+                    "user " + System.getProperty("user.name"),
                     extraConfig, ""));
             process = new ProcessBuilder(binary.toString(), "-c", conf.toString())
                     .redirectErrorStream(true)

@@ -132,9 +132,6 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
 
     private String listenerConfig(Path cert, Path key) {
         return String.join("\n",
-                // Started as root (containers), Mosquitto would switch to its own user and could
-                // not read the test's 0600 key: stay root then ("user" is ignored otherwise).
-                "user root",
                 "cafile " + ca.toAbsolutePath(),
                 "certfile " + cert.toAbsolutePath(),
                 "keyfile " + key.toAbsolutePath(),

@@ -81,7 +81,7 @@ class TlsTest {
             Path passwords = dir.resolve("mosquitto.passwd");
             TestCertificates.writeSecret(passwords, USER + ":" + mosquittoSha512(PASSWORD) + "\n");
             plainBroker = Mosquitto.start(dir.resolve("mosquitto-plain"), String.join("\n",
-                    "user root", "allow_anonymous false", "password_file " + passwords));
+                    "allow_anonymous false", "password_file " + passwords));
         }
         return plainBroker;
     }

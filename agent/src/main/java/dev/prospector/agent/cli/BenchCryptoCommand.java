@@ -1,0 +1,394 @@
+package dev.prospector.agent.cli;
+
+import com.upokecenter.cbor.CBORObject;
+import dev.prospector.attest.Appraisal;
+import dev.prospector.attest.Appraiser;
+import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.attest.ChainState;
+import dev.prospector.attest.CoseSign1;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.MeasurementClaim;
+import dev.prospector.attest.ReportInput;
+import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.UnavailableMeasurement;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code prospector bench crypto}: Ed25519 sign and verify rates on one core and on all cores, and
+ * the verifier's appraisal rate on all cores over distinct, valid reports from many devices.
+ *
+ * <p>The point of the last figure: appraisal should cost little more than its one signature check,
+ * so appraisals/s should be at least {@link #TARGET_RATIO} of the all-core verify rate measured in
+ * the same run. The verify figures use what the verifier uses: Bouncy Castle's Ed25519 over the
+ * Sig_structure of a real report, with the public key decoded once ({@code verify_uncached} decodes
+ * it every time, as a verifier without a key cache would).
+ */
+@Command(name = "crypto", mixinStandardHelpOptions = true,
+        description = "Measure Ed25519 sign/verify per second (one core, all cores) and report appraisals per second.")
+public final class BenchCryptoCommand implements Callable<Integer> {
+    /** Appraisals/s over all-core verify/s that the appraisal path must reach. */
+    static final double TARGET_RATIO = 0.90;
+    /** Devices whose reports the appraisal benchmark interleaves. */
+    static final int DEVICES = 64;
+    /** Bounds of the time the appraisal path runs before it is measured (as long as one figure). */
+    static final Duration MIN_WARM_UP = Duration.ofMillis(300);
+    static final Duration MAX_WARM_UP = Duration.ofSeconds(5);
+    /** Alternating slices of the all-core verify and appraisal measurements. */
+    static final int SLICES = 6;
+    /** Longest measurement accepted, per figure. */
+    static final double MAX_SECONDS = 600;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--json", description = "Print one JSON object instead of a table.")
+    boolean json;
+
+    @Option(names = "--seconds", defaultValue = "3", paramLabel = "S",
+            description = "Seconds per measurement (default: ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Threads for the all-core figures (default: the number of available processors).")
+    Integer threads;
+
+    @Override
+    public Integer call() {
+        if (!(seconds > 0) || seconds > MAX_SECONDS) {
+            throw new UserError("--seconds must be above 0 and at most " + (int) MAX_SECONDS + ", not " + seconds);
+        }
+        int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (cores < 1 || cores > 1024) {
+            throw new UserError("--threads must be between 1 and 1024, not " + cores);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Duration each = Duration.ofNanos((long) (seconds * 1e9));
+
+        // A real report's Sig_structure: what the verifier checks.
+        var keys = DeviceKeys.generate();
+        var sample = new ReportSigner(keys, ChainState.inMemory()).sign(input(Instant.now()));
+        byte[] tbs = CoseSign1.toBeSigned(CoseSign1.protectedHeader(keys.deviceId().kid()), sample.claims().encode());
+        byte[] sig = keys.sign(tbs);
+        byte[] pub = keys.publicKey();
+        var point = Ed25519.validatePublicKeyPartialExport(pub, 0);
+
+        progress(err, "sign, one core");
+        double signOne = rate(1, each, t -> () -> keys.sign(tbs) != null);
+        progress(err, "sign, " + cores + " threads");
+        double signAll = rate(cores, each, t -> () -> keys.sign(tbs) != null);
+        progress(err, "verify, one core");
+        double verifyOne = rate(1, each, t -> () -> Ed25519.verify(sig, 0, point, tbs, 0, tbs.length));
+        progress(err, "verify without a key cache, one core");
+        double verifyUncachedOne = rate(1, each, t -> () -> Ed25519.verify(sig, 0, pub, 0, tbs, 0, tbs.length));
+        // All-core verify and appraise alternate in slices, so that a change in the machine's load
+        // (other processes) affects both figures alike and their ratio stays meaningful.
+        long needed = (long) Math.max(2L * DEVICES, verifyOne * cores * seconds * 1.5) + 1000;
+        progress(err, "signing " + needed + " reports of " + DEVICES + " devices");
+        var appraisals = new AppraisalRun(cores, buildReports(cores, needed));
+        progress(err, "verify and appraise, " + cores + " threads, alternating");
+        long verifyCount = 0;
+        long verifyNanos = 0;
+        Duration slice = each.dividedBy(SLICES);
+        rate(cores, slice, t -> () -> Ed25519.verify(sig, 0, point, tbs, 0, tbs.length)); // warm-up
+        appraisals.warmUp(each.compareTo(MIN_WARM_UP) < 0 ? MIN_WARM_UP : each.compareTo(MAX_WARM_UP) > 0 ? MAX_WARM_UP : each);
+        for (int i = 0; i < SLICES; i++) {
+            var v = run(cores, slice, t -> () -> Ed25519.verify(sig, 0, point, tbs, 0, tbs.length));
+            verifyCount += v.count();
+            verifyNanos += v.nanos();
+            appraisals.run(slice);
+        }
+        double verifyAll = verifyCount / (verifyNanos / 1e9);
+        var appraised = new Appraised(appraisals.rate(), appraisals.rejected());
+
+        double ratio = appraised.rate() / verifyAll;
+        if (json) {
+            out.println(CBORObject.NewOrderedMap()
+                    .Add("sign_per_s", round(signOne))
+                    .Add("sign_per_s_all_cores", round(signAll))
+                    .Add("verify_per_s_one_core", round(verifyOne))
+                    .Add("verify_per_s_all_cores", round(verifyAll))
+                    .Add("verify_uncached_per_s_one_core", round(verifyUncachedOne))
+                    .Add("appraisals_per_s_all_cores", round(appraised.rate()))
+                    .Add("appraisal_to_verify_ratio", Math.round(ratio * 1000) / 1000.0)
+                    .Add("appraisals_rejected", appraised.rejected())
+                    .Add("threads", cores)
+                    .Add("seconds_per_measurement", seconds)
+                    .Add("report_bytes", sample.bytes().length)
+                    .Add("devices", DEVICES)
+                    .Add("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"))
+                    .Add("os_arch", System.getProperty("os.arch"))
+                    .ToJSONString());
+        } else {
+            out.printf(Locale.ROOT, "Ed25519 (Bouncy Castle) over a %d-byte report, %d threads, %.1f s per figure%n",
+                    sample.bytes().length, cores, seconds);
+            out.printf(Locale.ROOT, "  %-22s %12s %14s%n", "", "one core", "all cores");
+            out.printf(Locale.ROOT, "  %-22s %12.0f %14.0f%n", "sign/s", signOne, signAll);
+            out.printf(Locale.ROOT, "  %-22s %12.0f %14.0f%n", "verify/s", verifyOne, verifyAll);
+            out.printf(Locale.ROOT, "  %-22s %12.0f %14s%n", "verify/s (no key cache)", verifyUncachedOne, "");
+            out.printf(Locale.ROOT, "  %-22s %12s %14.0f%n", "appraisals/s", "", appraised.rate());
+            out.printf(Locale.ROOT, "appraisals/s = %.1f%% of all-core verify/s (target %.0f%%)%s%n", ratio * 100, TARGET_RATIO * 100,
+                    ratio >= TARGET_RATIO ? "" : ": BELOW TARGET");
+            if (appraised.rejected() > 0) {
+                out.printf(Locale.ROOT, "warning: %d benchmark reports were rejected%n", appraised.rejected());
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    private void progress(PrintWriter err, String what) {
+        if (!json) {
+            err.println("measuring " + what + " ...");
+            err.flush();
+        }
+    }
+
+    private static long round(double v) {
+        return Math.round(v);
+    }
+
+    /** One timed run: how many calls in how many nanoseconds. */
+    private record Counted(long count, long nanos) {
+        double perSecond() {
+            return count / (nanos / 1e9);
+        }
+    }
+
+    /** Calls {@code op} in a loop on {@code n} threads for a warm-up and then {@code each}; calls per second. */
+    private static double rate(int n, Duration each, IntFunction<java.util.function.BooleanSupplier> opFor) {
+        long warmNanos = Math.min(each.toNanos() / 3, 500_000_000L);
+        run(n, Duration.ofNanos(warmNanos), opFor);
+        return run(n, each, opFor).perSecond();
+    }
+
+    private static Counted run(int n, Duration each, IntFunction<java.util.function.BooleanSupplier> opFor) {
+        var stop = new AtomicBoolean();
+        var count = new LongAdder();
+        var ready = new CountDownLatch(n);
+        var go = new CountDownLatch(1);
+        var failed = new AtomicBoolean();
+        var workers = new ArrayList<Thread>();
+        for (int t = 0; t < n; t++) {
+            var op = opFor.apply(t);
+            var w = new Thread(() -> {
+                ready.countDown();
+                awaitQuietly(go);
+                long local = 0;
+                while (!stop.get()) {
+                    if (!op.getAsBoolean()) {
+                        failed.set(true);
+                    }
+                    local++;
+                }
+                count.add(local);
+            }, "bench-" + t);
+            w.setDaemon(true);
+            workers.add(w);
+            w.start();
+        }
+        awaitQuietly(ready);
+        long start = System.nanoTime();
+        go.countDown();
+        sleepUntil(start + each.toNanos(), stop);
+        stop.set(true);
+        joinAll(workers);
+        long elapsed = System.nanoTime() - start;
+        if (failed.get()) {
+            throw new IllegalStateException("a benchmarked operation failed (a signature did not verify)");
+        }
+        return new Counted(count.sum(), elapsed);
+    }
+
+    private record Appraised(double rate, long rejected) {}
+
+    /**
+     * Appraises pre-built reports on {@code n} threads with one shared {@link Appraiser}: each
+     * thread owns a share of the devices and appraises their reports in seq order, interleaving
+     * devices, so every appraisal is a genuine, new report (no duplicates, no rejections).
+     */
+    private static final class AppraisalRun {
+        private final int n;
+        private final Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("bench"));
+        private final List<List<byte[]>> perThread = new ArrayList<>();
+        private final int[] cursor;
+        private long count;
+        private long nanos;
+        private long rejected;
+
+        AppraisalRun(int n, List<List<byte[]>> byDevice) {
+            this.n = n;
+            this.cursor = new int[n];
+            for (int t = 0; t < n; t++) {
+                var mine = new ArrayList<List<byte[]>>();
+                for (int d = t; d < byDevice.size(); d += n) {
+                    mine.add(byDevice.get(d));
+                }
+                var list = new ArrayList<byte[]>();
+                int longest = mine.stream().mapToInt(List::size).max().orElse(0);
+                for (int i = 0; i < longest; i++) {
+                    for (var dev : mine) {
+                        if (i < dev.size()) {
+                            list.add(dev.get(i));
+                        }
+                    }
+                }
+                perThread.add(list);
+            }
+        }
+
+        /**
+         * Runs the appraisal path on all threads until the JIT has compiled it (decoding is far
+         * slower interpreted), on a separate appraiser so the measured one starts clean.
+         */
+        void warmUp(Duration d) {
+            var warm = new Appraiser(AppraiserConfig.defaults().withFleet("bench"));
+            var stop = new AtomicBoolean();
+            var workers = new ArrayList<Thread>();
+            for (int t = 0; t < n; t++) {
+                var list = perThread.get(t);
+                var w = new Thread(() -> {
+                    for (int i = 0; i < list.size() && !stop.get(); i++) {
+                        warm.appraise(list.get(i));
+                    }
+                }, "bench-warm-" + t);
+                w.setDaemon(true);
+                workers.add(w);
+                w.start();
+            }
+            sleepUntil(System.nanoTime() + d.toNanos(), stop);
+            stop.set(true);
+            joinAll(workers);
+        }
+
+        void run(Duration d) {
+            var stop = new AtomicBoolean();
+            var done = new LongAdder();
+            var bad = new LongAdder();
+            var ready = new CountDownLatch(n);
+            var go = new CountDownLatch(1);
+            var workers = new ArrayList<Thread>();
+            for (int t = 0; t < n; t++) {
+                int me = t;
+                var list = perThread.get(t);
+                var w = new Thread(() -> {
+                    ready.countDown();
+                    awaitQuietly(go);
+                    int i = cursor[me];
+                    while (i < list.size() && !stop.get()) {
+                        Appraisal a = appraiser.appraise(list.get(i++));
+                        if (!(a instanceof Appraisal.Accepted acc) || acc.duplicate()) {
+                            bad.increment();
+                        }
+                    }
+                    if (i >= list.size()) {
+                        stop.set(true); // out of reports: end this slice for everyone
+                    }
+                    done.add(i - cursor[me]);
+                    cursor[me] = i;
+                }, "bench-appraise-" + t);
+                w.setDaemon(true);
+                workers.add(w);
+                w.start();
+            }
+            awaitQuietly(ready);
+            long start = System.nanoTime();
+            go.countDown();
+            sleepUntil(start + d.toNanos(), stop);
+            stop.set(true);
+            joinAll(workers);
+            nanos += System.nanoTime() - start;
+            count += done.sum();
+            rejected += bad.sum();
+        }
+
+        double rate() {
+            return nanos == 0 ? 0 : count / (nanos / 1e9);
+        }
+
+        long rejected() {
+            return rejected;
+        }
+    }
+
+    /** {@code total} reports over {@link #DEVICES} devices, signed on {@code n} threads; per device in seq order. */
+    private static List<List<byte[]>> buildReports(int n, long total) {
+        int perDevice = (int) Math.min(Integer.MAX_VALUE, (total + DEVICES - 1) / DEVICES);
+        var byDevice = new ArrayList<List<byte[]>>();
+        for (int d = 0; d < DEVICES; d++) {
+            byDevice.add(new ArrayList<>(perDevice));
+        }
+        var workers = new ArrayList<Thread>();
+        for (int t = 0; t < n; t++) {
+            int first = t;
+            var w = new Thread(() -> {
+                Instant now = Instant.now();
+                for (int d = first; d < DEVICES; d += n) {
+                    var signer = new ReportSigner(DeviceKeys.generate(), ChainState.inMemory());
+                    var list = byDevice.get(d);
+                    for (int i = 0; i < perDevice; i++) {
+                        list.add(signer.sign(input(now)).bytes());
+                    }
+                }
+            }, "bench-sign-" + t);
+            w.setDaemon(true);
+            workers.add(w);
+            w.start();
+        }
+        joinAll(workers);
+        return byDevice;
+    }
+
+    private static ReportInput input(Instant iat) {
+        return new ReportInput("bench", iat, 1, Optional.empty(), "6f1c2a3e-7d55-4b1f-9a4e-0e7b4c1d2f10", Duration.ofMillis(3_600_250),
+                List.of(new MeasurementClaim("storage.total", 31_914_983_424.0, "B", "statvfs:/var/lib/prospector"),
+                        new MeasurementClaim("storage.free", 20_000_000_000.0, "B", "statvfs:/var/lib/prospector"),
+                        new MeasurementClaim("net.eth0.rx", 123_456_789.0, "B", "/sys/class/net/eth0/statistics/rx_bytes"),
+                        new MeasurementClaim("net.eth0.tx", 98_765_432.0, "B", "/sys/class/net/eth0/statistics/tx_bytes"),
+                        new MeasurementClaim("soc.temp", 48.5, "Cel", "/sys/class/thermal/thermal_zone0/temp"),
+                        new UnavailableMeasurement("net.wlan0.rx", "no such interface")),
+                "0.1.0", new byte[32]);
+    }
+
+    private static void sleepUntil(long deadlineNanos, AtomicBoolean stop) {
+        long left;
+        while (!stop.get() && (left = deadlineNanos - System.nanoTime()) > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(Math.min(left, 10_000_000L));
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void joinAll(List<Thread> threads) {
+        for (var t : threads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

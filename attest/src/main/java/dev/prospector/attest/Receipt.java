@@ -1,0 +1,124 @@
+package dev.prospector.attest;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * What the verifier tells a device (and its owner) about one report, published to
+ * {@code prospector/v1/<fleet>/<device>/receipt}. Encoded as a deterministic CBOR map:
+ *
+ * <pre>
+ * {"v": 1, "ok": bool, "reason": tstr (rejected only), "detail": tstr, "dev": tstr?, "seq": uint?,
+ *  "dup": bool, "gap": uint, "restart": bool, "report": bstr(32), "at": uint ms, "window": uint ms}
+ * </pre>
+ *
+ * {@code report} is SHA-256 of the report's bytes (so the device can match it to its outbox),
+ * {@code at} the verifier's clock when it appraised, {@code window} its clock-skew window: with
+ * them the device can tell that its own clock is off before its reports go stale (see
+ * {@link ClockCheck}). {@link #sign} wraps the encoding in a COSE_Sign1 by the verifier's key.
+ */
+public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Optional<DeviceId> device, OptionalLong seq,
+        boolean duplicate, long gap, boolean chainRestart, byte[] reportHash, Instant at, Duration window) {
+    public static final int VERSION = 1;
+
+    /** The receipt for {@code appraisal} of {@code reportBytes} by a verifier with {@code config}. */
+    public static Receipt of(Appraisal appraisal, byte[] reportBytes, AppraiserConfig config) {
+        Instant at = Instant.ofEpochMilli(config.clock().millis());
+        byte[] hash = DeviceId.sha256(reportBytes);
+        Duration window = Duration.ofMillis(config.clockSkewWindow().toMillis());
+        if (appraisal instanceof Appraisal.Accepted a) {
+            return new Receipt(true, Optional.empty(), a.toString(), Optional.of(a.device()), OptionalLong.of(a.seq()),
+                    a.duplicate(), a.gap(), a.chainRestart(), hash, at, window);
+        }
+        var r = (Appraisal.Rejected) appraisal;
+        return new Receipt(false, Optional.of(r.reason()), r.detail(), r.device(), r.seq(), false, 0, false, hash, at, window);
+    }
+
+    public byte[] encode() {
+        var m = Cbor.map()
+                .put("v", new Cbor.Int(VERSION))
+                .put("ok", new Cbor.Bool(ok))
+                .put("detail", new Cbor.Text(detail))
+                .put("dup", new Cbor.Bool(duplicate))
+                .put("gap", new Cbor.Int(gap))
+                .put("restart", new Cbor.Bool(chainRestart))
+                .put("report", new Cbor.Bytes(reportHash))
+                .put("at", new Cbor.Int(at.toEpochMilli()))
+                .put("window", new Cbor.Int(window.toMillis()));
+        reason.ifPresent(r -> m.put("reason", new Cbor.Text(r.code())));
+        device.ifPresent(d -> m.put("dev", new Cbor.Text(d.value())));
+        seq.ifPresent(s -> m.put("seq", new Cbor.Int(s)));
+        return Cbor.encode(m.build());
+    }
+
+    public static Receipt decode(byte[] bytes) throws MalformedReportException {
+        if (bytes.length > Limits.MAX_REPORT_BYTES) {
+            throw new MalformedReportException("receipt larger than " + Limits.MAX_REPORT_BYTES + " bytes");
+        }
+        if (!(Cbor.decode(bytes) instanceof Cbor.MapValue m)) {
+            throw new MalformedReportException("receipt is not a CBOR map");
+        }
+        if (Claims.uint(m, "v") != VERSION) {
+            throw new MalformedReportException("unsupported receipt version");
+        }
+        Optional<ReasonCode> reason = Optional.empty();
+        if (m.get("reason").isPresent()) {
+            String code = Claims.text(m, "reason");
+            reason = Optional.of(ReasonCode.fromCode(code).orElseThrow(() -> new MalformedReportException("unknown reason code " + code)));
+        }
+        Optional<DeviceId> device = Optional.empty();
+        if (m.get("dev").isPresent()) {
+            String d = Claims.text(m, "dev");
+            if (!DeviceId.isValid(d)) {
+                throw new MalformedReportException("receipt dev is not a device id");
+            }
+            device = Optional.of(new DeviceId(d));
+        }
+        OptionalLong seq = m.get("seq").isPresent() ? OptionalLong.of(Claims.uint(m, "seq")) : OptionalLong.empty();
+        boolean ok = bool(m, "ok");
+        if (ok == reason.isPresent()) {
+            throw new MalformedReportException("receipt must carry a reason exactly when it is a rejection");
+        }
+        return new Receipt(ok, reason, Claims.text(m, "detail"), device, seq, bool(m, "dup"), Claims.uint(m, "gap"),
+                bool(m, "restart"), Claims.bytes(m, "report", 32, 32), Instant.ofEpochMilli(Claims.uint(m, "at")),
+                Duration.ofMillis(Claims.uint(m, "window")));
+    }
+
+    private static boolean bool(Cbor.MapValue m, String key) throws MalformedReportException {
+        if (!(m.get(key).orElse(null) instanceof Cbor.Bool b)) {
+            throw new MalformedReportException("receipt " + key + " is missing or not a boolean");
+        }
+        return b.value();
+    }
+
+    /** The receipt as a tagged COSE_Sign1 signed by the verifier's key. */
+    public byte[] sign(DeviceKeys verifierKeys) {
+        return CoseSign1.sign(verifierKeys.deviceId().kid(), encode(), verifierKeys);
+    }
+
+    /** Decodes a signed receipt, checking it is signed by {@code verifierPublicKey}. */
+    public static Receipt verify(byte[] signed, byte[] verifierPublicKey) throws MalformedReportException {
+        var parts = CoseSign1.decode(signed);
+        if (!parts.verify(verifierPublicKey)) {
+            throw new MalformedReportException("receipt is not signed by the verifier's key");
+        }
+        return decode(parts.payload());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Receipt r && java.util.Arrays.equals(encode(), r.encode());
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Arrays.hashCode(encode());
+    }
+
+    @Override
+    public String toString() {
+        return ok ? "receipt accepted: " + detail : "receipt rejected " + reason.map(ReasonCode::code).orElse("?") + ": " + detail;
+    }
+}
