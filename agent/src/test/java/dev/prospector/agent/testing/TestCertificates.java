@@ -132,6 +132,8 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
 
     private String listenerConfig(Path cert, Path key) {
         return String.join("\n",
+                // The Mosquitto fixture already keeps the broker as the test's user, so it can
+                // read the test's 0600 key.
                 "cafile " + ca.toAbsolutePath(),
                 "certfile " + cert.toAbsolutePath(),
                 "keyfile " + key.toAbsolutePath(),
