@@ -75,11 +75,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         var settings = new AgentWiring.RunSettings(BrokerUrl.parse(broker), fleet, dataDir, board, interval,
                 outboxSize, seed, faultSet);
-        if (security.any()) { // checks the files; TODO(issue 5): hand the result to AgentWiring's MqttSettings
-            security.apply(MqttSettings.of(settings.broker(), "prospector-run"));
-            throw new UserError("TLS and credential options are not wired into `prospector run` yet (issue 5): use the verifier, or tcp:// without them");
-        }
-        AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
+        AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Logger.info("stopping: {}", node.stats());

@@ -25,6 +25,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * The one place where the agent's parts are put together: board (hardware), keys and chain
@@ -73,8 +74,16 @@ public final class AgentWiring {
         }
     }
 
-    /** Builds an agent; the key is created in the data dir on first start. */
+    /** Builds an agent on a plain connection; the key is created in the data dir on first start. */
     public static AgentNode agent(RunSettings s, Clock clock) {
+        return agent(s, clock, UnaryOperator.identity());
+    }
+
+    /**
+     * Builds an agent; {@code security} adds TLS and credentials to its MQTT settings (see
+     * {@code BrokerSecurityOptions}). The key is created in the data dir on first start.
+     */
+    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security) {
         prepareDataDir(s.dataDir());
         DeviceKeys keys;
         try {
@@ -89,7 +98,7 @@ public final class AgentWiring {
                 .withClock(clock).withFaults(s.faults()));
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
-        MqttSettings mqtt = MqttSettings.of(s.broker(), "prospector-" + device);
+        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
         return new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock), outbox,
                 (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock);
     }
