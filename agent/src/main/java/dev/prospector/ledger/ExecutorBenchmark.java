@@ -25,7 +25,17 @@ public final class ExecutorBenchmark {
     static final double MEDIUM = 0.5;
     static final double FULL = 1.0;
 
-    public record Settings(int accounts, int txs, int repeats, int maxThreads, long seed) {
+    /** Which parallel executor the "parallel" rows measure. */
+    public enum ParallelKind {
+        LANES, BLOCK_STM
+    }
+
+    public record Settings(int accounts, int txs, int repeats, int maxThreads, long seed, ParallelKind parallel,
+            boolean withSignatures) {
+        public Settings(int accounts, int txs, int repeats, int maxThreads, long seed) {
+            this(accounts, txs, repeats, maxThreads, seed, ParallelKind.LANES, true);
+        }
+
         public Settings {
             if (accounts < 2 || txs < 1 || repeats < 1 || maxThreads < 1) {
                 throw new IllegalArgumentException("--accounts >= 2, --txs >= 1, --repeats >= 1 and --threads >= 1 are required");
@@ -77,12 +87,12 @@ public final class ExecutorBenchmark {
         for (int t = 1; t <= s.maxThreads(); t++) {
             ForkJoinPool p = new ForkJoinPool(t);
             pools.add(p);
-            modes.add(new BlockValidator[] {new BlockValidator(new ParallelBlockExecutor(p), false),
-                new BlockValidator(new ParallelBlockExecutor(p), true)});
+            ShardExecutor ex = s.parallel() == ParallelKind.LANES ? new ParallelBlockExecutor(p) : new BlockStmExecutor(p);
+            modes.add(new BlockValidator[] {new BlockValidator(ex, false), new BlockValidator(ex, true)});
         }
         List<Row> rows = new ArrayList<>();
         try {
-            for (int sig = 0; sig < 2; sig++) {
+            for (int sig = 0; sig < (s.withSignatures() ? 2 : 1); sig++) {
                 for (int c = 0; c < 3; c++) {
                     progress.printf(Locale.ROOT, "measuring %s contention, signatures %s...%n", names[c], sig == 1 ? "checked" : "skipped");
                     long[][] nanos = new long[modes.size()][s.repeats()];

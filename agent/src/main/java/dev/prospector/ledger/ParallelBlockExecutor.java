@@ -54,6 +54,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ParallelBlockExecutor implements ShardExecutor {
     /** Below this many transactions a block runs on the calling thread: forking costs more. */
     static final int MIN_PARALLEL_TXS = 64;
+    /** Transactions a worker takes per cursor step: amortises the shared counter and keeps writes local. */
+    static final int CHUNK_TXS = 1_024;
 
     private final ForkJoinPool pool;
     private final int threads;
@@ -109,11 +111,13 @@ public final class ParallelBlockExecutor implements ShardExecutor {
     private static TxRules.Deltas runLanes(ExecutionPlan plan, Lanes lanes, AtomicInteger cursor) {
         TxRules.Deltas d = new TxRules.Deltas();
         byte[] outcomes = plan.outcomes;
-        for (int k = cursor.getAndIncrement(); k < lanes.count; k = cursor.getAndIncrement()) {
-            int lane = lanes.bySize[k];
-            for (int j = lanes.start[lane], end = lanes.start[lane + 1]; j < end; j++) {
-                int i = lanes.txs[j];
-                outcomes[i] = TxRules.apply(plan, i, d);
+        for (int c = cursor.getAndIncrement(); c < lanes.chunks; c = cursor.getAndIncrement()) {
+            for (int k = lanes.chunkStart[c], endLane = lanes.chunkStart[c + 1]; k < endLane; k++) {
+                int lane = lanes.order[k];
+                for (int j = lanes.start[lane], end = lanes.start[lane + 1]; j < end; j++) {
+                    int i = lanes.txs[j];
+                    outcomes[i] = TxRules.apply(plan, i, d);
+                }
             }
         }
         return d;
@@ -126,8 +130,11 @@ public final class ParallelBlockExecutor implements ShardExecutor {
         int[] txs;
         /** Lane l holds txs[start[l] .. start[l+1]). */
         int[] start;
-        /** Lane numbers, largest lane first. */
-        int[] bySize;
+        /** Lane numbers: big lanes first, then the rest in order of first appearance (about block order). */
+        int[] order;
+        /** Chunk c runs lanes order[chunkStart[c] .. chunkStart[c+1]); a chunk is what one cursor step takes. */
+        int[] chunkStart;
+        int chunks;
 
         static Lanes of(ExecutionPlan plan) {
             int n = plan.size();
@@ -168,15 +175,34 @@ public final class ParallelBlockExecutor implements ShardExecutor {
             for (int i = 0; i < n; i++) {
                 l.txs[fill[txLane[i]]++] = i;
             }
-            long[] keyed = new long[l.count];
-            for (int k = 0; k < l.count; k++) {
-                keyed[k] = ((long) (n - size[k]) << 32) | k;
+            // Big lanes start first so that they do not finish last; every other lane keeps block
+            // order, and lanes are dealt in chunks of about CHUNK_TXS transactions, so each thread
+            // works on a contiguous stretch of slots (no cache-line ping-pong between threads).
+            int big = Math.max(CHUNK_TXS, n / 8);
+            l.order = new int[l.count];
+            int k = 0;
+            for (int lane = 0; lane < l.count; lane++) {
+                if (size[lane] >= big) {
+                    l.order[k++] = lane;
+                }
             }
-            Arrays.sort(keyed);
-            l.bySize = new int[l.count];
-            for (int k = 0; k < l.count; k++) {
-                l.bySize[k] = (int) keyed[k];
+            for (int lane = 0; lane < l.count; lane++) {
+                if (size[lane] < big) {
+                    l.order[k++] = lane;
+                }
             }
+            l.chunkStart = new int[l.count + 1];
+            int acc = 0;
+            for (int j = 0; j < l.count; j++) {
+                if (acc == 0) {
+                    l.chunkStart[l.chunks++] = j;
+                }
+                acc += size[l.order[j]];
+                if (acc >= CHUNK_TXS) {
+                    acc = 0;
+                }
+            }
+            l.chunkStart[l.chunks] = l.count;
             return l;
         }
 

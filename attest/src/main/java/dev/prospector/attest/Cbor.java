@@ -7,7 +7,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -417,18 +416,18 @@ public final class Cbor {
                 }
                 case 4: {
                     int n = length(arg); // every item takes at least one byte
-                    var items = new ArrayList<Value>(n);
+                    var items = new Value[n];
                     for (int i = 0; i < n; i++) {
-                        items.add(item(depth + 1));
+                        items[i] = item(depth + 1);
                     }
-                    return new Array(items);
+                    return new Array(List.of(items)); // List.copyOf in the record keeps this list
                 }
                 case 5: {
                     if (arg < 0 || arg > (end - pos) / 2) {
                         throw new MalformedReportException("declared map size " + Long.toUnsignedString(arg) + " exceeds the bytes left");
                     }
                     int n = (int) arg;
-                    var entries = new ArrayList<Entry>(n);
+                    var entries = new Entry[n];
                     int prevKeyStart = -1;
                     int prevKeyEnd = -1;
                     for (int i = 0; i < n; i++) {
@@ -440,9 +439,9 @@ public final class Cbor {
                         }
                         prevKeyStart = keyStart;
                         prevKeyEnd = keyEnd;
-                        entries.add(new Entry(k, item(depth + 1)));
+                        entries[i] = new Entry(k, item(depth + 1));
                     }
-                    return new MapValue(Collections.unmodifiableList(entries));
+                    return new MapValue(List.of(entries));
                 }
                 case 6:
                     if (arg < 0) {

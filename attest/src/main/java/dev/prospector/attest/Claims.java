@@ -112,15 +112,24 @@ public record Claims(
     }
 
     static void checkText(String what, String value, boolean allowEmpty) {
-        require(value != null, what + " is missing");
-        require(allowEmpty || !value.isEmpty(), what + " must not be empty");
+        // Hot on the verifier's path: build messages only when throwing.
+        if (value == null) {
+            throw new IllegalArgumentException(what + " is missing");
+        }
+        if (!allowEmpty && value.isEmpty()) {
+            throw new IllegalArgumentException(what + " must not be empty");
+        }
         int utf8 = 0;
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
-            require(!Character.isISOControl(c), what + " contains a control character");
+            if (Character.isISOControl(c)) {
+                throw new IllegalArgumentException(what + " contains a control character");
+            }
             utf8 += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4
         }
-        require(utf8 <= Limits.MAX_TEXT_BYTES, what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
+        if (utf8 > Limits.MAX_TEXT_BYTES) {
+            throw new IllegalArgumentException(what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
+        }
     }
 
     // ---------------------------------------------------------------- encoding
@@ -169,24 +178,29 @@ public record Claims(
 
     /** Decodes a payload, rejecting anything not deterministic, unknown, missing or out of range. */
     public static Claims decode(byte[] payload) throws MalformedReportException {
-        if (!(Cbor.decode(payload) instanceof Cbor.MapValue m)) {
+        if (!(Cbor.decode(payload) instanceof Cbor.MapValue decoded)) {
             throw new MalformedReportException("payload is not a CBOR map");
         }
+        var m = decoded;
+        // One pass into a map by name: the appraisal path looks up every claim once.
+        var byName = new java.util.HashMap<String, Cbor.Value>(32);
         for (var e : m.entries()) {
             if (!(e.key() instanceof Cbor.Text t) || !KNOWN.contains(t.value())) {
                 throw new MalformedReportException("unknown claim " + e.key());
             }
+            byName.put(t.value(), e.value());
         }
-        long version = uint(m, V);
+        var f = new Fields(byName);
+        long version = f.uint(V);
         if (version != VERSION) {
             throw new MalformedReportException("unsupported report version " + version + " (this program reads version " + VERSION + ")");
         }
-        String dev = text(m, DEVICE);
+        String dev = f.text(DEVICE);
         if (!DeviceId.isValid(dev)) {
             throw new MalformedReportException("dev is not a device id: " + dev);
         }
         var rotations = new ArrayList<KeyRotation>();
-        var rot = m.get(ROTATIONS);
+        var rot = f.get(ROTATIONS);
         if (rot.isPresent()) {
             if (!(rot.get() instanceof Cbor.Array arr) || arr.items().isEmpty() || arr.items().size() > Limits.MAX_ROTATIONS) {
                 throw new MalformedReportException("rot must be an array of 1 to " + Limits.MAX_ROTATIONS + " byte strings");
@@ -201,27 +215,66 @@ public record Claims(
         try {
             return new Claims(
                     new DeviceId(dev),
-                    bytes(m, KEY, 32, 32),
-                    text(m, FLEET),
-                    uint(m, SEQ),
-                    optionalBytes(m, PREV, HASH_BYTES, HASH_BYTES),
-                    bytes(m, CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES),
-                    Instant.ofEpochMilli(uint(m, IAT)),
-                    uint(m, EPOCH),
-                    optionalBytes(m, NONCE, 1, Limits.MAX_NONCE_BYTES),
-                    text(m, BOOT),
-                    Duration.ofMillis(uint(m, UPTIME)),
-                    decodeMeasurements(m),
-                    text(m, SOFTWARE),
-                    bytes(m, CONFIG, HASH_BYTES, HASH_BYTES),
-                    m.get(RESTART).isPresent() ? Optional.of(text(m, RESTART)) : Optional.empty(),
+                    f.bytes(KEY, 32, 32),
+                    f.text(FLEET),
+                    f.uint(SEQ),
+                    f.optionalBytes(PREV, HASH_BYTES, HASH_BYTES),
+                    f.bytes(CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES),
+                    Instant.ofEpochMilli(f.uint(IAT)),
+                    f.uint(EPOCH),
+                    f.optionalBytes(NONCE, 1, Limits.MAX_NONCE_BYTES),
+                    f.text(BOOT),
+                    Duration.ofMillis(f.uint(UPTIME)),
+                    decodeMeasurements(f),
+                    f.text(SOFTWARE),
+                    f.bytes(CONFIG, HASH_BYTES, HASH_BYTES),
+                    f.get(RESTART).isPresent() ? Optional.of(f.text(RESTART)) : Optional.empty(),
                     rotations);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
     }
 
-    private static List<Measurement> decodeMeasurements(Cbor.MapValue m) throws MalformedReportException {
+    /** The claims of one payload by name, with typed accessors that say which claim is wrong. */
+    private static final class Fields {
+        private final java.util.Map<String, Cbor.Value> byName;
+
+        Fields(java.util.Map<String, Cbor.Value> byName) {
+            this.byName = byName;
+        }
+
+        Optional<Cbor.Value> get(String key) {
+            return Optional.ofNullable(byName.get(key));
+        }
+
+        long uint(String key) throws MalformedReportException {
+            if (!(byName.get(key) instanceof Cbor.Int i) || i.value() < 0) {
+                throw new MalformedReportException("claim " + key + " is missing or not an unsigned integer");
+            }
+            return i.value();
+        }
+
+        String text(String key) throws MalformedReportException {
+            if (!(byName.get(key) instanceof Cbor.Text t)) {
+                throw new MalformedReportException("claim " + key + " is missing or not a text string");
+            }
+            return t.value();
+        }
+
+        byte[] bytes(String key, int min, int max) throws MalformedReportException {
+            if (!(byName.get(key) instanceof Cbor.Bytes b) || b.value().length < min || b.value().length > max) {
+                throw new MalformedReportException("claim " + key + " is missing or not a byte string of "
+                        + (min == max ? min : min + " to " + max) + " bytes");
+            }
+            return b.value();
+        }
+
+        Optional<byte[]> optionalBytes(String key, int min, int max) throws MalformedReportException {
+            return byName.containsKey(key) ? Optional.of(bytes(key, min, max)) : Optional.empty();
+        }
+    }
+
+    private static List<Measurement> decodeMeasurements(Fields m) throws MalformedReportException {
         if (!(m.get(MEASUREMENTS).orElse(null) instanceof Cbor.Array arr)) {
             throw new MalformedReportException("claim meas is missing or not an array");
         }
@@ -266,10 +319,6 @@ public record Claims(
             throw new MalformedReportException("claim " + key + " is missing or not a byte string of " + (min == max ? min : min + " to " + max) + " bytes");
         }
         return b.value();
-    }
-
-    private static Optional<byte[]> optionalBytes(Cbor.MapValue m, String key, int min, int max) throws MalformedReportException {
-        return m.get(key).isPresent() ? Optional.of(bytes(m, key, min, max)) : Optional.empty();
     }
 
     @Override

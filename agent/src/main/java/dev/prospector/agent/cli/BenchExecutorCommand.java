@@ -40,13 +40,23 @@ public final class BenchExecutorCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--json", description = "Print a JSON array of rows on stdout.")
     boolean json;
+    @Option(names = "--executor", defaultValue = "lanes",
+            description = "Parallel executor for the parallel rows: lanes or block-stm (default ${DEFAULT-VALUE}).")
+    String executor;
+    @Option(names = "--skip-signatures", description = "Only the rows without signature checks (quick executor comparisons).")
+    boolean skipSignatures;
 
     @Override
     public Integer call() throws Exception {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         ExecutorBenchmark.Settings s;
         try {
-            s = new ExecutorBenchmark.Settings(accounts, txs, repeats, t, seed);
+            ExecutorBenchmark.ParallelKind kind = switch (executor) {
+                case "lanes" -> ExecutorBenchmark.ParallelKind.LANES;
+                case "block-stm" -> ExecutorBenchmark.ParallelKind.BLOCK_STM;
+                default -> throw new UserError("--executor must be lanes or block-stm, got " + executor);
+            };
+            s = new ExecutorBenchmark.Settings(accounts, txs, repeats, t, seed, kind, !skipSignatures);
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage());
         }
