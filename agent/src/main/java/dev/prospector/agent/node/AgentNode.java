@@ -135,7 +135,7 @@ public final class AgentNode implements AutoCloseable {
         // written afterwards (a crash, a full disk), the outbox is ahead: catch the chain up first,
         // so no report is lost and no seq is used twice.
         outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
-        ReportInput input = factory.input(board.measure(), Optional.empty());
+        ReportInput input = factory.input(board.measure(), Optional.empty(), outbox.losses().count());
         SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.bytes()));
         made.incrementAndGet();
         Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);
