@@ -32,7 +32,17 @@ public record Claims(
         String softwareVersion,
         byte[] configHash,
         Optional<String> restart,
-        List<KeyRotation> rotations) {
+        List<KeyRotation> rotations,
+        long lost) {
+
+    /** The claims of a device that has lost no report ({@code lost} = 0, the claim absent). */
+    public Claims(DeviceId device, byte[] key, String fleet, long seq, Optional<byte[]> prev, byte[] chain,
+            Instant iat, long epoch, Optional<byte[]> nonce, String bootId, Duration uptime,
+            List<Measurement> measurements, String softwareVersion, byte[] configHash, Optional<String> restart,
+            List<KeyRotation> rotations) {
+        this(device, key, fleet, seq, prev, chain, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion,
+                configHash, restart, rotations, 0);
+    }
 
     /** Format version, claim {@code v}. */
     public static final int VERSION = 1;
@@ -54,6 +64,8 @@ public record Claims(
     public static final String CONFIG = "cfg";
     public static final String RESTART = "restart";
     public static final String ROTATIONS = "rot";
+    /** Reports of this chain the device dropped unsent (its outbox was full), in total; absent when 0. */
+    public static final String LOST = "lost";
 
     public static final String M_NAME = "name";
     public static final String M_VALUE = "value";
@@ -84,6 +96,7 @@ public record Claims(
         restart.ifPresent(r -> checkText("restart", r, false));
         require(restart.isPresent() != prev.isPresent(), "restart must be present exactly when prev is absent");
         require((seq == 1) == prev.isEmpty(), "prev must be absent exactly on seq 1, the first report of a chain");
+        require(lost >= 0 && lost < seq, "lost must be 0 to seq - 1");
         rotations = List.copyOf(rotations);
         try {
             KeyRotation.checkChain(rotations);
@@ -149,6 +162,9 @@ public record Claims(
         prev.ifPresent(p -> m.put(PREV, new Cbor.Bytes(p)));
         nonce.ifPresent(n -> m.put(NONCE, new Cbor.Bytes(n)));
         restart.ifPresent(r -> m.put(RESTART, new Cbor.Text(r)));
+        if (lost > 0) {
+            m.put(LOST, new Cbor.Int(lost));
+        }
         if (!rotations.isEmpty()) {
             var items = new ArrayList<Cbor.Value>();
             rotations.forEach(r -> items.add(new Cbor.Bytes(r.bytes())));
@@ -223,16 +239,25 @@ public record Claims(
                     f.text(SOFTWARE),
                     f.bytes(CONFIG, HASH_BYTES, HASH_BYTES),
                     f.get(RESTART).isPresent() ? Optional.of(f.text(RESTART)) : Optional.empty(),
-                    rotations);
+                    rotations,
+                    f.get(LOST).isPresent() ? positive(f.uint(LOST), LOST) : 0);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
     }
 
+    /** An optional count present only when non-zero: an explicit 0 is not the deterministic form. */
+    private static long positive(long value, String key) throws MalformedReportException {
+        if (value == 0) {
+            throw new MalformedReportException("claim " + key + " is 0: a zero count is encoded by leaving the claim out");
+        }
+        return value;
+    }
+
     /** The claims of one payload by name, with typed accessors that say which claim is wrong. */
     private static final class Fields {
         private static final List<String> NAMES = List.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
-                UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS);
+                UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST);
         private final Cbor.Value[] slots = new Cbor.Value[NAMES.size()];
 
         /** Stores a claim; false if the name is not a claim. */

@@ -87,16 +87,25 @@ final class BoardDetector {
         return name.isEmpty() ? "unknown " + arch + " machine" : name;
     }
 
-    /** The value of the first {@code key : value} line in cpuinfo-style text, or "". */
+    /**
+     * The value of the first {@code key : value} line in cpuinfo-style text, or "". The key is
+     * case-sensitive: a Pi's cpuinfo says {@code Model}, x86's {@code model} is a number.
+     */
     static String field(String text, String key) {
         int from = 0;
-        while (from < text.length()) {
+        int len = text.length();
+        while (from < len) {
             int nl = text.indexOf('\n', from);
-            int end = nl < 0 ? text.length() : nl;
-            int colon = text.indexOf(':', from);
-            if (colon > 0 && colon < end
-                    && text.substring(from, colon).strip().equalsIgnoreCase(key)) {
-                return text.substring(colon + 1, end).strip();
+            int end = nl < 0 ? len : nl;
+            if (text.startsWith(key, from)) {
+                // The key, then only blanks up to the colon (cpuinfo pads with tabs).
+                int i = from + key.length();
+                while (i < end && (text.charAt(i) == ' ' || text.charAt(i) == '\t')) {
+                    i++;
+                }
+                if (i < end && text.charAt(i) == ':') {
+                    return text.substring(i + 1, end).strip();
+                }
             }
             from = end + 1;
         }

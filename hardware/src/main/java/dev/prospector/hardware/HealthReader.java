@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * SoC temperature (/sys/class/thermal) and the Raspberry Pi firmware's throttling and
@@ -34,11 +35,13 @@ final class HealthReader {
     private final BoardFiles files;
     private final String thermalZone;
     private final String throttledPath;
+    private final Optional<String> undervoltageAlarm;
 
     HealthReader(BoardFiles files) {
         this.files = files;
         this.thermalZone = thermalZone(files);
         this.throttledPath = throttledPath(files);
+        this.undervoltageAlarm = undervoltageAlarm(files);
     }
 
     void read(Readings out) {
@@ -74,6 +77,10 @@ final class HealthReader {
                 throw Unreadable.garbled(path, line);
             }
         } catch (Unreadable e) {
+            if (!files.exists(path) && undervoltageAlarm.isPresent()) {
+                alarmOnly(out, e.reason());
+                return;
+            }
             String reason = files.exists(path) ? e.reason()
                     : e.reason() + " (only the Raspberry Pi firmware reports throttling)";
             out.unavailable(THROTTLE_NAMES, reason, path);
@@ -85,6 +92,49 @@ final class HealthReader {
         out.value("under_voltage_occurred", (flags & UNDER_VOLTAGE_OCCURRED) != 0 ? 1 : 0, "bool",
                 path);
         out.value("throttled_occurred", (flags & THROTTLING_OCCURRED) != 0 ? 1 : 0, "bool", path);
+    }
+
+    /**
+     * Kernels without the firmware's get_throttled file still have the Pi's {@code rpi_volt}
+     * hwmon device, whose {@code in0_lcrit_alarm} is the under-voltage flag now.
+     */
+    private void alarmOnly(Readings out, String throttledReason) {
+        String path = undervoltageAlarm.orElseThrow();
+        try {
+            long alarm = files.longValue(path);
+            if (alarm != 0 && alarm != 1) {
+                throw Unreadable.garbled(path, Long.toString(alarm));
+            }
+            out.unavailable("throttle_flags", throttledReason, throttledPath);
+            out.value("under_voltage", alarm, "bool", path);
+            out.unavailable(List.of("throttled", "under_voltage_occurred", "throttled_occurred"),
+                    throttledReason, throttledPath);
+        } catch (Unreadable e) {
+            out.unavailable(THROTTLE_NAMES, e.reason(), path);
+        }
+    }
+
+    /** The rpi_volt hwmon device's under-voltage alarm file, if the board has one. */
+    static Optional<String> undervoltageAlarm(BoardFiles files) {
+        List<String> found = new ArrayList<>();
+        try (DirectoryStream<Path> dir =
+                Files.newDirectoryStream(files.resolve("/sys/class/hwmon"), "hwmon*")) {
+            for (Path p : dir) {
+                String hwmon = "/sys/class/hwmon/" + p.getFileName();
+                try {
+                    if (files.line(hwmon + "/name").equals("rpi_volt")
+                            && files.exists(hwmon + "/in0_lcrit_alarm")) {
+                        found.add(hwmon + "/in0_lcrit_alarm");
+                    }
+                } catch (Unreadable ignored) {
+                    // another hwmon device without a name
+                }
+            }
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        found.sort(null);
+        return found.stream().findFirst();
     }
 
     /** The SoC's thermal zone directory (board path); thermal_zone0 when none says it is. */

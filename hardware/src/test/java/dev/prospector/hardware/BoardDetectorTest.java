@@ -60,6 +60,7 @@ class BoardDetectorTest {
     void anX86HostIsLinuxAndReportsShaNi(@TempDir Path root) throws IOException {
         Files.createDirectories(root.resolve("proc"));
         Files.writeString(root.resolve("proc/cpuinfo"), "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+                + "cpu family\t: 6\nmodel\t\t: 207\n"
                 + "model name\t: Intel(R) Xeon(R) Processor\n"
                 + "flags\t\t: fpu vme de pse tsc msr pae lm sse4_2 avx2 sha_ni\n\n");
         BoardInfo info = Boards.detect(root);

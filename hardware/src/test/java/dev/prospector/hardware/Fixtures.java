@@ -5,7 +5,7 @@ import java.nio.file.Path;
 
 /** The committed board trees under src/test/resources/fixtures (read in place: they hold links). */
 final class Fixtures {
-    static final String[] BOARDS = {"pi-zero-2-w", "pi-4", "pi-5"};
+    static final String[] BOARDS = {"pi-zero-2-w", "pi-4", "pi-5", "cm4"};
 
     private Fixtures() {}
 

@@ -176,7 +176,18 @@ class LinuxBoardFixtureTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"pi-zero-2-w", "pi-4", "pi-5"})
+    @CsvSource({"pi-4, 3600", "pi-5, -120"})
+    void aWallClockStepBeyondTheUptimeShowsAsClockStep(String fixture, long stepSeconds) {
+        MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
+        board = Boards.open(BoardConfig.defaults(dataDir).withSelection(BoardSelection.LINUX)
+                .withRoot(Fixtures.root(fixture)).withClock(clock));
+        assertEquals(0.0, value(board.measure(), "clock_step").value());
+        clock.advance(java.time.Duration.ofSeconds(stepSeconds)); // the fixture's uptime stands still
+        assertEquals((double) stepSeconds, value(board.measure(), "clock_step").value());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"pi-zero-2-w", "pi-4", "pi-5", "cm4"})
     void everyReadingIsAValueOrNamesItsReason(String fixture) {
         for (Reading r : measure(fixture).readings()) {
             if (r instanceof Reading.Unavailable u) {

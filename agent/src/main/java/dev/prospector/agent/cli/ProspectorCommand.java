@@ -19,6 +19,9 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             VerifierCommand.class,
             DemoCommand.class,
+            HardwareCommand.class,
+            LedgerCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class ProspectorCommand implements Runnable {

@@ -3,6 +3,7 @@ package dev.prospector.agent.cli;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.hardware.BoardSelection;
 import dev.prospector.hardware.Fault;
 import dev.prospector.hardware.Faults;
@@ -14,6 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.tinylog.Logger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -47,6 +49,9 @@ public final class RunCommand implements Callable<Integer> {
             description = "Most bytes of unsent reports kept on disk; beyond it the oldest are dropped and declared (default: ${DEFAULT-VALUE}).")
     long outboxSize;
 
+    @Mixin
+    BrokerSecurityOptions security;
+
     @Option(names = "--seed", defaultValue = "1", description = "Emulated board only: seed of its values (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -70,7 +75,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         var settings = new AgentWiring.RunSettings(BrokerUrl.parse(broker), fleet, dataDir, board, interval,
                 outboxSize, seed, faultSet);
-        AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
+        AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Logger.info("stopping: {}", node.stats());

@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.tinylog.Logger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -55,6 +56,9 @@ public final class VerifierCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
     boolean json;
 
+    @Mixin
+    BrokerSecurityOptions security;
+
     @Option(names = "--clock-skew", defaultValue = "5m", converter = DurationConverter.class,
             description = "Largest difference accepted between a report's time and ours (default: ${DEFAULT-VALUE}).")
     Duration clockSkew;
@@ -78,7 +82,7 @@ public final class VerifierCommand implements Callable<Integer> {
         }
         String id = clientId != null ? clientId : "prospector-verifier-" + fleet
                 + partitions.map(p -> "-" + p.group() + "-" + p.index()).orElse("");
-        MqttSettings mqtt = MqttSettings.of(url, id).withSessionExpiry(sessionExpiry);
+        MqttSettings mqtt = security.apply(MqttSettings.of(url, id).withSessionExpiry(sessionExpiry));
         VerifierService service = new VerifierService(fleet, appraiser, partitions,
                 listener -> new MqttLink(mqtt, Optional.empty(), listener));
         if (json) {

@@ -4,6 +4,7 @@ import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.outbox.OutboxJournal;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
+import dev.prospector.attest.ChainState;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
@@ -49,6 +50,7 @@ public final class AgentNode implements AutoCloseable {
     private final Board board;
     private final DeviceKeys keys;
     private final ReportSigner signer;
+    private final ChainState chain;
     private final ReportFactory factory;
     private final OutboxJournal outbox;
     private final MqttLink link;
@@ -65,12 +67,13 @@ public final class AgentNode implements AutoCloseable {
      * @param link a link built with {@link #will(String, String)} as its last will and this
      *     node's {@link #listener()}; see {@link AgentWiring}
      */
-    public AgentNode(String fleet, Board board, DeviceKeys keys, ReportSigner signer, ReportFactory factory,
+    public AgentNode(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer, ReportFactory factory,
             OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock) {
         this.fleet = fleet;
         this.board = board;
         this.keys = keys;
         this.signer = signer;
+        this.chain = chain;
         this.factory = factory;
         this.outbox = outbox;
         this.interval = interval;
@@ -128,9 +131,11 @@ public final class AgentNode implements AutoCloseable {
 
     /** Measures, signs and stores one report now; returns it. */
     public SignedReport reportNow() {
-        ReportInput input = factory.input(board.measure(), Optional.empty());
-        // The outbox append is durable before the chain advances: a crash in between is repaired
-        // at start (AgentWiring reconciles the chain from the outbox), so no report is lost.
+        // The outbox append is durable before the chain advances. If the chain state could not be
+        // written afterwards (a crash, a full disk), the outbox is ahead: catch the chain up first,
+        // so no report is lost and no seq is used twice.
+        outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
+        ReportInput input = factory.input(board.measure(), Optional.empty(), outbox.losses().count());
         SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.bytes()));
         made.incrementAndGet();
         Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);

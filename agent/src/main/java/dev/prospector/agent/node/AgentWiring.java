@@ -25,6 +25,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * The one place where the agent's parts are put together: board (hardware), keys and chain
@@ -73,8 +74,16 @@ public final class AgentWiring {
         }
     }
 
-    /** Builds an agent; the key is created in the data dir on first start. */
+    /** Builds an agent on a plain connection; the key is created in the data dir on first start. */
     public static AgentNode agent(RunSettings s, Clock clock) {
+        return agent(s, clock, UnaryOperator.identity());
+    }
+
+    /**
+     * Builds an agent; {@code security} adds TLS and credentials to its MQTT settings (see
+     * {@code BrokerSecurityOptions}). The key is created in the data dir on first start.
+     */
+    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security) {
         prepareDataDir(s.dataDir());
         DeviceKeys keys;
         try {
@@ -84,15 +93,13 @@ public final class AgentWiring {
         }
         ChainState chain = ChainState.open(s.dataDir());
         OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
-        // A report stored just before a crash, whose chain position was not yet written.
-        outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
         ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(BoardConfig.defaults(s.dataDir()).withSelection(s.board()).withSeed(s.seed())
                 .withClock(clock).withFaults(s.faults()));
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
-        MqttSettings mqtt = MqttSettings.of(s.broker(), "prospector-" + device);
-        return new AgentNode(s.fleet(), board, keys, signer, reportFactory(s.fleet(), configHash, clock), outbox,
+        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
+        return new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock), outbox,
                 (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock);
     }
 

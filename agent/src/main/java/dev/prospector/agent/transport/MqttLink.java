@@ -72,6 +72,7 @@ public final class MqttLink implements AutoCloseable {
 
     private final MqttSettings settings;
     private final MqttAsyncClient client;
+    private final Optional<TlsSocketFactories.TlsSocketFactory> tls;
     private final Optional<Will> will;
     private final Listener listener;
     private final List<MqttSubscription> subscriptions = new CopyOnWriteArrayList<>();
@@ -86,6 +87,7 @@ public final class MqttLink implements AutoCloseable {
         this.settings = settings;
         this.will = will;
         this.listener = listener;
+        this.tls = settings.tls().map(TlsSocketFactories::create); // reads and checks the PEM files now
         try {
             this.client = new MqttAsyncClient(settings.url().pahoUri(), settings.clientId(), new MemoryPersistence());
         } catch (MqttException e) {
@@ -190,6 +192,8 @@ public final class MqttLink implements AutoCloseable {
         o.setKeepAliveInterval((int) settings.keepAlive().toSeconds());
         o.setConnectionTimeout(CONNECT_TIMEOUT_SECONDS);
         o.setAutomaticReconnect(false);
+        tls.ifPresent(o::setSocketFactory);
+        o.setHttpsHostnameVerificationEnabled(true);
         settings.username().ifPresent(o::setUserName);
         settings.password().ifPresent(p -> o.setPassword(p.getBytes(StandardCharsets.UTF_8)));
         will.ifPresent(w -> {
@@ -257,6 +261,10 @@ public final class MqttLink implements AutoCloseable {
     String describe(MqttException e) {
         Throwable cause = e.getCause();
         String where = "broker " + settings.url();
+        Optional<String> tlsFailure = tls.flatMap(f -> f.explain(e));
+        if (tlsFailure.isPresent()) {
+            return where + ": " + tlsFailure.get();
+        }
         if (cause instanceof ConnectException) {
             return where + " refused the connection: is the broker running, and is the URL (--broker) right?";
         }

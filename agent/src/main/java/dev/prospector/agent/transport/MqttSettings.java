@@ -1,5 +1,6 @@
 package dev.prospector.agent.transport;
 
+import dev.prospector.agent.cli.UserError;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -15,6 +16,8 @@ import java.util.Optional;
  * @param sessionExpiry how long the broker keeps our session (and queued QoS 1 messages) while we are away;
  *     zero for a clean, non-persistent session
  * @param backoff reconnect policy
+ * @param tls CA and client certificate files; only with an {@code ssl://} URL (which without them
+ *     trusts the JDK's CAs)
  */
 public record MqttSettings(
         BrokerUrl url,
@@ -23,7 +26,8 @@ public record MqttSettings(
         Optional<String> password,
         Duration keepAlive,
         Duration sessionExpiry,
-        Backoff backoff) {
+        Backoff backoff,
+        Optional<TlsSettings> tls) {
 
     public MqttSettings {
         Objects.requireNonNull(url, "url");
@@ -36,25 +40,39 @@ public record MqttSettings(
         if (sessionExpiry.isNegative()) {
             throw new IllegalArgumentException("session expiry must not be negative");
         }
+        if (tls.isPresent() && !url.tls()) {
+            throw new UserError("--ca is given but broker URL " + url
+                    + " is not TLS: use ssl://" + url.host() + ":8883 (or the broker's TLS port)");
+        }
     }
 
     /** Defaults for a client: 30 s keep-alive, a one-day session, standard backoff. */
     public static MqttSettings of(BrokerUrl url, String clientId) {
         return new MqttSettings(url, clientId, Optional.empty(), Optional.empty(),
-                Duration.ofSeconds(30), Duration.ofDays(1), Backoff.standard());
+                Duration.ofSeconds(30), Duration.ofDays(1), Backoff.standard(), Optional.empty());
     }
 
     public MqttSettings withSessionExpiry(Duration expiry) {
-        return new MqttSettings(url, clientId, username, password, keepAlive, expiry, backoff);
+        return new MqttSettings(url, clientId, username, password, keepAlive, expiry, backoff, tls);
     }
 
     public MqttSettings withBackoff(Backoff policy) {
-        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, policy);
+        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, policy, tls);
+    }
+
+    /** TLS with these files (the URL must be {@code ssl://}). */
+    public MqttSettings withTls(TlsSettings files) {
+        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, backoff, Optional.of(files));
+    }
+
+    /** MQTT user name and password (the password is never logged). */
+    public MqttSettings withCredentials(String user, Optional<String> secret) {
+        return new MqttSettings(url, clientId, Optional.of(user), secret, keepAlive, sessionExpiry, backoff, tls);
     }
 
     @Override
     public String toString() {
         return "MqttSettings[url=" + url + ", clientId=" + clientId + ", username=" + username
-                + ", password=" + (password.isPresent() ? "(set)" : "(none)") + "]";
+                + ", password=" + (password.isPresent() ? "(set)" : "(none)") + ", tls=" + tls + "]";
     }
 }

@@ -51,6 +51,14 @@ public final class Mosquitto implements AutoCloseable {
         return m;
     }
 
+    /**
+     * Starts a broker whose listener is TLS 1.2 and requires a client certificate from
+     * {@code certs}' CA, the certificate's CN becoming the user name; reach it at {@link #sslUrl()}.
+     */
+    public static Mosquitto startTls(Path dir, TestCertificates certs) {
+        return start(dir, certs.mosquittoListenerConfig());
+    }
+
     /** The binary, or a failed (CI) or skipped (elsewhere) test. */
     public static Path requireBinary() {
         Optional<Path> found = LOCATIONS.stream().map(Paths::get).filter(Files::isExecutable).findFirst();
@@ -76,6 +84,10 @@ public final class Mosquitto implements AutoCloseable {
 
     public String url() {
         return "tcp://127.0.0.1:" + port;
+    }
+
+    public String sslUrl() {
+        return "ssl://127.0.0.1:" + port;
     }
 
     public int port() {
@@ -119,6 +131,9 @@ public final class Mosquitto implements AutoCloseable {
                     "autosave_interval 1",
                     "max_queued_messages 100000",
                     "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
+                    // Started as root, mosquitto drops to user "mosquitto", which cannot write its
+                    // persistence file here; stay as the user that runs the tests.
+                    "user " + System.getProperty("user.name"),
                     extraConfig, ""));
             process = new ProcessBuilder(binary.toString(), "-c", conf.toString())
                     .redirectErrorStream(true)

@@ -4,6 +4,7 @@ import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.transport.TlsSettings;
 import dev.prospector.agent.transport.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -17,8 +18,13 @@ public final class ReceiptWatcher implements AutoCloseable {
     private final List<CBORObject> receipts = new CopyOnWriteArrayList<>();
 
     public ReceiptWatcher(String brokerUrl, String fleet) {
-        this.link = new MqttLink(MqttSettings.of(BrokerUrl.parse(brokerUrl), "receipt-watcher-" + System.nanoTime())
-                .withSessionExpiry(Duration.ZERO), Optional.empty(),
+        this(brokerUrl, fleet, Optional.empty());
+    }
+
+    public ReceiptWatcher(String brokerUrl, String fleet, Optional<TlsSettings> tls) {
+        MqttSettings settings = MqttSettings.of(BrokerUrl.parse(brokerUrl), "receipt-watcher-" + System.nanoTime())
+                .withSessionExpiry(Duration.ZERO);
+        this.link = new MqttLink(tls.map(settings::withTls).orElse(settings), Optional.empty(),
                 (topic, payload) -> receipts.add(CBORObject.FromJSONString(new String(payload, StandardCharsets.UTF_8))));
         link.subscribe(Topics.allReceipts(fleet), 1);
         link.connect();

@@ -1,0 +1,272 @@
+package dev.prospector.ledger;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One block's execution: the transactions, each mapped to block-local account slots, the slots'
+ * working values, the outcome of every transaction and the block's commutative deltas.
+ *
+ * <p>Built single-threaded (in transaction order, so slot numbers and the order in which new
+ * accounts are created are deterministic). Executors then run transactions against the slot arrays
+ * only; {@link #commit} writes the written slots and the deltas into the state, and
+ * {@link Commit#rollback} undoes that when the block turns out to be invalid.
+ */
+public final class ExecutionPlan {
+    final Tx[] txs;
+    final Address rewardKey;
+    /** Sender slot and recipient slot (-1 when none) of each transaction. */
+    final int[] from;
+    final int[] to;
+    int slots;
+    /** Account number behind each slot, or -1 for an address new to the shard. */
+    final int[] slotAccount;
+    final Address[] newAddress;
+    final long[] bal;
+    final long[] stk;
+    final long[] non;
+    final boolean[] written;
+    final byte[] outcomes;
+    long feeDelta;
+    long supplyDelta;
+    boolean deltaOverflow;
+
+    private ExecutionPlan(Tx[] txs, Address rewardKey) {
+        this.txs = txs;
+        this.rewardKey = rewardKey;
+        int n = txs.length;
+        from = new int[n];
+        to = new int[n];
+        int maxSlots = 2 * n;
+        slotAccount = new int[maxSlots];
+        newAddress = new Address[maxSlots];
+        bal = new long[maxSlots];
+        stk = new long[maxSlots];
+        non = new long[maxSlots];
+        written = new boolean[maxSlots];
+        outcomes = new byte[n];
+    }
+
+    /** Maps every transaction's accounts to slots and loads their values from the state. */
+    public static ExecutionPlan build(ShardState state, Tx[] txs, Address rewardKey) {
+        return build(state, txs, rewardKey, null);
+    }
+
+    /**
+     * As {@link #build(ShardState, Tx[], Address)}; with a pool, the address lookups (random reads
+     * of the account table, the bulk of this step) run in parallel before slots are numbered.
+     */
+    public static ExecutionPlan build(ShardState state, Tx[] txs, Address rewardKey, java.util.concurrent.ForkJoinPool pool) {
+        ExecutionPlan p = new ExecutionPlan(txs, rewardKey);
+        int n = txs.length;
+        // Account numbers first (read-only, parallel), kept in from/to until slots replace them.
+        Parallel.forRange(pool, n, 512, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                Tx tx = txs[i];
+                p.from[i] = state.indexOf(tx.sender());
+                p.to[i] = tx.hasRecipient() ? state.indexOf(tx.to()) : NO_ACCOUNT;
+            }
+        });
+        SlotMap slotOf = new SlotMap(2 * n);
+        Map<Address, Integer> fresh = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            Tx tx = txs[i];
+            p.from[i] = p.slotFor(state, slotOf, fresh, tx.sender(), p.from[i]);
+            p.to[i] = p.to[i] == NO_ACCOUNT ? -1 : p.slotFor(state, slotOf, fresh, tx.to(), p.to[i]);
+        }
+        return p;
+    }
+
+    /** Marks "this transaction has no recipient" while from/to still hold account numbers. */
+    private static final int NO_ACCOUNT = Integer.MIN_VALUE;
+
+    private int slotFor(ShardState state, SlotMap slotOf, Map<Address, Integer> fresh, Address a, int acc) {
+        if (acc >= 0) {
+            int known = slotOf.get(acc);
+            if (known >= 0) {
+                return known;
+            }
+            int s = slots++;
+            slotOf.put(acc, s);
+            slotAccount[s] = acc;
+            bal[s] = state.balance[acc];
+            stk[s] = state.stake[acc];
+            non[s] = state.nonce[acc];
+            return s;
+        }
+        Integer known = fresh.get(a);
+        if (known != null) {
+            return known;
+        }
+        int s = slots++;
+        fresh.put(a, s);
+        slotAccount[s] = -1;
+        newAddress[s] = a;
+        return s;
+    }
+
+    public int size() {
+        return txs.length;
+    }
+
+    /** Account number to block-local slot: open addressing sized for the block, no boxing. */
+    private static final class SlotMap {
+        private final int[] keys;
+        private final int[] values;
+        private final int mask;
+
+        SlotMap(int entries) {
+            int cap = Integer.highestOneBit(Math.max(8, entries * 2 - 1)) << 1;
+            keys = new int[cap];
+            values = new int[cap];
+            mask = cap - 1;
+        }
+
+        private int home(int key) {
+            return (key * 0x9E3779B9) >>> 7 & mask;
+        }
+
+        int get(int key) {
+            for (int i = home(key); ; i = (i + 1) & mask) {
+                if (keys[i] == 0) {
+                    return -1;
+                }
+                if (keys[i] == key + 1) {
+                    return values[i];
+                }
+            }
+        }
+
+        void put(int key, int value) {
+            int i = home(key);
+            while (keys[i] != 0) {
+                i = (i + 1) & mask;
+            }
+            keys[i] = key + 1;
+            values[i] = value;
+        }
+    }
+
+    public TxOutcome outcome(int i) {
+        return TxOutcome.VALUES[outcomes[i]];
+    }
+
+    /** Outcome of every transaction, in block order. */
+    public List<TxOutcome> outcomes() {
+        TxOutcome[] o = new TxOutcome[txs.length];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = outcome(i);
+        }
+        return List.of(o);
+    }
+
+    /** Index of the first failed transaction, or -1. */
+    public int firstFailure() {
+        for (int i = 0; i < outcomes.length; i++) {
+            if (outcomes[i] != 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    public long feeDelta() {
+        return feeDelta;
+    }
+
+    public long supplyDelta() {
+        return supplyDelta;
+    }
+
+    /** True when the block's fees or rewards sum beyond 2^63-1. */
+    public boolean deltaOverflow() {
+        return deltaOverflow;
+    }
+
+    /** Adds one worker's delta sums; sums of non-negative terms, so the order never matters. */
+    void addDeltas(long fee, long supply, boolean overflow) {
+        try {
+            feeDelta = Math.addExact(feeDelta, fee);
+            supplyDelta = Math.addExact(supplyDelta, supply);
+        } catch (ArithmeticException e) {
+            overflow = true;
+        }
+        deltaOverflow |= overflow;
+    }
+
+    /**
+     * Writes written slots, then the fee and supply deltas, into the state. Returns null if a system
+     * account would overflow (nothing is written then).
+     */
+    public Commit commit(ShardState state) {
+        int feeAcc = state.indexOf(Address.FEE_POOL);
+        int supplyAcc = state.indexOf(Address.SUPPLY);
+        long feeBal = feeAcc < 0 ? 0 : state.balance[feeAcc];
+        long supplyBal = supplyAcc < 0 ? 0 : state.balance[supplyAcc];
+        if (deltaOverflow || feeBal > Long.MAX_VALUE - feeDelta || supplyBal > Long.MAX_VALUE - supplyDelta) {
+            return null;
+        }
+        Commit c = new Commit(state);
+        for (int s = 0; s < slots; s++) {
+            if (written[s]) {
+                int acc = slotAccount[s];
+                if (acc >= 0) {
+                    c.remember(acc);
+                    state.set(acc, bal[s], stk[s], non[s]);
+                } else {
+                    state.add(newAddress[s], bal[s], stk[s], non[s]);
+                    c.added++;
+                }
+            }
+        }
+        c.delta(Address.FEE_POOL, feeDelta);
+        c.delta(Address.SUPPLY, supplyDelta);
+        return c;
+    }
+
+    /** What a commit changed, so that a rejected block can be undone exactly. */
+    public final class Commit {
+        private final ShardState state;
+        private final int[] oldAccount = new int[slots + 2];
+        private final long[] oldValues = new long[3 * (slots + 2)];
+        private int remembered;
+        int added;
+
+        Commit(ShardState state) {
+            this.state = state;
+        }
+
+        void remember(int acc) {
+            oldAccount[remembered] = acc;
+            oldValues[3 * remembered] = state.balance[acc];
+            oldValues[3 * remembered + 1] = state.stake[acc];
+            oldValues[3 * remembered + 2] = state.nonce[acc];
+            remembered++;
+        }
+
+        void delta(Address system, long amount) {
+            if (amount == 0) {
+                return;
+            }
+            int acc = state.indexOf(system);
+            if (acc < 0) {
+                state.add(system, amount, 0, 0);
+                added++;
+            } else {
+                remember(acc);
+                state.set(acc, state.balance[acc] + amount, state.stake[acc], state.nonce[acc]);
+            }
+        }
+
+        /** Restores the state as it was before {@link #commit}. */
+        public void rollback() {
+            for (int k = remembered - 1; k >= 0; k--) {
+                state.set(oldAccount[k], oldValues[3 * k], oldValues[3 * k + 1], oldValues[3 * k + 2]);
+            }
+            for (int k = 0; k < added; k++) {
+                state.removeLast();
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.prospector.ledger;
+
+import java.security.DigestException;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
+
+/**
+ * The transaction root: a binary Merkle tree over the block's transactions in order,
+ * leaf = SHA-256(0x00 || tx bytes), node = SHA-256(0x01 || left || right); an odd node is promoted
+ * unchanged (never duplicated, which would let two transaction lists share a root); no
+ * transactions give 32 zero bytes.
+ */
+final class TxRoot {
+    private TxRoot() {
+    }
+
+    /** Hashes the leaves (in parallel when given a pool) and then the levels above. */
+    static byte[] of(byte[] block, int off, int count, ForkJoinPool pool) {
+        byte[] level = new byte[count * Sha256.SIZE];
+        Parallel.forRange(pool, count, 512, (lo, hi) -> {
+            MessageDigest md = Sha256.threadDigest();
+            for (int i = lo; i < hi; i++) {
+                hashLeaf(md, block, off + i * Tx.SIZE, level, i);
+            }
+        });
+        return fromLeaves(level, count);
+    }
+
+    static void hashLeaf(MessageDigest md, byte[] block, int txOff, byte[] out, int i) {
+        md.update(SparseMerkleTree.LEAF_PREFIX);
+        md.update(block, txOff, Tx.SIZE);
+        finish(md, out, i * Sha256.SIZE);
+    }
+
+    static byte[] fromLeaves(byte[] level, int count) {
+        if (count == 0) {
+            return new byte[Sha256.SIZE];
+        }
+        MessageDigest md = Sha256.threadDigest();
+        int n = count;
+        while (n > 1) {
+            int parents = (n + 1) / 2;
+            for (int p = 0; p < parents; p++) {
+                int l = 2 * p;
+                if (l + 1 < n) {
+                    md.update(SparseMerkleTree.NODE_PREFIX);
+                    md.update(level, l * Sha256.SIZE, 2 * Sha256.SIZE);
+                    finish(md, level, p * Sha256.SIZE);
+                } else {
+                    System.arraycopy(level, l * Sha256.SIZE, level, p * Sha256.SIZE, Sha256.SIZE);
+                }
+            }
+            n = parents;
+        }
+        return Arrays.copyOf(level, Sha256.SIZE);
+    }
+
+    private static void finish(MessageDigest md, byte[] out, int off) {
+        try {
+            md.digest(out, off, Sha256.SIZE);
+        } catch (DigestException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
