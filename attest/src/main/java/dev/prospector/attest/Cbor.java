@@ -453,6 +453,45 @@ public final class Cbor {
             }
         }
 
+        /**
+         * Reads the head of an array (major 4) or map (major 5) and returns its size, checked
+         * against the bytes left like every other length.
+         */
+        int containerHeader(int major, String what) throws MalformedReportException {
+            int start = pos;
+            int ib = u8();
+            if ((ib >>> 5) != major) {
+                throw new MalformedReportException(what + " is not " + (major == 4 ? "an array" : "a map") + " (byte " + start + ")");
+            }
+            long arg = argument(ib & 0x1f);
+            long max = major == 5 ? (end - pos) / 2 : end - pos;
+            if (arg < 0 || arg > max) {
+                throw new MalformedReportException("declared size " + Long.toUnsignedString(arg) + " of " + what + " exceeds the bytes left");
+            }
+            return (int) arg;
+        }
+
+        /** If the next bytes are exactly {@code encoded} (an encoded map key), consumes them. */
+        boolean tryKey(byte[] encoded) {
+            if (end - pos >= encoded.length && Arrays.equals(in, pos, pos + encoded.length, encoded, 0, encoded.length)) {
+                pos += encoded.length;
+                return true;
+            }
+            return false;
+        }
+
+        /** Throws unless every byte was read. */
+        void finish() throws MalformedReportException {
+            if (pos != end) {
+                throw new MalformedReportException((end - pos) + " trailing bytes after the CBOR item");
+            }
+        }
+
+        /** Compares two already read byte ranges of the input: the deterministic key order. */
+        int compareRanges(int aFrom, int aTo, int bFrom, int bTo) {
+            return Arrays.compareUnsigned(in, aFrom, aTo, in, bFrom, bTo);
+        }
+
         private static boolean isAscii(byte[] b, int from, int n) {
             for (int i = from; i < from + n; i++) {
                 if (b[i] < 0) {

@@ -190,17 +190,31 @@ public record Claims(
 
     /** Decodes a payload, rejecting anything not deterministic, unknown, missing or out of range. */
     public static Claims decode(byte[] payload) throws MalformedReportException {
-        if (!(Cbor.decode(payload) instanceof Cbor.MapValue decoded)) {
-            throw new MalformedReportException("payload is not a CBOR map");
-        }
-        var m = decoded;
-        // One pass over the entries into fixed slots: the appraisal path looks up every claim once.
+        // Streamed in one pass into fixed slots (this runs once per appraisal): the same strict
+        // rules as Cbor.decode, without building a tree of the measurements.
+        var r = new Cbor.Reader(payload, 0, payload.length);
+        int n = r.containerHeader(5, "payload");
         var f = new Fields();
-        for (var e : m.entries()) {
-            if (!(e.key() instanceof Cbor.Text t) || !f.put(t.value(), e.value())) {
-                throw new MalformedReportException("unknown claim " + e.key());
+        int prevKeyStart = -1;
+        int prevKeyEnd = -1;
+        for (int i = 0; i < n; i++) {
+            int keyStart = r.pos;
+            Cbor.Value key = r.item(1);
+            if (prevKeyStart >= 0 && r.compareRanges(prevKeyStart, prevKeyEnd, keyStart, r.pos) >= 0) {
+                throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
+            }
+            prevKeyStart = keyStart;
+            prevKeyEnd = r.pos;
+            if (!(key instanceof Cbor.Text t) || !f.known(t.value())) {
+                throw new MalformedReportException("unknown claim " + key);
+            }
+            if (t.value().equals(MEASUREMENTS)) {
+                f.measurements = decodeMeasurements(r);
+            } else {
+                f.put(t.value(), r.item(1));
             }
         }
+        r.finish();
         long version = f.uint(V);
         if (version != VERSION) {
             throw new MalformedReportException("unsupported report version " + version + " (this program reads version " + VERSION + ")");
@@ -235,7 +249,7 @@ public record Claims(
                     f.optionalBytes(NONCE, 1, Limits.MAX_NONCE_BYTES),
                     f.text(BOOT),
                     Duration.ofMillis(f.uint(UPTIME)),
-                    decodeMeasurements(f),
+                    measurements(f),
                     f.text(SOFTWARE),
                     f.bytes(CONFIG, HASH_BYTES, HASH_BYTES),
                     f.get(RESTART).isPresent() ? Optional.of(f.text(RESTART)) : Optional.empty(),
@@ -254,11 +268,24 @@ public record Claims(
         return value;
     }
 
+    private static List<Measurement> measurements(Fields f) throws MalformedReportException {
+        if (f.measurements == null) {
+            throw new MalformedReportException("claim meas is missing or not an array");
+        }
+        return f.measurements;
+    }
+
     /** The claims of one payload by name, with typed accessors that say which claim is wrong. */
     private static final class Fields {
         private static final List<String> NAMES = List.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
                 UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST);
         private final Cbor.Value[] slots = new Cbor.Value[NAMES.size()];
+
+        List<Measurement> measurements;
+
+        boolean known(String key) {
+            return NAMES.contains(key);
+        }
 
         /** Stores a claim; false if the name is not a claim. */
         boolean put(String key, Cbor.Value value) {
@@ -305,30 +332,55 @@ public record Claims(
         }
     }
 
-    private static List<Measurement> decodeMeasurements(Fields m) throws MalformedReportException {
-        if (!(m.get(MEASUREMENTS).orElse(null) instanceof Cbor.Array arr)) {
-            throw new MalformedReportException("claim meas is missing or not an array");
-        }
-        if (arr.items().size() > Limits.MAX_MEASUREMENTS) {
+    private static final byte[] KEY_NAME = Cbor.encode(new Cbor.Text(M_NAME));
+    private static final byte[] KEY_UNIT = Cbor.encode(new Cbor.Text(M_UNIT));
+    private static final byte[] KEY_VALUE = Cbor.encode(new Cbor.Text(M_VALUE));
+    private static final byte[] KEY_SOURCE = Cbor.encode(new Cbor.Text(M_SOURCE));
+    private static final byte[] KEY_UNAVAILABLE = Cbor.encode(new Cbor.Text(M_UNAVAILABLE));
+
+    /**
+     * Reads the {@code meas} array. Each element must be exactly {@code {name, unit, value, source}}
+     * or {@code {name, unavailable}} with its keys in that (deterministic) order.
+     */
+    private static List<Measurement> decodeMeasurements(Cbor.Reader r) throws MalformedReportException {
+        int n = r.containerHeader(4, "claim meas");
+        if (n > Limits.MAX_MEASUREMENTS) {
             throw new MalformedReportException("more than " + Limits.MAX_MEASUREMENTS + " measurements");
         }
-        var out = new ArrayList<Measurement>(arr.items().size());
-        for (var item : arr.items()) {
-            if (!(item instanceof Cbor.MapValue mm)) {
-                throw new MalformedReportException("a measurement is not a map");
-            }
-            if (mm.entries().size() == 2 && mm.get(M_UNAVAILABLE).isPresent()) {
-                out.add(new UnavailableMeasurement(text(mm, M_NAME), text(mm, M_UNAVAILABLE)));
-            } else if (mm.entries().size() == 4) {
-                if (!(mm.get(M_VALUE).orElse(null) instanceof Cbor.Float f)) {
+        var out = new Measurement[n];
+        for (int i = 0; i < n; i++) {
+            int size = r.containerHeader(5, "a measurement");
+            if (size == 4 && r.tryKey(KEY_NAME)) {
+                String name = text(r, M_NAME);
+                if (!r.tryKey(KEY_UNIT)) {
+                    throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
+                }
+                String unit = text(r, M_UNIT);
+                if (!r.tryKey(KEY_VALUE) || !(r.item(3) instanceof Cbor.Float value)) {
                     throw new MalformedReportException("measurement value is missing or not a float");
                 }
-                out.add(new MeasurementClaim(text(mm, M_NAME), f.value(), text(mm, M_UNIT), text(mm, M_SOURCE)));
+                if (!r.tryKey(KEY_SOURCE)) {
+                    throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
+                }
+                out[i] = new MeasurementClaim(name, value.value(), unit, text(r, M_SOURCE));
+            } else if (size == 2 && r.tryKey(KEY_NAME)) {
+                String name = text(r, M_NAME);
+                if (!r.tryKey(KEY_UNAVAILABLE)) {
+                    throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
+                }
+                out[i] = new UnavailableMeasurement(name, text(r, M_UNAVAILABLE));
             } else {
-                throw new MalformedReportException("a measurement must be {name, value, unit, source} or {name, unavailable}");
+                throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
             }
         }
-        return out;
+        return List.of(out);
+    }
+
+    private static String text(Cbor.Reader r, String what) throws MalformedReportException {
+        if (!(r.item(3) instanceof Cbor.Text t)) {
+            throw new MalformedReportException("measurement " + what + " is not a text string");
+        }
+        return t.value();
     }
 
     static long uint(Cbor.MapValue m, String key) throws MalformedReportException {
