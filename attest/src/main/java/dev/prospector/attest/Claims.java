@@ -190,6 +190,14 @@ public record Claims(
 
     /** Decodes a payload, rejecting anything not deterministic, unknown, missing or out of range. */
     public static Claims decode(byte[] payload) throws MalformedReportException {
+        try {
+            return decodeStrict(payload);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new MalformedReportException("invalid claims: " + e.getMessage());
+        }
+    }
+
+    private static Claims decodeStrict(byte[] payload) throws MalformedReportException {
         // Streamed in one pass into fixed slots (this runs once per appraisal): the same strict
         // rules as Cbor.decode, without building a tree of the measurements.
         var r = new Cbor.Reader(payload, 0, payload.length);
