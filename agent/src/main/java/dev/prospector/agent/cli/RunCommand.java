@@ -55,6 +55,10 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Emulated board only: seed of its values (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--ledger", paramLabel = "FILE",
+            description = "Keep and validate this board's ledger shard, starting from the genesis of FILE (from `prospector ledger gen`).")
+    Path ledger;
+
     @Option(names = "--faults", paramLabel = "LIST", defaultValue = "",
             description = "Emulated board only: faults on at start, comma-separated (e.g. link-down,disk-full).")
     String faults;
@@ -74,7 +78,7 @@ public final class RunCommand implements Callable<Integer> {
             throw new UserError("--faults: " + e.getMessage());
         }
         var settings = new AgentWiring.RunSettings(BrokerUrl.parse(broker), fleet, dataDir, board, interval,
-                outboxSize, seed, faultSet);
+                outboxSize, seed, faultSet, java.util.Optional.ofNullable(ledger));
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

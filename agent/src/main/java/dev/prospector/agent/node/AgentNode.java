@@ -57,6 +57,7 @@ public final class AgentNode implements AutoCloseable {
     private final Duration interval;
     private final String configHashHex;
     private final Clock clock;
+    private final Optional<LedgerService> ledger;
     private final ScheduledExecutorService scheduler;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicLong made = new AtomicLong();
@@ -68,7 +69,8 @@ public final class AgentNode implements AutoCloseable {
      *     node's {@link #listener()}; see {@link AgentWiring}
      */
     public AgentNode(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer, ReportFactory factory,
-            OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock) {
+            OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock,
+            Optional<LedgerService> ledger) {
         this.fleet = fleet;
         this.board = board;
         this.keys = keys;
@@ -79,15 +81,22 @@ public final class AgentNode implements AutoCloseable {
         this.interval = interval;
         this.configHashHex = HexFormat.of().formatHex(configHash);
         this.clock = clock;
+        this.ledger = ledger;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "agent-" + keys.deviceId());
             t.setDaemon(true);
             return t;
         });
         this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
-                new MqttLink.Listener() {
+                new MqttLink.AcknowledgingListener() {
                     @Override
-                    public void onMessage(String topic, byte[] payload) {
+                    public void onMessage(String topic, byte[] payload, Runnable ack) {
+                        if (AgentNode.this.ledger.isPresent() && topic.equals(AgentNode.this.ledger.get().blockTopic())) {
+                            AgentNode.this.ledger.get().onBlock(payload,
+                                    (t, bytes) -> AgentNode.this.link.publish(t, bytes, 1, false), ack);
+                        } else {
+                            ack.run();
+                        }
                     }
 
                     @Override
@@ -102,6 +111,7 @@ public final class AgentNode implements AutoCloseable {
                         inFlight.clear();
                     }
                 });
+        ledger.ifPresent(l -> this.link.subscribe(l.blockTopic(), 1));
     }
 
     /** Builds the node's link once the will and listener are known. */
@@ -225,6 +235,7 @@ public final class AgentNode implements AutoCloseable {
             Logger.debug("offline state not published: {}", e.toString());
         }
         link.close();
+        ledger.ifPresent(LedgerService::close);
         outbox.close();
         board.close();
     }

@@ -24,7 +24,13 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Set;
+import java.nio.file.NoSuchFileException;
+import dev.prospector.ledger.BlockFile;
+import dev.prospector.ledger.Genesis;
+import dev.prospector.ledger.LedgerNode;
+import dev.prospector.ledger.MalformedException;
 import java.util.function.UnaryOperator;
 
 /**
@@ -37,6 +43,8 @@ public final class AgentWiring {
     public static final Duration EPOCH_LENGTH = Duration.ofHours(1);
     /** Default bound on the outbox: about a day of reports at 30 s intervals. */
     public static final long DEFAULT_OUTBOX_BYTES = 8L << 20;
+    /** Blocks between ledger snapshots (a restart replays at most this many). */
+    public static final int LEDGER_SNAPSHOT_EVERY = 64;
     /** Outbox file name inside the data dir. */
     public static final String OUTBOX_FILE = "outbox.journal";
 
@@ -54,9 +62,18 @@ public final class AgentWiring {
      * @param outboxBytes bound on unacknowledged reports kept on disk
      * @param seed emulated board seed
      * @param faults emulated board faults on at start
+     * @param ledger a ledger file (from {@code prospector ledger gen}) whose genesis starts this
+     *     board's shard; empty for no shard
      */
     public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
-            long outboxBytes, long seed, Set<Fault> faults) {
+            long outboxBytes, long seed, Set<Fault> faults, Optional<Path> ledger) {
+
+        /** Settings without a ledger shard. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
+                long outboxBytes, long seed, Set<Fault> faults) {
+            this(broker, fleet, dataDir, board, interval, outboxBytes, seed, faults, Optional.empty());
+        }
+
         public RunSettings {
             requireFleet(fleet);
             if (interval.toMillis() < 100) {
@@ -99,8 +116,29 @@ public final class AgentWiring {
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
         MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
+        Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
         return new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock), outbox,
-                (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock);
+                (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock, ledger);
+    }
+
+    /** Opens (and recovers) the board's ledger shard from the genesis at the head of a ledger file. */
+    static LedgerService ledger(Path file, Path dir, DeviceKeys keys, String fleet) {
+        Genesis genesis;
+        try (BlockFile.Reader reader = new BlockFile.Reader(file)) {
+            genesis = reader.genesis();
+        } catch (NoSuchFileException e) {
+            throw new UserError("ledger file " + file + " does not exist: make one with `prospector ledger gen` or fix --ledger");
+        } catch (IOException | MalformedException e) {
+            throw new UserError("ledger file " + file + " is not a ledger file (" + e.getMessage() + "): make one with `prospector ledger gen`");
+        }
+        try {
+            LedgerNode node = LedgerNode.open(genesis, new LedgerNode.Config(Optional.of(dir),
+                    Runtime.getRuntime().availableProcessors(), LEDGER_SNAPSHOT_EVERY, true), LedgerService.signer(keys));
+            return new LedgerService(node, fleet, keys.deviceId().value());
+        } catch (IOException | MalformedException e) {
+            throw new UserError("cannot open the ledger shard in " + dir + ": " + e.getMessage()
+                    + " (move the folder aside to start the shard again from its genesis)");
+        }
     }
 
     /** Opens a board for one-off use (report, hardware). */
