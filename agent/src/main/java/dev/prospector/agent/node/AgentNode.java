@@ -11,6 +11,8 @@ import dev.prospector.attest.ReportSigner;
 import dev.prospector.attest.SignedReport;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.LedPattern;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -60,6 +62,8 @@ public final class AgentNode implements AutoCloseable {
     private final Optional<LedgerService> ledger;
     private final ScheduledExecutorService scheduler;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+    private volatile Optional<BoardIo> io = Optional.empty();
+    private volatile ScheduledExecutorService ioTicks;
     private final AtomicLong made = new AtomicLong();
     private final AtomicLong sent = new AtomicLong();
     private volatile boolean closed;
@@ -101,6 +105,7 @@ public final class AgentNode implements AutoCloseable {
 
                     @Override
                     public void onConnected() {
+                        led(LedPattern.CONNECTED);
                         publishBirth();
                         inFlight.clear();
                         scheduler.execute(AgentNode.this::pump);
@@ -109,6 +114,7 @@ public final class AgentNode implements AutoCloseable {
                     @Override
                     public void onConnectionLost(String reason) {
                         inFlight.clear();
+                        led(LedPattern.ERROR);
                     }
                 });
         ledger.ifPresent(l -> this.link.subscribe(l.blockTopic(), 1));
@@ -132,6 +138,31 @@ public final class AgentNode implements AutoCloseable {
         }
         link.start();
         scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Connects the status LED and button (see AgentWiring); the node closes them. */
+    void attach(BoardIo boardIo, ScheduledExecutorService ticks) {
+        this.io = Optional.of(boardIo);
+        this.ioTicks = ticks;
+        led(LedPattern.STARTING);
+    }
+
+    /** The status LED and button, when the board has them. */
+    public Optional<BoardIo> boardIo() {
+        return io;
+    }
+
+    /** Makes a report as soon as the scheduler is free (the button's short press). */
+    public void reportSoon() {
+        try {
+            scheduler.execute(this::reportSafely);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            Logger.debug("not reporting: the agent is stopping");
+        }
+    }
+
+    private void led(LedPattern pattern) {
+        io.flatMap(BoardIo::led).ifPresent(l -> l.show(pattern));
     }
 
     /** Stops making reports (the outbox keeps sending what it has until {@link #close()}). */
@@ -167,7 +198,9 @@ public final class AgentNode implements AutoCloseable {
         }
         try {
             reportNow();
+            io.flatMap(BoardIo::led).ifPresent(l -> l.showFor(LedPattern.REPORTING, Duration.ofSeconds(1)));
         } catch (RuntimeException e) {
+            led(LedPattern.ERROR);
             // A failed cycle must never end the schedule; the next one tries again.
             Logger.error("report cycle failed: {}", e.getMessage() == null ? e.toString() : e.getMessage());
             Logger.debug(e);
@@ -224,7 +257,10 @@ public final class AgentNode implements AutoCloseable {
 
     /** Publishes the offline state (a clean shutdown sends no last will) and disconnects. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         scheduler.shutdownNow();
         try {
@@ -236,6 +272,10 @@ public final class AgentNode implements AutoCloseable {
         }
         link.close();
         ledger.ifPresent(LedgerService::close);
+        io.ifPresent(BoardIo::close);
+        if (ioTicks != null) {
+            ioTicks.shutdownNow();
+        }
         outbox.close();
         board.close();
     }

@@ -24,8 +24,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.ButtonListener;
+import dev.prospector.hardware.io.IoConfig;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.nio.file.NoSuchFileException;
 import dev.prospector.ledger.BlockFile;
 import dev.prospector.ledger.Genesis;
@@ -57,21 +64,27 @@ public final class AgentWiring {
      * @param broker the broker
      * @param fleet the fleet name
      * @param dataDir key, chain state and outbox live here
-     * @param board which board implementation to open
+     * @param board the board to open (implementation, root, interface, power sensor, emulated faults)
+     * @param io the status LED and button, if the board has them
      * @param interval time between reports
      * @param outboxBytes bound on unacknowledged reports kept on disk
-     * @param seed emulated board seed
-     * @param faults emulated board faults on at start
      * @param ledger a ledger file (from {@code prospector ledger gen}) whose genesis starts this
      *     board's shard; empty for no shard
      */
-    public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
-            long outboxBytes, long seed, Set<Fault> faults, Optional<Path> ledger) {
+    public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
+            Duration interval, long outboxBytes, Optional<Path> ledger) {
 
-        /** Settings without a ledger shard. */
+        /** An emulated or auto-detected board without LED or button, and no ledger shard. */
         public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
                 long outboxBytes, long seed, Set<Fault> faults) {
             this(broker, fleet, dataDir, board, interval, outboxBytes, seed, faults, Optional.empty());
+        }
+
+        /** As above, with a ledger shard. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
+                long outboxBytes, long seed, Set<Fault> faults, Optional<Path> ledger) {
+            this(broker, fleet, dataDir, BoardConfig.defaults(dataDir).withSelection(board).withSeed(seed)
+                    .withFaults(faults), NO_IO, interval, outboxBytes, ledger);
         }
 
         public RunSettings {
@@ -82,25 +95,25 @@ public final class AgentWiring {
             if (outboxBytes < 64 * 1024) {
                 throw new UserError("--outbox-size must be at least 64 KiB");
             }
-            faults = Set.copyOf(faults);
         }
 
         byte[] configHash() {
-            return AgentWiring.configHash("run", broker.toString(), fleet, board.name(), interval.toString(),
-                    Long.toString(outboxBytes));
+            return AgentWiring.configHash("run", broker.toString(), fleet, board.toString(), io.toString(),
+                    interval.toString(), Long.toString(outboxBytes), ledger.toString());
         }
     }
 
     /** Builds an agent on a plain connection; the key is created in the data dir on first start. */
     public static AgentNode agent(RunSettings s, Clock clock) {
-        return agent(s, clock, UnaryOperator.identity());
+        return agent(s, clock, UnaryOperator.identity(), () -> { });
     }
 
     /**
      * Builds an agent; {@code security} adds TLS and credentials to its MQTT settings (see
-     * {@code BrokerSecurityOptions}). The key is created in the data dir on first start.
+     * {@code BrokerSecurityOptions}); {@code afterReset} runs after a factory reset by the button.
+     * The key is created in the data dir on first start.
      */
-    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security) {
+    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
         prepareDataDir(s.dataDir());
         DeviceKeys keys;
         try {
@@ -111,14 +124,70 @@ public final class AgentWiring {
         ChainState chain = ChainState.open(s.dataDir());
         OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
         ReportSigner signer = new ReportSigner(keys, chain);
-        Board board = Boards.open(BoardConfig.defaults(s.dataDir()).withSelection(s.board()).withSeed(s.seed())
-                .withClock(clock).withFaults(s.faults()));
+        Board board = Boards.open(s.board().withDataDir(s.dataDir()).withClock(clock));
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
         MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
         Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
-        return new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock), outbox,
-                (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock, ledger);
+        AgentNode node = new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock),
+                outbox, (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock, ledger);
+        if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
+            attachIo(node, s, board, clock, afterReset);
+        }
+        return node;
+    }
+
+    /** No status LED, no button. */
+    public static final IoConfig NO_IO = new IoConfig(Optional.empty(), true, Optional.empty());
+
+    /**
+     * Opens the status LED and button (Pi4J; the mock platform off a Pi) and connects them to the
+     * node: a short press reports now; a long press resets the chain (chain state and outbox, and
+     * with a second long press the key) and then runs {@code afterReset}, which ends the process so
+     * that systemd starts it again on a clean chain.
+     */
+    private static void attachIo(AgentNode node, RunSettings s, Board board, Clock clock, Runnable afterReset) {
+        ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "board-io");
+            t.setDaemon(true);
+            return t;
+        });
+        ButtonListener listener = new ButtonListener() {
+            @Override
+            public void reportNow() {
+                node.reportSoon();
+            }
+
+            @Override
+            public void factoryReset(ResetScope scope) {
+                node.close();
+                factoryResetFiles(s.dataDir(), scope == ResetScope.CHAIN_STATE_AND_KEY);
+                afterReset.run();
+            }
+        };
+        try {
+            node.attach(BoardIo.open(s.io(), board.info(), clock, listener, ticks), ticks);
+        } catch (IllegalStateException e) {
+            ticks.shutdownNow();
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    /** Deletes the chain state and the outbox (and the key, when asked twice): a factory reset. */
+    static void factoryResetFiles(Path dataDir, boolean key) {
+        List<String> files = new ArrayList<>(List.of(ChainState.FILE, OUTBOX_FILE));
+        if (key) {
+            files.addAll(List.of(DeviceKeys.PRIVATE_KEY_FILE, DeviceKeys.PUBLIC_KEY_FILE, DeviceKeys.ROTATIONS_FILE));
+        }
+        for (String f : files) {
+            try {
+                Files.deleteIfExists(dataDir.resolve(f));
+            } catch (IOException e) {
+                org.tinylog.Logger.error("factory reset: cannot delete {}: {}", dataDir.resolve(f), e.getMessage());
+            }
+        }
+        org.tinylog.Logger.warn("factory reset by the button: removed {} from {}; the next start begins a new chain{}",
+                files, dataDir, key ? " with a new key (a new device id)" : "");
     }
 
     /** Opens (and recovers) the board's ledger shard from the genesis at the head of a ledger file. */
