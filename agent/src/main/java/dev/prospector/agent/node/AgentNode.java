@@ -11,6 +11,8 @@ import dev.prospector.attest.ReportSigner;
 import dev.prospector.attest.SignedReport;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.LedPattern;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -57,8 +59,11 @@ public final class AgentNode implements AutoCloseable {
     private final Duration interval;
     private final String configHashHex;
     private final Clock clock;
+    private final Optional<LedgerService> ledger;
     private final ScheduledExecutorService scheduler;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+    private volatile Optional<BoardIo> io = Optional.empty();
+    private volatile ScheduledExecutorService ioTicks;
     private final AtomicLong made = new AtomicLong();
     private final AtomicLong sent = new AtomicLong();
     private volatile boolean closed;
@@ -68,7 +73,8 @@ public final class AgentNode implements AutoCloseable {
      *     node's {@link #listener()}; see {@link AgentWiring}
      */
     public AgentNode(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer, ReportFactory factory,
-            OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock) {
+            OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock,
+            Optional<LedgerService> ledger) {
         this.fleet = fleet;
         this.board = board;
         this.keys = keys;
@@ -79,19 +85,27 @@ public final class AgentNode implements AutoCloseable {
         this.interval = interval;
         this.configHashHex = HexFormat.of().formatHex(configHash);
         this.clock = clock;
+        this.ledger = ledger;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "agent-" + keys.deviceId());
             t.setDaemon(true);
             return t;
         });
         this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
-                new MqttLink.Listener() {
+                new MqttLink.AcknowledgingListener() {
                     @Override
-                    public void onMessage(String topic, byte[] payload) {
+                    public void onMessage(String topic, byte[] payload, Runnable ack) {
+                        if (AgentNode.this.ledger.isPresent() && topic.equals(AgentNode.this.ledger.get().blockTopic())) {
+                            AgentNode.this.ledger.get().onBlock(payload,
+                                    (t, bytes) -> AgentNode.this.link.publish(t, bytes, 1, false), ack);
+                        } else {
+                            ack.run();
+                        }
                     }
 
                     @Override
                     public void onConnected() {
+                        led(LedPattern.CONNECTED);
                         publishBirth();
                         inFlight.clear();
                         scheduler.execute(AgentNode.this::pump);
@@ -100,8 +114,10 @@ public final class AgentNode implements AutoCloseable {
                     @Override
                     public void onConnectionLost(String reason) {
                         inFlight.clear();
+                        led(LedPattern.ERROR);
                     }
                 });
+        ledger.ifPresent(l -> this.link.subscribe(l.blockTopic(), 1));
     }
 
     /** Builds the node's link once the will and listener are known. */
@@ -122,6 +138,31 @@ public final class AgentNode implements AutoCloseable {
         }
         link.start();
         scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Connects the status LED and button (see AgentWiring); the node closes them. */
+    void attach(BoardIo boardIo, ScheduledExecutorService ticks) {
+        this.io = Optional.of(boardIo);
+        this.ioTicks = ticks;
+        led(LedPattern.STARTING);
+    }
+
+    /** The status LED and button, when the board has them. */
+    public Optional<BoardIo> boardIo() {
+        return io;
+    }
+
+    /** Makes a report as soon as the scheduler is free (the button's short press). */
+    public void reportSoon() {
+        try {
+            scheduler.execute(this::reportSafely);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            Logger.debug("not reporting: the agent is stopping");
+        }
+    }
+
+    private void led(LedPattern pattern) {
+        io.flatMap(BoardIo::led).ifPresent(l -> l.show(pattern));
     }
 
     /** Stops making reports (the outbox keeps sending what it has until {@link #close()}). */
@@ -157,7 +198,9 @@ public final class AgentNode implements AutoCloseable {
         }
         try {
             reportNow();
+            io.flatMap(BoardIo::led).ifPresent(l -> l.showFor(LedPattern.REPORTING, Duration.ofSeconds(1)));
         } catch (RuntimeException e) {
+            led(LedPattern.ERROR);
             // A failed cycle must never end the schedule; the next one tries again.
             Logger.error("report cycle failed: {}", e.getMessage() == null ? e.toString() : e.getMessage());
             Logger.debug(e);
@@ -214,7 +257,10 @@ public final class AgentNode implements AutoCloseable {
 
     /** Publishes the offline state (a clean shutdown sends no last will) and disconnects. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         scheduler.shutdownNow();
         try {
@@ -225,6 +271,11 @@ public final class AgentNode implements AutoCloseable {
             Logger.debug("offline state not published: {}", e.toString());
         }
         link.close();
+        ledger.ifPresent(LedgerService::close);
+        io.ifPresent(BoardIo::close);
+        if (ioTicks != null) {
+            ioTicks.shutdownNow();
+        }
         outbox.close();
         board.close();
     }
