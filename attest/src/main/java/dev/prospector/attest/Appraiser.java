@@ -50,8 +50,10 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * <h2>Memory</h2>
  * Per device: the pinned key, the chain id, the last {@link Limits#DUPLICATE_WINDOW} (seq, hash,
  * prev) entries and the ids of the last {@link #CLOSED_CHAINS_KEPT} closed chains, about 2.5 KiB.
- * State is in memory: a restarted verifier trusts each device's key again on first sight (the
- * device id still binds it) and starts its chain view from the first report it sees.
+ * Chain state is in memory: a restarted verifier starts each device's chain view from the first
+ * report it sees. Pinned keys survive a restart when a {@link KeyPinStore} is configured (a
+ * rotation is fsynced before the report that carries it is accepted); without one, a restarted
+ * verifier pins each device's key again on first sight, and a rotated-away key would be trusted.
  */
 public final class Appraiser {
     /** Closed (superseded) chain ids remembered per device, to call their reports replays. */
@@ -98,8 +100,8 @@ public final class Appraiser {
             a = appraiseUnchecked(reportBytes);
         } catch (RuntimeException | StackOverflowError e) {
             // Defence in depth: every path above is written to return a typed outcome.
-            a = new Appraisal.Rejected(ReasonCode.MALFORMED, "unexpected " + e.getClass().getSimpleName() + " while appraising",
-                    Optional.empty(), OptionalLong.empty());
+            a = new Appraisal.Rejected(ReasonCode.VERIFIER_ERROR, "the verifier failed (" + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); send the report again", Optional.empty(), OptionalLong.empty());
         }
         if (a instanceof Appraisal.Accepted acc) {
             if (acc.duplicate()) {
@@ -153,7 +155,7 @@ public final class Appraiser {
         }
 
         // Signature, against the pinned key or through rotation statements from it.
-        PinnedKey pinned = known == null ? null : known.key;
+        PinnedKey pinned = known != null ? known.key : storedPin(device);
         PinnedKey signer;
         if (pinned != null && Arrays.equals(pinned.key, claims.key())) {
             if (!report.parts().verify(pinned.point)) {
@@ -227,6 +229,18 @@ public final class Appraiser {
                 // The pinned key moved on (a rotation accepted concurrently) and this report does not use it.
                 return reject.with(ReasonCode.KEY_MISMATCH, "the device's key changed while this report was appraised; it is signed by an older key");
             }
+            if (config.keyPins().isPresent() && (rec.key == null || !Arrays.equals(rec.key.key, signer.key))) {
+                var store = config.keyPins().get();
+                var stored = store.get(device);
+                if (stored.isEmpty() || !Arrays.equals(stored.get(), signer.key)) {
+                    try {
+                        // A rotation is made durable before it is acknowledged; a first sight need not be.
+                        store.put(device, signer.key, stored.isPresent());
+                    } catch (IllegalStateException e) {
+                        return reject.with(ReasonCode.VERIFIER_ERROR, e.getMessage() + "; send the report again");
+                    }
+                }
+            }
             var outcome = rec.accept(claims, hash);
             if (outcome instanceof ChainOutcome.Refused r) {
                 return reject.with(r.reason(), r.detail());
@@ -235,6 +249,14 @@ public final class Appraiser {
             rec.key = signer;
             return new Appraisal.Accepted(device, seq, claims, false, ok.gap(), ok.restart());
         }
+    }
+
+    /** The key pinned for a device this process has not seen yet, from the key pin store. */
+    private PinnedKey storedPin(DeviceId device) {
+        if (config.keyPins().isEmpty()) {
+            return null;
+        }
+        return config.keyPins().get().get(device).map(PinnedKey::of).orElse(null);
     }
 
     private static String describe(Duration skew) {
