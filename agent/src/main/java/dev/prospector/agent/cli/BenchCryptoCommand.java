@@ -141,7 +141,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                     .Add("os_arch", System.getProperty("os.arch"))
                     .ToJSONString());
         } else {
-            out.printf(Locale.ROOT, "Ed25519 (Bouncy Castle) over a %d-byte report, %d threads, %.1f s per figure%n",
+            out.printf(Locale.ROOT, "Ed25519 (Bouncy Castle) over a report of %d bytes, %d threads, %.1f s per figure%n",
                     sample.bytes().length, cores, seconds);
             out.printf(Locale.ROOT, "  %-22s %12s %14s%n", "", "one core", "all cores");
             out.printf(Locale.ROOT, "  %-22s %12.0f %14.0f%n", "sign/s", signOne, signAll);
