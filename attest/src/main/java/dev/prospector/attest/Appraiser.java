@@ -56,8 +56,8 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * verifier pins each device's key again on first sight, and a rotated-away key would be trusted.
  */
 public final class Appraiser {
-    /** Closed (superseded) chain ids remembered per device, to call their reports replays. */
-    public static final int CLOSED_CHAINS_KEPT = 4;
+    /** Closed chain ids remembered per device: {@link Limits#CLOSED_CHAINS_KEPT}. */
+    public static final int CLOSED_CHAINS_KEPT = Limits.CLOSED_CHAINS_KEPT;
 
     private final AppraiserConfig config;
     private final ConcurrentHashMap<DeviceId, DeviceRecord> devices = new ConcurrentHashMap<>();
