@@ -5,6 +5,10 @@ import dev.prospector.agent.outbox.OutboxJournal;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.ChainState;
+import dev.prospector.attest.ClockCheck;
+import dev.prospector.attest.MalformedReportException;
+import dev.prospector.attest.ReasonCode;
+import dev.prospector.attest.Receipt;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
@@ -16,7 +20,9 @@ import dev.prospector.hardware.io.LedPattern;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
+import java.util.Map;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
@@ -63,6 +69,10 @@ public final class AgentNode implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
     private volatile Optional<BoardIo> io = Optional.empty();
+    /** When each in-flight report was published (local clock), to time its receipt. */
+    private final Map<Long, Instant> publishedAt = new ConcurrentHashMap<>();
+    private volatile Optional<ClockCheck> clockCheck = Optional.empty();
+    private volatile boolean clockWarned;
     private volatile ScheduledExecutorService ioTicks;
     private final AtomicLong made = new AtomicLong();
     private final AtomicLong sent = new AtomicLong();
@@ -95,7 +105,10 @@ public final class AgentNode implements AutoCloseable {
                 new MqttLink.AcknowledgingListener() {
                     @Override
                     public void onMessage(String topic, byte[] payload, Runnable ack) {
-                        if (AgentNode.this.ledger.isPresent() && topic.equals(AgentNode.this.ledger.get().blockTopic())) {
+                        if (topic.equals(Topics.receipt(fleet, device()))) {
+                            onReceipt(payload);
+                            ack.run();
+                        } else if (AgentNode.this.ledger.isPresent() && topic.equals(AgentNode.this.ledger.get().blockTopic())) {
                             AgentNode.this.ledger.get().onBlock(payload,
                                     (t, bytes) -> AgentNode.this.link.publish(t, bytes, 1, false), ack);
                         } else {
@@ -117,6 +130,7 @@ public final class AgentNode implements AutoCloseable {
                         led(LedPattern.ERROR);
                     }
                 });
+        this.link.subscribe(Topics.receipt(fleet, device()), 1);
         ledger.ifPresent(l -> this.link.subscribe(l.blockTopic(), 1));
     }
 
@@ -145,6 +159,47 @@ public final class AgentNode implements AutoCloseable {
         this.io = Optional.of(boardIo);
         this.ioTicks = ticks;
         led(LedPattern.STARTING);
+    }
+
+    /**
+     * The verifier's word on one of our reports: a rejection is logged with its reason, and the
+     * receipt's time tells whether our clock is off by more than the verifier's window (reports
+     * would then be refused as stale), which is said once, loudly, until it is fixed.
+     */
+    void onReceipt(byte[] payload) {
+        Receipt receipt;
+        try {
+            receipt = Receipt.decode(payload);
+        } catch (MalformedReportException e) {
+            Logger.debug("ignored a receipt that does not decode: {}", e.getMessage());
+            return;
+        }
+        if (!receipt.ok()) {
+            Logger.warn("the verifier rejected report seq {}: {}: {}", receipt.seq().isPresent() ? receipt.seq().getAsLong() : "?",
+                    receipt.reason().map(ReasonCode::code).orElse("?"), receipt.detail());
+        }
+        if (receipt.seq().isEmpty()) {
+            return;
+        }
+        Instant sent = publishedAt.remove(receipt.seq().getAsLong());
+        if (sent == null) {
+            return;
+        }
+        ClockCheck check = ClockCheck.of(receipt, sent, clock.instant());
+        clockCheck = Optional.of(check);
+        if (check.outsideWindow() && !clockWarned) {
+            clockWarned = true;
+            Logger.warn("{}", check.describe());
+            led(LedPattern.ERROR);
+        } else if (!check.outsideWindow() && clockWarned) {
+            clockWarned = false;
+            Logger.info("{}", check.describe());
+        }
+    }
+
+    /** The last clock check against the verifier's receipts, once one has arrived. */
+    public Optional<ClockCheck> clockCheck() {
+        return clockCheck;
     }
 
     /** The status LED and button, when the board has them. */
@@ -221,9 +276,14 @@ public final class AgentNode implements AutoCloseable {
                 continue;
             }
             long seq = entry.seq();
+            publishedAt.put(seq, clock.instant());
             link.publish(topic, entry.report(), 1, false).whenComplete((ok, failure) -> {
                 if (failure == null) {
                     outbox.acknowledge(seq);
+                    if (publishedAt.size() > 4 * MAX_IN_FLIGHT) {
+                        // Receipts that never came (no verifier): keep only recent send times.
+                        publishedAt.keySet().removeIf(s -> s < seq - 2L * MAX_IN_FLIGHT);
+                    }
                     sent.incrementAndGet();
                     inFlight.remove(seq);
                     pump();

@@ -6,7 +6,7 @@ import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.ReasonCode;
-import java.nio.charset.StandardCharsets;
+import dev.prospector.attest.Receipt;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -18,7 +18,8 @@ import org.tinylog.Logger;
 
 /**
  * The network side's verifier: takes every report of a fleet from the broker, appraises it, logs
- * one line per outcome and sends the outcome to the device as a receipt on
+ * one line per outcome and sends the outcome to the device as a receipt (attest's {@link Receipt}:
+ * outcome, reason, the report's hash, the verifier's time and clock-skew window) on
  * {@code prospector/v1/<fleet>/<device>/receipt}.
  *
  * <h2>Scaling out</h2>
@@ -164,10 +165,10 @@ public final class VerifierService implements AutoCloseable {
         }
         Appraisal seen = outcome;
         observers.forEach(o -> o.accept(topicDevice, seen));
-        link.publish(Topics.receipt(fleet, topicDevice), receipt(outcome), 1, false);
+        link.publish(Topics.receipt(fleet, topicDevice), Receipt.of(outcome, payload, appraiser.config()).encode(), 1, false);
     }
 
-    /** The receipt a device gets: the outcome, its reason code and a sentence for people. */
+    /** One outcome as JSON, for {@code prospector verifier --json}. */
     public static CBORObject outcomeJson(String device, Appraisal outcome) {
         CBORObject r = CBORObject.NewOrderedMap();
         if (outcome instanceof Appraisal.Accepted a) {
@@ -182,10 +183,6 @@ public final class VerifierService implements AutoCloseable {
             }
         }
         return r;
-    }
-
-    static byte[] receipt(Appraisal outcome) {
-        return outcomeJson("", outcome).ToJSONString().getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
