@@ -7,6 +7,9 @@ import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.attest.KeyPinStore;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -53,6 +56,10 @@ public final class VerifierCommand implements Callable<Integer> {
             description = "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none).")
     Duration sessionExpiry;
 
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "Keep the verifier's state here: each device's pinned key (key-pins), so that after a restart a rotated-away key stays refused.")
+    Path stateDir;
+
     @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
     boolean json;
 
@@ -73,7 +80,17 @@ public final class VerifierCommand implements Callable<Integer> {
         }
         AgentWiring.requireFleet(fleet);
         BrokerUrl url = BrokerUrl.parse(broker);
-        Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew));
+        AppraiserConfig appraisal = AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew);
+        if (stateDir != null) {
+            try {
+                Files.createDirectories(stateDir);
+                appraisal = appraisal.withKeyPins(KeyPinStore.open(stateDir.resolve("key-pins")));
+            } catch (IOException | RuntimeException e) {
+                throw new UserError("cannot use verifier state dir " + stateDir + ": " + e.getMessage()
+                        + " (create it and make it writable for the verifier)");
+            }
+        }
+        Appraiser appraiser = new Appraiser(appraisal);
         Optional<Partitioning> partitions;
         try {
             partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
