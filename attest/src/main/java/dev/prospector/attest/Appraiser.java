@@ -241,13 +241,46 @@ public final class Appraiser {
                     }
                 }
             }
-            var outcome = rec.accept(claims, hash);
+            var outcome = rec.accept(claims.chain(), seq, claims.prev(), claims.iat().toEpochMilli(), hash);
             if (outcome instanceof ChainOutcome.Refused r) {
                 return reject.with(r.reason(), r.detail());
             }
             var ok = (ChainOutcome.Ok) outcome;
             rec.key = signer;
             return new Appraisal.Accepted(device, seq, claims, false, ok.gap(), ok.restart());
+        }
+    }
+
+    /**
+     * An acceptance to remember across restarts: what the chain check needs of an accepted report.
+     * The verifier writes one per accepted report (see the agent's {@code AcceptedLog}) and gives
+     * them back to {@link #restore} in the same order when it starts.
+     */
+    public record AcceptedEntry(DeviceId device, byte[] key, byte[] chain, long seq, Optional<byte[]> prev,
+            long iatMillis, byte[] hash) {
+        /** The entry for an accepted report: its claims and bytes. */
+        public static AcceptedEntry of(Claims claims, byte[] reportBytes) {
+            return new AcceptedEntry(claims.device(), claims.key(), claims.chain(), claims.seq(), claims.prev(),
+                    claims.iat().toEpochMilli(), DeviceId.sha256(reportBytes));
+        }
+    }
+
+    /**
+     * Replays an acceptance made by an earlier run of this verifier: updates the device's chain
+     * view and pinned key exactly as accepting the report did, without checking it again (it was
+     * checked when it was accepted). Entries must come in their original order.
+     */
+    public void restore(AcceptedEntry e) {
+        DeviceRecord rec = devices.computeIfAbsent(e.device(), d -> new DeviceRecord());
+        synchronized (rec) {
+            if (rec.accept(e.chain(), e.seq(), e.prev(), e.iatMillis(), e.hash()) instanceof ChainOutcome.Ok) {
+                if (rec.key == null || !Arrays.equals(rec.key.key, e.key())) {
+                    PinnedKey pinned = PinnedKey.of(e.key());
+                    if (pinned != null) {
+                        rec.key = pinned;
+                    }
+                }
+            }
         }
     }
 
@@ -324,31 +357,30 @@ public final class Appraiser {
             return chain != null && Arrays.equals(chain, chainId) && remembered(seq) && Arrays.equals(hashes[slot(seq)], hash);
         }
 
-        ChainOutcome accept(Claims c, byte[] hash) {
-            long seq = c.seq();
-            if (chain == null || !Arrays.equals(chain, c.chain())) {
+        ChainOutcome accept(byte[] chainId, long seq, Optional<byte[]> prev, long iatMillis, byte[] hash) {
+            if (chain == null || !Arrays.equals(chain, chainId)) {
                 for (var closed : closedChains) {
-                    if (closed != null && Arrays.equals(closed, c.chain())) {
-                        return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(c.chain())
+                    if (closed != null && Arrays.equals(closed, chainId)) {
+                        return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(chainId)
                                 + ", which the device has since restarted");
                     }
                 }
                 boolean restart = chain != null;
-                if (restart && c.iat().toEpochMilli() < lastIatMillis) {
+                if (restart && iatMillis < lastIatMillis) {
                     // A genuine but old report of a chain closed long ago (beyond CLOSED_CHAINS_KEPT)
                     // must not switch the device back to that chain.
-                    return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(c.chain())
+                    return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(chainId)
                             + " is older than the device's latest accepted report");
                 }
                 if (restart) {
                     closedChains[closedNext] = chain;
                     closedNext = (closedNext + 1) % CLOSED_CHAINS_KEPT;
                 }
-                chain = c.chain().clone();
+                chain = chainId.clone();
                 Arrays.fill(hashes, null);
                 Arrays.fill(prevs, null);
                 lastSeq = seq;
-                remember(c, hash);
+                remember(seq, prev, iatMillis, hash);
                 // First sight of a device: start from whatever it sends. A new chain of a known
                 // device: a restart; reports before this one in the new chain count as a gap.
                 return new ChainOutcome.Ok(restart ? seq - 1 : 0, restart);
@@ -358,11 +390,11 @@ public final class Appraiser {
             }
             if (seq > lastSeq) {
                 long gap = seq - lastSeq - 1;
-                if (gap == 0 && !prevMatches(c, seq - 1)) {
+                if (gap == 0 && !prevMatches(prev, seq - 1)) {
                     return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
                 }
                 lastSeq = seq;
-                remember(c, hash);
+                remember(seq, prev, iatMillis, hash);
                 return new ChainOutcome.Ok(gap, false);
             }
             if (seq <= lastSeq - Limits.DUPLICATE_WINDOW) {
@@ -370,26 +402,26 @@ public final class Appraiser {
                         + Limits.DUPLICATE_WINDOW + " reports of the chain (last seq " + lastSeq + ")");
             }
             // A late report filling a hole: it must fit the neighbours we have.
-            if (remembered(seq - 1) && !prevMatches(c, seq - 1)) {
+            if (remembered(seq - 1) && !prevMatches(prev, seq - 1)) {
                 return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
             }
             if (remembered(seq + 1) && !Arrays.equals(prevs[slot(seq + 1)], hash)) {
                 return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "report " + (seq + 1) + " names a different report as its prev");
             }
-            remember(c, hash);
+            remember(seq, prev, iatMillis, hash);
             return new ChainOutcome.Ok(0, false);
         }
 
-        private boolean prevMatches(Claims c, long prevSeq) {
-            return remembered(prevSeq) && c.prev().isPresent() && Arrays.equals(hashes[slot(prevSeq)], c.prev().get());
+        private boolean prevMatches(Optional<byte[]> prev, long prevSeq) {
+            return remembered(prevSeq) && prev.isPresent() && Arrays.equals(hashes[slot(prevSeq)], prev.get());
         }
 
-        private void remember(Claims c, byte[] hash) {
-            lastIatMillis = Math.max(lastIatMillis, c.iat().toEpochMilli());
-            int i = slot(c.seq());
-            seqs[i] = c.seq();
+        private void remember(long seq, Optional<byte[]> prev, long iatMillis, byte[] hash) {
+            lastIatMillis = Math.max(lastIatMillis, iatMillis);
+            int i = slot(seq);
+            seqs[i] = seq;
             hashes[i] = hash;
-            prevs[i] = c.prev().orElse(null);
+            prevs[i] = prev.orElse(null);
         }
     }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.io.PrintWriter;
+import dev.prospector.agent.verifier.AcceptedLog;
 import dev.prospector.agent.verifier.Partitioning;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -57,7 +58,7 @@ public final class VerifierCommand implements Callable<Integer> {
     Duration sessionExpiry;
 
     @Option(names = "--state-dir", paramLabel = "DIR",
-            description = "Keep the verifier's state here: each device's pinned key (key-pins), so that after a restart a rotated-away key stays refused.")
+            description = "Keep the verifier's state here: what it accepted (accepted.log) and each device's pinned key (key-pins), so that after a restart duplicates, replays and rotated-away keys are still recognised.")
     Path stateDir;
 
     @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
@@ -91,6 +92,14 @@ public final class VerifierCommand implements Callable<Integer> {
             }
         }
         Appraiser appraiser = new Appraiser(appraisal);
+        Optional<AcceptedLog> accepted = Optional.empty();
+        if (stateDir != null) {
+            try {
+                accepted = Optional.of(AcceptedLog.open(stateDir.resolve("accepted.log"), appraiser::restore));
+            } catch (RuntimeException e) {
+                throw new UserError(e.getMessage() + " (check that " + stateDir + " is writable for the verifier)");
+            }
+        }
         Optional<Partitioning> partitions;
         try {
             partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
@@ -100,7 +109,7 @@ public final class VerifierCommand implements Callable<Integer> {
         String id = clientId != null ? clientId : "prospector-verifier-" + fleet
                 + partitions.map(p -> "-" + p.group() + "-" + p.index()).orElse("");
         MqttSettings mqtt = security.apply(MqttSettings.of(url, id).withSessionExpiry(sessionExpiry));
-        VerifierService service = new VerifierService(fleet, appraiser, partitions,
+        VerifierService service = new VerifierService(fleet, appraiser, partitions, accepted,
                 listener -> new MqttLink(mqtt, Optional.empty(), listener));
         if (json) {
             PrintWriter out = spec.commandLine().getOut();
