@@ -77,7 +77,7 @@ public final class BlockValidator {
         Parallel.forRange(executor.pool(), n, VERIFY_GRAIN, (lo, hi) -> decodeAndVerify(block, params, txs, failure, leaves, lo, hi));
         for (int i = 0; i < n; i++) {
             if (failure[i] != 0) {
-                return invalid(h, blockHash, FAILURES[failure[i]], "transaction " + i + ": " + describe(block, i, params));
+                return invalid(h, blockHash, FAILURES[failure[i]], "transaction " + i + ": " + describe(block, i));
             }
         }
         byte[] txRoot = TxRoot.fromLeaves(leaves, n);
@@ -140,7 +140,7 @@ public final class BlockValidator {
         }
     }
 
-    private static String describe(byte[] block, int i, LedgerParams params) {
+    private static String describe(byte[] block, int i) {
         try {
             return Tx.decode(block, BlockHeader.SIZE + i * Tx.SIZE).toString();
         } catch (MalformedException e) {

@@ -95,6 +95,7 @@ public final class ExecutorBenchmark {
         List<Row> rows = new ArrayList<>();
         ForkJoinPool all = pools.get(pools.size() - 1);
         List<Long> verifyNanos = new ArrayList<>();
+        List<Long> verifyOneNanos = new ArrayList<>();
         try {
             progress.println("warming up (JIT) on every mode...");
             for (int k = 0; k < WARMUP_BLOCKS; k++) {
@@ -124,6 +125,7 @@ public final class ExecutorBenchmark {
                         if (sig == 1) {
                             // The verify-only baseline runs inside the same repetitions, under the same load.
                             verifyNanos.add(verifyNanos(blocks[c], all));
+                            verifyOneNanos.add(verifyNanos(blocks[c], null));
                         }
                     }
                     for (int m = 0; m < modes.size(); m++) {
@@ -135,7 +137,8 @@ public final class ExecutorBenchmark {
             }
             double allCores = verifyNanos.isEmpty() ? verifyRate(blocks[0], all, s.repeats())
                     : s.txs() / (median(verifyNanos.stream().mapToLong(Long::longValue).toArray()) / 1e9);
-            double oneCore = verifyRate(blocks[0], null, s.repeats());
+            double oneCore = verifyOneNanos.isEmpty() ? verifyRate(blocks[0], null, s.repeats())
+                    : s.txs() / (median(verifyOneNanos.stream().mapToLong(Long::longValue).toArray()) / 1e9);
             double jdk = jdkVerifyRate(Math.min(2_000, s.txs()));
             return new Result(rows, allCores, oneCore, jdk, chain.state().heapBytes());
         } finally {

@@ -48,6 +48,7 @@ public final class LedgerNode implements AutoCloseable {
         }
     }
 
+    // Mutable state below (chain, log, snapshots, counters, recent) is guarded by this node's monitor.
     private final Genesis genesis;
     private final Config config;
     private final AttestationSigner signer;

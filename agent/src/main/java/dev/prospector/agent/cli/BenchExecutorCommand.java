@@ -82,6 +82,8 @@ public final class BenchExecutorCommand implements Callable<Integer> {
         PrintWriter summary = json ? err : out;
         summary.printf(Locale.ROOT, "Ed25519 verify (Bouncy Castle): %,.0f/s on %d threads, %,.0f/s on one; JDK: %,.0f/s on one%n",
                 r.verifyRateAllCores(), t, r.verifyRateOneCore(), r.jdkVerifyRateOneCore());
+        summary.printf(Locale.ROOT, "cores this process actually got (verify rate %d threads / 1 thread, same run): %.2f%n", t,
+                r.verifyRateAllCores() / r.verifyRateOneCore());
         summary.printf(Locale.ROOT, "shard state: %,d accounts in %,d MB of arrays%n", accounts, r.shardHeapBytes() >> 20);
         int two = Math.min(2, t);
         find(rows, "parallel", two, "low", false).ifPresent(p -> summary.printf(Locale.ROOT,

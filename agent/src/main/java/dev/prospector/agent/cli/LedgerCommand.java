@@ -2,7 +2,6 @@ package dev.prospector.agent.cli;
 
 import dev.prospector.ledger.AccountProof;
 import dev.prospector.ledger.Address;
-import dev.prospector.ledger.Attestation;
 import dev.prospector.ledger.AttestationSigner;
 import dev.prospector.ledger.BlockFile;
 import dev.prospector.ledger.BlockValidator;
@@ -249,10 +248,5 @@ public final class LedgerCommand implements Runnable {
                 throw new UserError("cannot open the ledger data in " + data + ": " + e.getMessage());
             }
         }
-    }
-
-    /** Attestation topics, for reference in help output of the lead's wiring. */
-    static String attestationTopic(String fleet, int shard, String device) {
-        return Attestation.topic(fleet, shard, device);
     }
 }
