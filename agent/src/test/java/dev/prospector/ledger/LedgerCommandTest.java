@@ -98,6 +98,38 @@ class LedgerCommandTest {
     }
 
     @Test
+    void balanceReadsANodesDataDirectoryWithItsGenesis() throws Exception {
+        Path file = dir.resolve("chain.plf");
+        Path genesis = dir.resolve("genesis.bin");
+        Run gen = run(new LedgerCommand(), "gen", "--txs", "50", "--accounts", "300", "--blocks", "2", "--out", file.toString(),
+                "--genesis-out", genesis.toString());
+        assertEquals(0, gen.exit(), gen.err());
+        Path data = dir.resolve("data");
+        Genesis g = Genesis.read(genesis);
+        Address someone;
+        try (BlockFile.Reader r = new BlockFile.Reader(file);
+                LedgerNode node = LedgerNode.open(g, new LedgerNode.Config(java.util.Optional.of(data), 1, 100, true),
+                        AttestationSigner.ed25519(Keys.derived(9, 9)))) {
+            for (var b = r.next(); b.isPresent(); b = r.next()) {
+                assertTrue(node.onBlock(b.get()).valid());
+            }
+            someone = Keys.publicKey(Keys.derived(1, 0));
+        }
+        Run bal = run(new LedgerCommand(), "balance", someone.hex(), "--genesis", genesis.toString(), "--data", data.toString(),
+                "--proof");
+        assertEquals(0, bal.exit(), bal.err());
+        assertTrue(bal.out().contains("height 2"), bal.out());
+        assertTrue(bal.out().contains("proof verifies"), bal.out());
+    }
+
+    @Test
+    void balanceWithoutAShardIsAUserErrorNamingTheFix() {
+        Run bal = run(new LedgerCommand(), "balance", "ab".repeat(32));
+        assertEquals(UserError.BAD_INPUT, bal.exit());
+        assertTrue(bal.err().contains("--file"), bal.err());
+    }
+
+    @Test
     void aMalformedAddressIsAUserErrorNamingTheFix() {
         Run bal = run(new LedgerCommand(), "balance", "12ab", "--file", dir.resolve("x.plf").toString());
         assertEquals(UserError.BAD_INPUT, bal.exit());

@@ -82,6 +82,8 @@ public final class LedgerCommand implements Runnable {
         int blocks;
         @Option(names = "--out", required = true, description = "Block file to write.")
         Path out;
+        @Option(names = "--genesis-out", description = "Also write the genesis alone (what a node is configured with).")
+        Path genesisOut;
 
         @Override
         public Integer call() throws Exception {
@@ -111,6 +113,14 @@ public final class LedgerCommand implements Runnable {
                 throw new UserError("cannot write " + out + ": " + e.getMessage() + "; check the path and free space");
             }
             o.printf(Locale.ROOT, "wrote %s (%,d bytes)%n", out, Files.size(out));
+            if (genesisOut != null) {
+                try (var g = Files.newOutputStream(genesisOut)) {
+                    w.genesis().write(g);
+                } catch (IOException e) {
+                    throw new UserError("cannot write " + genesisOut + ": " + e.getMessage() + "; check the path and free space");
+                }
+                o.printf(Locale.ROOT, "wrote genesis %s%n", genesisOut);
+            }
             return 0;
         }
     }
@@ -193,9 +203,11 @@ public final class LedgerCommand implements Runnable {
         CommandSpec spec;
         @Parameters(paramLabel = "ADDRESS", description = "Account address: 64 hex digits (its Ed25519 public key).")
         String address;
-        @Option(names = "--file", required = true, description = "Block file: its genesis (and, without --data, its blocks).")
+        @Option(names = "--file", description = "Block file: its genesis and, without --data, its blocks to replay.")
         Path file;
-        @Option(names = "--data", description = "A node's data directory to read instead of replaying the file's blocks.")
+        @Option(names = "--genesis", description = "Genesis file of the shard (with --data, instead of --file).")
+        Path genesisFile;
+        @Option(names = "--data", description = "A node's ledger data directory: read its state instead of replaying blocks.")
         Path data;
         @Option(names = "--proof", description = "Print the sparse Merkle proof and check it against the state root.")
         boolean proof;
@@ -209,12 +221,17 @@ public final class LedgerCommand implements Runnable {
                 throw new UserError("ADDRESS " + address + " is not an address: " + e.getMessage());
             }
             PrintWriter o = spec.commandLine().getOut();
-            try (BlockFile.Reader r = openBlockFile(file)) {
+            if (file == null && (genesisFile == null || data == null)) {
+                throw new UserError("say where the shard is: --file BLOCKFILE, or --genesis GENESIS --data DIR of a node");
+            }
+            if (data != null && !Files.isDirectory(data)) {
+                throw new UserError("data directory " + data + " does not exist; pass the node's ledger directory");
+            }
+            BlockFile.Reader r = file == null ? null : openBlockFile(file);
+            try {
+                Genesis g = r != null ? r.genesis() : readGenesis(genesisFile);
                 LedgerNode.Config cfg = new LedgerNode.Config(Optional.ofNullable(data), defaultThreads(), Integer.MAX_VALUE, false);
-                if (data != null && !Files.isDirectory(data)) {
-                    throw new UserError("data directory " + data + " does not exist; pass the node's ledger directory");
-                }
-                try (LedgerNode node = LedgerNode.open(r.genesis(), cfg, AttestationSigner.ed25519(new byte[32]))) {
+                try (LedgerNode node = LedgerNode.open(g, cfg, AttestationSigner.ed25519(new byte[32]))) {
                     if (data == null) {
                         for (Optional<byte[]> b = r.next(); b.isPresent(); b = r.next()) {
                             BlockVerdict v = node.apply(b.get());
@@ -224,29 +241,49 @@ public final class LedgerCommand implements Runnable {
                             }
                         }
                     }
-                    byte[] root = node.stateRoot();
-                    AccountProof p = node.prove(a);
-                    o.printf("address %s%nheight %d%nstate root %s%n", a.hex(), node.height(), HEX.formatHex(root));
-                    p.account().ifPresentOrElse(
-                            acc -> o.printf("balance %d%nstake %d%nnonce %d%n", acc.balance(), acc.stake(), acc.nonce()),
-                            () -> o.printf("no account (balance 0)%n"));
-                    if (proof) {
-                        o.printf("proof: %d siblings, root first%n", p.siblings().size());
-                        for (byte[] s : p.siblings()) {
-                            o.printf("  %s%n", HEX.formatHex(s));
-                        }
-                        if (p.leaf() != null && p.account().isEmpty()) {
-                            o.printf("  ends at account %s (proves absence)%n", p.leaf().account().address().hex());
-                        }
-                        boolean ok = p.verify(root);
-                        o.printf("proof %s against state root%n", ok ? "verifies" : "DOES NOT verify");
-                        return ok ? 0 : UserError.CHECK_FAILED;
-                    }
-                    return 0;
+                    return print(o, node, a);
                 }
             } catch (IOException e) {
                 throw new UserError("cannot open the ledger data in " + data + ": " + e.getMessage());
+            } finally {
+                if (r != null) {
+                    r.close();
+                }
             }
+        }
+
+        private static Genesis readGenesis(Path f) {
+            try {
+                return Genesis.read(f);
+            } catch (NoSuchFileException e) {
+                throw new UserError("genesis file " + f + " does not exist; pass the shard's genesis (ledger gen --genesis-out)");
+            } catch (IOException e) {
+                throw new UserError("cannot read genesis " + f + ": " + e.getMessage());
+            } catch (MalformedException e) {
+                throw new UserError(f + " is not a ledger genesis (" + e.getMessage() + ")");
+            }
+        }
+
+        private int print(PrintWriter o, LedgerNode node, Address a) {
+            byte[] root = node.stateRoot();
+            AccountProof p = node.prove(a);
+            o.printf("address %s%nheight %d%nstate root %s%n", a.hex(), node.height(), HEX.formatHex(root));
+            p.account().ifPresentOrElse(
+                    acc -> o.printf("balance %d%nstake %d%nnonce %d%n", acc.balance(), acc.stake(), acc.nonce()),
+                    () -> o.printf("no account (balance 0)%n"));
+            if (!proof) {
+                return 0;
+            }
+            o.printf("proof: %d siblings, root first%n", p.siblings().size());
+            for (byte[] s : p.siblings()) {
+                o.printf("  %s%n", HEX.formatHex(s));
+            }
+            if (p.leaf() != null && p.account().isEmpty()) {
+                o.printf("  ends at account %s (proves absence)%n", p.leaf().account().address().hex());
+            }
+            boolean ok = p.verify(root);
+            o.printf("proof %s against state root%n", ok ? "verifies" : "DOES NOT verify");
+            return ok ? 0 : UserError.CHECK_FAILED;
         }
     }
 }
