@@ -80,7 +80,7 @@ public final class BlockValidator {
                 return invalid(h, blockHash, FAILURES[failure[i]], "transaction " + i + ": " + describe(block, i));
             }
         }
-        byte[] txRoot = TxRoot.fromLeaves(leaves, n);
+        byte[] txRoot = TxRoot.fromLeaves(leaves, n, executor.pool());
         if (!Arrays.equals(txRoot, h.txRoot())) {
             return invalid(h, blockHash, InvalidReason.WRONG_TX_ROOT, "transactions hash to " + Bytes.hex(txRoot));
         }
