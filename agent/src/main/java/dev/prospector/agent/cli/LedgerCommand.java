@@ -278,8 +278,8 @@ public final class LedgerCommand implements Runnable {
             for (byte[] s : p.siblings()) {
                 o.printf("  %s%n", HEX.formatHex(s));
             }
-            if (p.leaf() != null && p.account().isEmpty()) {
-                o.printf("  ends at account %s (proves absence)%n", p.leaf().account().address().hex());
+            if (p.account().isEmpty()) {
+                o.printf("  ends at %s (proves absence)%n", p.leaf().map(l -> "account " + l.address().hex()).orElse("an empty subtree"));
             }
             boolean ok = p.verify(root);
             o.printf("proof %s against state root%n", ok ? "verifies" : "DOES NOT verify");
