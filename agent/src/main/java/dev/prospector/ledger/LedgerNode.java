@@ -101,9 +101,12 @@ public final class LedgerNode implements AutoCloseable {
             BlockValidator replay = new BlockValidator(executorFor(pool), false);
             int[] count = {0};
             BlockLog log = BlockLog.open(dir.resolve(LOG_FILE), from, (block, end) -> {
-                boolean ok = replay.apply(block, chain) instanceof BlockVerdict.Valid;
-                count[0] += ok ? 1 : 0;
-                return ok;
+                BlockVerdict v = replay.apply(block, chain);
+                if (v instanceof BlockVerdict.Invalid bad) {
+                    return bad.reason().code() + ": " + bad.detail();
+                }
+                count[0]++;
+                return null;
             });
             return new LedgerNode(genesis, config, signer, pool, chain, log, snapshots, count[0]);
         } catch (IOException | MalformedException | RuntimeException e) {
