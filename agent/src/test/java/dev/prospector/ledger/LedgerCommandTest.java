@@ -71,6 +71,21 @@ class LedgerCommandTest {
     }
 
     @Test
+    void validateWithDataImportsOnceAndResumesFromTheDirectory() {
+        String file = dir.resolve("chain.plf").toString();
+        String data = dir.resolve("node").toString();
+        assertEquals(0, run(new LedgerCommand(), "gen", "--txs", "100", "--accounts", "500", "--blocks", "3", "--out", file).exit());
+        Run first = run(new LedgerCommand(), "validate", file, "--data", data, "--snapshot-every", "2");
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.out().contains("block 3: 100 txs"), first.out());
+        Run again = run(new LedgerCommand(), "validate", file, "--data", data);
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.out().contains("at height 3"), again.out());
+        assertTrue(again.out().contains("(1 blocks replayed from the log)"), again.out());
+        assertTrue(again.out().contains("block 2: already in"), again.out());
+    }
+
+    @Test
     void validateReportsAnInvalidBlockAndFails() throws Exception {
         Fixtures f = new Fixtures();
         ChainBuilder.Draft d = f.builder.draft(f.transfer(f.aliceKey, 0, f.bob, 10));

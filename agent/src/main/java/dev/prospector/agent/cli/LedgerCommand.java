@@ -8,6 +8,7 @@ import dev.prospector.ledger.BlockValidator;
 import dev.prospector.ledger.BlockVerdict;
 import dev.prospector.ledger.Chain;
 import dev.prospector.ledger.Genesis;
+import dev.prospector.ledger.InvalidReason;
 import dev.prospector.ledger.LedgerNode;
 import dev.prospector.ledger.MalformedException;
 import dev.prospector.ledger.ParallelBlockExecutor;
@@ -137,12 +138,19 @@ public final class LedgerCommand implements Runnable {
         Integer threads;
         @Option(names = "--no-signatures", description = "Skip signature checks (execution and state root only).")
         boolean noSignatures;
+        @Option(names = "--data", description = "Persist into (or resume from) this node data directory: imports the file.")
+        Path data;
+        @Option(names = "--snapshot-every", defaultValue = "1000", description = "With --data: blocks between snapshots (default ${DEFAULT-VALUE}).")
+        int snapshotEvery;
 
         @Override
         public Integer call() throws Exception {
             int t = threads == null ? defaultThreads() : threads;
             if (t < 1) {
                 throw new UserError("--threads must be at least 1, got " + t);
+            }
+            if (data != null) {
+                return importInto(t);
             }
             PrintWriter o = spec.commandLine().getOut();
             ForkJoinPool pool = t > 1 ? new ForkJoinPool(t) : null;
@@ -190,6 +198,47 @@ public final class LedgerCommand implements Runnable {
                 if (pool != null) {
                     pool.shutdown();
                 }
+            }
+            return invalid == 0 ? 0 : UserError.CHECK_FAILED;
+        }
+
+        /** Validates the file's blocks into a persistent node, skipping those the directory already holds. */
+        private int importInto(int t) throws IOException {
+            PrintWriter o = spec.commandLine().getOut();
+            if (snapshotEvery < 1) {
+                throw new UserError("--snapshot-every must be at least 1 block, got " + snapshotEvery);
+            }
+            int invalid = 0;
+            try (BlockFile.Reader r = openBlockFile(file)) {
+                long t0 = System.nanoTime();
+                LedgerNode.Config cfg = new LedgerNode.Config(Optional.of(data), t, snapshotEvery, !noSignatures);
+                try (LedgerNode node = LedgerNode.open(r.genesis(), cfg, AttestationSigner.ed25519(new byte[32]))) {
+                    o.printf(Locale.ROOT, "opened %s at height %d in %.0f ms (%d blocks replayed from the log), root %s%n", data,
+                            node.height(), (System.nanoTime() - t0) / 1e6, node.replayedBlocks(), HEX.formatHex(node.stateRoot()));
+                    o.flush();
+                    for (Optional<byte[]> b = r.next(); b.isPresent(); b = r.next()) {
+                        long t1 = System.nanoTime();
+                        BlockVerdict v = node.apply(b.get());
+                        long dt = System.nanoTime() - t1;
+                        if (v instanceof BlockVerdict.Valid ok) {
+                            int n = ok.timings().txs();
+                            o.printf(Locale.ROOT, "block %d: %,d txs, %.1f ms (persisted), %,.0f tx/s, root %s, valid%n", ok.height(), n,
+                                    dt / 1e6, n / (dt / 1e9), HEX.formatHex(ok.stateRoot()));
+                        } else if (v instanceof BlockVerdict.Invalid old && old.reason() == InvalidReason.WRONG_HEIGHT
+                                && old.height() <= node.height()) {
+                            o.printf(Locale.ROOT, "block %d: already in %s%n", old.height(), data);
+                        } else {
+                            BlockVerdict.Invalid bad = (BlockVerdict.Invalid) v;
+                            invalid++;
+                            o.printf(Locale.ROOT, "block %d: invalid: %s (%s)%n", bad.height(), bad.reason().code(), bad.detail());
+                        }
+                        o.flush();
+                    }
+                }
+            } catch (MalformedException e) {
+                throw new UserError(file + ": " + e.getMessage() + "; regenerate it with `prospector ledger gen`");
+            } catch (IOException e) {
+                throw new UserError("cannot use data directory " + data + ": " + e.getMessage());
             }
             return invalid == 0 ? 0 : UserError.CHECK_FAILED;
         }
