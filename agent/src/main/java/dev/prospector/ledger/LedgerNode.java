@@ -95,7 +95,7 @@ public final class LedgerNode implements AutoCloseable {
             Path dir = config.dataDir().get();
             Files.createDirectories(dir);
             SnapshotStore snapshots = new SnapshotStore(dir);
-            Optional<SnapshotStore.Loaded> snap = snapshots.load(genesis.params(), genesis.hash());
+            Optional<SnapshotStore.Loaded> snap = snapshots.load(genesis.params(), genesis.hash(), pool);
             Chain chain = snap.isPresent() ? snap.get().chain() : Chain.fromGenesis(genesis);
             long from = snap.map(SnapshotStore.Loaded::logOffset).orElse(0L);
             BlockValidator replay = new BlockValidator(executorFor(pool), false);
