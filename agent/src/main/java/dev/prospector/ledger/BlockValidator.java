@@ -93,7 +93,7 @@ public final class BlockValidator {
             TxOutcome o = plan.outcome(failed);
             return invalid(h, blockHash, InvalidReason.of(o), "transaction " + failed + " (" + txs[failed] + ") failed: " + o.code());
         }
-        ExecutionPlan.Commit commit = plan.commit(state);
+        ExecutionPlan.Commit commit = plan.commit(state, executor.pool());
         if (commit == null) {
             return invalid(h, blockHash, InvalidReason.OVERFLOW, "the block's fees or rewards overflow the fee pool or the supply");
         }
