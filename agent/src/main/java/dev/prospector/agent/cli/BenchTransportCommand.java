@@ -95,6 +95,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
     static final int MAX_RUNS = 15;
     /** Fleet name of every bench topic and report. */
     static final String FLEET = "bench";
+    /** A drain that makes no progress for this long has stalled: the run is recorded as such and the bench goes on. */
+    static final Duration STALL_LIMIT = Duration.ofSeconds(20);
     /** Session expiry of the verifiers' persistent sessions (the broker queues the backlog there). */
     static final Duration VERIFIER_SESSION = Duration.ofHours(1);
     /** Clock-skew window of the bench verifiers, see the class comment. */
@@ -113,6 +115,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
     @Option(names = "--mosquitto", paramLabel = "PATH", defaultValue = "/usr/sbin/mosquitto",
             description = "Mosquitto binary to start on a free loopback port (default: ${DEFAULT-VALUE}).")
     Path mosquitto;
+
+    @Option(names = "--broker-max-inflight", paramLabel = "N", defaultValue = "20",
+            description = "max_inflight_messages of the Mosquitto started here; it is also the receive maximum it announces (default: ${DEFAULT-VALUE}, Mosquitto's own default).")
+    int brokerInFlight;
 
     @Option(names = "--scale", paramLabel = "S", defaultValue = "1",
             description = "Multiplies the drain backlog's reports per device (default: ${DEFAULT-VALUE}: 1,000 devices x 20 reports).")
@@ -136,6 +142,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        check(brokerInFlight >= 0 && brokerInFlight <= 65_535, "--broker-max-inflight must be 0-65535, not " + brokerInFlight);
         check(scale >= 1 && scale <= MAX_SCALE, "--scale must be 1-" + MAX_SCALE + ", not " + scale);
         check(runs >= 1 && runs <= MAX_RUNS, "--runs must be 1-" + MAX_RUNS + ", not " + runs);
         check(agentReports >= 1 && agentReports <= 100_000, "--agent-reports must be 1-100000, not " + agentReports);
@@ -147,7 +154,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String loadBefore = loadAverage();
         Path work = tempDir("prospector-bench-transport-");
-        try (LoopbackBroker b = LoopbackBroker.startOrUse(broker, mosquitto, work.resolve("mosquitto"), drainTotal + 1_000)) {
+        try (LoopbackBroker b = LoopbackBroker.startOrUse(broker, mosquitto, work.resolve("mosquitto"), drainTotal + 1_000, brokerInFlight)) {
             String url = b.url();
             progress(err, "broker " + url + (b.started() ? " (Mosquitto started here)" : ""));
             progress(err, "signing " + drainTotal + " reports of " + devices + " devices");
@@ -174,7 +181,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 drain.add(drainRun(url, drainBacklog, 1, "drain-" + r));
             }
             Results results = new Results(agent, one, two, drain, drainBacklog, appraisalBacklog, loadBefore, loadAverage(), b.url(),
-                    b.started());
+                    b.started(), brokerInFlight);
             if (json) {
                 out.println(results.json().ToJSONString());
             } else {
@@ -317,9 +324,20 @@ public final class BenchTransportCommand implements Callable<Integer> {
     }
 
     /** One timed drain: how many reports, how long, and what the verifiers counted. */
-    record DrainRun(long reports, double seconds, long accepted, long duplicates, long rejected, long forwarded) {
+    record DrainRun(long reports, double seconds, long accepted, long duplicates, long rejected, long forwarded, boolean stalled) {
         double perSecond() {
             return reports / seconds;
+        }
+
+        /** The medians below take only completed runs. */
+        static Stream<DrainRun> completed(List<DrainRun> runs) {
+            return runs.stream().filter(r -> !r.stalled());
+        }
+
+        static String stalls(List<DrainRun> runs) {
+            return String.join("; ", runs.stream().filter(DrainRun::stalled)
+                    .map(r -> "stalled at " + (r.accepted() + r.rejected()) + " of " + r.reports() + " (forwarded " + r.forwarded() + ")")
+                    .toList());
         }
     }
 
@@ -379,17 +397,26 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 for (VerifierService v : services) {
                     v.connect();
                 }
-                if (!done.await(PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
-                    throw new IllegalStateException(verifiers + " verifier(s) appraised " + decided.get() + " of " + total
-                            + " queued reports in " + PHASE_LIMIT.toSeconds() + " s (accepted " + accepted.sum() + ", duplicates "
-                            + duplicates.sum() + ", forwarded " + services.stream().mapToLong(VerifierService::forwarded).sum()
-                            + "); did the broker drop queued messages (Mosquitto: max_queued_messages)?");
+                long deadline = start + PHASE_LIMIT.toNanos();
+                long seen = -1;
+                long lastProgress = start;
+                while (!done.await(100, TimeUnit.MILLISECONDS)) {
+                    long now = System.nanoTime();
+                    if (decided.get() != seen) {
+                        seen = decided.get();
+                        lastProgress = now;
+                    } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
+                        // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
+                        long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
+                        return new DrainRun(total, (lastProgress - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(),
+                                forwarded, true);
+                    }
                 }
                 if (rejected.sum() > 0) {
                     throw new IllegalStateException(rejected.sum() + " benchmark reports were rejected, the first: " + firstRejection.get());
                 }
                 long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
-                return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded);
+                return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded, false);
             } finally {
                 services.forEach(VerifierService::close);
             }
@@ -456,7 +483,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
     // Results
 
     record Results(List<AgentRun> agent, List<DrainRun> one, List<DrainRun> two, List<DrainRun> drain, Backlog drainBacklog,
-            Backlog appraisalBacklog, String loadBefore, String loadAfter, String broker, boolean brokerStarted) {
+            Backlog appraisalBacklog, String loadBefore, String loadAfter, String broker, boolean brokerStarted, int brokerInFlight) {
 
         double agentRate() {
             return median(agent.stream().mapToDouble(AgentRun::reportsPerSecond));
@@ -474,58 +501,56 @@ public final class BenchTransportCommand implements Callable<Integer> {
             return median(agent.stream().mapToDouble(AgentRun::diskBytesPerReport));
         }
 
-        double oneRate() {
-            return median(one.stream().mapToDouble(DrainRun::perSecond));
-        }
-
-        double twoRate() {
-            return median(two.stream().mapToDouble(DrainRun::perSecond));
-        }
-
-        double drainRate() {
-            return median(drain.stream().mapToDouble(DrainRun::perSecond));
+        static double rate(List<DrainRun> runs) {
+            return median(DrainRun.completed(runs).mapToDouble(DrainRun::perSecond));
         }
 
         double drainSeconds() {
-            return median(drain.stream().mapToDouble(DrainRun::seconds));
+            return median(DrainRun.completed(drain).mapToDouble(DrainRun::seconds));
         }
 
         double hourSeconds() {
-            return HOUR_DEVICES * HOUR_REPORTS_PER_DEVICE / drainRate();
+            return HOUR_DEVICES * HOUR_REPORTS_PER_DEVICE / rate(drain);
         }
 
         CBORObject json() {
             return CBORObject.NewOrderedMap()
-                    .Add("agent_reports_per_s", round1(agentRate()))
-                    .Add("outbox_bytes_written_per_report", round1(outboxPerReport()))
-                    .Add("report_bytes", round1(reportBytes()))
-                    .Add("outbox_bytes_per_report_bytes", round3(outboxPerReport() / reportBytes()))
+                    .Add("agent_reports_per_s", number(round1(agentRate())))
+                    .Add("outbox_bytes_written_per_report", number(round1(outboxPerReport())))
+                    .Add("report_bytes", number(round1(reportBytes())))
+                    .Add("outbox_bytes_per_report_bytes", number(round3(outboxPerReport() / reportBytes())))
                     .Add("outbox_ratio_target", TARGET_OUTBOX_RATIO)
-                    .Add("disk_write_bytes_per_report", round1(diskPerReport()))
-                    .Add("appraisals_per_s_one_verifier", round1(oneRate()))
-                    .Add("appraisals_per_s_two_verifiers", round1(twoRate()))
-                    .Add("two_verifiers_forwarded_per_run", median(two.stream().mapToDouble(DrainRun::forwarded)))
+                    .Add("disk_write_bytes_per_report", number(round1(diskPerReport())))
+                    .Add("appraisals_per_s_one_verifier", number(round1(rate(one))))
+                    .Add("appraisals_per_s_two_verifiers", number(round1(rate(two))))
+                    .Add("two_verifiers_forwarded_per_run", number(median(two.stream().mapToDouble(DrainRun::forwarded))))
                     .Add("appraisal_backlog_reports", appraisalBacklog.size())
                     .Add("backlog_reports_measured", drainBacklog.size())
-                    .Add("backlog_drain_seconds_measured", round3(drainSeconds()))
-                    .Add("backlog_drain_reports_per_s", round1(drainRate()))
-                    .Add("backlog_drain_seconds_1000x3600", round1(hourSeconds()))
+                    .Add("backlog_drain_seconds_measured", number(round3(drainSeconds())))
+                    .Add("backlog_drain_reports_per_s", number(round1(rate(drain))))
+                    .Add("backlog_drain_seconds_1000x3600", number(round1(hourSeconds())))
                     .Add("backlog_drain_1000x3600_is_extrapolated", true)
                     .Add("runs", agent.size())
+                    .Add("stalled_runs_one_verifier", one.stream().filter(DrainRun::stalled).count())
+                    .Add("stalled_runs_two_verifiers", two.stream().filter(DrainRun::stalled).count())
+                    .Add("stalled_runs_drain", drain.stream().filter(DrainRun::stalled).count())
+                    .Add("stalls", DrainRun.stalls(Stream.of(one, two, drain).flatMap(List::stream).toList()))
                     .Add("agent_reports_per_s_runs", array(agent.stream().mapToDouble(AgentRun::reportsPerSecond)))
-                    .Add("appraisals_per_s_one_verifier_runs", array(one.stream().mapToDouble(DrainRun::perSecond)))
-                    .Add("appraisals_per_s_two_verifiers_runs", array(two.stream().mapToDouble(DrainRun::perSecond)))
-                    .Add("backlog_drain_reports_per_s_runs", array(drain.stream().mapToDouble(DrainRun::perSecond)))
+                    .Add("appraisals_per_s_one_verifier_runs", array(DrainRun.completed(one).mapToDouble(DrainRun::perSecond)))
+                    .Add("appraisals_per_s_two_verifiers_runs", array(DrainRun.completed(two).mapToDouble(DrainRun::perSecond)))
+                    .Add("backlog_drain_reports_per_s_runs", array(DrainRun.completed(drain).mapToDouble(DrainRun::perSecond)))
                     .Add("load_average_before", loadBefore)
                     .Add("load_average_after", loadAfter)
                     .Add("cores", Runtime.getRuntime().availableProcessors())
                     .Add("broker", brokerStarted ? "mosquitto (started by the bench)" : broker)
+                    .Add("broker_max_inflight_messages", brokerStarted ? brokerInFlight : -1)
                     .Add("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         }
 
         void print(PrintWriter out) {
             out.printf(Locale.ROOT, "Transport through %s, %d cores, %d run(s) per figure (medians; runs in brackets)%n",
-                    brokerStarted ? "Mosquitto on loopback" : broker, Runtime.getRuntime().availableProcessors(), agent.size());
+                    brokerStarted ? "Mosquitto on loopback (max_inflight_messages " + brokerInFlight + ")" : broker,
+                    Runtime.getRuntime().availableProcessors(), agent.size());
             double ratio = outboxPerReport() / reportBytes();
             var t = new Table("figure", "median", "runs", "target");
             t.row("agent reports/s (sign, fsync, QoS 1 PUBACK)", fmt(agentRate()), runs(agent.stream().mapToDouble(AgentRun::reportsPerSecond)), "");
@@ -534,20 +559,31 @@ public final class BenchTransportCommand implements Callable<Integer> {
             t.row("outbox bytes / report bytes", String.format(Locale.ROOT, "%.2f", ratio), "",
                     "<= " + TARGET_OUTBOX_RATIO + (ratio <= TARGET_OUTBOX_RATIO ? " met" : " NOT MET"));
             t.row("disk bytes written per report (/proc/self/io)", diskPerReport() < 0 ? "n/a" : fmt(diskPerReport()), "", "");
-            t.row("appraisals/s, one verifier (" + appraisalBacklog.size() + " queued)", fmt(oneRate()),
-                    runs(one.stream().mapToDouble(DrainRun::perSecond)), "");
-            t.row("appraisals/s, two verifiers in one group, one process", fmt(twoRate()),
-                    runs(two.stream().mapToDouble(DrainRun::perSecond)), "");
-            t.row("backlog drain reports/s (" + drainBacklog.devices().size() + " x " + drainBacklog.reportsPerDevice() + ")",
-                    fmt(drainRate()), runs(drain.stream().mapToDouble(DrainRun::perSecond)), "");
-            t.row("backlog drain s, measured (" + drainBacklog.size() + " reports)", String.format(Locale.ROOT, "%.2f", drainSeconds()),
-                    runs(drain.stream().mapToDouble(DrainRun::seconds)), "");
+            drainRow(t, "appraisals/s, one verifier (" + appraisalBacklog.size() + " queued)", one, DrainRun::perSecond, rate(one));
+            drainRow(t, "appraisals/s, two verifiers in one group, one process", two, DrainRun::perSecond, rate(two));
+            drainRow(t, "backlog drain reports/s (" + drainBacklog.devices().size() + " x " + drainBacklog.reportsPerDevice() + ")", drain,
+                    DrainRun::perSecond, rate(drain));
+            drainRow(t, "backlog drain s, measured (" + drainBacklog.size() + " reports)", drain, DrainRun::seconds, drainSeconds());
             t.row("backlog drain s, 1,000 x 3,600 EXTRAPOLATED", fmt(hourSeconds()), "", "");
             t.print(out);
             out.printf(Locale.ROOT, "two verifiers: %.0f of %d reports forwarded to the owning partition per run (median)%n",
                     median(two.stream().mapToDouble(DrainRun::forwarded)), appraisalBacklog.size());
+            String stalls = DrainRun.stalls(Stream.of(one, two, drain).flatMap(List::stream).toList());
+            if (!stalls.isEmpty()) {
+                out.println("STALLED (no progress for " + STALL_LIMIT.toSeconds() + " s; left out of the medians): " + stalls);
+            }
             out.printf(Locale.ROOT, "load average before: %s; after: %s%n", loadBefore, loadAfter);
         }
+
+        private static void drainRow(Table t, String name, List<DrainRun> runs, java.util.function.ToDoubleFunction<DrainRun> f, double median) {
+            String each = "[" + String.join(", ", runs.stream().map(r -> r.stalled() ? "stalled" : fmt(f.applyAsDouble(r))).toList()) + "]";
+            t.row(name, Double.isNaN(median) ? "n/a" : fmt(median), each, "");
+        }
+    }
+
+    /** A JSON number, or null where no run produced the figure. */
+    private static CBORObject number(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? CBORObject.Null : CBORObject.FromObject(v);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -570,7 +606,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
          * Uses {@code broker} if given; otherwise starts {@code binary} with in-memory state that
          * queues up to {@code queue} messages per client.
          */
-        static LoopbackBroker startOrUse(String broker, Path binary, Path dir, long queue) {
+        static LoopbackBroker startOrUse(String broker, Path binary, Path dir, long queue, int inFlight) {
             if (broker != null) {
                 BrokerUrl.parse(broker); // one clear line if it is not a broker URL
                 return new LoopbackBroker(broker, null);
@@ -588,6 +624,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         "allow_anonymous true",
                         "persistence false",
                         "max_queued_messages " + queue,
+                        "max_inflight_messages " + inFlight,
                         "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
                         // Started as root, mosquitto drops to user "mosquitto"; stay as the user running the bench.
                         "user " + System.getProperty("user.name"),
@@ -701,7 +738,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             String loadBefore = loadAverage();
             Path work = tempDir("prospector-bench-memory-");
-            try (LoopbackBroker b = LoopbackBroker.startOrUse(broker, mosquitto, work.resolve("mosquitto"), 100_000)) {
+            try (LoopbackBroker b = LoopbackBroker.startOrUse(broker, mosquitto, work.resolve("mosquitto"), 100_000, 20)) {
                 var received = new LongAdder();
                 MqttSettings watch = MqttSettings.of(BrokerUrl.parse(b.url()), "prospector-bench-memory-watch")
                         .withSessionExpiry(Duration.ZERO);
