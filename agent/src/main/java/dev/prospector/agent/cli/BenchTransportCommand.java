@@ -160,11 +160,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
             progress(err, "signing " + drainTotal + " reports of " + devices + " devices");
             Backlog drainBacklog = Backlog.sign(devices, reportsPerDevice * scale, work.resolve("board"));
             Backlog appraisalBacklog = drainBacklog.first(devices / 2, reportsPerDevice);
-            Backlog warmBacklog = drainBacklog.first(Math.max(1, devices / 10), Math.min(reportsPerDevice, 5));
+            Backlog warmBacklog = drainBacklog.first(Math.max(1, devices / 2), Math.min(reportsPerDevice, 10));
 
             progress(err, "warm-up round (not counted)");
             agentRun(url, Math.min(agentReports, 200), work.resolve("agent-warm"));
-            drainRun(url, warmBacklog, 1, "warm");
+            drainRun(url, warmBacklog, 1, "warm", false);
 
             List<AgentRun> agent = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
@@ -174,14 +174,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 progress(err, "run " + r + "/" + runs + ": agent, " + agentReports + " reports");
                 agent.add(agentRun(url, agentReports, work.resolve("agent-" + r)));
                 progress(err, "run " + r + "/" + runs + ": one verifier, " + appraisalBacklog.size() + " reports");
-                one.add(drainRun(url, appraisalBacklog, 1, "one-" + r));
+                one.add(drainRun(url, appraisalBacklog, 1, "one-" + r, false));
                 progress(err, "run " + r + "/" + runs + ": two verifiers in one group, " + appraisalBacklog.size() + " reports");
-                two.add(drainRun(url, appraisalBacklog, 2, "two-" + r));
+                two.add(drainRun(url, appraisalBacklog, 2, "two-" + r, false));
                 progress(err, "run " + r + "/" + runs + ": backlog drain, " + drainBacklog.size() + " reports");
-                drain.add(drainRun(url, drainBacklog, 1, "drain-" + r));
+                drain.add(drainRun(url, drainBacklog, 1, "drain-" + r, false));
             }
+            progress(err, "receipt check: one verifier, " + appraisalBacklog.size() + " reports, a client counting receipts");
+            DrainRun receiptCheck = drainRun(url, appraisalBacklog, 1, "receipts", true);
             Results results = new Results(agent, one, two, drain, drainBacklog, appraisalBacklog, loadBefore, loadAverage(), b.url(),
-                    b.started(), brokerInFlight);
+                    b.started(), brokerInFlight, receiptCheck);
             if (json) {
                 out.println(results.json().ToJSONString());
             } else {
@@ -324,7 +326,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
     }
 
     /** One timed drain: how many reports, how long, and what the verifiers counted. */
-    record DrainRun(long reports, double seconds, long accepted, long duplicates, long rejected, long forwarded, boolean stalled) {
+    record DrainRun(long reports, double seconds, long accepted, long duplicates, long rejected, long forwarded, boolean stalled,
+            long receipts) {
         double perSecond() {
             return reports / seconds;
         }
@@ -347,7 +350,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * (the broker queues it for them), and the clock runs from their reconnect until every report
      * has been accepted once. Sessions are removed afterwards.
      */
-    static DrainRun drainRun(String url, Backlog backlog, int verifiers, String runId) throws InterruptedException {
+    static DrainRun drainRun(String url, Backlog backlog, int verifiers, String runId, boolean watchReceipts) throws InterruptedException {
         List<String> ids = new ArrayList<>();
         List<Optional<Partitioning>> parts = new ArrayList<>();
         for (int i = 0; i < verifiers; i++) {
@@ -372,7 +375,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var end = new AtomicLong();
             var done = new CountDownLatch(1);
             List<VerifierService> services = new ArrayList<>();
+            Optional<LongAdder> receipts = watchReceipts ? Optional.of(new LongAdder()) : Optional.empty();
+            Optional<MqttLink> watcher = receipts.map(count -> {
+                MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), "prospector-bench-receipts-" + runId).withSessionExpiry(Duration.ZERO);
+                MqttLink link = new MqttLink(mqtt, Optional.empty(), (topic, payload) -> count.increment());
+                link.subscribe(Topics.allReceipts(FLEET), 1);
+                return link;
+            });
             try {
+                watcher.ifPresent(MqttLink::connect);
                 for (int i = 0; i < verifiers; i++) {
                     VerifierService v = verifier(url, ids.get(i), parts.get(i));
                     services.add(v);
@@ -409,16 +420,26 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
                         long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
                         return new DrainRun(total, (lastProgress - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(),
-                                forwarded, true);
+                                forwarded, true, receipts.map(LongAdder::sum).orElse(-1L));
                     }
                 }
                 if (rejected.sum() > 0) {
                     throw new IllegalStateException(rejected.sum() + " benchmark reports were rejected, the first: " + firstRejection.get());
                 }
                 long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
-                return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded, false);
+                if (receipts.isPresent()) {
+                    // Receipts trail the appraisals: wait until they stop coming.
+                    long before = -1;
+                    while (receipts.get().sum() != before && receipts.get().sum() < total) {
+                        before = receipts.get().sum();
+                        TimeUnit.SECONDS.sleep(2);
+                    }
+                }
+                return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded, false,
+                        receipts.map(LongAdder::sum).orElse(-1L));
             } finally {
                 services.forEach(VerifierService::close);
+                watcher.ifPresent(MqttLink::close);
             }
         } finally {
             for (String id : ids) {
@@ -483,7 +504,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
     // Results
 
     record Results(List<AgentRun> agent, List<DrainRun> one, List<DrainRun> two, List<DrainRun> drain, Backlog drainBacklog,
-            Backlog appraisalBacklog, String loadBefore, String loadAfter, String broker, boolean brokerStarted, int brokerInFlight) {
+            Backlog appraisalBacklog, String loadBefore, String loadAfter, String broker, boolean brokerStarted, int brokerInFlight,
+            DrainRun receiptCheck) {
 
         double agentRate() {
             return median(agent.stream().mapToDouble(AgentRun::reportsPerSecond));
@@ -539,6 +561,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("appraisals_per_s_one_verifier_runs", array(DrainRun.completed(one).mapToDouble(DrainRun::perSecond)))
                     .Add("appraisals_per_s_two_verifiers_runs", array(DrainRun.completed(two).mapToDouble(DrainRun::perSecond)))
                     .Add("backlog_drain_reports_per_s_runs", array(DrainRun.completed(drain).mapToDouble(DrainRun::perSecond)))
+                    .Add("receipt_check_reports", receiptCheck.reports())
+                    .Add("receipt_check_receipts_delivered", receiptCheck.receipts())
+                    .Add("receipt_check_stalled", receiptCheck.stalled())
                     .Add("load_average_before", loadBefore)
                     .Add("load_average_after", loadAfter)
                     .Add("cores", Runtime.getRuntime().availableProcessors())
@@ -568,6 +593,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
             t.print(out);
             out.printf(Locale.ROOT, "two verifiers: %.0f of %d reports forwarded to the owning partition per run (median)%n",
                     median(two.stream().mapToDouble(DrainRun::forwarded)), appraisalBacklog.size());
+            out.printf(Locale.ROOT, "receipt check: one verifier appraised %d reports%s; %d receipts reached a subscriber (%d missing)%n",
+                    receiptCheck.accepted() + receiptCheck.rejected(), receiptCheck.stalled() ? " (STALLED)" : "", receiptCheck.receipts(),
+                    receiptCheck.reports() - receiptCheck.receipts());
             String stalls = DrainRun.stalls(Stream.of(one, two, drain).flatMap(List::stream).toList());
             if (!stalls.isEmpty()) {
                 out.println("STALLED (no progress for " + STALL_LIMIT.toSeconds() + " s; left out of the medians): " + stalls);
