@@ -77,10 +77,10 @@ public final class BlockValidator {
         Parallel.forRange(executor.pool(), n, VERIFY_GRAIN, (lo, hi) -> decodeAndVerify(block, params, txs, failure, leaves, lo, hi));
         for (int i = 0; i < n; i++) {
             if (failure[i] != 0) {
-                return invalid(h, blockHash, FAILURES[failure[i]], "transaction " + i + ": " + describe(block, i, params));
+                return invalid(h, blockHash, FAILURES[failure[i]], "transaction " + i + ": " + describe(block, i));
             }
         }
-        byte[] txRoot = TxRoot.fromLeaves(leaves, n);
+        byte[] txRoot = TxRoot.fromLeaves(leaves, n, executor.pool());
         if (!Arrays.equals(txRoot, h.txRoot())) {
             return invalid(h, blockHash, InvalidReason.WRONG_TX_ROOT, "transactions hash to " + Bytes.hex(txRoot));
         }
@@ -93,7 +93,7 @@ public final class BlockValidator {
             TxOutcome o = plan.outcome(failed);
             return invalid(h, blockHash, InvalidReason.of(o), "transaction " + failed + " (" + txs[failed] + ") failed: " + o.code());
         }
-        ExecutionPlan.Commit commit = plan.commit(state);
+        ExecutionPlan.Commit commit = plan.commit(state, executor.pool());
         if (commit == null) {
             return invalid(h, blockHash, InvalidReason.OVERFLOW, "the block's fees or rewards overflow the fee pool or the supply");
         }
@@ -140,7 +140,7 @@ public final class BlockValidator {
         }
     }
 
-    private static String describe(byte[] block, int i, LedgerParams params) {
+    private static String describe(byte[] block, int i) {
         try {
             return Tx.decode(block, BlockHeader.SIZE + i * Tx.SIZE).toString();
         } catch (MalformedException e) {

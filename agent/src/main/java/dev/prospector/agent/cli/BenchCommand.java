@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** Benchmarks: commands that print figures (docs/BENCHMARKS.md quotes them). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure this machine: run a benchmark and print its figures (--json for scripts)."},
-        subcommands = {BenchCryptoCommand.class, BenchExecutorCommand.class})
+        subcommands = {BenchCryptoCommand.class, BenchExecutorCommand.class, BenchTransportCommand.class,
+            BenchTransportCommand.Memory.class})
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -14,6 +15,6 @@ public final class BenchCommand implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing benchmark: choose crypto or executor (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, transport or memory (`prospector bench --help`)");
     }
 }
