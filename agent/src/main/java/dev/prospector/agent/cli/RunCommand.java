@@ -27,14 +27,8 @@ import picocli.CommandLine.Option;
             "flags override it. The device key is created in the data dir on first start.",
             "Reports wait in the data dir's outbox while the broker is away."})
 public final class RunCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "Config file (key = value lines; keys are these options' long names).")
-    Path config;
-
-    @Option(names = "--broker", paramLabel = "URL", description = "Broker, e.g. tcp://broker.example:1883 or ssl://…:8883.")
-    String broker;
-
-    @Option(names = "--fleet", paramLabel = "NAME", description = "Fleet this device belongs to.")
-    String fleet;
+    @Mixin
+    FleetOptions connection;
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "/var/lib/prospector",
             description = "Key, chain state and outbox (default: ${DEFAULT-VALUE}).")
@@ -71,12 +65,7 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (broker == null) {
-            throw new UserError("no broker given: pass --broker URL (e.g. tcp://127.0.0.1:1883) or set `broker = URL` in the config file");
-        }
-        if (fleet == null) {
-            throw new UserError("no fleet given: pass --fleet NAME or set `fleet = NAME` in the config file");
-        }
+        String fleet = connection.fleet();
         HardwareSettings hardware;
         try {
             hardware = HardwareSettings.parse(parent == null ? Map.of() : parent.hardwareSettings(), dataDir, Clock.systemUTC());
@@ -97,7 +86,7 @@ public final class RunCommand implements Callable<Integer> {
                 throw new UserError("--faults: " + e.getMessage());
             }
         }
-        var settings = new AgentWiring.RunSettings(BrokerUrl.parse(broker), fleet, dataDir, boardConfig, hardware.io(),
+        var settings = new AgentWiring.RunSettings(connection.broker(), fleet, dataDir, boardConfig, hardware.io(),
                 interval, outboxSize, Optional.ofNullable(ledger));
         // After a factory reset by the button the process ends; systemd starts it on a clean chain.
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply,

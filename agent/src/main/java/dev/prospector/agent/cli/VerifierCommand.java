@@ -32,14 +32,8 @@ public final class VerifierCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "Config file (key = value lines; keys are these options' long names).")
-    Path config;
-
-    @Option(names = "--broker", paramLabel = "URL", description = "Broker, e.g. tcp://127.0.0.1:1883.")
-    String broker;
-
-    @Option(names = "--fleet", paramLabel = "NAME", description = "Fleet whose reports to appraise.")
-    String fleet;
+    @Mixin
+    FleetOptions connection;
 
     @Option(names = "--group", paramLabel = "NAME",
             description = "Share the fleet's reports with the other verifiers of this group (MQTT 5 shared subscription).")
@@ -73,14 +67,8 @@ public final class VerifierCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (broker == null) {
-            throw new UserError("no broker given: pass --broker URL (e.g. tcp://127.0.0.1:1883) or set `broker = URL` in the config file");
-        }
-        if (fleet == null) {
-            throw new UserError("no fleet given: pass --fleet NAME or set `fleet = NAME` in the config file");
-        }
-        AgentWiring.requireFleet(fleet);
-        BrokerUrl url = BrokerUrl.parse(broker);
+        String fleet = connection.fleet();
+        BrokerUrl url = connection.broker();
         AppraiserConfig appraisal = AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew);
         if (stateDir != null) {
             try {
