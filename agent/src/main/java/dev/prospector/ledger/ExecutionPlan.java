@@ -14,6 +14,10 @@ import java.util.Map;
  * {@link Commit#rollback} undoes that when the block turns out to be invalid.
  */
 public final class ExecutionPlan {
+    /** Transactions per task when looking up accounts: ~100 us of random reads, worth a fork. */
+    private static final int LOOKUP_GRAIN = 512;
+    /** Slots per task when loading or committing values: array copies, so coarser than lookups. */
+    private static final int SLOT_GRAIN = 1_024;
     final Tx[] txs;
     final Address rewardKey;
     /** Sender slot and recipient slot (-1 when none) of each transaction. */
@@ -61,7 +65,7 @@ public final class ExecutionPlan {
         ExecutionPlan p = new ExecutionPlan(txs, rewardKey);
         int n = txs.length;
         // Account numbers first (read-only, parallel), kept in from/to until slots replace them.
-        Parallel.forRange(pool, n, 512, (lo, hi) -> {
+        Parallel.forRange(pool, n, LOOKUP_GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 Tx tx = txs[i];
                 p.from[i] = state.indexOf(tx.sender());
@@ -76,7 +80,7 @@ public final class ExecutionPlan {
             p.to[i] = p.to[i] == NO_ACCOUNT ? -1 : p.slotFor(state, slotOf, fresh, tx.to(), p.to[i]);
         }
         // Loading values is random reads of the account arrays: parallel, outside the numbering loop.
-        Parallel.forRange(pool, p.slots, 1024, (lo, hi) -> {
+        Parallel.forRange(pool, p.slots, SLOT_GRAIN, (lo, hi) -> {
             for (int s = lo; s < hi; s++) {
                 int acc = p.slotAccount[s];
                 if (acc >= 0) {
@@ -225,7 +229,7 @@ public final class ExecutionPlan {
             return null;
         }
         Commit c = new Commit(state);
-        Parallel.forRange(pool, slots, 1024, (lo, hi) -> {
+        Parallel.forRange(pool, slots, SLOT_GRAIN, (lo, hi) -> {
             for (int s = lo; s < hi; s++) {
                 int acc = slotAccount[s];
                 if (written[s] && acc >= 0) {

@@ -26,6 +26,8 @@ public final class ExecutorBenchmark {
     static final double FULL = 1.0;
     /** Unmeasured blocks per mode before the first measurement: C2 compiles the hot paths meanwhile. */
     static final int WARMUP_BLOCKS = 6;
+    /** Signatures per task in the verify-only baseline: the grain BlockValidator uses. */
+    private static final int VERIFY_GRAIN = 64;
 
     /** Which parallel executor the "parallel" rows measure. */
     public enum ParallelKind {
@@ -175,7 +177,7 @@ public final class ExecutorBenchmark {
     private static long verifyNanos(byte[] block, ForkJoinPool pool) {
         int n = Bytes.getInt(block, 152);
         long t0 = System.nanoTime();
-        Parallel.forRange(pool, n, 64, (lo, hi) -> {
+        Parallel.forRange(pool, n, VERIFY_GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 if (!Tx.verifySignature(block, BlockHeader.SIZE + i * Tx.SIZE)) {
                     throw new IllegalStateException("benchmark signature does not verify");

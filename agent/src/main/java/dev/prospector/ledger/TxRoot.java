@@ -14,6 +14,8 @@ import java.util.concurrent.ForkJoinPool;
 final class TxRoot {
     /** A level with at least this many parents is hashed on the pool; smaller ones are not worth a fork. */
     private static final int PARALLEL_LEVEL = 1_024;
+    /** Hashes per task: ~100 us of SHA-256. */
+    private static final int HASH_GRAIN = 512;
 
     private TxRoot() {
     }
@@ -21,7 +23,7 @@ final class TxRoot {
     /** Hashes the leaves (in parallel when given a pool) and then the levels above. */
     static byte[] of(byte[] block, int off, int count, ForkJoinPool pool) {
         byte[] level = new byte[count * Sha256.SIZE];
-        Parallel.forRange(pool, count, 512, (lo, hi) -> {
+        Parallel.forRange(pool, count, HASH_GRAIN, (lo, hi) -> {
             MessageDigest md = Sha256.threadDigest();
             for (int i = lo; i < hi; i++) {
                 hashLeaf(md, block, off + i * Tx.SIZE, level, i);
@@ -50,7 +52,7 @@ final class TxRoot {
             byte[] from = src;
             byte[] to = dst;
             // Parents are written to a second buffer: in place, a task would overwrite nodes another task still reads.
-            Parallel.forRange(parents >= PARALLEL_LEVEL ? pool : null, parents, 512, (lo, hi) -> {
+            Parallel.forRange(parents >= PARALLEL_LEVEL ? pool : null, parents, HASH_GRAIN, (lo, hi) -> {
                 MessageDigest md = Sha256.threadDigest();
                 for (int p = lo; p < hi; p++) {
                     int l = 2 * p;
