@@ -198,9 +198,13 @@ public final class Appraiser {
 
         // Content checks: pure, before taking the device's lock.
         var skew = Duration.between(config.clock().instant(), claims.iat());
-        if (skew.abs().compareTo(config.clockSkewWindow()) > 0) {
+        if (skew.compareTo(config.clockSkewWindow()) > 0) {
             return reject.with(ReasonCode.STALE, "iat " + claims.iat() + " is " + describe(skew) + " the verifier's clock, beyond the window of "
                     + config.clockSkewWindow().toSeconds() + " s; check the device's clock (NTP)");
+        }
+        if (skew.negated().compareTo(Limits.MAX_REPORT_AGE) > 0) {
+            return reject.with(ReasonCode.STALE, "iat " + claims.iat() + " is " + describe(skew) + " the verifier's clock, older than the "
+                    + Limits.MAX_REPORT_AGE.toDays() + " days a report is accepted; check the device's clock (NTP) if it was not offline that long");
         }
         if (config.challenges().isPresent()) {
             if (claims.nonce().isPresent()) {

@@ -24,8 +24,15 @@ public final class Limits {
     /** Most key rotations a device may carry in its reports. */
     public static final int MAX_ROTATIONS = 16;
 
-    /** Default window within which a report's iat must lie around the verifier's clock. */
+    /** Default window by which a report's iat may be ahead of the verifier's clock. */
     public static final Duration CLOCK_SKEW_WINDOW = Duration.ofMinutes(5);
+
+    /**
+     * Oldest report accepted. Reports come late after an outage (the outbox keeps them until the
+     * broker is back), so age alone is no reason to refuse one; replays are caught by the chain
+     * (seq, prev, duplicate window). Beyond this age a report is too old to reward.
+     */
+    public static final Duration MAX_REPORT_AGE = Duration.ofDays(7);
 
     /** Default lifetime of a challenge nonce issued by the verifier. */
     public static final Duration CHALLENGE_TTL = Duration.ofMinutes(10);

@@ -54,13 +54,22 @@ class AppraiserRejectionTest {
     }
 
     @Test
-    void aReportOlderThanTheWindowIsStale() {
+    void aReportOlderThanTheMaximumAgeIsStale() {
         var clock = new MutableClock(Fixtures.NOW);
         var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(clock).withClockSkewWindow(Duration.ofMinutes(5)));
         byte[] report = signer.sign(Fixtures.input()).bytes();
-        clock.advance(Duration.ofMinutes(5).plusMillis(1));
+        clock.advance(Limits.MAX_REPORT_AGE.plusMillis(1));
         var r = rejected(appraiser.appraise(report), ReasonCode.STALE);
         assertTrue(r.detail().contains("behind"), r.detail());
+    }
+
+    @Test
+    void aBacklogReportAnHourOldIsAcceptedAfterAnOutage() {
+        var clock = new MutableClock(Fixtures.NOW);
+        var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(clock).withClockSkewWindow(Duration.ofMinutes(5)));
+        byte[] report = signer.sign(Fixtures.input()).bytes();
+        clock.advance(Duration.ofHours(1)); // the broker was away for an hour; the outbox kept the report
+        assertTrue(appraiser.appraise(report).accepted());
     }
 
     @Test

@@ -69,6 +69,11 @@ public final class MqttLink implements AutoCloseable {
 
     /** Connection time-out of one attempt. */
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
+    /**
+     * Publishes sent but not yet acknowledged, at most: within the receive maximum of common
+     * brokers (HiveMQ 10, Mosquitto 20), so Paho never refuses one as "too many in progress".
+     */
+    static final int SEND_WINDOW = 10;
 
     private final MqttSettings settings;
     private final MqttAsyncClient client;
@@ -81,6 +86,8 @@ public final class MqttLink implements AutoCloseable {
     private final AtomicBoolean connecting = new AtomicBoolean();
     private final AtomicInteger attempt = new AtomicInteger();
     private final RandomGenerator random = RandomGenerator.getDefault();
+    private final Window window = new Window(SEND_WINDOW);
+    private final java.util.concurrent.ConcurrentLinkedDeque<Outgoing> waiting = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private volatile String lastFailure = "";
 
     public MqttLink(MqttSettings settings, Optional<Will> will, Listener listener) {
@@ -117,7 +124,9 @@ public final class MqttLink implements AutoCloseable {
      */
     public void connect() {
         try {
-            client.connect(options()).waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
+            IMqttToken token = client.connect(options());
+            token.waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
+            sizeWindow(token);
             onConnected();
         } catch (MqttException e) {
             throw new UserError(describe(e), UserError.UNAVAILABLE, e);
@@ -140,29 +149,94 @@ public final class MqttLink implements AutoCloseable {
 
     /**
      * Publishes; the future completes when the broker has it (QoS 1: its PUBACK) and fails when
-     * Paho cannot send it (not connected, connection lost before the acknowledgement).
+     * Paho cannot send it (not connected, connection lost before the acknowledgement). Publishes
+     * beyond the send window ({@link #SEND_WINDOW} unacknowledged) wait in order for a free place
+     * instead of failing.
      */
     public CompletableFuture<Void> publish(String topic, byte[] payload, int qos, boolean retained) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
+        Outgoing out = new Outgoing(topic, payload, qos, retained, new CompletableFuture<>());
+        waiting.add(out);
+        drain();
+        return out.done();
+    }
+
+    /**
+     * The send window: at most {@link #SEND_WINDOW} publishes unacknowledged, fewer when the broker
+     * says so (its CONNACK receive maximum): Paho refuses a publish beyond that and, in 1.2.5, does
+     * not recover its in-flight count afterwards, so we must never ask.
+     */
+    private static final class Window extends java.util.concurrent.Semaphore {
+        private static final long serialVersionUID = 1L;
+        private int size;
+
+        Window(int size) {
+            super(size);
+            this.size = size;
+        }
+
+        synchronized void resize(int newSize) {
+            if (newSize < size) {
+                reducePermits(size - newSize);
+            } else if (newSize > size) {
+                release(newSize - size);
+            }
+            size = newSize;
+        }
+    }
+
+    /** A publish waiting for a place in the send window. */
+    private record Outgoing(String topic, byte[] payload, int qos, boolean retained, CompletableFuture<Void> done) {
+    }
+
+    /** Sends waiting publishes while the window has room. */
+    private void drain() {
+        while (window.tryAcquire()) {
+            Outgoing out = waiting.poll();
+            if (out == null) {
+                window.release();
+                if (waiting.isEmpty()) {
+                    return;
+                }
+                continue; // queued between the poll and the release
+            }
+            send(out);
+        }
+    }
+
+    private void send(Outgoing out) {
+        MqttMessage message = new MqttMessage(out.payload());
+        message.setQos(out.qos());
+        message.setRetained(out.retained());
         try {
-            MqttMessage message = new MqttMessage(payload);
-            message.setQos(qos);
-            message.setRetained(retained);
-            client.publish(topic, message, null, new MqttActionListener() {
+            client.publish(out.topic(), message, null, new MqttActionListener() {
                 @Override
                 public void onSuccess(IMqttToken token) {
-                    done.complete(null);
+                    window.release();
+                    out.done().complete(null);
+                    drain();
                 }
 
                 @Override
                 public void onFailure(IMqttToken token, Throwable exception) {
-                    done.completeExceptionally(exception);
+                    window.release();
+                    out.done().completeExceptionally(exception);
+                    drain();
                 }
             });
         } catch (MqttException e) {
-            done.completeExceptionally(e);
+            window.release();
+            if (e.getReasonCode() == org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_MAX_INFLIGHT) {
+                // The broker allows fewer than SEND_WINDOW: wait for an acknowledgement to free a place.
+                waiting.addFirst(out);
+                try {
+                    reconnector.schedule(this::drain, 20, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException closedNow) {
+                    out.done().completeExceptionally(e);
+                }
+            } else {
+                out.done().completeExceptionally(e);
+            }
         }
-        return done;
     }
 
     @Override
@@ -171,6 +245,9 @@ public final class MqttLink implements AutoCloseable {
             return;
         }
         reconnector.shutdownNow();
+        for (Outgoing out; (out = waiting.poll()) != null; ) {
+            out.done().completeExceptionally(new IllegalStateException("link closed"));
+        }
         try {
             if (client.isConnected()) {
                 client.disconnect(2_000).waitForCompletion(3_000);
@@ -203,6 +280,14 @@ public final class MqttLink implements AutoCloseable {
             o.setWill(w.topic(), message);
         });
         return o;
+    }
+
+    /** Fits the send window to the broker's receive maximum, from its CONNACK. */
+    private void sizeWindow(IMqttToken connect) {
+        MqttProperties props = connect.getResponseProperties();
+        Integer max = props == null ? null : props.getReceiveMaximum();
+        int size = max == null || max <= 0 ? SEND_WINDOW : Math.min(SEND_WINDOW, max);
+        window.resize(size);
     }
 
     private void onConnected() {
@@ -239,7 +324,9 @@ public final class MqttLink implements AutoCloseable {
             return;
         }
         try {
-            client.connect(options()).waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
+            IMqttToken token = client.connect(options());
+            token.waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
+            sizeWindow(token);
             connecting.set(false);
             Logger.info("connected to {}", settings.url());
             onConnected();
