@@ -327,7 +327,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
     /** One timed drain: how many reports, how long, and what the verifiers counted. */
     record DrainRun(long reports, double seconds, long accepted, long duplicates, long rejected, long forwarded, boolean stalled,
-            long receipts) {
+            long receipts, long acceptedTwice) {
         double perSecond() {
             return reports / seconds;
         }
@@ -371,6 +371,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var duplicates = new LongAdder();
             var rejected = new LongAdder();
             var firstRejection = new AtomicReference<String>();
+            Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            var acceptedTwice = new LongAdder();
             var decided = new AtomicLong();
             var end = new AtomicLong();
             var done = new CountDownLatch(1);
@@ -392,8 +394,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             duplicates.increment();
                             return;
                         }
-                        if (outcome instanceof Appraisal.Accepted) {
+                        if (outcome instanceof Appraisal.Accepted a) {
                             accepted.increment();
+                            if (!seen.add(a.device().value() + "#" + a.seq())) {
+                                acceptedTwice.increment(); // by the other verifier: its own appraiser did not know
+                            }
                         } else {
                             rejected.increment();
                             firstRejection.compareAndSet(null, outcome.toString());
@@ -409,18 +414,18 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     v.connect();
                 }
                 long deadline = start + PHASE_LIMIT.toNanos();
-                long seen = -1;
+                long lastDecided = -1;
                 long lastProgress = start;
                 while (!done.await(100, TimeUnit.MILLISECONDS)) {
                     long now = System.nanoTime();
-                    if (decided.get() != seen) {
-                        seen = decided.get();
+                    if (decided.get() != lastDecided) {
+                        lastDecided = decided.get();
                         lastProgress = now;
                     } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
                         long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
                         return new DrainRun(total, (lastProgress - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(),
-                                forwarded, true, receipts.map(LongAdder::sum).orElse(-1L));
+                                forwarded, true, receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
                     }
                 }
                 if (rejected.sum() > 0) {
@@ -436,7 +441,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     }
                 }
                 return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded, false,
-                        receipts.map(LongAdder::sum).orElse(-1L));
+                        receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
             } finally {
                 services.forEach(VerifierService::close);
                 watcher.ifPresent(MqttLink::close);
@@ -545,6 +550,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("disk_write_bytes_per_report", number(round1(diskPerReport())))
                     .Add("appraisals_per_s_one_verifier", number(round1(rate(one))))
                     .Add("appraisals_per_s_two_verifiers", number(round1(rate(two))))
+                    .Add("accepted_twice", Stream.of(one, two, drain).flatMap(List::stream).mapToLong(DrainRun::acceptedTwice).sum())
                     .Add("two_verifiers_forwarded_per_run", number(median(two.stream().mapToDouble(DrainRun::forwarded))))
                     .Add("appraisal_backlog_reports", appraisalBacklog.size())
                     .Add("backlog_reports_measured", drainBacklog.size())
@@ -596,6 +602,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "receipt check: one verifier appraised %d reports%s; %d receipts reached a subscriber (%d missing)%n",
                     receiptCheck.accepted() + receiptCheck.rejected(), receiptCheck.stalled() ? " (STALLED)" : "", receiptCheck.receipts(),
                     receiptCheck.reports() - receiptCheck.receipts());
+            long twice = Stream.of(one, two, drain).flatMap(List::stream).mapToLong(DrainRun::acceptedTwice).sum();
+            out.println(twice == 0 ? "every report was accepted exactly once (device and seq) in every run"
+                    : "ACCEPTED TWICE: " + twice + " reports were accepted by both verifiers");
             String stalls = DrainRun.stalls(Stream.of(one, two, drain).flatMap(List::stream).toList());
             if (!stalls.isEmpty()) {
                 out.println("STALLED (no progress for " + STALL_LIMIT.toSeconds() + " s; left out of the medians): " + stalls);
