@@ -71,6 +71,13 @@ import picocli.CommandLine.Spec;
  * Every figure runs {@code --runs} times, interleaved so that the machine's load affects all alike;
  * the median is reported. One untimed warm-up round on small sizes comes first (JIT).
  *
+ * <h2>Checks</h2>
+ * A drain counts each report once: the clock stops when the verifiers have accepted as many
+ * distinct reports as were queued, and a (device, seq) accepted by two verifiers is counted and
+ * reported. A drain that makes no progress for {@link #STALL_LIMIT} is recorded as stalled and left
+ * out of the medians, so that one broken figure does not hide the others. A last, untimed run
+ * counts the receipts a subscriber gets from one verifier.
+ *
  * <p>Pre-signed reports are reused across runs: every run has fresh verifiers (fresh
  * {@link Appraiser}s, fresh sessions), so each report is new to them. Their appraiser uses a
  * one-day clock-skew window so that reports signed at start stay fresh however long the runs
