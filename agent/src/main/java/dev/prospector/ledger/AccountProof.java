@@ -7,26 +7,22 @@ import java.util.Optional;
 /**
  * Proof that an address has a given account in the state with some root, or has none. Siblings run
  * from the root down; the leaf found at the end of the path is the account itself (inclusion),
- * another account sharing the path (exclusion), or absent (exclusion, empty subtree).
+ * another account sharing the path (exclusion), or none (exclusion, empty subtree).
  */
-public record AccountProof(Address address, Leaf leaf, List<byte[]> siblings) {
-
-    /** The account found at the end of the path. */
-    public record Leaf(Account account) {
-    }
+public record AccountProof(Address address, Optional<Account> leaf, List<byte[]> siblings) {
 
     /** The proven account, or empty if the proof shows the address has none. */
     public Optional<Account> account() {
-        return leaf != null && leaf.account().address().equals(address) ? Optional.of(leaf.account()) : Optional.empty();
+        return leaf.filter(a -> a.address().equals(address));
     }
 
     /** Recomputes the root from the proof and compares it with {@code stateRoot}. */
     public boolean verify(byte[] stateRoot) {
         byte[] h;
-        if (leaf == null) {
+        if (leaf.isEmpty()) {
             h = SparseMerkleTree.EMPTY_HASH;
         } else {
-            Account a = leaf.account();
+            Account a = leaf.get();
             if (!a.address().equals(address) && !sharesPrefix(a.address(), siblings.size())) {
                 return false;
             }

@@ -26,20 +26,29 @@ final class BlockLog implements AutoCloseable {
         this.end = end;
     }
 
-    /** Visitor of the whole records from an offset; returns false to stop (the rest is truncated). */
+    /**
+     * Visitor of the whole records from an offset. Returns null to accept a record, or why the
+     * chain rejects it: a whole record (its CRC matches) that does not apply is not a crash
+     * artefact but a log of another chain, and recovery refuses it rather than truncating it.
+     */
     @FunctionalInterface
     interface RecordVisitor {
-        boolean accept(byte[] block, long endOffset);
+        String accept(byte[] block, long endOffset);
     }
 
     /**
-     * Opens the log, hands every whole record from {@code from} to the visitor, and truncates the
-     * log after the last record the visitor accepted (a torn or rejected tail).
+     * Opens the log, hands every whole record from {@code from} to the visitor, and truncates a
+     * torn or corrupt tail (the only thing kill -9 or a power cut can leave).
      */
     static BlockLog open(Path file, long from, RecordVisitor visitor) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         long size = ch.size();
-        long pos = Math.min(from, size);
+        if (from > size) {
+            ch.close();
+            throw new IOException("block log " + file + " is shorter (" + size + " bytes) than the snapshot says (" + from
+                    + "); it was truncated by something else: move the data directory aside to resync");
+        }
+        long pos = from;
         ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER);
         while (pos + RECORD_HEADER <= size) {
             header.clear();
@@ -53,8 +62,14 @@ final class BlockLog implements AutoCloseable {
             readFully(ch, body, pos + RECORD_HEADER);
             CRC32C crc = new CRC32C();
             crc.update(body.array());
-            if ((int) crc.getValue() != header.getInt(8) || !visitor.accept(body.array(), pos + RECORD_HEADER + len)) {
+            if ((int) crc.getValue() != header.getInt(8)) {
                 break;
+            }
+            String rejected = visitor.accept(body.array(), pos + RECORD_HEADER + len);
+            if (rejected != null) {
+                ch.close();
+                throw new IOException("block log " + file + " holds at offset " + pos + " a whole block this chain rejects ("
+                        + rejected + "); the data directory belongs to another chain: move it aside to resync");
             }
             pos += RECORD_HEADER + len;
         }

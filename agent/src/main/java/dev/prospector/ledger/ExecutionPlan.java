@@ -14,6 +14,10 @@ import java.util.Map;
  * {@link Commit#rollback} undoes that when the block turns out to be invalid.
  */
 public final class ExecutionPlan {
+    /** Transactions per task when looking up accounts: ~100 us of random reads, worth a fork. */
+    private static final int LOOKUP_GRAIN = 512;
+    /** Slots per task when loading or committing values: array copies, so coarser than lookups. */
+    private static final int SLOT_GRAIN = 1_024;
     final Tx[] txs;
     final Address rewardKey;
     /** Sender slot and recipient slot (-1 when none) of each transaction. */
@@ -61,7 +65,7 @@ public final class ExecutionPlan {
         ExecutionPlan p = new ExecutionPlan(txs, rewardKey);
         int n = txs.length;
         // Account numbers first (read-only, parallel), kept in from/to until slots replace them.
-        Parallel.forRange(pool, n, 512, (lo, hi) -> {
+        Parallel.forRange(pool, n, LOOKUP_GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 Tx tx = txs[i];
                 p.from[i] = state.indexOf(tx.sender());
@@ -75,6 +79,17 @@ public final class ExecutionPlan {
             p.from[i] = p.slotFor(state, slotOf, fresh, tx.sender(), p.from[i]);
             p.to[i] = p.to[i] == NO_ACCOUNT ? -1 : p.slotFor(state, slotOf, fresh, tx.to(), p.to[i]);
         }
+        // Loading values is random reads of the account arrays: parallel, outside the numbering loop.
+        Parallel.forRange(pool, p.slots, SLOT_GRAIN, (lo, hi) -> {
+            for (int s = lo; s < hi; s++) {
+                int acc = p.slotAccount[s];
+                if (acc >= 0) {
+                    p.bal[s] = state.balance[acc];
+                    p.stk[s] = state.stake[acc];
+                    p.non[s] = state.nonce[acc];
+                }
+            }
+        });
         return p;
     }
 
@@ -90,9 +105,6 @@ public final class ExecutionPlan {
             int s = slots++;
             slotOf.put(acc, s);
             slotAccount[s] = acc;
-            bal[s] = state.balance[acc];
-            stk[s] = state.stake[acc];
-            non[s] = state.nonce[acc];
             return s;
         }
         Integer known = fresh.get(a);
@@ -200,6 +212,15 @@ public final class ExecutionPlan {
      * account would overflow (nothing is written then).
      */
     public Commit commit(ShardState state) {
+        return commit(state, null);
+    }
+
+    /**
+     * As {@link #commit(ShardState)}; with a pool, existing accounts (distinct per slot) are
+     * written in parallel, and only the tree and validator bookkeeping and new accounts (in slot
+     * order, so deterministically) run on the calling thread.
+     */
+    public Commit commit(ShardState state, java.util.concurrent.ForkJoinPool pool) {
         int feeAcc = state.indexOf(Address.FEE_POOL);
         int supplyAcc = state.indexOf(Address.SUPPLY);
         long feeBal = feeAcc < 0 ? 0 : state.balance[feeAcc];
@@ -208,12 +229,24 @@ public final class ExecutionPlan {
             return null;
         }
         Commit c = new Commit(state);
+        Parallel.forRange(pool, slots, SLOT_GRAIN, (lo, hi) -> {
+            for (int s = lo; s < hi; s++) {
+                int acc = slotAccount[s];
+                if (written[s] && acc >= 0) {
+                    c.oldBal[s] = state.balance[acc];
+                    c.oldStk[s] = state.stake[acc];
+                    c.oldNon[s] = state.nonce[acc];
+                    state.balance[acc] = bal[s];
+                    state.stake[acc] = stk[s];
+                    state.nonce[acc] = non[s];
+                }
+            }
+        });
         for (int s = 0; s < slots; s++) {
             if (written[s]) {
                 int acc = slotAccount[s];
                 if (acc >= 0) {
-                    c.remember(acc);
-                    state.set(acc, bal[s], stk[s], non[s]);
+                    state.afterWrite(acc, c.oldStk[s]);
                 } else {
                     state.add(newAddress[s], bal[s], stk[s], non[s]);
                     c.added++;
@@ -228,21 +261,18 @@ public final class ExecutionPlan {
     /** What a commit changed, so that a rejected block can be undone exactly. */
     public final class Commit {
         private final ShardState state;
-        private final int[] oldAccount = new int[slots + 2];
-        private final long[] oldValues = new long[3 * (slots + 2)];
-        private int remembered;
+        /** Values before the commit of every written existing slot, by slot. */
+        final long[] oldBal = new long[slots];
+        final long[] oldStk = new long[slots];
+        final long[] oldNon = new long[slots];
+        /** System accounts changed by the deltas: account, balance before. */
+        private final int[] systemAccount = new int[2];
+        private final long[] systemBalance = new long[2];
+        private int systems;
         int added;
 
         Commit(ShardState state) {
             this.state = state;
-        }
-
-        void remember(int acc) {
-            oldAccount[remembered] = acc;
-            oldValues[3 * remembered] = state.balance[acc];
-            oldValues[3 * remembered + 1] = state.stake[acc];
-            oldValues[3 * remembered + 2] = state.nonce[acc];
-            remembered++;
         }
 
         void delta(Address system, long amount) {
@@ -254,15 +284,23 @@ public final class ExecutionPlan {
                 state.add(system, amount, 0, 0);
                 added++;
             } else {
-                remember(acc);
+                systemAccount[systems] = acc;
+                systemBalance[systems] = state.balance[acc];
+                systems++;
                 state.set(acc, state.balance[acc] + amount, state.stake[acc], state.nonce[acc]);
             }
         }
 
         /** Restores the state as it was before {@link #commit}. */
         public void rollback() {
-            for (int k = remembered - 1; k >= 0; k--) {
-                state.set(oldAccount[k], oldValues[3 * k], oldValues[3 * k + 1], oldValues[3 * k + 2]);
+            for (int k = systems - 1; k >= 0; k--) {
+                int acc = systemAccount[k];
+                state.set(acc, systemBalance[k], state.stake[acc], state.nonce[acc]);
+            }
+            for (int s = 0; s < slots; s++) {
+                if (written[s] && slotAccount[s] >= 0) {
+                    state.set(slotAccount[s], oldBal[s], oldStk[s], oldNon[s]);
+                }
             }
             for (int k = 0; k < added; k++) {
                 state.removeLast();

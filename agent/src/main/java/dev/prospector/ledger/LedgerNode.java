@@ -48,6 +48,7 @@ public final class LedgerNode implements AutoCloseable {
         }
     }
 
+    // Mutable state below (chain, log, snapshots, counters, recent) is guarded by this node's monitor.
     private final Genesis genesis;
     private final Config config;
     private final AttestationSigner signer;
@@ -94,15 +95,18 @@ public final class LedgerNode implements AutoCloseable {
             Path dir = config.dataDir().get();
             Files.createDirectories(dir);
             SnapshotStore snapshots = new SnapshotStore(dir);
-            Optional<SnapshotStore.Loaded> snap = snapshots.load(genesis.params(), genesis.hash());
+            Optional<SnapshotStore.Loaded> snap = snapshots.load(genesis.params(), genesis.hash(), pool);
             Chain chain = snap.isPresent() ? snap.get().chain() : Chain.fromGenesis(genesis);
             long from = snap.map(SnapshotStore.Loaded::logOffset).orElse(0L);
             BlockValidator replay = new BlockValidator(executorFor(pool), false);
             int[] count = {0};
             BlockLog log = BlockLog.open(dir.resolve(LOG_FILE), from, (block, end) -> {
-                boolean ok = replay.apply(block, chain) instanceof BlockVerdict.Valid;
-                count[0] += ok ? 1 : 0;
-                return ok;
+                BlockVerdict v = replay.apply(block, chain);
+                if (v instanceof BlockVerdict.Invalid bad) {
+                    return bad.reason().code() + ": " + bad.detail();
+                }
+                count[0]++;
+                return null;
             });
             return new LedgerNode(genesis, config, signer, pool, chain, log, snapshots, count[0]);
         } catch (IOException | MalformedException | RuntimeException e) {

@@ -7,7 +7,7 @@ import java.util.concurrent.ForkJoinPool;
  * {@link ExecutionPlan}. Every implementation must give exactly the result of
  * {@link SequentialBlockExecutor}.
  */
-public sealed interface ShardExecutor permits SequentialBlockExecutor, ParallelBlockExecutor {
+public sealed interface ShardExecutor permits SequentialBlockExecutor, ParallelBlockExecutor, BlockStmExecutor {
 
     void execute(ExecutionPlan plan);
 

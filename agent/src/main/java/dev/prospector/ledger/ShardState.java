@@ -118,6 +118,14 @@ public final class ShardState {
         }
     }
 
+    /** Bookkeeping after account i's values were written directly (parallel commit): tree and validators. */
+    void afterWrite(int i, long oldStake) {
+        tree.touch(i);
+        if (oldStake != stake[i]) {
+            noteStake(address(i), stake[i]);
+        }
+    }
+
     /** Removes the most recently added account (rollback of a rejected block). */
     void removeLast() {
         int i = size - 1;

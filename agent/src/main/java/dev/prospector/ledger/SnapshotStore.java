@@ -91,7 +91,7 @@ final class SnapshotStore {
     }
 
     /** The snapshot if one exists, is whole, and belongs to this genesis. */
-    Optional<Loaded> load(LedgerParams params, byte[] genesisHash) throws IOException {
+    Optional<Loaded> load(LedgerParams params, byte[] genesisHash, java.util.concurrent.ForkJoinPool pool) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             return Optional.empty();
@@ -121,7 +121,7 @@ final class SnapshotStore {
             if (d.readInt() != expected) {
                 return Optional.empty();
             }
-            if (!Arrays.equals(s.root(null), root)) {
+            if (!Arrays.equals(s.root(pool), root)) {
                 throw new IOException("snapshot " + file + " does not hash to its recorded root; delete it to replay the block log");
             }
             return Optional.of(new Loaded(new Chain(params, s, height, head), logOffset));

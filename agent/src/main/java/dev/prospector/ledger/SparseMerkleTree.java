@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 
@@ -340,11 +341,7 @@ final class SparseMerkleTree {
                 depth++;
             }
         }
-        AccountProof.Leaf leaf = null;
-        if (terminal < 0) {
-            int i = -terminal - 1;
-            leaf = new AccountProof.Leaf(accounts.account(i));
-        }
+        Optional<Account> leaf = terminal < 0 ? Optional.of(accounts.account(-terminal - 1)) : Optional.empty();
         return new AccountProof(address, leaf, List.copyOf(siblings));
     }
 

@@ -34,13 +34,18 @@ final class TxRules {
     }
 
     static byte apply(ExecutionPlan p, int i, Deltas d) {
-        Tx tx = p.txs[i];
-        int s = p.from[i];
-        long[] bal = p.bal;
-        if (tx.kind() == TxKind.REWARD && !tx.sender().equals(p.rewardKey)) {
+        return apply(p.txs[i], p.from[i], p.to[i], p.bal, p.stk, p.non, p.written, p.rewardKey, d);
+    }
+
+    /**
+     * Applies one transaction to account values held at indices {@code s} (sender) and {@code r}
+     * (recipient, or -1) of the given arrays, setting {@code written} for every index it changes.
+     */
+    static byte apply(Tx tx, int s, int r, long[] bal, long[] stk, long[] non, boolean[] written, Address rewardKey, Deltas d) {
+        if (tx.kind() == TxKind.REWARD && !tx.sender().equals(rewardKey)) {
             return code(TxOutcome.UNAUTHORISED_REWARD);
         }
-        if (p.non[s] != tx.nonce()) {
+        if (non[s] != tx.nonce()) {
             return code(TxOutcome.BAD_NONCE);
         }
         if (tx.nonce() == Long.MAX_VALUE) {
@@ -57,7 +62,6 @@ final class TxRules {
                 if (bal[s] < debit) {
                     return code(TxOutcome.INSUFFICIENT_BALANCE);
                 }
-                int r = p.to[i];
                 if (r == s) {
                     bal[s] -= fee;
                 } else {
@@ -66,7 +70,7 @@ final class TxRules {
                     }
                     bal[s] -= debit;
                     bal[r] += amount;
-                    p.written[r] = true;
+                    written[r] = true;
                 }
                 d.addFee(fee);
             }
@@ -78,15 +82,15 @@ final class TxRules {
                 if (bal[s] < debit) {
                     return code(TxOutcome.INSUFFICIENT_BALANCE);
                 }
-                if (p.stk[s] > Long.MAX_VALUE - amount) {
+                if (stk[s] > Long.MAX_VALUE - amount) {
                     return code(TxOutcome.OVERFLOW);
                 }
                 bal[s] -= debit;
-                p.stk[s] += amount;
+                stk[s] += amount;
                 d.addFee(fee);
             }
             case UNSTAKE -> {
-                if (p.stk[s] < amount) {
+                if (stk[s] < amount) {
                     return code(TxOutcome.INSUFFICIENT_STAKE);
                 }
                 if (bal[s] < fee) {
@@ -95,23 +99,22 @@ final class TxRules {
                 if (bal[s] - fee > Long.MAX_VALUE - amount) {
                     return code(TxOutcome.OVERFLOW);
                 }
-                p.stk[s] -= amount;
+                stk[s] -= amount;
                 bal[s] = bal[s] - fee + amount;
                 d.addFee(fee);
             }
             case REWARD -> {
-                int r = p.to[i];
                 if (bal[r] > Long.MAX_VALUE - amount) {
                     return code(TxOutcome.OVERFLOW);
                 }
                 bal[r] += amount;
-                p.written[r] = true;
+                written[r] = true;
                 d.addSupply(amount);
             }
             default -> throw new IllegalStateException("unknown kind " + tx.kind());
         }
-        p.non[s] = tx.nonce() + 1;
-        p.written[s] = true;
+        non[s] = tx.nonce() + 1;
+        written[s] = true;
         return 0;
     }
 

@@ -8,6 +8,11 @@ import dev.prospector.agent.broker.EmbeddedBroker;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.testing.ProspectorProcess;
 import dev.prospector.agent.testing.ReceiptWatcher;
+import dev.prospector.agent.testing.TestCertificates;
+import dev.prospector.agent.transport.TlsSettings;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.stream.Stream;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -37,17 +42,32 @@ class EndToEndTest {
         }
     }
 
+    @Test
+    void reportsAreAcceptedOverMutualTls() {
+        TestCertificates certs = TestCertificates.generate(dir.resolve("certs"));
+        try (Mosquitto broker = Mosquitto.startTls(dir.resolve("mosquitto-tls"), certs)) {
+            runAgentAndVerifier(broker.sslUrl(),
+                    Optional.of(TlsSettings.mutual(certs.ca(), certs.clientCert(), certs.clientKey())),
+                    "--ca", certs.ca().toString(), "--cert", certs.clientCert().toString(),
+                    "--key", certs.clientKey().toString());
+        }
+    }
+
     private void runAgentAndVerifier(String url) {
+        runAgentAndVerifier(url, Optional.empty());
+    }
+
+    private void runAgentAndVerifier(String url, Optional<TlsSettings> tls, String... security) {
         Path logs = dir.resolve("logs");
-        try (ReceiptWatcher receipts = new ReceiptWatcher(url, "e2e");
+        try (ReceiptWatcher receipts = new ReceiptWatcher(url, "e2e", tls);
              ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier",
-                     "verifier", "--broker", url, "--fleet", "e2e")) {
+                     with(security, "verifier", "--broker", url, "--fleet", "e2e"))) {
             await("verifier connected").atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
             try (ProspectorProcess agent = ProspectorProcess.start(logs, "agent",
-                    "run", "--broker", url, "--fleet", "e2e", "--data-dir", dir.resolve("board").toString(),
-                    "--board", "emulated", "--interval", "300ms")) {
+                    with(security, "run", "--broker", url, "--fleet", "e2e", "--data-dir", dir.resolve("board").toString(),
+                    "--board", "emulated", "--interval", "300ms"))) {
                 await("receipts for " + REPORTS + " reports").atMost(Duration.ofSeconds(60))
                         .until(() -> receipts.count("accepted") >= REPORTS || !agent.isAlive());
                 assertTrue(agent.isAlive(), "agent died: " + agent.stderr());
@@ -55,5 +75,9 @@ class EndToEndTest {
             assertEquals(0, receipts.count("rejected"), () -> "rejections: " + receipts.receipts());
             assertTrue(verifier.stderr().contains("accepted"), "verifier logs one line per accepted report");
         }
+    }
+
+    private static String[] with(String[] extra, String... args) {
+        return Stream.concat(Arrays.stream(args), Arrays.stream(extra)).toArray(String[]::new);
     }
 }

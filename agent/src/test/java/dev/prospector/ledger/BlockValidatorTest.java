@@ -157,6 +157,23 @@ class BlockValidatorTest {
     }
 
     @Test
+    void rejectsARewardClaimingTheRewardKeyButSignedByAnother() {
+        Tx forged = Tx.sign(TxKind.REWARD, 0, f.aliceKey, 0, f.alice, 1_000, 0);
+        Tx claimed = new Tx(TxKind.REWARD, 0, f.reward, 0, f.alice, 1_000, 0, forged.signature());
+        rejects(f.builder.draft(claimed).seal(), InvalidReason.BAD_SIGNATURE);
+    }
+
+    @Test
+    void acceptsManyRewardsCheckedAgainstTheCachedRewardKeyPoint() {
+        Tx[] rewards = new Tx[100];
+        for (int i = 0; i < rewards.length; i++) {
+            rewards[i] = Tx.sign(TxKind.REWARD, 0, f.rewardKey, i, i % 2 == 0 ? f.alice : f.bob, 10, 0);
+        }
+        assertInstanceOf(BlockVerdict.Valid.class, validator.apply(f.builder.next(rewards), chain));
+        assertEquals(Fixtures.START_BALANCE + 500, chain.state().account(f.alice).orElseThrow().balance());
+    }
+
+    @Test
     void rejectsTamperedTransactionsThroughTheTxRoot() {
         byte[] block = f.builder.draft(f.transfer(f.aliceKey, 0, f.bob, 10), f.transfer(f.bobKey, 0, f.alice, 10)).seal();
         // Swap the two transactions: each is still well signed, but the root no longer matches.

@@ -71,6 +71,21 @@ class LedgerCommandTest {
     }
 
     @Test
+    void validateWithDataImportsOnceAndResumesFromTheDirectory() {
+        String file = dir.resolve("chain.plf").toString();
+        String data = dir.resolve("node").toString();
+        assertEquals(0, run(new LedgerCommand(), "gen", "--txs", "100", "--accounts", "500", "--blocks", "3", "--out", file).exit());
+        Run first = run(new LedgerCommand(), "validate", file, "--data", data, "--snapshot-every", "2");
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.out().contains("block 3: 100 txs"), first.out());
+        Run again = run(new LedgerCommand(), "validate", file, "--data", data);
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.out().contains("at height 3"), again.out());
+        assertTrue(again.out().contains("(1 blocks replayed from the log)"), again.out());
+        assertTrue(again.out().contains("block 2: already in"), again.out());
+    }
+
+    @Test
     void validateReportsAnInvalidBlockAndFails() throws Exception {
         Fixtures f = new Fixtures();
         ChainBuilder.Draft d = f.builder.draft(f.transfer(f.aliceKey, 0, f.bob, 10));
@@ -95,6 +110,38 @@ class LedgerCommandTest {
         assertEquals(0, bal.exit(), bal.err());
         assertTrue(bal.out().contains("balance " + (Fixtures.START_BALANCE + 10)), bal.out());
         assertTrue(bal.out().contains("proof verifies against state root"), bal.out());
+    }
+
+    @Test
+    void balanceReadsANodesDataDirectoryWithItsGenesis() throws Exception {
+        Path file = dir.resolve("chain.plf");
+        Path genesis = dir.resolve("genesis.bin");
+        Run gen = run(new LedgerCommand(), "gen", "--txs", "50", "--accounts", "300", "--blocks", "2", "--out", file.toString(),
+                "--genesis-out", genesis.toString());
+        assertEquals(0, gen.exit(), gen.err());
+        Path data = dir.resolve("data");
+        Genesis g = Genesis.read(genesis);
+        Address someone;
+        try (BlockFile.Reader r = new BlockFile.Reader(file);
+                LedgerNode node = LedgerNode.open(g, new LedgerNode.Config(java.util.Optional.of(data), 1, 100, true),
+                        AttestationSigner.ed25519(Keys.derived(9, 9)))) {
+            for (var b = r.next(); b.isPresent(); b = r.next()) {
+                assertTrue(node.onBlock(b.get()).valid());
+            }
+            someone = Keys.publicKey(Keys.derived(1, 0));
+        }
+        Run bal = run(new LedgerCommand(), "balance", someone.hex(), "--genesis", genesis.toString(), "--data", data.toString(),
+                "--proof");
+        assertEquals(0, bal.exit(), bal.err());
+        assertTrue(bal.out().contains("height 2"), bal.out());
+        assertTrue(bal.out().contains("proof verifies"), bal.out());
+    }
+
+    @Test
+    void balanceWithoutAShardIsAUserErrorNamingTheFix() {
+        Run bal = run(new LedgerCommand(), "balance", "ab".repeat(32));
+        assertEquals(UserError.BAD_INPUT, bal.exit());
+        assertTrue(bal.err().contains("--file"), bal.err());
     }
 
     @Test

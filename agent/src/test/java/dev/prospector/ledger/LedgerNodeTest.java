@@ -156,6 +156,21 @@ class LedgerNodeTest {
     }
 
     @Test
+    void aLogOfAnotherChainIsRefusedNotTruncated() throws Exception {
+        try (LedgerNode node = open(1_000)) {
+            for (byte[] b : blocks(2)) {
+                node.onBlock(b);
+            }
+        }
+        long size = Files.size(dir.resolve("blocks.log"));
+        Fixtures other = new Fixtures(Fixtures.START_BALANCE + 1);
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> LedgerNode.open(other.genesis, new LedgerNode.Config(Optional.of(dir), 1, 1_000, true), device));
+        assertTrue(e.getMessage().contains("another chain"), e.getMessage());
+        assertEquals(size, Files.size(dir.resolve("blocks.log")), "the foreign log is left as it was");
+    }
+
+    @Test
     void invalidBlocksAreNotPersisted() throws Exception {
         try (LedgerNode node = open(1_000)) {
             ChainBuilder.Draft d = f.builder.draft(f.transfer(f.aliceKey, 0, f.bob, 10));

@@ -38,9 +38,9 @@ class ParallelEqualsSequentialProperties {
         Tx[] txs = workload(r, genesis, txCount, contention);
 
         Result expected = run(genesis, txs, new SequentialBlockExecutor());
-        for (ForkJoinPool pool : POOLS) {
-            Result actual = run(genesis, txs, new ParallelBlockExecutor(pool, 0));
-            String where = pool.getParallelism() + " threads";
+        for (ShardExecutor executor : executors()) {
+            Result actual = run(genesis, txs, executor);
+            String where = executor.getClass().getSimpleName() + " on " + executor.threads() + " threads";
             assertEquals(expected.outcomes, actual.outcomes, where);
             assertEquals(expected.fee, actual.fee, where);
             assertEquals(expected.supply, actual.supply, where);
@@ -56,11 +56,21 @@ class ParallelEqualsSequentialProperties {
         Genesis genesis = genesis(r, 8);
         Tx[] txs = workload(r, genesis, txCount, 1.0);
         Result expected = run(genesis, txs, new SequentialBlockExecutor());
-        for (ForkJoinPool pool : POOLS) {
-            Result actual = run(genesis, txs, new ParallelBlockExecutor(pool));
+        for (ShardExecutor executor : executors()) {
+            Result actual = run(genesis, txs, executor);
             assertEquals(expected.outcomes, actual.outcomes);
             assertArrayEquals(expected.root, actual.root);
         }
+    }
+
+    /** Lanes (forced parallel even for tiny blocks) and Block-STM, on 1 to 4 threads. */
+    private static List<ShardExecutor> executors() {
+        List<ShardExecutor> out = new ArrayList<>();
+        for (ForkJoinPool pool : POOLS) {
+            out.add(new ParallelBlockExecutor(pool, 0));
+            out.add(new BlockStmExecutor(pool));
+        }
+        return out;
     }
 
     private record Result(List<TxOutcome> outcomes, long fee, long supply, boolean committed, byte[] root, List<Account> accounts) {

@@ -144,8 +144,8 @@ class SparseMerkleTreeTest {
         ShardState s = stateOf(as);
         byte[] root = s.root(null);
         AccountProof p = s.prove(as.get(5), null);
-        Account a = p.leaf().account();
-        AccountProof forged = new AccountProof(p.address(), new AccountProof.Leaf(new Account(a.address(), a.balance() + 1,
+        Account a = p.leaf().orElseThrow();
+        AccountProof forged = new AccountProof(p.address(), java.util.Optional.of(new Account(a.address(), a.balance() + 1,
                 a.stake(), a.nonce())), p.siblings());
         assertFalse(forged.verify(root));
         byte[] other = root.clone();

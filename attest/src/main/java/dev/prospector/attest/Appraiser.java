@@ -50,12 +50,14 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * <h2>Memory</h2>
  * Per device: the pinned key, the chain id, the last {@link Limits#DUPLICATE_WINDOW} (seq, hash,
  * prev) entries and the ids of the last {@link #CLOSED_CHAINS_KEPT} closed chains, about 2.5 KiB.
- * State is in memory: a restarted verifier trusts each device's key again on first sight (the
- * device id still binds it) and starts its chain view from the first report it sees.
+ * Chain state is in memory: a restarted verifier starts each device's chain view from the first
+ * report it sees. Pinned keys survive a restart when a {@link KeyPinStore} is configured (a
+ * rotation is fsynced before the report that carries it is accepted); without one, a restarted
+ * verifier pins each device's key again on first sight, and a rotated-away key would be trusted.
  */
 public final class Appraiser {
-    /** Closed (superseded) chain ids remembered per device, to call their reports replays. */
-    public static final int CLOSED_CHAINS_KEPT = 4;
+    /** Closed chain ids remembered per device: {@link Limits#CLOSED_CHAINS_KEPT}. */
+    public static final int CLOSED_CHAINS_KEPT = Limits.CLOSED_CHAINS_KEPT;
 
     private final AppraiserConfig config;
     private final ConcurrentHashMap<DeviceId, DeviceRecord> devices = new ConcurrentHashMap<>();
@@ -98,8 +100,8 @@ public final class Appraiser {
             a = appraiseUnchecked(reportBytes);
         } catch (RuntimeException | StackOverflowError e) {
             // Defence in depth: every path above is written to return a typed outcome.
-            a = new Appraisal.Rejected(ReasonCode.MALFORMED, "unexpected " + e.getClass().getSimpleName() + " while appraising",
-                    Optional.empty(), OptionalLong.empty());
+            a = new Appraisal.Rejected(ReasonCode.VERIFIER_ERROR, "the verifier failed (" + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); send the report again", Optional.empty(), OptionalLong.empty());
         }
         if (a instanceof Appraisal.Accepted acc) {
             if (acc.duplicate()) {
@@ -153,7 +155,7 @@ public final class Appraiser {
         }
 
         // Signature, against the pinned key or through rotation statements from it.
-        PinnedKey pinned = known == null ? null : known.key;
+        PinnedKey pinned = known != null ? known.key : storedPin(device);
         PinnedKey signer;
         if (pinned != null && Arrays.equals(pinned.key, claims.key())) {
             if (!report.parts().verify(pinned.point)) {
@@ -227,7 +229,19 @@ public final class Appraiser {
                 // The pinned key moved on (a rotation accepted concurrently) and this report does not use it.
                 return reject.with(ReasonCode.KEY_MISMATCH, "the device's key changed while this report was appraised; it is signed by an older key");
             }
-            var outcome = rec.accept(claims, hash);
+            if (config.keyPins().isPresent() && (rec.key == null || !Arrays.equals(rec.key.key, signer.key))) {
+                var store = config.keyPins().get();
+                var stored = store.get(device);
+                if (stored.isEmpty() || !Arrays.equals(stored.get(), signer.key)) {
+                    try {
+                        // A rotation is made durable before it is acknowledged; a first sight need not be.
+                        store.put(device, signer.key, stored.isPresent());
+                    } catch (IllegalStateException e) {
+                        return reject.with(ReasonCode.VERIFIER_ERROR, e.getMessage() + "; send the report again");
+                    }
+                }
+            }
+            var outcome = rec.accept(claims.chain(), seq, claims.prev(), claims.iat().toEpochMilli(), hash);
             if (outcome instanceof ChainOutcome.Refused r) {
                 return reject.with(r.reason(), r.detail());
             }
@@ -235,6 +249,47 @@ public final class Appraiser {
             rec.key = signer;
             return new Appraisal.Accepted(device, seq, claims, false, ok.gap(), ok.restart());
         }
+    }
+
+    /**
+     * An acceptance to remember across restarts: what the chain check needs of an accepted report.
+     * The verifier writes one per accepted report (see the agent's {@code AcceptedLog}) and gives
+     * them back to {@link #restore} in the same order when it starts.
+     */
+    public record AcceptedEntry(DeviceId device, byte[] key, byte[] chain, long seq, Optional<byte[]> prev,
+            long iatMillis, byte[] hash) {
+        /** The entry for an accepted report: its claims and bytes. */
+        public static AcceptedEntry of(Claims claims, byte[] reportBytes) {
+            return new AcceptedEntry(claims.device(), claims.key(), claims.chain(), claims.seq(), claims.prev(),
+                    claims.iat().toEpochMilli(), DeviceId.sha256(reportBytes));
+        }
+    }
+
+    /**
+     * Replays an acceptance made by an earlier run of this verifier: updates the device's chain
+     * view and pinned key exactly as accepting the report did, without checking it again (it was
+     * checked when it was accepted). Entries must come in their original order.
+     */
+    public void restore(AcceptedEntry e) {
+        DeviceRecord rec = devices.computeIfAbsent(e.device(), d -> new DeviceRecord());
+        synchronized (rec) {
+            if (rec.accept(e.chain(), e.seq(), e.prev(), e.iatMillis(), e.hash()) instanceof ChainOutcome.Ok) {
+                if (rec.key == null || !Arrays.equals(rec.key.key, e.key())) {
+                    PinnedKey pinned = PinnedKey.of(e.key());
+                    if (pinned != null) {
+                        rec.key = pinned;
+                    }
+                }
+            }
+        }
+    }
+
+    /** The key pinned for a device this process has not seen yet, from the key pin store. */
+    private PinnedKey storedPin(DeviceId device) {
+        if (config.keyPins().isEmpty()) {
+            return null;
+        }
+        return config.keyPins().get().get(device).map(PinnedKey::of).orElse(null);
     }
 
     private static String describe(Duration skew) {
@@ -287,6 +342,7 @@ public final class Appraiser {
         private final byte[][] prevs = new byte[Limits.DUPLICATE_WINDOW][];
         private final byte[][] closedChains = new byte[CLOSED_CHAINS_KEPT][];
         private int closedNext;
+        private long lastIatMillis = Long.MIN_VALUE; // newest iat accepted from the device
 
         private int slot(long seq) {
             return (int) Math.floorMod(seq, (long) Limits.DUPLICATE_WINDOW);
@@ -301,25 +357,30 @@ public final class Appraiser {
             return chain != null && Arrays.equals(chain, chainId) && remembered(seq) && Arrays.equals(hashes[slot(seq)], hash);
         }
 
-        ChainOutcome accept(Claims c, byte[] hash) {
-            long seq = c.seq();
-            if (chain == null || !Arrays.equals(chain, c.chain())) {
+        ChainOutcome accept(byte[] chainId, long seq, Optional<byte[]> prev, long iatMillis, byte[] hash) {
+            if (chain == null || !Arrays.equals(chain, chainId)) {
                 for (var closed : closedChains) {
-                    if (closed != null && Arrays.equals(closed, c.chain())) {
-                        return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(c.chain())
+                    if (closed != null && Arrays.equals(closed, chainId)) {
+                        return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(chainId)
                                 + ", which the device has since restarted");
                     }
                 }
                 boolean restart = chain != null;
+                if (restart && iatMillis < lastIatMillis) {
+                    // A genuine but old report of a chain closed long ago (beyond CLOSED_CHAINS_KEPT)
+                    // must not switch the device back to that chain.
+                    return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(chainId)
+                            + " is older than the device's latest accepted report");
+                }
                 if (restart) {
                     closedChains[closedNext] = chain;
                     closedNext = (closedNext + 1) % CLOSED_CHAINS_KEPT;
                 }
-                chain = c.chain().clone();
+                chain = chainId.clone();
                 Arrays.fill(hashes, null);
                 Arrays.fill(prevs, null);
                 lastSeq = seq;
-                remember(c, hash);
+                remember(seq, prev, iatMillis, hash);
                 // First sight of a device: start from whatever it sends. A new chain of a known
                 // device: a restart; reports before this one in the new chain count as a gap.
                 return new ChainOutcome.Ok(restart ? seq - 1 : 0, restart);
@@ -329,11 +390,11 @@ public final class Appraiser {
             }
             if (seq > lastSeq) {
                 long gap = seq - lastSeq - 1;
-                if (gap == 0 && !prevMatches(c, seq - 1)) {
+                if (gap == 0 && !prevMatches(prev, seq - 1)) {
                     return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
                 }
                 lastSeq = seq;
-                remember(c, hash);
+                remember(seq, prev, iatMillis, hash);
                 return new ChainOutcome.Ok(gap, false);
             }
             if (seq <= lastSeq - Limits.DUPLICATE_WINDOW) {
@@ -341,25 +402,26 @@ public final class Appraiser {
                         + Limits.DUPLICATE_WINDOW + " reports of the chain (last seq " + lastSeq + ")");
             }
             // A late report filling a hole: it must fit the neighbours we have.
-            if (remembered(seq - 1) && !prevMatches(c, seq - 1)) {
+            if (remembered(seq - 1) && !prevMatches(prev, seq - 1)) {
                 return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
             }
             if (remembered(seq + 1) && !Arrays.equals(prevs[slot(seq + 1)], hash)) {
                 return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "report " + (seq + 1) + " names a different report as its prev");
             }
-            remember(c, hash);
+            remember(seq, prev, iatMillis, hash);
             return new ChainOutcome.Ok(0, false);
         }
 
-        private boolean prevMatches(Claims c, long prevSeq) {
-            return remembered(prevSeq) && c.prev().isPresent() && Arrays.equals(hashes[slot(prevSeq)], c.prev().get());
+        private boolean prevMatches(Optional<byte[]> prev, long prevSeq) {
+            return remembered(prevSeq) && prev.isPresent() && Arrays.equals(hashes[slot(prevSeq)], prev.get());
         }
 
-        private void remember(Claims c, byte[] hash) {
-            int i = slot(c.seq());
-            seqs[i] = c.seq();
+        private void remember(long seq, Optional<byte[]> prev, long iatMillis, byte[] hash) {
+            lastIatMillis = Math.max(lastIatMillis, iatMillis);
+            int i = slot(seq);
+            seqs[i] = seq;
             hashes[i] = hash;
-            prevs[i] = c.prev().orElse(null);
+            prevs[i] = prev.orElse(null);
         }
     }
 }

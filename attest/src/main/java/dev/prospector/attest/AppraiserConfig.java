@@ -14,9 +14,11 @@ import java.util.Optional;
  * @param requireNonce    with challenges: a report without a nonce is {@code bad-nonce}
  * @param limits          plausibility bounds ({@code implausible})
  * @param clock           the verifier's clock
+ * @param keyPins         if present, the device keys pinned across restarts (first sight and rotations)
  */
 public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expectedFleet, Optional<DeviceRegistry> registry,
-        Optional<ChallengeStore> challenges, boolean requireNonce, PlausibilityLimits limits, Clock clock) {
+        Optional<ChallengeStore> challenges, boolean requireNonce, PlausibilityLimits limits, Clock clock,
+        Optional<KeyPinStore> keyPins) {
 
     /** Longest clock-skew window accepted: beyond it, freshness means nothing. */
     public static final Duration MAX_CLOCK_SKEW_WINDOW = Duration.ofDays(1);
@@ -29,7 +31,7 @@ public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expecte
         if (requireNonce && challenges.isEmpty()) {
             throw new IllegalArgumentException("requireNonce needs a challenge store: configure challenges or turn requireNonce off");
         }
-        if (limits == null || clock == null) {
+        if (limits == null || clock == null || keyPins == null) {
             throw new IllegalArgumentException("limits and clock are required");
         }
     }
@@ -37,30 +39,35 @@ public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expecte
     /** Window {@link Limits#CLOCK_SKEW_WINDOW}, any fleet, any device, no challenges, default limits, UTC clock. */
     public static AppraiserConfig defaults() {
         return new AppraiserConfig(Limits.CLOCK_SKEW_WINDOW, Optional.empty(), Optional.empty(), Optional.empty(), false,
-                PlausibilityLimits.DEFAULTS, Clock.systemUTC());
+                PlausibilityLimits.DEFAULTS, Clock.systemUTC(), Optional.empty());
     }
 
     public AppraiserConfig withClockSkewWindow(Duration window) {
-        return new AppraiserConfig(window, expectedFleet, registry, challenges, requireNonce, limits, clock);
+        return new AppraiserConfig(window, expectedFleet, registry, challenges, requireNonce, limits, clock, keyPins);
     }
 
     public AppraiserConfig withFleet(String fleet) {
-        return new AppraiserConfig(clockSkewWindow, Optional.of(fleet), registry, challenges, requireNonce, limits, clock);
+        return new AppraiserConfig(clockSkewWindow, Optional.of(fleet), registry, challenges, requireNonce, limits, clock, keyPins);
     }
 
     public AppraiserConfig withRegistry(DeviceRegistry r) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, Optional.of(r), challenges, requireNonce, limits, clock);
+        return new AppraiserConfig(clockSkewWindow, expectedFleet, Optional.of(r), challenges, requireNonce, limits, clock, keyPins);
     }
 
     public AppraiserConfig withChallenges(ChallengeStore store, boolean require) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, Optional.of(store), require, limits, clock);
+        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, Optional.of(store), require, limits, clock, keyPins);
     }
 
     public AppraiserConfig withLimits(PlausibilityLimits l) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, l, clock);
+        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, l, clock, keyPins);
+    }
+
+    /** Pins device keys in {@code store}, so rotations survive a verifier restart. */
+    public AppraiserConfig withKeyPins(KeyPinStore store) {
+        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, clock, Optional.of(store));
     }
 
     public AppraiserConfig withClock(Clock c) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, c);
+        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, c, keyPins);
     }
 }

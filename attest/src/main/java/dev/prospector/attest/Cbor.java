@@ -7,7 +7,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -417,18 +416,18 @@ public final class Cbor {
                 }
                 case 4: {
                     int n = length(arg); // every item takes at least one byte
-                    var items = new ArrayList<Value>(n);
+                    var items = new Value[n];
                     for (int i = 0; i < n; i++) {
-                        items.add(item(depth + 1));
+                        items[i] = item(depth + 1);
                     }
-                    return new Array(items);
+                    return new Array(List.of(items)); // List.copyOf in the record keeps this list
                 }
                 case 5: {
                     if (arg < 0 || arg > (end - pos) / 2) {
                         throw new MalformedReportException("declared map size " + Long.toUnsignedString(arg) + " exceeds the bytes left");
                     }
                     int n = (int) arg;
-                    var entries = new ArrayList<Entry>(n);
+                    var entries = new Entry[n];
                     int prevKeyStart = -1;
                     int prevKeyEnd = -1;
                     for (int i = 0; i < n; i++) {
@@ -440,9 +439,9 @@ public final class Cbor {
                         }
                         prevKeyStart = keyStart;
                         prevKeyEnd = keyEnd;
-                        entries.add(new Entry(k, item(depth + 1)));
+                        entries[i] = new Entry(k, item(depth + 1));
                     }
-                    return new MapValue(Collections.unmodifiableList(entries));
+                    return new MapValue(List.of(entries));
                 }
                 case 6:
                     if (arg < 0) {
@@ -452,6 +451,45 @@ public final class Cbor {
                 default:
                     throw new AssertionError(major);
             }
+        }
+
+        /**
+         * Reads the head of an array (major 4) or map (major 5) and returns its size, checked
+         * against the bytes left like every other length.
+         */
+        int containerHeader(int major, String what) throws MalformedReportException {
+            int start = pos;
+            int ib = u8();
+            if ((ib >>> 5) != major) {
+                throw new MalformedReportException(what + " is not " + (major == 4 ? "an array" : "a map") + " (byte " + start + ")");
+            }
+            long arg = argument(ib & 0x1f);
+            long max = major == 5 ? (end - pos) / 2 : end - pos;
+            if (arg < 0 || arg > max) {
+                throw new MalformedReportException("declared size " + Long.toUnsignedString(arg) + " of " + what + " exceeds the bytes left");
+            }
+            return (int) arg;
+        }
+
+        /** If the next bytes are exactly {@code encoded} (an encoded map key), consumes them. */
+        boolean tryKey(byte[] encoded) {
+            if (end - pos >= encoded.length && Arrays.equals(in, pos, pos + encoded.length, encoded, 0, encoded.length)) {
+                pos += encoded.length;
+                return true;
+            }
+            return false;
+        }
+
+        /** Throws unless every byte was read. */
+        void finish() throws MalformedReportException {
+            if (pos != end) {
+                throw new MalformedReportException((end - pos) + " trailing bytes after the CBOR item");
+            }
+        }
+
+        /** Compares two already read byte ranges of the input: the deterministic key order. */
+        int compareRanges(int aFrom, int aTo, int bFrom, int bTo) {
+            return Arrays.compareUnsigned(in, aFrom, aTo, in, bFrom, bTo);
         }
 
         private static boolean isAscii(byte[] b, int from, int n) {

@@ -16,8 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ChallengeStore {
     /** Nonce length in bytes. */
     public static final int NONCE_BYTES = 16;
-    /** Nonces remembered per device (a device answers the latest; older ones may still be in flight). */
-    public static final int KEPT_PER_DEVICE = 4;
+    /** Nonces remembered per device: {@link Limits#CHALLENGES_KEPT_PER_DEVICE}. */
+    public static final int KEPT_PER_DEVICE = Limits.CHALLENGES_KEPT_PER_DEVICE;
 
     private static final SecureRandom RANDOM = new SecureRandom();
 

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * The claims of a report: the payload of its COSE_Sign1, a deterministic CBOR map with text keys.
@@ -33,7 +32,17 @@ public record Claims(
         String softwareVersion,
         byte[] configHash,
         Optional<String> restart,
-        List<KeyRotation> rotations) {
+        List<KeyRotation> rotations,
+        long lost) {
+
+    /** The claims of a device that has lost no report ({@code lost} = 0, the claim absent). */
+    public Claims(DeviceId device, byte[] key, String fleet, long seq, Optional<byte[]> prev, byte[] chain,
+            Instant iat, long epoch, Optional<byte[]> nonce, String bootId, Duration uptime,
+            List<Measurement> measurements, String softwareVersion, byte[] configHash, Optional<String> restart,
+            List<KeyRotation> rotations) {
+        this(device, key, fleet, seq, prev, chain, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion,
+                configHash, restart, rotations, 0);
+    }
 
     /** Format version, claim {@code v}. */
     public static final int VERSION = 1;
@@ -55,6 +64,8 @@ public record Claims(
     public static final String CONFIG = "cfg";
     public static final String RESTART = "restart";
     public static final String ROTATIONS = "rot";
+    /** Reports of this chain the device dropped unsent (its outbox was full), in total; absent when 0. */
+    public static final String LOST = "lost";
 
     public static final String M_NAME = "name";
     public static final String M_VALUE = "value";
@@ -66,9 +77,6 @@ public record Claims(
     public static final int CHAIN_ID_BYTES = 16;
     /** Length of {@code prev} and {@code cfg} (SHA-256). */
     public static final int HASH_BYTES = 32;
-
-    private static final Set<String> KNOWN = Set.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
-            UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS);
 
     public Claims {
         require(key.length == 32, "key must be 32 bytes");
@@ -88,6 +96,7 @@ public record Claims(
         restart.ifPresent(r -> checkText("restart", r, false));
         require(restart.isPresent() != prev.isPresent(), "restart must be present exactly when prev is absent");
         require((seq == 1) == prev.isEmpty(), "prev must be absent exactly on seq 1, the first report of a chain");
+        require(lost >= 0 && lost < seq, "lost must be 0 to seq - 1");
         rotations = List.copyOf(rotations);
         try {
             KeyRotation.checkChain(rotations);
@@ -112,15 +121,24 @@ public record Claims(
     }
 
     static void checkText(String what, String value, boolean allowEmpty) {
-        require(value != null, what + " is missing");
-        require(allowEmpty || !value.isEmpty(), what + " must not be empty");
+        // Hot on the verifier's path: build messages only when throwing.
+        if (value == null) {
+            throw new IllegalArgumentException(what + " is missing");
+        }
+        if (!allowEmpty && value.isEmpty()) {
+            throw new IllegalArgumentException(what + " must not be empty");
+        }
         int utf8 = 0;
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
-            require(!Character.isISOControl(c), what + " contains a control character");
+            if (Character.isISOControl(c)) {
+                throw new IllegalArgumentException(what + " contains a control character");
+            }
             utf8 += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4
         }
-        require(utf8 <= Limits.MAX_TEXT_BYTES, what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
+        if (utf8 > Limits.MAX_TEXT_BYTES) {
+            throw new IllegalArgumentException(what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
+        }
     }
 
     // ---------------------------------------------------------------- encoding
@@ -144,6 +162,9 @@ public record Claims(
         prev.ifPresent(p -> m.put(PREV, new Cbor.Bytes(p)));
         nonce.ifPresent(n -> m.put(NONCE, new Cbor.Bytes(n)));
         restart.ifPresent(r -> m.put(RESTART, new Cbor.Text(r)));
+        if (lost > 0) {
+            m.put(LOST, new Cbor.Int(lost));
+        }
         if (!rotations.isEmpty()) {
             var items = new ArrayList<Cbor.Value>();
             rotations.forEach(r -> items.add(new Cbor.Bytes(r.bytes())));
@@ -169,24 +190,49 @@ public record Claims(
 
     /** Decodes a payload, rejecting anything not deterministic, unknown, missing or out of range. */
     public static Claims decode(byte[] payload) throws MalformedReportException {
-        if (!(Cbor.decode(payload) instanceof Cbor.MapValue m)) {
-            throw new MalformedReportException("payload is not a CBOR map");
+        try {
+            return decodeStrict(payload);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
-        for (var e : m.entries()) {
-            if (!(e.key() instanceof Cbor.Text t) || !KNOWN.contains(t.value())) {
-                throw new MalformedReportException("unknown claim " + e.key());
+    }
+
+    private static Claims decodeStrict(byte[] payload) throws MalformedReportException {
+        // Streamed in one pass into fixed slots (this runs once per appraisal): the same strict
+        // rules as Cbor.decode, without building a tree of the measurements.
+        var r = new Cbor.Reader(payload, 0, payload.length);
+        int n = r.containerHeader(5, "payload");
+        var f = new Fields();
+        int prevKeyStart = -1;
+        int prevKeyEnd = -1;
+        for (int i = 0; i < n; i++) {
+            int keyStart = r.pos;
+            Cbor.Value key = r.item(1);
+            if (prevKeyStart >= 0 && r.compareRanges(prevKeyStart, prevKeyEnd, keyStart, r.pos) >= 0) {
+                throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
+            }
+            prevKeyStart = keyStart;
+            prevKeyEnd = r.pos;
+            if (!(key instanceof Cbor.Text t) || !f.known(t.value())) {
+                throw new MalformedReportException("unknown claim " + key);
+            }
+            if (t.value().equals(MEASUREMENTS)) {
+                f.measurements = decodeMeasurements(r);
+            } else {
+                f.put(t.value(), r.item(1));
             }
         }
-        long version = uint(m, V);
+        r.finish();
+        long version = f.uint(V);
         if (version != VERSION) {
             throw new MalformedReportException("unsupported report version " + version + " (this program reads version " + VERSION + ")");
         }
-        String dev = text(m, DEVICE);
+        String dev = f.text(DEVICE);
         if (!DeviceId.isValid(dev)) {
             throw new MalformedReportException("dev is not a device id: " + dev);
         }
         var rotations = new ArrayList<KeyRotation>();
-        var rot = m.get(ROTATIONS);
+        var rot = f.get(ROTATIONS);
         if (rot.isPresent()) {
             if (!(rot.get() instanceof Cbor.Array arr) || arr.items().isEmpty() || arr.items().size() > Limits.MAX_ROTATIONS) {
                 throw new MalformedReportException("rot must be an array of 1 to " + Limits.MAX_ROTATIONS + " byte strings");
@@ -201,50 +247,148 @@ public record Claims(
         try {
             return new Claims(
                     new DeviceId(dev),
-                    bytes(m, KEY, 32, 32),
-                    text(m, FLEET),
-                    uint(m, SEQ),
-                    optionalBytes(m, PREV, HASH_BYTES, HASH_BYTES),
-                    bytes(m, CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES),
-                    Instant.ofEpochMilli(uint(m, IAT)),
-                    uint(m, EPOCH),
-                    optionalBytes(m, NONCE, 1, Limits.MAX_NONCE_BYTES),
-                    text(m, BOOT),
-                    Duration.ofMillis(uint(m, UPTIME)),
-                    decodeMeasurements(m),
-                    text(m, SOFTWARE),
-                    bytes(m, CONFIG, HASH_BYTES, HASH_BYTES),
-                    m.get(RESTART).isPresent() ? Optional.of(text(m, RESTART)) : Optional.empty(),
-                    rotations);
+                    f.bytes(KEY, 32, 32),
+                    f.text(FLEET),
+                    f.uint(SEQ),
+                    f.optionalBytes(PREV, HASH_BYTES, HASH_BYTES),
+                    f.bytes(CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES),
+                    Instant.ofEpochMilli(f.uint(IAT)),
+                    f.uint(EPOCH),
+                    f.optionalBytes(NONCE, 1, Limits.MAX_NONCE_BYTES),
+                    f.text(BOOT),
+                    Duration.ofMillis(f.uint(UPTIME)),
+                    measurements(f),
+                    f.text(SOFTWARE),
+                    f.bytes(CONFIG, HASH_BYTES, HASH_BYTES),
+                    f.get(RESTART).isPresent() ? Optional.of(f.text(RESTART)) : Optional.empty(),
+                    rotations,
+                    f.get(LOST).isPresent() ? positive(f.uint(LOST), LOST) : 0);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
     }
 
-    private static List<Measurement> decodeMeasurements(Cbor.MapValue m) throws MalformedReportException {
-        if (!(m.get(MEASUREMENTS).orElse(null) instanceof Cbor.Array arr)) {
+    /** An optional count present only when non-zero: an explicit 0 is not the deterministic form. */
+    private static long positive(long value, String key) throws MalformedReportException {
+        if (value == 0) {
+            throw new MalformedReportException("claim " + key + " is 0: a zero count is encoded by leaving the claim out");
+        }
+        return value;
+    }
+
+    private static List<Measurement> measurements(Fields f) throws MalformedReportException {
+        if (f.measurements == null) {
             throw new MalformedReportException("claim meas is missing or not an array");
         }
-        if (arr.items().size() > Limits.MAX_MEASUREMENTS) {
+        return f.measurements;
+    }
+
+    /** The claims of one payload by name, with typed accessors that say which claim is wrong. */
+    private static final class Fields {
+        private static final List<String> NAMES = List.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
+                UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST);
+        private final Cbor.Value[] slots = new Cbor.Value[NAMES.size()];
+
+        List<Measurement> measurements;
+
+        boolean known(String key) {
+            return NAMES.contains(key);
+        }
+
+        /** Stores a claim; false if the name is not a claim. */
+        boolean put(String key, Cbor.Value value) {
+            int i = NAMES.indexOf(key);
+            if (i < 0) {
+                return false;
+            }
+            slots[i] = value;
+            return true;
+        }
+
+        private Cbor.Value value(String key) {
+            return slots[NAMES.indexOf(key)];
+        }
+
+        Optional<Cbor.Value> get(String key) {
+            return Optional.ofNullable(value(key));
+        }
+
+        long uint(String key) throws MalformedReportException {
+            if (!(value(key) instanceof Cbor.Int i) || i.value() < 0) {
+                throw new MalformedReportException("claim " + key + " is missing or not an unsigned integer");
+            }
+            return i.value();
+        }
+
+        String text(String key) throws MalformedReportException {
+            if (!(value(key) instanceof Cbor.Text t)) {
+                throw new MalformedReportException("claim " + key + " is missing or not a text string");
+            }
+            return t.value();
+        }
+
+        byte[] bytes(String key, int min, int max) throws MalformedReportException {
+            if (!(value(key) instanceof Cbor.Bytes b) || b.value().length < min || b.value().length > max) {
+                throw new MalformedReportException("claim " + key + " is missing or not a byte string of "
+                        + (min == max ? min : min + " to " + max) + " bytes");
+            }
+            return b.value();
+        }
+
+        Optional<byte[]> optionalBytes(String key, int min, int max) throws MalformedReportException {
+            return value(key) != null ? Optional.of(bytes(key, min, max)) : Optional.empty();
+        }
+    }
+
+    private static final byte[] KEY_NAME = Cbor.encode(new Cbor.Text(M_NAME));
+    private static final byte[] KEY_UNIT = Cbor.encode(new Cbor.Text(M_UNIT));
+    private static final byte[] KEY_VALUE = Cbor.encode(new Cbor.Text(M_VALUE));
+    private static final byte[] KEY_SOURCE = Cbor.encode(new Cbor.Text(M_SOURCE));
+    private static final byte[] KEY_UNAVAILABLE = Cbor.encode(new Cbor.Text(M_UNAVAILABLE));
+
+    /**
+     * Reads the {@code meas} array. Each element must be exactly {@code {name, unit, value, source}}
+     * or {@code {name, unavailable}} with its keys in that (deterministic) order.
+     */
+    private static List<Measurement> decodeMeasurements(Cbor.Reader r) throws MalformedReportException {
+        int n = r.containerHeader(4, "claim meas");
+        if (n > Limits.MAX_MEASUREMENTS) {
             throw new MalformedReportException("more than " + Limits.MAX_MEASUREMENTS + " measurements");
         }
-        var out = new ArrayList<Measurement>(arr.items().size());
-        for (var item : arr.items()) {
-            if (!(item instanceof Cbor.MapValue mm)) {
-                throw new MalformedReportException("a measurement is not a map");
-            }
-            if (mm.entries().size() == 2 && mm.get(M_UNAVAILABLE).isPresent()) {
-                out.add(new UnavailableMeasurement(text(mm, M_NAME), text(mm, M_UNAVAILABLE)));
-            } else if (mm.entries().size() == 4) {
-                if (!(mm.get(M_VALUE).orElse(null) instanceof Cbor.Float f)) {
+        var out = new Measurement[n];
+        for (int i = 0; i < n; i++) {
+            int size = r.containerHeader(5, "a measurement");
+            if (size == 4 && r.tryKey(KEY_NAME)) {
+                String name = text(r, M_NAME);
+                if (!r.tryKey(KEY_UNIT)) {
+                    throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
+                }
+                String unit = text(r, M_UNIT);
+                if (!r.tryKey(KEY_VALUE) || !(r.item(3) instanceof Cbor.Float value)) {
                     throw new MalformedReportException("measurement value is missing or not a float");
                 }
-                out.add(new MeasurementClaim(text(mm, M_NAME), f.value(), text(mm, M_UNIT), text(mm, M_SOURCE)));
+                if (!r.tryKey(KEY_SOURCE)) {
+                    throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
+                }
+                out[i] = new MeasurementClaim(name, value.value(), unit, text(r, M_SOURCE));
+            } else if (size == 2 && r.tryKey(KEY_NAME)) {
+                String name = text(r, M_NAME);
+                if (!r.tryKey(KEY_UNAVAILABLE)) {
+                    throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
+                }
+                out[i] = new UnavailableMeasurement(name, text(r, M_UNAVAILABLE));
             } else {
-                throw new MalformedReportException("a measurement must be {name, value, unit, source} or {name, unavailable}");
+                throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
             }
         }
-        return out;
+        return List.of(out);
+    }
+
+    private static String text(Cbor.Reader r, String what) throws MalformedReportException {
+        if (!(r.item(3) instanceof Cbor.Text t)) {
+            throw new MalformedReportException("measurement " + what + " is not a text string");
+        }
+        return t.value();
     }
 
     static long uint(Cbor.MapValue m, String key) throws MalformedReportException {
@@ -266,10 +410,6 @@ public record Claims(
             throw new MalformedReportException("claim " + key + " is missing or not a byte string of " + (min == max ? min : min + " to " + max) + " bytes");
         }
         return b.value();
-    }
-
-    private static Optional<byte[]> optionalBytes(Cbor.MapValue m, String key, int min, int max) throws MalformedReportException {
-        return m.get(key).isPresent() ? Optional.of(bytes(m, key, min, max)) : Optional.empty();
     }
 
     @Override

@@ -33,12 +33,18 @@ public record ClockCheck(Duration offset, Duration window) {
         return offset.abs().compareTo(window) > 0;
     }
 
-    /** One line for status and logs. */
+    /** One line for status and logs, measured against the verifier (from a receipt). */
     public String describe() {
+        return describe("the verifier");
+    }
+
+    /** One line for status and logs; {@code reference} names the clock compared with ("pool.ntp.org"). */
+    public String describe(String reference) {
         long ms = offset.toMillis();
-        String off = Math.abs(ms) + " ms " + (ms >= 0 ? "ahead of" : "behind") + " the verifier";
+        String off = Math.abs(ms) + " ms " + (ms >= 0 ? "ahead of " : "behind ") + reference;
         return outsideWindow()
-                ? "clock is " + off + ", beyond its window of " + window.toSeconds() + " s: reports will be rejected as stale; fix the time (enable NTP: timedatectl set-ntp true)"
+                ? "clock is " + off + ", beyond the verifier's window of " + window.toSeconds()
+                        + " s: reports will be rejected as stale; fix the time (enable NTP: timedatectl set-ntp true)"
                 : "clock is " + off + " (window " + window.toSeconds() + " s)";
     }
 }

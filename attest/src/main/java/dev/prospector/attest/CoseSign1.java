@@ -1,6 +1,5 @@
 package dev.prospector.attest;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
@@ -58,16 +57,45 @@ public final class CoseSign1 {
 
     /** The bytes Ed25519 signs: the encoded Sig_structure. */
     public static byte[] toBeSigned(byte[] protectedHeader, byte[] payload) {
-        var out = new ByteArrayOutputStream(protectedHeader.length + payload.length + 24);
-        Cbor.head(out, 4, 4);
-        Cbor.head(out, 3, SIGNATURE1.length);
-        out.writeBytes(SIGNATURE1);
-        Cbor.head(out, 2, protectedHeader.length);
-        out.writeBytes(protectedHeader);
-        Cbor.head(out, 2, 0);
-        Cbor.head(out, 2, payload.length);
-        out.writeBytes(payload);
-        return out.toByteArray();
+        // Written into one exactly sized array: this runs once per appraisal.
+        int size = 1 + 1 + SIGNATURE1.length + headSize(protectedHeader.length) + protectedHeader.length + 1
+                + headSize(payload.length) + payload.length;
+        byte[] out = new byte[size];
+        int p = 0;
+        out[p++] = (byte) 0x84; // array of 4
+        out[p++] = (byte) (0x60 | SIGNATURE1.length); // text of 10
+        System.arraycopy(SIGNATURE1, 0, out, p, SIGNATURE1.length);
+        p += SIGNATURE1.length;
+        p = bstrHead(out, p, protectedHeader.length);
+        System.arraycopy(protectedHeader, 0, out, p, protectedHeader.length);
+        p += protectedHeader.length;
+        out[p++] = 0x40; // external_aad: empty byte string
+        p = bstrHead(out, p, payload.length);
+        System.arraycopy(payload, 0, out, p, payload.length);
+        return out;
+    }
+
+    private static int headSize(int length) {
+        return length < 24 ? 1 : length <= 0xff ? 2 : length <= 0xffff ? 3 : 5;
+    }
+
+    private static int bstrHead(byte[] out, int p, int length) {
+        if (length < 24) {
+            out[p++] = (byte) (0x40 | length);
+        } else if (length <= 0xff) {
+            out[p++] = 0x58;
+            out[p++] = (byte) length;
+        } else if (length <= 0xffff) {
+            out[p++] = 0x59;
+            out[p++] = (byte) (length >>> 8);
+            out[p++] = (byte) length;
+        } else {
+            out[p++] = 0x5a;
+            for (int s = 24; s >= 0; s -= 8) {
+                out[p++] = (byte) (length >>> s);
+            }
+        }
+        return p;
     }
 
     /** Signs {@code payload} with {@code keys}, naming {@code kid}. */

@@ -32,4 +32,10 @@ public final class Limits {
 
     /** Reports per device remembered to tell an exact duplicate (acknowledged) from a replay. */
     public static final int DUPLICATE_WINDOW = 32;
+
+    /** Closed (superseded) chain ids remembered per device, whose late reports are replays. */
+    public static final int CLOSED_CHAINS_KEPT = 4;
+
+    /** Challenge nonces remembered per device (it answers the latest; older ones may be in flight). */
+    public static final int CHALLENGES_KEPT_PER_DEVICE = 4;
 }

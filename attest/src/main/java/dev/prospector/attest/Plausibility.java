@@ -1,55 +1,70 @@
 package dev.prospector.attest;
 
-import java.util.HashMap;
-import java.util.Map;
+import java.util.List;
 import java.util.Optional;
 
-/** Checks claims against {@link PlausibilityLimits}; pure and cheap (one pass, one small map). */
+/** Checks claims against {@link PlausibilityLimits}; pure, cheap, allocation-free when all is well. */
 final class Plausibility {
     private Plausibility() {}
 
     /** The first implausible thing about {@code claims}, as one sentence, or empty. */
     static Optional<String> problem(Claims claims, PlausibilityLimits limits) {
-        Map<String, MeasurementClaim> byName = new HashMap<>();
-        var names = new java.util.HashSet<String>();
-        for (var m : claims.measurements()) {
-            if (!names.add(m.name())) {
-                return Optional.of("measurement " + m.name() + " appears twice");
+        // Allocation-free on the accepted path: this runs once per appraisal.
+        List<Measurement> ms = claims.measurements();
+        for (int i = 0; i < ms.size(); i++) {
+            var m = ms.get(i);
+            for (int j = 0; j < i; j++) {
+                if (ms.get(j).name().equals(m.name())) {
+                    return Optional.of("measurement " + m.name() + " appears twice");
+                }
             }
             if (m instanceof MeasurementClaim c) {
-                byName.put(c.name(), c);
                 var p = bound(c, limits);
                 if (p.isPresent()) {
                     return p;
                 }
             }
         }
-        for (var c : byName.values()) {
+        for (var m : ms) {
+            if (!(m instanceof MeasurementClaim c)) {
+                continue;
+            }
             String name = c.name();
             int dot = name.lastIndexOf('.');
             if (dot <= 0) {
                 continue;
             }
-            String prefix = name.substring(0, dot);
-            String leaf = name.substring(dot + 1);
-            if (leaf.equals("free") || leaf.equals("used")) {
-                var total = byName.get(prefix + ".total");
+            if (name.endsWith(".free") || name.endsWith(".used")) {
+                var total = sibling(ms, name, dot, "total");
                 if (total != null && total.unit().equals(c.unit()) && c.value() > total.value()) {
                     return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds " + total.name() + " " + fmt(total.value()));
                 }
             }
-            if ((c.unit().equals("B/s") || c.unit().equals("bit/s")) && !leaf.equals("link")) {
-                var link = byName.get(prefix + ".link");
+            if ((c.unit().equals("B/s") || c.unit().equals("bit/s")) && !name.endsWith(".link")) {
+                var link = sibling(ms, name, dot, "link");
                 if (link != null) {
                     double rate = c.unit().equals("B/s") ? c.value() : c.value() / 8;
                     double cap = link.unit().equals("B/s") ? link.value() : link.unit().equals("bit/s") ? link.value() / 8 : Double.NaN;
                     if (rate > cap) {
-                        return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds the link speed " + link.name() + " " + fmt(link.value()) + " " + link.unit());
+                        return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds the link speed " + link.name() + " "
+                                + fmt(link.value()) + " " + link.unit());
                     }
                 }
             }
         }
         return Optional.empty();
+    }
+
+    /** The measurement named {@code <prefix of name up to dot>.<leaf>}, if any. */
+    private static MeasurementClaim sibling(List<Measurement> ms, String name, int dot, String leaf) {
+        for (var m : ms) {
+            String n = m.name();
+            if (m instanceof MeasurementClaim c && n.length() == dot + 1 + leaf.length() && n.regionMatches(0, name, 0, dot + 1)
+                    && n.endsWith(leaf)) {
+                return c;
+            }
+        }
+        return null;
     }
 
     private static Optional<String> bound(MeasurementClaim c, PlausibilityLimits l) {

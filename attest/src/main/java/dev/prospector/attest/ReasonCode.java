@@ -21,7 +21,9 @@ public enum ReasonCode {
     /** The nonce was not issued to this device by this verifier, or has expired. */
     BAD_NONCE("bad-nonce"),
     /** A claim outside plausible bounds (a link speed, free space above capacity, 300 degrees C). */
-    IMPLAUSIBLE("implausible");
+    IMPLAUSIBLE("implausible"),
+    /** The verifier failed (it could not record a key pin, or hit a bug): not the report's fault; send it again. */
+    VERIFIER_ERROR("verifier-error");
 
     private final String code;
 

@@ -18,12 +18,22 @@ import java.util.Optional;
  * @param measurements    the measurements, in the agent's order
  * @param softwareVersion the agent's version
  * @param configHash      SHA-256 of the effective configuration (32 bytes)
+ * @param lost            reports dropped unsent because the outbox was full, in total (claim {@code lost})
  */
 public record ReportInput(String fleet, Instant iat, long epoch, Optional<byte[]> nonce, String bootId,
-        Duration uptime, List<Measurement> measurements, String softwareVersion, byte[] configHash) {
+        Duration uptime, List<Measurement> measurements, String softwareVersion, byte[] configHash, long lost) {
     public ReportInput {
         measurements = List.copyOf(measurements);
         nonce = nonce.map(byte[]::clone);
         configHash = configHash.clone();
+        if (lost < 0) {
+            throw new IllegalArgumentException("lost must not be negative");
+        }
+    }
+
+    /** The input of a device that has lost no report. */
+    public ReportInput(String fleet, Instant iat, long epoch, Optional<byte[]> nonce, String bootId,
+            Duration uptime, List<Measurement> measurements, String softwareVersion, byte[] configHash) {
+        this(fleet, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion, configHash, 0);
     }
 }

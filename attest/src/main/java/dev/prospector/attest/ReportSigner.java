@@ -52,7 +52,8 @@ public final class ReportSigner {
                 input.softwareVersion(),
                 input.configHash(),
                 next.restart(),
-                keys.rotations());
+                keys.rotations(),
+                Math.min(input.lost(), next.seq() - 1));
         byte[] bytes = CoseSign1.sign(keys.deviceId().kid(), claims.encode(), keys);
         var report = new SignedReport(bytes, claims);
         store.accept(report);

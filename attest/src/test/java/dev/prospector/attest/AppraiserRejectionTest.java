@@ -210,7 +210,7 @@ class AppraiserRejectionTest {
         assertTrue(e.getMessage().contains("clock-skew window"), e.getMessage());
         e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new AppraiserConfig(Limits.CLOCK_SKEW_WINDOW, Optional.empty(), Optional.empty(), Optional.empty(), true,
-                        PlausibilityLimits.DEFAULTS, Fixtures.CLOCK));
+                        PlausibilityLimits.DEFAULTS, Fixtures.CLOCK, Optional.empty()));
         assertTrue(e.getMessage().contains("requireNonce"), e.getMessage());
     }
 }

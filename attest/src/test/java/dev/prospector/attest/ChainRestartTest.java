@@ -53,6 +53,25 @@ class ChainRestartTest {
     }
 
     @Test
+    void aReportOfAChainClosedLongAgoCannotSwitchTheDeviceBack() {
+        var keys = DeviceKeys.generate();
+        var clock = new MutableClock(Fixtures.NOW);
+        var appr = new Appraiser(AppraiserConfig.defaults().withClock(clock));
+        byte[] ancient = new ReportSigner(keys, ChainState.inMemory()).sign(Fixtures.input(clock.instant())).bytes();
+        assertInstanceOf(Appraisal.Accepted.class, appr.appraise(ancient));
+        // More restarts than the verifier remembers closed chains, each a minute later.
+        ReportSigner current = null;
+        for (int i = 0; i <= Appraiser.CLOSED_CHAINS_KEPT; i++) {
+            clock.advance(java.time.Duration.ofMinutes(1));
+            current = new ReportSigner(keys, ChainState.inMemory());
+            assertTrue(accepted(appr.appraise(current.sign(Fixtures.input(clock.instant())).bytes())).chainRestart());
+        }
+        var r = assertInstanceOf(Appraisal.Rejected.class, appr.appraise(ancient));
+        assertEquals(ReasonCode.REPLAY, r.reason(), r::toString);
+        accepted(appr.appraise(current.sign(Fixtures.input(clock.instant())).bytes()));
+    }
+
+    @Test
     void aNewChainWhoseFirstReportWasLostIsARestartWithAGap() {
         var keys = DeviceKeys.generate();
         accepted(appraiser.appraise(new ReportSigner(keys, ChainState.inMemory()).sign(Fixtures.input()).bytes()));

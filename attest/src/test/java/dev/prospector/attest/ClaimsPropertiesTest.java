@@ -20,8 +20,13 @@ import net.jqwik.api.Provide;
 class ClaimsPropertiesTest {
 
     @Property(tries = 150)
-    void anyReportRoundTripsThroughItsBytes(@ForAll("inputs") ReportInput input, @ForAll("seeds") byte[] seed) throws Exception {
-        var signer = new ReportSigner(DeviceKeys.fromSeed(seed), ChainState.inMemory());
+    void anyReportRoundTripsThroughItsBytes(@ForAll("inputs") ReportInput input, @ForAll("seeds") byte[] seed,
+            @ForAll @net.jqwik.api.constraints.IntRange(min = 0, max = 2) int rotations) throws Exception {
+        var keys = DeviceKeys.fromSeed(seed);
+        for (int i = 0; i < rotations; i++) {
+            keys = keys.rotate(input.iat());
+        }
+        var signer = new ReportSigner(keys, ChainState.inMemory());
         var first = signer.sign(input);
         var second = signer.sign(input);
         for (var report : List.of(first, second)) {
@@ -41,6 +46,10 @@ class ClaimsPropertiesTest {
             assertArrayEquals(input.configHash(), c.configHash());
         }
         assertArrayEquals(first.hash(), second.claims().prev().orElseThrow());
+        assertEquals(0, first.claims().lost(), "nothing before the first report to lose");
+        assertEquals(Math.min(input.lost(), 1), second.claims().lost());
+        assertEquals(rotations, second.claims().rotations().size());
+        assertEquals(DeviceKeys.fromSeed(seed).deviceId(), second.claims().device());
     }
 
     @Property(tries = 100)
@@ -70,7 +79,7 @@ class ClaimsPropertiesTest {
                 Combinators.combine(text, finite(), CborPropertiesTest.text(), CborPropertiesTest.text())
                         .as((n, v, u, s) -> (Measurement) new MeasurementClaim(n, v, u, s)),
                 Combinators.combine(text, text).as((n, r) -> (Measurement) new UnavailableMeasurement(n, r)));
-        return Builders.withBuilder(() -> new Object[9])
+        return Builders.withBuilder(() -> new Object[10])
                 .use(text).in((a, v) -> set(a, 0, v))
                 .use(Arbitraries.longs().between(0, 253402300799999L).map(Instant::ofEpochMilli)).in((a, v) -> set(a, 1, v))
                 .use(Arbitraries.longs().greaterOrEqual(0)).in((a, v) -> set(a, 2, v))
@@ -80,8 +89,9 @@ class ClaimsPropertiesTest {
                 .use(measurement.list().ofMaxSize(12)).in((a, v) -> set(a, 6, v))
                 .use(text).in((a, v) -> set(a, 7, v))
                 .use(Arbitraries.bytes().array(byte[].class).ofSize(32)).in((a, v) -> set(a, 8, v))
+                .use(Arbitraries.oneOf(Arbitraries.just(0L), Arbitraries.longs().between(1, 1000))).in((a, v) -> set(a, 9, v))
                 .build(a -> new ReportInput((String) a[0], (Instant) a[1], (Long) a[2], cast(a[3]), (String) a[4], (Duration) a[5],
-                        cast(a[6]), (String) a[7], (byte[]) a[8]));
+                        cast(a[6]), (String) a[7], (byte[]) a[8], (Long) a[9]));
     }
 
     private static Object[] set(Object[] a, int i, Object v) {

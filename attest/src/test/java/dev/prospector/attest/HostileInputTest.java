@@ -114,6 +114,42 @@ class HostileInputTest {
         }));
     }
 
+    @Property(tries = 400)
+    void theClaimsDecoderThrowsNothingButTheTypedRejection(@ForAll("payloadMutants") byte[] payload) {
+        try {
+            Claims.decode(payload);
+        } catch (MalformedReportException expected) {
+            // the typed rejection
+        }
+        // anything else (IllegalArgumentException, IndexOutOfBounds...) fails the property
+    }
+
+    @Provide
+    Arbitrary<byte[]> payloadMutants() {
+        byte[] payload = valid().claims().encode();
+        return Arbitraries.integers().between(0, payload.length - 1).flatMap(pos -> Arbitraries.integers().between(0, 255).map(b -> {
+            byte[] m = payload.clone();
+            m[pos] = (byte) (int) b;
+            return m;
+        }));
+    }
+
+    @Test
+    void everySingleByteChangeOfThePayloadIsATypedRejectionOrAnotherValidPayload() {
+        byte[] payload = valid().claims().encode();
+        for (int i = 0; i < payload.length; i++) {
+            for (int b = 0; b < 256; b += 7) {
+                byte[] m = payload.clone();
+                m[i] = (byte) b;
+                try {
+                    Claims.decode(m);
+                } catch (MalformedReportException expected) {
+                    // the typed rejection
+                }
+            }
+        }
+    }
+
     @Property(tries = 500)
     void randomBytesAreMalformed(@ForAll("randomBytes") byte[] bytes) {
         assertThrows(MalformedReportException.class, () -> Report.decode(bytes));

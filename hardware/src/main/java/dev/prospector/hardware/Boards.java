@@ -15,10 +15,9 @@ public final class Boards {
      * ARM board and emulates one anywhere else.
      */
     public static Board open(BoardConfig config) {
-        BoardSelection selection = config.selection();
-        if (selection == BoardSelection.AUTO) {
+        BoardSelection selection = resolve(config.selection(), config.root());
+        if (config.selection() == BoardSelection.AUTO) {
             BoardInfo info = detect(config.root());
-            selection = info.kind().equals("linux") ? BoardSelection.EMULATED : BoardSelection.LINUX;
             Logger.info("Board {} ({}, {}): using the {} board", info.kind(), info.model(),
                     info.arch(), selection.name().toLowerCase(java.util.Locale.ROOT));
         }
@@ -28,6 +27,18 @@ public final class Boards {
         Optional<PowerSensor> power = config.powerSensor()
                 .map(sensor -> PowerSensors.open(sensor, detect(config.root())));
         return new LinuxBoard(config, power);
+    }
+
+    /**
+     * What {@link #open} opens for this selection: {@link BoardSelection#AUTO} becomes
+     * {@link BoardSelection#LINUX} on an ARM board and {@link BoardSelection#EMULATED} on any
+     * other machine; the others stay as they are.
+     */
+    public static BoardSelection resolve(BoardSelection selection, Path root) {
+        if (selection != BoardSelection.AUTO) {
+            return selection;
+        }
+        return detect(root).kind().equals("linux") ? BoardSelection.EMULATED : BoardSelection.LINUX;
     }
 
     /** What board the root directory belongs to; never throws. */

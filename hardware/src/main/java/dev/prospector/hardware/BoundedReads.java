@@ -11,7 +11,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -71,13 +71,18 @@ final class BoundedReads implements AutoCloseable {
             inFlight[i] = new AtomicBoolean();
         }
         AtomicInteger threadNo = new AtomicInteger();
-        this.pool = new ThreadPoolExecutor(0, Math.max(1, this.groups.size()),
-                IDLE_THREAD_SECONDS, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+        // One thread per group and a queue in front of them: each group has at most one read in
+        // flight (inFlight), so no read ever waits behind another group's, and a new round never
+        // finds the pool "full" while the previous round's threads are still returning to it.
+        int threads = Math.max(1, this.groups.size());
+        this.pool = new ThreadPoolExecutor(threads, threads,
+                IDLE_THREAD_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
                     Thread t = new Thread(r, "prospector-" + boardName + "-read-"
                             + threadNo.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
+        this.pool.allowCoreThreadTimeOut(true);
     }
 
     /**

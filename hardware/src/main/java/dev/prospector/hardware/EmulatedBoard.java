@@ -7,7 +7,6 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -276,10 +275,5 @@ public final class EmulatedBoard implements Board {
 
     private static double round2(double v) {
         return Math.round(v * 100) / 100.0;
-    }
-
-    /** The boot id the board reports (fixed per seed, like one boot of a real board). */
-    public Optional<String> bootId() {
-        return Optional.of(bootId);
     }
 }

@@ -265,6 +265,9 @@ final class StorageReader {
         if (disk.startsWith("vd")) {
             return Kind.VIRTIO;
         }
+        if (!files.exists("/sys/block/" + disk)) {
+            throw new Unreadable("missing /sys/block/" + disk);
+        }
         if (disk.startsWith("sd")) {
             // /sys/block/sdX links into the device tree; USB mass storage has /usbN/ on the way.
             try {

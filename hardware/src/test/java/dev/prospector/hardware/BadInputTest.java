@@ -222,4 +222,33 @@ class BadInputTest {
         assertEquals("/sys/class/hwmon/hwmon1/in0_lcrit_alarm", uv.source());
         assertTrue(reason(s, "throttled").startsWith("missing /sys/devices/platform/soc/soc:firmware"));
     }
+
+    @Test
+    void theMountClosestToTheDataDirIsTheOneMeasured() throws IOException {
+        write("/proc/mounts", "/dev/sda2 / ext4 rw,noatime 0 0\n"
+                + "/dev/sda3 " + dataDir + " ext4 ro,noatime 0 0\n");
+        Snapshot s = measure();
+        Reading.Value ro = assertInstanceOf(Reading.Value.class,
+                s.reading("storage_read_only").orElseThrow());
+        assertEquals(1.0, ro.value());
+        assertEquals("/proc/mounts (" + dataDir + ")", ro.source());
+        assertEquals("/sys/block/sda (usb)", s.reading("storage_kind").orElseThrow().source());
+    }
+
+    @Test
+    void aDiskMissingFromSysBlockIsNamed() throws IOException {
+        write("/proc/mounts", "/dev/sdb1 / ext4 rw 0 0\n");
+        assertEquals("missing /sys/block/sdb", reason(measure(), "storage_kind"));
+    }
+
+    @Test
+    void aMountPointWithASpaceIsUnescaped() throws IOException {
+        Path spaced = Files.createDirectories(dataDir.resolve("my data"));
+        write("/proc/mounts", "/dev/sda2 / ext4 rw 0 0\n"
+                + "/dev/sda3 " + dataDir + "/my\\040data ext4 ro 0 0\n");
+        board = new LinuxBoard(BoardConfig.defaults(spaced).withRoot(root),
+                java.util.Optional.empty());
+        Reading r = board.measure().reading("storage_read_only").orElseThrow();
+        assertEquals(1.0, assertInstanceOf(Reading.Value.class, r).value());
+    }
 }

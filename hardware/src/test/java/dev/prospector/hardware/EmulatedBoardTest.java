@@ -95,4 +95,15 @@ class EmulatedBoardTest {
         assertEquals("bytes", ((Reading.Value) s.reading("net_tx").orElseThrow()).unit());
         assertEquals("°C", ((Reading.Value) s.reading("temperature").orElseThrow()).unit());
     }
+
+    @Test
+    void autoIsEmulatedOnANonArmHostAndLinuxOnAPi() {
+        assertEquals(BoardSelection.LINUX, Boards.resolve(BoardSelection.AUTO, Fixtures.root("pi-4")));
+        Path x86 = Path.of("src/test/resources/no-such-root");
+        String jvm = System.getProperty("os.arch");
+        if (!jvm.equals("aarch64") && !jvm.startsWith("arm")) {
+            assertEquals(BoardSelection.EMULATED, Boards.resolve(BoardSelection.AUTO, x86));
+        }
+        assertEquals(BoardSelection.LINUX, Boards.resolve(BoardSelection.LINUX, x86));
+    }
 }

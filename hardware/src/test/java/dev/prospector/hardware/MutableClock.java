@@ -7,18 +7,18 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 
 /** A clock tests move by hand. Thread-safe. */
-final class MutableClock extends Clock {
+public final class MutableClock extends Clock {
     private volatile Instant now;
 
     MutableClock(Instant start) {
         this.now = start;
     }
 
-    static MutableClock at(String iso) {
+    public static MutableClock at(String iso) {
         return new MutableClock(Instant.parse(iso));
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
         now = now.plus(d);
     }
 

@@ -74,7 +74,8 @@ public final class BrokerSecurityOptions {
         } catch (NoSuchFileException e) {
             throw new UserError("password file " + file + " does not exist: check --password-file");
         } catch (IOException e) {
-            throw new UserError("cannot read password file " + file + ": check its owner and run: chmod 600 " + file);
+            throw new UserError("cannot read password file " + file + " (" + e.getClass().getSimpleName()
+                    + "): it must be UTF-8 text readable by the service user; run: chmod 600 " + file);
         }
         String password = text.lines().findFirst().orElse("");
         if (password.isEmpty()) {

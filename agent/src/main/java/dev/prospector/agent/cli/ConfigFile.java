@@ -6,7 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import dev.prospector.hardware.HardwareSettings;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -20,7 +23,9 @@ import picocli.CommandLine.Model.OptionSpec;
  * The configuration file: {@code key = value} lines whose keys are the long option names of the
  * commands ({@code broker}, {@code fleet}, {@code interval}, …), optionally qualified by the
  * command ({@code run.interval} wins over {@code interval} for {@code prospector run}). Flags on
- * the command line override it. Unknown keys are an error that names them, so a typo never goes
+ * the command line override it. Keys under {@code hardware.} describe the board (power sensor,
+ * network interface, LED and button pins; see docs/HARDWARE.md) and are checked by
+ * {@link HardwareSettings}. Unknown keys are an error that names them, so a typo never goes
  * unnoticed.
  *
  * <p>Found at {@code --config FILE}, else {@code $PROSPECTOR_CONFIG}, else
@@ -74,6 +79,17 @@ public final class ConfigFile implements IDefaultValueProvider {
         return path;
     }
 
+    /** The {@code hardware.*} settings, which {@link HardwareSettings} reads and checks. */
+    public Map<String, String> hardware() {
+        Map<String, String> out = new TreeMap<>();
+        for (String key : values.stringPropertyNames()) {
+            if (key.startsWith(HardwareSettings.PREFIX)) {
+                out.put(key, values.getProperty(key).trim());
+            }
+        }
+        return out;
+    }
+
     /**
      * Fails on keys that no command knows, naming them and the file.
      */
@@ -82,7 +98,7 @@ public final class ConfigFile implements IDefaultValueProvider {
         collect(root, known);
         Set<String> unknown = new TreeSet<>();
         for (String key : values.stringPropertyNames()) {
-            if (!known.contains(key)) {
+            if (!known.contains(key) && !key.startsWith(HardwareSettings.PREFIX)) {
                 unknown.add(key);
             }
         }

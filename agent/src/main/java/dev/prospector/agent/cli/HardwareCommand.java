@@ -104,7 +104,7 @@ public final class HardwareCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError("--fault: " + e.getMessage());
         }
-        if (!faultSet.isEmpty() && selection != BoardSelection.EMULATED) {
+        if (!faultSet.isEmpty() && Boards.resolve(selection, root) != BoardSelection.EMULATED) {
             throw new UserError("--fault only works on the emulated board: add --board emulated");
         }
         try {
@@ -143,7 +143,9 @@ public final class HardwareCommand implements Callable<Integer> {
         for (Reading r : s.readings()) {
             String[] row;
             if (r instanceof Reading.Value v) {
-                row = new String[] {v.name(), number(v.value()), v.unit(), v.source()};
+                String shown = v.unit().equals("flags")
+                        ? "0x" + Long.toHexString((long) v.value()) : number(v.value());
+                row = new String[] {v.name(), shown, v.unit(), v.source()};
             } else {
                 Reading.Unavailable u = (Reading.Unavailable) r;
                 row = new String[] {u.name(), "unavailable", "-", u.reason()};

@@ -85,6 +85,9 @@ public final class InspectCommand implements Callable<Integer> {
         t.row("prev", c.prev().map(hex::formatHex).orElse("(first of chain)"));
         t.row("chain", hex.formatHex(c.chain()));
         c.restart().ifPresent(r -> t.row("restart", r));
+        if (c.lost() > 0) {
+            t.row("lost", c.lost() + " report(s) dropped unsent (outbox full)");
+        }
         t.row("iat", c.iat());
         t.row("epoch", c.epoch());
         t.row("nonce", c.nonce().map(hex::formatHex).orElse("(none)"));
@@ -115,6 +118,7 @@ public final class InspectCommand implements Callable<Integer> {
                 .Add("prev", c.prev().map(hex::formatHex).map(CBORObject::FromObject).orElse(CBORObject.Null))
                 .Add("chain", hex.formatHex(c.chain()))
                 .Add("restart", c.restart().map(CBORObject::FromObject).orElse(CBORObject.Null))
+                .Add("lost", c.lost())
                 .Add("iat", c.iat().toString())
                 .Add("epoch", c.epoch())
                 .Add("nonce", c.nonce().map(hex::formatHex).map(CBORObject::FromObject).orElse(CBORObject.Null))

@@ -2,13 +2,13 @@ package dev.prospector.agent.cli;
 
 import dev.prospector.ledger.AccountProof;
 import dev.prospector.ledger.Address;
-import dev.prospector.ledger.Attestation;
 import dev.prospector.ledger.AttestationSigner;
 import dev.prospector.ledger.BlockFile;
 import dev.prospector.ledger.BlockValidator;
 import dev.prospector.ledger.BlockVerdict;
 import dev.prospector.ledger.Chain;
 import dev.prospector.ledger.Genesis;
+import dev.prospector.ledger.InvalidReason;
 import dev.prospector.ledger.LedgerNode;
 import dev.prospector.ledger.MalformedException;
 import dev.prospector.ledger.ParallelBlockExecutor;
@@ -83,6 +83,8 @@ public final class LedgerCommand implements Runnable {
         int blocks;
         @Option(names = "--out", required = true, description = "Block file to write.")
         Path out;
+        @Option(names = "--genesis-out", description = "Also write the genesis alone (what a node is configured with).")
+        Path genesisOut;
 
         @Override
         public Integer call() throws Exception {
@@ -112,6 +114,14 @@ public final class LedgerCommand implements Runnable {
                 throw new UserError("cannot write " + out + ": " + e.getMessage() + "; check the path and free space");
             }
             o.printf(Locale.ROOT, "wrote %s (%,d bytes)%n", out, Files.size(out));
+            if (genesisOut != null) {
+                try (var g = Files.newOutputStream(genesisOut)) {
+                    w.genesis().write(g);
+                } catch (IOException e) {
+                    throw new UserError("cannot write " + genesisOut + ": " + e.getMessage() + "; check the path and free space");
+                }
+                o.printf(Locale.ROOT, "wrote genesis %s%n", genesisOut);
+            }
             return 0;
         }
     }
@@ -128,12 +138,19 @@ public final class LedgerCommand implements Runnable {
         Integer threads;
         @Option(names = "--no-signatures", description = "Skip signature checks (execution and state root only).")
         boolean noSignatures;
+        @Option(names = "--data", description = "Persist into (or resume from) this node data directory: imports the file.")
+        Path data;
+        @Option(names = "--snapshot-every", defaultValue = "1000", description = "With --data: blocks between snapshots (default ${DEFAULT-VALUE}).")
+        int snapshotEvery;
 
         @Override
         public Integer call() throws Exception {
             int t = threads == null ? defaultThreads() : threads;
             if (t < 1) {
                 throw new UserError("--threads must be at least 1, got " + t);
+            }
+            if (data != null) {
+                return importInto(t);
             }
             PrintWriter o = spec.commandLine().getOut();
             ForkJoinPool pool = t > 1 ? new ForkJoinPool(t) : null;
@@ -184,6 +201,47 @@ public final class LedgerCommand implements Runnable {
             }
             return invalid == 0 ? 0 : UserError.CHECK_FAILED;
         }
+
+        /** Validates the file's blocks into a persistent node, skipping those the directory already holds. */
+        private int importInto(int t) throws IOException {
+            PrintWriter o = spec.commandLine().getOut();
+            if (snapshotEvery < 1) {
+                throw new UserError("--snapshot-every must be at least 1 block, got " + snapshotEvery);
+            }
+            int invalid = 0;
+            try (BlockFile.Reader r = openBlockFile(file)) {
+                long t0 = System.nanoTime();
+                LedgerNode.Config cfg = new LedgerNode.Config(Optional.of(data), t, snapshotEvery, !noSignatures);
+                try (LedgerNode node = LedgerNode.open(r.genesis(), cfg, AttestationSigner.ed25519(new byte[32]))) {
+                    o.printf(Locale.ROOT, "opened %s at height %d in %.0f ms (%d blocks replayed from the log), root %s%n", data,
+                            node.height(), (System.nanoTime() - t0) / 1e6, node.replayedBlocks(), HEX.formatHex(node.stateRoot()));
+                    o.flush();
+                    for (Optional<byte[]> b = r.next(); b.isPresent(); b = r.next()) {
+                        long t1 = System.nanoTime();
+                        BlockVerdict v = node.apply(b.get());
+                        long dt = System.nanoTime() - t1;
+                        if (v instanceof BlockVerdict.Valid ok) {
+                            int n = ok.timings().txs();
+                            o.printf(Locale.ROOT, "block %d: %,d txs, %.1f ms (persisted), %,.0f tx/s, root %s, valid%n", ok.height(), n,
+                                    dt / 1e6, n / (dt / 1e9), HEX.formatHex(ok.stateRoot()));
+                        } else if (v instanceof BlockVerdict.Invalid old && old.reason() == InvalidReason.WRONG_HEIGHT
+                                && old.height() <= node.height()) {
+                            o.printf(Locale.ROOT, "block %d: already in %s%n", old.height(), data);
+                        } else {
+                            BlockVerdict.Invalid bad = (BlockVerdict.Invalid) v;
+                            invalid++;
+                            o.printf(Locale.ROOT, "block %d: invalid: %s (%s)%n", bad.height(), bad.reason().code(), bad.detail());
+                        }
+                        o.flush();
+                    }
+                }
+            } catch (MalformedException e) {
+                throw new UserError(file + ": " + e.getMessage() + "; regenerate it with `prospector ledger gen`");
+            } catch (IOException e) {
+                throw new UserError("cannot use data directory " + data + ": " + e.getMessage());
+            }
+            return invalid == 0 ? 0 : UserError.CHECK_FAILED;
+        }
     }
 
     /** {@code ledger balance}: an account's balance, optionally with its Merkle proof. */
@@ -194,9 +252,11 @@ public final class LedgerCommand implements Runnable {
         CommandSpec spec;
         @Parameters(paramLabel = "ADDRESS", description = "Account address: 64 hex digits (its Ed25519 public key).")
         String address;
-        @Option(names = "--file", required = true, description = "Block file: its genesis (and, without --data, its blocks).")
+        @Option(names = "--file", description = "Block file: its genesis and, without --data, its blocks to replay.")
         Path file;
-        @Option(names = "--data", description = "A node's data directory to read instead of replaying the file's blocks.")
+        @Option(names = "--genesis", description = "Genesis file of the shard (with --data, instead of --file).")
+        Path genesisFile;
+        @Option(names = "--data", description = "A node's ledger data directory: read its state instead of replaying blocks.")
         Path data;
         @Option(names = "--proof", description = "Print the sparse Merkle proof and check it against the state root.")
         boolean proof;
@@ -210,12 +270,17 @@ public final class LedgerCommand implements Runnable {
                 throw new UserError("ADDRESS " + address + " is not an address: " + e.getMessage());
             }
             PrintWriter o = spec.commandLine().getOut();
-            try (BlockFile.Reader r = openBlockFile(file)) {
+            if (file == null && (genesisFile == null || data == null)) {
+                throw new UserError("say where the shard is: --file BLOCKFILE, or --genesis GENESIS --data DIR of a node");
+            }
+            if (data != null && !Files.isDirectory(data)) {
+                throw new UserError("data directory " + data + " does not exist; pass the node's ledger directory");
+            }
+            BlockFile.Reader r = file == null ? null : openBlockFile(file);
+            try {
+                Genesis g = r != null ? r.genesis() : readGenesis(genesisFile);
                 LedgerNode.Config cfg = new LedgerNode.Config(Optional.ofNullable(data), defaultThreads(), Integer.MAX_VALUE, false);
-                if (data != null && !Files.isDirectory(data)) {
-                    throw new UserError("data directory " + data + " does not exist; pass the node's ledger directory");
-                }
-                try (LedgerNode node = LedgerNode.open(r.genesis(), cfg, AttestationSigner.ed25519(new byte[32]))) {
+                try (LedgerNode node = LedgerNode.open(g, cfg, AttestationSigner.ed25519(new byte[32]))) {
                     if (data == null) {
                         for (Optional<byte[]> b = r.next(); b.isPresent(); b = r.next()) {
                             BlockVerdict v = node.apply(b.get());
@@ -225,34 +290,49 @@ public final class LedgerCommand implements Runnable {
                             }
                         }
                     }
-                    byte[] root = node.stateRoot();
-                    AccountProof p = node.prove(a);
-                    o.printf("address %s%nheight %d%nstate root %s%n", a.hex(), node.height(), HEX.formatHex(root));
-                    p.account().ifPresentOrElse(
-                            acc -> o.printf("balance %d%nstake %d%nnonce %d%n", acc.balance(), acc.stake(), acc.nonce()),
-                            () -> o.printf("no account (balance 0)%n"));
-                    if (proof) {
-                        o.printf("proof: %d siblings, root first%n", p.siblings().size());
-                        for (byte[] s : p.siblings()) {
-                            o.printf("  %s%n", HEX.formatHex(s));
-                        }
-                        if (p.leaf() != null && p.account().isEmpty()) {
-                            o.printf("  ends at account %s (proves absence)%n", p.leaf().account().address().hex());
-                        }
-                        boolean ok = p.verify(root);
-                        o.printf("proof %s against state root%n", ok ? "verifies" : "DOES NOT verify");
-                        return ok ? 0 : UserError.CHECK_FAILED;
-                    }
-                    return 0;
+                    return print(o, node, a);
                 }
             } catch (IOException e) {
                 throw new UserError("cannot open the ledger data in " + data + ": " + e.getMessage());
+            } finally {
+                if (r != null) {
+                    r.close();
+                }
             }
         }
-    }
 
-    /** Attestation topics, for reference in help output of the lead's wiring. */
-    static String attestationTopic(String fleet, int shard, String device) {
-        return Attestation.topic(fleet, shard, device);
+        private static Genesis readGenesis(Path f) {
+            try {
+                return Genesis.read(f);
+            } catch (NoSuchFileException e) {
+                throw new UserError("genesis file " + f + " does not exist; pass the shard's genesis (ledger gen --genesis-out)");
+            } catch (IOException e) {
+                throw new UserError("cannot read genesis " + f + ": " + e.getMessage());
+            } catch (MalformedException e) {
+                throw new UserError(f + " is not a ledger genesis (" + e.getMessage() + ")");
+            }
+        }
+
+        private int print(PrintWriter o, LedgerNode node, Address a) {
+            byte[] root = node.stateRoot();
+            AccountProof p = node.prove(a);
+            o.printf("address %s%nheight %d%nstate root %s%n", a.hex(), node.height(), HEX.formatHex(root));
+            p.account().ifPresentOrElse(
+                    acc -> o.printf("balance %d%nstake %d%nnonce %d%n", acc.balance(), acc.stake(), acc.nonce()),
+                    () -> o.printf("no account (balance 0)%n"));
+            if (!proof) {
+                return 0;
+            }
+            o.printf("proof: %d siblings, root first%n", p.siblings().size());
+            for (byte[] s : p.siblings()) {
+                o.printf("  %s%n", HEX.formatHex(s));
+            }
+            if (p.account().isEmpty()) {
+                o.printf("  ends at %s (proves absence)%n", p.leaf().map(l -> "account " + l.address().hex()).orElse("an empty subtree"));
+            }
+            boolean ok = p.verify(root);
+            o.printf("proof %s against state root%n", ok ? "verifies" : "DOES NOT verify");
+            return ok ? 0 : UserError.CHECK_FAILED;
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.prospector.agent.cli;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Arrays;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -25,6 +26,13 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class,
         })
 public final class ProspectorCommand implements Runnable {
+    /** The config file in force, if any: subcommands read its {@code hardware.*} settings. */
+    private Optional<ConfigFile> config = Optional.empty();
+
+    /** The {@code hardware.*} settings of the config file (empty without one). */
+    public java.util.Map<String, String> hardwareSettings() {
+        return config.map(ConfigFile::hardware).orElse(java.util.Map.of());
+    }
 
     @Override
     public void run() {
@@ -64,9 +72,11 @@ public final class ProspectorCommand implements Runnable {
         boolean debug = Arrays.asList(args).contains("--debug");
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         configureLogging(rest, debug);
-        CommandLine cli = new CommandLine(new ProspectorCommand());
+        ProspectorCommand root = new ProspectorCommand();
+        CommandLine cli = new CommandLine(root);
         try {
-            ConfigFile.find(rest).ifPresent(config -> {
+            root.config = ConfigFile.find(rest);
+            root.config.ifPresent(config -> {
                 config.checkKeys(cli);
                 cli.setDefaultValueProvider(config);
             });

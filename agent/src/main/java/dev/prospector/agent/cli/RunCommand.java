@@ -4,8 +4,11 @@ import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.hardware.BoardConfig;
 import dev.prospector.hardware.BoardSelection;
-import dev.prospector.hardware.Fault;
+import dev.prospector.hardware.HardwareSettings;
+import java.util.Map;
+import java.util.Optional;
 import dev.prospector.hardware.Faults;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -24,21 +27,18 @@ import picocli.CommandLine.Option;
             "flags override it. The device key is created in the data dir on first start.",
             "Reports wait in the data dir's outbox while the broker is away."})
 public final class RunCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "Config file (key = value lines; keys are these options' long names).")
-    Path config;
-
-    @Option(names = "--broker", paramLabel = "URL", description = "Broker, e.g. tcp://broker.example:1883 or ssl://…:8883.")
-    String broker;
-
-    @Option(names = "--fleet", paramLabel = "NAME", description = "Fleet this device belongs to.")
-    String fleet;
+    @Mixin
+    FleetOptions connection;
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "/var/lib/prospector",
             description = "Key, chain state and outbox (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
-    @Option(names = "--board", defaultValue = "auto", converter = BoardOption.class,
-            description = "auto (a real ARM board, else emulated), linux or emulated (default: ${DEFAULT-VALUE}).")
+    @picocli.CommandLine.ParentCommand
+    ProspectorCommand parent;
+
+    @Option(names = "--board", converter = BoardOption.class,
+            description = "auto (a real ARM board, else emulated), linux or emulated (default: hardware.board, else auto).")
     BoardSelection board;
 
     @Option(names = "--interval", defaultValue = "30s", converter = DurationConverter.class,
@@ -52,34 +52,45 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     BrokerSecurityOptions security;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Emulated board only: seed of its values (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--seed", description = "Emulated board only: seed of its values (default: hardware.emulated.seed, else 1).")
+    Long seed;
 
-    @Option(names = "--faults", paramLabel = "LIST", defaultValue = "",
+    @Option(names = "--ledger", paramLabel = "FILE",
+            description = "Keep and validate this board's ledger shard, starting from the genesis of FILE (from `prospector ledger gen`).")
+    Path ledger;
+
+    @Option(names = "--faults", paramLabel = "LIST",
             description = "Emulated board only: faults on at start, comma-separated (e.g. link-down,disk-full).")
     String faults;
 
     @Override
     public Integer call() throws InterruptedException {
-        if (broker == null) {
-            throw new UserError("no broker given: pass --broker URL (e.g. tcp://127.0.0.1:1883) or set `broker = URL` in the config file");
-        }
-        if (fleet == null) {
-            throw new UserError("no fleet given: pass --fleet NAME or set `fleet = NAME` in the config file");
-        }
-        Set<Fault> faultSet;
+        String fleet = connection.fleet();
+        HardwareSettings hardware;
         try {
-            faultSet = faults.isBlank() ? Set.of() : Faults.parse(faults);
+            hardware = HardwareSettings.parse(parent == null ? Map.of() : parent.hardwareSettings(), dataDir, Clock.systemUTC());
         } catch (IllegalArgumentException e) {
-            throw new UserError("--faults: " + e.getMessage());
+            throw new UserError("config file: " + e.getMessage());
         }
-        var settings = new AgentWiring.RunSettings(BrokerUrl.parse(broker), fleet, dataDir, board, interval,
-                outboxSize, seed, faultSet);
-        if (security.any()) { // checks the files; TODO(issue 5): hand the result to AgentWiring's MqttSettings
-            security.apply(MqttSettings.of(settings.broker(), "prospector-run"));
-            throw new UserError("TLS and credential options are not wired into `prospector run` yet (issue 5): use the verifier, or tcp:// without them");
+        BoardConfig boardConfig = hardware.board();
+        if (board != null) {
+            boardConfig = boardConfig.withSelection(board);
         }
-        AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
+        if (seed != null) {
+            boardConfig = boardConfig.withSeed(seed);
+        }
+        if (faults != null) {
+            try {
+                boardConfig = boardConfig.withFaults(faults.isBlank() ? Set.of() : Faults.parse(faults));
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--faults: " + e.getMessage());
+            }
+        }
+        var settings = new AgentWiring.RunSettings(connection.broker(), fleet, dataDir, boardConfig, hardware.io(),
+                interval, outboxSize, Optional.ofNullable(ledger));
+        // After a factory reset by the button the process ends; systemd starts it on a clean chain.
+        AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply,
+                () -> new Thread(() -> System.exit(0), "factory-reset-exit").start());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Logger.info("stopping: {}", node.stats());
@@ -87,7 +98,7 @@ public final class RunCommand implements Callable<Integer> {
             stopped.countDown();
         }, "shutdown"));
         Logger.info("agent {} reporting to {} as fleet {} every {} s (board {}, data {})", node.device(),
-                settings.broker(), fleet, interval.toMillis() / 1000.0, board.name().toLowerCase(), dataDir);
+                settings.broker(), fleet, interval.toMillis() / 1000.0, boardConfig.selection().name().toLowerCase(), dataDir);
         node.start();
         stopped.await();
         return 0;

@@ -7,10 +7,14 @@ import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.attest.KeyPinStore;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.io.PrintWriter;
+import dev.prospector.agent.verifier.AcceptedLog;
 import dev.prospector.agent.verifier.Partitioning;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -28,14 +32,8 @@ public final class VerifierCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "Config file (key = value lines; keys are these options' long names).")
-    Path config;
-
-    @Option(names = "--broker", paramLabel = "URL", description = "Broker, e.g. tcp://127.0.0.1:1883.")
-    String broker;
-
-    @Option(names = "--fleet", paramLabel = "NAME", description = "Fleet whose reports to appraise.")
-    String fleet;
+    @Mixin
+    FleetOptions connection;
 
     @Option(names = "--group", paramLabel = "NAME",
             description = "Share the fleet's reports with the other verifiers of this group (MQTT 5 shared subscription).")
@@ -53,6 +51,10 @@ public final class VerifierCommand implements Callable<Integer> {
             description = "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none).")
     Duration sessionExpiry;
 
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "Keep the verifier's state here: what it accepted (accepted.log) and each device's pinned key (key-pins), so that after a restart duplicates, replays and rotated-away keys are still recognised.")
+    Path stateDir;
+
     @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
     boolean json;
 
@@ -65,15 +67,27 @@ public final class VerifierCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (broker == null) {
-            throw new UserError("no broker given: pass --broker URL (e.g. tcp://127.0.0.1:1883) or set `broker = URL` in the config file");
+        String fleet = connection.fleet();
+        BrokerUrl url = connection.broker();
+        AppraiserConfig appraisal = AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew);
+        if (stateDir != null) {
+            try {
+                Files.createDirectories(stateDir);
+                appraisal = appraisal.withKeyPins(KeyPinStore.open(stateDir.resolve("key-pins")));
+            } catch (IOException | RuntimeException e) {
+                throw new UserError("cannot use verifier state dir " + stateDir + ": " + e.getMessage()
+                        + " (create it and make it writable for the verifier)");
+            }
         }
-        if (fleet == null) {
-            throw new UserError("no fleet given: pass --fleet NAME or set `fleet = NAME` in the config file");
+        Appraiser appraiser = new Appraiser(appraisal);
+        Optional<AcceptedLog> accepted = Optional.empty();
+        if (stateDir != null) {
+            try {
+                accepted = Optional.of(AcceptedLog.open(stateDir.resolve("accepted.log"), appraiser::restore));
+            } catch (RuntimeException e) {
+                throw new UserError(e.getMessage() + " (check that " + stateDir + " is writable for the verifier)");
+            }
         }
-        AgentWiring.requireFleet(fleet);
-        BrokerUrl url = BrokerUrl.parse(broker);
-        Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew));
         Optional<Partitioning> partitions;
         try {
             partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
@@ -83,7 +97,7 @@ public final class VerifierCommand implements Callable<Integer> {
         String id = clientId != null ? clientId : "prospector-verifier-" + fleet
                 + partitions.map(p -> "-" + p.group() + "-" + p.index()).orElse("");
         MqttSettings mqtt = security.apply(MqttSettings.of(url, id).withSessionExpiry(sessionExpiry));
-        VerifierService service = new VerifierService(fleet, appraiser, partitions,
+        VerifierService service = new VerifierService(fleet, appraiser, partitions, accepted,
                 listener -> new MqttLink(mqtt, Optional.empty(), listener));
         if (json) {
             PrintWriter out = spec.commandLine().getOut();

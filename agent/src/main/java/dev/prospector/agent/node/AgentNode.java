@@ -5,16 +5,24 @@ import dev.prospector.agent.outbox.OutboxJournal;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.ChainState;
+import dev.prospector.attest.ClockCheck;
+import dev.prospector.attest.MalformedReportException;
+import dev.prospector.attest.ReasonCode;
+import dev.prospector.attest.Receipt;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
 import dev.prospector.attest.SignedReport;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.LedPattern;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
+import java.util.Map;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
@@ -57,8 +65,15 @@ public final class AgentNode implements AutoCloseable {
     private final Duration interval;
     private final String configHashHex;
     private final Clock clock;
+    private final Optional<LedgerService> ledger;
     private final ScheduledExecutorService scheduler;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+    private volatile Optional<BoardIo> io = Optional.empty();
+    /** When each in-flight report was published (local clock), to time its receipt. */
+    private final Map<Long, Instant> publishedAt = new ConcurrentHashMap<>();
+    private volatile Optional<ClockCheck> clockCheck = Optional.empty();
+    private volatile boolean clockWarned;
+    private volatile ScheduledExecutorService ioTicks;
     private final AtomicLong made = new AtomicLong();
     private final AtomicLong sent = new AtomicLong();
     private volatile boolean closed;
@@ -68,7 +83,8 @@ public final class AgentNode implements AutoCloseable {
      *     node's {@link #listener()}; see {@link AgentWiring}
      */
     public AgentNode(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer, ReportFactory factory,
-            OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock) {
+            OutboxJournal outbox, MqttLinkFactory link, Duration interval, byte[] configHash, Clock clock,
+            Optional<LedgerService> ledger) {
         this.fleet = fleet;
         this.board = board;
         this.keys = keys;
@@ -79,19 +95,30 @@ public final class AgentNode implements AutoCloseable {
         this.interval = interval;
         this.configHashHex = HexFormat.of().formatHex(configHash);
         this.clock = clock;
+        this.ledger = ledger;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "agent-" + keys.deviceId());
             t.setDaemon(true);
             return t;
         });
         this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
-                new MqttLink.Listener() {
+                new MqttLink.AcknowledgingListener() {
                     @Override
-                    public void onMessage(String topic, byte[] payload) {
+                    public void onMessage(String topic, byte[] payload, Runnable ack) {
+                        if (topic.equals(Topics.receipt(fleet, device()))) {
+                            onReceipt(payload);
+                            ack.run();
+                        } else if (AgentNode.this.ledger.isPresent() && topic.equals(AgentNode.this.ledger.get().blockTopic())) {
+                            AgentNode.this.ledger.get().onBlock(payload,
+                                    (t, bytes) -> AgentNode.this.link.publish(t, bytes, 1, false), ack);
+                        } else {
+                            ack.run();
+                        }
                     }
 
                     @Override
                     public void onConnected() {
+                        led(LedPattern.CONNECTED);
                         publishBirth();
                         inFlight.clear();
                         scheduler.execute(AgentNode.this::pump);
@@ -100,8 +127,11 @@ public final class AgentNode implements AutoCloseable {
                     @Override
                     public void onConnectionLost(String reason) {
                         inFlight.clear();
+                        led(LedPattern.ERROR);
                     }
                 });
+        this.link.subscribe(Topics.receipt(fleet, device()), 1);
+        ledger.ifPresent(l -> this.link.subscribe(l.blockTopic(), 1));
     }
 
     /** Builds the node's link once the will and listener are known. */
@@ -124,6 +154,72 @@ public final class AgentNode implements AutoCloseable {
         scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** Connects the status LED and button (see AgentWiring); the node closes them. */
+    void attach(BoardIo boardIo, ScheduledExecutorService ticks) {
+        this.io = Optional.of(boardIo);
+        this.ioTicks = ticks;
+        led(LedPattern.STARTING);
+    }
+
+    /**
+     * The verifier's word on one of our reports: a rejection is logged with its reason, and the
+     * receipt's time tells whether our clock is off by more than the verifier's window (reports
+     * would then be refused as stale), which is said once, loudly, until it is fixed.
+     */
+    void onReceipt(byte[] payload) {
+        Receipt receipt;
+        try {
+            receipt = Receipt.decode(payload);
+        } catch (MalformedReportException e) {
+            Logger.debug("ignored a receipt that does not decode: {}", e.getMessage());
+            return;
+        }
+        if (!receipt.ok()) {
+            Logger.warn("the verifier rejected report seq {}: {}: {}", receipt.seq().isPresent() ? receipt.seq().getAsLong() : "?",
+                    receipt.reason().map(ReasonCode::code).orElse("?"), receipt.detail());
+        }
+        if (receipt.seq().isEmpty()) {
+            return;
+        }
+        Instant sent = publishedAt.remove(receipt.seq().getAsLong());
+        if (sent == null) {
+            return;
+        }
+        ClockCheck check = ClockCheck.of(receipt, sent, clock.instant());
+        clockCheck = Optional.of(check);
+        if (check.outsideWindow() && !clockWarned) {
+            clockWarned = true;
+            Logger.warn("{}", check.describe());
+            led(LedPattern.ERROR);
+        } else if (!check.outsideWindow() && clockWarned) {
+            clockWarned = false;
+            Logger.info("{}", check.describe());
+        }
+    }
+
+    /** The last clock check against the verifier's receipts, once one has arrived. */
+    public Optional<ClockCheck> clockCheck() {
+        return clockCheck;
+    }
+
+    /** The status LED and button, when the board has them. */
+    public Optional<BoardIo> boardIo() {
+        return io;
+    }
+
+    /** Makes a report as soon as the scheduler is free (the button's short press). */
+    public void reportSoon() {
+        try {
+            scheduler.execute(this::reportSafely);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            Logger.debug("not reporting: the agent is stopping");
+        }
+    }
+
+    private void led(LedPattern pattern) {
+        io.flatMap(BoardIo::led).ifPresent(l -> l.show(pattern));
+    }
+
     /** Stops making reports (the outbox keeps sending what it has until {@link #close()}). */
     public void stopReporting() {
         scheduler.shutdown();
@@ -135,7 +231,7 @@ public final class AgentNode implements AutoCloseable {
         // written afterwards (a crash, a full disk), the outbox is ahead: catch the chain up first,
         // so no report is lost and no seq is used twice.
         outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
-        ReportInput input = factory.input(board.measure(), Optional.empty());
+        ReportInput input = factory.input(board.measure(), Optional.empty(), outbox.losses().count());
         SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.bytes()));
         made.incrementAndGet();
         Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);
@@ -157,7 +253,9 @@ public final class AgentNode implements AutoCloseable {
         }
         try {
             reportNow();
+            io.flatMap(BoardIo::led).ifPresent(l -> l.showFor(LedPattern.REPORTING, Duration.ofSeconds(1)));
         } catch (RuntimeException e) {
+            led(LedPattern.ERROR);
             // A failed cycle must never end the schedule; the next one tries again.
             Logger.error("report cycle failed: {}", e.getMessage() == null ? e.toString() : e.getMessage());
             Logger.debug(e);
@@ -178,9 +276,14 @@ public final class AgentNode implements AutoCloseable {
                 continue;
             }
             long seq = entry.seq();
+            publishedAt.put(seq, clock.instant());
             link.publish(topic, entry.report(), 1, false).whenComplete((ok, failure) -> {
                 if (failure == null) {
                     outbox.acknowledge(seq);
+                    if (publishedAt.size() > 4 * MAX_IN_FLIGHT) {
+                        // Receipts that never came (no verifier): keep only recent send times.
+                        publishedAt.keySet().removeIf(s -> s < seq - 2L * MAX_IN_FLIGHT);
+                    }
                     sent.incrementAndGet();
                     inFlight.remove(seq);
                     pump();
@@ -214,7 +317,10 @@ public final class AgentNode implements AutoCloseable {
 
     /** Publishes the offline state (a clean shutdown sends no last will) and disconnects. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         scheduler.shutdownNow();
         try {
@@ -225,6 +331,11 @@ public final class AgentNode implements AutoCloseable {
             Logger.debug("offline state not published: {}", e.toString());
         }
         link.close();
+        ledger.ifPresent(LedgerService::close);
+        io.ifPresent(BoardIo::close);
+        if (ioTicks != null) {
+            ioTicks.shutdownNow();
+        }
         outbox.close();
         board.close();
     }

@@ -24,7 +24,21 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.ButtonListener;
+import dev.prospector.hardware.io.IoConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.nio.file.NoSuchFileException;
+import dev.prospector.ledger.BlockFile;
+import dev.prospector.ledger.Genesis;
+import dev.prospector.ledger.LedgerNode;
+import dev.prospector.ledger.MalformedException;
+import java.util.function.UnaryOperator;
 
 /**
  * The one place where the agent's parts are put together: board (hardware), keys and chain
@@ -36,6 +50,8 @@ public final class AgentWiring {
     public static final Duration EPOCH_LENGTH = Duration.ofHours(1);
     /** Default bound on the outbox: about a day of reports at 30 s intervals. */
     public static final long DEFAULT_OUTBOX_BYTES = 8L << 20;
+    /** Blocks between ledger snapshots (a restart replays at most this many). */
+    public static final int LEDGER_SNAPSHOT_EVERY = 64;
     /** Outbox file name inside the data dir. */
     public static final String OUTBOX_FILE = "outbox.journal";
 
@@ -48,14 +64,29 @@ public final class AgentWiring {
      * @param broker the broker
      * @param fleet the fleet name
      * @param dataDir key, chain state and outbox live here
-     * @param board which board implementation to open
+     * @param board the board to open (implementation, root, interface, power sensor, emulated faults)
+     * @param io the status LED and button, if the board has them
      * @param interval time between reports
      * @param outboxBytes bound on unacknowledged reports kept on disk
-     * @param seed emulated board seed
-     * @param faults emulated board faults on at start
+     * @param ledger a ledger file (from {@code prospector ledger gen}) whose genesis starts this
+     *     board's shard; empty for no shard
      */
-    public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
-            long outboxBytes, long seed, Set<Fault> faults) {
+    public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
+            Duration interval, long outboxBytes, Optional<Path> ledger) {
+
+        /** An emulated or auto-detected board without LED or button, and no ledger shard. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
+                long outboxBytes, long seed, Set<Fault> faults) {
+            this(broker, fleet, dataDir, board, interval, outboxBytes, seed, faults, Optional.empty());
+        }
+
+        /** As above, with a ledger shard. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
+                long outboxBytes, long seed, Set<Fault> faults, Optional<Path> ledger) {
+            this(broker, fleet, dataDir, BoardConfig.defaults(dataDir).withSelection(board).withSeed(seed)
+                    .withFaults(faults), NO_IO, interval, outboxBytes, ledger);
+        }
+
         public RunSettings {
             requireFleet(fleet);
             if (interval.toMillis() < 100) {
@@ -64,17 +95,25 @@ public final class AgentWiring {
             if (outboxBytes < 64 * 1024) {
                 throw new UserError("--outbox-size must be at least 64 KiB");
             }
-            faults = Set.copyOf(faults);
         }
 
         byte[] configHash() {
-            return AgentWiring.configHash("run", broker.toString(), fleet, board.name(), interval.toString(),
-                    Long.toString(outboxBytes));
+            return AgentWiring.configHash("run", broker.toString(), fleet, board.toString(), io.toString(),
+                    interval.toString(), Long.toString(outboxBytes), ledger.toString());
         }
     }
 
-    /** Builds an agent; the key is created in the data dir on first start. */
+    /** Builds an agent on a plain connection; the key is created in the data dir on first start. */
     public static AgentNode agent(RunSettings s, Clock clock) {
+        return agent(s, clock, UnaryOperator.identity(), () -> { });
+    }
+
+    /**
+     * Builds an agent; {@code security} adds TLS and credentials to its MQTT settings (see
+     * {@code BrokerSecurityOptions}); {@code afterReset} runs after a factory reset by the button.
+     * The key is created in the data dir on first start.
+     */
+    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
         prepareDataDir(s.dataDir());
         DeviceKeys keys;
         try {
@@ -85,13 +124,90 @@ public final class AgentWiring {
         ChainState chain = ChainState.open(s.dataDir());
         OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
         ReportSigner signer = new ReportSigner(keys, chain);
-        Board board = Boards.open(BoardConfig.defaults(s.dataDir()).withSelection(s.board()).withSeed(s.seed())
-                .withClock(clock).withFaults(s.faults()));
+        Board board = Boards.open(s.board().withDataDir(s.dataDir()).withClock(clock));
         byte[] configHash = s.configHash();
         String device = keys.deviceId().value();
-        MqttSettings mqtt = MqttSettings.of(s.broker(), "prospector-" + device);
-        return new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock), outbox,
-                (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock);
+        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
+        Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
+        AgentNode node = new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock),
+                outbox, (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock, ledger);
+        if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
+            attachIo(node, s, board, clock, afterReset);
+        }
+        return node;
+    }
+
+    /** No status LED, no button. */
+    public static final IoConfig NO_IO = new IoConfig(Optional.empty(), true, Optional.empty());
+
+    /**
+     * Opens the status LED and button (Pi4J; the mock platform off a Pi) and connects them to the
+     * node: a short press reports now; a long press resets the chain (chain state and outbox, and
+     * with a second long press the key) and then runs {@code afterReset}, which ends the process so
+     * that systemd starts it again on a clean chain.
+     */
+    private static void attachIo(AgentNode node, RunSettings s, Board board, Clock clock, Runnable afterReset) {
+        ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "board-io");
+            t.setDaemon(true);
+            return t;
+        });
+        ButtonListener listener = new ButtonListener() {
+            @Override
+            public void reportNow() {
+                node.reportSoon();
+            }
+
+            @Override
+            public void factoryReset(ResetScope scope) {
+                node.close();
+                factoryResetFiles(s.dataDir(), scope == ResetScope.CHAIN_STATE_AND_KEY);
+                afterReset.run();
+            }
+        };
+        try {
+            node.attach(BoardIo.open(s.io(), board.info(), clock, listener, ticks), ticks);
+        } catch (IllegalStateException e) {
+            ticks.shutdownNow();
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    /** Deletes the chain state and the outbox (and the key, when asked twice): a factory reset. */
+    static void factoryResetFiles(Path dataDir, boolean key) {
+        List<String> files = new ArrayList<>(List.of(ChainState.FILE, OUTBOX_FILE));
+        if (key) {
+            files.addAll(List.of(DeviceKeys.PRIVATE_KEY_FILE, DeviceKeys.PUBLIC_KEY_FILE, DeviceKeys.ROTATIONS_FILE));
+        }
+        for (String f : files) {
+            try {
+                Files.deleteIfExists(dataDir.resolve(f));
+            } catch (IOException e) {
+                org.tinylog.Logger.error("factory reset: cannot delete {}: {}", dataDir.resolve(f), e.getMessage());
+            }
+        }
+        org.tinylog.Logger.warn("factory reset by the button: removed {} from {}; the next start begins a new chain{}",
+                files, dataDir, key ? " with a new key (a new device id)" : "");
+    }
+
+    /** Opens (and recovers) the board's ledger shard from the genesis at the head of a ledger file. */
+    static LedgerService ledger(Path file, Path dir, DeviceKeys keys, String fleet) {
+        Genesis genesis;
+        try (BlockFile.Reader reader = new BlockFile.Reader(file)) {
+            genesis = reader.genesis();
+        } catch (NoSuchFileException e) {
+            throw new UserError("ledger file " + file + " does not exist: make one with `prospector ledger gen` or fix --ledger");
+        } catch (IOException | MalformedException e) {
+            throw new UserError("ledger file " + file + " is not a ledger file (" + e.getMessage() + "): make one with `prospector ledger gen`");
+        }
+        try {
+            LedgerNode node = LedgerNode.open(genesis, new LedgerNode.Config(Optional.of(dir),
+                    Runtime.getRuntime().availableProcessors(), LEDGER_SNAPSHOT_EVERY, true), LedgerService.signer(keys));
+            return new LedgerService(node, fleet, keys.deviceId().value());
+        } catch (IOException | MalformedException e) {
+            throw new UserError("cannot open the ledger shard in " + dir + ": " + e.getMessage()
+                    + " (move the folder aside to start the shard again from its genesis)");
+        }
     }
 
     /** Opens a board for one-off use (report, hardware). */

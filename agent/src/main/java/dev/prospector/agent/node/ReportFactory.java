@@ -40,6 +40,14 @@ public final class ReportFactory {
     }
 
     public ReportInput input(Snapshot snapshot, Optional<byte[]> nonce) {
+        return input(snapshot, nonce, 0);
+    }
+
+    /**
+     * @param lost reports this device dropped unsent (outbox full), in total: declared in the
+     *     report so that the verifier can tell a declared loss from a missing report
+     */
+    public ReportInput input(Snapshot snapshot, Optional<byte[]> nonce, long lost) {
         Instant iat = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         long epoch = iat.toEpochMilli() / epochLength.toMillis();
         Duration uptime = snapshot.value("uptime")
@@ -54,6 +62,6 @@ public final class ReportFactory {
             }
         }
         return new ReportInput(fleet, iat, epoch, nonce, snapshot.bootId().orElse(NO_BOOT_ID), uptime,
-                measurements, softwareVersion, configHash);
+                measurements, softwareVersion, configHash, lost);
     }
 }

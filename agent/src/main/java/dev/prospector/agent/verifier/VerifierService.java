@@ -5,8 +5,9 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
+import java.util.concurrent.CompletableFuture;
 import dev.prospector.attest.ReasonCode;
-import java.nio.charset.StandardCharsets;
+import dev.prospector.attest.Receipt;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -18,7 +19,8 @@ import org.tinylog.Logger;
 
 /**
  * The network side's verifier: takes every report of a fleet from the broker, appraises it, logs
- * one line per outcome and sends the outcome to the device as a receipt on
+ * one line per outcome and sends the outcome to the device as a receipt (attest's {@link Receipt}:
+ * outcome, reason, the report's hash, the verifier's time and clock-skew window) on
  * {@code prospector/v1/<fleet>/<device>/receipt}.
  *
  * <h2>Scaling out</h2>
@@ -64,6 +66,7 @@ public final class VerifierService implements AutoCloseable {
     private final String fleet;
     private final Appraiser appraiser;
     private final Optional<Partitioning> partitioning;
+    private final Optional<AcceptedLog> acceptedLog;
     private final MqttLink link;
     private final Map<String, DeviceCounts> counts = new ConcurrentHashMap<>();
     private final LongAdder forwarded = new LongAdder();
@@ -74,9 +77,19 @@ public final class VerifierService implements AutoCloseable {
      *     report of the fleet alone
      */
     public VerifierService(String fleet, Appraiser appraiser, Optional<Partitioning> partitioning, LinkFactory links) {
+        this(fleet, appraiser, partitioning, Optional.empty(), links);
+    }
+
+    /**
+     * @param acceptedLog where acceptances are made durable before they are acknowledged (see
+     *     {@link AcceptedLog}); empty to keep them in memory only
+     */
+    public VerifierService(String fleet, Appraiser appraiser, Optional<Partitioning> partitioning,
+            Optional<AcceptedLog> acceptedLog, LinkFactory links) {
         this.fleet = fleet;
         this.appraiser = appraiser;
         this.partitioning = partitioning;
+        this.acceptedLog = acceptedLog;
         this.link = links.create((MqttLink.AcknowledgingListener) this::onMessage);
         String reports = Topics.allReports(fleet);
         if (partitioning.isPresent()) {
@@ -137,17 +150,34 @@ public final class VerifierService implements AutoCloseable {
             });
             return;
         }
-        appraise(d, payload);
-        ack.run();
+        appraise(d, payload, ack);
     }
 
-    private void appraise(String topicDevice, byte[] payload) {
+    private void appraise(String topicDevice, byte[] payload, Runnable ack) {
         Appraisal outcome = appraiser.appraise(payload);
         if (outcome instanceof Appraisal.Accepted a && !topicDevice.equals(a.device().value())) {
             // Signed by a real device, but published under another device's topic.
             outcome = new Appraisal.Rejected(ReasonCode.MALFORMED, "report of device " + a.device()
                     + " arrived on the topic of device " + topicDevice, Optional.of(a.device()), OptionalLong.of(a.seq()));
         }
+        Appraisal result = outcome;
+        CompletableFuture<Void> durable = CompletableFuture.completedFuture(null);
+        if (acceptedLog.isPresent() && outcome instanceof Appraisal.Accepted a && !a.duplicate()) {
+            durable = acceptedLog.get().append(Appraiser.AcceptedEntry.of(a.claims(), payload));
+        }
+        durable.whenComplete((ok, failure) -> {
+            if (failure != null) {
+                // Not durable, so not acknowledged: the broker delivers the report again.
+                Logger.error("could not record the acceptance of a report of {}: {}", topicDevice, failure.getMessage());
+                return;
+            }
+            conclude(topicDevice, payload, result);
+            ack.run();
+        });
+    }
+
+    /** Counts, logs and announces an outcome that is final (for an acceptance: durable). */
+    private void conclude(String topicDevice, byte[] payload, Appraisal outcome) {
         DeviceCounts c = counts.computeIfAbsent(topicDevice, d -> new DeviceCounts());
         if (outcome instanceof Appraisal.Accepted a) {
             if (a.duplicate()) {
@@ -162,12 +192,11 @@ public final class VerifierService implements AutoCloseable {
             c.rejected.increment();
             Logger.warn("{} (topic device {})", outcome, topicDevice);
         }
-        Appraisal seen = outcome;
-        observers.forEach(o -> o.accept(topicDevice, seen));
-        link.publish(Topics.receipt(fleet, topicDevice), receipt(outcome), 1, false);
+        observers.forEach(o -> o.accept(topicDevice, outcome));
+        link.publish(Topics.receipt(fleet, topicDevice), Receipt.of(outcome, payload, appraiser.config()).encode(), 1, false);
     }
 
-    /** The receipt a device gets: the outcome, its reason code and a sentence for people. */
+    /** One outcome as JSON, for {@code prospector verifier --json}. */
     public static CBORObject outcomeJson(String device, Appraisal outcome) {
         CBORObject r = CBORObject.NewOrderedMap();
         if (outcome instanceof Appraisal.Accepted a) {
@@ -184,12 +213,9 @@ public final class VerifierService implements AutoCloseable {
         return r;
     }
 
-    static byte[] receipt(Appraisal outcome) {
-        return outcomeJson("", outcome).ToJSONString().getBytes(StandardCharsets.UTF_8);
-    }
-
     @Override
     public void close() {
         link.close();
+        acceptedLog.ifPresent(AcceptedLog::close);
     }
 }

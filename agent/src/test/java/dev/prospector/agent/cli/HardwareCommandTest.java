@@ -180,4 +180,11 @@ class HardwareCommandTest {
             assertTrue(m.get("unavailable").AsString().contains(expected), m::toString);
         }
     }
+
+    @Test
+    void theTableShowsFirmwareFlagsInHexAsVcgencmdDoes() {
+        assertEquals(0, run("--root", fixture("pi-zero-2-w"), "--data-dir", dataDir.toString()));
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches("throttle_flags +0x50000 +flags .*")),
+                out.toString());
+    }
 }

@@ -1,5 +1,6 @@
 package dev.prospector.hardware.io;
 
+import dev.prospector.hardware.MutableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,0 +1,61 @@
+package dev.prospector.agent.node;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.prospector.agent.testing.Mosquitto;
+import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.verifier.VerifierService;
+import dev.prospector.attest.Appraiser;
+import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.attest.ClockCheck;
+import dev.prospector.hardware.BoardSelection;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent learns from the verifier's receipts whether its clock is off beyond the window. */
+class ClockSanityTest {
+    @TempDir
+    Path dir;
+
+    private ClockCheck checkWith(Duration skew, String name) {
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto-" + name))) {
+            BrokerUrl url = BrokerUrl.parse(broker.url());
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("clock")
+                    .withClockSkewWindow(Duration.ofMinutes(5)));
+            try (VerifierService verifier = new VerifierService("clock", appraiser, Optional.empty(),
+                    l -> new MqttLink(MqttSettings.of(url, "verifier-" + name).withSessionExpiry(Duration.ZERO), Optional.empty(), l));
+                 AgentNode agent = AgentWiring.agent(new AgentWiring.RunSettings(url, "clock", dir.resolve(name),
+                         BoardSelection.EMULATED, Duration.ofMillis(300), AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()),
+                         Clock.offset(Clock.systemUTC(), skew))) {
+                verifier.connect();
+                agent.start();
+                await("a receipt timed").atMost(Duration.ofSeconds(30)).until(() -> agent.clockCheck().isPresent());
+                return agent.clockCheck().get();
+            }
+        }
+    }
+
+    @Test
+    void aClockTenMinutesAheadIsReportedAsOutsideTheWindow() {
+        ClockCheck check = checkWith(Duration.ofMinutes(10), "ahead");
+        assertTrue(check.outsideWindow(), check.describe());
+        assertTrue(check.offset().compareTo(Duration.ofMinutes(9)) > 0, check.describe());
+        assertTrue(check.describe().contains("timedatectl"), check.describe());
+    }
+
+    @Test
+    void aCorrectClockIsWithinTheWindow() {
+        ClockCheck check = checkWith(Duration.ZERO, "right");
+        assertFalse(check.outsideWindow(), check.describe());
+        assertTrue(check.offset().abs().compareTo(Duration.ofSeconds(5)) < 0, check.describe());
+    }
+}
