@@ -8,6 +8,7 @@ import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
+import dev.prospector.agent.verifier.AcceptedLog;
 import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraisal;
@@ -71,6 +72,13 @@ import picocli.CommandLine.Spec;
  * Every figure runs {@code --runs} times, interleaved so that the machine's load affects all alike;
  * the median is reported. One untimed warm-up round on small sizes comes first (JIT).
  *
+ * <h2>Checks</h2>
+ * A drain counts each report once: the clock stops when the verifiers have accepted as many
+ * distinct reports as were queued, and a (device, seq) accepted by two verifiers is counted and
+ * reported. A drain that makes no progress for {@link #STALL_LIMIT} is recorded as stalled and left
+ * out of the medians, so that one broken figure does not hide the others. A last, untimed run
+ * counts the receipts a subscriber gets from one verifier.
+ *
  * <p>Pre-signed reports are reused across runs: every run has fresh verifiers (fresh
  * {@link Appraiser}s, fresh sessions), so each report is new to them. Their appraiser uses a
  * one-day clock-skew window so that reports signed at start stay fresh however long the runs
@@ -120,6 +128,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
             description = "max_inflight_messages of the Mosquitto started here; it is also the receive maximum it announces (default: ${DEFAULT-VALUE}, Mosquitto's own default).")
     int brokerInFlight;
 
+    @Option(names = "--verifier-state",
+            description = "Give each verifier an accepted.log, as `prospector verifier --state-dir` does: acceptances are synced (group commit) before the broker is acknowledged.")
+    boolean verifierState;
+
     @Option(names = "--scale", paramLabel = "S", defaultValue = "1",
             description = "Multiplies the drain backlog's reports per device (default: ${DEFAULT-VALUE}: 1,000 devices x 20 reports).")
     int scale;
@@ -164,7 +176,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
             progress(err, "warm-up round (not counted)");
             agentRun(url, Math.min(agentReports, 200), work.resolve("agent-warm"));
-            drainRun(url, warmBacklog, 1, "warm", false);
+            Optional<Path> state = verifierState ? Optional.of(work.resolve("verifier-state")) : Optional.empty();
+            drainRun(url, warmBacklog, 1, "warm", false, state);
 
             List<AgentRun> agent = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
@@ -174,16 +187,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 progress(err, "run " + r + "/" + runs + ": agent, " + agentReports + " reports");
                 agent.add(agentRun(url, agentReports, work.resolve("agent-" + r)));
                 progress(err, "run " + r + "/" + runs + ": one verifier, " + appraisalBacklog.size() + " reports");
-                one.add(drainRun(url, appraisalBacklog, 1, "one-" + r, false));
+                one.add(drainRun(url, appraisalBacklog, 1, "one-" + r, false, state));
                 progress(err, "run " + r + "/" + runs + ": two verifiers in one group, " + appraisalBacklog.size() + " reports");
-                two.add(drainRun(url, appraisalBacklog, 2, "two-" + r, false));
+                two.add(drainRun(url, appraisalBacklog, 2, "two-" + r, false, state));
                 progress(err, "run " + r + "/" + runs + ": backlog drain, " + drainBacklog.size() + " reports");
-                drain.add(drainRun(url, drainBacklog, 1, "drain-" + r, false));
+                drain.add(drainRun(url, drainBacklog, 1, "drain-" + r, false, state));
             }
             progress(err, "receipt check: one verifier, " + appraisalBacklog.size() + " reports, a client counting receipts");
-            DrainRun receiptCheck = drainRun(url, appraisalBacklog, 1, "receipts", true);
+            DrainRun receiptCheck = drainRun(url, appraisalBacklog, 1, "receipts", true, state);
             Results results = new Results(agent, one, two, drain, drainBacklog, appraisalBacklog, loadBefore, loadAverage(), b.url(),
-                    b.started(), brokerInFlight, receiptCheck);
+                    b.started(), brokerInFlight, receiptCheck, verifierState);
             if (json) {
                 out.println(results.json().ToJSONString());
             } else {
@@ -327,7 +340,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
     /** One timed drain: how many reports, how long, and what the verifiers counted. */
     record DrainRun(long reports, double seconds, long accepted, long duplicates, long rejected, long forwarded, boolean stalled,
-            long receipts) {
+            long receipts, long acceptedTwice) {
         double perSecond() {
             return reports / seconds;
         }
@@ -350,7 +363,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * (the broker queues it for them), and the clock runs from their reconnect until every report
      * has been accepted once. Sessions are removed afterwards.
      */
-    static DrainRun drainRun(String url, Backlog backlog, int verifiers, String runId, boolean watchReceipts) throws InterruptedException {
+    static DrainRun drainRun(String url, Backlog backlog, int verifiers, String runId, boolean watchReceipts, Optional<Path> state)
+            throws InterruptedException {
         List<String> ids = new ArrayList<>();
         List<Optional<Partitioning>> parts = new ArrayList<>();
         for (int i = 0; i < verifiers; i++) {
@@ -360,7 +374,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         try {
             // Sessions with their subscriptions, then away: the broker queues the backlog for them.
             for (int i = 0; i < verifiers; i++) {
-                try (VerifierService v = verifier(url, ids.get(i), parts.get(i))) {
+                try (VerifierService v = verifier(url, ids.get(i), parts.get(i), Optional.empty())) {
                     v.connect();
                 }
             }
@@ -371,6 +385,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var duplicates = new LongAdder();
             var rejected = new LongAdder();
             var firstRejection = new AtomicReference<String>();
+            Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            var acceptedTwice = new LongAdder();
             var decided = new AtomicLong();
             var end = new AtomicLong();
             var done = new CountDownLatch(1);
@@ -385,15 +401,18 @@ public final class BenchTransportCommand implements Callable<Integer> {
             try {
                 watcher.ifPresent(MqttLink::connect);
                 for (int i = 0; i < verifiers; i++) {
-                    VerifierService v = verifier(url, ids.get(i), parts.get(i));
+                    VerifierService v = verifier(url, ids.get(i), parts.get(i), state.map(dir -> dir.resolve(runId + "-" + services.size())));
                     services.add(v);
                     v.observe((device, outcome) -> {
                         if (outcome instanceof Appraisal.Accepted a && a.duplicate()) {
                             duplicates.increment();
                             return;
                         }
-                        if (outcome instanceof Appraisal.Accepted) {
+                        if (outcome instanceof Appraisal.Accepted a) {
                             accepted.increment();
+                            if (!seen.add(a.device().value() + "#" + a.seq())) {
+                                acceptedTwice.increment(); // by the other verifier: its own appraiser did not know
+                            }
                         } else {
                             rejected.increment();
                             firstRejection.compareAndSet(null, outcome.toString());
@@ -409,18 +428,18 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     v.connect();
                 }
                 long deadline = start + PHASE_LIMIT.toNanos();
-                long seen = -1;
+                long lastDecided = -1;
                 long lastProgress = start;
                 while (!done.await(100, TimeUnit.MILLISECONDS)) {
                     long now = System.nanoTime();
-                    if (decided.get() != seen) {
-                        seen = decided.get();
+                    if (decided.get() != lastDecided) {
+                        lastDecided = decided.get();
                         lastProgress = now;
                     } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
                         long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
                         return new DrainRun(total, (lastProgress - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(),
-                                forwarded, true, receipts.map(LongAdder::sum).orElse(-1L));
+                                forwarded, true, receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
                     }
                 }
                 if (rejected.sum() > 0) {
@@ -436,7 +455,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     }
                 }
                 return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded, false,
-                        receipts.map(LongAdder::sum).orElse(-1L));
+                        receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
             } finally {
                 services.forEach(VerifierService::close);
                 watcher.ifPresent(MqttLink::close);
@@ -448,10 +467,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
     }
 
-    static VerifierService verifier(String url, String clientId, Optional<Partitioning> partitioning) {
+    /**
+     * A verifier as {@code prospector verifier} builds it; with {@code stateDir}, it makes each
+     * acceptance durable in an {@link AcceptedLog} there before acknowledging the report, as with
+     * {@code --state-dir}.
+     */
+    static VerifierService verifier(String url, String clientId, Optional<Partitioning> partitioning, Optional<Path> stateDir) {
         var appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withClockSkewWindow(BENCH_SKEW_WINDOW));
+        Optional<AcceptedLog> accepted = stateDir.map(dir -> AcceptedLog.open(dir.resolve("accepted.log"), appraiser::restore));
         MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), clientId).withSessionExpiry(VERIFIER_SESSION);
-        return new VerifierService(FLEET, appraiser, partitioning, listener -> new MqttLink(mqtt, Optional.empty(), listener));
+        return new VerifierService(FLEET, appraiser, partitioning, accepted, listener -> new MqttLink(mqtt, Optional.empty(), listener));
     }
 
     /** Publishes the backlog as a fleet would: round by round (seq 1 of every device, then seq 2, ...), QoS 1. */
@@ -505,7 +530,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
     record Results(List<AgentRun> agent, List<DrainRun> one, List<DrainRun> two, List<DrainRun> drain, Backlog drainBacklog,
             Backlog appraisalBacklog, String loadBefore, String loadAfter, String broker, boolean brokerStarted, int brokerInFlight,
-            DrainRun receiptCheck) {
+            DrainRun receiptCheck, boolean verifierState) {
 
         double agentRate() {
             return median(agent.stream().mapToDouble(AgentRun::reportsPerSecond));
@@ -545,6 +570,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("disk_write_bytes_per_report", number(round1(diskPerReport())))
                     .Add("appraisals_per_s_one_verifier", number(round1(rate(one))))
                     .Add("appraisals_per_s_two_verifiers", number(round1(rate(two))))
+                    .Add("accepted_twice", Stream.of(one, two, drain).flatMap(List::stream).mapToLong(DrainRun::acceptedTwice).sum())
                     .Add("two_verifiers_forwarded_per_run", number(median(two.stream().mapToDouble(DrainRun::forwarded))))
                     .Add("appraisal_backlog_reports", appraisalBacklog.size())
                     .Add("backlog_reports_measured", drainBacklog.size())
@@ -569,13 +595,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("cores", Runtime.getRuntime().availableProcessors())
                     .Add("broker", brokerStarted ? "mosquitto (started by the bench)" : broker)
                     .Add("broker_max_inflight_messages", brokerStarted ? brokerInFlight : -1)
+                    .Add("verifier_state", verifierState)
                     .Add("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         }
 
         void print(PrintWriter out) {
-            out.printf(Locale.ROOT, "Transport through %s, %d cores, %d run(s) per figure (medians; runs in brackets)%n",
+            out.printf(Locale.ROOT, "Transport through %s, %d cores, %d run(s) per figure (medians; runs in brackets)%s%n",
                     brokerStarted ? "Mosquitto on loopback (max_inflight_messages " + brokerInFlight + ")" : broker,
-                    Runtime.getRuntime().availableProcessors(), agent.size());
+                    Runtime.getRuntime().availableProcessors(), agent.size(),
+                    verifierState ? "; verifiers with an accepted.log (--verifier-state)" : "");
             double ratio = outboxPerReport() / reportBytes();
             var t = new Table("figure", "median", "runs", "target");
             t.row("agent reports/s (sign, fsync, QoS 1 PUBACK)", fmt(agentRate()), runs(agent.stream().mapToDouble(AgentRun::reportsPerSecond)), "");
@@ -596,6 +624,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "receipt check: one verifier appraised %d reports%s; %d receipts reached a subscriber (%d missing)%n",
                     receiptCheck.accepted() + receiptCheck.rejected(), receiptCheck.stalled() ? " (STALLED)" : "", receiptCheck.receipts(),
                     receiptCheck.reports() - receiptCheck.receipts());
+            long twice = Stream.of(one, two, drain).flatMap(List::stream).mapToLong(DrainRun::acceptedTwice).sum();
+            out.println(twice == 0 ? "every report was accepted exactly once (device and seq) in every run"
+                    : "ACCEPTED TWICE: " + twice + " reports were accepted by both verifiers");
             String stalls = DrainRun.stalls(Stream.of(one, two, drain).flatMap(List::stream).toList());
             if (!stalls.isEmpty()) {
                 out.println("STALLED (no progress for " + STALL_LIMIT.toSeconds() + " s; left out of the medians): " + stalls);

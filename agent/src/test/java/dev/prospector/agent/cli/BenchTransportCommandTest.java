@@ -43,6 +43,7 @@ class BenchTransportCommandTest {
         assertEquals(12, json.get("backlog_reports_measured").AsInt32Value(), r.out());
         assertEquals(6, json.get("appraisal_backlog_reports").AsInt32Value(), "half the devices: " + r.out());
         assertEquals(0, json.get("stalled_runs_two_verifiers").AsInt32Value(), r.out());
+        assertEquals(0, json.get("accepted_twice").AsInt32Value(), r.out());
     }
 
     @Test
