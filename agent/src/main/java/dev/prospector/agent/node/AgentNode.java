@@ -262,8 +262,12 @@ public final class AgentNode implements AutoCloseable {
         }
     }
 
-    /** Publishes pending reports in seq order, keeping at most MAX_IN_FLIGHT unacknowledged. */
-    void pump() {
+    /**
+     * Publishes pending reports in seq order, keeping at most MAX_IN_FLIGHT unacknowledged.
+     * Synchronized so that calls from the scheduler and from Paho's threads never interleave their
+     * publishes out of order; publishing only queues, so the lock is held briefly.
+     */
+    synchronized void pump() {
         if (closed || !link.isConnected()) {
             return;
         }
