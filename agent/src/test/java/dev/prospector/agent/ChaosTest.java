@@ -10,6 +10,7 @@ import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.outbox.OutboxJournal;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.testing.ProspectorProcess;
+import dev.prospector.agent.testing.VerifierOutput;
 import dev.prospector.attest.ChainState;
 import dev.prospector.attest.DeviceKeys;
 import java.io.IOException;
@@ -201,15 +202,7 @@ class ChaosTest {
 
     /** The outcomes printed by every verifier process of the run (the argument is any of them). */
     private List<CBORObject> outcomes(ProspectorProcess any) {
-        List<CBORObject> out = new ArrayList<>();
-        for (ProspectorProcess v : verifiers) {
-            for (String line : v.stdout().lines().toList()) {
-                if (line.startsWith("{") && line.endsWith("}")) {
-                    out.add(CBORObject.FromJSONString(line));
-                }
-            }
-        }
-        return out;
+        return VerifierOutput.outcomes(verifiers);
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.testing.ProspectorProcess;
+import dev.prospector.agent.testing.VerifierOutput;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.attest.DeviceKeys;
@@ -106,10 +107,7 @@ class VerifierScaleOutTest {
     }
 
     private static List<CBORObject> outcomes(ProspectorProcess verifier) {
-        List<CBORObject> out = new ArrayList<>();
-        verifier.stdout().lines().filter(l -> l.startsWith("{") && l.endsWith("}"))
-                .forEach(l -> out.add(CBORObject.FromJSONString(l)));
-        return out;
+        return VerifierOutput.outcomes(List.of(verifier));
     }
 
     private static Map<String, Set<Long>> accepted(ProspectorProcess... verifiers) {

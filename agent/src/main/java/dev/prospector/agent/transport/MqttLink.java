@@ -142,11 +142,6 @@ public final class MqttLink implements AutoCloseable {
         return client.isConnected();
     }
 
-    /** Why the last connection attempt failed, empty when it did not. */
-    public String lastFailure() {
-        return lastFailure;
-    }
-
     /**
      * Publishes; the future completes when the broker has it (QoS 1: its PUBACK) and fails when
      * Paho cannot send it (not connected, connection lost before the acknowledgement). Publishes

@@ -56,10 +56,6 @@ public record MqttSettings(
         return new MqttSettings(url, clientId, username, password, keepAlive, expiry, backoff, tls);
     }
 
-    public MqttSettings withBackoff(Backoff policy) {
-        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, policy, tls);
-    }
-
     /** TLS with these files (the URL must be {@code ssl://}). */
     public MqttSettings withTls(TlsSettings files) {
         return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, backoff, Optional.of(files));

@@ -80,15 +80,4 @@ public final class Topics {
         String[] rest = topic.substring(prefix.length()).split("/");
         return rest.length == 3 && !rest[2].isEmpty() ? Optional.of(rest[2]) : Optional.empty();
     }
-
-    /** The device segment of a per-device topic of this fleet, if it is one. */
-    public static Optional<String> deviceOf(String fleet, String topic) {
-        String prefix = ROOT + fleet + "/";
-        if (!topic.startsWith(prefix)) {
-            return Optional.empty();
-        }
-        String rest = topic.substring(prefix.length());
-        int slash = rest.indexOf('/');
-        return slash <= 0 ? Optional.empty() : Optional.of(rest.substring(0, slash));
-    }
 }

@@ -59,10 +59,6 @@ public final class ProspectorProcess implements AutoCloseable {
         return process.isAlive();
     }
 
-    public long pid() {
-        return process.pid();
-    }
-
     /** SIGKILL, as a power cut or the OOM killer would. */
     public void kill() {
         process.destroyForcibly();
