@@ -317,6 +317,47 @@ public final class Cbor {
         return v;
     }
 
+    private static final RecentTexts RECENT_TEXTS = new RecentTexts();
+
+    /**
+     * A fixed-size, lossy table of recently decoded short ASCII texts, shared by all threads. Races
+     * are benign: a slot holds a complete, immutable String or null, and a lost update is a miss.
+     */
+    static final class RecentTexts {
+        private static final int SLOTS = 1 << 11;
+        private static final int MAX_LENGTH = 64;
+        private final String[] slots = new String[SLOTS];
+
+        /** The text of {@code in[from, from + n)} if it is short ASCII (then remembered), else null. */
+        String lookup(byte[] in, int from, int n) {
+            if (n > MAX_LENGTH) {
+                return null;
+            }
+            int h = 0;
+            for (int i = from; i < from + n; i++) {
+                int b = in[i];
+                if (b < 0) {
+                    return null; // not ASCII: decoded and checked the general way
+                }
+                h = 31 * h + b;
+            }
+            int slot = (h ^ (h >>> 11)) & (SLOTS - 1);
+            String s = slots[slot];
+            if (s != null && s.length() == n) {
+                int i = 0;
+                while (i < n && s.charAt(i) == in[from + i]) {
+                    i++;
+                }
+                if (i == n) {
+                    return s;
+                }
+            }
+            s = new String(in, from, n, StandardCharsets.ISO_8859_1);
+            slots[slot] = s;
+            return s;
+        }
+    }
+
     /** A cursor over a byte range; positions let callers find the raw span of an item. */
     static final class Reader {
         private final byte[] in;
@@ -398,21 +439,9 @@ public final class Cbor {
                 }
                 case 3: {
                     int n = length(arg);
-                    if (isAscii(in, pos, n)) { // fast path: every byte below 0x80 is valid UTF-8
-                        String s = new String(in, pos, n, StandardCharsets.ISO_8859_1);
-                        pos += n;
-                        return new Text(s);
-                    }
-                    var dec = StandardCharsets.UTF_8.newDecoder()
-                            .onMalformedInput(CodingErrorAction.REPORT)
-                            .onUnmappableCharacter(CodingErrorAction.REPORT);
-                    try {
-                        String s = dec.decode(ByteBuffer.wrap(in, pos, n)).toString();
-                        pos += n;
-                        return new Text(s);
-                    } catch (CharacterCodingException e) {
-                        throw new MalformedReportException("invalid UTF-8 in text string at byte " + start);
-                    }
+                    String s = utf8(n, start);
+                    pos += n;
+                    return new Text(s);
                 }
                 case 4: {
                     int n = length(arg); // every item takes at least one byte
@@ -473,11 +502,17 @@ public final class Cbor {
 
         /** If the next bytes are exactly {@code encoded} (an encoded map key), consumes them. */
         boolean tryKey(byte[] encoded) {
-            if (end - pos >= encoded.length && Arrays.equals(in, pos, pos + encoded.length, encoded, 0, encoded.length)) {
-                pos += encoded.length;
-                return true;
+            int n = encoded.length;
+            if (end - pos < n) {
+                return false;
             }
-            return false;
+            for (int i = 0; i < n; i++) { // short keys: a plain loop beats the range-checked Arrays.equals
+                if (in[pos + i] != encoded[i]) {
+                    return false;
+                }
+            }
+            pos += n;
+            return true;
         }
 
         /** Throws unless every byte was read. */
@@ -487,18 +522,103 @@ public final class Cbor {
             }
         }
 
-        /** Compares two already read byte ranges of the input: the deterministic key order. */
-        int compareRanges(int aFrom, int aTo, int bFrom, int bTo) {
-            return Arrays.compareUnsigned(in, aFrom, aTo, in, bFrom, bTo);
+        /**
+         * The {@code n} bytes at {@code pos} as strict UTF-8. The JDK's decoder is vectorised for
+         * ASCII and replaces malformed input (overlong forms, surrogates, stray bytes) with U+FFFD,
+         * so a result without U+FFFD came from valid UTF-8; only text holding one is decoded again
+         * with a decoder that reports errors.
+         */
+        private String utf8(int n, int start) throws MalformedReportException {
+            String s = new String(in, pos, n, StandardCharsets.UTF_8);
+            if (s.indexOf('\uFFFD') < 0) {
+                return s;
+            }
+            var dec = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT);
+            try {
+                return dec.decode(ByteBuffer.wrap(in, pos, n)).toString();
+            } catch (CharacterCodingException e) {
+                throw new MalformedReportException("invalid UTF-8 in text string at byte " + start);
+            }
         }
 
-        private static boolean isAscii(byte[] b, int from, int n) {
-            for (int i = from; i < from + n; i++) {
-                if (b[i] < 0) {
-                    return false;
+        // Typed reads for decoders that know the shape they expect (no tree, no wrappers).
+
+        /** Reads the head of a data item of major type {@code major}; its argument. */
+        private long head(int major, String what) throws MalformedReportException {
+            int ib = u8();
+            if ((ib >>> 5) != major) {
+                throw new MalformedReportException(what);
+            }
+            return argument(ib & 0x1f);
+        }
+
+        /** An unsigned integer (major type 0) up to 2^63-1, or {@code MalformedReportException(what)}. */
+        long uint(String what) throws MalformedReportException {
+            long v = head(0, what);
+            if (v < 0) {
+                throw new MalformedReportException(what);
+            }
+            return v;
+        }
+
+        /** A tag number (major type 6) up to 2^63-1, or {@code MalformedReportException(what)}. */
+        long tag(String what) throws MalformedReportException {
+            long v = head(6, what);
+            if (v < 0) {
+                throw new MalformedReportException(what);
+            }
+            return v;
+        }
+
+        /** A text string, strictly UTF-8, or {@code MalformedReportException(what)}. */
+        String text(String what) throws MalformedReportException {
+            int start = pos;
+            int n = length(head(3, what));
+            String s = utf8(n, start);
+            pos += n;
+            return s;
+        }
+
+        /**
+         * As {@link #text}, for texts that repeat from report to report (units, sources, measurement
+         * names, fleet): a short ASCII text equal to a recently decoded one is that same String,
+         * which saves an allocation and keeps its hash code.
+         */
+        String repeatedText(String what) throws MalformedReportException {
+            int start = pos;
+            int n = length(head(3, what));
+            String s = RECENT_TEXTS.lookup(in, pos, n);
+            if (s == null) {
+                s = utf8(n, start);
+            }
+            pos += n;
+            return s;
+        }
+
+        /** A byte string of {@code min} to {@code max} bytes (copied), or {@code MalformedReportException(what)}. */
+        byte[] bytes(String what, int min, int max) throws MalformedReportException {
+            int n = length(head(2, what));
+            if (n < min || n > max) {
+                throw new MalformedReportException(what);
+            }
+            byte[] b = Arrays.copyOfRange(in, pos, pos + n);
+            pos += n;
+            return b;
+        }
+
+        /**
+         * Reads a map key that is one of {@code encodedKeys[from..]} (each the full encoding of a
+         * key) and returns its index; -1, with nothing consumed, if the next item is none of them.
+         */
+        int key(byte[][] encodedKeys, int from) {
+            for (int i = from; i < encodedKeys.length; i++) {
+                if (tryKey(encodedKeys[i])) {
+                    return i;
                 }
             }
-            return true;
+            return -1;
         }
 
         private Value simple(int info, int start) throws MalformedReportException {

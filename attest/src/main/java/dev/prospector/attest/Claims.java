@@ -197,75 +197,137 @@ public record Claims(
         }
     }
 
+    /**
+     * The claim names in deterministic order (of their encodings), and those encodings: the keys of
+     * a payload appear in this order, so each key is looked for from just after the previous one.
+     */
+    private static final byte[][] ENCODED_NAMES = java.util.stream.Stream.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH,
+                    NONCE, BOOT, UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST)
+            .map(n -> Cbor.encode(new Cbor.Text(n))).sorted(Arrays::compareUnsigned).toArray(byte[][]::new);
+    private static final List<String> NAMES = java.util.stream.Stream.of(ENCODED_NAMES)
+            .map(e -> new String(e, 1, e.length - 1, java.nio.charset.StandardCharsets.US_ASCII)).toList();
+
     private static Claims decodeStrict(byte[] payload) throws MalformedReportException {
-        // Streamed in one pass into fixed slots (this runs once per appraisal): the same strict
-        // rules as Cbor.decode, without building a tree of the measurements.
+        // Streamed in one pass straight into typed values (this runs once per appraisal): the same
+        // strict rules as Cbor.decode, without building a tree or wrapping each value.
         var r = new Cbor.Reader(payload, 0, payload.length);
         int n = r.containerHeader(5, "payload");
-        var f = new Fields();
-        int prevKeyStart = -1;
-        int prevKeyEnd = -1;
+        var seen = new boolean[NAMES.size()];
+        long version = -1;
+        String dev = null;
+        byte[] key = null;
+        String fleet = null;
+        long seq = -1;
+        byte[] prev = null;
+        byte[] chain = null;
+        long iat = -1;
+        long epoch = -1;
+        byte[] nonce = null;
+        String boot = null;
+        long up = -1;
+        List<Measurement> meas = null;
+        String sw = null;
+        byte[] cfg = null;
+        String restart = null;
+        var rotations = new ArrayList<KeyRotation>();
+        long lost = 0;
+        int next = 0; // index in ENCODED_NAMES where the next key is looked for
         for (int i = 0; i < n; i++) {
             int keyStart = r.pos;
-            Cbor.Value key = r.item(1);
-            if (prevKeyStart >= 0 && r.compareRanges(prevKeyStart, prevKeyEnd, keyStart, r.pos) >= 0) {
-                throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
+            int k = r.key(ENCODED_NAMES, next);
+            if (k < 0) {
+                if (r.key(ENCODED_NAMES, 0) >= 0) {
+                    throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
+                }
+                throw new MalformedReportException("unknown claim " + r.item(1));
             }
-            prevKeyStart = keyStart;
-            prevKeyEnd = r.pos;
-            if (!(key instanceof Cbor.Text t) || !f.known(t.value())) {
-                throw new MalformedReportException("unknown claim " + key);
-            }
-            if (t.value().equals(MEASUREMENTS)) {
-                f.measurements = decodeMeasurements(r);
-            } else {
-                f.put(t.value(), r.item(1));
+            next = k + 1;
+            seen[k] = true;
+            String name = NAMES.get(k);
+            switch (name) {
+                case V -> version = r.uint(notUint(name));
+                case DEVICE -> dev = r.repeatedText(notText(name));
+                case KEY -> key = r.bytes(NOT_KEY, 32, 32);
+                case FLEET -> fleet = r.repeatedText(notText(name));
+                case SEQ -> seq = r.uint(notUint(name));
+                case PREV -> prev = r.bytes(NOT_PREV, HASH_BYTES, HASH_BYTES);
+                case CHAIN -> chain = r.bytes(NOT_CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES);
+                case IAT -> iat = r.uint(notUint(name));
+                case EPOCH -> epoch = r.uint(notUint(name));
+                case NONCE -> nonce = r.bytes(NOT_NONCE, 1, Limits.MAX_NONCE_BYTES);
+                case BOOT -> boot = r.repeatedText(notText(name));
+                case UPTIME -> up = r.uint(notUint(name));
+                case MEASUREMENTS -> meas = decodeMeasurements(r);
+                case SOFTWARE -> sw = r.repeatedText(notText(name));
+                case CONFIG -> cfg = r.bytes(NOT_CONFIG, HASH_BYTES, HASH_BYTES);
+                case RESTART -> restart = r.text(notText(name));
+                case ROTATIONS -> {
+                    int count = r.containerHeader(4, "rot");
+                    if (count == 0 || count > Limits.MAX_ROTATIONS) {
+                        throw new MalformedReportException("rot must be an array of 1 to " + Limits.MAX_ROTATIONS + " byte strings");
+                    }
+                    for (int j = 0; j < count; j++) {
+                        rotations.add(KeyRotation.decode(r.bytes("rot must hold byte strings", 0, Integer.MAX_VALUE)));
+                    }
+                }
+                case LOST -> lost = positive(r.uint(notUint(name)), name);
+                default -> throw new AssertionError(name);
             }
         }
         r.finish();
-        long version = f.uint(V);
+        for (int i = 0; i < seen.length; i++) {
+            if (!seen[i] && REQUIRED.contains(NAMES.get(i))) {
+                throw new MalformedReportException(missing(NAMES.get(i)));
+            }
+        }
         if (version != VERSION) {
             throw new MalformedReportException("unsupported report version " + version + " (this program reads version " + VERSION + ")");
         }
-        String dev = f.text(DEVICE);
         if (!DeviceId.isValid(dev)) {
             throw new MalformedReportException("dev is not a device id: " + dev);
         }
-        var rotations = new ArrayList<KeyRotation>();
-        var rot = f.get(ROTATIONS);
-        if (rot.isPresent()) {
-            if (!(rot.get() instanceof Cbor.Array arr) || arr.items().isEmpty() || arr.items().size() > Limits.MAX_ROTATIONS) {
-                throw new MalformedReportException("rot must be an array of 1 to " + Limits.MAX_ROTATIONS + " byte strings");
-            }
-            for (var item : arr.items()) {
-                if (!(item instanceof Cbor.Bytes b)) {
-                    throw new MalformedReportException("rot must hold byte strings");
-                }
-                rotations.add(KeyRotation.decode(b.value()));
-            }
-        }
         try {
-            return new Claims(
-                    new DeviceId(dev),
-                    f.bytes(KEY, 32, 32),
-                    f.text(FLEET),
-                    f.uint(SEQ),
-                    f.optionalBytes(PREV, HASH_BYTES, HASH_BYTES),
-                    f.bytes(CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES),
-                    Instant.ofEpochMilli(f.uint(IAT)),
-                    f.uint(EPOCH),
-                    f.optionalBytes(NONCE, 1, Limits.MAX_NONCE_BYTES),
-                    f.text(BOOT),
-                    Duration.ofMillis(f.uint(UPTIME)),
-                    measurements(f),
-                    f.text(SOFTWARE),
-                    f.bytes(CONFIG, HASH_BYTES, HASH_BYTES),
-                    f.get(RESTART).isPresent() ? Optional.of(f.text(RESTART)) : Optional.empty(),
-                    rotations,
-                    f.get(LOST).isPresent() ? positive(f.uint(LOST), LOST) : 0);
+            return new Claims(new DeviceId(dev), key, fleet, seq, Optional.ofNullable(prev), chain, Instant.ofEpochMilli(iat), epoch,
+                    Optional.ofNullable(nonce), boot, Duration.ofMillis(up), meas, sw, cfg, Optional.ofNullable(restart), rotations, lost);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
+    }
+
+    /** Claims every report has; the others are optional. */
+    private static final java.util.Set<String> REQUIRED = java.util.Set.of(V, DEVICE, KEY, FLEET, SEQ, CHAIN, IAT, EPOCH, BOOT,
+            UPTIME, MEASUREMENTS, SOFTWARE, CONFIG);
+
+    // Error sentences, one constant per claim and type: built once, not per report.
+    private static final java.util.Map<String, String> NOT_UINT = messages("is missing or not an unsigned integer");
+    private static final java.util.Map<String, String> NOT_TEXT = messages("is missing or not a text string");
+
+    private static java.util.Map<String, String> messages(String tail) {
+        var m = new java.util.HashMap<String, String>();
+        NAMES.forEach(name -> m.put(name, "claim " + name + " " + tail));
+        return java.util.Map.copyOf(m);
+    }
+
+    private static String notUint(String name) {
+        return NOT_UINT.get(name);
+    }
+
+    private static String notText(String name) {
+        return NOT_TEXT.get(name);
+    }
+
+    private static final String NOT_KEY = notBytes(KEY, 32, 32);
+    private static final String NOT_PREV = notBytes(PREV, HASH_BYTES, HASH_BYTES);
+    private static final String NOT_CHAIN = notBytes(CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES);
+    private static final String NOT_NONCE = notBytes(NONCE, 1, Limits.MAX_NONCE_BYTES);
+    private static final String NOT_CONFIG = notBytes(CONFIG, HASH_BYTES, HASH_BYTES);
+
+    private static String notBytes(String name, int min, int max) {
+        return "claim " + name + " is not a byte string of " + (min == max ? min : min + " to " + max) + " bytes";
+    }
+
+    private static String missing(String name) {
+        return name.equals(MEASUREMENTS) ? "claim meas is missing or not an array" : "claim " + name + " is missing";
     }
 
     /** An optional count present only when non-zero: an explicit 0 is not the deterministic form. */
@@ -274,70 +336,6 @@ public record Claims(
             throw new MalformedReportException("claim " + key + " is 0: a zero count is encoded by leaving the claim out");
         }
         return value;
-    }
-
-    private static List<Measurement> measurements(Fields f) throws MalformedReportException {
-        if (f.measurements == null) {
-            throw new MalformedReportException("claim meas is missing or not an array");
-        }
-        return f.measurements;
-    }
-
-    /** The claims of one payload by name, with typed accessors that say which claim is wrong. */
-    private static final class Fields {
-        private static final List<String> NAMES = List.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH, NONCE, BOOT,
-                UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST);
-        private final Cbor.Value[] slots = new Cbor.Value[NAMES.size()];
-
-        List<Measurement> measurements;
-
-        boolean known(String key) {
-            return NAMES.contains(key);
-        }
-
-        /** Stores a claim; false if the name is not a claim. */
-        boolean put(String key, Cbor.Value value) {
-            int i = NAMES.indexOf(key);
-            if (i < 0) {
-                return false;
-            }
-            slots[i] = value;
-            return true;
-        }
-
-        private Cbor.Value value(String key) {
-            return slots[NAMES.indexOf(key)];
-        }
-
-        Optional<Cbor.Value> get(String key) {
-            return Optional.ofNullable(value(key));
-        }
-
-        long uint(String key) throws MalformedReportException {
-            if (!(value(key) instanceof Cbor.Int i) || i.value() < 0) {
-                throw new MalformedReportException("claim " + key + " is missing or not an unsigned integer");
-            }
-            return i.value();
-        }
-
-        String text(String key) throws MalformedReportException {
-            if (!(value(key) instanceof Cbor.Text t)) {
-                throw new MalformedReportException("claim " + key + " is missing or not a text string");
-            }
-            return t.value();
-        }
-
-        byte[] bytes(String key, int min, int max) throws MalformedReportException {
-            if (!(value(key) instanceof Cbor.Bytes b) || b.value().length < min || b.value().length > max) {
-                throw new MalformedReportException("claim " + key + " is missing or not a byte string of "
-                        + (min == max ? min : min + " to " + max) + " bytes");
-            }
-            return b.value();
-        }
-
-        Optional<byte[]> optionalBytes(String key, int min, int max) throws MalformedReportException {
-            return value(key) != null ? Optional.of(bytes(key, min, max)) : Optional.empty();
-        }
     }
 
     private static final byte[] KEY_NAME = Cbor.encode(new Cbor.Text(M_NAME));
@@ -384,11 +382,12 @@ public record Claims(
         return List.of(out);
     }
 
+    private static final java.util.Map<String, String> MEASUREMENT_NOT_TEXT = java.util.Map.of(
+            M_NAME, "measurement name is not a text string", M_UNIT, "measurement unit is not a text string",
+            M_SOURCE, "measurement source is not a text string", M_UNAVAILABLE, "measurement unavailable is not a text string");
+
     private static String text(Cbor.Reader r, String what) throws MalformedReportException {
-        if (!(r.item(3) instanceof Cbor.Text t)) {
-            throw new MalformedReportException("measurement " + what + " is not a text string");
-        }
-        return t.value();
+        return r.repeatedText(MEASUREMENT_NOT_TEXT.get(what));
     }
 
     static long uint(Cbor.MapValue m, String key) throws MalformedReportException {

@@ -111,27 +111,41 @@ public final class CoseSign1 {
         if (bytes.length > Limits.MAX_REPORT_BYTES) {
             throw new MalformedReportException("report of " + bytes.length + " bytes exceeds the limit of " + Limits.MAX_REPORT_BYTES);
         }
-        Cbor.Value root = Cbor.decode(bytes);
-        if (!(root instanceof Cbor.Tagged tagged) || tagged.tag() != TAG) {
+        // Streamed: the shape is fixed, so each part is read as what it must be (this runs once per appraisal).
+        var r = new Cbor.Reader(bytes, 0, bytes.length);
+        if (r.tag("not a tagged COSE_Sign1 (CBOR tag 18)") != TAG) {
             throw new MalformedReportException("not a tagged COSE_Sign1 (CBOR tag 18)");
         }
-        if (!(tagged.content() instanceof Cbor.Array array) || array.items().size() != 4) {
+        if (r.containerHeader(4, "COSE_Sign1") != 4) {
             throw new MalformedReportException("COSE_Sign1 is not an array of 4 items");
         }
-        var items = array.items();
-        if (!(items.get(0) instanceof Cbor.Bytes prot)) {
-            throw new MalformedReportException("COSE_Sign1 protected header is not a byte string");
-        }
-        if (!(items.get(1) instanceof Cbor.MapValue unprot) || !unprot.entries().isEmpty()) {
+        byte[] prot = r.bytes("COSE_Sign1 protected header is not a byte string", 0, Integer.MAX_VALUE);
+        if (!r.tryKey(EMPTY_MAP)) {
             throw new MalformedReportException("COSE_Sign1 unprotected header is not an empty map");
         }
-        if (!(items.get(2) instanceof Cbor.Bytes payload)) {
-            throw new MalformedReportException("COSE_Sign1 payload is not a byte string (detached payloads are not used)");
+        byte[] payload = r.bytes("COSE_Sign1 payload is not a byte string (detached payloads are not used)", 0, Integer.MAX_VALUE);
+        byte[] sig = r.bytes("COSE_Sign1 signature is not a 64-byte string", Ed25519.SIGNATURE_SIZE, Ed25519.SIGNATURE_SIZE);
+        r.finish();
+        return new Parts(prot, kidOf(prot), payload, sig);
+    }
+
+    private static final byte[] EMPTY_MAP = {(byte) 0xa0};
+    /** {@code {1: -8, 4: } ...}: the only deterministic encoding of a protected header up to its kid. */
+    private static final byte[] HEADER_PREFIX = {(byte) 0xa2, 0x01, 0x27, 0x04};
+
+    /** The kid of a protected header that is exactly {@code {1: -8, 4: kid}}, or why it is not. */
+    private static byte[] kidOf(byte[] prot) throws MalformedReportException {
+        var r = new Cbor.Reader(prot, 0, prot.length);
+        if (r.tryKey(HEADER_PREFIX)) {
+            try {
+                byte[] kid = r.bytes("kid", 0, Integer.MAX_VALUE);
+                r.finish();
+                return kid;
+            } catch (MalformedReportException e) {
+                // Not this shape after all: the general decoding below says what is wrong.
+            }
         }
-        if (!(items.get(3) instanceof Cbor.Bytes sig) || sig.value().length != Ed25519.SIGNATURE_SIZE) {
-            throw new MalformedReportException("COSE_Sign1 signature is not a 64-byte string");
-        }
-        if (!(Cbor.decode(prot.value()) instanceof Cbor.MapValue header) || header.entries().size() != 2) {
+        if (!(Cbor.decode(prot) instanceof Cbor.MapValue header) || header.entries().size() != 2) {
             throw new MalformedReportException("protected header is not a map of exactly alg and kid");
         }
         var alg = header.get(HEADER_ALG);
@@ -141,7 +155,7 @@ public final class CoseSign1 {
         if (!(header.get(HEADER_KID).orElse(null) instanceof Cbor.Bytes kid)) {
             throw new MalformedReportException("protected header has no byte-string kid");
         }
-        return new Parts(prot.value(), kid.value(), payload.value(), sig.value());
+        return kid.value();
     }
 
     static boolean sameKey(byte[] a, byte[] b) {
