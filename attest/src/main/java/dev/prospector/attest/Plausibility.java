@@ -11,11 +11,15 @@ final class Plausibility {
     static Optional<String> problem(Claims claims, PlausibilityLimits limits) {
         // Allocation-free on the accepted path: this runs once per appraisal.
         List<Measurement> ms = claims.measurements();
-        for (int i = 0; i < ms.size(); i++) {
+        int n = ms.size();
+        for (int i = 0; i < n; i++) {
             var m = ms.get(i);
+            String name = m.name();
+            int hash = name.hashCode(); // cached: decoded names repeat (see Cbor.RecentTexts)
             for (int j = 0; j < i; j++) {
-                if (ms.get(j).name().equals(m.name())) {
-                    return Optional.of("measurement " + m.name() + " appears twice");
+                String other = ms.get(j).name();
+                if (other.hashCode() == hash && other.equals(name)) {
+                    return Optional.of("measurement " + name + " appears twice");
                 }
             }
             if (m instanceof MeasurementClaim c) {
@@ -25,8 +29,8 @@ final class Plausibility {
                 }
             }
         }
-        for (var m : ms) {
-            if (!(m instanceof MeasurementClaim c)) {
+        for (int i = 0; i < n; i++) {
+            if (!(ms.get(i) instanceof MeasurementClaim c)) {
                 continue;
             }
             String name = c.name();
@@ -34,14 +38,14 @@ final class Plausibility {
             if (dot <= 0) {
                 continue;
             }
-            if (name.endsWith(".free") || name.endsWith(".used")) {
+            if (name.endsWith(".free") || name.endsWith(".used") || name.endsWith(".available")) {
                 var total = sibling(ms, name, dot, "total");
                 if (total != null && total.unit().equals(c.unit()) && c.value() > total.value()) {
                     return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds " + total.name() + " " + fmt(total.value()));
                 }
             }
-            if ((c.unit().equals("B/s") || c.unit().equals("bit/s")) && !name.endsWith(".link")) {
-                var link = sibling(ms, name, dot, "link");
+            if ((c.unit().equals("B/s") || c.unit().equals("bit/s")) && !name.endsWith("." + LINK)) {
+                var link = sibling(ms, name, dot, LINK);
                 if (link != null) {
                     double rate = c.unit().equals("B/s") ? c.value() : c.value() / 8;
                     double cap = link.unit().equals("B/s") ? link.value() : link.unit().equals("bit/s") ? link.value() / 8 : Double.NaN;
@@ -54,6 +58,9 @@ final class Plausibility {
         }
         return Optional.empty();
     }
+
+    /** Leaf name of the link speed that bounds the rates of the measurements beside it. */
+    static final String LINK = "link_speed";
 
     /** The measurement named {@code <prefix of name up to dot>.<leaf>}, if any. */
     private static MeasurementClaim sibling(List<Measurement> ms, String name, int dot, String leaf) {
@@ -80,7 +87,9 @@ final class Plausibility {
                 return within(c, 0, l.maxBytes());
             case "%":
                 return within(c, 0, 100);
-            case "s": case "ms": case "1": case "Hz": case "W": case "V":
+            case "bool":
+                return v == 0 || v == 1 ? Optional.empty() : Optional.of(c.name() + " " + fmt(v) + " bool is neither 0 nor 1");
+            case "1": case "count": case "flags": case "code": case "level": case "Hz": case "W": case "V":
                 return v < 0 ? Optional.of(c.name() + " " + fmt(v) + " " + c.unit() + " is negative") : Optional.empty();
             default:
                 return Optional.empty();

@@ -4,10 +4,12 @@ package dev.prospector.attest;
  * Bounds beyond which a measurement cannot be true. Applied by unit (see docs/EVIDENCE.md):
  * {@code Cel} within [minCelsius, maxCelsius]; {@code B/s} within [0, maxLinkBytesPerSecond]
  * ({@code bit/s} within 8 times that); {@code B} within [0, maxBytes]; {@code %} within [0, 100];
- * {@code s}, {@code ms}, {@code 1}, {@code Hz}, {@code W}, {@code V} not negative. Across
- * measurements: {@code X.free} and {@code X.used} not above {@code X.total}; a {@code B/s} or
- * {@code bit/s} rate {@code X.*} not above the link speed {@code X.link}. Other units are accepted
- * without bounds (the value is always finite).
+ * {@code bool} 0 or 1; {@code 1}, {@code count}, {@code flags}, {@code code}, {@code level},
+ * {@code Hz}, {@code W}, {@code V} not negative. Across measurements: {@code X.free},
+ * {@code X.used} and {@code X.available} not above {@code X.total}; a {@code B/s} or
+ * {@code bit/s} rate {@code X.*} not above the link speed {@code X.link_speed}. Other units
+ * (including the signed {@code s}, {@code ms} and {@code A}) are accepted without bounds (the
+ * value is always finite).
  *
  * @param minCelsius            lowest plausible board temperature
  * @param maxCelsius            highest plausible board temperature

@@ -137,8 +137,22 @@ class AppraiserRejectionTest {
     @Test
     void aSpeedAboveTheLinkIsImplausible() {
         rejected(Fixtures.appraiser().appraise(signer.sign(Fixtures.input(List.of(
-                new MeasurementClaim("net.eth0.link", 1e9, "bit/s", "/sys/class/net/eth0/speed"),
+                new MeasurementClaim("net.eth0.link_speed", 1e9, "bit/s", "/sys/class/net/eth0/speed"),
                 new MeasurementClaim("net.eth0.rx_rate", 200e6, "B/s", "/proc/net/dev")))).bytes()), ReasonCode.IMPLAUSIBLE);
+    }
+
+    @Test
+    void availableMemoryAboveTheTotalIsImplausible() {
+        var r = rejected(Fixtures.appraiser().appraise(signer.sign(Fixtures.input(List.of(
+                new MeasurementClaim("memory.total", 4e9, "B", "/proc/meminfo"),
+                new MeasurementClaim("memory.available", 5e9, "B", "/proc/meminfo")))).bytes()), ReasonCode.IMPLAUSIBLE);
+        assertTrue(r.detail().contains("memory.available"), r.detail());
+    }
+
+    @Test
+    void aSignedOffsetInSecondsIsPlausibleEitherWay() {
+        accepted(Fixtures.appraiser().appraise(signer.sign(Fixtures.input(List.of(
+                new MeasurementClaim("clock.step", -3600, "s", "wall clock vs /proc/uptime")))).bytes()));
     }
 
     @Test
@@ -148,9 +162,12 @@ class AppraiserRejectionTest {
     }
 
     @Test
-    void aNegativeDurationOrPercentAboveHundredIsImplausible() {
+    void aNegativeCountABoolOtherThanZeroOrOneOrAPercentAboveHundredIsImplausible() {
         rejected(Fixtures.appraiser().appraise(signer.sign(Fixtures.input(List.of(
-                new MeasurementClaim("uptime.interval", -1, "s", "monotonic")))).bytes()), ReasonCode.IMPLAUSIBLE);
+                new MeasurementClaim("net.rx_errors", -1, "count", "/sys/class/net/eth0/statistics/rx_errors")))).bytes()),
+                ReasonCode.IMPLAUSIBLE);
+        rejected(Fixtures.appraiser().appraise(Fixtures.signer().sign(Fixtures.input(List.of(
+                new MeasurementClaim("net.link_up", 0.5, "bool", "/sys/class/net/eth0/operstate")))).bytes()), ReasonCode.IMPLAUSIBLE);
         rejected(Fixtures.appraiser().appraise(Fixtures.signer().sign(Fixtures.input(List.of(
                 new MeasurementClaim("cpu.load", 101, "%", "/proc/stat")))).bytes()), ReasonCode.IMPLAUSIBLE);
     }

@@ -108,14 +108,14 @@ public final class EmulatedBoard implements Board {
         out.bootId(bootId);
         out.value("uptime", baseUptime + t, "s", SOURCE);
         double step = faults.isOn(Fault.CLOCK_JUMP) ? faults.clockJump().toNanos() / 1e9 : 0;
-        out.value("clock_step", step, "s", SOURCE);
+        out.value("clock.step", step, "s", SOURCE);
         double load = 0.15 + 0.25 * (1 + Math.sin(t / 300 + phase)) + 0.05 * unit(10, t);
-        out.value("load_1m", round2(load), "1", SOURCE);
-        out.value("load_5m", round2(0.15 + 0.25 * (1 + Math.sin(t / 900 + phase))), "1", SOURCE);
-        out.value("load_15m", round2(0.15 + 0.25 * (1 + Math.sin(t / 2700 + phase))), "1", SOURCE);
-        out.value("memory_total", MEMORY_TOTAL, "bytes", SOURCE);
+        out.value("load.1m", round2(load), "1", SOURCE);
+        out.value("load.5m", round2(0.15 + 0.25 * (1 + Math.sin(t / 900 + phase))), "1", SOURCE);
+        out.value("load.15m", round2(0.15 + 0.25 * (1 + Math.sin(t / 2700 + phase))), "1", SOURCE);
+        out.value("memory.total", MEMORY_TOTAL, "B", SOURCE);
         double avail = 0.78 + 0.05 * Math.sin(t / 1200 + phase) + 0.01 * unit(11, t);
-        out.value("memory_available", Math.floor(MEMORY_TOTAL * avail / 4096) * 4096, "bytes",
+        out.value("memory.available", Math.floor(MEMORY_TOTAL * avail / 4096) * 4096, "B",
                 SOURCE);
     }
 
@@ -125,7 +125,7 @@ public final class EmulatedBoard implements Board {
         double temp = hot ? 82.5 + 1.5 * unit(12, t)
                 : 47 + 4 * Math.sin(t / 600 + phase) + 1.5 * unit(12, t);
         // The SoC's sensor resolves to about a degree/1000; keep what a Pi prints.
-        out.value("temperature", Math.round(temp * 1000) / 1000.0, "°C", SOURCE);
+        out.value("temperature", Math.round(temp * 1000) / 1000.0, "Cel", SOURCE);
         long now = 0;
         if (faults.isOn(Fault.UNDER_VOLTAGE)) {
             now |= HealthReader.UNDER_VOLTAGE | 0x4; // under-voltage makes the firmware throttle
@@ -163,15 +163,15 @@ public final class EmulatedBoard implements Board {
             rx = Math.floor(rxBytes);
             tx = Math.floor(txBytes);
         }
-        out.value("net_rx", rx, "bytes", SOURCE);
-        out.value("net_tx", tx, "bytes", SOURCE);
-        out.value("net_rx_errors", Math.floor(rx / 7e8), "packets", SOURCE);
-        out.value("net_tx_errors", 0, "packets", SOURCE);
-        out.value("net_link_up", down ? 0 : 1, "bool", SOURCE);
+        out.value("net.rx", rx, "B", SOURCE);
+        out.value("net.tx", tx, "B", SOURCE);
+        out.value("net.rx_errors", Math.floor(rx / 7e8), "count", SOURCE);
+        out.value("net.tx_errors", 0, "count", SOURCE);
+        out.value("net.link_up", down ? 0 : 1, "bool", SOURCE);
         if (down) {
-            out.unavailable("net_link_speed", "link down", SOURCE);
+            out.unavailable("net.link_speed", "link down", SOURCE);
         } else {
-            out.value("net_link_speed", 1e9, "bit/s", SOURCE);
+            out.value("net.link_speed", 1e9, "bit/s", SOURCE);
         }
     }
 
@@ -185,16 +185,16 @@ public final class EmulatedBoard implements Board {
 
     private void storage(Readings out) {
         double t = elapsed();
-        out.value("storage_total", STORAGE_TOTAL, "bytes", SOURCE);
+        out.value("storage.total", STORAGE_TOTAL, "B", SOURCE);
         double free = faults.isOn(Fault.DISK_FULL) ? 0
                 : Math.floor(STORAGE_TOTAL * (0.55 + 0.02 * Math.sin(t / 1800 + phase)
                         + 0.001 * unit(13, t)) / 4096) * 4096;
-        out.value("storage_free", free, "bytes", SOURCE);
-        out.value("storage_read_only", faults.isOn(Fault.READ_ONLY_FS) ? 1 : 0, "bool", SOURCE);
-        out.value("storage_kind", StorageReader.Kind.SD.code, "code", SOURCE + " (sd)");
-        out.value("storage_written", Math.floor((3e8 + 4096 * t) / 512) * 512, "bytes", SOURCE);
-        out.unavailable("storage_life_used", "sd storage reports no wear to the kernel", SOURCE);
-        out.unavailable("storage_pre_eol", "sd storage reports no wear to the kernel", SOURCE);
+        out.value("storage.free", free, "B", SOURCE);
+        out.value("storage.read_only", faults.isOn(Fault.READ_ONLY_FS) ? 1 : 0, "bool", SOURCE);
+        out.value("storage.kind", StorageReader.Kind.SD.code, "code", SOURCE + " (sd)");
+        out.value("storage.written", Math.floor((3e8 + 4096 * t) / 512) * 512, "B", SOURCE);
+        out.unavailable("storage.life_used", "sd storage reports no wear to the kernel", SOURCE);
+        out.unavailable("storage.pre_eol", "sd storage reports no wear to the kernel", SOURCE);
     }
 
     /** The emulated INA219 on the supply. */

@@ -7,17 +7,17 @@ import java.util.Locale;
  * kebab case ({@code link-down}, {@code disk-full}, ...), see {@link #key()}.
  */
 public enum Fault {
-    /** The network link is down: {@code net_link_up} 0, counters stop, speed unavailable. */
+    /** The network link is down: {@code net.link_up} 0, counters stop, speed unavailable. */
     LINK_DOWN,
-    /** The data dir's filesystem is full: {@code storage_free} 0. */
+    /** The data dir's filesystem is full: {@code storage.free} 0. */
     DISK_FULL,
-    /** The data dir's filesystem was remounted read-only: {@code storage_read_only} 1. */
+    /** The data dir's filesystem was remounted read-only: {@code storage.read_only} 1. */
     READ_ONLY_FS,
-    /** The supply sags: {@code under_voltage} 1, flags bits 0 and 16, {@code supply_voltage} low. */
+    /** The supply sags: {@code under_voltage} 1, flags bits 0 and 16, {@code supply.voltage} low. */
     UNDER_VOLTAGE,
     /** The SoC is hot and throttled: {@code temperature} above 80 °C, {@code throttled} 1. */
     THERMAL_THROTTLING,
-    /** The wall clock jumps ahead of the monotonic clock: {@code clock_step} shows the jump. */
+    /** The wall clock jumps ahead of the monotonic clock: {@code clock.step} shows the jump. */
     CLOCK_JUMP,
     /** The I2C power sensor does not answer: {@code supply_*} unavailable (sensor missing). */
     I2C_SENSOR_MISSING,

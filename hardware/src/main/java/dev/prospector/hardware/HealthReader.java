@@ -57,7 +57,7 @@ final class HealthReader {
             if (milli < -60_000 || milli > 200_000) {
                 throw Unreadable.garbled(path, Long.toString(milli));
             }
-            out.value("temperature", milli / 1000.0, "°C", path);
+            out.value("temperature", milli / 1000.0, "Cel", path);
         } catch (Unreadable e) {
             out.unavailable("temperature", e.reason(), path);
         }

@@ -10,8 +10,8 @@ import java.util.Optional;
  */
 final class NetworkReader {
 
-    static final List<String> NAMES = List.of("net_rx", "net_tx", "net_rx_errors",
-            "net_tx_errors", "net_link_up", "net_link_speed");
+    static final List<String> NAMES = List.of("net.rx", "net.tx", "net.rx_errors",
+            "net.tx_errors", "net.link_up", "net.link_speed");
 
     /** RTF_UP in /proc/net/route's Flags column. */
     private static final int RTF_UP = 0x1;
@@ -41,10 +41,10 @@ final class NetworkReader {
             out.unavailable(NAMES, "no interface " + iface + " (missing " + dir + ")", dir);
             return;
         }
-        counter(out, "net_rx", dir + "/statistics/rx_bytes", "bytes");
-        counter(out, "net_tx", dir + "/statistics/tx_bytes", "bytes");
-        counter(out, "net_rx_errors", dir + "/statistics/rx_errors", "packets");
-        counter(out, "net_tx_errors", dir + "/statistics/tx_errors", "packets");
+        counter(out, "net.rx", dir + "/statistics/rx_bytes", "B");
+        counter(out, "net.tx", dir + "/statistics/tx_bytes", "B");
+        counter(out, "net.rx_errors", dir + "/statistics/rx_errors", "count");
+        counter(out, "net.tx_errors", dir + "/statistics/tx_errors", "count");
         boolean up = linkUp(out, dir + "/operstate");
         speed(out, dir + "/speed", up);
     }
@@ -62,24 +62,24 @@ final class NetworkReader {
             String state = files.line(path);
             switch (state) {
                 case "up":
-                    out.value("net_link_up", 1, "bool", path);
+                    out.value("net.link_up", 1, "bool", path);
                     return true;
                 case "down":
                 case "lowerlayerdown":
                 case "notpresent":
                 case "dormant":
-                    out.value("net_link_up", 0, "bool", path);
+                    out.value("net.link_up", 0, "bool", path);
                     return false;
                 case "unknown":
                 case "testing":
-                    out.unavailable("net_link_up", "the driver reports link state '" + state + "'",
+                    out.unavailable("net.link_up", "the driver reports link state '" + state + "'",
                             path);
                     return false;
                 default:
                     throw Unreadable.garbled(path, state);
             }
         } catch (Unreadable e) {
-            out.unavailable("net_link_up", e.reason(), path);
+            out.unavailable("net.link_up", e.reason(), path);
             return false;
         }
     }
@@ -89,14 +89,14 @@ final class NetworkReader {
             long mbps = files.longValue(path);
             if (mbps <= 0) {
                 // -1 (SPEED_UNKNOWN): link down, or a virtual NIC that has no speed.
-                out.unavailable("net_link_speed", up ? "the driver reports no link speed ("
+                out.unavailable("net.link_speed", up ? "the driver reports no link speed ("
                         + mbps + ")" : "link down", path);
                 return;
             }
-            out.value("net_link_speed", mbps * 1_000_000.0, "bit/s", path);
+            out.value("net.link_speed", mbps * 1_000_000.0, "bit/s", path);
         } catch (Unreadable e) {
             // Wi-Fi drivers refuse to read speed (EINVAL); a down link often does too.
-            out.unavailable("net_link_speed", up ? e.reason() : "link down", path);
+            out.unavailable("net.link_speed", up ? e.reason() : "link down", path);
         }
     }
 

@@ -6,7 +6,7 @@ import java.util.List;
 /** Supply voltage, current and power from a {@link PowerSensor}. */
 final class PowerReader {
 
-    static final List<String> NAMES = List.of("supply_voltage", "supply_current", "supply_power");
+    static final List<String> NAMES = List.of("supply.voltage", "supply.current", "supply.power");
 
     private final PowerSensor sensor;
 
@@ -27,8 +27,8 @@ final class PowerReader {
             out.unavailable(NAMES, "sensor returned no number", source);
             return;
         }
-        out.value("supply_voltage", s.busVolts(), "V", source);
-        out.value("supply_current", s.amps(), "A", source);
-        out.value("supply_power", s.watts(), "W", source);
+        out.value("supply.voltage", s.busVolts(), "V", source);
+        out.value("supply.current", s.amps(), "A", source);
+        out.value("supply.power", s.watts(), "W", source);
     }
 }

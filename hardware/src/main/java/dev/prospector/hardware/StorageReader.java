@@ -17,12 +17,12 @@ import java.util.regex.Pattern;
  */
 final class StorageReader {
 
-    static final List<String> NAMES = List.of("storage_total", "storage_free",
-            "storage_read_only", "storage_kind", "storage_written", "storage_life_used",
-            "storage_pre_eol");
+    static final List<String> NAMES = List.of("storage.total", "storage.free",
+            "storage.read_only", "storage.kind", "storage.written", "storage.life_used",
+            "storage.pre_eol");
     private static final List<String> DEVICE_NAMES = NAMES.subList(3, NAMES.size());
 
-    /** {@code storage_kind} codes; the table is in docs/HARDWARE.md. */
+    /** {@code storage.kind} codes; the table is in docs/HARDWARE.md. */
     enum Kind {
         SD(1), EMMC(2), USB(3), NVME(4), SATA(5), VIRTIO(6);
 
@@ -71,15 +71,15 @@ final class StorageReader {
         String source = "statvfs " + existing;
         try {
             FileStore fs = store(existing);
-            out.value("storage_total", fs.getTotalSpace(), "bytes", source);
-            out.value("storage_free", fs.getUsableSpace(), "bytes", source);
+            out.value("storage.total", fs.getTotalSpace(), "B", source);
+            out.value("storage.free", fs.getUsableSpace(), "B", source);
         } catch (IOException | RuntimeException e) {
             synchronized (lock) {
                 store = null;
             }
             String reason = "cannot stat the filesystem of " + existing + ": " + e.getMessage();
-            out.unavailable("storage_total", reason, source);
-            out.unavailable("storage_free", reason, source);
+            out.unavailable("storage.total", reason, source);
+            out.unavailable("storage.free", reason, source);
         }
     }
 
@@ -110,7 +110,7 @@ final class StorageReader {
         try {
             text = files.text(path);
         } catch (Unreadable e) {
-            out.unavailable("storage_read_only", e.reason(), path);
+            out.unavailable("storage.read_only", e.reason(), path);
             out.unavailable(DEVICE_NAMES, e.reason(), path);
             return Optional.empty();
         }
@@ -132,11 +132,11 @@ final class StorageReader {
         }
         if (best == null) {
             String reason = "no mount in " + path + " covers " + target;
-            out.unavailable("storage_read_only", reason, path);
+            out.unavailable("storage.read_only", reason, path);
             out.unavailable(DEVICE_NAMES, reason, path);
             return Optional.empty();
         }
-        out.value("storage_read_only", best.readOnly() ? 1 : 0, "bool",
+        out.value("storage.read_only", best.readOnly() ? 1 : 0, "bool",
                 path + " (" + best.point() + ")");
         return Optional.of(best);
     }
@@ -192,10 +192,10 @@ final class StorageReader {
         Kind kind;
         try {
             kind = kind(disk);
-            out.value("storage_kind", kind.code, "code", sys + " (" + kind.label() + ")");
+            out.value("storage.kind", kind.code, "code", sys + " (" + kind.label() + ")");
         } catch (Unreadable e) {
             kind = null;
-            out.unavailable("storage_kind", e.reason(), sys);
+            out.unavailable("storage.kind", e.reason(), sys);
         }
         written(out, sys + "/stat");
         wear(out, sys, kind);
@@ -293,12 +293,12 @@ final class StorageReader {
                 if (sectors < 0) {
                     throw Unreadable.garbled(path, line);
                 }
-                out.value("storage_written", (double) sectors * STAT_SECTOR_BYTES, "bytes", path);
+                out.value("storage.written", (double) sectors * STAT_SECTOR_BYTES, "B", path);
             } catch (NumberFormatException e) {
                 throw Unreadable.garbled(path, line);
             }
         } catch (Unreadable e) {
-            out.unavailable("storage_written", e.reason(), path);
+            out.unavailable("storage.written", e.reason(), path);
         }
     }
 
@@ -310,8 +310,8 @@ final class StorageReader {
         if (kind != Kind.EMMC) {
             String reason = kind == null ? "unknown storage kind"
                     : kind.label() + " storage reports no wear to the kernel";
-            out.unavailable("storage_life_used", reason, sys);
-            out.unavailable("storage_pre_eol", reason, sys);
+            out.unavailable("storage.life_used", reason, sys);
+            out.unavailable("storage.pre_eol", reason, sys);
             return;
         }
         String life = sys + "/device/life_time";
@@ -324,10 +324,11 @@ final class StorageReader {
             if (step < 1 || step > 0x0B) {
                 throw Unreadable.garbled(life, line);
             }
-            // 0x01: 0-10 % used, ... 0x0A: 90-100 %, 0x0B: beyond its estimated life.
-            out.value("storage_life_used", Math.min(step * 10, 110), "%", life);
+            // 0x01: 0-10 % used, ... 0x0A: 90-100 %, 0x0B: beyond its estimated life, which is
+            // 100 % as well (a percentage stays within 0..100 for the verifier; pre_eol says urgent).
+            out.value("storage.life_used", Math.min(step * 10, 100), "%", life);
         } catch (Unreadable e) {
-            out.unavailable("storage_life_used", e.reason(), life);
+            out.unavailable("storage.life_used", e.reason(), life);
         }
         String eol = sys + "/device/pre_eol_info";
         try {
@@ -336,9 +337,9 @@ final class StorageReader {
             if (v < 1 || v > 3) {
                 throw Unreadable.garbled(eol, line);
             }
-            out.value("storage_pre_eol", v, "level", eol);
+            out.value("storage.pre_eol", v, "level", eol);
         } catch (Unreadable e) {
-            out.unavailable("storage_pre_eol", e.reason(), eol);
+            out.unavailable("storage.pre_eol", e.reason(), eol);
         }
     }
 

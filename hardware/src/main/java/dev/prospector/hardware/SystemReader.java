@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
  */
 final class SystemReader {
 
-    static final List<String> NAMES = List.of("uptime", "clock_step", "load_1m", "load_5m",
-            "load_15m", "memory_total", "memory_available");
+    static final List<String> NAMES = List.of("uptime", "clock.step", "load.1m", "load.5m",
+            "load.15m", "memory.total", "memory.available");
 
     private static final Pattern BOOT_ID =
             Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
@@ -66,12 +66,12 @@ final class SystemReader {
             }
         } catch (Unreadable e) {
             out.unavailable("uptime", e.reason(), path);
-            out.unavailable("clock_step", "no uptime to compare the clock with: " + e.reason(),
+            out.unavailable("clock.step", "no uptime to compare the clock with: " + e.reason(),
                     path);
             return;
         }
         out.value("uptime", up, "s", path);
-        out.value("clock_step", clockStep(out.time(), up, bootId), "s", "clock vs " + path);
+        out.value("clock.step", clockStep(out.time(), up, bootId), "s", "clock vs " + path);
     }
 
     /**
@@ -111,11 +111,11 @@ final class SystemReader {
                     throw Unreadable.garbled(path, line);
                 }
             }
-            out.value("load_1m", v[0], "1", path);
-            out.value("load_5m", v[1], "1", path);
-            out.value("load_15m", v[2], "1", path);
+            out.value("load.1m", v[0], "1", path);
+            out.value("load.5m", v[1], "1", path);
+            out.value("load.15m", v[2], "1", path);
         } catch (Unreadable e) {
-            out.unavailable(List.of("load_1m", "load_5m", "load_15m"), e.reason(), path);
+            out.unavailable(List.of("load.1m", "load.5m", "load.15m"), e.reason(), path);
         }
     }
 
@@ -125,11 +125,11 @@ final class SystemReader {
         try {
             text = files.text(path);
         } catch (Unreadable e) {
-            out.unavailable(List.of("memory_total", "memory_available"), e.reason(), path);
+            out.unavailable(List.of("memory.total", "memory.available"), e.reason(), path);
             return;
         }
-        kilobytes(out, "memory_total", text, "MemTotal", path);
-        kilobytes(out, "memory_available", text, "MemAvailable", path);
+        kilobytes(out, "memory.total", text, "MemTotal", path);
+        kilobytes(out, "memory.available", text, "MemAvailable", path);
     }
 
     private static void kilobytes(Readings out, String name, String text, String key, String path) {
@@ -144,7 +144,7 @@ final class SystemReader {
             if (kb < 0) {
                 throw new NumberFormatException();
             }
-            out.value(name, kb * 1024.0, "bytes", path);
+            out.value(name, kb * 1024.0, "B", path);
         } catch (NumberFormatException e) {
             out.unavailable(name, Unreadable.garbled(path, key + ": " + field).reason(), path);
         }

@@ -85,26 +85,26 @@ class BadInputTest {
         "uptime           | /proc/uptime                           | ''          | empty /proc/uptime",
         "uptime           | /proc/uptime                           | abc def     | garbled /proc/uptime: 'abc def'",
         "uptime           | /proc/uptime                           | -5.0 1.0    | garbled /proc/uptime",
-        "load_1m          | /proc/loadavg                          | 0.15 0.22   | garbled /proc/loadavg",
-        "load_15m         | /proc/loadavg                          |             | missing /proc/loadavg",
-        "memory_available | /proc/meminfo                          | MemTotal: 1 kB | no MemAvailable line in /proc/meminfo",
-        "memory_total     | /proc/meminfo                          | MemTotal: lots kB | garbled /proc/meminfo",
+        "load.1m          | /proc/loadavg                          | 0.15 0.22   | garbled /proc/loadavg",
+        "load.15m         | /proc/loadavg                          |             | missing /proc/loadavg",
+        "memory.available | /proc/meminfo                          | MemTotal: 1 kB | no MemAvailable line in /proc/meminfo",
+        "memory.total     | /proc/meminfo                          | MemTotal: lots kB | garbled /proc/meminfo",
         "temperature      | /sys/class/thermal/thermal_zone0/temp  |             | missing /sys/class/thermal/thermal_zone0/temp",
         "temperature      | /sys/class/thermal/thermal_zone0/temp  | '\n'        | empty /sys/class/thermal/thermal_zone0/temp",
         "temperature      | /sys/class/thermal/thermal_zone0/temp  | 48.3C       | garbled /sys/class/thermal/thermal_zone0/temp",
         "temperature      | /sys/class/thermal/thermal_zone0/temp  | 999999999   | garbled /sys/class/thermal/thermal_zone0/temp",
         "throttle_flags   | /sys/devices/platform/soc/soc:firmware/get_throttled | zz | garbled /sys/devices/platform/soc/soc:firmware/get_throttled",
         "under_voltage    | /sys/devices/platform/soc/soc:firmware/get_throttled |    | missing /sys/devices/platform/soc/soc:firmware/get_throttled",
-        "net_rx           | /sys/class/net/eth0/statistics/rx_bytes |            | missing /sys/class/net/eth0/statistics/rx_bytes",
-        "net_tx           | /sys/class/net/eth0/statistics/tx_bytes | 12x        | garbled /sys/class/net/eth0/statistics/tx_bytes",
-        "net_rx_errors    | /sys/class/net/eth0/statistics/rx_errors | -3        | garbled /sys/class/net/eth0/statistics/rx_errors",
-        "net_link_up      | /sys/class/net/eth0/operstate          | sideways    | garbled /sys/class/net/eth0/operstate",
-        "net_link_speed   | /sys/class/net/eth0/speed              | fast        | garbled /sys/class/net/eth0/speed",
-        "net_rx           | /proc/net/route                        | nonsense    | garbled /proc/net/route",
-        "net_tx           | /proc/net/route                        |             | missing /proc/net/route",
-        "storage_read_only | /proc/mounts                          |             | missing /proc/mounts",
-        "storage_kind     | /proc/mounts                           | ''          | empty /proc/mounts",
-        "storage_written  | /sys/block/sda/stat                    | 1 2 3       | garbled /sys/block/sda/stat",
+        "net.rx           | /sys/class/net/eth0/statistics/rx_bytes |            | missing /sys/class/net/eth0/statistics/rx_bytes",
+        "net.tx           | /sys/class/net/eth0/statistics/tx_bytes | 12x        | garbled /sys/class/net/eth0/statistics/tx_bytes",
+        "net.rx_errors    | /sys/class/net/eth0/statistics/rx_errors | -3        | garbled /sys/class/net/eth0/statistics/rx_errors",
+        "net.link_up      | /sys/class/net/eth0/operstate          | sideways    | garbled /sys/class/net/eth0/operstate",
+        "net.link_speed   | /sys/class/net/eth0/speed              | fast        | garbled /sys/class/net/eth0/speed",
+        "net.rx           | /proc/net/route                        | nonsense    | garbled /proc/net/route",
+        "net.tx           | /proc/net/route                        |             | missing /proc/net/route",
+        "storage.read_only | /proc/mounts                          |             | missing /proc/mounts",
+        "storage.kind     | /proc/mounts                           | ''          | empty /proc/mounts",
+        "storage.written  | /sys/block/sda/stat                    | 1 2 3       | garbled /sys/block/sda/stat",
     })
     void aBadFileMakesItsMeasurementUnavailable(String name, String file, String content,
             String reason) throws IOException {
@@ -122,10 +122,10 @@ class BadInputTest {
         write("/proc/uptime", "garbage");
         Snapshot s = measure();
         reason(s, "uptime");
-        assertValue(s, "load_1m");
+        assertValue(s, "load.1m");
         assertValue(s, "temperature");
-        assertValue(s, "net_rx");
-        assertValue(s, "storage_free");
+        assertValue(s, "net.rx");
+        assertValue(s, "storage.free");
     }
 
     @Test
@@ -140,7 +140,7 @@ class BadInputTest {
     void noDefaultRouteSaysSoAndHowToFixIt() throws IOException {
         write("/proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask"
                 + "\t\tMTU\tWindow\tIRTT\n");
-        assertTrue(reason(measure(), "net_rx").contains("set the interface"));
+        assertTrue(reason(measure(), "net.rx").contains("set the interface"));
     }
 
     @Test
@@ -148,7 +148,7 @@ class BadInputTest {
         board = new LinuxBoard(BoardConfig.defaults(dataDir).withRoot(root)
                 .withNetworkInterface("eth9"), java.util.Optional.empty());
         assertEquals("no interface eth9 (missing /sys/class/net/eth9)",
-                reason(board.measure(), "net_rx"));
+                reason(board.measure(), "net.rx"));
     }
 
     @Test
@@ -156,15 +156,15 @@ class BadInputTest {
         write("/sys/class/net/eth0/operstate", "down\n");
         write("/sys/class/net/eth0/speed", "-1\n");
         Snapshot s = measure();
-        assertEquals(0.0, ((Reading.Value) s.reading("net_link_up").orElseThrow()).value());
-        assertEquals("link down", reason(s, "net_link_speed"));
+        assertEquals(0.0, ((Reading.Value) s.reading("net.link_up").orElseThrow()).value());
+        assertEquals("link down", reason(s, "net.link_speed"));
     }
 
     @Test
     void aReadOnlyRemountIsDetected() throws IOException {
         write("/proc/mounts", "/dev/sda2 / ext4 ro,noatime 0 0\n"
                 + "proc /proc proc rw,relatime 0 0\n");
-        assertEquals(1.0, ((Reading.Value) measure().reading("storage_read_only").orElseThrow())
+        assertEquals(1.0, ((Reading.Value) measure().reading("storage.read_only").orElseThrow())
                 .value());
     }
 
@@ -172,9 +172,9 @@ class BadInputTest {
     void aDataDirOnTmpfsHasNoBlockDevice() throws IOException {
         write("/proc/mounts", "/dev/sda2 / ext4 rw 0 0\ntmpfs " + dataDir + " tmpfs rw 0 0\n");
         Snapshot s = measure();
-        assertTrue(reason(s, "storage_kind").contains("not on a partition of a block device"),
-                reason(s, "storage_kind"));
-        assertValue(s, "storage_read_only");
+        assertTrue(reason(s, "storage.kind").contains("not on a partition of a block device"),
+                reason(s, "storage.kind"));
+        assertValue(s, "storage.read_only");
     }
 
     @Test
@@ -190,7 +190,7 @@ class BadInputTest {
     void aMissingDataDirIsMeasuredOnItsNearestExistingParent() {
         board = new LinuxBoard(BoardConfig.defaults(dataDir.resolve("not/yet")).withRoot(root),
                 java.util.Optional.empty());
-        Reading r = board.measure().reading("storage_free").orElseThrow();
+        Reading r = board.measure().reading("storage.free").orElseThrow();
         assertEquals("statvfs " + dataDir, r.source());
         assertInstanceOf(Reading.Value.class, r);
     }
@@ -202,7 +202,7 @@ class BadInputTest {
                 java.util.Optional.empty());
         Snapshot s = board.measure();
         for (Reading r : s.readings()) {
-            if (!r.name().startsWith("storage_total") && !r.name().startsWith("storage_free")) {
+            if (!r.name().startsWith("storage.total") && !r.name().startsWith("storage.free")) {
                 assertInstanceOf(Reading.Unavailable.class, r, r::toString);
             }
         }
@@ -229,16 +229,16 @@ class BadInputTest {
                 + "/dev/sda3 " + dataDir + " ext4 ro,noatime 0 0\n");
         Snapshot s = measure();
         Reading.Value ro = assertInstanceOf(Reading.Value.class,
-                s.reading("storage_read_only").orElseThrow());
+                s.reading("storage.read_only").orElseThrow());
         assertEquals(1.0, ro.value());
         assertEquals("/proc/mounts (" + dataDir + ")", ro.source());
-        assertEquals("/sys/block/sda (usb)", s.reading("storage_kind").orElseThrow().source());
+        assertEquals("/sys/block/sda (usb)", s.reading("storage.kind").orElseThrow().source());
     }
 
     @Test
     void aDiskMissingFromSysBlockIsNamed() throws IOException {
         write("/proc/mounts", "/dev/sdb1 / ext4 rw 0 0\n");
-        assertEquals("missing /sys/block/sdb", reason(measure(), "storage_kind"));
+        assertEquals("missing /sys/block/sdb", reason(measure(), "storage.kind"));
     }
 
     @Test
@@ -248,7 +248,7 @@ class BadInputTest {
                 + "/dev/sda3 " + dataDir + "/my\\040data ext4 ro 0 0\n");
         board = new LinuxBoard(BoardConfig.defaults(spaced).withRoot(root),
                 java.util.Optional.empty());
-        Reading r = board.measure().reading("storage_read_only").orElseThrow();
+        Reading r = board.measure().reading("storage.read_only").orElseThrow();
         assertEquals(1.0, assertInstanceOf(Reading.Value.class, r).value());
     }
 }

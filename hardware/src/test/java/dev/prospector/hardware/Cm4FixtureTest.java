@@ -48,26 +48,26 @@ class Cm4FixtureTest {
 
     @Test
     void emmcIsFoundBehindDevRootThroughThePartuuidLink() {
-        assertEquals(2.0, value("storage_kind").value());
-        assertEquals("/sys/block/mmcblk0 (emmc)", value("storage_kind").source());
-        assertEquals(1402112 * 512.0, value("storage_written").value());
+        assertEquals(2.0, value("storage.kind").value());
+        assertEquals("/sys/block/mmcblk0 (emmc)", value("storage.kind").source());
+        assertEquals(1402112 * 512.0, value("storage.written").value());
     }
 
     @Test
     void emmcWearIsTheWorseOfTypeAAndBInTenPercentSteps() {
-        assertEquals(20.0, value("storage_life_used").value());
-        assertEquals("%", value("storage_life_used").unit());
-        assertEquals(1.0, value("storage_pre_eol").value());
+        assertEquals(20.0, value("storage.life_used").value());
+        assertEquals("%", value("storage.life_used").unit());
+        assertEquals(1.0, value("storage.pre_eol").value());
     }
 
     @Test
     void aRootMountedReadOnlyIsReported() {
-        assertEquals(1.0, value("storage_read_only").value());
+        assertEquals(1.0, value("storage.read_only").value());
     }
 
     @Test
     void theDefaultRouteWithTheLowestMetricWins() {
-        assertEquals("/sys/class/net/eth0/statistics/rx_bytes", value("net_rx").source());
-        assertEquals(1e8, value("net_link_speed").value());
+        assertEquals("/sys/class/net/eth0/statistics/rx_bytes", value("net.rx").source());
+        assertEquals(1e8, value("net.link_speed").value());
     }
 }

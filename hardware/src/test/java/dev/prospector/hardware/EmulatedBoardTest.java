@@ -52,15 +52,15 @@ class EmulatedBoardTest {
         Snapshot first = board.measure();
         clock.advance(Duration.ofMinutes(1));
         Snapshot second = board.measure();
-        assertTrue(value(second, "net_rx") > value(first, "net_rx"));
-        assertTrue(value(second, "net_tx") > value(first, "net_tx"));
+        assertTrue(value(second, "net.rx") > value(first, "net.rx"));
+        assertTrue(value(second, "net.tx") > value(first, "net.tx"));
     }
 
     @Test
     void freeSpaceVariesOverTime() {
-        double first = value(board.measure(), "storage_free");
+        double first = value(board.measure(), "storage.free");
         clock.advance(Duration.ofMinutes(20));
-        assertNotEquals(first, value(board.measure(), "storage_free"));
+        assertNotEquals(first, value(board.measure(), "storage.free"));
     }
 
     @Test
@@ -89,11 +89,11 @@ class EmulatedBoardTest {
     void everyDocumentedHeadlineMeasurementIsPresentInBaseUnits() {
         Snapshot s = board.measure();
         assertEquals("s", ((Reading.Value) s.reading("uptime").orElseThrow()).unit());
-        assertEquals("bytes", ((Reading.Value) s.reading("storage_total").orElseThrow()).unit());
-        assertEquals("bytes", ((Reading.Value) s.reading("storage_free").orElseThrow()).unit());
-        assertEquals("bytes", ((Reading.Value) s.reading("net_rx").orElseThrow()).unit());
-        assertEquals("bytes", ((Reading.Value) s.reading("net_tx").orElseThrow()).unit());
-        assertEquals("°C", ((Reading.Value) s.reading("temperature").orElseThrow()).unit());
+        assertEquals("B", ((Reading.Value) s.reading("storage.total").orElseThrow()).unit());
+        assertEquals("B", ((Reading.Value) s.reading("storage.free").orElseThrow()).unit());
+        assertEquals("B", ((Reading.Value) s.reading("net.rx").orElseThrow()).unit());
+        assertEquals("B", ((Reading.Value) s.reading("net.tx").orElseThrow()).unit());
+        assertEquals("Cel", ((Reading.Value) s.reading("temperature").orElseThrow()).unit());
     }
 
     @Test

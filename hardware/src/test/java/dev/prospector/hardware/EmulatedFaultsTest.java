@@ -67,10 +67,10 @@ class EmulatedFaultsTest {
         board.faults().on(Fault.LINK_DOWN);
         clock.advance(Duration.ofMinutes(5));
         Snapshot down = board.measure();
-        assertEquals(0, value(down, "net_link_up"));
-        assertEquals("link down", reason(down, "net_link_speed"));
-        assertEquals(value(before, "net_rx"), value(down, "net_rx"));
-        assertEquals(value(before, "net_tx"), value(down, "net_tx"));
+        assertEquals(0, value(down, "net.link_up"));
+        assertEquals("link down", reason(down, "net.link_speed"));
+        assertEquals(value(before, "net.rx"), value(down, "net.rx"));
+        assertEquals(value(before, "net.tx"), value(down, "net.tx"));
     }
 
     @Test
@@ -80,20 +80,20 @@ class EmulatedFaultsTest {
         board.faults().off(Fault.LINK_DOWN);
         clock.advance(Duration.ofMinutes(1));
         Snapshot up = board.measure();
-        assertEquals(1, value(up, "net_link_up"));
-        assertTrue(value(up, "net_rx") > value(down, "net_rx"));
+        assertEquals(1, value(up, "net.link_up"));
+        assertTrue(value(up, "net.rx") > value(down, "net.rx"));
     }
 
     @Test
     void diskFullShowsNoFreeSpace() {
         Snapshot s = withFault(Fault.DISK_FULL);
-        assertEquals(0, value(s, "storage_free"));
-        assertTrue(value(s, "storage_total") > 0);
+        assertEquals(0, value(s, "storage.free"));
+        assertTrue(value(s, "storage.total") > 0);
     }
 
     @Test
     void readOnlyFilesystemShowsAsReadOnly() {
-        assertEquals(1, value(withFault(Fault.READ_ONLY_FS), "storage_read_only"));
+        assertEquals(1, value(withFault(Fault.READ_ONLY_FS), "storage.read_only"));
     }
 
     @Test
@@ -102,7 +102,7 @@ class EmulatedFaultsTest {
         assertEquals(1, value(s, "under_voltage"));
         assertEquals(1, value(s, "under_voltage_occurred"));
         assertEquals(0x50005, (long) value(s, "throttle_flags") & 0x50005);
-        assertTrue(value(s, "supply_voltage") < 4.7, "supply " + value(s, "supply_voltage"));
+        assertTrue(value(s, "supply.voltage") < 4.7, "supply " + value(s, "supply.voltage"));
     }
 
     @Test
@@ -130,14 +130,14 @@ class EmulatedFaultsTest {
         Snapshot after = board.measure();
         assertEquals(7210, Duration.between(before.time(), after.time()).toSeconds());
         assertEquals(10, value(after, "uptime") - value(before, "uptime"), 1e-6);
-        assertEquals(7200, value(after, "clock_step"));
-        assertEquals(0, value(before, "clock_step"));
+        assertEquals(7200, value(after, "clock.step"));
+        assertEquals(0, value(before, "clock.step"));
     }
 
     @Test
     void missingI2cSensorMakesTheSupplyReadingsUnavailable() {
         Snapshot s = withFault(Fault.I2C_SENSOR_MISSING);
-        for (String name : List.of("supply_voltage", "supply_current", "supply_power")) {
+        for (String name : List.of("supply.voltage", "supply.current", "supply.power")) {
             assertTrue(reason(s, name).contains("sensor missing"), reason(s, name));
         }
     }
@@ -145,8 +145,8 @@ class EmulatedFaultsTest {
     @Test
     void erroringI2cSensorMakesTheSupplyReadingsUnavailable() {
         Snapshot s = withFault(Fault.I2C_SENSOR_ERROR);
-        assertTrue(reason(s, "supply_voltage").contains("Remote I/O error"),
-                reason(s, "supply_voltage"));
+        assertTrue(reason(s, "supply.voltage").contains("Remote I/O error"),
+                reason(s, "supply.voltage"));
     }
 
     @Test
@@ -157,7 +157,7 @@ class EmulatedFaultsTest {
         Snapshot s = board.measure();
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertTrue(took.compareTo(Duration.ofSeconds(2)) < 0, "measure took " + took);
-        assertEquals("timed out after 150 ms", reason(s, "supply_voltage"));
+        assertEquals("timed out after 150 ms", reason(s, "supply.voltage"));
         assertTrue(value(s, "uptime") > 0, "the other readings are still taken");
     }
 
@@ -168,7 +168,7 @@ class EmulatedFaultsTest {
         board.measure();
         board.faults().off(Fault.SLOW_SENSOR);
         Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
-                board.measure().reading("supply_voltage").orElseThrow() instanceof Reading.Value);
+                board.measure().reading("supply.voltage").orElseThrow() instanceof Reading.Value);
     }
 
     @Test
@@ -181,8 +181,8 @@ class EmulatedFaultsTest {
         long start = System.nanoTime();
         Snapshot s = board.measure();
         assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(Duration.ofSeconds(2)) < 0);
-        assertEquals(-1800, value(s, "clock_step"));
-        assertEquals(0, value(s, "storage_free"));
+        assertEquals(-1800, value(s, "clock.step"));
+        assertEquals(0, value(s, "storage.free"));
     }
 
     @Test
@@ -191,7 +191,7 @@ class EmulatedFaultsTest {
                 .withClock(clock).withFaults(EnumSet.of(Fault.DISK_FULL, Fault.LINK_DOWN)));
         try {
             assertEquals(EnumSet.of(Fault.DISK_FULL, Fault.LINK_DOWN), b.faults().active());
-            assertEquals(0, value(b.measure(), "storage_free"));
+            assertEquals(0, value(b.measure(), "storage.free"));
         } finally {
             b.close();
         }
@@ -208,7 +208,7 @@ class EmulatedFaultsTest {
     void switchedOffFaultsNoLongerShow() {
         withFault(Fault.DISK_FULL);
         board.faults().clear();
-        assertTrue(value(board.measure(), "storage_free") > 0);
+        assertTrue(value(board.measure(), "storage.free") > 0);
         assertEquals(Instant.parse("2026-11-26T09:00:30Z"), board.measure().time());
     }
 }

@@ -66,9 +66,9 @@ class LinuxBoardFixtureTest {
     })
     void loadAverageComesFromProcLoadavg(String fixture, double m1, double m5, double m15) {
         Snapshot s = measure(fixture);
-        assertEquals(m1, value(s, "load_1m").value());
-        assertEquals(m5, value(s, "load_5m").value());
-        assertEquals(m15, value(s, "load_15m").value());
+        assertEquals(m1, value(s, "load.1m").value());
+        assertEquals(m5, value(s, "load.5m").value());
+        assertEquals(m15, value(s, "load.15m").value());
     }
 
     @ParameterizedTest
@@ -79,9 +79,9 @@ class LinuxBoardFixtureTest {
     })
     void memoryComesFromMeminfoInBytes(String fixture, long totalKb, long availableKb) {
         Snapshot s = measure(fixture);
-        assertEquals(totalKb * 1024.0, value(s, "memory_total").value());
-        assertEquals(availableKb * 1024.0, value(s, "memory_available").value());
-        assertEquals("bytes", value(s, "memory_available").unit());
+        assertEquals(totalKb * 1024.0, value(s, "memory.total").value());
+        assertEquals(availableKb * 1024.0, value(s, "memory.available").value());
+        assertEquals("B", value(s, "memory.available").unit());
     }
 
     @ParameterizedTest
@@ -93,7 +93,7 @@ class LinuxBoardFixtureTest {
     void temperatureComesFromTheCpuThermalZoneInCelsius(String fixture, double celsius) {
         Reading.Value t = value(measure(fixture), "temperature");
         assertEquals(celsius, t.value());
-        assertEquals("°C", t.unit());
+        assertEquals("Cel", t.unit());
         assertEquals("/sys/class/thermal/thermal_zone0/temp", t.source());
     }
 
@@ -125,18 +125,18 @@ class LinuxBoardFixtureTest {
     void networkCountersAreThoseOfTheDefaultRouteInterface(String fixture, String iface, double rx,
             double tx, double rxErrors, double txErrors) {
         Snapshot s = measure(fixture);
-        assertEquals(rx, value(s, "net_rx").value());
-        assertEquals("/sys/class/net/" + iface + "/statistics/rx_bytes", value(s, "net_rx").source());
-        assertEquals(tx, value(s, "net_tx").value());
-        assertEquals(rxErrors, value(s, "net_rx_errors").value());
-        assertEquals(txErrors, value(s, "net_tx_errors").value());
-        assertEquals(1.0, value(s, "net_link_up").value());
+        assertEquals(rx, value(s, "net.rx").value());
+        assertEquals("/sys/class/net/" + iface + "/statistics/rx_bytes", value(s, "net.rx").source());
+        assertEquals(tx, value(s, "net.tx").value());
+        assertEquals(rxErrors, value(s, "net.rx_errors").value());
+        assertEquals(txErrors, value(s, "net.tx_errors").value());
+        assertEquals(1.0, value(s, "net.link_up").value());
     }
 
     @ParameterizedTest
     @CsvSource({"pi-4", "pi-5"})
     void ethernetLinkSpeedIsInBitsPerSecond(String fixture) {
-        Reading.Value speed = value(measure(fixture), "net_link_speed");
+        Reading.Value speed = value(measure(fixture), "net.link_speed");
         assertEquals(1e9, speed.value());
         assertEquals("bit/s", speed.unit());
     }
@@ -144,7 +144,7 @@ class LinuxBoardFixtureTest {
     @ParameterizedTest
     @CsvSource({"pi-zero-2-w"})
     void wifiLinkSpeedIsUnavailableNotZero(String fixture) {
-        Reading.Unavailable speed = unavailable(measure(fixture), "net_link_speed");
+        Reading.Unavailable speed = unavailable(measure(fixture), "net.link_speed");
         assertTrue(speed.reason().contains("/sys/class/net/wlan0/speed"), speed.reason());
     }
 
@@ -157,11 +157,11 @@ class LinuxBoardFixtureTest {
     void storageDeviceKindAndWritesComeFromSysBlock(String fixture, double kind, String source,
             long sectorsWritten) {
         Snapshot s = measure(fixture);
-        assertEquals(kind, value(s, "storage_kind").value());
-        assertEquals(source, value(s, "storage_kind").source());
-        assertEquals(sectorsWritten * 512.0, value(s, "storage_written").value());
-        assertEquals(0.0, value(s, "storage_read_only").value());
-        assertTrue(unavailable(s, "storage_life_used").reason().contains("reports no wear"));
+        assertEquals(kind, value(s, "storage.kind").value());
+        assertEquals(source, value(s, "storage.kind").source());
+        assertEquals(sectorsWritten * 512.0, value(s, "storage.written").value());
+        assertEquals(0.0, value(s, "storage.read_only").value());
+        assertTrue(unavailable(s, "storage.life_used").reason().contains("reports no wear"));
     }
 
     @ParameterizedTest
@@ -169,10 +169,10 @@ class LinuxBoardFixtureTest {
     void storageSpaceIsThatOfTheRealDataDirFilesystem(String fixture) throws Exception {
         Snapshot s = measure(fixture);
         var store = java.nio.file.Files.getFileStore(dataDir);
-        assertEquals((double) store.getTotalSpace(), value(s, "storage_total").value());
-        double free = value(s, "storage_free").value();
+        assertEquals((double) store.getTotalSpace(), value(s, "storage.total").value());
+        double free = value(s, "storage.free").value();
         assertTrue(free > 0 && free <= store.getTotalSpace(), "free " + free);
-        assertEquals("bytes", value(s, "storage_free").unit());
+        assertEquals("B", value(s, "storage.free").unit());
     }
 
     @ParameterizedTest
@@ -181,9 +181,9 @@ class LinuxBoardFixtureTest {
         MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
         board = Boards.open(BoardConfig.defaults(dataDir).withSelection(BoardSelection.LINUX)
                 .withRoot(Fixtures.root(fixture)).withClock(clock));
-        assertEquals(0.0, value(board.measure(), "clock_step").value());
+        assertEquals(0.0, value(board.measure(), "clock.step").value());
         clock.advance(java.time.Duration.ofSeconds(stepSeconds)); // the fixture's uptime stands still
-        assertEquals((double) stepSeconds, value(board.measure(), "clock_step").value());
+        assertEquals((double) stepSeconds, value(board.measure(), "clock.step").value());
     }
 
     @ParameterizedTest

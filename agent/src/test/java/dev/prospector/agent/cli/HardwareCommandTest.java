@@ -67,7 +67,7 @@ class HardwareCommandTest {
         assertEquals(1209684.91, uptime.get("value").AsDouble());
         assertEquals("s", uptime.get("unit").AsString());
         assertEquals("/proc/uptime", uptime.get("source").AsString());
-        assertEquals(98765432109L, measurement(doc, "net_rx").get("value").AsInt64Value());
+        assertEquals(98765432109L, measurement(doc, "net.rx").get("value").AsInt64Value());
         assertEquals(48.312, measurement(doc, "temperature").get("value").AsDouble());
     }
 
@@ -75,7 +75,7 @@ class HardwareCommandTest {
     void jsonGivesAnUnavailableMeasurementItsReasonAndNoValue() {
         CBORObject doc = json("--json", "--root", fixture("pi-zero-2-w"), "--data-dir",
                 dataDir.toString());
-        CBORObject speed = measurement(doc, "net_link_speed");
+        CBORObject speed = measurement(doc, "net.link_speed");
         assertEquals(2, speed.size());
         assertTrue(speed.get("unavailable").AsString().contains("wlan0/speed"), speed.toString());
     }
@@ -86,8 +86,8 @@ class HardwareCommandTest {
             out.getBuffer().setLength(0);
             CBORObject doc = json("--json", "--root", fixture(board), "--data-dir",
                     dataDir.toString());
-            for (String name : new String[] {"uptime", "storage_total", "storage_free", "net_rx",
-                "net_tx", "temperature"}) {
+            for (String name : new String[] {"uptime", "storage.total", "storage.free", "net.rx",
+                "net.tx", "temperature"}) {
                 CBORObject value = measurement(doc, name).get("value");
                 assertTrue(value != null && value.isNumber(), board + " " + name + ": "
                         + measurement(doc, name));
@@ -102,7 +102,7 @@ class HardwareCommandTest {
         double measured = measurement(doc, "uptime").get("value").AsDouble();
         assertTrue(Math.abs(measured - Double.parseDouble(uptime)) < 60, measured + " vs " + uptime);
         assertEquals(Files.getFileStore(dataDir).getTotalSpace(),
-                measurement(doc, "storage_total").get("value").AsInt64Value());
+                measurement(doc, "storage.total").get("value").AsInt64Value());
     }
 
     @Test
@@ -110,7 +110,7 @@ class HardwareCommandTest {
         CBORObject doc = json("--json", "--board", "emulated", "--fault", "link-down",
                 "--data-dir", dataDir.toString());
         assertEquals("emulated", doc.get("board").get("kind").AsString());
-        assertEquals(0, measurement(doc, "net_link_up").get("value").AsInt32Value());
+        assertEquals(0, measurement(doc, "net.link_up").get("value").AsInt32Value());
     }
 
     @Test
@@ -161,15 +161,15 @@ class HardwareCommandTest {
 
     @ParameterizedTest(name = "--fault {0} shows {1} = {2}")
     @CsvSource({
-        "link-down,          net_link_up,       0",
-        "disk-full,          storage_free,      0",
-        "read-only-fs,       storage_read_only, 1",
+        "link-down,          net.link_up,       0",
+        "disk-full,          storage.free,      0",
+        "read-only-fs,       storage.read_only, 1",
         "under-voltage,      under_voltage,     1",
         "thermal-throttling, throttled,         1",
-        "clock-jump,         clock_step,        3600",
-        "i2c-sensor-missing, supply_voltage,    sensor missing",
-        "i2c-sensor-error,   supply_current,    Remote I/O error",
-        "slow-sensor,        supply_power,      timed out",
+        "clock-jump,         clock.step,        3600",
+        "i2c-sensor-missing, supply.voltage,    sensor missing",
+        "i2c-sensor-error,   supply.current,    Remote I/O error",
+        "slow-sensor,        supply.power,      timed out",
     })
     void everyEmulatedFaultShowsInTheJson(String fault, String name, String expected) {
         CBORObject m = measurement(json("--json", "--board", "emulated", "--fault", fault,

@@ -115,10 +115,10 @@ class Ina2xxSensorTest {
                 .withRoot(Path.of("src/test/resources/fixtures/pi-4")),
                 Optional.of(sensor(PowerSensorConfig.Chip.INA219)))) {
             Snapshot s = board.measure();
-            assertEquals(5.08, value(s, "supply_voltage"), 1e-9);
-            assertEquals(0.6, value(s, "supply_current"), 1e-9);
-            assertEquals(3.048, value(s, "supply_power"), 1e-9);
-            assertEquals("ina219 i2c-1 0x40", s.reading("supply_voltage").orElseThrow().source());
+            assertEquals(5.08, value(s, "supply.voltage"), 1e-9);
+            assertEquals(0.6, value(s, "supply.current"), 1e-9);
+            assertEquals(3.048, value(s, "supply.power"), 1e-9);
+            assertEquals("ina219 i2c-1 0x40", s.reading("supply.voltage").orElseThrow().source());
         }
     }
 
@@ -127,7 +127,7 @@ class Ina2xxSensorTest {
         try (Board board = new LinuxBoard(BoardConfig.defaults(Path.of("/tmp"))
                 .withRoot(Path.of("src/test/resources/fixtures/pi-4")),
                 Optional.of(sensor(PowerSensorConfig.Chip.INA219)))) {
-            Reading r = board.measure().reading("supply_current").orElseThrow();
+            Reading r = board.measure().reading("supply.current").orElseThrow();
             assertInstanceOf(Reading.Unavailable.class, r);
         }
     }
@@ -138,7 +138,7 @@ class Ina2xxSensorTest {
                 .withSelection(BoardSelection.LINUX)
                 .withRoot(Path.of("src/test/resources/fixtures/pi-5"))
                 .withPowerSensor(PowerSensorConfig.of(PowerSensorConfig.Chip.INA226)))) {
-            Reading r = board.measure().reading("supply_voltage").orElseThrow();
+            Reading r = board.measure().reading("supply.voltage").orElseThrow();
             assertInstanceOf(Reading.Unavailable.class, r, r::toString);
             assertEquals("ina226 i2c-1 0x40", r.source());
         }
