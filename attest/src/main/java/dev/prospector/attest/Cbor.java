@@ -317,6 +317,36 @@ public final class Cbor {
         return v;
     }
 
+    private static final java.lang.invoke.VarHandle LITTLE_ENDIAN_LONG =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** An encoded map key, prepared for {@link Reader#tryKey}: its bytes, and up to 8 of them as a word. */
+    static final class Key {
+        final byte[] encoded;
+        final long word;
+        final long mask;
+
+        private Key(byte[] encoded) {
+            this.encoded = encoded.clone();
+            long w = 0;
+            for (int i = 0; i < Math.min(encoded.length, Long.BYTES); i++) {
+                w |= (encoded[i] & 0xffL) << (8 * i);
+            }
+            this.word = w;
+            this.mask = encoded.length >= Long.BYTES ? -1L : (1L << (8 * encoded.length)) - 1;
+        }
+
+        /** The key whose encoding is {@code encoded} (any data item). */
+        static Key of(byte[] encoded) {
+            return new Key(encoded);
+        }
+
+        /** The text-string key {@code text}. */
+        static Key text(String text) {
+            return new Key(encode(new Text(text)));
+        }
+    }
+
     private static final RecentTexts RECENT_TEXTS = new RecentTexts();
 
     /**
@@ -326,35 +356,39 @@ public final class Cbor {
     static final class RecentTexts {
         private static final int SLOTS = 1 << 11;
         private static final int MAX_LENGTH = 64;
-        private final String[] slots = new String[SLOTS];
+        private final Entry[] slots = new Entry[SLOTS];
+
+        /** A remembered text with its UTF-8 bytes (immutable, so safely shared through a race). */
+        private record Entry(byte[] utf8, String text) {}
 
         /** The text of {@code in[from, from + n)} if it is short ASCII (then remembered), else null. */
         String lookup(byte[] in, int from, int n) {
             if (n > MAX_LENGTH) {
                 return null;
             }
-            int h = 0;
+            // A cheap hash of the length and the first and last 8 bytes; equality is checked in full.
+            long h = n;
+            if (n >= Long.BYTES) {
+                h = h * 0x9E3779B97F4A7C15L + (long) LITTLE_ENDIAN_LONG.get(in, from);
+                h = h * 0x9E3779B97F4A7C15L + (long) LITTLE_ENDIAN_LONG.get(in, from + n - Long.BYTES);
+            } else {
+                for (int i = from; i < from + n; i++) {
+                    h = h * 31 + in[i];
+                }
+            }
+            int slot = (int) (h ^ (h >>> 29) ^ (h >>> 47)) & (SLOTS - 1);
+            Entry e = slots[slot];
+            if (e != null && e.utf8.length == n && Arrays.equals(e.utf8, 0, n, in, from, from + n)) {
+                return e.text;
+            }
             for (int i = from; i < from + n; i++) {
-                int b = in[i];
-                if (b < 0) {
+                if (in[i] < 0) {
                     return null; // not ASCII: decoded and checked the general way
                 }
-                h = 31 * h + b;
             }
-            int slot = (h ^ (h >>> 11)) & (SLOTS - 1);
-            String s = slots[slot];
-            if (s != null && s.length() == n) {
-                int i = 0;
-                while (i < n && s.charAt(i) == in[from + i]) {
-                    i++;
-                }
-                if (i == n) {
-                    return s;
-                }
-            }
-            s = new String(in, from, n, StandardCharsets.ISO_8859_1);
-            slots[slot] = s;
-            return s;
+            String text = new String(in, from, n, StandardCharsets.ISO_8859_1);
+            slots[slot] = new Entry(Arrays.copyOfRange(in, from, from + n), text);
+            return text;
         }
     }
 
@@ -500,16 +534,19 @@ public final class Cbor {
             return (int) arg;
         }
 
-        /** If the next bytes are exactly {@code encoded} (an encoded map key), consumes them. */
-        boolean tryKey(byte[] encoded) {
-            int n = encoded.length;
+        /** If the next bytes are exactly {@code key} (an encoded map key), consumes them. */
+        boolean tryKey(Key key) {
+            int n = key.encoded.length;
             if (end - pos < n) {
                 return false;
             }
-            for (int i = 0; i < n; i++) { // short keys: a plain loop beats the range-checked Arrays.equals
-                if (in[pos + i] != encoded[i]) {
+            if (n <= Long.BYTES && in.length - pos >= Long.BYTES) {
+                // One 8-byte load and a mask instead of a byte loop: this runs for every key of every report.
+                if (((long) LITTLE_ENDIAN_LONG.get(in, pos) & key.mask) != key.word) {
                     return false;
                 }
+            } else if (!Arrays.equals(in, pos, pos + n, key.encoded, 0, n)) {
+                return false;
             }
             pos += n;
             return true;
@@ -563,6 +600,19 @@ public final class Cbor {
             return v;
         }
 
+        /** A float (major type 7, any width, deterministic), or {@code MalformedReportException(what)}. */
+        double floatValue(String what) throws MalformedReportException {
+            int start = pos;
+            if (pos >= end || (in[pos] & 0xff) >>> 5 != 7) {
+                throw new MalformedReportException(what);
+            }
+            int info = in[pos++] & 0x1f;
+            if (info < 25 || info > 27) {
+                throw new MalformedReportException(what);
+            }
+            return floatOf(info, start);
+        }
+
         /** A tag number (major type 6) up to 2^63-1, or {@code MalformedReportException(what)}. */
         long tag(String what) throws MalformedReportException {
             long v = head(6, what);
@@ -609,30 +659,28 @@ public final class Cbor {
         }
 
         /**
-         * Reads a map key that is one of {@code encodedKeys[from..]} (each the full encoding of a
-         * key) and returns its index; -1, with nothing consumed, if the next item is none of them.
+         * Reads a map key that is one of {@code keys[from..]} and returns its index; -1, with
+         * nothing consumed, if the next item is none of them.
          */
-        int key(byte[][] encodedKeys, int from) {
-            for (int i = from; i < encodedKeys.length; i++) {
-                if (tryKey(encodedKeys[i])) {
+        int key(Key[] keys, int from) {
+            for (int i = from; i < keys.length; i++) {
+                if (tryKey(keys[i])) {
                     return i;
                 }
             }
             return -1;
         }
 
-        private Value simple(int info, int start) throws MalformedReportException {
+        /** The float after a head of major type 7 with additional information 25, 26 or 27 (checked deterministic). */
+        private double floatOf(int info, int start) throws MalformedReportException {
             switch (info) {
-                case 20: return new Bool(false);
-                case 21: return new Bool(true);
-                case 22: return new Null();
                 case 25: {
                     int h = (u8() << 8) | u8();
                     double d = fromHalf(h);
                     if (Double.isNaN(d) && h != 0x7e00) {
                         throw new MalformedReportException("non-canonical NaN at byte " + start);
                     }
-                    return new Float(d);
+                    return d;
                 }
                 case 26: {
                     int bits = 0;
@@ -643,7 +691,7 @@ public final class Cbor {
                     if (Double.isNaN(d) || toHalfExact(d) >= 0) {
                         throw new MalformedReportException("single-precision float that half precision holds at byte " + start);
                     }
-                    return new Float(d);
+                    return d;
                 }
                 case 27: {
                     long bits = 0;
@@ -654,8 +702,20 @@ public final class Cbor {
                     if (Double.isNaN(d) || (double) (float) d == d) {
                         throw new MalformedReportException("double-precision float that a shorter width holds at byte " + start);
                     }
-                    return new Float(d);
+                    return d;
                 }
+                default:
+                    throw new AssertionError(info);
+            }
+        }
+
+        private Value simple(int info, int start) throws MalformedReportException {
+            switch (info) {
+                case 20: return new Bool(false);
+                case 21: return new Bool(true);
+                case 22: return new Null();
+                case 25: case 26: case 27:
+                    return new Float(floatOf(info, start));
                 case 31:
                     throw new MalformedReportException("unexpected break at byte " + start);
                 default:

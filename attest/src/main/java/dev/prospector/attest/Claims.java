@@ -125,16 +125,24 @@ public record Claims(
         if (value == null) {
             throw new IllegalArgumentException(what + " is missing");
         }
-        if (!allowEmpty && value.isEmpty()) {
+        int n = value.length();
+        if (!allowEmpty && n == 0) {
             throw new IllegalArgumentException(what + " must not be empty");
         }
         int utf8 = 0;
-        for (int i = 0; i < value.length(); i++) {
+        for (int i = 0; i < n; i++) {
             char c = value.charAt(i);
-            if (Character.isISOControl(c)) {
-                throw new IllegalArgumentException(what + " contains a control character");
+            if (c < 0x80) {
+                if (c < 0x20 || c == 0x7f) {
+                    throw new IllegalArgumentException(what + " contains a control character");
+                }
+                utf8++;
+            } else {
+                if (Character.isISOControl(c)) {
+                    throw new IllegalArgumentException(what + " contains a control character");
+                }
+                utf8 += c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4
             }
-            utf8 += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4
         }
         if (utf8 > Limits.MAX_TEXT_BYTES) {
             throw new IllegalArgumentException(what + " is longer than " + Limits.MAX_TEXT_BYTES + " bytes");
@@ -201,11 +209,10 @@ public record Claims(
      * The claim names in deterministic order (of their encodings), and those encodings: the keys of
      * a payload appear in this order, so each key is looked for from just after the previous one.
      */
-    private static final byte[][] ENCODED_NAMES = java.util.stream.Stream.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH,
+    private static final List<String> NAMES = java.util.stream.Stream.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH,
                     NONCE, BOOT, UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST)
-            .map(n -> Cbor.encode(new Cbor.Text(n))).sorted(Arrays::compareUnsigned).toArray(byte[][]::new);
-    private static final List<String> NAMES = java.util.stream.Stream.of(ENCODED_NAMES)
-            .map(e -> new String(e, 1, e.length - 1, java.nio.charset.StandardCharsets.US_ASCII)).toList();
+            .sorted((a, b) -> Arrays.compareUnsigned(Cbor.encode(new Cbor.Text(a)), Cbor.encode(new Cbor.Text(b)))).toList();
+    private static final Cbor.Key[] KEYS = NAMES.stream().map(Cbor.Key::text).toArray(Cbor.Key[]::new);
 
     private static Claims decodeStrict(byte[] payload) throws MalformedReportException {
         // Streamed in one pass straight into typed values (this runs once per appraisal): the same
@@ -231,12 +238,12 @@ public record Claims(
         String restart = null;
         var rotations = new ArrayList<KeyRotation>();
         long lost = 0;
-        int next = 0; // index in ENCODED_NAMES where the next key is looked for
+        int next = 0; // index in KEYS where the next key is looked for
         for (int i = 0; i < n; i++) {
             int keyStart = r.pos;
-            int k = r.key(ENCODED_NAMES, next);
+            int k = r.key(KEYS, next);
             if (k < 0) {
-                if (r.key(ENCODED_NAMES, 0) >= 0) {
+                if (r.key(KEYS, 0) >= 0) {
                     throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
                 }
                 throw new MalformedReportException("unknown claim " + r.item(1));
@@ -338,11 +345,11 @@ public record Claims(
         return value;
     }
 
-    private static final byte[] KEY_NAME = Cbor.encode(new Cbor.Text(M_NAME));
-    private static final byte[] KEY_UNIT = Cbor.encode(new Cbor.Text(M_UNIT));
-    private static final byte[] KEY_VALUE = Cbor.encode(new Cbor.Text(M_VALUE));
-    private static final byte[] KEY_SOURCE = Cbor.encode(new Cbor.Text(M_SOURCE));
-    private static final byte[] KEY_UNAVAILABLE = Cbor.encode(new Cbor.Text(M_UNAVAILABLE));
+    private static final Cbor.Key KEY_NAME = Cbor.Key.text(M_NAME);
+    private static final Cbor.Key KEY_UNIT = Cbor.Key.text(M_UNIT);
+    private static final Cbor.Key KEY_VALUE = Cbor.Key.text(M_VALUE);
+    private static final Cbor.Key KEY_SOURCE = Cbor.Key.text(M_SOURCE);
+    private static final Cbor.Key KEY_UNAVAILABLE = Cbor.Key.text(M_UNAVAILABLE);
 
     /**
      * Reads the {@code meas} array. Each element must be exactly {@code {name, unit, value, source}}
@@ -362,13 +369,14 @@ public record Claims(
                     throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
                 }
                 String unit = text(r, M_UNIT);
-                if (!r.tryKey(KEY_VALUE) || !(r.item(3) instanceof Cbor.Float value)) {
+                if (!r.tryKey(KEY_VALUE)) {
                     throw new MalformedReportException("measurement value is missing or not a float");
                 }
+                double value = r.floatValue("measurement value is missing or not a float");
                 if (!r.tryKey(KEY_SOURCE)) {
                     throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
                 }
-                out[i] = new MeasurementClaim(name, value.value(), unit, text(r, M_SOURCE));
+                out[i] = new MeasurementClaim(name, value, unit, text(r, M_SOURCE));
             } else if (size == 2 && r.tryKey(KEY_NAME)) {
                 String name = text(r, M_NAME);
                 if (!r.tryKey(KEY_UNAVAILABLE)) {

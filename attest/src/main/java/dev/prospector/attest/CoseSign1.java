@@ -129,9 +129,9 @@ public final class CoseSign1 {
         return new Parts(prot, kidOf(prot), payload, sig);
     }
 
-    private static final byte[] EMPTY_MAP = {(byte) 0xa0};
+    private static final Cbor.Key EMPTY_MAP = Cbor.Key.of(new byte[] {(byte) 0xa0});
     /** {@code {1: -8, 4: } ...}: the only deterministic encoding of a protected header up to its kid. */
-    private static final byte[] HEADER_PREFIX = {(byte) 0xa2, 0x01, 0x27, 0x04};
+    private static final Cbor.Key HEADER_PREFIX = Cbor.Key.of(new byte[] {(byte) 0xa2, 0x01, 0x27, 0x04});
 
     /** The kid of a protected header that is exactly {@code {1: -8, 4: kid}}, or why it is not. */
     private static byte[] kidOf(byte[] prot) throws MalformedReportException {

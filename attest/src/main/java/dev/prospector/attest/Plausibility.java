@@ -12,15 +12,31 @@ final class Plausibility {
         // Allocation-free on the accepted path: this runs once per appraisal.
         List<Measurement> ms = claims.measurements();
         int n = ms.size();
+        long seen0 = 0;
+        long seen1 = 0;
+        long seen2 = 0;
+        long seen3 = 0; // 256 bits: which hash buckets the names so far fall in
         for (int i = 0; i < n; i++) {
             var m = ms.get(i);
             String name = m.name();
             int hash = name.hashCode(); // cached: decoded names repeat (see Cbor.RecentTexts)
-            for (int j = 0; j < i; j++) {
-                String other = ms.get(j).name();
-                if (other.hashCode() == hash && other.equals(name)) {
-                    return Optional.of("measurement " + name + " appears twice");
+            int bucket = (hash ^ (hash >>> 8) ^ (hash >>> 16)) & 255;
+            long bit = 1L << (bucket & 63);
+            int word = bucket >>> 6;
+            long seen = word == 0 ? seen0 : word == 1 ? seen1 : word == 2 ? seen2 : seen3;
+            if ((seen & bit) != 0) {
+                // Only a name whose bucket is taken can be a repeat: compare it with the earlier ones.
+                for (int j = 0; j < i; j++) {
+                    if (ms.get(j).name().equals(name)) {
+                        return Optional.of("measurement " + name + " appears twice");
+                    }
                 }
+            }
+            switch (word) {
+                case 0 -> seen0 |= bit;
+                case 1 -> seen1 |= bit;
+                case 2 -> seen2 |= bit;
+                default -> seen3 |= bit;
             }
             if (m instanceof MeasurementClaim c) {
                 var p = bound(c, limits);

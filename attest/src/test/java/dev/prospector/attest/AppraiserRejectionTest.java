@@ -180,6 +180,21 @@ class AppraiserRejectionTest {
     }
 
     @Test
+    void aRepeatAmongManyMeasurementsIsFoundAndDistinctOnesPass() {
+        var distinct = new java.util.ArrayList<Measurement>();
+        for (int i = 0; i < 60; i++) {
+            distinct.add(new MeasurementClaim("group" + (i % 7) + ".m" + i, i, "1", "test"));
+        }
+        accepted(Fixtures.appraiser().appraise(signer.sign(Fixtures.input(distinct)).bytes()));
+        for (int repeat : new int[] {0, 17, 58}) {
+            var withRepeat = new java.util.ArrayList<Measurement>(distinct);
+            withRepeat.add(new UnavailableMeasurement(((MeasurementClaim) distinct.get(repeat)).name(), "again"));
+            var r = rejected(Fixtures.appraiser().appraise(Fixtures.signer().sign(Fixtures.input(withRepeat)).bytes()), ReasonCode.IMPLAUSIBLE);
+            assertTrue(r.detail().contains("appears twice"), r.detail());
+        }
+    }
+
+    @Test
     void aCorrectlySignedButNonDeterministicPayloadIsMalformed() {
         byte[] payload = signer.sign(Fixtures.input()).claims().encode();
         // The claim "v": 1 (61 76 01) re-encoded with its 1 in two bytes (18 01): same value, not shortest.

@@ -1,17 +1,22 @@
 package dev.prospector.agent.cli;
 
 import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
 import dev.prospector.attest.ChainState;
 import dev.prospector.attest.CoseSign1;
 import dev.prospector.attest.DeviceKeys;
-import dev.prospector.attest.MeasurementClaim;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
-import dev.prospector.attest.UnavailableMeasurement;
+import dev.prospector.hardware.BoardConfig;
+import dev.prospector.hardware.BoardSelection;
+import dev.prospector.hardware.EmulatedBoard;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -473,15 +478,32 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         return byDevice;
     }
 
+    /**
+     * What the agent reports on the emulated board (29 measurements, about 2 KB signed), measured
+     * once: every benchmark report carries these measurements, with its own iat, seq and prev.
+     */
+    private static final ReportInput TEMPLATE = emulatedBoardReport();
+
+    private static ReportInput emulatedBoardReport() {
+        try {
+            Path dir = Files.createTempDirectory("prospector-bench");
+            try (var board = new EmulatedBoard(BoardConfig.defaults(dir).withSelection(BoardSelection.EMULATED))) {
+                return AgentWiring.reportFactory("bench", AgentWiring.configHash("bench"), Clock.systemUTC())
+                        .input(board.measure(), Optional.empty());
+            } finally {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot create a temporary folder for the emulated board", e);
+        }
+    }
+
     private static ReportInput input(Instant iat) {
-        return new ReportInput("bench", iat, 1, Optional.empty(), "6f1c2a3e-7d55-4b1f-9a4e-0e7b4c1d2f10", Duration.ofMillis(3_600_250),
-                List.of(new MeasurementClaim("storage.total", 31_914_983_424.0, "B", "statvfs:/var/lib/prospector"),
-                        new MeasurementClaim("storage.free", 20_000_000_000.0, "B", "statvfs:/var/lib/prospector"),
-                        new MeasurementClaim("net.eth0.rx", 123_456_789.0, "B", "/sys/class/net/eth0/statistics/rx_bytes"),
-                        new MeasurementClaim("net.eth0.tx", 98_765_432.0, "B", "/sys/class/net/eth0/statistics/tx_bytes"),
-                        new MeasurementClaim("soc.temp", 48.5, "Cel", "/sys/class/thermal/thermal_zone0/temp"),
-                        new UnavailableMeasurement("net.wlan0.rx", "no such interface")),
-                "0.1.0", new byte[32]);
+        var t = TEMPLATE;
+        return new ReportInput(t.fleet(), iat, t.epoch(), Optional.empty(), t.bootId(), t.uptime(), t.measurements(),
+                t.softwareVersion(), t.configHash(), 0);
     }
 
     /** CPU time of the calling thread (wall time where the JVM cannot measure it). */
