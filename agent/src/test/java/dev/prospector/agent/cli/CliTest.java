@@ -45,6 +45,42 @@ class CliTest {
     }
 
     @Test
+    void keygenRotateKeepsTheDeviceAndItsChainAndTheVerifierFollows() throws Exception {
+        Path keys = dir.resolve("keys");
+        Run keygen = prospector("keygen", "--dir", keys.toString());
+        assertEquals(0, keygen.exit(), keygen.err());
+        String deviceId = keygen.out().lines().reduce((a, b) -> b).orElseThrow();
+        Path first = dir.resolve("1.cbor");
+        Path second = dir.resolve("2.cbor");
+        assertEquals(0, prospector("report", "--once", "--key-dir", keys.toString(), "--out", first.toString(), "--board", "emulated").exit());
+        byte[] oldPublic = Files.readAllBytes(keys.resolve("device.pub"));
+
+        Run rotate = prospector("keygen", "--dir", keys.toString(), "--rotate");
+        assertEquals(0, rotate.exit(), rotate.err());
+        assertEquals(deviceId, rotate.out().lines().reduce((a, b) -> b).orElseThrow(), "same device id");
+        assertFalse(Arrays.equals(oldPublic, Files.readAllBytes(keys.resolve("device.pub"))), "a new public key");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys.resolve("device.key"))));
+        assertEquals(0, prospector("report", "--once", "--key-dir", keys.toString(), "--out", second.toString(), "--board", "emulated").exit());
+
+        var verifier = new dev.prospector.attest.Appraiser(dev.prospector.attest.AppraiserConfig.defaults().withFleet("default"));
+        var a = verifier.appraise(Files.readAllBytes(first));
+        var b = verifier.appraise(Files.readAllBytes(second));
+        assertTrue(a instanceof dev.prospector.attest.Appraisal.Accepted, a.toString());
+        assertTrue(b instanceof dev.prospector.attest.Appraisal.Accepted acc && acc.seq() == 2 && acc.gap() == 0, b.toString());
+        // The verifier now holds the new key: a report signed by the old one would be refused.
+        assertTrue(Arrays.equals(dev.prospector.attest.DeviceKeys.load(keys).publicKey(),
+                verifier.pinnedKey(dev.prospector.attest.DeviceId.parse(deviceId)).orElseThrow()), "the verifier follows the rotation");
+    }
+
+    @Test
+    void keygenRotateWithoutAKeyOrWithForceIsAUserError() {
+        prospector("keygen", "--dir", dir.resolve("none").toString(), "--rotate").assertOneLineError("prospector keygen --dir");
+        Path keys = dir.resolve("keys");
+        assertEquals(0, prospector("keygen", "--dir", keys.toString()).exit());
+        prospector("keygen", "--dir", keys.toString(), "--rotate", "--force").assertOneLineError("--rotate");
+    }
+
+    @Test
     void keygenReportInspectGivesAValidSignature() {
         Path keys = dir.resolve("keys");
         Run keygen = prospector("keygen", "--dir", keys.toString());
