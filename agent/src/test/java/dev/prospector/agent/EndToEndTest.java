@@ -10,6 +10,8 @@ import dev.prospector.agent.testing.ProspectorProcess;
 import dev.prospector.agent.testing.ReceiptWatcher;
 import dev.prospector.agent.testing.TestCertificates;
 import dev.prospector.agent.transport.TlsSettings;
+import dev.prospector.attest.ReasonCode;
+import dev.prospector.attest.Receipt;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -50,6 +52,41 @@ class EndToEndTest {
                     Optional.of(TlsSettings.mutual(certs.ca(), certs.clientCert(), certs.clientKey())),
                     "--ca", certs.ca().toString(), "--cert", certs.clientCert().toString(),
                     "--key", certs.clientKey().toString());
+        }
+    }
+
+    /**
+     * The challenge loop through a real broker and two processes: every receipt carries a fresh
+     * challenge, the agent answers it in its next reports, and a verifier that requires answers
+     * (state dir, so its challenge secret is on disk) rejects only the reports made before the
+     * agent's first receipt.
+     */
+    @Test
+    void afterItsFirstReceiptEveryReportAnswersAChallenge() {
+        Path logs = dir.resolve("logs");
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
+             ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
+             ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier", "verifier", "--broker", broker.url(),
+                     "--fleet", "e2e", "--require-nonce", "--state-dir", dir.resolve("verifier").toString())) {
+            await("verifier connected").atMost(Duration.ofSeconds(30))
+                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
+            assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
+            try (ProspectorProcess agent = ProspectorProcess.start(logs, "agent", "run", "--broker", broker.url(), "--fleet", "e2e",
+                    "--data-dir", dir.resolve("board").toString(), "--board", "emulated", "--interval", "300ms")) {
+                await("accepted answers").atMost(Duration.ofSeconds(60))
+                        .until(() -> receipts.count("accepted") >= REPORTS || !agent.isAlive());
+                assertTrue(agent.isAlive(), "agent died: " + agent.stderr());
+            }
+            var all = receipts.receipts();
+            assertTrue(all.stream().allMatch(r -> r.challenge().isPresent()), "every receipt of a known device carries a challenge");
+            long firstAccepted = all.stream().filter(Receipt::ok).mapToLong(r -> r.seq().orElseThrow()).min().orElseThrow();
+            for (Receipt r : all) {
+                if (!r.ok()) {
+                    assertEquals(ReasonCode.BAD_NONCE, r.reason().orElseThrow(), r.toString());
+                    assertTrue(r.seq().orElseThrow() < firstAccepted, "only reports before the first answer are refused: " + all);
+                }
+            }
+            assertTrue(java.nio.file.Files.exists(dir.resolve("verifier").resolve("challenge.key")), "the secret is kept");
         }
     }
 

@@ -211,11 +211,12 @@ public final class Appraiser {
         }
         if (config.challenges().isPresent()) {
             if (claims.nonce().isPresent()) {
-                var status = config.challenges().get().check(device, claims.nonce().get());
+                var status = config.challenges().get().check(device, claims.nonce().get(), claims.iat());
                 if (status != ChallengeStore.Status.VALID) {
                     return reject.with(ReasonCode.BAD_NONCE, status == ChallengeStore.Status.EXPIRED
-                            ? "nonce was issued to this device more than " + config.challenges().get().ttl().toSeconds() + " s ago"
-                            : "nonce was not issued to this device by this verifier");
+                            ? "nonce was issued to this device more than " + config.challenges().get().ttl().toSeconds()
+                                    + " s before the report was made"
+                            : "nonce was not issued to this device by this verifier (or its group's challenge secret)");
                 }
             } else if (config.requireNonce()) {
                 return reject.with(ReasonCode.BAD_NONCE, "report answers no challenge and this verifier requires one");

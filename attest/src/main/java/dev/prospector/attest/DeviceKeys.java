@@ -122,6 +122,11 @@ public final class DeviceKeys {
     }
 
     private static void checkPermissions(Path file) {
+        checkPermissions(file, "device key");
+    }
+
+    /** Refuses {@code file} (a private key or secret, named {@code what}) if group or others can access it. */
+    static void checkPermissions(Path file, String what) {
         var view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
         if (view == null) {
             return; // not a POSIX file system: nothing to check
@@ -130,15 +135,15 @@ public final class DeviceKeys {
         try {
             perms = view.readAttributes().permissions();
         } catch (NoSuchFileException e) {
-            throw new KeyCustodyException("no device key at " + file + "; create one with: prospector keygen --dir " + file.getParent());
+            throw new KeyCustodyException("no " + what + " at " + file + "; create one with: prospector keygen --dir " + file.getParent());
         } catch (IOException e) {
-            throw new KeyCustodyException("cannot read device key " + file + " (" + e.getMessage() + "); check the file's owner and run: chmod 600 " + file);
+            throw new KeyCustodyException("cannot read " + what + " " + file + " (" + e.getMessage() + "); check the file's owner and run: chmod 600 " + file);
         }
         var exposed = EnumSet.noneOf(PosixFilePermission.class);
         exposed.addAll(perms);
         exposed.retainAll(GROUP_OR_OTHERS);
         if (!exposed.isEmpty()) {
-            throw new KeyCustodyException("device key " + file + " is accessible by group or others (mode "
+            throw new KeyCustodyException(what + " " + file + " is accessible by group or others (mode "
                     + PosixFilePermissions.toString(perms) + "); refusing to use it; run: chmod 600 " + file);
         }
     }

@@ -42,7 +42,4 @@ public final class Limits {
 
     /** Closed (superseded) chain ids remembered per device, whose late reports are replays. */
     public static final int CLOSED_CHAINS_KEPT = 4;
-
-    /** Challenge nonces remembered per device (it answers the latest; older ones may be in flight). */
-    public static final int CHALLENGES_KEPT_PER_DEVICE = 4;
 }

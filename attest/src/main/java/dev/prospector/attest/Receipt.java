@@ -11,17 +11,42 @@ import java.util.OptionalLong;
  *
  * <pre>
  * {"v": 1, "ok": bool, "reason": tstr (rejected only), "detail": tstr, "dev": tstr?, "seq": uint?,
- *  "dup": bool, "gap": uint, "restart": bool, "report": bstr(32), "at": uint ms, "window": uint ms}
+ *  "dup": bool, "gap": uint, "restart": bool, "report": bstr(32), "at": uint ms, "window": uint ms,
+ *  "challenge": bstr?, "challenge_ttl": uint ms?}
  * </pre>
  *
  * {@code report} is SHA-256 of the report's bytes (so the device can match it to its outbox),
  * {@code at} the verifier's clock when it appraised, {@code window} its clock-skew window: with
  * them the device can tell that its own clock is off before its reports go stale (see
- * {@link ClockCheck}). {@link #sign} wraps the encoding in a COSE_Sign1 by the verifier's key.
+ * {@link ClockCheck}). {@code challenge} is a fresh challenge for the device (see
+ * {@link ChallengeStore}): its next reports carry it as their {@code nonce} while it is younger than
+ * {@code challenge_ttl}. {@link #sign} wraps the encoding in a COSE_Sign1 by the verifier's key.
  */
 public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Optional<DeviceId> device, OptionalLong seq,
-        boolean duplicate, long gap, boolean chainRestart, byte[] reportHash, Instant at, Duration window) {
+        boolean duplicate, long gap, boolean chainRestart, byte[] reportHash, Instant at, Duration window,
+        Optional<Challenge> challenge) {
     public static final int VERSION = 1;
+
+    /** A challenge for the device: the nonce to carry, and how long after issue it may be answered. */
+    public record Challenge(byte[] nonce, Duration ttl) {
+        public Challenge {
+            if (nonce.length < 1 || nonce.length > Limits.MAX_NONCE_BYTES) {
+                throw new IllegalArgumentException("a challenge nonce has 1 to " + Limits.MAX_NONCE_BYTES + " bytes");
+            }
+            nonce = nonce.clone();
+        }
+    }
+
+    /** A receipt without a challenge. */
+    public Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Optional<DeviceId> device, OptionalLong seq,
+            boolean duplicate, long gap, boolean chainRestart, byte[] reportHash, Instant at, Duration window) {
+        this(ok, reason, detail, device, seq, duplicate, gap, chainRestart, reportHash, at, window, Optional.empty());
+    }
+
+    /** This receipt with {@code c} for the device to answer. */
+    public Receipt withChallenge(Challenge c) {
+        return new Receipt(ok, reason, detail, device, seq, duplicate, gap, chainRestart, reportHash, at, window, Optional.of(c));
+    }
 
     /** The receipt for {@code appraisal} of {@code reportBytes} by a verifier with {@code config}. */
     public static Receipt of(Appraisal appraisal, byte[] reportBytes, AppraiserConfig config) {
@@ -50,6 +75,7 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
         reason.ifPresent(r -> m.put("reason", new Cbor.Text(r.code())));
         device.ifPresent(d -> m.put("dev", new Cbor.Text(d.value())));
         seq.ifPresent(s -> m.put("seq", new Cbor.Int(s)));
+        challenge.ifPresent(c -> m.put("challenge", new Cbor.Bytes(c.nonce())).put("challenge_ttl", new Cbor.Int(c.ttl().toMillis())));
         return Cbor.encode(m.build());
     }
 
@@ -81,9 +107,17 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
         if (ok == reason.isPresent()) {
             throw new MalformedReportException("receipt must carry a reason exactly when it is a rejection");
         }
+        Optional<Challenge> challenge = Optional.empty();
+        if (m.get("challenge").isPresent() != m.get("challenge_ttl").isPresent()) {
+            throw new MalformedReportException("receipt must carry challenge and challenge_ttl together");
+        }
+        if (m.get("challenge").isPresent()) {
+            challenge = Optional.of(new Challenge(Claims.bytes(m, "challenge", 1, Limits.MAX_NONCE_BYTES),
+                    Duration.ofMillis(Claims.uint(m, "challenge_ttl"))));
+        }
         return new Receipt(ok, reason, Claims.text(m, "detail"), device, seq, bool(m, "dup"), Claims.uint(m, "gap"),
                 bool(m, "restart"), Claims.bytes(m, "report", 32, 32), Instant.ofEpochMilli(Claims.uint(m, "at")),
-                Duration.ofMillis(Claims.uint(m, "window")));
+                Duration.ofMillis(Claims.uint(m, "window")), challenge);
     }
 
     private static boolean bool(Cbor.MapValue m, String key) throws MalformedReportException {

@@ -102,7 +102,7 @@ class AppraiserRejectionTest {
         var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(clock).withChallenges(challenges, false));
         var r = rejected(appraiser.appraise(signer.sign(new ReportInput("alpha", clock.instant(), 1, Optional.of(nonce), "b",
                 Duration.ZERO, List.of(), "0.1.0", Fixtures.CONFIG_HASH)).bytes()), ReasonCode.BAD_NONCE);
-        assertTrue(r.detail().contains("ago"), r.detail());
+        assertTrue(r.detail().contains("before the report was made"), r.detail());
     }
 
     @Test

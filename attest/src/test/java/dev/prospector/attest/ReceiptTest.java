@@ -26,6 +26,37 @@ class ReceiptTest {
     }
 
     @Test
+    void aChallengeRoundTripsAndTheNextReportAnswersIt() throws Exception {
+        var challenges = new ChallengeStore(Fixtures.CLOCK, Limits.CHALLENGE_TTL);
+        var verifier = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withChallenges(challenges, false));
+        var signer = Fixtures.signer();
+        var first = signer.sign(Fixtures.input());
+        var outcome = verifier.appraise(first.bytes());
+        var device = ((Appraisal.Accepted) outcome).device();
+        var receipt = Receipt.of(outcome, first.bytes(), verifier.config())
+                .withChallenge(new Receipt.Challenge(challenges.issue(device), challenges.ttl()));
+        var back = Receipt.decode(receipt.encode());
+        assertEquals(receipt, back);
+        var challenge = back.challenge().orElseThrow();
+        assertEquals(Limits.CHALLENGE_TTL, challenge.ttl());
+        var i = Fixtures.input();
+        var answer = signer.sign(new ReportInput(i.fleet(), i.iat(), i.epoch(), java.util.Optional.of(challenge.nonce()), i.bootId(),
+                i.uptime(), i.measurements(), i.softwareVersion(), i.configHash()));
+        assertTrue(verifier.appraise(answer.bytes()) instanceof Appraisal.Accepted, "the answer is accepted");
+        assertArrayEquals(challenge.nonce(), answer.claims().nonce().orElseThrow());
+    }
+
+    @Test
+    void aChallengeWithoutItsLifetimeIsMalformed() {
+        byte[] plain = Receipt.of(appraiser.appraise(new byte[] {1}), new byte[] {1}, appraiser.config()).encode();
+        // One more key, "challenge": h'01', sorted last (longest key); the map head grows by one.
+        String hex = Hex.encode(plain);
+        int size = plain[0] & 0x1f;
+        byte[] half = Hex.decode(Hex.encode(new byte[] {(byte) (0xa0 | (size + 1))}) + hex.substring(2) + "696368616c6c656e67654101");
+        assertThrows(MalformedReportException.class, () -> Receipt.decode(half));
+    }
+
+    @Test
     void aRejectionCarriesItsReasonCode() throws Exception {
         byte[] garbage = {1, 2, 3};
         var receipt = Receipt.decode(Receipt.of(appraiser.appraise(garbage), garbage, appraiser.config()).encode());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,14 +58,46 @@ class RegistryAndChallengesTest {
     }
 
     @Test
-    void onlyTheLatestChallengesPerDeviceAreKept() {
+    void aChallengeIsJudgedByTheReportsTimeSoAReportThatWaitedInTheOutboxStaysValid() {
+        var clock = new MutableClock(Fixtures.NOW);
+        var store = new ChallengeStore(clock, Duration.ofMinutes(10));
+        var device = DeviceKeys.generate().deviceId();
+        byte[] nonce = store.issue(device);
+        Instant madeAt = Fixtures.NOW.plus(Duration.ofMinutes(3));
+        clock.advance(Duration.ofHours(5)); // the report arrives hours later
+        assertEquals(ChallengeStore.Status.VALID, store.check(device, nonce, madeAt));
+        assertEquals(ChallengeStore.Status.EXPIRED, store.check(device, nonce, Fixtures.NOW.plus(Duration.ofMinutes(11))));
+        assertEquals(ChallengeStore.Status.UNKNOWN, store.check(device, nonce, Fixtures.NOW.minus(Duration.ofMinutes(11))),
+                "a report made long before the challenge cannot answer it");
+    }
+
+    @Test
+    void aForgedOrAlteredNonceIsUnknown() {
         var store = new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10));
         var device = DeviceKeys.generate().deviceId();
-        byte[] oldest = store.issue(device);
-        for (int i = 0; i < ChallengeStore.KEPT_PER_DEVICE; i++) {
-            store.issue(device);
+        byte[] nonce = store.issue(device);
+        for (int i = 0; i < nonce.length; i++) {
+            byte[] altered = nonce.clone();
+            altered[i] ^= 1;
+            assertEquals(ChallengeStore.Status.UNKNOWN, store.check(device, altered), "byte " + i);
         }
-        assertEquals(ChallengeStore.Status.UNKNOWN, store.check(device, oldest));
+        assertEquals(ChallengeStore.Status.UNKNOWN, store.check(device, java.util.Arrays.copyOf(nonce, 16)));
+        assertEquals(ChallengeStore.Status.UNKNOWN, new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10)).check(device, nonce),
+                "another verifier's secret");
+    }
+
+    @Test
+    void theSecretSurvivesARestartAndIsKeptPrivate() throws Exception {
+        Path file = dir.resolve("challenge.key");
+        byte[] secret = ChallengeStore.secretIn(file);
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(file)));
+        var device = DeviceKeys.generate().deviceId();
+        byte[] nonce = new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10), secret).issue(device);
+        var restarted = new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10), ChallengeStore.secretIn(file));
+        assertEquals(ChallengeStore.Status.VALID, restarted.check(device, nonce));
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        var e = assertThrows(KeyCustodyException.class, () -> ChallengeStore.secretIn(file));
+        assertTrue(e.getMessage().contains("chmod 600"), e.getMessage());
     }
 
     @Test

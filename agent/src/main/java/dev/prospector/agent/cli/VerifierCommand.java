@@ -7,10 +7,13 @@ import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.attest.ChallengeStore;
 import dev.prospector.attest.KeyPinStore;
+import dev.prospector.attest.Limits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.io.PrintWriter;
@@ -29,6 +32,9 @@ import picocli.CommandLine.Spec;
         description = {"Run the network side's verifier for a fleet.",
             "Appraises every report, logs one line per outcome, and sends each device a receipt."})
 public final class VerifierCommand implements Callable<Integer> {
+    /** The challenge secret's file in the state dir: give every verifier of a group the same one. */
+    static final String CHALLENGE_SECRET_FILE = "challenge.key";
+
     @Spec
     CommandSpec spec;
 
@@ -52,7 +58,7 @@ public final class VerifierCommand implements Callable<Integer> {
     Duration sessionExpiry;
 
     @Option(names = "--state-dir", paramLabel = "DIR",
-            description = "Keep the verifier's state here: what it accepted (accepted.log) and each device's pinned key (key-pins), so that after a restart duplicates, replays and rotated-away keys are still recognised.")
+            description = "Keep the verifier's state here: what it accepted (accepted.log), each device's pinned key (key-pins) and the challenge secret (challenge.key, mode 0600), so that after a restart duplicates, replays, rotated-away keys and the challenges it issued are still recognised.")
     Path stateDir;
 
     @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
@@ -65,20 +71,31 @@ public final class VerifierCommand implements Callable<Integer> {
             description = "Largest difference accepted between a report's time and ours (default: ${DEFAULT-VALUE}).")
     Duration clockSkew;
 
+    @Option(names = "--require-nonce",
+            description = "Reject reports that answer no challenge (a device's first reports, before its first receipt, do not).")
+    boolean requireNonce;
+
     @Override
     public Integer call() throws InterruptedException {
         String fleet = connection.fleet();
         BrokerUrl url = connection.broker();
         AppraiserConfig appraisal = AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew);
+        byte[] challengeSecret = null;
         if (stateDir != null) {
             try {
                 Files.createDirectories(stateDir);
                 appraisal = appraisal.withKeyPins(KeyPinStore.open(stateDir.resolve("key-pins")));
+                challengeSecret = ChallengeStore.secretIn(stateDir.resolve(CHALLENGE_SECRET_FILE));
             } catch (IOException | RuntimeException e) {
                 throw new UserError("cannot use verifier state dir " + stateDir + ": " + e.getMessage()
-                        + " (create it and make it writable for the verifier)");
+                        + (e.getMessage() != null && e.getMessage().contains("chmod") ? "" : " (create it and make it writable for the verifier)"));
             }
         }
+        // Challenges go out in receipts; without a state dir their secret lives only as long as this process.
+        ChallengeStore challenges = challengeSecret != null
+                ? new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL, challengeSecret)
+                : new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL);
+        appraisal = appraisal.withChallenges(challenges, requireNonce);
         Appraiser appraiser = new Appraiser(appraisal);
         Optional<AcceptedLog> accepted = Optional.empty();
         if (stateDir != null) {

@@ -72,6 +72,7 @@ public final class AgentNode implements AutoCloseable {
     /** When each in-flight report was published (local clock), to time its receipt. */
     private final Map<Long, Instant> publishedAt = new ConcurrentHashMap<>();
     private volatile Optional<ClockCheck> clockCheck = Optional.empty();
+    private volatile Optional<HeldChallenge> challenge = Optional.empty();
     private volatile boolean clockWarned;
     private volatile ScheduledExecutorService ioTicks;
     private final AtomicLong made = new AtomicLong();
@@ -174,6 +175,7 @@ public final class AgentNode implements AutoCloseable {
             Logger.debug("ignored a receipt that does not decode: {}", e.getMessage());
             return;
         }
+        receipt.challenge().ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), clock.instant())));
         if (!receipt.ok()) {
             Logger.warn("the verifier rejected report seq {}: {}: {}", receipt.seq().isPresent() ? receipt.seq().getAsLong() : "?",
                     receipt.reason().map(ReasonCode::code).orElse("?"), receipt.detail());
@@ -195,6 +197,19 @@ public final class AgentNode implements AutoCloseable {
             clockWarned = false;
             Logger.info("{}", check.describe());
         }
+    }
+
+    /** The latest challenge from the verifier's receipts and when it arrived here (local clock). */
+    private record HeldChallenge(byte[] nonce, Duration ttl, Instant received) {}
+
+    /**
+     * The challenge the next report answers: the latest one, while less than half its lifetime
+     * has passed here (the rest is margin for the time the report may wait in the outbox and for
+     * the difference between our clock and the verifier's); none before the first receipt.
+     */
+    Optional<byte[]> nonce() {
+        return challenge.filter(c -> Duration.between(c.received(), clock.instant()).compareTo(c.ttl().dividedBy(2)) < 0)
+                .map(HeldChallenge::nonce);
     }
 
     /** The last clock check against the verifier's receipts, once one has arrived. */
@@ -231,7 +246,7 @@ public final class AgentNode implements AutoCloseable {
         // written afterwards (a crash, a full disk), the outbox is ahead: catch the chain up first,
         // so no report is lost and no seq is used twice.
         outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
-        ReportInput input = factory.input(board.measure(), Optional.empty(), outbox.losses().count());
+        ReportInput input = factory.input(board.measure(), nonce(), outbox.losses().count());
         SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.bytes()));
         made.incrementAndGet();
         Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);

@@ -5,6 +5,7 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
+import dev.prospector.attest.DeviceId;
 import java.util.concurrent.CompletableFuture;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
@@ -20,8 +21,8 @@ import org.tinylog.Logger;
 /**
  * The network side's verifier: takes every report of a fleet from the broker, appraises it, logs
  * one line per outcome and sends the outcome to the device as a receipt (attest's {@link Receipt}:
- * outcome, reason, the report's hash, the verifier's time and clock-skew window) on
- * {@code prospector/v1/<fleet>/<device>/receipt}.
+ * outcome, reason, the report's hash, the verifier's time and clock-skew window, and a fresh
+ * challenge when the appraiser has a challenge store) on {@code prospector/v1/<fleet>/<device>/receipt}.
  *
  * <h2>Scaling out</h2>
  * Verifiers of one group share the fleet's reports through an MQTT 5 shared subscription
@@ -193,7 +194,21 @@ public final class VerifierService implements AutoCloseable {
             Logger.warn("{} (topic device {})", outcome, topicDevice);
         }
         observers.forEach(o -> o.accept(topicDevice, outcome));
-        link.publish(Topics.receipt(fleet, topicDevice), Receipt.of(outcome, payload, appraiser.config()).encode(), 1, false);
+        link.publish(Topics.receipt(fleet, topicDevice), receipt(outcome, payload).encode(), 1, false);
+    }
+
+    /**
+     * The receipt for an outcome, with a fresh challenge when the report's device is known: the
+     * device answers it in its next reports (claim {@code nonce}).
+     */
+    private Receipt receipt(Appraisal outcome, byte[] payload) {
+        Receipt receipt = Receipt.of(outcome, payload, appraiser.config());
+        Optional<DeviceId> device = outcome instanceof Appraisal.Accepted a ? Optional.of(a.device()) : ((Appraisal.Rejected) outcome).device();
+        var challenges = appraiser.config().challenges();
+        if (device.isPresent() && challenges.isPresent()) {
+            receipt = receipt.withChallenge(new Receipt.Challenge(challenges.get().issue(device.get()), challenges.get().ttl()));
+        }
+        return receipt;
     }
 
     /** One outcome as JSON, for {@code prospector verifier --json}. */
