@@ -215,12 +215,19 @@ public final class DeviceKeys {
 
     /**
      * Writes {@code device.key} (mode 0600), {@code device.pub} and, if the key was rotated,
-     * {@code device.rot} into {@code dir}, each atomically. The rotations are written before the
+     * {@code device.rot} into {@code dir}, each atomically (a key never rotated removes a stale
+     * {@code device.rot} first). The rotations are written before the
      * new private key, so an interruption leaves a state that {@link #load} repairs.
      */
     public void write(Path dir) {
         try {
-            if (!rotations.isEmpty()) {
+            if (rotations.isEmpty()) {
+                // A new identity: rotations of an earlier key in this folder no longer apply, and
+                // must be gone before the new key is there (load() would refuse the mix).
+                if (Files.deleteIfExists(dir.resolve(ROTATIONS_FILE))) {
+                    AtomicFiles.fsyncDirectory(dir);
+                }
+            } else {
                 var items = new ArrayList<Cbor.Value>();
                 for (var r : rotations) {
                     items.add(new Cbor.Bytes(r.bytes()));

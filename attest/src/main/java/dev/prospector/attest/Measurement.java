@@ -5,6 +5,6 @@ package dev.prospector.attest;
  * measurement could not be taken (so that "not measured" is never confused with zero).
  */
 public sealed interface Measurement permits MeasurementClaim, UnavailableMeasurement {
-    /** Dotted name, for example {@code storage.free} or {@code net.eth0.rx}. */
+    /** Dotted name, for example {@code storage.free} or {@code net.rx}; see docs/EVIDENCE.md. */
     String name();
 }

@@ -105,7 +105,7 @@ final class Plausibility {
                 return within(c, 0, 100);
             case "bool":
                 return v == 0 || v == 1 ? Optional.empty() : Optional.of(c.name() + " " + fmt(v) + " bool is neither 0 nor 1");
-            case "1": case "count": case "flags": case "code": case "level": case "Hz": case "W": case "V":
+            case "1": case "count": case "flags": case "code": case "level": case "Hz": case "V":
                 return v < 0 ? Optional.of(c.name() + " " + fmt(v) + " " + c.unit() + " is negative") : Optional.empty();
             default:
                 return Optional.empty();

@@ -5,10 +5,10 @@ package dev.prospector.attest;
  * {@code Cel} within [minCelsius, maxCelsius]; {@code B/s} within [0, maxLinkBytesPerSecond]
  * ({@code bit/s} within 8 times that); {@code B} within [0, maxBytes]; {@code %} within [0, 100];
  * {@code bool} 0 or 1; {@code 1}, {@code count}, {@code flags}, {@code code}, {@code level},
- * {@code Hz}, {@code W}, {@code V} not negative. Across measurements: {@code X.free},
+ * {@code Hz}, {@code V} not negative. Across measurements: {@code X.free},
  * {@code X.used} and {@code X.available} not above {@code X.total}; a {@code B/s} or
  * {@code bit/s} rate {@code X.*} not above the link speed {@code X.link_speed}. Other units
- * (including the signed {@code s}, {@code ms} and {@code A}) are accepted without bounds (the
+ * (including the signed {@code s}, {@code ms}, {@code A} and {@code W}: a reversed shunt reads negative) are accepted without bounds (the
  * value is always finite).
  *
  * @param minCelsius            lowest plausible board temperature
@@ -17,8 +17,11 @@ package dev.prospector.attest;
  * @param maxBytes              largest plausible storage size or byte counter
  */
 public record PlausibilityLimits(double minCelsius, double maxCelsius, double maxLinkBytesPerSecond, double maxBytes) {
-    /** -60 to 150 degrees C (beyond the SoC's own limits), 10 Gbit/s, 1 PiB. */
-    public static final PlausibilityLimits DEFAULTS = new PlausibilityLimits(-60, 150, 10e9 / 8, 1024.0 * 1024 * 1024 * 1024 * 1024);
+    /**
+     * -60 to 150 degrees C (beyond any SoC's own shutdown limit; the board's reader reports a
+     * thermal zone outside it as unavailable), 100 Gbit/s, 1 PiB.
+     */
+    public static final PlausibilityLimits DEFAULTS = new PlausibilityLimits(-60, 150, 100e9 / 8, 1024.0 * 1024 * 1024 * 1024 * 1024);
 
     public PlausibilityLimits {
         if (!(minCelsius < maxCelsius)) {

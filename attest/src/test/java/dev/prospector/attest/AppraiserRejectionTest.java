@@ -150,9 +150,11 @@ class AppraiserRejectionTest {
     }
 
     @Test
-    void aSignedOffsetInSecondsIsPlausibleEitherWay() {
+    void aSignedOffsetInSecondsOrAReversedCurrentIsPlausible() {
         accepted(Fixtures.appraiser().appraise(signer.sign(Fixtures.input(List.of(
-                new MeasurementClaim("clock.step", -3600, "s", "wall clock vs /proc/uptime")))).bytes()));
+                new MeasurementClaim("clock.step", -3600, "s", "wall clock vs /proc/uptime"),
+                new MeasurementClaim("supply.current", -0.0004, "A", "ina219 i2c-1 0x40"),
+                new MeasurementClaim("supply.power", -0.002, "W", "ina219 i2c-1 0x40")))).bytes()));
     }
 
     @Test

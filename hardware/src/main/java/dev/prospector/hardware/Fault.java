@@ -19,11 +19,11 @@ public enum Fault {
     THERMAL_THROTTLING,
     /** The wall clock jumps ahead of the monotonic clock: {@code clock.step} shows the jump. */
     CLOCK_JUMP,
-    /** The I2C power sensor does not answer: {@code supply_*} unavailable (sensor missing). */
+    /** The I2C power sensor does not answer: {@code supply.*} unavailable (sensor missing). */
     I2C_SENSOR_MISSING,
-    /** The I2C power sensor answers with errors: {@code supply_*} unavailable (read error). */
+    /** The I2C power sensor answers with errors: {@code supply.*} unavailable (read error). */
     I2C_SENSOR_ERROR,
-    /** The I2C power sensor hangs: {@code supply_*} unavailable after the read timeout. */
+    /** The I2C power sensor hangs: {@code supply.*} unavailable after the read timeout. */
     SLOW_SENSOR;
 
     /** The name used in config and on the command line, e.g. {@code link-down}. */

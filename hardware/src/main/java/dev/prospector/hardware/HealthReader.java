@@ -53,8 +53,9 @@ final class HealthReader {
         String path = thermalZone + "/temp";
         try {
             long milli = files.longValue(path);
-            // The kernel prints millidegrees; anything beyond -60..200 °C is not a SoC reading.
-            if (milli < -60_000 || milli > 200_000) {
+            // The kernel prints millidegrees; anything beyond -60..150 °C is not a SoC reading (every
+            // SoC shuts down well below 150; verifiers refuse a report claiming more as implausible).
+            if (milli < -60_000 || milli > 150_000) {
                 throw Unreadable.garbled(path, Long.toString(milli));
             }
             out.value("temperature", milli / 1000.0, "Cel", path);

@@ -93,6 +93,7 @@ class BadInputTest {
         "temperature      | /sys/class/thermal/thermal_zone0/temp  | '\n'        | empty /sys/class/thermal/thermal_zone0/temp",
         "temperature      | /sys/class/thermal/thermal_zone0/temp  | 48.3C       | garbled /sys/class/thermal/thermal_zone0/temp",
         "temperature      | /sys/class/thermal/thermal_zone0/temp  | 999999999   | garbled /sys/class/thermal/thermal_zone0/temp",
+        "temperature      | /sys/class/thermal/thermal_zone0/temp  | 160000      | garbled /sys/class/thermal/thermal_zone0/temp",
         "throttle_flags   | /sys/devices/platform/soc/soc:firmware/get_throttled | zz | garbled /sys/devices/platform/soc/soc:firmware/get_throttled",
         "under_voltage    | /sys/devices/platform/soc/soc:firmware/get_throttled |    | missing /sys/devices/platform/soc/soc:firmware/get_throttled",
         "net.rx           | /sys/class/net/eth0/statistics/rx_bytes |            | missing /sys/class/net/eth0/statistics/rx_bytes",

@@ -51,7 +51,7 @@ import picocli.CommandLine.Spec;
 public final class BenchCryptoCommand implements Callable<Integer> {
     /** Appraisals/s over all-core verify/s that the appraisal path must reach. */
     static final double TARGET_RATIO = 0.90;
-    /** Devices whose reports the appraisal benchmark interleaves. */
+    /** Devices whose reports the appraisal benchmark interleaves (at least two per thread). */
     static final int DEVICES = 64;
     /** Bounds of the time the appraisal path runs before it is measured (as long as one figure). */
     static final Duration MIN_WARM_UP = Duration.ofMillis(300);
@@ -105,20 +105,41 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         double verifyUncachedOne = rate(1, each, pool::verifyingUncached);
         // All-core verify and appraise alternate in slices, so that a change in the machine's load
         // (other processes) affects both figures alike and their ratio stays meaningful.
-        long needed = (long) Math.max(2L * DEVICES, verifyOne * cores * seconds * 1.5) + 1000;
-        progress(err, "signing " + needed + " reports of " + DEVICES + " devices");
-        var appraisals = new AppraisalRun(cores, buildReports(cores, needed));
+        int devices = Math.max(DEVICES, 2 * cores); // every thread owns some devices
+        long needed = (long) Math.max(2L * devices, verifyOne * cores * seconds * 1.5) + 1000;
+        // Keep the pre-signed reports within a third of the heap; slices that run out are left out.
+        long fits = Runtime.getRuntime().maxMemory() / 3 / (sample.bytes().length + 64L);
+        needed = Math.min(needed, Math.max(fits, 2L * devices));
+        progress(err, "signing " + needed + " reports of " + devices + " devices");
+        var appraisals = new AppraisalRun(cores, buildReports(cores, needed, devices));
         progress(err, "verify and appraise, " + cores + " threads, alternating");
         Duration slice = each.dividedBy(SLICES);
         rate(cores, slice, pool::verifying); // warm-up
         appraisals.warmUp(each.compareTo(MIN_WARM_UP) < 0 ? MIN_WARM_UP : each.compareTo(MAX_WARM_UP) > 0 ? MAX_WARM_UP : each);
-        // Each slice pair (verify, then appraise) gives one ratio; the median of those ratios is the
-        // figure, so a burst of load from other processes during a few slices does not decide it.
+        // Each slice pair gives one ratio; the median of those ratios is the figure, so a burst of
+        // load from other processes during a few slices does not decide it. The order within a pair
+        // alternates (verify first, then appraise first), so neither always runs on a warmer machine.
         var verifySlices = new ArrayList<Counted>();
         var appraisalSlices = new ArrayList<Counted>();
         for (int i = 0; i < SLICES; i++) {
-            verifySlices.add(run(cores, slice, pool::verifying));
-            appraisalSlices.add(appraisals.run(slice));
+            Counted v;
+            Counted a;
+            if (i % 2 == 0) {
+                v = run(cores, slice, pool::verifying);
+                a = appraisals.run(slice);
+            } else {
+                a = appraisals.run(slice);
+                v = run(cores, slice, pool::verifying);
+            }
+            if (appraisals.exhausted()) {
+                break; // this pair's appraisal slice ended early: leave it out
+            }
+            verifySlices.add(v);
+            appraisalSlices.add(a);
+        }
+        if (verifySlices.size() < SLICES / 2) {
+            throw new UserError("only " + verifySlices.size() + " of " + SLICES + " slices had reports left to appraise; use fewer --seconds"
+                    + " or give the JVM more memory (PROSPECTOR_JAVA_OPTS=\"-Xmx2g\")");
         }
         var paired = Paired.of(verifySlices, appraisalSlices);
         double verifyAll = paired.verifyRate();
@@ -136,13 +157,15 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                     .Add("appraisals_per_s_all_cores", round(appraised.rate()))
                     .Add("appraisal_to_verify_ratio", Math.round(ratio * 1000) / 1000.0)
                     .Add("appraisal_to_verify_ratio_cpu_time", Math.round(cpuRatio * 1000) / 1000.0)
+                    .Add("appraisal_to_verify_ratio_p25", Math.round(paired.ratioQuantile(0.25) * 1000) / 1000.0)
+                    .Add("appraisal_to_verify_ratio_p75", Math.round(paired.ratioQuantile(0.75) * 1000) / 1000.0)
                     .Add("appraisal_to_verify_ratio_pooled", Math.round(paired.pooledRatio() * 1000) / 1000.0)
-                    .Add("slices", SLICES)
+                    .Add("slices", verifySlices.size())
                     .Add("appraisals_rejected", appraised.rejected())
                     .Add("threads", cores)
                     .Add("seconds_per_measurement", seconds)
                     .Add("report_bytes", sample.bytes().length)
-                    .Add("devices", DEVICES)
+                    .Add("devices", devices)
                     .Add("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"))
                     .Add("os_arch", System.getProperty("os.arch"))
                     .ToJSONString());
@@ -156,8 +179,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-22s %12s %14.0f%n", "appraisals/s", "", appraised.rate());
             out.printf(Locale.ROOT, "appraisals/s = %.1f%% of all-core verify/s (target %.0f%%)%s; in CPU time %.1f%%%n", ratio * 100,
                     TARGET_RATIO * 100, ratio >= TARGET_RATIO ? "" : ": BELOW TARGET", cpuRatio * 100);
-            out.printf(Locale.ROOT, "(medians over %d alternating slice pairs; pooled over all slices: %.1f%%)%n", SLICES,
-                    paired.pooledRatio() * 100);
+            out.printf(Locale.ROOT, "(median of %d alternating slice pairs, quartiles %.1f%%-%.1f%%; pooled over all slices: %.1f%%)%n",
+                    verifySlices.size(), paired.ratioQuantile(0.25) * 100, paired.ratioQuantile(0.75) * 100, paired.pooledRatio() * 100);
             if (appraised.rejected() > 0) {
                 out.printf(Locale.ROOT, "warning: %d benchmark reports were rejected%n", appraised.rejected());
             }
@@ -207,11 +230,22 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         }
 
         double ratio() {
+            return median(ratios());
+        }
+
+        /** The {@code q} quantile (0..1, nearest rank) of the per-pair ratios. */
+        double ratioQuantile(double q) {
+            double[] r = ratios();
+            java.util.Arrays.sort(r);
+            return r[(int) Math.min(r.length - 1, Math.max(0, Math.ceil(q * r.length) - 1))];
+        }
+
+        private double[] ratios() {
             double[] r = new double[verify.size()];
             for (int i = 0; i < r.length; i++) {
                 r[i] = appraise.get(i).perSecond() / verify.get(i).perSecond();
             }
-            return median(r);
+            return r;
         }
 
         double cpuRatio() {
@@ -356,6 +390,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         private final List<List<byte[]>> perThread = new ArrayList<>();
         private final int[] cursor;
         private long rejected;
+        private volatile boolean exhausted;
 
         AppraisalRun(int n, List<List<byte[]>> byDevice) {
             this.n = n;
@@ -425,6 +460,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                         }
                     }
                     if (i >= list.size()) {
+                        exhausted = true;
                         stop.set(true); // out of reports: end this slice for everyone
                     }
                     done.add(i - cursor[me]);
@@ -448,13 +484,18 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         long rejected() {
             return rejected;
         }
+
+        /** True once a thread ran out of reports (its last slice ended early). */
+        boolean exhausted() {
+            return exhausted;
+        }
     }
 
-    /** {@code total} reports over {@link #DEVICES} devices, signed on {@code n} threads; per device in seq order. */
-    private static List<List<byte[]>> buildReports(int n, long total) {
-        int perDevice = (int) Math.min(Integer.MAX_VALUE, (total + DEVICES - 1) / DEVICES);
+    /** {@code total} reports over {@code devices} devices, signed on {@code n} threads; per device in seq order. */
+    private static List<List<byte[]>> buildReports(int n, long total, int devices) {
+        int perDevice = (int) Math.min(Integer.MAX_VALUE, (total + devices - 1) / devices);
         var byDevice = new ArrayList<List<byte[]>>();
-        for (int d = 0; d < DEVICES; d++) {
+        for (int d = 0; d < devices; d++) {
             byDevice.add(new ArrayList<>(perDevice));
         }
         var workers = new ArrayList<Thread>();
@@ -462,7 +503,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             int first = t;
             var w = new Thread(() -> {
                 Instant now = Instant.now();
-                for (int d = first; d < DEVICES; d += n) {
+                for (int d = first; d < devices; d += n) {
                     var signer = new ReportSigner(DeviceKeys.generate(), ChainState.inMemory());
                     var list = byDevice.get(d);
                     for (int i = 0; i < perDevice; i++) {

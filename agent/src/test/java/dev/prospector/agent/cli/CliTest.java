@@ -73,6 +73,21 @@ class CliTest {
     }
 
     @Test
+    void keygenForceAfterARotationMakesANewIdentityThatLoads() {
+        Path keys = dir.resolve("keys");
+        String first = prospector("keygen", "--dir", keys.toString()).out().lines().reduce((a, b) -> b).orElseThrow();
+        assertEquals(0, prospector("keygen", "--dir", keys.toString(), "--rotate").exit());
+        assertTrue(Files.exists(keys.resolve("device.rot")));
+        Run forced = prospector("keygen", "--dir", keys.toString(), "--force");
+        assertEquals(0, forced.exit(), forced.err());
+        String second = forced.out().lines().reduce((a, b) -> b).orElseThrow();
+        assertNotEquals(first, second, "a new identity");
+        assertFalse(Files.exists(keys.resolve("device.rot")), "the old identity's rotations are gone");
+        Run made = prospector("report", "--once", "--key-dir", keys.toString(), "--out", dir.resolve("r.cbor").toString(), "--board", "emulated");
+        assertEquals(0, made.exit(), made.err());
+    }
+
+    @Test
     void keygenRotateWithoutAKeyOrWithForceIsAUserError() {
         prospector("keygen", "--dir", dir.resolve("none").toString(), "--rotate").assertOneLineError("prospector keygen --dir");
         Path keys = dir.resolve("keys");
