@@ -349,6 +349,11 @@ public final class Cbor {
 
     private static final RecentTexts RECENT_TEXTS = new RecentTexts();
 
+    /** True if {@code s} is a decoded text known to hold only printable ASCII (at most 64 bytes). */
+    static boolean isPlainText(String s) {
+        return RECENT_TEXTS.isPlain(s);
+    }
+
     /**
      * A fixed-size, lossy table of recently decoded short ASCII texts, shared by all threads. Races
      * are benign: a slot holds a complete, immutable String or null, and a lost update is a miss.
@@ -357,6 +362,8 @@ public final class Cbor {
         private static final int SLOTS = 1 << 11;
         private static final int MAX_LENGTH = 64;
         private final Entry[] slots = new Entry[SLOTS];
+        /** Texts handed out that hold no control character, by their String hash: see {@link #isPlain}. */
+        private final String[] plain = new String[SLOTS];
 
         /** A remembered text with its UTF-8 bytes (immutable, so safely shared through a race). */
         private record Entry(byte[] utf8, String text) {}
@@ -381,14 +388,28 @@ public final class Cbor {
             if (e != null && e.utf8.length == n && Arrays.equals(e.utf8, 0, n, in, from, from + n)) {
                 return e.text;
             }
+            boolean control = false;
             for (int i = from; i < from + n; i++) {
                 if (in[i] < 0) {
                     return null; // not ASCII: decoded and checked the general way
                 }
+                control |= in[i] < 0x20 || in[i] == 0x7f;
             }
             String text = new String(in, from, n, StandardCharsets.ISO_8859_1);
             slots[slot] = new Entry(Arrays.copyOfRange(in, from, from + n), text);
+            if (!control) {
+                plain[text.hashCode() & (SLOTS - 1)] = text;
+            }
             return text;
+        }
+
+        /**
+         * True if {@code s} is (the very object of) a remembered text without control characters,
+         * at most {@link #MAX_LENGTH} ASCII bytes: text checks can skip their scan. An identity
+         * test on the String's cached hash code; false just means "check it the long way".
+         */
+        boolean isPlain(String s) {
+            return plain[s.hashCode() & (SLOTS - 1)] == s;
         }
     }
 

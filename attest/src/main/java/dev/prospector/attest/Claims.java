@@ -129,6 +129,9 @@ public record Claims(
         if (!allowEmpty && n == 0) {
             throw new IllegalArgumentException(what + " must not be empty");
         }
+        if (Cbor.isPlainText(value)) {
+            return; // the decoder already saw every byte of this very String: printable ASCII, short
+        }
         int utf8 = 0;
         for (int i = 0; i < n; i++) {
             char c = value.charAt(i);
