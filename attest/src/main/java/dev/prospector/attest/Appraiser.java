@@ -160,7 +160,7 @@ public final class Appraiser {
         PinnedKey pinned = known != null ? known.key : storedPin(device);
         PinnedKey signer;
         if (pinned != null && Arrays.equals(pinned.key, claims.key())) {
-            if (!report.parts().verify(pinned.point)) {
+            if (!report.verify(pinned.point)) {
                 return reject.with(ReasonCode.BAD_SIGNATURE, "signature does not verify with the device's key");
             }
             signer = pinned;
@@ -193,7 +193,7 @@ public final class Appraiser {
             if (signer == null) {
                 return reject.with(ReasonCode.BAD_SIGNATURE, "the report's key is not a valid Ed25519 public key");
             }
-            if (!report.parts().verify(signer.point)) {
+            if (!report.verify(signer.point)) {
                 return reject.with(ReasonCode.BAD_SIGNATURE, "signature does not verify with the report's key");
             }
         }

@@ -417,17 +417,24 @@ public final class Cbor {
     static final class Reader {
         private final byte[] in;
         private final int end;
+        private final int base;
         int pos;
 
         Reader(byte[] in, int from, int to) {
             this.in = in;
             this.pos = from;
             this.end = to;
+            this.base = from;
+        }
+
+        /** Position {@code p} as messages give it: counted from the start of the range read. */
+        int at(int p) {
+            return p - base;
         }
 
         private int u8() throws MalformedReportException {
             if (pos >= end) {
-                throw new MalformedReportException("truncated CBOR at byte " + pos);
+                throw new MalformedReportException("truncated CBOR at byte " + at(pos));
             }
             return in[pos++] & 0xff;
         }
@@ -442,8 +449,8 @@ public final class Cbor {
                 case 25: n = 2; break;
                 case 26: n = 4; break;
                 case 27: n = 8; break;
-                case 31: throw new MalformedReportException("indefinite length at byte " + (pos - 1) + " (not deterministic)");
-                default: throw new MalformedReportException("reserved additional information " + info + " at byte " + (pos - 1));
+                case 31: throw new MalformedReportException("indefinite length at byte " + at(pos - 1) + " (not deterministic)");
+                default: throw new MalformedReportException("reserved additional information " + info + " at byte " + at(pos - 1));
             }
             long v = 0;
             for (int i = 0; i < n; i++) {
@@ -451,7 +458,7 @@ public final class Cbor {
             }
             long min = n == 1 ? 24 : n == 2 ? 0x100 : n == 4 ? 0x10000 : 0x100000000L;
             if (Long.compareUnsigned(v, min) < 0) {
-                throw new MalformedReportException("argument " + Long.toUnsignedString(v) + " not in its shortest form at byte " + pos);
+                throw new MalformedReportException("argument " + Long.toUnsignedString(v) + " not in its shortest form at byte " + at(pos));
             }
             return v;
         }
@@ -478,12 +485,12 @@ public final class Cbor {
             switch (major) {
                 case 0:
                     if (arg < 0) {
-                        throw new MalformedReportException("integer beyond 2^63-1 at byte " + start);
+                        throw new MalformedReportException("integer beyond 2^63-1 at byte " + at(start));
                     }
                     return new Int(arg);
                 case 1:
                     if (arg < 0) {
-                        throw new MalformedReportException("integer below -2^63 at byte " + start);
+                        throw new MalformedReportException("integer below -2^63 at byte " + at(start));
                     }
                     return new Int(-1 - arg);
                 case 2: {
@@ -519,7 +526,7 @@ public final class Cbor {
                         Value k = item(depth + 1);
                         int keyEnd = pos;
                         if (prevKeyStart >= 0 && Arrays.compareUnsigned(in, prevKeyStart, prevKeyEnd, in, keyStart, keyEnd) >= 0) {
-                            throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
+                            throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + at(keyStart));
                         }
                         prevKeyStart = keyStart;
                         prevKeyEnd = keyEnd;
@@ -529,7 +536,7 @@ public final class Cbor {
                 }
                 case 6:
                     if (arg < 0) {
-                        throw new MalformedReportException("tag beyond 2^63-1 at byte " + start);
+                        throw new MalformedReportException("tag beyond 2^63-1 at byte " + at(start));
                     }
                     return new Tagged(arg, item(depth + 1));
                 default:
@@ -545,7 +552,7 @@ public final class Cbor {
             int start = pos;
             int ib = u8();
             if ((ib >>> 5) != major) {
-                throw new MalformedReportException(what + " is not " + (major == 4 ? "an array" : "a map") + " (byte " + start + ")");
+                throw new MalformedReportException(what + " is not " + (major == 4 ? "an array" : "a map") + " (byte " + at(start) + ")");
             }
             long arg = argument(ib & 0x1f);
             long max = major == 5 ? (end - pos) / 2 : end - pos;
@@ -597,7 +604,7 @@ public final class Cbor {
             try {
                 return dec.decode(ByteBuffer.wrap(in, pos, n)).toString();
             } catch (CharacterCodingException e) {
-                throw new MalformedReportException("invalid UTF-8 in text string at byte " + start);
+                throw new MalformedReportException("invalid UTF-8 in text string at byte " + at(start));
             }
         }
 
@@ -670,13 +677,19 @@ public final class Cbor {
 
         /** A byte string of {@code min} to {@code max} bytes (copied), or {@code MalformedReportException(what)}. */
         byte[] bytes(String what, int min, int max) throws MalformedReportException {
+            int at = bytesAt(what, min, max);
+            return Arrays.copyOfRange(in, at, pos);
+        }
+
+        /** As {@link #bytes}, without copying: the string's first byte's position (it ends at {@code pos}). */
+        int bytesAt(String what, int min, int max) throws MalformedReportException {
             int n = length(head(2, what));
             if (n < min || n > max) {
                 throw new MalformedReportException(what);
             }
-            byte[] b = Arrays.copyOfRange(in, pos, pos + n);
+            int at = pos;
             pos += n;
-            return b;
+            return at;
         }
 
         /**
@@ -699,7 +712,7 @@ public final class Cbor {
                     int h = (u8() << 8) | u8();
                     double d = fromHalf(h);
                     if (Double.isNaN(d) && h != 0x7e00) {
-                        throw new MalformedReportException("non-canonical NaN at byte " + start);
+                        throw new MalformedReportException("non-canonical NaN at byte " + at(start));
                     }
                     return d;
                 }
@@ -710,7 +723,7 @@ public final class Cbor {
                     }
                     double d = java.lang.Float.intBitsToFloat(bits);
                     if (Double.isNaN(d) || toHalfExact(d) >= 0) {
-                        throw new MalformedReportException("single-precision float that half precision holds at byte " + start);
+                        throw new MalformedReportException("single-precision float that half precision holds at byte " + at(start));
                     }
                     return d;
                 }
@@ -721,7 +734,7 @@ public final class Cbor {
                     }
                     double d = Double.longBitsToDouble(bits);
                     if (Double.isNaN(d) || (double) (float) d == d) {
-                        throw new MalformedReportException("double-precision float that a shorter width holds at byte " + start);
+                        throw new MalformedReportException("double-precision float that a shorter width holds at byte " + at(start));
                     }
                     return d;
                 }
@@ -738,9 +751,9 @@ public final class Cbor {
                 case 25: case 26: case 27:
                     return new Float(floatOf(info, start));
                 case 31:
-                    throw new MalformedReportException("unexpected break at byte " + start);
+                    throw new MalformedReportException("unexpected break at byte " + at(start));
                 default:
-                    throw new MalformedReportException("unsupported simple value " + info + " at byte " + start);
+                    throw new MalformedReportException("unsupported simple value " + info + " at byte " + at(start));
             }
         }
     }

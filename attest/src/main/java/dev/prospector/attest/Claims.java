@@ -201,8 +201,13 @@ public record Claims(
 
     /** Decodes a payload, rejecting anything not deterministic, unknown, missing or out of range. */
     public static Claims decode(byte[] payload) throws MalformedReportException {
+        return decode(payload, 0, payload.length);
+    }
+
+    /** As {@link #decode(byte[])}, for the payload at {@code bytes[from, to)}. */
+    static Claims decode(byte[] bytes, int from, int to) throws MalformedReportException {
         try {
-            return decodeStrict(payload);
+            return decodeStrict(bytes, from, to);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
@@ -217,10 +222,10 @@ public record Claims(
             .sorted((a, b) -> Arrays.compareUnsigned(Cbor.encode(new Cbor.Text(a)), Cbor.encode(new Cbor.Text(b)))).toList();
     private static final Cbor.Key[] KEYS = NAMES.stream().map(Cbor.Key::text).toArray(Cbor.Key[]::new);
 
-    private static Claims decodeStrict(byte[] payload) throws MalformedReportException {
+    private static Claims decodeStrict(byte[] payload, int from, int to) throws MalformedReportException {
         // Streamed in one pass straight into typed values (this runs once per appraisal): the same
         // strict rules as Cbor.decode, without building a tree or wrapping each value.
-        var r = new Cbor.Reader(payload, 0, payload.length);
+        var r = new Cbor.Reader(payload, from, to);
         int n = r.containerHeader(5, "payload");
         var seen = new boolean[NAMES.size()];
         long version = -1;
@@ -247,7 +252,7 @@ public record Claims(
             int k = r.key(KEYS, next);
             if (k < 0) {
                 if (r.key(KEYS, 0) >= 0) {
-                    throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + keyStart);
+                    throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + r.at(keyStart));
                 }
                 throw new MalformedReportException("unknown claim " + r.item(1));
             }

@@ -57,22 +57,32 @@ public final class CoseSign1 {
 
     /** The bytes Ed25519 signs: the encoded Sig_structure. */
     public static byte[] toBeSigned(byte[] protectedHeader, byte[] payload) {
+        return toBeSigned(protectedHeader, 0, protectedHeader.length, payload, 0, payload.length);
+    }
+
+    /** The Sig_structure of the protected header {@code prot[pFrom, pTo)} and the payload {@code pay[from, to)}. */
+    static byte[] toBeSigned(byte[] prot, int pFrom, int pTo, byte[] pay, int from, int to) {
         // Written into one exactly sized array: this runs once per appraisal.
-        int size = 1 + 1 + SIGNATURE1.length + headSize(protectedHeader.length) + protectedHeader.length + 1
-                + headSize(payload.length) + payload.length;
-        byte[] out = new byte[size];
+        int protLength = pTo - pFrom;
+        int payloadLength = to - from;
+        byte[] out = new byte[sigStructureOffset(protLength, payloadLength) + payloadLength];
         int p = 0;
         out[p++] = (byte) 0x84; // array of 4
         out[p++] = (byte) (0x60 | SIGNATURE1.length); // text of 10
         System.arraycopy(SIGNATURE1, 0, out, p, SIGNATURE1.length);
         p += SIGNATURE1.length;
-        p = bstrHead(out, p, protectedHeader.length);
-        System.arraycopy(protectedHeader, 0, out, p, protectedHeader.length);
-        p += protectedHeader.length;
+        p = bstrHead(out, p, protLength);
+        System.arraycopy(prot, pFrom, out, p, protLength);
+        p += protLength;
         out[p++] = 0x40; // external_aad: empty byte string
-        p = bstrHead(out, p, payload.length);
-        System.arraycopy(payload, 0, out, p, payload.length);
+        p = bstrHead(out, p, payloadLength);
+        System.arraycopy(pay, from, out, p, payloadLength);
         return out;
+    }
+
+    /** Where the payload starts in the Sig_structure of a protected header and a payload of these lengths. */
+    static int sigStructureOffset(int protLength, int payloadLength) {
+        return 1 + 1 + SIGNATURE1.length + headSize(protLength) + protLength + 1 + headSize(payloadLength);
     }
 
     private static int headSize(int length) {
@@ -108,6 +118,16 @@ public final class CoseSign1 {
 
     /** Decodes a tagged COSE_Sign1 of the shape above, or says why it is not one. */
     public static Parts decode(byte[] bytes) throws MalformedReportException {
+        Span s = span(bytes);
+        return new Parts(Arrays.copyOfRange(bytes, s.protectedFrom(), s.protectedTo()), s.kid(),
+                Arrays.copyOfRange(bytes, s.payloadFrom(), s.payloadTo()), Arrays.copyOfRange(bytes, s.signatureFrom(), s.signatureFrom() + Ed25519.SIGNATURE_SIZE));
+    }
+
+    /** Where the parts of a decoded COSE_Sign1 lie in its bytes, and the kid. */
+    record Span(int protectedFrom, int protectedTo, int payloadFrom, int payloadTo, int signatureFrom, byte[] kid) {}
+
+    /** Checks {@code bytes} as {@link #decode} does and says where each part is, copying nothing but the kid. */
+    static Span span(byte[] bytes) throws MalformedReportException {
         if (bytes.length > Limits.MAX_REPORT_BYTES) {
             throw new MalformedReportException("report of " + bytes.length + " bytes exceeds the limit of " + Limits.MAX_REPORT_BYTES);
         }
@@ -119,14 +139,16 @@ public final class CoseSign1 {
         if (r.containerHeader(4, "COSE_Sign1") != 4) {
             throw new MalformedReportException("COSE_Sign1 is not an array of 4 items");
         }
-        byte[] prot = r.bytes("COSE_Sign1 protected header is not a byte string", 0, Integer.MAX_VALUE);
+        int prot = r.bytesAt("COSE_Sign1 protected header is not a byte string", 0, Integer.MAX_VALUE);
+        int protEnd = r.pos;
         if (!r.tryKey(EMPTY_MAP)) {
             throw new MalformedReportException("COSE_Sign1 unprotected header is not an empty map");
         }
-        byte[] payload = r.bytes("COSE_Sign1 payload is not a byte string (detached payloads are not used)", 0, Integer.MAX_VALUE);
-        byte[] sig = r.bytes("COSE_Sign1 signature is not a 64-byte string", Ed25519.SIGNATURE_SIZE, Ed25519.SIGNATURE_SIZE);
+        int payload = r.bytesAt("COSE_Sign1 payload is not a byte string (detached payloads are not used)", 0, Integer.MAX_VALUE);
+        int payloadEnd = r.pos;
+        int sig = r.bytesAt("COSE_Sign1 signature is not a 64-byte string", Ed25519.SIGNATURE_SIZE, Ed25519.SIGNATURE_SIZE);
         r.finish();
-        return new Parts(prot, kidOf(prot), payload, sig);
+        return new Span(prot, protEnd, payload, payloadEnd, sig, kidOf(Arrays.copyOfRange(bytes, prot, protEnd)));
     }
 
     private static final Cbor.Key EMPTY_MAP = Cbor.Key.of(new byte[] {(byte) 0xa0});

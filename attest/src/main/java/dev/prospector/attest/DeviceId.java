@@ -65,6 +65,19 @@ public record DeviceId(String value) {
         return new DeviceId(sb.toString());
     }
 
+    /** True if {@code kid} is this id's ASCII bytes (without building them). */
+    public boolean matchesKid(byte[] kid) {
+        if (kid.length != value.length()) {
+            return false;
+        }
+        for (int i = 0; i < kid.length; i++) {
+            if (kid[i] != value.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The {@code kid} of the report's protected header: the id's ASCII bytes. */
     public byte[] kid() {
         return value.getBytes(StandardCharsets.US_ASCII);
