@@ -20,9 +20,16 @@ public sealed interface Appraisal permits Appraisal.Accepted, Appraisal.Rejected
      * @param duplicate    an exact copy of a report already accepted: acknowledge it, count it once
      * @param gap          how many seqs were skipped before this one (0 when contiguous)
      * @param chainRestart the first report of a new chain (the device lost its chain state)
+     * @param reportHash   SHA-256 of the report's bytes (what the next report's prev names)
      */
-    record Accepted(DeviceId device, long seq, Claims claims, boolean duplicate, long gap, boolean chainRestart)
+    record Accepted(DeviceId device, long seq, Claims claims, boolean duplicate, long gap, boolean chainRestart, byte[] reportHash)
             implements Appraisal {
+        /** SHA-256 of the report's bytes (a copy: the appraiser keeps the original). */
+        @Override
+        public byte[] reportHash() {
+            return reportHash.clone();
+        }
+
         @Override
         public String toString() {
             return "accepted " + device + " seq " + seq + (duplicate ? " (duplicate)" : "")

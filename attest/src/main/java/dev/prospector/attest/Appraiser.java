@@ -151,7 +151,7 @@ public final class Appraiser {
         if (known != null) {
             synchronized (known) {
                 if (known.isDuplicate(claims.chain(), seq, hash)) {
-                    return new Appraisal.Accepted(device, seq, claims, true, 0, false);
+                    return new Appraisal.Accepted(device, seq, claims, true, 0, false, hash);
                 }
             }
         }
@@ -231,7 +231,7 @@ public final class Appraiser {
         var rec = known != null ? known : devices.computeIfAbsent(device, d -> new DeviceRecord());
         synchronized (rec) {
             if (rec.isDuplicate(claims.chain(), seq, hash)) {
-                return new Appraisal.Accepted(device, seq, claims, true, 0, false);
+                return new Appraisal.Accepted(device, seq, claims, true, 0, false, hash);
             }
             if (rec.key != pinned && rec.key != null && !Arrays.equals(rec.key.key, signer.key)) {
                 // The pinned key moved on (a rotation accepted concurrently) and this report does not use it.
@@ -255,7 +255,7 @@ public final class Appraiser {
             }
             var ok = (ChainOutcome.Ok) outcome;
             rec.key = signer;
-            return new Appraisal.Accepted(device, seq, claims, false, ok.gap(), ok.restart());
+            return new Appraisal.Accepted(device, seq, claims, false, ok.gap(), ok.restart(), hash);
         }
     }
 
@@ -270,6 +270,12 @@ public final class Appraiser {
         public static AcceptedEntry of(Claims claims, byte[] reportBytes) {
             return new AcceptedEntry(claims.device(), claims.key(), claims.chain(), claims.seq(), claims.prev(),
                     claims.iat().toEpochMilli(), DeviceId.sha256(reportBytes));
+        }
+
+        /** The entry for an acceptance, with the report hash the appraisal computed. */
+        public static AcceptedEntry of(Appraisal.Accepted a) {
+            var c = a.claims();
+            return new AcceptedEntry(c.device(), c.key(), c.chain(), c.seq(), c.prev(), c.iat().toEpochMilli(), a.reportHash());
         }
     }
 

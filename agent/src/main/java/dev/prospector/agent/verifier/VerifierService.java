@@ -164,7 +164,7 @@ public final class VerifierService implements AutoCloseable {
         Appraisal result = outcome;
         CompletableFuture<Void> durable = CompletableFuture.completedFuture(null);
         if (acceptedLog.isPresent() && outcome instanceof Appraisal.Accepted a && !a.duplicate()) {
-            durable = acceptedLog.get().append(Appraiser.AcceptedEntry.of(a.claims(), payload));
+            durable = acceptedLog.get().append(Appraiser.AcceptedEntry.of(a));
         }
         durable.whenComplete((ok, failure) -> {
             if (failure != null) {
