@@ -259,23 +259,25 @@ public record Claims(
             next = k + 1;
             seen[k] = true;
             String name = NAMES.get(k);
+            String notUint = NOT_UINT_BY_INDEX[k];
+            String notText = NOT_TEXT_BY_INDEX[k];
             switch (name) {
-                case V -> version = r.uint(notUint(name));
-                case DEVICE -> dev = r.repeatedText(notText(name));
+                case V -> version = r.uint(notUint);
+                case DEVICE -> dev = r.repeatedText(notText);
                 case KEY -> key = r.bytes(NOT_KEY, 32, 32);
-                case FLEET -> fleet = r.repeatedText(notText(name));
-                case SEQ -> seq = r.uint(notUint(name));
+                case FLEET -> fleet = r.repeatedText(notText);
+                case SEQ -> seq = r.uint(notUint);
                 case PREV -> prev = r.bytes(NOT_PREV, HASH_BYTES, HASH_BYTES);
                 case CHAIN -> chain = r.bytes(NOT_CHAIN, CHAIN_ID_BYTES, CHAIN_ID_BYTES);
-                case IAT -> iat = r.uint(notUint(name));
-                case EPOCH -> epoch = r.uint(notUint(name));
+                case IAT -> iat = r.uint(notUint);
+                case EPOCH -> epoch = r.uint(notUint);
                 case NONCE -> nonce = r.bytes(NOT_NONCE, 1, Limits.MAX_NONCE_BYTES);
-                case BOOT -> boot = r.repeatedText(notText(name));
-                case UPTIME -> up = r.uint(notUint(name));
+                case BOOT -> boot = r.repeatedText(notText);
+                case UPTIME -> up = r.uint(notUint);
                 case MEASUREMENTS -> meas = decodeMeasurements(r);
-                case SOFTWARE -> sw = r.repeatedText(notText(name));
+                case SOFTWARE -> sw = r.repeatedText(notText);
                 case CONFIG -> cfg = r.bytes(NOT_CONFIG, HASH_BYTES, HASH_BYTES);
-                case RESTART -> restart = r.text(notText(name));
+                case RESTART -> restart = r.text(notText);
                 case ROTATIONS -> {
                     int count = r.containerHeader(4, "rot");
                     if (count == 0 || count > Limits.MAX_ROTATIONS) {
@@ -285,7 +287,7 @@ public record Claims(
                         rotations.add(KeyRotation.decode(r.bytes("rot must hold byte strings", 0, Integer.MAX_VALUE)));
                     }
                 }
-                case LOST -> lost = positive(r.uint(notUint(name)), name);
+                case LOST -> lost = positive(r.uint(notUint), name);
                 default -> throw new AssertionError(name);
             }
         }
@@ -323,13 +325,8 @@ public record Claims(
         return java.util.Map.copyOf(m);
     }
 
-    private static String notUint(String name) {
-        return NOT_UINT.get(name);
-    }
-
-    private static String notText(String name) {
-        return NOT_TEXT.get(name);
-    }
+    private static final String[] NOT_UINT_BY_INDEX = NAMES.stream().map(NOT_UINT::get).toArray(String[]::new);
+    private static final String[] NOT_TEXT_BY_INDEX = NAMES.stream().map(NOT_TEXT::get).toArray(String[]::new);
 
     private static final String NOT_KEY = notBytes(KEY, 32, 32);
     private static final String NOT_PREV = notBytes(PREV, HASH_BYTES, HASH_BYTES);
@@ -353,8 +350,17 @@ public record Claims(
         return value;
     }
 
-    private static final Cbor.Key KEY_NAME = Cbor.Key.text(M_NAME);
+    /** A measurement map of 4 entries and its first key, "name"; and of 2 entries. */
+    private static final Cbor.Key VALUE_HEAD = Cbor.Key.of(concat((byte) 0xa4, Cbor.encode(new Cbor.Text(M_NAME))));
+    private static final Cbor.Key UNAVAILABLE_HEAD = Cbor.Key.of(concat((byte) 0xa2, Cbor.encode(new Cbor.Text(M_NAME))));
     private static final Cbor.Key KEY_UNIT = Cbor.Key.text(M_UNIT);
+
+    private static byte[] concat(byte head, byte[] rest) {
+        byte[] out = new byte[rest.length + 1];
+        out[0] = head;
+        System.arraycopy(rest, 0, out, 1, rest.length);
+        return out;
+    }
     private static final Cbor.Key KEY_VALUE = Cbor.Key.text(M_VALUE);
     private static final Cbor.Key KEY_SOURCE = Cbor.Key.text(M_SOURCE);
     private static final Cbor.Key KEY_UNAVAILABLE = Cbor.Key.text(M_UNAVAILABLE);
@@ -370,13 +376,13 @@ public record Claims(
         }
         var out = new Measurement[n];
         for (int i = 0; i < n; i++) {
-            int size = r.containerHeader(5, "a measurement");
-            if (size == 4 && r.tryKey(KEY_NAME)) {
-                String name = text(r, M_NAME);
+            // The map head and the "name" key together, as one key: a4 64 'name' (or a2 64 'name').
+            if (r.tryKey(VALUE_HEAD)) {
+                String name = r.repeatedText(NAME_NOT_TEXT);
                 if (!r.tryKey(KEY_UNIT)) {
                     throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
                 }
-                String unit = text(r, M_UNIT);
+                String unit = r.repeatedText(UNIT_NOT_TEXT);
                 if (!r.tryKey(KEY_VALUE)) {
                     throw new MalformedReportException("measurement value is missing or not a float");
                 }
@@ -384,27 +390,25 @@ public record Claims(
                 if (!r.tryKey(KEY_SOURCE)) {
                     throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
                 }
-                out[i] = new MeasurementClaim(name, value, unit, text(r, M_SOURCE));
-            } else if (size == 2 && r.tryKey(KEY_NAME)) {
-                String name = text(r, M_NAME);
+                out[i] = new MeasurementClaim(name, value, unit, r.repeatedText(SOURCE_NOT_TEXT));
+            } else if (r.tryKey(UNAVAILABLE_HEAD)) {
+                String name = r.repeatedText(NAME_NOT_TEXT);
                 if (!r.tryKey(KEY_UNAVAILABLE)) {
                     throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
                 }
-                out[i] = new UnavailableMeasurement(name, text(r, M_UNAVAILABLE));
+                out[i] = new UnavailableMeasurement(name, r.repeatedText(UNAVAILABLE_NOT_TEXT));
             } else {
+                r.containerHeader(5, "a measurement"); // says so if it is not a map at all
                 throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
             }
         }
         return List.of(out);
     }
 
-    private static final java.util.Map<String, String> MEASUREMENT_NOT_TEXT = java.util.Map.of(
-            M_NAME, "measurement name is not a text string", M_UNIT, "measurement unit is not a text string",
-            M_SOURCE, "measurement source is not a text string", M_UNAVAILABLE, "measurement unavailable is not a text string");
-
-    private static String text(Cbor.Reader r, String what) throws MalformedReportException {
-        return r.repeatedText(MEASUREMENT_NOT_TEXT.get(what));
-    }
+    private static final String NAME_NOT_TEXT = "measurement name is not a text string";
+    private static final String UNIT_NOT_TEXT = "measurement unit is not a text string";
+    private static final String SOURCE_NOT_TEXT = "measurement source is not a text string";
+    private static final String UNAVAILABLE_NOT_TEXT = "measurement unavailable is not a text string";
 
     static long uint(Cbor.MapValue m, String key) throws MalformedReportException {
         if (!(m.get(key).orElse(null) instanceof Cbor.Int i) || i.value() < 0) {

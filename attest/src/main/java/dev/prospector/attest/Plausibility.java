@@ -50,6 +50,12 @@ final class Plausibility {
                 continue;
             }
             String name = c.name();
+            char last = name.isEmpty() ? ' ' : name.charAt(name.length() - 1);
+            String unit = c.unit();
+            boolean rate = unit.equals("B/s") || unit.equals("bit/s");
+            if (last != 'e' && last != 'd' && !rate) {
+                continue; // neither X.free, X.available, X.used nor a rate: nothing to relate
+            }
             int dot = name.lastIndexOf('.');
             if (dot <= 0) {
                 continue;
@@ -60,12 +66,12 @@ final class Plausibility {
                     return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds " + total.name() + " " + fmt(total.value()));
                 }
             }
-            if ((c.unit().equals("B/s") || c.unit().equals("bit/s")) && !name.endsWith("." + LINK)) {
+            if (rate && !name.endsWith(LINK_SUFFIX)) {
                 var link = sibling(ms, name, dot, LINK);
                 if (link != null) {
-                    double rate = c.unit().equals("B/s") ? c.value() : c.value() / 8;
+                    double bytesPerSecond = unit.equals("B/s") ? c.value() : c.value() / 8;
                     double cap = link.unit().equals("B/s") ? link.value() : link.unit().equals("bit/s") ? link.value() / 8 : Double.NaN;
-                    if (rate > cap) {
+                    if (bytesPerSecond > cap) {
                         return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds the link speed " + link.name() + " "
                                 + fmt(link.value()) + " " + link.unit());
                     }
@@ -77,6 +83,7 @@ final class Plausibility {
 
     /** Leaf name of the link speed that bounds the rates of the measurements beside it. */
     static final String LINK = "link_speed";
+    private static final String LINK_SUFFIX = "." + LINK;
 
     /** The measurement named {@code <prefix of name up to dot>.<leaf>}, if any. */
     private static MeasurementClaim sibling(List<Measurement> ms, String name, int dot, String leaf) {
