@@ -287,7 +287,9 @@ public final class AgentNode implements AutoCloseable {
             return;
         }
         String topic = Topics.report(fleet, device());
-        for (OutboxJournal.Entry entry : outbox.pending()) {
+        // In-flight reports are among the oldest pending ones, so the first 2 x MAX_IN_FLIGHT hold
+        // every report this call may send: no copy of a long backlog per acknowledgement.
+        for (OutboxJournal.Entry entry : outbox.pending(2 * MAX_IN_FLIGHT)) {
             if (inFlight.size() >= MAX_IN_FLIGHT) {
                 return;
             }

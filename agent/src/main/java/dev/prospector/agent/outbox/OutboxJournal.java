@@ -147,8 +147,18 @@ public final class OutboxJournal implements AutoCloseable {
 
     /** The pending reports in seq order. */
     public synchronized List<Entry> pending() {
-        List<Entry> out = new ArrayList<>(pending.size());
-        pending.forEach((seq, bytes) -> out.add(new Entry(seq, bytes)));
+        return pending(Integer.MAX_VALUE);
+    }
+
+    /** The first {@code limit} pending reports in seq order (without copying the rest of a long backlog). */
+    public synchronized List<Entry> pending(int limit) {
+        List<Entry> out = new ArrayList<>(Math.min(limit, pending.size()));
+        for (var e : pending.entrySet()) {
+            if (out.size() >= limit) {
+                break;
+            }
+            out.add(new Entry(e.getKey(), e.getValue()));
+        }
         return out;
     }
 

@@ -69,6 +69,19 @@ class OutboxJournalTest {
     }
 
     @Test
+    void theHeadOfTheBacklogComesInSeqOrderWithoutTheRest() throws Exception {
+        try (OutboxJournal j = OutboxJournal.open(dir.resolve("head.journal"), 1 << 20)) {
+            for (long seq = 1; seq <= 50; seq++) {
+                j.append(seq, report((int) seq, 40));
+            }
+            j.acknowledge(2);
+            assertEquals(List.of(1L, 3L, 4L), j.pending(3).stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(49, j.pending(1000).size());
+            assertEquals(List.of(), j.pending(0));
+        }
+    }
+
+    @Test
     void corruptRecordEndsTheJournalAtThatRecord() throws IOException {
         Path file = dir.resolve("outbox.journal");
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
