@@ -90,6 +90,36 @@ class EndToEndTest {
         }
     }
 
+    /** A verifier with a device registry refuses a board that is not in it, and says why in the receipt. */
+    @Test
+    void aVerifierWithARegistryRefusesBoardsNotListed() throws Exception {
+        Path logs = dir.resolve("logs");
+        Path board = dir.resolve("board");
+        try (var keygen = ProspectorProcess.start(logs, "keygen", "keygen", "--dir", board.toString())) {
+            await("keygen").atMost(Duration.ofSeconds(30)).until(() -> !keygen.isAlive());
+        }
+        assertTrue(java.nio.file.Files.exists(board.resolve("device.key")), "the board has its key");
+        String listed = dev.prospector.attest.DeviceKeys.generate().deviceId().value();
+        Path registry = dir.resolve("devices.txt");
+        java.nio.file.Files.writeString(registry, "# the only board allowed\n" + listed + "\n");
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
+             ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
+             ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier", "verifier", "--broker", broker.url(),
+                     "--fleet", "e2e", "--registry", registry.toString())) {
+            await("verifier connected").atMost(Duration.ofSeconds(30))
+                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
+            assertTrue(verifier.stderr().contains("1 device(s)"), verifier.stderr());
+            try (ProspectorProcess agent = ProspectorProcess.start(logs, "agent", "run", "--broker", broker.url(), "--fleet", "e2e",
+                    "--data-dir", board.toString(), "--board", "emulated", "--interval", "300ms")) {
+                await("receipts").atMost(Duration.ofSeconds(60)).until(() -> receipts.count("rejected") >= 2 || !agent.isAlive());
+                assertTrue(agent.isAlive(), "agent died: " + agent.stderr());
+            }
+            assertEquals(0, receipts.count("accepted"), () -> "accepted: " + receipts.receipts());
+            assertTrue(receipts.receipts().stream().allMatch(r -> r.reason().orElseThrow() == ReasonCode.UNKNOWN_DEVICE),
+                    () -> "reasons: " + receipts.receipts());
+        }
+    }
+
     private void runAgentAndVerifier(String url) {
         runAgentAndVerifier(url, Optional.empty());
     }

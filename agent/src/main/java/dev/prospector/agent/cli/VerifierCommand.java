@@ -8,6 +8,7 @@ import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
 import dev.prospector.attest.ChallengeStore;
+import dev.prospector.attest.DeviceRegistry;
 import dev.prospector.attest.KeyPinStore;
 import dev.prospector.attest.Limits;
 import java.io.IOException;
@@ -71,6 +72,10 @@ public final class VerifierCommand implements Callable<Integer> {
             description = "Largest difference accepted between a report's time and ours (default: ${DEFAULT-VALUE}).")
     Duration clockSkew;
 
+    @Option(names = "--registry", paramLabel = "FILE",
+            description = "Accept reports only from the device ids listed in FILE (one per line, # comments); others are unknown-device.")
+    Path registry;
+
     @Option(names = "--require-nonce",
             description = "Reject reports that answer no challenge (a device's first reports, before its first receipt, do not).")
     boolean requireNonce;
@@ -80,6 +85,15 @@ public final class VerifierCommand implements Callable<Integer> {
         String fleet = connection.fleet();
         BrokerUrl url = connection.broker();
         AppraiserConfig appraisal = AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew);
+        if (registry != null) {
+            try {
+                DeviceRegistry devices = DeviceRegistry.load(registry);
+                appraisal = appraisal.withRegistry(devices);
+                Logger.info("device registry {}: {} device(s)", registry, devices.size());
+            } catch (IllegalArgumentException e) {
+                throw new UserError(e.getMessage());
+            }
+        }
         byte[] challengeSecret = null;
         if (stateDir != null) {
             try {

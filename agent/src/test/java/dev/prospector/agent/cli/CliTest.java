@@ -96,6 +96,16 @@ class CliTest {
     }
 
     @Test
+    void aVerifierRegistryThatCannotBeReadIsOneLine() throws Exception {
+        prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--registry", dir.resolve("nope.txt").toString())
+                .assertOneLineError("nope.txt");
+        Path bad = dir.resolve("bad.txt");
+        Files.writeString(bad, "not-a-device-id\n");
+        prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--registry", bad.toString())
+                .assertOneLineError("line 1");
+    }
+
+    @Test
     void keygenReportInspectGivesAValidSignature() {
         Path keys = dir.resolve("keys");
         Run keygen = prospector("keygen", "--dir", keys.toString());
