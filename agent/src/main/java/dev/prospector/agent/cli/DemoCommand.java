@@ -12,6 +12,8 @@ import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.attest.ChallengeStore;
+import dev.prospector.attest.Limits;
 import dev.prospector.hardware.BoardSelection;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -54,11 +56,11 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Time between one board's reports (default: ${DEFAULT-VALUE}).")
     Duration interval;
 
-    @Option(names = "--json", description = "Print the summary as a JSON array of {device, sent, accepted, rejected}.")
+    @Option(names = "--json", description = "Print the summary as a JSON array of {device, sent, accepted, rejected, answered}.")
     boolean json;
 
     /** One board's line of the summary. */
-    record Row(String device, long sent, long accepted, long rejected) {
+    record Row(String device, long sent, long accepted, long rejected, long answered) {
         boolean ok() {
             return sent > 0 && accepted == sent && rejected == 0;
         }
@@ -78,7 +80,9 @@ public final class DemoCommand implements Callable<Integer> {
         progress.say("starting the embedded MQTT broker");
         try (EmbeddedBroker broker = EmbeddedBroker.startOnFreePort()) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET));
+            // As `prospector verifier` does: every receipt carries a challenge that the next report answers.
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET)
+                    .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
             MqttSettings verifierMqtt = MqttSettings.of(url, "prospector-demo-verifier").withSessionExpiry(Duration.ZERO);
             try (VerifierService verifier = new VerifierService(FLEET, appraiser, Optional.of(new Partitioning("verifiers", 0, 1)),
                     listener -> new MqttLink(verifierMqtt, Optional.empty(), listener))) {
@@ -155,7 +159,8 @@ public final class DemoCommand implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         for (AgentNode a : agents) {
             var c = counts.get(a.device());
-            rows.add(new Row(a.device(), a.stats().sent(), c == null ? 0 : c.accepted(), c == null ? 0 : c.rejected()));
+            rows.add(new Row(a.device(), a.stats().sent(), c == null ? 0 : c.accepted(), c == null ? 0 : c.rejected(),
+                    c == null ? 0 : c.answered()));
         }
         return rows;
     }
@@ -165,15 +170,16 @@ public final class DemoCommand implements Callable<Integer> {
             CBORObject array = CBORObject.NewArray();
             for (Row r : rows) {
                 array.Add(CBORObject.NewOrderedMap().Add("device", r.device()).Add("sent", r.sent())
-                        .Add("accepted", r.accepted()).Add("rejected", r.rejected()));
+                        .Add("accepted", r.accepted()).Add("rejected", r.rejected()).Add("answered", r.answered()));
             }
             out.println(array.ToJSONString());
         } else {
-            Table t = new Table("DEVICE", "SENT", "ACCEPTED", "REJECTED");
-            rows.forEach(r -> t.row(r.device(), r.sent(), r.accepted(), r.rejected()));
+            Table t = new Table("DEVICE", "SENT", "ACCEPTED", "REJECTED", "ANSWERED");
+            rows.forEach(r -> t.row(r.device(), r.sent(), r.accepted(), r.rejected(), r.answered()));
             t.print(out);
             boolean ok = rows.stream().allMatch(Row::ok);
             out.println(ok ? "every report sent was accepted" : "NOT every report sent was accepted");
+            out.println("ANSWERED: accepted reports that answered the verifier's challenge from the previous receipt");
         }
         out.flush();
     }

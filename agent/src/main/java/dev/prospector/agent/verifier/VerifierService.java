@@ -45,6 +45,7 @@ public final class VerifierService implements AutoCloseable {
         final LongAdder duplicates = new LongAdder();
         final LongAdder rejected = new LongAdder();
         final LongAdder gaps = new LongAdder();
+        final LongAdder answered = new LongAdder();
 
         public long accepted() {
             return accepted.sum();
@@ -61,6 +62,11 @@ public final class VerifierService implements AutoCloseable {
         /** Seqs skipped, summed over all gaps. */
         public long gaps() {
             return gaps.sum();
+        }
+
+        /** Accepted reports that answered a challenge (carried a valid nonce). */
+        public long answered() {
+            return answered.sum();
         }
     }
 
@@ -187,6 +193,9 @@ public final class VerifierService implements AutoCloseable {
             } else {
                 c.accepted.increment();
                 c.gaps.add(a.gap());
+                if (a.claims().nonce().isPresent()) {
+                    c.answered.increment();
+                }
                 Logger.info("{}", a);
             }
         } else {
