@@ -621,7 +621,12 @@ public final class Cbor {
 
         /** An unsigned integer (major type 0) up to 2^63-1, or {@code MalformedReportException(what)}. */
         long uint(String what) throws MalformedReportException {
-            long v = head(0, what);
+            return longArgument(0, what);
+        }
+
+        /** The argument of an item of major type {@code major}, within Java's long. */
+        private long longArgument(int major, String what) throws MalformedReportException {
+            long v = head(major, what);
             if (v < 0) {
                 throw new MalformedReportException(what);
             }
@@ -643,11 +648,7 @@ public final class Cbor {
 
         /** A tag number (major type 6) up to 2^63-1, or {@code MalformedReportException(what)}. */
         long tag(String what) throws MalformedReportException {
-            long v = head(6, what);
-            if (v < 0) {
-                throw new MalformedReportException(what);
-            }
-            return v;
+            return longArgument(6, what);
         }
 
         /** A text string, strictly UTF-8, or {@code MalformedReportException(what)}. */
