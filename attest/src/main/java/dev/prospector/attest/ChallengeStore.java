@@ -78,13 +78,26 @@ public final class ChallengeStore {
     public static byte[] secretIn(Path file) {
         if (!Files.exists(file)) {
             byte[] secret = randomSecret();
+            Path tmp = file.resolveSibling(file.getFileName() + ".new-" + ProcessHandle.current().pid());
             try {
-                AtomicFiles.write(file, secret, AtomicFiles.OWNER_ONLY);
-            } catch (IOException e) {
+                AtomicFiles.write(tmp, secret, AtomicFiles.OWNER_ONLY);
+                // A hard link never replaces: of two verifiers creating the secret at once, one wins
+                // and the other reads the winner's below, so both end with the same secret.
+                Files.createLink(file, tmp);
+                AtomicFiles.fsyncDirectory(file.toAbsolutePath().getParent());
+                return secret;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // fall through: read the one that is there
+            } catch (IOException | UnsupportedOperationException e) {
                 throw new KeyCustodyException("cannot write the challenge secret " + file + " (" + e.getMessage()
                         + "); check that its folder is writable");
+            } finally {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException e) {
+                    // a leftover temporary file is harmless
+                }
             }
-            return secret;
         }
         DeviceKeys.checkPermissions(file, "challenge secret");
         try {

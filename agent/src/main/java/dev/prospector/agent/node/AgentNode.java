@@ -70,7 +70,10 @@ public final class AgentNode implements AutoCloseable {
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
     private volatile Optional<BoardIo> io = Optional.empty();
     /** When each in-flight report was published (local clock), to time its receipt. */
-    private final Map<Long, Instant> publishedAt = new ConcurrentHashMap<>();
+    private final Map<Long, Published> publishedAt = new ConcurrentHashMap<>();
+
+    /** A report we published: when (local clock) and its SHA-256, which its receipt must name. */
+    private record Published(Instant at, byte[] hash) {}
     private volatile Optional<ClockCheck> clockCheck = Optional.empty();
     private volatile Optional<HeldChallenge> challenge = Optional.empty();
     private volatile boolean clockWarned;
@@ -175,7 +178,6 @@ public final class AgentNode implements AutoCloseable {
             Logger.debug("ignored a receipt that does not decode: {}", e.getMessage());
             return;
         }
-        receipt.challenge().ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), clock.instant())));
         if (!receipt.ok()) {
             Logger.warn("the verifier rejected report seq {}: {}: {}", receipt.seq().isPresent() ? receipt.seq().getAsLong() : "?",
                     receipt.reason().map(ReasonCode::code).orElse("?"), receipt.detail());
@@ -183,11 +185,13 @@ public final class AgentNode implements AutoCloseable {
         if (receipt.seq().isEmpty()) {
             return;
         }
-        Instant sent = publishedAt.remove(receipt.seq().getAsLong());
-        if (sent == null) {
-            return;
+        Published sent = publishedAt.remove(receipt.seq().getAsLong());
+        if (sent == null || !java.security.MessageDigest.isEqual(sent.hash(), receipt.reportHash())) {
+            return; // not about a report we sent lately (a late or foreign receipt): no clock check, no challenge
         }
-        ClockCheck check = ClockCheck.of(receipt, sent, clock.instant());
+        // The challenge's issue time is the receipt's `at`, on the verifier's clock.
+        receipt.challenge().ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), receipt.at())));
+        ClockCheck check = ClockCheck.of(receipt, sent.at(), clock.instant());
         clockCheck = Optional.of(check);
         if (check.outsideWindow() && !clockWarned) {
             clockWarned = true;
@@ -199,17 +203,25 @@ public final class AgentNode implements AutoCloseable {
         }
     }
 
-    /** The latest challenge from the verifier's receipts and when it arrived here (local clock). */
-    private record HeldChallenge(byte[] nonce, Duration ttl, Instant received) {}
+    /** The latest challenge from the receipts of our own reports, and when the verifier issued it (its clock). */
+    private record HeldChallenge(byte[] nonce, Duration ttl, Instant issued) {}
+
+    /** Kept off each end of a challenge's window, for rounding and the moment between making and signing. */
+    static final Duration CHALLENGE_MARGIN = Duration.ofSeconds(30);
 
     /**
-     * The challenge the next report answers: the latest one, while less than half its lifetime
-     * has passed here (the rest is margin for the time the report may wait in the outbox and for
-     * the difference between our clock and the verifier's); none before the first receipt.
+     * The challenge the next report answers: the latest one, while the report's time (our clock)
+     * lies within its lifetime of the issue time (the verifier's clock), less a margin. That is the
+     * test the verifier applies, so a report never carries a nonce it would refuse, however far our
+     * clock is off; none before the first receipt.
      */
     Optional<byte[]> nonce() {
-        return challenge.filter(c -> Duration.between(c.received(), clock.instant()).compareTo(c.ttl().dividedBy(2)) < 0)
-                .map(HeldChallenge::nonce);
+        Instant now = clock.instant();
+        return challenge.filter(c -> {
+            Duration age = Duration.between(c.issued(), now);
+            Duration limit = c.ttl().minus(CHALLENGE_MARGIN);
+            return age.compareTo(limit) <= 0 && age.negated().compareTo(limit) <= 0;
+        }).map(HeldChallenge::nonce);
     }
 
     /** The last clock check against the verifier's receipts, once one has arrived. */
@@ -297,7 +309,7 @@ public final class AgentNode implements AutoCloseable {
                 continue;
             }
             long seq = entry.seq();
-            publishedAt.put(seq, clock.instant());
+            publishedAt.put(seq, new Published(clock.instant(), sha256(entry.report())));
             link.publish(topic, entry.report(), 1, false).whenComplete((ok, failure) -> {
                 if (failure == null) {
                     outbox.acknowledge(seq);
@@ -314,6 +326,14 @@ public final class AgentNode implements AutoCloseable {
                     Logger.debug("report seq {} not acknowledged: {}", seq, failure.getMessage());
                 }
             });
+        }
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JDK", e);
         }
     }
 

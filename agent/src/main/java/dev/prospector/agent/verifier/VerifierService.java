@@ -203,22 +203,29 @@ public final class VerifierService implements AutoCloseable {
             Logger.warn("{} (topic device {})", outcome, topicDevice);
         }
         observers.forEach(o -> o.accept(topicDevice, outcome));
-        link.publish(Topics.receipt(fleet, topicDevice), receipt(outcome, payload).encode(), 1, false);
+        link.publish(Topics.receipt(fleet, topicDevice), receipt(topicDevice, outcome, payload).encode(), 1, false);
     }
 
     /**
-     * The receipt for an outcome, with a fresh challenge when the report's device is known: the
-     * device answers it in its next reports (claim {@code nonce}).
+     * The receipt for an outcome, with a fresh challenge for the device whose topic it goes to when
+     * the report is that device's and its signature verified (so nobody can have a challenge for
+     * another device, or none at all, sent to a device by publishing under its topic): the device
+     * answers it in its next reports (claim {@code nonce}).
      */
-    private Receipt receipt(Appraisal outcome, byte[] payload) {
+    private Receipt receipt(String topicDevice, Appraisal outcome, byte[] payload) {
         Receipt receipt = Receipt.of(outcome, payload, appraiser.config());
-        Optional<DeviceId> device = outcome instanceof Appraisal.Accepted a ? Optional.of(a.device()) : ((Appraisal.Rejected) outcome).device();
+        Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a ? Optional.of(a.device())
+                : SIGNATURE_CHECKED.contains(((Appraisal.Rejected) outcome).reason()) ? ((Appraisal.Rejected) outcome).device() : Optional.empty();
         var challenges = appraiser.config().challenges();
-        if (device.isPresent() && challenges.isPresent()) {
-            receipt = receipt.withChallenge(new Receipt.Challenge(challenges.get().issue(device.get()), challenges.get().ttl()));
+        if (signedBy.isPresent() && signedBy.get().value().equals(topicDevice) && challenges.isPresent()) {
+            receipt = receipt.withChallenge(new Receipt.Challenge(challenges.get().issue(signedBy.get()), challenges.get().ttl()));
         }
         return receipt;
     }
+
+    /** Rejections the appraiser makes only after the report's signature verified. */
+    private static final java.util.Set<ReasonCode> SIGNATURE_CHECKED = java.util.EnumSet.of(ReasonCode.STALE, ReasonCode.BAD_NONCE,
+            ReasonCode.IMPLAUSIBLE, ReasonCode.REPLAY, ReasonCode.CHAIN_BREAK);
 
     /** One outcome as JSON, for {@code prospector verifier --json}. */
     public static CBORObject outcomeJson(String device, Appraisal outcome) {
