@@ -179,7 +179,7 @@ public final class DemoCommand implements Callable<Integer> {
             t.print(out);
             boolean ok = rows.stream().allMatch(Row::ok);
             out.println(ok ? "every report sent was accepted" : "NOT every report sent was accepted");
-            out.println("ANSWERED: accepted reports that answered the verifier's challenge from the previous receipt");
+            out.println("ANSWERED: accepted reports that answered the challenge in the board's latest receipt");
         }
         out.flush();
     }
