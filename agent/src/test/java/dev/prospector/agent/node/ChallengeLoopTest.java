@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.prospector.agent.testing.LocalStack;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.testing.ReceiptWatcher;
 import dev.prospector.agent.transport.BrokerUrl;
@@ -19,12 +20,10 @@ import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
 import dev.prospector.attest.ChallengeStore;
 import dev.prospector.attest.Limits;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,10 +42,8 @@ class ChallengeLoopTest {
             BrokerUrl url = BrokerUrl.parse(broker.url());
             Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("ch")
                     .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
-            try (VerifierService verifier = new VerifierService("ch", appraiser, Optional.empty(),
-                    l -> new MqttLink(MqttSettings.of(url, "verifier-" + name).withSessionExpiry(Duration.ZERO), Optional.empty(), l));
-                 AgentNode agent = AgentWiring.agent(new AgentWiring.RunSettings(url, "ch", dir.resolve(name),
-                         BoardSelection.EMULATED, Duration.ofMillis(250), AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()),
+            try (VerifierService verifier = LocalStack.verifier(url, "ch", appraiser, "verifier-" + name);
+                 AgentNode agent = LocalStack.emulatedBoard(url, "ch", dir.resolve(name), Duration.ofMillis(250),
                          Clock.offset(Clock.systemUTC(), skew))) {
                 verifier.connect();
                 agent.start();
@@ -66,8 +63,7 @@ class ChallengeLoopTest {
             BrokerUrl url = BrokerUrl.parse(broker.url());
             Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("ch")
                     .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
-            try (VerifierService verifier = new VerifierService("ch", appraiser, Optional.empty(),
-                    l -> new MqttLink(MqttSettings.of(url, "verifier-foreign").withSessionExpiry(Duration.ZERO), Optional.empty(), l));
+            try (VerifierService verifier = LocalStack.verifier(url, "ch", appraiser, "verifier-foreign");
                  ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "ch");
                  MqttLink attacker = new MqttLink(MqttSettings.of(url, "attacker").withSessionExpiry(Duration.ZERO), Optional.empty(),
                          (topic, payload) -> { })) {

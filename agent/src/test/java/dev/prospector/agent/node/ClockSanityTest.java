@@ -4,20 +4,16 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.prospector.agent.testing.LocalStack;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.transport.BrokerUrl;
-import dev.prospector.agent.transport.MqttLink;
-import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
 import dev.prospector.attest.ClockCheck;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,10 +27,8 @@ class ClockSanityTest {
             BrokerUrl url = BrokerUrl.parse(broker.url());
             Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("clock")
                     .withClockSkewWindow(Duration.ofMinutes(5)));
-            try (VerifierService verifier = new VerifierService("clock", appraiser, Optional.empty(),
-                    l -> new MqttLink(MqttSettings.of(url, "verifier-" + name).withSessionExpiry(Duration.ZERO), Optional.empty(), l));
-                 AgentNode agent = AgentWiring.agent(new AgentWiring.RunSettings(url, "clock", dir.resolve(name),
-                         BoardSelection.EMULATED, Duration.ofMillis(300), AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()),
+            try (VerifierService verifier = LocalStack.verifier(url, "clock", appraiser, "verifier-" + name);
+                 AgentNode agent = LocalStack.emulatedBoard(url, "clock", dir.resolve(name), Duration.ofMillis(300),
                          Clock.offset(Clock.systemUTC(), skew))) {
                 verifier.connect();
                 agent.start();
