@@ -385,7 +385,7 @@ public final class Cbor {
             }
             int slot = (int) (h ^ (h >>> 29) ^ (h >>> 47)) & (SLOTS - 1);
             Entry e = slots[slot];
-            if (e != null && e.utf8.length == n && Arrays.equals(e.utf8, 0, n, in, from, from + n)) {
+            if (e != null && e.utf8.length == n && sameBytes(e.utf8, in, from, n)) {
                 return e.text;
             }
             boolean control = false;
@@ -401,6 +401,26 @@ public final class Cbor {
                 plain[text.hashCode() & (SLOTS - 1)] = text;
             }
             return text;
+        }
+
+        /**
+         * {@code a} (of length {@code n}) equals {@code in[from, from + n)}: up to 16 bytes as two
+         * overlapping 8-byte words (most names, units and sources), longer ones with Arrays.equals.
+         */
+        private static boolean sameBytes(byte[] a, byte[] in, int from, int n) {
+            if (n >= Long.BYTES && n <= 2 * Long.BYTES) {
+                return (long) LITTLE_ENDIAN_LONG.get(a, 0) == (long) LITTLE_ENDIAN_LONG.get(in, from)
+                        && (long) LITTLE_ENDIAN_LONG.get(a, n - Long.BYTES) == (long) LITTLE_ENDIAN_LONG.get(in, from + n - Long.BYTES);
+            }
+            if (n < Long.BYTES) {
+                for (int i = 0; i < n; i++) {
+                    if (a[i] != in[from + i]) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            return Arrays.equals(a, 0, n, in, from, from + n);
         }
 
         /**

@@ -50,6 +50,23 @@ public record DeviceId(String value) {
         if (rawPublicKey.length != 32) {
             throw new IllegalArgumentException("an Ed25519 public key has 32 bytes, not " + rawPublicKey.length);
         }
+        // Every report's decoding derives its device's id from the key: remember recent ones (a
+        // lossy table shared by all threads; entries are immutable, a race just recomputes).
+        int slot = (rawPublicKey[0] & 0xff | (rawPublicKey[1] & 0xff) << 8) & (RECENT.length - 1);
+        Known known = RECENT[slot];
+        if (known != null && java.util.Arrays.equals(known.key, rawPublicKey)) {
+            return known.id;
+        }
+        DeviceId id = compute(rawPublicKey);
+        RECENT[slot] = new Known(rawPublicKey.clone(), id);
+        return id;
+    }
+
+    private record Known(byte[] key, DeviceId id) {}
+
+    private static final Known[] RECENT = new Known[1024];
+
+    private static DeviceId compute(byte[] rawPublicKey) {
         byte[] h = sha256(rawPublicKey);
         var sb = new StringBuilder(LENGTH).append(PREFIX);
         // 15 bytes = 3 groups of 5 bytes = 3 x 8 base32 characters, no padding.
