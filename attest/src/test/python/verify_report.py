@@ -324,10 +324,14 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "--self-test":
         self_test()
         return 0
-    if len(argv) != 2:
+    if len(argv) != 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
+        return 0 if len(argv) == 2 else 2
+    try:
+        raw = open(argv[1], "rb").read()
+    except OSError as e:
+        print("cannot read %s: %s" % (argv[1], e.strerror), file=sys.stderr)
         return 2
-    raw = open(argv[1], "rb").read()
     try:
         text = raw.decode("ascii").strip()
         data = bytes.fromhex("".join(text.split()))
