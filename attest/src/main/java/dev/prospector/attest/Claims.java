@@ -315,18 +315,13 @@ public record Claims(
     private static final java.util.Set<String> REQUIRED = java.util.Set.of(V, DEVICE, KEY, FLEET, SEQ, CHAIN, IAT, EPOCH, BOOT,
             UPTIME, MEASUREMENTS, SOFTWARE, CONFIG);
 
-    // Error sentences, one constant per claim and type: built once, not per report.
-    private static final java.util.Map<String, String> NOT_UINT = messages("is missing or not an unsigned integer");
-    private static final java.util.Map<String, String> NOT_TEXT = messages("is missing or not a text string");
+    // Error sentences, one per claim (by its index in NAMES) and type: built once, not per report.
+    private static final String[] NOT_UINT_BY_INDEX = messages("is missing or not an unsigned integer");
+    private static final String[] NOT_TEXT_BY_INDEX = messages("is missing or not a text string");
 
-    private static java.util.Map<String, String> messages(String tail) {
-        var m = new java.util.HashMap<String, String>();
-        NAMES.forEach(name -> m.put(name, "claim " + name + " " + tail));
-        return java.util.Map.copyOf(m);
+    private static String[] messages(String tail) {
+        return NAMES.stream().map(name -> "claim " + name + " " + tail).toArray(String[]::new);
     }
-
-    private static final String[] NOT_UINT_BY_INDEX = NAMES.stream().map(NOT_UINT::get).toArray(String[]::new);
-    private static final String[] NOT_TEXT_BY_INDEX = NAMES.stream().map(NOT_TEXT::get).toArray(String[]::new);
 
     private static final String NOT_KEY = notBytes(KEY, 32, 32);
     private static final String NOT_PREV = notBytes(PREV, HASH_BYTES, HASH_BYTES);

@@ -80,9 +80,14 @@ public final class CoseSign1 {
         return out;
     }
 
+    /** Where the protected header's bytes start in the Sig_structure of a protected header of this length. */
+    static int sigStructureProtectedOffset(int protLength) {
+        return 1 + 1 + SIGNATURE1.length + headSize(protLength);
+    }
+
     /** Where the payload starts in the Sig_structure of a protected header and a payload of these lengths. */
     static int sigStructureOffset(int protLength, int payloadLength) {
-        return 1 + 1 + SIGNATURE1.length + headSize(protLength) + protLength + 1 + headSize(payloadLength);
+        return sigStructureProtectedOffset(protLength) + protLength + 1 + headSize(payloadLength);
     }
 
     private static int headSize(int length) {

@@ -41,23 +41,19 @@ public final class Report {
             int payloadLength = span.payloadTo() - span.payloadFrom();
             byte[] tbs = CoseSign1.toBeSigned(bytes, span.protectedFrom(), span.protectedTo(), bytes, span.payloadFrom(), span.payloadTo());
             int payloadFrom = CoseSign1.sigStructureOffset(protLength, payloadLength);
-            int protectedTo = payloadFrom - 1 - headSize(payloadLength);
+            int protectedFrom = CoseSign1.sigStructureProtectedOffset(protLength);
             var claims = Claims.decode(tbs, payloadFrom, tbs.length);
             if (!claims.device().matchesKid(span.kid())) {
                 throw new MalformedReportException("kid " + Hex.encode(span.kid()) + " is not the device id " + claims.device());
             }
             byte[] sig = Arrays.copyOfRange(bytes, span.signatureFrom(), span.signatureFrom() + Ed25519.SIGNATURE_SIZE);
-            return new Report(tbs, protectedTo - protLength, protectedTo, payloadFrom, claims, sig);
+            return new Report(tbs, protectedFrom, protectedFrom + protLength, payloadFrom, claims, sig);
         } catch (MalformedReportException e) {
             throw e;
         } catch (RuntimeException | StackOverflowError e) {
             // Defence in depth: the decoder is written not to throw anything else.
             throw new MalformedReportException("undecodable report (" + e.getClass().getSimpleName() + ")");
         }
-    }
-
-    private static int headSize(int length) {
-        return length < 24 ? 1 : length <= 0xff ? 2 : length <= 0xffff ? 3 : 5;
     }
 
     /** The protected header's bytes ({@code {1: -8, 4: kid}}). */
