@@ -115,7 +115,7 @@ class ChaosTest {
                 long made = ChainState.open(d).seq();
                 Set<Long> pending = new TreeSet<>();
                 long lost;
-                try (OutboxJournal outbox = OutboxJournal.open(d.resolve(AgentWiring.OUTBOX_FILE), 64L << 20)) {
+                try (OutboxJournal outbox = OutboxJournal.open(d.resolve(AgentWiring.OUTBOX_FILE), 64L << 20, device)) {
                     outbox.pending().forEach(e -> pending.add(e.seq()));
                     lost = outbox.losses().count();
                 }

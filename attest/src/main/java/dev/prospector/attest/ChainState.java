@@ -24,8 +24,10 @@ import org.tinylog.Logger;
  * new random chain id, seq 1, no prev, and a {@code restart} claim saying why
  * ({@link #RESTART_NO_STATE} or {@link #RESTART_CORRUPT_STATE}).
  *
- * <p>File {@code chain.state}: CBOR map {@code {"chain": bstr(16), "seq": uint, "prev": bstr(32)}}
- * ({@code prev} absent before the first report).
+ * <p>File {@code chain.state}: CBOR map {@code {"chain": bstr(16), "seq": uint, "prev": bstr(32),
+ * "delivered": uint}} ({@code prev} absent before the first report; {@code delivered}, the highest
+ * seq up to which every report of the chain was known delivered when the file was written, absent
+ * when 0).
  */
 public final class ChainState {
     public static final String FILE = "chain.state";
@@ -33,6 +35,16 @@ public final class ChainState {
     public static final String RESTART_NO_STATE = "no-state";
     /** Restart reason: the state file could not be read. */
     public static final String RESTART_CORRUPT_STATE = "corrupt-state";
+    /**
+     * Restart reason: the state file is behind (or of another chain than) the device's own store of
+     * reports, so its seqs may already be used: it was rolled back or restored from an old copy.
+     */
+    public static final String RESTART_STATE_BEHIND = "state-behind-outbox";
+    /**
+     * Restart reason: the device's store of reports (its outbox) was missing or unusable while the
+     * chain state said reports had been made; whether the last of them was sent cannot be known.
+     */
+    public static final String RESTART_STORE_LOST = "outbox-lost";
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -41,13 +53,16 @@ public final class ChainState {
     private long seq;
     private Optional<byte[]> prev;
     private Optional<String> restart;
+    private long delivered;
 
-    private ChainState(Optional<Path> file, byte[] chain, long seq, Optional<byte[]> prev, Optional<String> restart) {
+    private ChainState(Optional<Path> file, byte[] chain, long seq, Optional<byte[]> prev, Optional<String> restart,
+            long delivered) {
         this.file = file;
         this.chain = chain;
         this.seq = seq;
         this.prev = prev;
         this.restart = restart;
+        this.delivered = delivered;
     }
 
     /** Opens (or starts) the chain state kept in {@code stateDir/chain.state}. */
@@ -65,7 +80,12 @@ public final class ChainState {
             if ((seq == 0) != prev.isEmpty()) {
                 throw new MalformedReportException("seq and prev disagree");
             }
-            return new ChainState(Optional.of(f), chain, seq, prev, seq == 0 ? Optional.of(RESTART_NO_STATE) : Optional.empty());
+            long delivered = m.get("delivered").isPresent() ? Claims.uint(m, "delivered") : 0;
+            if (delivered > seq) {
+                throw new MalformedReportException("delivered is beyond seq");
+            }
+            return new ChainState(Optional.of(f), chain, seq, prev, seq == 0 ? Optional.of(RESTART_NO_STATE) : Optional.empty(),
+                    delivered);
         } catch (NoSuchFileException e) {
             Logger.info("No chain state at {}: starting a new report chain", f);
             return fresh(Optional.of(f), RESTART_NO_STATE);
@@ -83,7 +103,7 @@ public final class ChainState {
     private static ChainState fresh(Optional<Path> file, String reason) {
         byte[] chain = new byte[Claims.CHAIN_ID_BYTES];
         RANDOM.nextBytes(chain);
-        return new ChainState(file, chain, 0, Optional.empty(), Optional.of(reason));
+        return new ChainState(file, chain, 0, Optional.empty(), Optional.of(reason), 0);
     }
 
     /** What the next report must carry. */
@@ -99,8 +119,12 @@ public final class ChainState {
             throw new IllegalStateException("chain state expected seq " + (seq + 1) + ", not " + newSeq);
         }
         if (file.isPresent()) {
-            var m = Cbor.map().put("chain", new Cbor.Bytes(chain)).put("seq", new Cbor.Int(newSeq))
-                    .put("prev", new Cbor.Bytes(reportHash)).build();
+            var b = Cbor.map().put("chain", new Cbor.Bytes(chain)).put("seq", new Cbor.Int(newSeq))
+                    .put("prev", new Cbor.Bytes(reportHash));
+            if (delivered > 0) {
+                b.put("delivered", new Cbor.Int(Math.min(delivered, newSeq)));
+            }
+            var m = b.build();
             try {
                 AtomicFiles.write(file.get(), Cbor.encode(m), AtomicFiles.OWNER_ONLY);
             } catch (IOException e) {
@@ -112,27 +136,112 @@ public final class ChainState {
         prev = Optional.of(reportHash.clone());
     }
 
+    /** The newest report in the device's own store (its outbox): seq, chain id (when known) and SHA-256. */
+    public record Stored(long seq, Optional<byte[]> chain, byte[] sha256) {}
+
+    /** What {@link #reconcile} found and did. */
+    public sealed interface Reconciled {
+        /** The chain state and the store agree. */
+        record InStep() implements Reconciled {}
+
+        /** The store held one report past the chain state (a crash in between): the chain moved past it. */
+        record CaughtUp(long seq) implements Reconciled {}
+
+        /**
+         * A new chain was started because the chain state could be behind what was already sent; the
+         * reports {@code lostFrom..lostTo} of the old chain may never have been delivered (none when
+         * {@code lostTo < lostFrom}).
+         */
+        record NewChain(String reason, long lostFrom, long lostTo) implements Reconciled {}
+
+        /**
+         * The store is behind the chain state: reports {@code from..to} were made but are not in it;
+         * the chain's head is report {@code to} of chain {@code chain}, whose SHA-256 is {@code head}.
+         */
+        record StoreBehind(long from, long to, byte[] chain, byte[] head) implements Reconciled {}
+    }
+
     /**
-     * Moves the chain past a report that the device stored durably but whose chain position was
-     * not persisted (the process died in between; see {@link ReportSigner#sign(ReportInput,
-     * java.util.function.Consumer)}). A no-op when the state is already there.
-     *
-     * @param storedSeq  the highest seq in the device's own store
-     * @param reportHash SHA-256 of that report's bytes
-     * <p>A store more than one report ahead belongs to an earlier chain (the state file was lost
-     * or unreadable and a new chain started): that is logged and the new chain kept.
+     * Brings the chain state in line with the newest report in the device's own store, before any
+     * report is made, so that a seq is never used twice and no report is silently forgotten.
+     * <ul>
+     *   <li>The store is one report ahead (stored, then a crash before the chain moved): the chain
+     *       moves past it ({@link Reconciled.CaughtUp}).</li>
+     *   <li>The store is further ahead, or holds another chain's reports while this state is not
+     *       fresh (the state was rolled back or restored from an old copy): its seqs may already be in
+     *       use, so a new chain starts ({@link #RESTART_STATE_BEHIND}).</li>
+     *   <li>The store is empty while this chain has made reports (the store was lost): the newest
+     *       report may have been sent without reaching this file, so a new chain starts
+     *       ({@link #RESTART_STORE_LOST}); the reports after the delivered mark may be lost.</li>
+     *   <li>The store is behind (its tail was torn or it was damaged): a torn append never returned,
+     *       so its report was never sent and the chain goes on; the reports between the store's
+     *       newest and this state's, past the delivered mark, are reported as possibly lost.</li>
+     * </ul>
      */
-    public synchronized void recover(long storedSeq, byte[] reportHash) {
-        if (storedSeq <= seq) {
-            return;
+    public synchronized Reconciled reconcile(Optional<Stored> stored) {
+        String where = file.map(Path::toString).orElse("(in memory)");
+        if (stored.isEmpty()) {
+            if (seq == 0) {
+                return new Reconciled.InStep();
+            }
+            long from = delivered + 1;
+            long to = seq;
+            Logger.error("the outbox is empty or missing but the chain state {} is at seq {}: starting a new chain; reports {}..{} may be lost",
+                    where, seq, from, to);
+            startNewChain(RESTART_STORE_LOST);
+            return new Reconciled.NewChain(RESTART_STORE_LOST, from, to);
         }
-        if (storedSeq != seq + 1) {
-            Logger.warn("the outbox's last report is seq {} but the chain state {} is at seq {}: they belong to different chains; keeping the chain state",
-                    storedSeq, file.map(Path::toString).orElse("(in memory)"), seq);
-            return;
+        Stored s = stored.get();
+        boolean otherChain = s.chain().isPresent() && !java.util.Arrays.equals(s.chain().get(), chain);
+        if (otherChain) {
+            if (seq == 0) {
+                return new Reconciled.InStep(); // this state is fresh (it was missing or unreadable): already a new chain
+            }
+            Logger.error("the outbox's newest report is of another chain than the chain state {} (restored from an old copy?): starting a new chain",
+                    where);
+            startNewChain(RESTART_STATE_BEHIND);
+            return new Reconciled.NewChain(RESTART_STATE_BEHIND, 1, 0);
         }
-        Logger.warn("recovering chain position: report {} was stored but its chain position was not persisted (a crash)", storedSeq);
-        advance(storedSeq, reportHash);
+        if (s.seq() == seq) {
+            return new Reconciled.InStep();
+        }
+        if (s.seq() == seq + 1 && (s.chain().isPresent() || seq > 0)) {
+            Logger.warn("recovering chain position: report {} was stored but its chain position was not persisted (a crash)", s.seq());
+            advance(s.seq(), s.sha256());
+            return new Reconciled.CaughtUp(s.seq());
+        }
+        if (s.seq() > seq) {
+            if (s.chain().isEmpty() && seq == 0) {
+                return new Reconciled.InStep(); // an outbox of the first format and a fresh state: already a new chain
+            }
+            Logger.error("the outbox's newest report is seq {} but the chain state {} is at seq {} (rolled back?): starting a new chain so that no seq is used twice",
+                    s.seq(), where, seq);
+            startNewChain(RESTART_STATE_BEHIND);
+            return new Reconciled.NewChain(RESTART_STATE_BEHIND, 1, 0);
+        }
+        long from = Math.max(s.seq(), delivered) + 1;
+        Logger.error("the outbox's newest report is seq {} but the chain state {} is at seq {} (the outbox was damaged); reports {}..{} may be lost",
+                s.seq(), where, seq, from, seq);
+        return new Reconciled.StoreBehind(from, seq, chain.clone(), prev.orElseThrow().clone());
+    }
+
+    /** Starts a new chain (new random id, seq 0) whose first report carries {@code reason} as its restart claim. */
+    private void startNewChain(String reason) {
+        RANDOM.nextBytes(chain);
+        seq = 0;
+        prev = Optional.empty();
+        restart = Optional.of(reason);
+        delivered = 0;
+    }
+
+    /**
+     * Notes that every report of this chain up to {@code seq} is delivered (kept with the next
+     * persisted position): what may be lost if the device's store is lost is then only what follows.
+     */
+    public synchronized void noteDelivered(long deliveredSeq) {
+        if (deliveredSeq > delivered && deliveredSeq <= seq) {
+            delivered = deliveredSeq;
+        }
     }
 
     /** The last seq made in this chain (0 before the first report). */

@@ -11,15 +11,20 @@ public final class Boards {
     private Boards() {}
 
     /**
-     * Opens the board the config selects: {@link BoardSelection#AUTO} reads the real board on an
-     * ARM board and emulates one anywhere else.
+     * Opens the board the config selects. {@link BoardSelection#AUTO} reads this machine's /proc
+     * and /sys, whatever it is, and never emulates: emulated readings must be asked for by name
+     * ({@code --board emulated}), so that a board cannot sign made-up readings by accident.
      */
     public static Board open(BoardConfig config) {
         BoardSelection selection = resolve(config.selection(), config.root());
         if (config.selection() == BoardSelection.AUTO) {
             BoardInfo info = detect(config.root());
-            Logger.info("Board {} ({}, {}): using the {} board", info.kind(), info.model(),
-                    info.arch(), selection.name().toLowerCase(java.util.Locale.ROOT));
+            if (info.kind().equals("linux")) {
+                Logger.warn("this machine ({}, {}) is not a Raspberry Pi or ARM board: reading its own /proc and /sys; readings it lacks are reported as unavailable (`prospector hardware` lists them; --board emulated for a demo board)",
+                        info.model(), info.arch());
+            } else {
+                Logger.info("Board {} ({}, {}): reading its /proc and /sys", info.kind(), info.model(), info.arch());
+            }
         }
         if (selection == BoardSelection.EMULATED) {
             return new EmulatedBoard(config);
@@ -31,14 +36,11 @@ public final class Boards {
 
     /**
      * What {@link #open} opens for this selection: {@link BoardSelection#AUTO} becomes
-     * {@link BoardSelection#LINUX} on an ARM board and {@link BoardSelection#EMULATED} on any
-     * other machine; the others stay as they are.
+     * {@link BoardSelection#LINUX} on any machine (never the emulated board); the others stay as
+     * they are.
      */
     public static BoardSelection resolve(BoardSelection selection, Path root) {
-        if (selection != BoardSelection.AUTO) {
-            return selection;
-        }
-        return detect(root).kind().equals("linux") ? BoardSelection.EMULATED : BoardSelection.LINUX;
+        return selection == BoardSelection.AUTO ? BoardSelection.LINUX : selection;
     }
 
     /** What board the root directory belongs to; never throws. */

@@ -53,7 +53,7 @@ public final class HardwareCommand implements Callable<Integer> {
 
     @Option(names = "--board", paramLabel = "auto|linux|emulated", defaultValue = "linux",
             description = "linux: read this machine (default); emulated: the emulated board; "
-                    + "auto: real readers on an ARM board, emulated elsewhere.")
+                    + "auto: this machine's own readers (never emulated).")
     String board;
 
     @Option(names = "--data-dir", paramLabel = "DIR",

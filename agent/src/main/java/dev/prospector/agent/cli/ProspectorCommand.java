@@ -112,4 +112,24 @@ public final class ProspectorCommand implements Runnable {
         });
         return cli.execute(rest);
     }
+
+    /**
+     * Parses {@code args} again as at start, with the config file as it is now: what a daemon reads
+     * when it is asked to reload (SIGHUP). Fails with a {@link UserError} as {@link #execute} would.
+     */
+    static CommandLine.ParseResult parseAgain(String[] args) {
+        String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        ProspectorCommand root = new ProspectorCommand();
+        CommandLine cli = new CommandLine(root);
+        root.config = ConfigFile.find(rest);
+        root.config.ifPresent(config -> {
+            config.checkKeys(cli);
+            cli.setDefaultValueProvider(config);
+        });
+        try {
+            return cli.parseArgs(rest);
+        } catch (CommandLine.ParameterException e) {
+            throw new UserError(e.getMessage(), UserError.BAD_INPUT);
+        }
+    }
 }

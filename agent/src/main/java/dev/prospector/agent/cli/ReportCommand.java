@@ -40,7 +40,7 @@ public final class ReportCommand implements Callable<Integer> {
     String fleet;
 
     @Option(names = "--board", defaultValue = "auto", converter = BoardOption.class,
-            description = "auto (a real ARM board, else emulated), linux or emulated (default: ${DEFAULT-VALUE}).")
+            description = "auto or linux (this machine's /proc and /sys), or emulated (default: ${DEFAULT-VALUE}).")
     BoardSelection board;
 
     @Option(names = "--state-dir", paramLabel = "DIR", description = "Where the chain state lives (default: the key dir).")
@@ -52,6 +52,9 @@ public final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         AgentWiring.requireFleet(fleet);
+        if (Files.isDirectory(out)) {
+            throw new UserError("--out " + out + " is a directory: name a file, e.g. " + out.resolve("report.cbor"));
+        }
         DeviceKeys keys = loadKeys(keyDir);
         Path state = stateDir == null ? keyDir : stateDir;
         Path data = dataDir == null ? keyDir : dataDir;
@@ -59,10 +62,10 @@ public final class ReportCommand implements Callable<Integer> {
         try (Board b = AgentWiring.board(board, data, 1, Clock.systemUTC())) {
             ReportSigner signer = new ReportSigner(keys, ChainState.open(state));
             byte[] configHash = AgentWiring.configHash("report", fleet, board.name());
+            // The file is written before the chain state moves on: if it cannot be, no seq is used.
             report = signer.sign(AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC())
-                    .input(b.measure(), Optional.empty()));
+                    .input(b.measure(), Optional.empty()), r -> writeAtomically(out, r.bytes()));
         }
-        writeAtomically(out, report.bytes());
         var w = spec.commandLine().getOut();
         w.println("wrote report seq " + report.claims().seq() + " of device " + keys.deviceId().value()
                 + " (" + report.bytes().length + " bytes) to " + out);

@@ -7,6 +7,8 @@ import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.hardware.BoardConfig;
 import dev.prospector.hardware.BoardSelection;
 import dev.prospector.hardware.HardwareSettings;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import dev.prospector.hardware.Faults;
@@ -38,7 +40,7 @@ public final class RunCommand implements Callable<Integer> {
     ProspectorCommand parent;
 
     @Option(names = "--board", converter = BoardOption.class,
-            description = "auto (a real ARM board, else emulated), linux or emulated (default: hardware.board, else auto).")
+            description = "auto or linux (this machine's /proc and /sys), or emulated (default: hardware.board, else auto).")
     BoardSelection board;
 
     @Option(names = "--interval", defaultValue = "30s", converter = DurationConverter.class,
@@ -63,8 +65,21 @@ public final class RunCommand implements Callable<Integer> {
             description = "Emulated board only: faults on at start, comma-separated (e.g. link-down,disk-full).")
     String faults;
 
-    @Override
-    public Integer call() throws InterruptedException {
+    @Option(names = "--verifier-key", paramLabel = "FILE", split = ",",
+            description = {"Public key (PEM) of a verifier whose signed receipts this board obeys: the verifier's",
+                "receipt-key/device.pub. Repeatable (or comma-separated in the config file). A report leaves the",
+                "outbox only when such a receipt names it; without any, the broker's acknowledgement counts."})
+    List<Path> verifierKeys = new ArrayList<>();
+
+    @Option(names = "--receipt-timeout", defaultValue = "30s", converter = DurationConverter.class,
+            description = "How long to wait for a report's receipt before sending it again; doubles per attempt, up to 10m (default: ${DEFAULT-VALUE}).")
+    Duration receiptTimeout;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    /** The settings these options describe; the same on start and on reload. */
+    AgentWiring.RunSettings settings() {
         String fleet = connection.fleet();
         HardwareSettings hardware;
         try {
@@ -86,21 +101,92 @@ public final class RunCommand implements Callable<Integer> {
                 throw new UserError("--faults: " + e.getMessage());
             }
         }
-        var settings = new AgentWiring.RunSettings(connection.broker(), fleet, dataDir, boardConfig, hardware.io(),
-                interval, outboxSize, Optional.ofNullable(ledger));
+        return new AgentWiring.RunSettings(connection.broker(), fleet, dataDir, boardConfig, hardware.io(),
+                interval, outboxSize, Optional.ofNullable(ledger), verifierKeys, receiptTimeout);
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        AgentWiring.RunSettings settings = settings();
         // After a factory reset by the button the process ends; systemd starts it on a clean chain.
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply,
                 () -> new Thread(() -> System.exit(0), "factory-reset-exit").start());
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable stop = () -> {
+            if (!stopping.compareAndSet(false, true)) {
+                return;
+            }
             Logger.info("stopping: {}", node.stats());
             node.close();
             stopped.countDown();
-        }, "shutdown"));
+        };
+        Runtime.getRuntime().addShutdownHook(new Thread(stop, "shutdown"));
+        String[] args = spec == null ? new String[0]
+                : spec.commandLine().getParseResult() == null ? new String[0]
+                : spec.root().commandLine().getParseResult().originalArgs().toArray(String[]::new);
+        Signals.onTerminate(() -> {
+            // SIGTERM (systemctl stop): flush, disconnect cleanly, exit 0 — a stop is not a failure.
+            stop.run();
+            Signals.exit(0);
+        });
+        Signals.onHangUp(() -> reload(args, settings, node));
         Logger.info("agent {} reporting to {} as fleet {} every {} s (board {}, data {})", node.device(),
-                settings.broker(), fleet, interval.toMillis() / 1000.0, boardConfig.selection().name().toLowerCase(), dataDir);
+                settings.broker(), settings.fleet(), interval.toMillis() / 1000.0,
+                settings.board().selection().name().toLowerCase(java.util.Locale.ROOT), dataDir);
         node.start();
         stopped.await();
         return 0;
+    }
+
+    /**
+     * SIGHUP: reads the command line and the config file again and applies what can change while the
+     * agent runs (trusted verifier keys, receipt timeout, report interval); every other change is
+     * named in the log as needing a restart. A config that does not parse changes nothing.
+     */
+    static void reload(String[] args, AgentWiring.RunSettings current, AgentNode node) {
+        AgentWiring.RunSettings next;
+        try {
+            var parsed = ProspectorCommand.parseAgain(args);
+            if (!(parsed.subcommand() != null && parsed.subcommand().commandSpec().userObject() instanceof RunCommand fresh)) {
+                Logger.warn("reload: the command line is not `run`; nothing changed");
+                return;
+            }
+            next = fresh.settings();
+        } catch (UserError | IllegalArgumentException e) {
+            Logger.error("reload refused, nothing changed: {}", e.getMessage());
+            return;
+        }
+        List<String> restart = new ArrayList<>();
+        if (!next.broker().equals(current.broker())) {
+            restart.add("broker");
+        }
+        if (!next.fleet().equals(current.fleet())) {
+            restart.add("fleet");
+        }
+        if (!next.dataDir().equals(current.dataDir())) {
+            restart.add("data-dir");
+        }
+        if (!next.board().equals(current.board()) || !next.io().equals(current.io())) {
+            restart.add("board and hardware.*");
+        }
+        if (next.outboxBytes() != current.outboxBytes()) {
+            restart.add("outbox-size");
+        }
+        if (!next.ledger().equals(current.ledger())) {
+            restart.add("ledger");
+        }
+        try {
+            node.reconfigure(next);
+        } catch (UserError e) {
+            Logger.error("reload refused, nothing changed: {}", e.getMessage());
+            return;
+        }
+        Logger.info("reloaded the configuration: {} trusted verifier key(s), receipt timeout {}, interval {}",
+                next.verifierKeys().size(), next.receiptTimeout(), next.interval());
+        if (!restart.isEmpty()) {
+            Logger.warn("changed setting(s) {} take effect only after a restart (systemctl restart prospector); kept the running values",
+                    restart);
+        }
     }
 }

@@ -70,9 +70,18 @@ public final class AgentWiring {
      * @param outboxBytes bound on unacknowledged reports kept on disk
      * @param ledger a ledger file (from {@code prospector ledger gen}) whose genesis starts this
      *     board's shard; empty for no shard
+     * @param verifierKeys public keys (PEM) of the verifiers whose signed receipts the board obeys;
+     *     empty: receipts are ignored and the broker's acknowledgement counts as delivery
+     * @param receiptTimeout how long to wait for a report's receipt before sending it again
      */
     public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
-            Duration interval, long outboxBytes, Optional<Path> ledger) {
+            Duration interval, long outboxBytes, Optional<Path> ledger, List<Path> verifierKeys, Duration receiptTimeout) {
+
+        /** Without trusted verifier keys. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
+                Duration interval, long outboxBytes, Optional<Path> ledger) {
+            this(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, List.of(), AgentNode.DEFAULT_RECEIPT_TIMEOUT);
+        }
 
         /** An emulated or auto-detected board without LED or button, and no ledger shard. */
         public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
@@ -88,6 +97,10 @@ public final class AgentWiring {
         }
 
         public RunSettings {
+            verifierKeys = List.copyOf(verifierKeys);
+            if (receiptTimeout.toMillis() < 100) {
+                throw new UserError("--receipt-timeout " + receiptTimeout + " is too short: use at least 100ms");
+            }
             requireFleet(fleet);
             if (interval.toMillis() < 100) {
                 throw new UserError("--interval " + interval + " is too short: use at least 100ms");
@@ -97,9 +110,19 @@ public final class AgentWiring {
             }
         }
 
+        /** These settings, trusting receipts signed by the verifier keys in {@code files}. */
+        public RunSettings withVerifierKeys(List<Path> files) {
+            return new RunSettings(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, files, receiptTimeout);
+        }
+
+        /** These settings with another receipt timeout. */
+        public RunSettings withReceiptTimeout(Duration timeout) {
+            return new RunSettings(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, verifierKeys, timeout);
+        }
+
         byte[] configHash() {
             return AgentWiring.configHash("run", broker.toString(), fleet, board.toString(), io.toString(),
-                    interval.toString(), Long.toString(outboxBytes), ledger.toString());
+                    interval.toString(), Long.toString(outboxBytes), ledger.toString(), verifierKeys.toString());
         }
     }
 
@@ -115,26 +138,88 @@ public final class AgentWiring {
      */
     public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
         prepareDataDir(s.dataDir());
-        DeviceKeys keys;
+        DeviceKeys keys = identity(s.dataDir());
+        TrustedVerifiers verifiers;
         try {
-            keys = DeviceKeys.loadOrCreate(s.dataDir());
-        } catch (KeyCustodyException e) {
-            throw new UserError(e.getMessage());
+            verifiers = TrustedVerifiers.load(s.verifierKeys());
+        } catch (KeyCustodyException | IllegalArgumentException e) {
+            throw new UserError("--verifier-key: " + e.getMessage()
+                    + " (give the verifier's receipt-key/device.pub, from its state dir)");
         }
+        String device = keys.deviceId().value();
         ChainState chain = ChainState.open(s.dataDir());
-        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes());
+        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes(), device);
+        reconcile(chain, outbox);
         ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(s.board().withDataDir(s.dataDir()).withClock(clock));
         byte[] configHash = s.configHash();
-        String device = keys.deviceId().value();
         MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
         Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
-        AgentNode node = new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock),
-                outbox, (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock, ledger);
+        var parts = new AgentNode.Parts(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock),
+                outbox, s.interval(), configHash, clock, ledger, verifiers, s.receiptTimeout());
+        AgentNode node = new AgentNode(parts, (will, listener) -> new MqttLink(mqtt, will, listener));
         if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
             attachIo(node, s, board, clock, afterReset);
         }
         return node;
+    }
+
+    /**
+     * The board's identity: its key in the data dir, made on first start. A key that is missing
+     * while the data dir holds a chain state or an outbox is not made anew: that device's reports
+     * and chain would go on under another identity (or be lost) without anyone deciding so. A
+     * dangling symlink in place of the key (its storage not mounted) is refused for the same reason.
+     */
+    static DeviceKeys identity(Path dataDir) {
+        Path key = dataDir.resolve(DeviceKeys.PRIVATE_KEY_FILE);
+        try {
+            if (Files.isSymbolicLink(key) && !Files.exists(key)) {
+                throw new UserError("device key " + key + " is a symbolic link to " + readLink(key)
+                        + ", which does not exist (storage not mounted?): mount or restore it; a new key would make this board another device");
+            }
+            if (!Files.exists(key)) {
+                List<String> state = new ArrayList<>();
+                for (String f : List.of(ChainState.FILE, OUTBOX_FILE)) {
+                    if (Files.exists(dataDir.resolve(f))) {
+                        state.add(f);
+                    }
+                }
+                if (!state.isEmpty()) {
+                    throw new UserError("no device key at " + key + " but " + String.join(" and ", state)
+                            + " of a device exist in " + dataDir + ": restore the key (device.key), or, to start over as a new device,"
+                            + " move " + String.join(" and ", state) + " aside (reports not yet delivered are then lost)");
+                }
+            }
+            return DeviceKeys.loadOrCreate(dataDir);
+        } catch (KeyCustodyException e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    private static String readLink(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    /**
+     * Brings the chain state and the outbox into line (see {@link ChainState#reconcile}): reports
+     * that may be lost are declared in the outbox's losses (and so in the next report's
+     * {@code lost} claim), and the outbox's record of the chain's head is set to the chain state's.
+     * Idempotent: a second call finds them in step.
+     */
+    static void reconcile(ChainState chain, OutboxJournal outbox) {
+        var stored = outbox.lastAppended()
+                .map(a -> new ChainState.Stored(a.seq(), a.chain().filter(c -> c.length > 0), a.sha256()));
+        ChainState.Reconciled r = chain.reconcile(stored);
+        if (r instanceof ChainState.Reconciled.NewChain n) {
+            outbox.declareLost(n.lostFrom(), n.lostTo());
+        } else if (r instanceof ChainState.Reconciled.StoreBehind b) {
+            outbox.declareLost(b.from(), b.to());
+            outbox.markLast(b.to(), b.chain(), b.head());
+        }
     }
 
     /** No status LED, no button. */

@@ -4,10 +4,17 @@ package dev.prospector.agent.node;
  * What an agent has done since it started.
  *
  * @param made reports signed and stored in the outbox
- * @param sent reports the broker acknowledged
- * @param pending reports in the outbox waiting for the broker
- * @param lost reports dropped because the outbox was full (declared in later reports)
+ * @param sent reports the broker acknowledged at least once
+ * @param pending reports in the outbox waiting for delivery
+ * @param lost reports lost (dropped because the outbox was full, or their records damaged), declared in later reports
  * @param connected whether the broker connection is up
+ * @param delivered reports confirmed delivered: by a trusted verifier's receipt (accepted), or by the
+ *     broker when no verifier key is trusted
+ * @param rejected reports a trusted verifier refused for good (they left the outbox)
+ * @param publishes reports published, counting every re-send
+ * @param receiptsRefused messages on the receipt topic that were not receipts signed by a trusted verifier
+ * @param endToEnd whether delivery is confirmed by signed receipts (true) or by the broker (false)
  */
-public record NodeStats(long made, long sent, int pending, long lost, boolean connected) {
+public record NodeStats(long made, long sent, int pending, long lost, boolean connected, long delivered, long rejected,
+        long publishes, long receiptsRefused, boolean endToEnd) {
 }

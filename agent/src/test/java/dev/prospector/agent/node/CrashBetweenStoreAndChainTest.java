@@ -39,14 +39,14 @@ class CrashBetweenStoreAndChainTest {
         SignedReport first;
         SignedReport stored;
         try (Board board = AgentWiring.board(BoardSelection.EMULATED, dir, 1, clock);
-             OutboxJournal outbox = OutboxJournal.open(journal, 1 << 20)) {
+             OutboxJournal outbox = OutboxJournal.open(journal, 1 << 20, keys.deviceId().value())) {
             ReportSigner signer = new ReportSigner(keys, ChainState.open(dir));
             first = signer.sign(factory.input(board.measure(), Optional.empty()),
-                    r -> outbox.append(r.claims().seq(), r.bytes()));
+                    r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
             SignedReport[] inStore = new SignedReport[1];
             // The process "dies" right after the outbox append: the chain state is not written.
             assertThrows(SimulatedCrash.class, () -> signer.sign(factory.input(board.measure(), Optional.empty()), r -> {
-                outbox.append(r.claims().seq(), r.bytes());
+                outbox.append(r.claims().seq(), r.claims().chain(), r.bytes());
                 inStore[0] = r;
                 throw new SimulatedCrash();
             }));
@@ -58,10 +58,10 @@ class CrashBetweenStoreAndChainTest {
         ChainState chain = ChainState.open(dir);
         SignedReport next;
         try (Board board = AgentWiring.board(BoardSelection.EMULATED, dir, 1, clock);
-             OutboxJournal outbox = OutboxJournal.open(journal, 1 << 20)) {
-            outbox.lastAppended().ifPresent(last -> chain.recover(last.seq(), last.sha256()));
+             OutboxJournal outbox = OutboxJournal.open(journal, 1 << 20, keys.deviceId().value())) {
+            AgentWiring.reconcile(chain, outbox);
             next = new ReportSigner(keys, chain).sign(factory.input(board.measure(), Optional.empty()),
-                    r -> outbox.append(r.claims().seq(), r.bytes()));
+                    r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
             assertEquals(3, outbox.pending().size(), "all three reports wait in the outbox");
         }
         assertEquals(3, next.claims().seq());

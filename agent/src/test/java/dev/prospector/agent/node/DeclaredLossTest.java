@@ -55,7 +55,8 @@ class DeclaredLossTest {
 
         // A verifier that sees only what was kept: the gap is there, and it is declared.
         Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet("f"));
-        try (OutboxJournal outbox = OutboxJournal.open(dir.resolve(AgentWiring.OUTBOX_FILE), 64 * 1024)) {
+        String device = dev.prospector.attest.DeviceKeys.load(dir).deviceId().value();
+        try (OutboxJournal outbox = OutboxJournal.open(dir.resolve(AgentWiring.OUTBOX_FILE), 64 * 1024, device)) {
             long gaps = 0;
             for (OutboxJournal.Entry e : outbox.pending()) {
                 Appraisal a = verifier.appraise(e.report());

@@ -9,7 +9,7 @@ public final class OutboxCrashChild {
     }
 
     public static void main(String[] args) {
-        try (OutboxJournal j = OutboxJournal.open(Path.of(args[0]), 64L << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(Path.of(args[0]), 64L << 20, "pcrashchild")) {
             for (long seq = 1; ; seq++) {
                 byte[] b = new byte[400];
                 new Random(seq).nextBytes(b);

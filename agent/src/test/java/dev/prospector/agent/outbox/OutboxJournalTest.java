@@ -19,6 +19,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class OutboxJournalTest {
+    /** The device the journals belong to. */
+    private static final String OWNER = "pxyzdevice";
+    /** Bytes of a report record of {@code n} report bytes and no chain id: length, CRC, type, id, seq, chain length. */
+    private static int recordBytes(int n) {
+        return 8 + 9 + 9 + n;
+    }
+    /** Bytes of the magic and the owner record at the head of every journal. */
+    private static final int HEAD = 8 + 8 + 9 + OWNER.length();
+
     @TempDir
     Path dir;
 
@@ -31,14 +40,14 @@ class OutboxJournalTest {
     @Test
     void pendingReportsSurviveReopenInSeqOrder() {
         Path file = dir.resolve("outbox.journal");
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             for (long seq = 1; seq <= 5; seq++) {
                 j.append(seq, report(seq, 300));
             }
             j.acknowledge(2);
             j.acknowledge(4);
         }
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             List<OutboxJournal.Entry> pending = j.pending();
             assertEquals(List.of(1L, 3L, 5L), pending.stream().map(OutboxJournal.Entry::seq).toList());
             assertArrayEquals(report(3, 300), pending.get(1).report());
@@ -48,7 +57,7 @@ class OutboxJournalTest {
     @Test
     void tornTailIsCutAndEarlierReportsKept() throws IOException {
         Path file = dir.resolve("outbox.journal");
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             j.append(1, report(1, 200));
             j.append(2, report(2, 200));
         }
@@ -57,12 +66,12 @@ class OutboxJournalTest {
         try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.truncate(full - 50);
         }
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(List.of(1L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
-            assertEquals((8 + 9 + 200) - 50, j.recoveredTailBytes(), "the partial record 2 is cut");
+            assertEquals(recordBytes(200) - 50, j.recoveredTailBytes(), "the partial record 2 is cut");
             j.append(3, report(3, 200));
         }
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(List.of(1L, 3L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(0, j.recoveredTailBytes());
         }
@@ -70,7 +79,7 @@ class OutboxJournalTest {
 
     @Test
     void theHeadOfTheBacklogComesInSeqOrderWithoutTheRest() throws Exception {
-        try (OutboxJournal j = OutboxJournal.open(dir.resolve("head.journal"), 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(dir.resolve("head.journal"), 1 << 20, OWNER)) {
             for (long seq = 1; seq <= 50; seq++) {
                 j.append(seq, report((int) seq, 40));
             }
@@ -82,31 +91,97 @@ class OutboxJournalTest {
     }
 
     @Test
-    void corruptRecordEndsTheJournalAtThatRecord() throws IOException {
+    void aDamagedRecordInTheMiddleIsSkippedItsReportDeclaredLostAndTheRestKept() throws IOException {
         Path file = dir.resolve("outbox.journal");
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             j.append(1, report(1, 100));
             j.append(2, report(2, 100));
             j.append(3, report(3, 100));
         }
         byte[] bytes = Files.readAllBytes(file);
-        int second = 8 + (8 + 9 + 100);
-        bytes[second + 8 + 9 + 10] ^= 0x40; // a flipped bit inside record 2's report bytes
+        int second = HEAD + recordBytes(100);
+        bytes[second + recordBytes(100) - 10] ^= 0x40; // a flipped bit inside record 2's report bytes
         Files.write(file, bytes);
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
-            assertEquals(List.of(1L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
-            assertEquals(bytes.length - second, j.recoveredTailBytes());
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(List.of(1L, 3L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(recordBytes(100), j.damagedBytes());
+            assertEquals(new OutboxJournal.Losses(1, 2, 2), j.losses(), "report 2 is declared lost");
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(0, j.damagedBytes(), "the damaged bytes were rewritten away");
+            assertEquals(new OutboxJournal.Losses(1, 2, 2), j.losses(), "the loss is remembered");
+            assertEquals(List.of(1L, 3L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+        }
+    }
+
+    @Test
+    void aJournalOfAnotherDeviceIsSetAsideAndNoneOfItsReportsIsPending() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, "potherdevice")) {
+            j.append(1, report(1, 100));
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(0, j.pendingCount());
+            assertTrue(j.setAside().isPresent());
+            assertTrue(j.setAside().get().getFileName().toString().startsWith("outbox.journal.foreign-potherdevice-"));
+            assertTrue(Files.exists(j.setAside().get()), "set aside, not deleted");
+        }
+    }
+
+    @Test
+    void reportsOfTwoChainsWithTheSameSeqsStayPendingInAppendOrder() {
+        Path file = dir.resolve("outbox.journal");
+        byte[] oldChain = new byte[16];
+        byte[] newChain = new byte[16];
+        newChain[0] = 1;
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            j.append(7, oldChain, report(70, 50));
+            j.append(8, oldChain, report(80, 50));
+            j.append(1, newChain, report(10, 50));
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(List.of(7L, 8L, 1L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertArrayEquals(newChain, j.lastAppended().orElseThrow().chain().orElseThrow());
+            assertEquals(java.util.Optional.of(1L), j.firstPendingSeq(newChain));
+            assertEquals(java.util.Optional.of(7L), j.firstPendingSeq(oldChain));
+        }
+    }
+
+    @Test
+    void aJournalOfTheFirstFormatIsReadAndRewritten() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        // PXOUTBX1: records keyed by seq, body = u8 type | u64 seq | report.
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.writeBytes("PXOUTBX1".getBytes(StandardCharsets.US_ASCII));
+        for (long seq = 4; seq <= 5; seq++) {
+            byte[] r = report(seq, 60);
+            java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(9 + r.length).put((byte) 1).putLong(seq).put(r);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(body.array());
+            out.writeBytes(java.nio.ByteBuffer.allocate(8).putInt(body.capacity()).putInt((int) crc.getValue()).array());
+            out.writeBytes(body.array());
+        }
+        Files.write(file, out.toByteArray());
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(List.of(4L, 5L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            long id = j.append(6, report(6, 60));
+            assertTrue(id > 5, "new ids follow the old ones");
+        }
+        assertEquals("PXOUTBX2", new String(Files.readAllBytes(file), 0, 8, StandardCharsets.US_ASCII));
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(List.of(4L, 5L, 6L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertArrayEquals(report(5, 60), j.pending().get(1).report());
         }
     }
 
     @Test
     void garbageAppendedAfterAPowerCutIsCut() throws IOException {
         Path file = dir.resolve("outbox.journal");
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             j.append(7, report(7, 64));
         }
         Files.write(file, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3}, StandardOpenOption.APPEND);
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(List.of(7L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(7, j.recoveredTailBytes());
         }
@@ -116,7 +191,7 @@ class OutboxJournalTest {
     void aFileThatIsNotAJournalIsSetAsideNotDeleted() throws IOException {
         Path file = dir.resolve("outbox.journal");
         Files.writeString(file, "this is not a journal at all");
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(0, j.pendingCount());
         }
         try (var files = Files.list(dir)) {
@@ -127,14 +202,14 @@ class OutboxJournalTest {
     @Test
     void whenFullTheOldestAreDroppedCountedAndRemembered() {
         Path file = dir.resolve("outbox.journal");
-        try (OutboxJournal j = OutboxJournal.open(file, 4096)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 4096, OWNER)) {
             for (long seq = 1; seq <= 10; seq++) {
                 j.append(seq, report(seq, 1000));
             }
             assertEquals(List.of(7L, 8L, 9L, 10L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(new OutboxJournal.Losses(6, 1, 6), j.losses());
         }
-        try (OutboxJournal j = OutboxJournal.open(file, 4096)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 4096, OWNER)) {
             assertEquals(new OutboxJournal.Losses(6, 1, 6), j.losses());
             assertEquals(4, j.pendingCount());
         }
@@ -144,15 +219,15 @@ class OutboxJournalTest {
     void compactionKeepsPendingReportsAndLossTotals() {
         Path file = dir.resolve("outbox.journal");
         long seq = 1;
-        try (OutboxJournal j = OutboxJournal.open(file, 8 * 1024)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 8 * 1024, OWNER)) {
             // Fill past the bound once so there is a loss to carry through compaction.
             for (; seq <= 20; seq++) {
                 j.append(seq, report(seq, 1000));
             }
             OutboxJournal.Losses losses = j.losses();
             assertTrue(losses.count() > 0);
-            for (long s : j.pending().stream().map(OutboxJournal.Entry::seq).toList()) {
-                j.acknowledge(s);
+            for (long id : j.pending().stream().map(OutboxJournal.Entry::id).toList()) {
+                j.acknowledge(id);
             }
             // Steady state: append and acknowledge until the file has compacted several times.
             for (; seq <= 2000; seq++) {
@@ -169,7 +244,7 @@ class OutboxJournalTest {
         } catch (Exception e) {
             throw new AssertionError(e);
         }
-        try (OutboxJournal j = OutboxJournal.open(file, 8 * 1024)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 8 * 1024, OWNER)) {
             assertEquals(List.of(1998L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertArrayEquals(report(1998, 500), j.pending().get(0).report());
             assertTrue(j.losses().count() > 0);
@@ -181,7 +256,7 @@ class OutboxJournalTest {
         Path file = dir.resolve("outbox.journal");
         int size = 450;
         int reports = 5000;
-        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             long before = j.bytesWritten();
             for (long seq = 1; seq <= reports; seq++) {
                 j.append(seq, report(seq, size));
@@ -219,7 +294,7 @@ class OutboxJournalTest {
         }
         assertTrue(child.waitFor(30, TimeUnit.SECONDS));
         assertEquals(200, confirmed.size());
-        try (OutboxJournal j = OutboxJournal.open(file, 64L << 20)) {
+        try (OutboxJournal j = OutboxJournal.open(file, 64L << 20, "pcrashchild")) {
             var pending = j.pending().stream().map(OutboxJournal.Entry::seq).toList();
             for (long seq : confirmed) {
                 assertTrue(pending.contains(seq), "seq " + seq + " was confirmed but is missing");
