@@ -42,7 +42,8 @@ import org.bouncycastle.util.io.pem.PemObject;
 /**
  * A small PKI for TLS tests, made with Bouncy Castle and written as PEM files: a CA; a broker
  * certificate for 127.0.0.1 and localhost (subjectAltName); a valid and an expired client
- * certificate from that CA; and a second, unrelated CA. Keys are EC P-256 (fast to make); private
+ * certificate from that CA; and a second, unrelated CA; on demand ({@link #issueClient}) client
+ * certificates with a chosen CN. Keys are EC P-256 (fast to make); private
  * keys are written with mode 0600, the server's in SEC1 (BEGIN EC PRIVATE KEY), the clients' in
  * PKCS#8 (BEGIN PRIVATE KEY).
  *
@@ -63,6 +64,16 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
         Path wrongHostCert, Path wrongHostKey) {
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String CA_KEY_FILE = "ca.key";
+    private static final java.util.regex.Pattern COMMON_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+
+    /**
+     * A client certificate and its key (PKCS#8, mode 0600).
+     *
+     * @param commonName the certificate's CN, which Mosquitto's {@code use_identity_as_username}
+     *     makes the MQTT user name
+     */
+    public record ClientCertificate(String commonName, Path cert, Path key) {}
 
     /** Generates everything into {@code dir}. */
     public static TestCertificates generate(Path dir) {
@@ -103,6 +114,8 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
                     dir.resolve("expired.key"), expiredOn, dir.resolve("other-ca.pem"),
                     dir.resolve("elsewhere.pem"), dir.resolve("elsewhere.key"));
             writePem(files.ca(), ca);
+            // Kept beside ca.pem so that issueClient can make more client certificates later.
+            writeSecret(dir.resolve(CA_KEY_FILE), pkcs8(caKeys.getPrivate()));
             writePem(files.otherCa(), other);
             writePem(files.serverCert(), server);
             writeSecret(files.serverKey(), sec1(serverKeys));
@@ -117,6 +130,43 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
             throw new UncheckedIOException(e);
         } catch (GeneralSecurityException | OperatorCreationException e) {
             throw new IllegalStateException("cannot make test certificates", e);
+        }
+    }
+
+    /**
+     * Issues a client certificate from {@link #ca()}, valid for a year, whose CN is
+     * {@code commonName} (letters, digits, '.', '_', '-'), written as {@code client-<CN>.pem} and
+     * {@code client-<CN>.key} beside the CA.
+     */
+    public ClientCertificate issueClient(String commonName) {
+        if (!COMMON_NAME.matcher(commonName).matches()) {
+            throw new IllegalArgumentException("not a plain common name: " + commonName);
+        }
+        try {
+            X509Certificate caCert;
+            PrivateKey caKey;
+            try (var parser = new org.bouncycastle.openssl.PEMParser(Files.newBufferedReader(ca))) {
+                caCert = new JcaX509CertificateConverter()
+                        .getCertificate((org.bouncycastle.cert.X509CertificateHolder) parser.readObject());
+            }
+            try (var parser = new org.bouncycastle.openssl.PEMParser(
+                    Files.newBufferedReader(ca.resolveSibling(CA_KEY_FILE)))) {
+                caKey = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter()
+                        .getPrivateKey((PrivateKeyInfo) parser.readObject());
+            }
+            Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+            KeyPair keys = ecKeyPair();
+            X509Certificate cert = leaf("CN=" + commonName, keys, caCert, caKey, now.minus(Duration.ofDays(1)),
+                    now.plus(Duration.ofDays(365)), KeyPurposeId.id_kp_clientAuth, null);
+            var issued = new ClientCertificate(commonName, ca.resolveSibling("client-" + commonName + ".pem"),
+                    ca.resolveSibling("client-" + commonName + ".key"));
+            writePem(issued.cert(), cert);
+            writeSecret(issued.key(), pkcs8(keys.getPrivate()));
+            return issued;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (GeneralSecurityException | OperatorCreationException e) {
+            throw new IllegalStateException("cannot issue a client certificate for " + commonName, e);
         }
     }
 
