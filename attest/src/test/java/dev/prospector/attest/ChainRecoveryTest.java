@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
@@ -30,7 +31,8 @@ class ChainRecoveryTest {
         // Simulating the crash this way the chain did not advance; at start the agent reconciles from its outbox.
         var state = ChainState.open(dir);
         assertEquals(1, state.seq());
-        state.recover(stored.get().claims().seq(), stored.get().hash());
+        var r = state.reconcile(stored(stored.get()));
+        assertInstanceOf(ChainState.Reconciled.CaughtUp.class, r);
         assertEquals(2, state.seq());
         var third = new ReportSigner(keys, state).sign(Fixtures.input());
         assertEquals(3, third.claims().seq());
@@ -41,19 +43,82 @@ class ChainRecoveryTest {
     }
 
     @Test
-    void recoveringAPositionTheStateAlreadyHasChangesNothing() {
+    void aStoreAtTheSamePositionChangesNothing() {
         var keys = DeviceKeys.generate();
         var r = new ReportSigner(keys, ChainState.open(dir)).sign(Fixtures.input());
         var state = ChainState.open(dir);
-        state.recover(r.claims().seq(), new byte[32]);
+        assertInstanceOf(ChainState.Reconciled.InStep.class, state.reconcile(stored(r)));
         assertEquals(1, state.seq());
         assertArrayEquals(r.hash(), new ReportSigner(keys, state).sign(Fixtures.input()).claims().prev().orElseThrow());
     }
 
     @Test
-    void aStoreFarAheadBelongsToAnotherChainAndIsIgnored() {
+    void aChainStateRolledBackBehindTheStoreStartsANewChainInsteadOfReusingSeqs() {
+        var keys = DeviceKeys.generate();
+        var appraiser = Fixtures.appraiser();
+        var signer = new ReportSigner(keys, ChainState.open(dir));
+        var one = signer.sign(Fixtures.input());
+        byte[] oldState = readState();
+        var two = signer.sign(Fixtures.input());
+        var three = signer.sign(Fixtures.input());
+        for (var r : java.util.List.of(one, two, three)) {
+            assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(r.bytes()));
+        }
+        writeState(oldState); // chain.state restored from a copy taken after report 1
         var state = ChainState.open(dir);
-        state.recover(40, new byte[32]);
+        var outcome = assertInstanceOf(ChainState.Reconciled.NewChain.class, state.reconcile(stored(three)));
+        assertEquals(ChainState.RESTART_STATE_BEHIND, outcome.reason());
+        var next = new ReportSigner(keys, state).sign(Fixtures.input());
+        assertEquals(1, next.claims().seq(), "a new chain, not seq 2 again");
+        assertEquals(java.util.Optional.of(ChainState.RESTART_STATE_BEHIND), next.claims().restart());
+        var a = assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(next.bytes()), "the verifier takes the restart");
+        assertTrue(a.chainRestart());
+    }
+
+    @Test
+    void aStoreOfAnotherChainWithAFreshStateKeepsTheFreshChain() {
+        var state = ChainState.open(dir);
+        byte[] other = new byte[16];
+        other[0] = 9;
+        var r = state.reconcile(java.util.Optional.of(new ChainState.Stored(40, java.util.Optional.of(other), new byte[32])));
+        assertInstanceOf(ChainState.Reconciled.InStep.class, r);
         assertEquals(0, state.seq());
+    }
+
+    @Test
+    void aLostStoreStartsANewChainAndNamesWhatMayBeLostAfterTheDeliveredMark() {
+        var keys = DeviceKeys.generate();
+        var state = ChainState.open(dir);
+        var signer = new ReportSigner(keys, state);
+        signer.sign(Fixtures.input());
+        signer.sign(Fixtures.input());
+        state.noteDelivered(2);
+        signer.sign(Fixtures.input());
+        signer.sign(Fixtures.input());
+        var reopened = ChainState.open(dir);
+        var outcome = assertInstanceOf(ChainState.Reconciled.NewChain.class, reopened.reconcile(java.util.Optional.empty()));
+        assertEquals(ChainState.RESTART_STORE_LOST, outcome.reason());
+        assertEquals(3, outcome.lostFrom(), "reports up to 2 were known delivered when the state was last written");
+        assertEquals(4, outcome.lostTo());
+    }
+
+    private static java.util.Optional<ChainState.Stored> stored(SignedReport r) {
+        return java.util.Optional.of(new ChainState.Stored(r.claims().seq(), java.util.Optional.of(r.claims().chain()), r.hash()));
+    }
+
+    private byte[] readState() {
+        try {
+            return java.nio.file.Files.readAllBytes(dir.resolve(ChainState.FILE));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private void writeState(byte[] b) {
+        try {
+            java.nio.file.Files.write(dir.resolve(ChainState.FILE), b);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

@@ -19,9 +19,29 @@ import org.tinylog.Logger;
  * published on {@code …/ledger/<shard>/attest/<device>}. A block is acknowledged to the broker only
  * after its attestation is published, so a crash mid-block means the broker sends it again (and
  * the node, which persisted it if it was valid, attests it again).
+ *
+ * <h2>Bounds</h2>
+ * A board's heap is small (40 MB on a Pi Zero 2 W) and anyone on the broker can publish on the
+ * block topic. A block larger than {@link #MAX_BLOCK_BYTES} is never decoded (the MQTT connection's
+ * maximum packet size already keeps larger ones away at the broker), and at most
+ * {@link #MAX_QUEUED_BLOCKS} wait for validation; anything beyond is acknowledged and dropped,
+ * counted, and logged once per minute at most, so that a flood can neither exhaust the heap nor
+ * wedge the board's persistent session. A dropped genuine block shows as a gap at the next block
+ * (wrong height), which the network's re-publication repairs.
  */
 public final class LedgerService implements AutoCloseable {
+    /**
+     * Largest block the board decodes: about 6,300 transactions (157 bytes each), well above a
+     * shard's block on a board and small enough to fit its heap several times over.
+     */
+    public static final int MAX_BLOCK_BYTES = 1_000_000;
+    /** Blocks waiting for validation, at most. */
+    static final int MAX_QUEUED_BLOCKS = 4;
+
     private final LedgerNode node;
+    private final java.util.concurrent.Semaphore queue = new java.util.concurrent.Semaphore(MAX_QUEUED_BLOCKS);
+    private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long lastDropLogMillis;
     private final String blockTopic;
     private final String attestTopic;
     private final ExecutorService worker;
@@ -63,6 +83,14 @@ public final class LedgerService implements AutoCloseable {
      * {@code ack} runs once it is handed over.
      */
     public void onBlock(byte[] block, BiConsumer<String, byte[]> publish, Runnable ack) {
+        if (block.length > MAX_BLOCK_BYTES) {
+            drop(ack, "a block of " + block.length + " bytes (the bound is " + MAX_BLOCK_BYTES + ")");
+            return;
+        }
+        if (!queue.tryAcquire()) {
+            drop(ack, "a block while " + MAX_QUEUED_BLOCKS + " wait for validation");
+            return;
+        }
         try {
             worker.execute(() -> {
                 try {
@@ -74,10 +102,28 @@ public final class LedgerService implements AutoCloseable {
                 } catch (RuntimeException e) {
                     Logger.error("ledger block could not be validated: {}", e.toString());
                     Logger.debug(e);
+                } finally {
+                    queue.release();
                 }
             });
         } catch (RejectedExecutionException e) {
+            queue.release();
             Logger.debug("ledger service closed; block left for the broker to send again");
+        }
+    }
+
+    /** Blocks acknowledged and dropped unread (too large, or too many waiting). */
+    public long dropped() {
+        return dropped.get();
+    }
+
+    private void drop(Runnable ack, String what) {
+        long n = dropped.incrementAndGet();
+        ack.run();
+        long now = System.currentTimeMillis();
+        if (now - lastDropLogMillis > 60_000) {
+            lastDropLogMillis = now;
+            Logger.warn("ledger: dropped {} on {}; {} block(s) dropped so far", what, blockTopic, n);
         }
     }
 
