@@ -269,6 +269,44 @@ class LocalFaultAttackTest {
         assertEquals(2, ChainState.open(data).seq(), "the chain state is untouched");
     }
 
+    @Test
+    void reportOutIntoADirectoryFailsBeforeTheChainMovesSoNoSeqIsBurned() throws Exception {
+        Path keys = dir.resolve("keys");
+        assertEquals(0, cli("keygen", "--dir", keys.toString()).exit());
+        Path folder = Files.createDirectories(dir.resolve("out-is-a-folder"));
+        Cli bad = cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated", "--out", folder.toString());
+        System.out.println("report --out DIR: exit " + bad.exit() + ": " + bad.err().strip());
+        assertEquals(UserError.BAD_INPUT, bad.exit());
+        assertTrue(bad.err().contains("is a directory"), bad.err());
+        assertFalse(Files.exists(keys.resolve(ChainState.FILE)), "no chain position was used");
+        // A read-only folder: the write fails inside the signer, before the chain state is written.
+        Path readOnly = Files.createDirectories(dir.resolve("read-only"));
+        Files.setPosixFilePermissions(readOnly, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        Cli denied = cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated",
+                "--out", readOnly.resolve("r.cbor").toString());
+        boolean root = "root".equals(System.getProperty("user.name"));
+        if (!root) {
+            assertTrue(denied.exit() != 0, denied.err());
+            assertFalse(Files.exists(keys.resolve(ChainState.FILE)), "a failed write uses no seq");
+        }
+        Path file = dir.resolve("r.cbor");
+        assertEquals(0, cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated", "--out", file.toString()).exit());
+        long expected = root && denied.exit() == 0 ? 2 : 1;
+        assertEquals(expected, Report.decode(Files.readAllBytes(file)).claims().seq(),
+                "the first report written is seq 1: no seq was burned by the failures");
+    }
+
+    private record Cli(int exit, String out, String err) {
+    }
+
+    private static Cli cli(String... args) {
+        var out = new java.io.ByteArrayOutputStream();
+        var err = new java.io.ByteArrayOutputStream();
+        int exit = dev.prospector.agent.cli.ProspectorCommand.execute(args, new java.io.PrintStream(out, true),
+                new java.io.PrintStream(err, true));
+        return new Cli(exit, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     private static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {
