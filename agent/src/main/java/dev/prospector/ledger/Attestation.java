@@ -21,7 +21,8 @@ public record Attestation(int shard, long height, byte[] blockHash, boolean vali
     static final byte[] MAGIC = "PLA1".getBytes(StandardCharsets.US_ASCII);
     /** Longest detail carried: keeps an attestation within one small MQTT packet. */
     public static final int MAX_DETAIL_BYTES = 512;
-    private static final int FIXED = 114;
+    /** Bytes before the reason: magic, shard, height, block hash, verdict, state root, device, reason length. */
+    public static final int FIXED = 114;
 
     /** Builds and signs the attestation of a verdict. */
     public static Attestation sign(int shard, BlockVerdict verdict, byte[] rootAfter, AttestationSigner signer) {

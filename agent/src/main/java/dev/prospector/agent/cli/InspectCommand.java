@@ -1,20 +1,20 @@
 package dev.prospector.agent.cli;
 
-import com.upokecenter.cbor.CBORObject;
-import dev.prospector.attest.Claims;
-import dev.prospector.attest.Limits;
-import dev.prospector.attest.MalformedReportException;
-import dev.prospector.attest.Measurement;
-import dev.prospector.attest.MeasurementClaim;
-import dev.prospector.attest.Report;
-import dev.prospector.attest.UnavailableMeasurement;
+import dev.prospector.agent.logging.SafeText;
+import dev.prospector.agent.wire.UnreadableItemException;
+import dev.prospector.agent.wire.WireItem;
+import dev.prospector.agent.wire.WireItemReader;
+import dev.prospector.agent.wire.WireMessage;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.KeyCustodyException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.HexFormat;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,53 +22,99 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+/**
+ * {@code prospector inspect FILE|-}: decodes every message in a file or on stdin, as Prospector
+ * puts them on MQTT and as {@code mosquitto_sub -N} prints them (back to back), one block (or
+ * with {@code --json} one line) per message as soon as it is read. The input is cut by
+ * {@link WireItemReader}, each item decoded by {@link WireMessage}, printed by {@link InspectOutput}.
+ * Exits 0 only when every message decoded and every signature checked verified; otherwise the
+ * first problem is the error line.
+ */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Decode a report and check its signature.",
-            "Prints the claims, then `signature: valid` or `signature: invalid`; exits 0 only when valid."})
+        description = {"Decode Prospector's messages from a file or stdin and check their signatures.",
+            "Reads reports, receipts, state messages, ledger blocks and attestations written back to back, as "
+                + "`mosquitto_sub -N -t 'prospector/v1/FLEET/#'` prints them, and prints one block per message. "
+                + "Exits 0 only when every message decoded and every signature checked is valid."})
 public final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE", description = "A report written by `prospector report` or taken from the broker.")
+    @Parameters(paramLabel = "FILE|-", description = "Messages to decode: a report written by `prospector report`, "
+            + "payloads saved from the broker, or - for stdin.")
     Path file;
 
-    @Option(names = "--json", description = "Print one JSON object instead of a table.")
+    @Option(names = "--json", description = "Print one JSON object per message, one per line, with a `kind` field.")
     boolean json;
+
+    @Option(names = "--verifier-key", paramLabel = "FILE",
+            description = "The verifier's public key (PEM): receipts must be signed by it.")
+    Path verifierKey;
 
     @Override
     public Integer call() {
-        byte[] bytes = read(file);
-        Report report;
-        try {
-            report = Report.decode(bytes);
-        } catch (MalformedReportException e) {
-            throw new UserError(file + " is not a valid Prospector report: " + e.getMessage(), UserError.CHECK_FAILED);
+        Optional<byte[]> key = Optional.ofNullable(verifierKey).map(InspectCommand::readKey);
+        boolean stdin = file.toString().equals("-");
+        String name = stdin ? "stdin" : file.toString();
+        InspectOutput output = new InspectOutput(spec.commandLine().getOut(), json);
+        Tally tally = new Tally();
+        try (InputStream in = stdin ? nonClosing(System.in) : open(file)) {
+            WireItemReader reader = new WireItemReader(in);
+            for (Optional<WireItem> item = reader.next(); item.isPresent(); item = reader.next()) {
+                WireMessage message = WireMessage.decode(item.get(), key);
+                output.print(message);
+                tally.add(item.get().number(), item.get().offset(), message.problem());
+            }
+        } catch (UnreadableItemException e) {
+            output.print(e);
+            tally.add(e.number(), e.offset(), Optional.of("is not a valid Prospector " + e.looksLike() + ": " + e.getMessage()));
+        } catch (IOException e) {
+            throw new UserError("cannot read " + name + ": " + e.getMessage());
         }
-        boolean valid = report.verifySignature();
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            CBORObject o = claimsJson(report.claims());
-            o.Add("signature", valid ? "valid" : "invalid");
-            out.println(o.ToJSONString());
-        } else {
-            printTable(report.claims(), out);
-            out.println("signature: " + (valid ? "valid" : "invalid"));
+        if (tally.messages == 0) {
+            throw new UserError(stdin ? "no message on stdin" : name + " is empty: is it the right file?", UserError.CHECK_FAILED);
         }
-        out.flush();
-        return valid ? 0 : UserError.CHECK_FAILED;
+        if (tally.problems > 0) {
+            throw new UserError(tally.firstProblem(name), UserError.CHECK_FAILED);
+        }
+        return 0;
     }
 
-    private static byte[] read(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] bytes = in.readNBytes(Limits.MAX_REPORT_BYTES + 1);
-            if (bytes.length > Limits.MAX_REPORT_BYTES) {
-                throw new UserError(file + " is larger than a report can be (" + Limits.MAX_REPORT_BYTES
-                        + " bytes): is it the right file?", UserError.CHECK_FAILED);
+    /** How many messages were read, how many have a problem, and the first problem and where it is. */
+    private static final class Tally {
+        int messages;
+        int problems;
+        private String first;
+        private int firstNumber;
+        private long firstOffset;
+
+        void add(int number, long offset, Optional<String> problem) {
+            messages++;
+            if (problem.isPresent() && problems++ == 0) {
+                first = problem.get();
+                firstNumber = number;
+                firstOffset = offset;
             }
-            if (bytes.length == 0) {
-                throw new UserError(file + " is empty: is it the right file?", UserError.CHECK_FAILED);
-            }
-            return bytes;
+        }
+
+        /** The error line: where the first problem is (the file alone when it holds one message), and how many follow. */
+        String firstProblem(String name) {
+            String where = messages == 1 ? name : name + ": message " + firstNumber + " (byte " + firstOffset + ")";
+            String more = problems == 1 ? "" : " (and " + (problems - 1) + " more problem(s), shown above)";
+            return where + " " + SafeText.escape(first) + more;
+        }
+    }
+
+    private static byte[] readKey(Path pem) {
+        try {
+            return DeviceKeys.readPublicKey(pem);
+        } catch (KeyCustodyException e) {
+            throw new UserError("--verifier-key: " + e.getMessage() + ": give the verifier's public key (PEM, BEGIN PUBLIC KEY)");
+        }
+    }
+
+    private static InputStream open(Path file) {
+        try {
+            return Files.newInputStream(file);
         } catch (NoSuchFileException e) {
             throw new UserError(file + " does not exist: check the path");
         } catch (IOException e) {
@@ -76,72 +122,12 @@ public final class InspectCommand implements Callable<Integer> {
         }
     }
 
-    static void printTable(Claims c, PrintWriter out) {
-        HexFormat hex = HexFormat.of();
-        Table t = new Table("CLAIM", "VALUE");
-        t.row("device", c.device().value());
-        t.row("fleet", c.fleet());
-        t.row("seq", c.seq());
-        t.row("prev", c.prev().map(hex::formatHex).orElse("(first of chain)"));
-        t.row("chain", hex.formatHex(c.chain()));
-        c.restart().ifPresent(r -> t.row("restart", r));
-        if (c.lost() > 0) {
-            t.row("lost", c.lost() + " report(s) dropped unsent (outbox full)");
-        }
-        t.row("iat", c.iat());
-        t.row("epoch", c.epoch());
-        t.row("nonce", c.nonce().map(hex::formatHex).orElse("(none)"));
-        t.row("boot", c.bootId());
-        t.row("uptime", c.uptime().toMillis() / 1000.0 + " s");
-        t.row("software", c.softwareVersion());
-        t.row("config", hex.formatHex(c.configHash()));
-        t.row("key", hex.formatHex(c.key()));
-        if (!c.rotations().isEmpty()) {
-            t.row("rotations", c.rotations().size());
-        }
-        for (Measurement m : c.measurements()) {
-            if (m instanceof MeasurementClaim v) {
-                t.row("meas " + v.name(), format(v.value()) + " " + v.unit() + "  (" + v.source() + ")");
-            } else if (m instanceof UnavailableMeasurement u) {
-                t.row("meas " + u.name(), "unavailable: " + u.reason());
+    /** Stdin is not ours to close. */
+    private static InputStream nonClosing(InputStream in) {
+        return new FilterInputStream(in) {
+            @Override
+            public void close() {
             }
-        }
-        t.print(out);
-    }
-
-    static CBORObject claimsJson(Claims c) {
-        HexFormat hex = HexFormat.of();
-        CBORObject o = CBORObject.NewOrderedMap()
-                .Add("device", c.device().value())
-                .Add("fleet", c.fleet())
-                .Add("seq", c.seq())
-                .Add("prev", c.prev().map(hex::formatHex).map(CBORObject::FromObject).orElse(CBORObject.Null))
-                .Add("chain", hex.formatHex(c.chain()))
-                .Add("restart", c.restart().map(CBORObject::FromObject).orElse(CBORObject.Null))
-                .Add("lost", c.lost())
-                .Add("iat", c.iat().toString())
-                .Add("epoch", c.epoch())
-                .Add("nonce", c.nonce().map(hex::formatHex).map(CBORObject::FromObject).orElse(CBORObject.Null))
-                .Add("boot_id", c.bootId())
-                .Add("uptime_s", c.uptime().toMillis() / 1000.0)
-                .Add("software", c.softwareVersion())
-                .Add("config_hash", hex.formatHex(c.configHash()))
-                .Add("key", hex.formatHex(c.key()))
-                .Add("rotations", c.rotations().size());
-        CBORObject meas = CBORObject.NewArray();
-        for (Measurement m : c.measurements()) {
-            if (m instanceof MeasurementClaim v) {
-                meas.Add(CBORObject.NewOrderedMap().Add("name", v.name()).Add("value", v.value())
-                        .Add("unit", v.unit()).Add("source", v.source()));
-            } else if (m instanceof UnavailableMeasurement u) {
-                meas.Add(CBORObject.NewOrderedMap().Add("name", u.name()).Add("unavailable", u.reason()));
-            }
-        }
-        o.Add("measurements", meas);
-        return o;
-    }
-
-    static String format(double v) {
-        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+        };
     }
 }

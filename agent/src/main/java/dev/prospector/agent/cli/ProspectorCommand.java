@@ -43,24 +43,24 @@ public final class ProspectorCommand implements Runnable {
     /**
      * Log level: {@code --debug} shows everything; {@code PROSPECTOR_LOG_LEVEL} sets it; the
      * daemons ({@code run}, {@code verifier}) log at info, the other commands only warnings so that
-     * their own output stays readable. Must run before the first log line.
+     * their own output stays readable. A {@code PROSPECTOR_LOG_LEVEL} that names no level is said
+     * in one warning, and the default holds. Must run before the first log line.
      */
     private static void configureLogging(String[] args, boolean debug) {
-        String level;
+        java.util.List<String> levels = java.util.List.of("trace", "debug", "info", "warn", "error", "off");
         String fromEnv = System.getenv("PROSPECTOR_LOG_LEVEL");
-        if (debug) {
-            level = "debug";
-        } else if (fromEnv != null && !fromEnv.isBlank()) {
-            level = fromEnv.trim().toLowerCase(java.util.Locale.ROOT);
-        } else {
-            boolean daemon = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst()
-                    .map(c -> c.equals("run") || c.equals("verifier")).orElse(false);
-            level = daemon ? "info" : "warn";
-        }
+        String wanted = fromEnv == null ? "" : fromEnv.trim().toLowerCase(java.util.Locale.ROOT);
+        boolean daemon = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst()
+                .map(c -> c.equals("run") || c.equals("verifier")).orElse(false);
+        String level = debug ? "debug" : levels.contains(wanted) ? wanted : daemon ? "info" : "warn";
         try {
             org.tinylog.configuration.Configuration.set("writer.level", level);
         } catch (UnsupportedOperationException e) {
             // Logging already started (tests run several commands in one JVM): keep its level.
+        }
+        if (!wanted.isEmpty() && !levels.contains(wanted)) {
+            org.tinylog.Logger.warn("PROSPECTOR_LOG_LEVEL={} is not a log level ({}); logging at {}", fromEnv.trim(),
+                    String.join(", ", levels), level);
         }
     }
 
