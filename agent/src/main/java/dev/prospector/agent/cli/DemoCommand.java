@@ -6,13 +6,13 @@ import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.node.NodeStats;
 import dev.prospector.agent.transport.BrokerUrl;
-import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
 import dev.prospector.attest.ChallengeStore;
+import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
 import dev.prospector.hardware.BoardSelection;
 import java.io.IOException;
@@ -80,12 +80,17 @@ public final class DemoCommand implements Callable<Integer> {
         progress.say("starting the embedded MQTT broker");
         try (EmbeddedBroker broker = EmbeddedBroker.startOnFreePort()) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            // As `prospector verifier` does: every receipt carries a challenge that the next report answers.
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET)
+            // As `prospector verifier` does: every receipt carries a challenge that the next report answers,
+            // and is signed by the verifier's key (its public half in receiptKeyDir/device.pub, for the boards).
+            // The demo's boards are emulated: their reports say so, and this verifier accepts them.
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withAllowEmulated(true)
                     .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
+            Path receiptKeyDir = work.resolve("verifier").resolve("receipt-key");
+            DeviceKeys receiptKey = DeviceKeys.generate();
+            receiptKey.write(receiptKeyDir);
             MqttSettings verifierMqtt = MqttSettings.of(url, "prospector-demo-verifier").withSessionExpiry(Duration.ZERO);
-            try (VerifierService verifier = new VerifierService(FLEET, appraiser, Optional.of(new Partitioning("verifiers", 0, 1)),
-                    listener -> new MqttLink(verifierMqtt, Optional.empty(), listener))) {
+            try (VerifierService verifier = new VerifierService(FLEET, appraiser, receiptKey,
+                    Optional.of(new Partitioning("verifiers", 0, 1)), VerifierService.links(verifierMqtt))) {
                 verifier.connect();
                 progress.say("broker on " + broker.url() + "; starting " + devices + " emulated board(s)");
                 for (int i = 0; i < devices; i++) {

@@ -88,6 +88,9 @@ public final class InspectCommand implements Callable<Integer> {
         if (c.lost() > 0) {
             t.row("lost", c.lost() + " report(s) dropped unsent (outbox full)");
         }
+        if (c.emulated()) {
+            t.row("emulated", "yes: made on an emulated board (verifiers refuse it unless --allow-emulated)");
+        }
         t.row("iat", c.iat());
         t.row("epoch", c.epoch());
         t.row("nonce", c.nonce().map(hex::formatHex).orElse("(none)"));
@@ -119,6 +122,7 @@ public final class InspectCommand implements Callable<Integer> {
                 .Add("chain", hex.formatHex(c.chain()))
                 .Add("restart", c.restart().map(CBORObject::FromObject).orElse(CBORObject.Null))
                 .Add("lost", c.lost())
+                .Add("emulated", c.emulated())
                 .Add("iat", c.iat().toString())
                 .Add("epoch", c.epoch())
                 .Add("nonce", c.nonce().map(hex::formatHex).map(CBORObject::FromObject).orElse(CBORObject.Null))

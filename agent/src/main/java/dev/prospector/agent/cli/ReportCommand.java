@@ -59,7 +59,7 @@ public final class ReportCommand implements Callable<Integer> {
         try (Board b = AgentWiring.board(board, data, 1, Clock.systemUTC())) {
             ReportSigner signer = new ReportSigner(keys, ChainState.open(state));
             byte[] configHash = AgentWiring.configHash("report", fleet, board.name());
-            report = signer.sign(AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC())
+            report = signer.sign(AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC(), b.info())
                     .input(b.measure(), Optional.empty()));
         }
         writeAtomically(out, report.bytes());

@@ -173,7 +173,9 @@ public final class AgentNode implements AutoCloseable {
     void onReceipt(byte[] payload) {
         Receipt receipt;
         try {
-            receipt = Receipt.decode(payload);
+            // Receipts are signed by the verifier (COSE_Sign1). Checking the signature against a
+            // trusted verifier key (--verifier-key) is the board side's to add; until then, read it.
+            receipt = Receipt.decode(dev.prospector.attest.CoseSign1.decode(payload).payload());
         } catch (MalformedReportException e) {
             Logger.debug("ignored a receipt that does not decode: {}", e.getMessage());
             return;

@@ -13,6 +13,7 @@ import dev.prospector.attest.KeyCustodyException;
 import dev.prospector.attest.ReportSigner;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardConfig;
+import dev.prospector.hardware.BoardInfo;
 import dev.prospector.hardware.BoardSelection;
 import dev.prospector.hardware.Boards;
 import dev.prospector.hardware.Fault;
@@ -129,7 +130,7 @@ public final class AgentWiring {
         String device = keys.deviceId().value();
         MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
         Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
-        AgentNode node = new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock),
+        AgentNode node = new AgentNode(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock, board.info()),
                 outbox, (will, listener) -> new MqttLink(mqtt, will, listener), s.interval(), configHash, clock, ledger);
         if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
             attachIo(node, s, board, clock, afterReset);
@@ -215,8 +216,14 @@ public final class AgentWiring {
         return Boards.open(BoardConfig.defaults(dataDir).withSelection(selection).withSeed(seed).withClock(clock));
     }
 
+    /** Reports that do not claim emulation, whatever made the measurements (benchmarks, tests). */
     public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock) {
         return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock);
+    }
+
+    /** Reports of {@code board}: claim {@code emulated} when it is the emulated board. */
+    public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock, BoardInfo board) {
+        return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock, board.kind().equals("emulated"));
     }
 
     /** SHA-256 over the effective settings, one per line: what the report's config hash claims. */
