@@ -161,7 +161,7 @@ class ChaosTest {
     }
 
     private ProspectorProcess startVerifier(String name) {
-        ProspectorProcess v = ProspectorProcess.start(logs, name, "verifier", "--broker", url, "--fleet", FLEET, "--json",
+        ProspectorProcess v = ProspectorProcess.start(logs, name, "verifier", "--broker", url, "--fleet", FLEET, "--json", "--allow-emulated",
                 "--id", "chaos-verifier", "--session-expiry", "1h", "--state-dir", dir.resolve("verifier-state").toString());
         await(name + " up").atMost(STEP).until(() -> v.stderr().contains("connected to") || !v.isAlive());
         assertTrue(v.isAlive(), v::stderr);

@@ -67,7 +67,7 @@ class EndToEndTest {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
              ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
              ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier", "verifier", "--broker", broker.url(),
-                     "--fleet", "e2e", "--require-nonce", "--state-dir", dir.resolve("verifier").toString())) {
+                     "--fleet", "e2e", "--allow-emulated", "--require-nonce", "--state-dir", dir.resolve("verifier").toString())) {
             await("verifier connected").atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
@@ -105,7 +105,7 @@ class EndToEndTest {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
              ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
              ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier", "verifier", "--broker", broker.url(),
-                     "--fleet", "e2e", "--registry", registry.toString())) {
+                     "--fleet", "e2e", "--allow-emulated", "--registry", registry.toString())) {
             await("verifier connected").atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.stderr().contains("1 device(s)"), verifier.stderr());
@@ -128,7 +128,7 @@ class EndToEndTest {
         Path logs = dir.resolve("logs");
         try (ReceiptWatcher receipts = new ReceiptWatcher(url, "e2e", tls);
              ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier",
-                     with(security, "verifier", "--broker", url, "--fleet", "e2e"))) {
+                     with(security, "verifier", "--broker", url, "--fleet", "e2e", "--allow-emulated"))) {
             await("verifier connected").atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());

@@ -56,9 +56,9 @@ class VerifierScaleOutTest {
         Path logs = dir.resolve("logs");
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
              ProspectorProcess v0 = ProspectorProcess.start(logs, "v0", "verifier", "--broker", broker.url(),
-                     "--fleet", FLEET, "--group", "g", "--partition", "0/2", "--json");
+                     "--fleet", FLEET, "--allow-emulated", "--group", "g", "--partition", "0/2", "--json");
              ProspectorProcess v1 = ProspectorProcess.start(logs, "v1", "verifier", "--broker", broker.url(),
-                     "--fleet", FLEET, "--group", "g", "--partition", "1/2", "--json")) {
+                     "--fleet", FLEET, "--allow-emulated", "--group", "g", "--partition", "1/2", "--json")) {
             for (ProspectorProcess v : List.of(v0, v1)) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> v.stderr().contains("connected to") || !v.isAlive());
                 assertTrue(v.isAlive(), v::stderr);

@@ -31,6 +31,16 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  *       a closed chain are replays. A device is never rejected forever because it restarted.
  *   <li>After a key rotation is accepted, the device's pinned key is the new one; reports signed by
  *       an older key are {@code key-mismatch}.
+ *   <li>Given the device of the topic a report arrived on ({@link #appraise(byte[], DeviceId)}),
+ *       a report of another device is {@code wrong-topic} before any check that could change state:
+ *       a genuine report shown first under a foreign topic neither pins a key nor moves a chain,
+ *       so its copy on its own topic is accepted (and counted) once.
+ *   <li>The devices with chain state are bounded: {@link AppraiserConfig#maxDevices()} in all,
+ *       and without a registry at most {@link AppraiserConfig#newDevicesPerMinute()} new ones a
+ *       minute (a token bucket, {@code NewDeviceGate}). A genuine first report beyond either is
+ *       {@code rate-limited}: nothing about the device is recorded or pinned, and the device sends
+ *       the report again later. Only first sight is gated, after every other check, so refused
+ *       junk costs no admission and known devices are never slowed.
  * </ul>
  *
  * <h2>Cost</h2>
@@ -49,7 +59,8 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  *
  * <h2>Memory</h2>
  * Per device: the pinned key, the chain id, the last {@link Limits#DUPLICATE_WINDOW} (seq, hash,
- * prev) entries and the ids of the last {@link #CLOSED_CHAINS_KEPT} closed chains, about 2.5 KiB.
+ * prev) entries and the ids of the last {@link #CLOSED_CHAINS_KEPT} closed chains, about 2.5 KiB;
+ * at most {@link AppraiserConfig#maxDevices()} devices.
  * Chain state is in memory: a restarted verifier starts each device's chain view from the first
  * report it sees. Pinned keys survive a restart when a {@link KeyPinStore} is configured (a
  * rotation is fsynced before the report that carries it is accepted); without one, a restarted
@@ -66,9 +77,11 @@ public final class Appraiser {
     private final LongAdder restartCount = new LongAdder();
     private final LongAdder gapTotal = new LongAdder();
     private final Map<ReasonCode, LongAdder> rejectedCount = new EnumMap<>(ReasonCode.class);
+    private final NewDeviceGate newDevices;
 
     public Appraiser(AppraiserConfig config) {
         this.config = config;
+        this.newDevices = new NewDeviceGate(config.newDevicesPerMinute(), config.clock().millis());
         for (var r : ReasonCode.values()) {
             rejectedCount.put(r, new LongAdder());
         }
@@ -93,11 +106,32 @@ public final class Appraiser {
         return rec == null || rec.key == null ? Optional.empty() : Optional.of(rec.key.key.clone());
     }
 
-    /** Appraises one report. Never throws for any input bytes. */
+    /** True if the appraiser holds chain state for {@code device} (it accepted a report of it). */
+    public boolean tracks(DeviceId device) {
+        return devices.containsKey(device);
+    }
+
+    /** Devices with chain state, at most {@link AppraiserConfig#maxDevices()}. */
+    public int trackedDevices() {
+        return devices.size();
+    }
+
+    /** Appraises one report from anywhere (no topic to match). Never throws for any input bytes. */
     public Appraisal appraise(byte[] reportBytes) {
+        return appraise(reportBytes, null);
+    }
+
+    /**
+     * Appraises one report that arrived on the topic of {@code topicDevice}: a report of another
+     * device is {@code wrong-topic}, decided before anything else can change. Never throws for any
+     * input bytes.
+     *
+     * @param topicDevice the device the report's topic names, or null when it came with no topic
+     */
+    public Appraisal appraise(byte[] reportBytes, DeviceId topicDevice) {
         Appraisal a;
         try {
-            a = appraiseUnchecked(reportBytes);
+            a = appraiseUnchecked(reportBytes, topicDevice);
         } catch (RuntimeException | StackOverflowError e) {
             // Defence in depth: every path above is written to return a typed outcome.
             a = new Appraisal.Rejected(ReasonCode.VERIFIER_ERROR, "the verifier failed (" + e.getClass().getSimpleName()
@@ -121,7 +155,7 @@ public final class Appraiser {
         return a;
     }
 
-    private Appraisal appraiseUnchecked(byte[] bytes) {
+    private Appraisal appraiseUnchecked(byte[] bytes, DeviceId topicDevice) {
         if (bytes.length > Limits.MAX_REPORT_BYTES) {
             return new Appraisal.Rejected(ReasonCode.MALFORMED, "report of " + bytes.length + " bytes exceeds the limit of "
                     + Limits.MAX_REPORT_BYTES, Optional.empty(), OptionalLong.empty());
@@ -137,12 +171,20 @@ public final class Appraiser {
         long seq = claims.seq();
         var reject = new Rejecter(device, seq);
 
+        if (topicDevice != null && !topicDevice.equals(device)) {
+            return reject.with(ReasonCode.WRONG_TOPIC, "report of device " + device + " arrived on the topic of device "
+                    + topicDevice + "; a device's reports belong under its own topic");
+        }
         if (config.registry().isPresent() && !config.registry().get().allows(device)) {
             return reject.with(ReasonCode.UNKNOWN_DEVICE, "device " + device + " is not in the verifier's device registry");
         }
         if (config.expectedFleet().isPresent() && !config.expectedFleet().get().equals(claims.fleet())) {
             return reject.with(ReasonCode.WRONG_FLEET, "report is for fleet '" + claims.fleet() + "', this verifier serves '"
                     + config.expectedFleet().get() + "'");
+        }
+        if (claims.emulated() && !config.allowEmulated()) {
+            return reject.with(ReasonCode.EMULATED, "report says it was made on an emulated board (claim emulated); this verifier "
+                    + "accepts only real boards' evidence (tests and demos start it with --allow-emulated)");
         }
         byte[] hash = DeviceId.sha256(bytes);
         var known = devices.get(device); // records are created only for genuine reports
@@ -227,8 +269,17 @@ public final class Appraiser {
             return reject.with(ReasonCode.IMPLAUSIBLE, implausible.get());
         }
 
+        // First sight: admit the device (bounded count, bounded rate) before anything is recorded.
+        var rec = known != null ? known : devices.get(device);
+        if (rec == null) {
+            String full = admit(pinned != null);
+            if (full != null) {
+                return reject.with(ReasonCode.RATE_LIMITED, full);
+            }
+            rec = devices.computeIfAbsent(device, d -> new DeviceRecord());
+        }
+
         // Chain continuity, under the device's lock.
-        var rec = known != null ? known : devices.computeIfAbsent(device, d -> new DeviceRecord());
         synchronized (rec) {
             if (rec.isDuplicate(claims.chain(), seq, hash)) {
                 return new Appraisal.Accepted(device, seq, claims, true, 0, false, hash);
@@ -296,6 +347,23 @@ public final class Appraiser {
                 }
             }
         }
+    }
+
+    /**
+     * Whether a device seen for the first time may be tracked: null if so, else why not. A device
+     * whose key is pinned already (a verifier restarted without its accepted log) is not new to
+     * the rate cap, but counts towards the maximum like any other.
+     */
+    private String admit(boolean pinnedBefore) {
+        if (devices.size() >= config.maxDevices()) {
+            return "the verifier tracks its maximum of " + config.maxDevices() + " devices (--max-devices) and takes no new one;"
+                    + " send the report again later";
+        }
+        if (!pinnedBefore && config.registry().isEmpty() && !newDevices.tryAdmit(config.clock().millis())) {
+            return "more than " + config.newDevicesPerMinute() + " new devices a minute (--new-devices-per-minute);"
+                    + " send the report again later";
+        }
+        return null;
     }
 
     /** The key pinned for a device this process has not seen yet, from the key pin store. */

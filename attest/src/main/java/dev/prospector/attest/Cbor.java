@@ -666,6 +666,19 @@ public final class Cbor {
             return floatOf(info, start);
         }
 
+        /** A boolean (simple value false or true), or {@code MalformedReportException(what)}. */
+        boolean bool(String what) throws MalformedReportException {
+            if (pos >= end) {
+                throw new MalformedReportException(what);
+            }
+            int b = in[pos] & 0xff;
+            if (b != 0xf4 && b != 0xf5) {
+                throw new MalformedReportException(what);
+            }
+            pos++;
+            return b == 0xf5;
+        }
+
         /** A tag number (major type 6) up to 2^63-1, or {@code MalformedReportException(what)}. */
         long tag(String what) throws MalformedReportException {
             return longArgument(6, what);

@@ -33,7 +33,8 @@ public record Claims(
         byte[] configHash,
         Optional<String> restart,
         List<KeyRotation> rotations,
-        long lost) {
+        long lost,
+        boolean emulated) {
 
     /** The claims of a device that has lost no report ({@code lost} = 0, the claim absent). */
     public Claims(DeviceId device, byte[] key, String fleet, long seq, Optional<byte[]> prev, byte[] chain,
@@ -41,7 +42,16 @@ public record Claims(
             List<Measurement> measurements, String softwareVersion, byte[] configHash, Optional<String> restart,
             List<KeyRotation> rotations) {
         this(device, key, fleet, seq, prev, chain, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion,
-                configHash, restart, rotations, 0);
+                configHash, restart, rotations, 0, false);
+    }
+
+    /** The claims of a board that is not emulated (claim {@code emulated} absent). */
+    public Claims(DeviceId device, byte[] key, String fleet, long seq, Optional<byte[]> prev, byte[] chain,
+            Instant iat, long epoch, Optional<byte[]> nonce, String bootId, Duration uptime,
+            List<Measurement> measurements, String softwareVersion, byte[] configHash, Optional<String> restart,
+            List<KeyRotation> rotations, long lost) {
+        this(device, key, fleet, seq, prev, chain, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion,
+                configHash, restart, rotations, lost, false);
     }
 
     /** Format version, claim {@code v}. */
@@ -66,6 +76,11 @@ public record Claims(
     public static final String ROTATIONS = "rot";
     /** Reports of this chain the device dropped unsent (its outbox was full), in total; absent when 0. */
     public static final String LOST = "lost";
+    /**
+     * The report was made on an emulated board (tests, the demo): {@code true}, or absent for a
+     * real board. Verifiers refuse such reports ({@code emulated}) unless told to accept them.
+     */
+    public static final String EMULATED = "emulated";
 
     public static final String M_NAME = "name";
     public static final String M_VALUE = "value";
@@ -176,6 +191,9 @@ public record Claims(
         if (lost > 0) {
             m.put(LOST, new Cbor.Int(lost));
         }
+        if (emulated) {
+            m.put(EMULATED, new Cbor.Bool(true));
+        }
         if (!rotations.isEmpty()) {
             var items = new ArrayList<Cbor.Value>();
             rotations.forEach(r -> items.add(new Cbor.Bytes(r.bytes())));
@@ -218,7 +236,7 @@ public record Claims(
      * a payload appear in this order, so each key is looked for from just after the previous one.
      */
     private static final List<String> NAMES = java.util.stream.Stream.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH,
-                    NONCE, BOOT, UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST)
+                    NONCE, BOOT, UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST, EMULATED)
             .sorted((a, b) -> Arrays.compareUnsigned(Cbor.encode(new Cbor.Text(a)), Cbor.encode(new Cbor.Text(b)))).toList();
     private static final Cbor.Key[] KEYS = NAMES.stream().map(Cbor.Key::text).toArray(Cbor.Key[]::new);
 
@@ -246,6 +264,7 @@ public record Claims(
         String restart = null;
         var rotations = new ArrayList<KeyRotation>();
         long lost = 0;
+        boolean emulated = false;
         int next = 0; // index in KEYS where the next key is looked for
         for (int i = 0; i < n; i++) {
             int keyStart = r.pos;
@@ -288,6 +307,7 @@ public record Claims(
                     }
                 }
                 case LOST -> lost = positive(r.uint(notUint), name);
+                case EMULATED -> emulated = onlyTrue(r.bool(NOT_EMULATED));
                 default -> throw new AssertionError(name);
             }
         }
@@ -305,7 +325,8 @@ public record Claims(
         }
         try {
             return new Claims(new DeviceId(dev), key, fleet, seq, Optional.ofNullable(prev), chain, Instant.ofEpochMilli(iat), epoch,
-                    Optional.ofNullable(nonce), boot, Duration.ofMillis(up), meas, sw, cfg, Optional.ofNullable(restart), rotations, lost);
+                    Optional.ofNullable(nonce), boot, Duration.ofMillis(up), meas, sw, cfg, Optional.ofNullable(restart), rotations, lost,
+                    emulated);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
@@ -343,6 +364,16 @@ public record Claims(
             throw new MalformedReportException("claim " + key + " is 0: a zero count is encoded by leaving the claim out");
         }
         return value;
+    }
+
+    private static final String NOT_EMULATED = "claim emulated is not a boolean";
+
+    /** An optional flag present only when true: an explicit false is not the deterministic form. */
+    private static boolean onlyTrue(boolean value) throws MalformedReportException {
+        if (!value) {
+            throw new MalformedReportException("claim emulated is false: a board that is not emulated leaves the claim out");
+        }
+        return true;
     }
 
     /** A measurement map of 4 entries and its first key, "name"; and of 2 entries. */
@@ -439,6 +470,6 @@ public record Claims(
     @Override
     public String toString() {
         return "Claims[dev=" + device + ", fleet=" + fleet + ", seq=" + seq + ", chain=" + Hex.encode(chain)
-                + ", iat=" + iat + ", measurements=" + measurements.size() + "]";
+                + ", iat=" + iat + ", measurements=" + measurements.size() + (emulated ? ", emulated" : "") + "]";
     }
 }

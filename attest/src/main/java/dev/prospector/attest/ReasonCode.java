@@ -23,7 +23,19 @@ public enum ReasonCode {
     /** A claim outside plausible bounds (a link speed, free space above capacity, 300 degrees C). */
     IMPLAUSIBLE("implausible"),
     /** The verifier failed (it could not record a key pin, or hit a bug): not the report's fault; send it again. */
-    VERIFIER_ERROR("verifier-error");
+    VERIFIER_ERROR("verifier-error"),
+    /**
+     * The report's device is not the device of the topic it arrived on. Checked before anything
+     * else, so a genuine report shown first under another device's topic changes no chain state.
+     */
+    WRONG_TOPIC("wrong-topic"),
+    /** The report claims to come from an emulated board and the verifier does not accept emulated evidence. */
+    EMULATED("emulated"),
+    /**
+     * A device the verifier does not track yet, beyond its cap on new devices per minute or its
+     * maximum of tracked devices: not the report's fault; the device keeps it and sends it again later.
+     */
+    RATE_LIMITED("rate-limited");
 
     private final String code;
 

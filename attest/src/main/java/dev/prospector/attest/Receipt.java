@@ -20,7 +20,10 @@ import java.util.OptionalLong;
  * them the device can tell that its own clock is off before its reports go stale (see
  * {@link ClockCheck}). {@code challenge} is a fresh challenge for the device (see
  * {@link ChallengeStore}): its next reports carry it as their {@code nonce} while it is younger than
- * {@code challenge_ttl}. {@link #sign} wraps the encoding in a COSE_Sign1 by the verifier's key.
+ * {@code challenge_ttl}. What the verifier publishes is {@link #sign}: the encoding as the payload
+ * of a tagged COSE_Sign1 signed by the verifier's own Ed25519 key ({@code kid} = that key's id), so
+ * that nobody else who can publish on the broker can speak for it; a board checks it with
+ * {@link #verify} against the verifier key it trusts.
  */
 public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Optional<DeviceId> device, OptionalLong seq,
         boolean duplicate, long gap, boolean chainRestart, byte[] reportHash, Instant at, Duration window,

@@ -53,7 +53,8 @@ public final class ReportSigner {
                 input.configHash(),
                 next.restart(),
                 keys.rotations(),
-                Math.min(input.lost(), next.seq() - 1));
+                Math.min(input.lost(), next.seq() - 1),
+                input.emulated());
         byte[] bytes = CoseSign1.sign(keys.deviceId().kid(), claims.encode(), keys);
         var report = new SignedReport(bytes, claims);
         store.accept(report);

@@ -253,7 +253,10 @@ class AppraiserRejectionTest {
         assertTrue(e.getMessage().contains("clock-skew window"), e.getMessage());
         e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new AppraiserConfig(Limits.CLOCK_SKEW_WINDOW, Optional.empty(), Optional.empty(), Optional.empty(), true,
-                        PlausibilityLimits.DEFAULTS, Fixtures.CLOCK, Optional.empty()));
+                        PlausibilityLimits.DEFAULTS, Fixtures.CLOCK, Optional.empty(), false, AppraiserConfig.DEFAULT_MAX_DEVICES, 0));
         assertTrue(e.getMessage().contains("requireNonce"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> AppraiserConfig.defaults().withNewDevicesPerMinute(-1));
+        assertTrue(e.getMessage().contains("new devices per minute"), e.getMessage());
     }
 }

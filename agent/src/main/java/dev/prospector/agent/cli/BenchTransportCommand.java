@@ -476,7 +476,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         var appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withClockSkewWindow(BENCH_SKEW_WINDOW));
         Optional<AcceptedLog> accepted = stateDir.map(dir -> AcceptedLog.open(dir.resolve("accepted.log"), appraiser::restore));
         MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), clientId).withSessionExpiry(VERIFIER_SESSION);
-        return new VerifierService(FLEET, appraiser, partitioning, accepted, listener -> new MqttLink(mqtt, Optional.empty(), listener));
+        return new VerifierService(FLEET, appraiser, DeviceKeys.generate(), partitioning, accepted, VerifierService.links(mqtt));
     }
 
     /** Publishes the backlog as a fleet would: round by round (seq 1 of every device, then seq 2, ...), QoS 1. */

@@ -6,13 +6,13 @@ import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.node.NodeStats;
 import dev.prospector.agent.transport.BrokerUrl;
-import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
 import dev.prospector.attest.ChallengeStore;
+import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
 import dev.prospector.hardware.BoardSelection;
 import java.io.IOException;
@@ -35,8 +35,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run the whole system in this process: an embedded MQTT broker on a free loopback port,",
-            "a verifier and N emulated boards reporting to it. Prints a summary and exits 0 only when every",
-            "report sent was accepted."})
+            "a verifier and N emulated boards reporting to it. Prints a summary and exits 0 only when every report",
+            "made was delivered (confirmed by the verifier's signed receipt) and accepted once."})
 public final class DemoCommand implements Callable<Integer> {
     /** How long to wait, after the last report, for the outboxes to drain and the verifier to catch up. */
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
@@ -59,10 +59,13 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as a JSON array of {device, sent, accepted, rejected, answered}.")
     boolean json;
 
-    /** One board's line of the summary. */
-    record Row(String device, long sent, long accepted, long rejected, long answered) {
+    /**
+     * One board's line of the summary: what it made, what reached the broker, what its signed
+     * receipts confirmed, and the verifier's counts.
+     */
+    record Row(String device, long made, long sent, long delivered, long accepted, long rejected, long answered, long pending) {
         boolean ok() {
-            return sent > 0 && accepted == sent && rejected == 0;
+            return made > 0 && delivered == made && accepted == made && rejected == 0 && pending == 0;
         }
     }
 
@@ -80,17 +83,25 @@ public final class DemoCommand implements Callable<Integer> {
         progress.say("starting the embedded MQTT broker");
         try (EmbeddedBroker broker = EmbeddedBroker.startOnFreePort()) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            // As `prospector verifier` does: every receipt carries a challenge that the next report answers.
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET)
+            // As `prospector verifier` does: every receipt carries a challenge that the next report answers,
+            // and is signed by the verifier's key (its public half in receiptKeyDir/device.pub, for the boards).
+            // The demo's boards are emulated: their reports say so, and this verifier accepts them.
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withAllowEmulated(true)
                     .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
+            Path receiptKeyDir = work.resolve("verifier").resolve("receipt-key");
+            DeviceKeys receiptKey = DeviceKeys.generate();
+            receiptKey.write(receiptKeyDir);
             MqttSettings verifierMqtt = MqttSettings.of(url, "prospector-demo-verifier").withSessionExpiry(Duration.ZERO);
-            try (VerifierService verifier = new VerifierService(FLEET, appraiser, Optional.of(new Partitioning("verifiers", 0, 1)),
-                    listener -> new MqttLink(verifierMqtt, Optional.empty(), listener))) {
+            try (VerifierService verifier = new VerifierService(FLEET, appraiser, receiptKey,
+                    Optional.of(new Partitioning("verifiers", 0, 1)), VerifierService.links(verifierMqtt))) {
                 verifier.connect();
                 progress.say("broker on " + broker.url() + "; starting " + devices + " emulated board(s)");
                 for (int i = 0; i < devices; i++) {
+                    // Each board trusts the verifier's receipt key: a report leaves its outbox only when
+                    // a receipt signed by that key names it.
                     var settings = new AgentWiring.RunSettings(url, FLEET, work.resolve("board-" + (i + 1)),
-                            BoardSelection.EMULATED, interval, AgentWiring.DEFAULT_OUTBOX_BYTES, i + 1, Set.of());
+                            BoardSelection.EMULATED, interval, AgentWiring.DEFAULT_OUTBOX_BYTES, i + 1, Set.of())
+                            .withVerifierKeys(List.of(receiptKeyDir.resolve(DeviceKeys.PUBLIC_KEY_FILE)));
                     AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
                     agents.add(node);
                     node.start();
@@ -130,7 +141,7 @@ public final class DemoCommand implements Callable<Integer> {
         for (AgentNode a : agents) {
             NodeStats s = a.stats();
             var c = counts.get(a.device());
-            if (s.pending() > 0 || c == null || c.accepted() + c.rejected() < s.sent()) {
+            if (s.pending() > 0 || c == null || c.accepted() + c.rejected() < s.made()) {
                 return false;
             }
         }
@@ -139,19 +150,19 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static String totals(List<AgentNode> agents, VerifierService verifier) {
         long made = 0;
-        long sent = 0;
+        long delivered = 0;
         long accepted = 0;
         long rejected = 0;
         for (AgentNode a : agents) {
             NodeStats s = a.stats();
             made += s.made();
-            sent += s.sent();
+            delivered += s.delivered();
         }
         for (var c : verifier.counts().values()) {
             accepted += c.accepted();
             rejected += c.rejected();
         }
-        return "made " + made + "  sent " + sent + "  accepted " + accepted + "  rejected " + rejected;
+        return "made " + made + "  delivered " + delivered + "  accepted " + accepted + "  rejected " + rejected;
     }
 
     private static List<Row> rows(List<AgentNode> agents, VerifierService verifier) {
@@ -159,8 +170,9 @@ public final class DemoCommand implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         for (AgentNode a : agents) {
             var c = counts.get(a.device());
-            rows.add(new Row(a.device(), a.stats().sent(), c == null ? 0 : c.accepted(), c == null ? 0 : c.rejected(),
-                    c == null ? 0 : c.answered()));
+            NodeStats s = a.stats();
+            rows.add(new Row(a.device(), s.made(), s.sent(), s.delivered(), c == null ? 0 : c.accepted(),
+                    c == null ? 0 : c.rejected(), c == null ? 0 : c.answered(), s.pending()));
         }
         return rows;
     }
@@ -169,17 +181,20 @@ public final class DemoCommand implements Callable<Integer> {
         if (json) {
             CBORObject array = CBORObject.NewArray();
             for (Row r : rows) {
-                array.Add(CBORObject.NewOrderedMap().Add("device", r.device()).Add("sent", r.sent())
-                        .Add("accepted", r.accepted()).Add("rejected", r.rejected()).Add("answered", r.answered()));
+                array.Add(CBORObject.NewOrderedMap().Add("device", r.device()).Add("made", r.made()).Add("sent", r.sent())
+                        .Add("delivered", r.delivered()).Add("accepted", r.accepted()).Add("rejected", r.rejected())
+                        .Add("answered", r.answered()).Add("pending", r.pending()));
             }
             out.println(array.ToJSONString());
         } else {
-            Table t = new Table("DEVICE", "SENT", "ACCEPTED", "REJECTED", "ANSWERED");
-            rows.forEach(r -> t.row(r.device(), r.sent(), r.accepted(), r.rejected(), r.answered()));
+            Table t = new Table("DEVICE", "MADE", "DELIVERED", "ACCEPTED", "REJECTED", "ANSWERED");
+            rows.forEach(r -> t.row(r.device(), r.made(), r.delivered(), r.accepted(), r.rejected(), r.answered()));
             t.print(out);
             boolean ok = rows.stream().allMatch(Row::ok);
-            out.println(ok ? "every report sent was accepted" : "NOT every report sent was accepted");
-            out.println("ANSWERED: accepted reports that answered the challenge in the board's latest receipt");
+            out.println(ok ? "every report made was delivered and accepted once"
+                    : "NOT every report made was delivered and accepted");
+            out.println("DELIVERED: confirmed by a receipt signed by the verifier's key; "
+                    + "ANSWERED: accepted reports that answered the challenge in the board's latest receipt");
         }
         out.flush();
     }

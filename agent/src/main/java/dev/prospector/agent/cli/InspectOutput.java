@@ -152,7 +152,10 @@ final class InspectOutput {
         t.row("chain", HEX.formatHex(c.chain()));
         c.restart().ifPresent(r -> t.row("restart", r));
         if (c.lost() > 0) {
-            t.row("lost", c.lost() + " report(s) dropped unsent (outbox full)");
+            t.row("lost", c.lost() + " report(s) that may never be delivered (outbox full or damaged)");
+        }
+        if (c.emulated()) {
+            t.row("emulated", "yes: made on an emulated board (verifiers refuse it unless --allow-emulated)");
         }
         t.row("iat", c.iat());
         t.row("epoch", c.epoch());
@@ -296,6 +299,7 @@ final class InspectOutput {
                 .Add("chain", HEX.formatHex(c.chain()))
                 .Add("restart", nullable(c.restart()))
                 .Add("lost", c.lost())
+                .Add("emulated", c.emulated())
                 .Add("iat", c.iat().toString())
                 .Add("epoch", c.epoch())
                 .Add("nonce", nullable(c.nonce().map(HEX::formatHex)))

@@ -63,7 +63,7 @@ public final class ReportCommand implements Callable<Integer> {
             ReportSigner signer = new ReportSigner(keys, ChainState.open(state));
             byte[] configHash = AgentWiring.configHash("report", fleet, board.name());
             // The file is written before the chain state moves on: if it cannot be, no seq is used.
-            report = signer.sign(AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC())
+            report = signer.sign(AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC(), b.info())
                     .input(b.measure(), Optional.empty()), r -> writeAtomically(out, r.bytes()));
         }
         var w = spec.commandLine().getOut();

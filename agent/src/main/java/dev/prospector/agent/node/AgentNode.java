@@ -124,6 +124,8 @@ public final class AgentNode implements AutoCloseable {
     private final AtomicLong receiptsRefused = new AtomicLong();
     private final AtomicLong receiptsUnmatched = new AtomicLong();
     private volatile boolean closed;
+    /** Held while the node runs; released last by {@link #close()}. */
+    private final AutoCloseable dataDirLock;
 
     /** A report on its way: its seq and hash, when it was last published (local clock; null: send now), how often. */
     private static final class InFlight {
@@ -143,7 +145,7 @@ public final class AgentNode implements AutoCloseable {
     /** The parts of a node, built by {@link AgentWiring}. */
     public record Parts(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer,
             ReportFactory factory, OutboxJournal outbox, Duration interval, byte[] configHash, Clock clock,
-            Optional<LedgerService> ledger, TrustedVerifiers verifiers, Duration receiptTimeout) {
+            Optional<LedgerService> ledger, TrustedVerifiers verifiers, Duration receiptTimeout, AutoCloseable dataDirLock) {
     }
 
     /**
@@ -163,6 +165,7 @@ public final class AgentNode implements AutoCloseable {
         this.ledger = parts.ledger();
         this.verifiers = parts.verifiers();
         this.receiptTimeout = parts.receiptTimeout();
+        this.dataDirLock = parts.dataDirLock();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "agent-" + keys.deviceId()));
         this.delivery = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outbox-" + keys.deviceId()));
         this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
@@ -588,5 +591,10 @@ public final class AgentNode implements AutoCloseable {
         }
         outbox.close();
         board.close();
+        try {
+            dataDirLock.close();
+        } catch (Exception e) {
+            Logger.debug("releasing the data dir lock: {}", e.toString());
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.prospector.agent.node;
 import dev.prospector.agent.cli.UserError;
 import dev.prospector.agent.cli.Version;
 import dev.prospector.agent.outbox.OutboxJournal;
+import dev.prospector.agent.storage.StateDirLock;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
@@ -13,6 +14,7 @@ import dev.prospector.attest.KeyCustodyException;
 import dev.prospector.attest.ReportSigner;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardConfig;
+import dev.prospector.hardware.BoardInfo;
 import dev.prospector.hardware.BoardSelection;
 import dev.prospector.hardware.Boards;
 import dev.prospector.hardware.Fault;
@@ -138,6 +140,17 @@ public final class AgentWiring {
      */
     public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
         prepareDataDir(s.dataDir());
+        StateDirLock lock = lockDataDir(s.dataDir());
+        try {
+            return agent(s, clock, security, afterReset, lock);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset,
+            StateDirLock lock) {
         DeviceKeys keys = identity(s.dataDir());
         TrustedVerifiers verifiers;
         try {
@@ -153,15 +166,37 @@ public final class AgentWiring {
         ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(s.board().withDataDir(s.dataDir()).withClock(clock));
         byte[] configHash = s.configHash();
-        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device));
+        // The broker never delivers this board a packet larger than it can use: a receipt, or a
+        // ledger block when the board keeps a shard (see TrustedVerifiers and LedgerService).
+        long maxPacket = s.ledger().isPresent() ? LedgerService.MAX_BLOCK_BYTES + PACKET_OVERHEAD
+                : TrustedVerifiers.MAX_RECEIPT_BYTES + PACKET_OVERHEAD;
+        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device)).withMaxPacketBytes(maxPacket);
         Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
-        var parts = new AgentNode.Parts(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock),
-                outbox, s.interval(), configHash, clock, ledger, verifiers, s.receiptTimeout());
+        var parts = new AgentNode.Parts(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock, board.info()),
+                outbox, s.interval(), configHash, clock, ledger, verifiers, s.receiptTimeout(), lock);
         AgentNode node = new AgentNode(parts, (will, listener) -> new MqttLink(mqtt, will, listener));
         if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
             attachIo(node, s, board, clock, afterReset);
         }
         return node;
+    }
+
+    /** Room in an MQTT packet beyond its payload: fixed header, topic, properties. */
+    static final int PACKET_OVERHEAD = 1024;
+
+    /**
+     * One agent per data dir: two would publish under one client id, knock each other off the
+     * broker and fork the chain. The lock is the kernel's (released when the process dies).
+     */
+    private static StateDirLock lockDataDir(Path dataDir) {
+        try {
+            return StateDirLock.acquire(dataDir, "data dir");
+        } catch (StateDirLock.HeldException e) {
+            throw new UserError(e.getMessage(), UserError.UNAVAILABLE);
+        } catch (IOException e) {
+            throw new UserError("cannot lock data dir " + dataDir + ": " + e.getMessage()
+                    + " (give the service user write access to it)");
+        }
     }
 
     /**
@@ -300,8 +335,14 @@ public final class AgentWiring {
         return Boards.open(BoardConfig.defaults(dataDir).withSelection(selection).withSeed(seed).withClock(clock));
     }
 
+    /** Reports that do not claim emulation, whatever made the measurements (benchmarks, tests). */
     public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock) {
         return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock);
+    }
+
+    /** Reports of {@code board}: claim {@code emulated} when it is the emulated board. */
+    public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock, BoardInfo board) {
+        return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock, board.kind().equals("emulated"));
     }
 
     /** SHA-256 over the effective settings, one per line: what the report's config hash claims. */

@@ -16,7 +16,8 @@ import java.util.Optional;
 
 /**
  * Turns what the board measured into what a report claims. Pure: the same snapshot, clock and
- * settings give the same input.
+ * settings give the same input. On an emulated board every report says so (signed claim
+ * {@code emulated}), so that verifiers refuse its evidence unless they are told to accept it.
  */
 public final class ReportFactory {
     /** Claimed when the kernel's boot id could not be read (the claim must not be empty). */
@@ -27,8 +28,16 @@ public final class ReportFactory {
     private final String softwareVersion;
     private final byte[] configHash;
     private final Clock clock;
+    private final boolean emulated;
 
+    /** For a real board. */
     public ReportFactory(String fleet, Duration epochLength, String softwareVersion, byte[] configHash, Clock clock) {
+        this(fleet, epochLength, softwareVersion, configHash, clock, false);
+    }
+
+    /** @param emulated the board is emulated: every report claims {@code emulated} */
+    public ReportFactory(String fleet, Duration epochLength, String softwareVersion, byte[] configHash, Clock clock,
+            boolean emulated) {
         if (epochLength.isNegative() || epochLength.isZero()) {
             throw new IllegalArgumentException("epoch length must be positive");
         }
@@ -37,6 +46,12 @@ public final class ReportFactory {
         this.softwareVersion = softwareVersion;
         this.configHash = configHash.clone();
         this.clock = clock;
+        this.emulated = emulated;
+    }
+
+    /** Whether the reports claim to come from an emulated board. */
+    public boolean emulated() {
+        return emulated;
     }
 
     public ReportInput input(Snapshot snapshot, Optional<byte[]> nonce) {
@@ -62,6 +77,6 @@ public final class ReportFactory {
             }
         }
         return new ReportInput(fleet, iat, epoch, nonce, snapshot.bootId().orElse(NO_BOOT_ID), uptime,
-                measurements, softwareVersion, configHash, lost);
+                measurements, softwareVersion, configHash, lost, emulated);
     }
 }

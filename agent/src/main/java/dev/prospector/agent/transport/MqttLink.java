@@ -264,6 +264,9 @@ public final class MqttLink implements AutoCloseable {
         o.setKeepAliveInterval((int) settings.keepAlive().toSeconds());
         o.setConnectionTimeout(CONNECT_TIMEOUT_SECONDS);
         o.setAutomaticReconnect(false);
+        if (settings.maxPacketBytes() > 0) {
+            o.setMaximumPacketSize(settings.maxPacketBytes());
+        }
         tls.ifPresent(o::setSocketFactory);
         o.setHttpsHostnameVerificationEnabled(true);
         settings.username().ifPresent(o::setUserName);

@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param backoff reconnect policy
  * @param tls CA and client certificate files; only with an {@code ssl://} URL (which without them
  *     trusts the JDK's CAs)
+ * @param maxPacketBytes the MQTT 5 Maximum Packet Size we announce in CONNECT: the broker never
+ *     delivers us a larger packet; 0 to announce none
  */
 public record MqttSettings(
         BrokerUrl url,
@@ -27,7 +29,8 @@ public record MqttSettings(
         Duration keepAlive,
         Duration sessionExpiry,
         Backoff backoff,
-        Optional<TlsSettings> tls) {
+        Optional<TlsSettings> tls,
+        long maxPacketBytes) {
 
     public MqttSettings {
         Objects.requireNonNull(url, "url");
@@ -40,6 +43,9 @@ public record MqttSettings(
         if (sessionExpiry.isNegative()) {
             throw new IllegalArgumentException("session expiry must not be negative");
         }
+        if (maxPacketBytes < 0 || maxPacketBytes > 268_435_460L) {
+            throw new IllegalArgumentException("maximum packet size must be 0 (none) to 268435460 bytes (MQTT's limit)");
+        }
         if (tls.isPresent() && !url.tls()) {
             throw new UserError("--ca is given but broker URL " + url
                     + " is not TLS: use ssl://" + url.host() + ":8883 (or the broker's TLS port)");
@@ -49,21 +55,26 @@ public record MqttSettings(
     /** Defaults for a client: 30 s keep-alive, a one-day session, standard backoff. */
     public static MqttSettings of(BrokerUrl url, String clientId) {
         return new MqttSettings(url, clientId, Optional.empty(), Optional.empty(),
-                Duration.ofSeconds(30), Duration.ofDays(1), Backoff.standard(), Optional.empty());
+                Duration.ofSeconds(30), Duration.ofDays(1), Backoff.standard(), Optional.empty(), 0);
     }
 
     public MqttSettings withSessionExpiry(Duration expiry) {
-        return new MqttSettings(url, clientId, username, password, keepAlive, expiry, backoff, tls);
+        return new MqttSettings(url, clientId, username, password, keepAlive, expiry, backoff, tls, maxPacketBytes);
     }
 
     /** TLS with these files (the URL must be {@code ssl://}). */
     public MqttSettings withTls(TlsSettings files) {
-        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, backoff, Optional.of(files));
+        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, backoff, Optional.of(files), maxPacketBytes);
     }
 
     /** MQTT user name and password (the password is never logged). */
     public MqttSettings withCredentials(String user, Optional<String> secret) {
-        return new MqttSettings(url, clientId, Optional.of(user), secret, keepAlive, sessionExpiry, backoff, tls);
+        return new MqttSettings(url, clientId, Optional.of(user), secret, keepAlive, sessionExpiry, backoff, tls, maxPacketBytes);
+    }
+
+    /** Announces {@code bytes} as our Maximum Packet Size: the broker drops larger messages for us. */
+    public MqttSettings withMaxPacketBytes(long bytes) {
+        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, backoff, tls, bytes);
     }
 
     @Override

@@ -2,17 +2,22 @@ package dev.prospector.agent.verifier;
 
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.DeviceId;
-import java.util.concurrent.CompletableFuture;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.Limits;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
@@ -23,6 +28,8 @@ import org.tinylog.Logger;
  * one line per outcome and sends the outcome to the device as a receipt (attest's {@link Receipt}:
  * outcome, reason, the report's hash, the verifier's time and clock-skew window, and a fresh
  * challenge when the appraiser has a challenge store) on {@code prospector/v1/<fleet>/<device>/receipt}.
+ * Every receipt is a tagged COSE_Sign1 signed by the verifier's own key ({@link Receipt#sign}), so
+ * a board can tell the verifier's word from anyone else's who can publish on the broker.
  *
  * <h2>Scaling out</h2>
  * Verifiers of one group share the fleet's reports through an MQTT 5 shared subscription
@@ -36,8 +43,35 @@ import org.tinylog.Logger;
  *
  * <p>Messages are acknowledged only after they are appraised (or forwarded); a verifier killed
  * mid-report gets it again from its persistent session.
+ *
+ * <h2>What a publisher on the broker cannot do</h2>
+ * <ul>
+ *   <li>Make it hold state for junk topics: a message whose topic's device segment is not a device
+ *       id ({@link DeviceId#isValid}) is acknowledged and dropped without appraisal, counted in
+ *       {@link #droppedTopics()} and logged only at 1, 10, 100, ... such messages. Per-device
+ *       counts exist only for devices the appraiser tracks (bounded by its admission, see
+ *       {@code AppraiserConfig.maxDevices} and {@code newDevicesPerMinute}); outcomes for other
+ *       devices are summed in {@link #untracked()}.
+ *   <li>Send it huge messages: its CONNECT announces a Maximum Packet Size of
+ *       {@link #MAX_PACKET_BYTES} (with {@link #links}), so the broker drops larger ones for it; a
+ *       message that does not decode is acknowledged and refused ({@code malformed}), never left
+ *       unacknowledged to be delivered again after every reconnect.
+ *   <li>Spoil a genuine report by showing it first under another device's topic: the topic's
+ *       device goes into the appraisal, which refuses a mismatch ({@code wrong-topic}) before any
+ *       chain state changes.
+ *   <li>Have a duplicate counted twice: a report accepted before is answered with the same kind of
+ *       receipt ({@code dup}) at the cost of a hash lookup and a signature, and counted only as a
+ *       duplicate. Boards re-send a report until its receipt arrives, so duplicates are common.
+ * </ul>
  */
 public final class VerifierService implements AutoCloseable {
+
+    /**
+     * The Maximum Packet Size the verifier announces to its broker: a report of
+     * {@link Limits#MAX_REPORT_BYTES} plus 1 KiB for the PUBLISH header, its longest topic (a
+     * forwarded report's, under 200 bytes) and properties. Anything larger is no report.
+     */
+    public static final int MAX_PACKET_BYTES = Limits.MAX_REPORT_BYTES + 1024;
 
     /** Counts per device. */
     public static final class DeviceCounts {
@@ -72,29 +106,36 @@ public final class VerifierService implements AutoCloseable {
 
     private final String fleet;
     private final Appraiser appraiser;
+    private final DeviceKeys receiptKey;
     private final Optional<Partitioning> partitioning;
     private final Optional<AcceptedLog> acceptedLog;
     private final MqttLink link;
-    private final Map<String, DeviceCounts> counts = new ConcurrentHashMap<>();
+    private final Map<DeviceId, DeviceCounts> counts = new ConcurrentHashMap<>();
+    private final DeviceCounts untracked = new DeviceCounts();
     private final LongAdder forwarded = new LongAdder();
+    private final AtomicLong droppedTopics = new AtomicLong();
     private final CopyOnWriteArrayList<BiConsumer<String, Appraisal>> observers = new CopyOnWriteArrayList<>();
 
     /**
+     * @param receiptKey   the verifier's key, which signs every receipt
      * @param partitioning the group and this verifier's partition, or empty to receive every
      *     report of the fleet alone
      */
-    public VerifierService(String fleet, Appraiser appraiser, Optional<Partitioning> partitioning, LinkFactory links) {
-        this(fleet, appraiser, partitioning, Optional.empty(), links);
+    public VerifierService(String fleet, Appraiser appraiser, DeviceKeys receiptKey, Optional<Partitioning> partitioning,
+            LinkFactory links) {
+        this(fleet, appraiser, receiptKey, partitioning, Optional.empty(), links);
     }
 
     /**
+     * @param receiptKey  the verifier's key, which signs every receipt
      * @param acceptedLog where acceptances are made durable before they are acknowledged (see
      *     {@link AcceptedLog}); empty to keep them in memory only
      */
-    public VerifierService(String fleet, Appraiser appraiser, Optional<Partitioning> partitioning,
+    public VerifierService(String fleet, Appraiser appraiser, DeviceKeys receiptKey, Optional<Partitioning> partitioning,
             Optional<AcceptedLog> acceptedLog, LinkFactory links) {
         this.fleet = fleet;
         this.appraiser = appraiser;
+        this.receiptKey = receiptKey;
         this.partitioning = partitioning;
         this.acceptedLog = acceptedLog;
         this.link = links.create((MqttLink.AcknowledgingListener) this::onMessage);
@@ -114,9 +155,23 @@ public final class VerifierService implements AutoCloseable {
         MqttLink create(MqttLink.Listener listener);
     }
 
+    /** The verifier's links over {@code mqtt}: no will, and {@link #MAX_PACKET_BYTES} announced. */
+    public static LinkFactory links(MqttSettings mqtt) {
+        MqttSettings bounded = mqtt.withMaxPacketBytes(MAX_PACKET_BYTES);
+        return listener -> new MqttLink(bounded, Optional.empty(), listener);
+    }
+
     /** Connects now; fails with one line when the broker cannot be reached. */
     public void connect() {
         link.connect();
+    }
+
+    /**
+     * Connects in the background and keeps trying with backoff until the broker answers (one
+     * warning per distinct failure); never fails. For a verifier that may start before its broker.
+     */
+    public void start() {
+        link.start();
     }
 
     /** Called with (device, outcome) for every report appraised here, on the MQTT thread; must not block. */
@@ -124,8 +179,21 @@ public final class VerifierService implements AutoCloseable {
         observers.add(observer);
     }
 
+    /** Counts of the devices the appraiser tracks, by device id. */
     public Map<String, DeviceCounts> counts() {
-        return Map.copyOf(counts);
+        Map<String, DeviceCounts> out = new HashMap<>();
+        counts.forEach((d, c) -> out.put(d.value(), c));
+        return Map.copyOf(out);
+    }
+
+    /** Outcomes for devices the appraiser does not track (never accepted, refused as new, unknown). */
+    public DeviceCounts untracked() {
+        return untracked;
+    }
+
+    /** Messages dropped unappraised because their topic names no device id. */
+    public long droppedTopics() {
+        return droppedTopics.get();
     }
 
     /** Reports handed to the partition that owns their device. */
@@ -133,25 +201,50 @@ public final class VerifierService implements AutoCloseable {
         return forwarded.sum();
     }
 
+    /** The public key that verifies this verifier's receipts (what boards trust with --verifier-key). */
+    public byte[] receiptPublicKey() {
+        return receiptKey.publicKey();
+    }
+
     void onMessage(String topic, byte[] payload, Runnable ack) {
+        Runnable once = new Runnable() {
+            private final AtomicBoolean done = new AtomicBoolean();
+
+            @Override
+            public void run() {
+                if (done.compareAndSet(false, true)) {
+                    ack.run();
+                }
+            }
+        };
+        try {
+            handle(topic, payload, once);
+        } catch (RuntimeException e) {
+            // Never leave a message unacknowledged for a bug: it would come back after every reconnect.
+            Logger.error(e, "handling a message on {} failed; acknowledged and dropped", shorten(topic));
+            once.run();
+        }
+    }
+
+    private void handle(String topic, byte[] payload, Runnable ack) {
         Optional<String> reported = Topics.deviceOfReport(fleet, topic);
-        Optional<String> device = reported.or(() -> Topics.deviceOfForwarded(fleet, topic));
-        if (device.isEmpty()) {
-            Logger.warn("ignored a message on unexpected topic {}", topic);
+        Optional<String> segment = reported.or(() -> Topics.deviceOfForwarded(fleet, topic));
+        if (segment.isEmpty() || !DeviceId.isValid(segment.get())) {
+            drop(topic);
             ack.run();
             return;
         }
-        String d = device.get();
-        if (reported.isPresent() && partitioning.isPresent() && !partitioning.get().owns(d)) {
+        DeviceId d = new DeviceId(segment.get());
+        if (reported.isPresent() && partitioning.isPresent() && !partitioning.get().owns(d.value())) {
             Partitioning p = partitioning.get();
-            String to = Topics.forwarded(fleet, p.group(), p.owner(d), d);
+            String to = Topics.forwarded(fleet, p.group(), p.owner(d.value()), d.value());
             link.publish(to, payload, 1, false).whenComplete((ok, failure) -> {
                 if (failure == null) {
                     forwarded.increment();
                     ack.run();
                 } else {
                     // Not acknowledged: the broker sends the report to us (or a peer) again.
-                    Logger.warn("forwarding a report of {} to partition {} failed: {}", d, p.owner(d),
+                    Logger.warn("forwarding a report of {} to partition {} failed: {}", d, p.owner(d.value()),
                             failure.getMessage());
                 }
             });
@@ -160,14 +253,31 @@ public final class VerifierService implements AutoCloseable {
         appraise(d, payload, ack);
     }
 
-    private void appraise(String topicDevice, byte[] payload, Runnable ack) {
-        Appraisal outcome = appraiser.appraise(payload);
-        if (outcome instanceof Appraisal.Accepted a && !topicDevice.equals(a.device().value())) {
-            // Signed by a real device, but published under another device's topic.
-            outcome = new Appraisal.Rejected(ReasonCode.MALFORMED, "report of device " + a.device()
-                    + " arrived on the topic of device " + topicDevice, Optional.of(a.device()), OptionalLong.of(a.seq()));
+    /** Counts a message whose topic names no device; says so at the 1st, 10th, 100th, ... */
+    private void drop(String topic) {
+        long n = droppedTopics.incrementAndGet();
+        if (n == 1 || isPowerOfTen(n)) {
+            Logger.warn("dropped {} message(s) so far on topics that name no device of fleet {} (latest: {})", n, fleet,
+                    shorten(topic));
+        } else {
+            Logger.debug("dropped a message on topic {}", shorten(topic));
         }
-        Appraisal result = outcome;
+    }
+
+    private static boolean isPowerOfTen(long n) {
+        while (n >= 10 && n % 10 == 0) {
+            n /= 10;
+        }
+        return n == 1;
+    }
+
+    /** A topic fit for a log line: at most 120 characters. */
+    private static String shorten(String topic) {
+        return topic.length() <= 120 ? topic : topic.substring(0, 100) + "…(" + topic.length() + " characters)";
+    }
+
+    private void appraise(DeviceId topicDevice, byte[] payload, Runnable ack) {
+        Appraisal outcome = appraiser.appraise(payload, topicDevice);
         CompletableFuture<Void> durable = CompletableFuture.completedFuture(null);
         if (acceptedLog.isPresent() && outcome instanceof Appraisal.Accepted a && !a.duplicate()) {
             durable = acceptedLog.get().append(Appraiser.AcceptedEntry.of(a));
@@ -178,14 +288,17 @@ public final class VerifierService implements AutoCloseable {
                 Logger.error("could not record the acceptance of a report of {}: {}", topicDevice, failure.getMessage());
                 return;
             }
-            conclude(topicDevice, payload, result);
-            ack.run();
+            try {
+                conclude(topicDevice, payload, outcome);
+            } finally {
+                ack.run();
+            }
         });
     }
 
     /** Counts, logs and announces an outcome that is final (for an acceptance: durable). */
-    private void conclude(String topicDevice, byte[] payload, Appraisal outcome) {
-        DeviceCounts c = counts.computeIfAbsent(topicDevice, d -> new DeviceCounts());
+    private void conclude(DeviceId topicDevice, byte[] payload, Appraisal outcome) {
+        DeviceCounts c = appraiser.tracks(topicDevice) ? counts.computeIfAbsent(topicDevice, d -> new DeviceCounts()) : untracked;
         if (outcome instanceof Appraisal.Accepted a) {
             if (a.duplicate()) {
                 c.duplicates.increment();
@@ -202,8 +315,8 @@ public final class VerifierService implements AutoCloseable {
             c.rejected.increment();
             Logger.warn("{} (topic device {})", outcome, topicDevice);
         }
-        observers.forEach(o -> o.accept(topicDevice, outcome));
-        link.publish(Topics.receipt(fleet, topicDevice), receipt(topicDevice, outcome, payload).encode(), 1, false);
+        observers.forEach(o -> o.accept(topicDevice.value(), outcome));
+        link.publish(Topics.receipt(fleet, topicDevice.value()), receipt(topicDevice, outcome, payload).sign(receiptKey), 1, false);
     }
 
     /**
@@ -212,12 +325,12 @@ public final class VerifierService implements AutoCloseable {
      * another device, or none at all, sent to a device by publishing under its topic): the device
      * answers it in its next reports (claim {@code nonce}).
      */
-    private Receipt receipt(String topicDevice, Appraisal outcome, byte[] payload) {
+    private Receipt receipt(DeviceId topicDevice, Appraisal outcome, byte[] payload) {
         Receipt receipt = Receipt.of(outcome, payload, appraiser.config());
         Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a ? Optional.of(a.device())
                 : SIGNATURE_CHECKED.contains(((Appraisal.Rejected) outcome).reason()) ? ((Appraisal.Rejected) outcome).device() : Optional.empty();
         var challenges = appraiser.config().challenges();
-        if (signedBy.isPresent() && signedBy.get().value().equals(topicDevice) && challenges.isPresent()) {
+        if (signedBy.isPresent() && signedBy.get().equals(topicDevice) && challenges.isPresent()) {
             receipt = receipt.withChallenge(new Receipt.Challenge(challenges.get().issue(signedBy.get()), challenges.get().ttl()));
         }
         return receipt;
@@ -225,7 +338,7 @@ public final class VerifierService implements AutoCloseable {
 
     /** Rejections the appraiser makes only after the report's signature verified. */
     private static final java.util.Set<ReasonCode> SIGNATURE_CHECKED = java.util.EnumSet.of(ReasonCode.STALE, ReasonCode.BAD_NONCE,
-            ReasonCode.IMPLAUSIBLE, ReasonCode.REPLAY, ReasonCode.CHAIN_BREAK);
+            ReasonCode.IMPLAUSIBLE, ReasonCode.REPLAY, ReasonCode.CHAIN_BREAK, ReasonCode.RATE_LIMITED);
 
     /** One outcome as JSON, for {@code prospector verifier --json}. */
     public static CBORObject outcomeJson(String device, Appraisal outcome) {

@@ -23,9 +23,11 @@ class DemoCommandTest {
         assertEquals(2, rows.size(), json);
         for (int i = 0; i < rows.size(); i++) {
             CBORObject r = rows.get(i);
-            long sent = r.get("sent").AsInt64Value();
-            assertTrue(sent >= 3, "each board sent reports: " + json);
-            assertEquals(sent, r.get("accepted").AsInt64Value(), json);
+            long made = r.get("made").AsInt64Value();
+            assertTrue(made >= 3, "each board made reports: " + json);
+            assertEquals(made, r.get("delivered").AsInt64Value(), "every report confirmed by a signed receipt: " + json);
+            assertEquals(made, r.get("accepted").AsInt64Value(), json);
+            assertEquals(0, r.get("pending").AsInt64Value(), json);
             assertEquals(0, r.get("rejected").AsInt64Value(), json);
             assertTrue(r.get("answered").AsInt64Value() >= 1, "reports after the first receipt answer a challenge: " + json);
         }

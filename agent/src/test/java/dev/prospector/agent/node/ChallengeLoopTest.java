@@ -40,7 +40,7 @@ class ChallengeLoopTest {
     private VerifierService.DeviceCounts run(Duration skew, String name) {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto-" + name))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("ch")
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("ch").withAllowEmulated(true)
                     .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
             try (VerifierService verifier = LocalStack.verifier(url, "ch", appraiser, "verifier-" + name);
                  AgentNode agent = LocalStack.emulatedBoard(url, "ch", dir.resolve(name), Duration.ofMillis(250),
@@ -61,7 +61,7 @@ class ChallengeLoopTest {
     void noChallengeGoesOutForAReportUnderAnotherDevicesTopicOrWithABadSignature() throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto-foreign"))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("ch")
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("ch").withAllowEmulated(true)
                     .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
             try (VerifierService verifier = LocalStack.verifier(url, "ch", appraiser, "verifier-foreign");
                  ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "ch");

@@ -25,7 +25,7 @@ class ClockSanityTest {
     private ClockCheck checkWith(Duration skew, String name) {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto-" + name))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("clock")
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("clock").withAllowEmulated(true)
                     .withClockSkewWindow(Duration.ofMinutes(5)));
             try (VerifierService verifier = LocalStack.verifier(url, "clock", appraiser, "verifier-" + name);
                  AgentNode agent = LocalStack.emulatedBoard(url, "clock", dir.resolve(name), Duration.ofMillis(300),

@@ -54,7 +54,7 @@ class DeclaredLossTest {
         assertEquals(knownBeforeLast, Report.decode(last.bytes()).claims().lost());
 
         // A verifier that sees only what was kept: the gap is there, and it is declared.
-        Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet("f"));
+        Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet("f").withAllowEmulated(true));
         String device = dev.prospector.attest.DeviceKeys.load(dir).deviceId().value();
         try (OutboxJournal outbox = OutboxJournal.open(dir.resolve(AgentWiring.OUTBOX_FILE), 64 * 1024, device)) {
             long gaps = 0;

@@ -55,6 +55,11 @@ public final class ProspectorProcess implements AutoCloseable {
     public record Result(int exitCode, String stdout, String stderr) {
     }
 
+    /** The child's process id. */
+    public long pid() {
+        return process.pid();
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }

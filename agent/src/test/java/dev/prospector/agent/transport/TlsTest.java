@@ -1,5 +1,6 @@
 package dev.prospector.agent.transport;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -9,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.prospector.agent.cli.ProspectorCommand;
 import dev.prospector.agent.cli.UserError;
 import dev.prospector.agent.testing.Mosquitto;
+import dev.prospector.agent.testing.ProspectorProcess;
 import dev.prospector.agent.testing.TestCertificates;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -328,21 +330,39 @@ class TlsTest {
         return new Run(exit, err.toString(StandardCharsets.UTF_8));
     }
 
-    @Test
-    void verifierWithTheWrongCaExitsWithOneLineNamingTheCaFile() {
-        Run run = prospector("verifier", "--broker", broker().sslUrl(), "--fleet", "f",
-                "--ca", certs.otherCa().toString(), "--cert", certs.clientCert().toString(), "--key", certs.clientKey().toString());
-        assertMentions(run.oneLineError(), "prospector: broker " + broker().sslUrl(), certs.otherCa());
+    /**
+     * Runs {@code prospector verifier ARGS --debug} until it has tried the broker at least twice,
+     * and returns the one warning it gave about {@code failure}: a verifier waits for its broker
+     * (it may start first at boot), saying why once per distinct failure (repeats at debug level).
+     */
+    static String verifierWarnsOnceWhileRetrying(String name, String failure, String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of("verifier", "--debug"));
+        command.addAll(List.of(args));
+        try (ProspectorProcess v = ProspectorProcess.start(dir.resolve("logs"), name, command.toArray(String[]::new))) {
+            await("a second attempt").atMost(Duration.ofSeconds(30)).until(() -> !v.isAlive()
+                    || v.stderr().lines().anyMatch(l -> l.contains(" DEBUG ") && l.contains(failure)));
+            assertTrue(v.isAlive(), () -> "the verifier gave up instead of waiting for its broker:\n" + v.stderr());
+            List<String> warnings = v.stderr().lines().filter(l -> l.contains(" WARN ") && l.contains(failure)).toList();
+            assertEquals(1, warnings.size(), () -> "one warning for one failure, however often it repeats:\n" + v.stderr());
+            System.out.println(name + ": verifier kept retrying; its one warning: " + warnings.get(0));
+            return warnings.get(0);
+        }
     }
 
     @Test
-    void wrongPasswordFromThePasswordFileIsOneLineWithoutThePassword() throws Exception {
+    void aVerifierWithTheWrongCaKeepsRetryingAndSaysOnceWhichCaFileIsWrong() {
+        String line = verifierWarnsOnceWhileRetrying("verifier-wrong-ca", "broker " + broker().sslUrl(),
+                "--broker", broker().sslUrl(), "--fleet", "f",
+                "--ca", certs.otherCa().toString(), "--cert", certs.clientCert().toString(), "--key", certs.clientKey().toString());
+        assertMentions(line, certs.otherCa());
+    }
+
+    @Test
+    void aVerifierWithAWrongPasswordKeepsRetryingAndNeverShowsThePassword() throws Exception {
         Path password = dir.resolve("wrong.password");
         TestCertificates.writeSecret(password, "not the password\n");
-        Run run = prospector("verifier", "--broker", plainBroker().url(), "--fleet", "f",
-                "--username", USER, "--password-file", password.toString());
-        String line = run.oneLineError();
-        assertMentions(line, "refused our credentials");
+        String line = verifierWarnsOnceWhileRetrying("verifier-wrong-password", "refused our credentials",
+                "--broker", plainBroker().url(), "--fleet", "f", "--username", USER, "--password-file", password.toString());
         assertFalse(line.contains("not the password"), "the password is never shown");
     }
 

@@ -2,6 +2,7 @@ package dev.prospector.agent.verifier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.prospector.attest.Appraisal;
@@ -131,5 +132,117 @@ class AcceptedLogTest {
             Appraisal stale = after.appraise(reports(oldChain, 1).get(0).bytes());
             assertEquals(ReasonCode.REPLAY, assertInstanceOf(Appraisal.Rejected.class, stale).reason());
         }
+    }
+
+    /** A log of five acceptances of one device, closed; and the signer to make more of its reports. */
+    private List<SignedReport> fiveAccepted(Path file, ReportSigner signer) throws Exception {
+        List<SignedReport> accepted = reports(signer, 5);
+        Appraiser before = appraiser();
+        try (AcceptedLog log = AcceptedLog.open(file, before::restore)) {
+            acceptAll(before, log, accepted);
+        }
+        return accepted;
+    }
+
+    /** Flips one byte inside the body of the third of the file's records. */
+    private static void flipAByteOfTheThirdRecord(Path file) throws Exception {
+        byte[] all = Files.readAllBytes(file);
+        int pos = 8;
+        for (int i = 0; i < 2; i++) {
+            pos += 8 + java.nio.ByteBuffer.wrap(all, pos, 4).getInt();
+        }
+        all[pos + 8 + 30] ^= 0x01;
+        Files.write(file, all);
+    }
+
+    @Test
+    void oneFlippedByteMidFileRefusesTheStartMovesTheLogAsideAndNamesTheRepair() throws Exception {
+        Path file = dir.resolve("accepted.log");
+        fiveAccepted(file, new ReportSigner(keys, ChainState.inMemory()));
+        flipAByteOfTheThirdRecord(file);
+
+        List<Appraiser.AcceptedEntry> restored = new ArrayList<>();
+        var e = assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, restored::add));
+        assertTrue(e.getMessage().contains("prospector verifier repair --state-dir " + dir.toAbsolutePath()), e.getMessage());
+        assertTrue(e.getMessage().contains(e.aside().toString()), e.getMessage());
+        assertTrue(e.aside().getFileName().toString().startsWith("accepted.log.corrupt-"), e.aside().toString());
+        assertTrue(Files.exists(e.aside()) && !Files.exists(file), "moved aside, not cut or compacted away");
+        assertEquals(List.of(), restored, "nothing replayed from a damaged log");
+
+        // And it stays refused: a start must not begin afresh beside the damaged copy.
+        var again = assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, restored::add));
+        assertTrue(again.getMessage().contains("not repaired yet"), again.getMessage());
+        assertEquals(e.aside(), again.aside());
+        System.out.println("flipped one byte of record 3 of 5: start refused: " + e.getMessage());
+    }
+
+    @Test
+    void afterRepairTheSalvagedAcceptancesStillRefuseReplaysAndTheDamagedRecordIsReported() throws Exception {
+        Path file = dir.resolve("accepted.log");
+        Path state = Files.createDirectories(dir.resolve("device"));
+        ReportSigner signer = new ReportSigner(keys, ChainState.open(state));
+        // A fork at seq 5: the same chain position signed again gives a different report with seq 5.
+        List<SignedReport> accepted = new ArrayList<>(reports(signer, 4));
+        Path fork = Files.createDirectories(dir.resolve("fork"));
+        Files.copy(state.resolve(ChainState.FILE), fork.resolve(ChainState.FILE));
+        accepted.addAll(reports(signer, 1));
+        Appraiser before = appraiser();
+        try (AcceptedLog log = AcceptedLog.open(file, before::restore)) {
+            acceptAll(before, log, accepted);
+        }
+        flipAByteOfTheThirdRecord(file);
+        assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, e -> { }));
+
+        AcceptedLog.RepairReport report = AcceptedLog.repair(file);
+        assertEquals(4, report.kept(), "every record that still checks out");
+        assertEquals(1, report.devices());
+        assertEquals(1, report.sources().size());
+        AcceptedLog.Salvage salvage = report.sources().get(0);
+        assertEquals(1, salvage.dropped().size(), "one damaged place");
+        assertEquals(AcceptedLog.encode(Appraiser.AcceptedEntry.of(accepted.get(2).claims(), accepted.get(2).bytes())).remaining(),
+                salvage.dropped().get(0).length(), "exactly the damaged record is dropped");
+        assertTrue(Files.exists(salvage.file().resolveSibling(salvage.file().getFileName() + ".salvaged")), "the damaged copy is kept");
+
+        Appraiser after = appraiser();
+        List<Long> seqs = new ArrayList<>();
+        try (AcceptedLog log = AcceptedLog.open(file, e -> {
+            seqs.add(e.seq());
+            after.restore(e);
+        })) {
+            assertEquals(List.of(1L, 2L, 4L, 5L), seqs);
+            SignedReport replay = reports(new ReportSigner(keys, ChainState.open(fork)), 1).get(0);
+            assertEquals(5, replay.claims().seq());
+            Appraisal refused = after.appraise(replay.bytes());
+            assertEquals(ReasonCode.REPLAY, assertInstanceOf(Appraisal.Rejected.class, refused).reason(), refused.toString());
+            assertTrue(assertInstanceOf(Appraisal.Accepted.class, after.appraise(accepted.get(4).bytes())).duplicate(),
+                    "a salvaged acceptance is still a duplicate, counted once");
+            assertTrue(assertInstanceOf(Appraisal.Accepted.class, after.appraise(accepted.get(0).bytes())).duplicate());
+        }
+        System.out.println("repair: kept " + report.kept() + " of 5 records, dropped " + salvage.dropped()
+                + "; a replay of seq 5 refused, seq 1 and 5 again are duplicates");
+    }
+
+    @Test
+    void aFileThatDoesNotStartWithTheMagicIsDamageNotAFreshStart() throws Exception {
+        Path file = dir.resolve("accepted.log");
+        fiveAccepted(file, new ReportSigner(keys, ChainState.inMemory()));
+        byte[] all = Files.readAllBytes(file);
+        all[0] ^= 0x20;
+        Files.write(file, all);
+        assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, e -> { }));
+        AcceptedLog.RepairReport report = AcceptedLog.repair(file);
+        assertEquals(5, report.kept(), "records after a damaged magic are salvaged too");
+    }
+
+    @Test
+    void repairWithNothingDamagedChangesNothingThatMatters() throws Exception {
+        Path file = dir.resolve("accepted.log");
+        fiveAccepted(file, new ReportSigner(keys, ChainState.inMemory()));
+        AcceptedLog.RepairReport report = AcceptedLog.repair(file);
+        assertEquals(5, report.kept());
+        assertEquals(0, report.droppedBytes());
+        List<Appraiser.AcceptedEntry> restored = new ArrayList<>();
+        AcceptedLog.open(file, restored::add).close();
+        assertEquals(5, restored.size());
     }
 }
