@@ -169,9 +169,11 @@ class ChaosTest {
     }
 
     private ProspectorProcess startAgent(int index, String name) {
+        // End-to-end delivery: a report leaves the outbox only on the verifier's signed receipt.
+        Path receiptKey = dir.resolve("verifier-state").resolve("receipt-key").resolve("device.pub");
         return ProspectorProcess.start(logs, name, "run", "--broker", url, "--fleet", FLEET,
                 "--data-dir", dataDirs.get(index).toString(), "--board", "emulated", "--seed", Integer.toString(index + 1),
-                "--interval", "1s");
+                "--interval", "1s", "--verifier-key", receiptKey.toString(), "--receipt-timeout", "3s");
     }
 
     private Map<String, Integer> awaitDevices() {

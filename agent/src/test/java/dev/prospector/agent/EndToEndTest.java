@@ -71,8 +71,12 @@ class EndToEndTest {
             await("verifier connected").atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
+            // The board trusts the verifier's receipt key, as the verifier's start-up line tells the operator.
+            Path receiptKey = dir.resolve("verifier").resolve("receipt-key").resolve("device.pub");
+            assertTrue(verifier.stderr().contains("--verifier-key " + receiptKey.toAbsolutePath()), verifier.stderr());
             try (ProspectorProcess agent = ProspectorProcess.start(logs, "agent", "run", "--broker", broker.url(), "--fleet", "e2e",
-                    "--data-dir", dir.resolve("board").toString(), "--board", "emulated", "--interval", "300ms")) {
+                    "--data-dir", dir.resolve("board").toString(), "--board", "emulated", "--interval", "300ms",
+                    "--verifier-key", receiptKey.toString())) {
                 await("accepted answers").atMost(Duration.ofSeconds(60))
                         .until(() -> receipts.count("accepted") >= REPORTS || !agent.isAlive());
                 assertTrue(agent.isAlive(), "agent died: " + agent.stderr());

@@ -63,7 +63,8 @@ public final class DemoCommand implements Callable<Integer> {
      * One board's line of the summary: what it made, what reached the broker, what its signed
      * receipts confirmed, and the verifier's counts.
      */
-    record Row(String device, long made, long sent, long delivered, long accepted, long rejected, long answered, long pending) {
+    record Row(String device, long made, long sent, long delivered, long accepted, long rejected, long answered, long pending,
+            long published) {
         boolean ok() {
             return made > 0 && delivered == made && accepted == made && rejected == 0 && pending == 0;
         }
@@ -172,7 +173,7 @@ public final class DemoCommand implements Callable<Integer> {
             var c = counts.get(a.device());
             NodeStats s = a.stats();
             rows.add(new Row(a.device(), s.made(), s.sent(), s.delivered(), c == null ? 0 : c.accepted(),
-                    c == null ? 0 : c.rejected(), c == null ? 0 : c.answered(), s.pending()));
+                    c == null ? 0 : c.rejected(), c == null ? 0 : c.answered(), s.pending(), s.publishes()));
         }
         return rows;
     }
@@ -183,7 +184,7 @@ public final class DemoCommand implements Callable<Integer> {
             for (Row r : rows) {
                 array.Add(CBORObject.NewOrderedMap().Add("device", r.device()).Add("made", r.made()).Add("sent", r.sent())
                         .Add("delivered", r.delivered()).Add("accepted", r.accepted()).Add("rejected", r.rejected())
-                        .Add("answered", r.answered()).Add("pending", r.pending()));
+                        .Add("answered", r.answered()).Add("pending", r.pending()).Add("published", r.published()));
             }
             out.println(array.ToJSONString());
         } else {

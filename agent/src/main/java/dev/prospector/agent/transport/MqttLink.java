@@ -89,6 +89,8 @@ public final class MqttLink implements AutoCloseable {
     private final Window window = new Window(SEND_WINDOW);
     private final java.util.concurrent.ConcurrentLinkedDeque<Outgoing> waiting = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private volatile String lastFailure = "";
+    /** A connect attempt under way, if any: {@link #close()} lets it finish before closing the client (Paho fails with a NullPointerException in its own thread otherwise). */
+    private volatile IMqttToken connectInFlight;
 
     public MqttLink(MqttSettings settings, Optional<Will> will, Listener listener) {
         this.settings = settings;
@@ -125,11 +127,14 @@ public final class MqttLink implements AutoCloseable {
     public void connect() {
         try {
             IMqttToken token = client.connect(options());
+            connectInFlight = token;
             token.waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
             sizeWindow(token);
             onConnected();
         } catch (MqttException e) {
             throw new UserError(describe(e), UserError.UNAVAILABLE, e);
+        } finally {
+            connectInFlight = null;
         }
     }
 
@@ -239,9 +244,17 @@ public final class MqttLink implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        IMqttToken attempt = connectInFlight; // before the reconnect thread is interrupted and lets go of it
         reconnector.shutdownNow();
         for (Outgoing out; (out = waiting.poll()) != null; ) {
             out.done().completeExceptionally(new IllegalStateException("link closed"));
+        }
+        if (attempt != null) {
+            try {
+                attempt.waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
+            } catch (MqttException e) {
+                Logger.debug("connect attempt ended while closing: {}", e.toString());
+            }
         }
         try {
             if (client.isConnected()) {
@@ -323,13 +336,19 @@ public final class MqttLink implements AutoCloseable {
         }
         try {
             IMqttToken token = client.connect(options());
+            connectInFlight = token;
             token.waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
+            connectInFlight = null;
             sizeWindow(token);
             connecting.set(false);
             Logger.info("connected to {}", settings.url());
             onConnected();
         } catch (MqttException e) {
+            connectInFlight = null;
             connecting.set(false);
+            if (closed.get()) {
+                return; // closing: the attempt was cut short on purpose
+            }
             String why = describe(e);
             Duration next = settings.backoff().delay(attempt.getAndIncrement(), random);
             if (!why.equals(lastFailure)) {

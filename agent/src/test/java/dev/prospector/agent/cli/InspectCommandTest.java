@@ -123,7 +123,7 @@ class InspectCommandTest {
 
     /** The verifier's receipt for {@code report}, as VerifierService makes it. */
     private static Receipt receiptFor(byte[] report) {
-        AppraiserConfig config = AppraiserConfig.defaults().withFleet("default");
+        AppraiserConfig config = AppraiserConfig.defaults().withFleet("default").withAllowEmulated(true);
         return Receipt.of(new Appraiser(config).appraise(report), report, config);
     }
 

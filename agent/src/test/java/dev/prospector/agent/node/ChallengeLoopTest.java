@@ -44,7 +44,7 @@ class ChallengeLoopTest {
                     .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
             try (VerifierService verifier = LocalStack.verifier(url, "ch", appraiser, "verifier-" + name);
                  AgentNode agent = LocalStack.emulatedBoard(url, "ch", dir.resolve(name), Duration.ofMillis(250),
-                         Clock.offset(Clock.systemUTC(), skew))) {
+                         Clock.offset(Clock.systemUTC(), skew), verifier)) {
                 verifier.connect();
                 agent.start();
                 await("six appraisals").atMost(Duration.ofSeconds(60)).until(() -> {

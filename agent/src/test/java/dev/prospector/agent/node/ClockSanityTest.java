@@ -29,7 +29,7 @@ class ClockSanityTest {
                     .withClockSkewWindow(Duration.ofMinutes(5)));
             try (VerifierService verifier = LocalStack.verifier(url, "clock", appraiser, "verifier-" + name);
                  AgentNode agent = LocalStack.emulatedBoard(url, "clock", dir.resolve(name), Duration.ofMillis(300),
-                         Clock.offset(Clock.systemUTC(), skew))) {
+                         Clock.offset(Clock.systemUTC(), skew), verifier)) {
                 verifier.connect();
                 agent.start();
                 await("a receipt timed").atMost(Duration.ofSeconds(30)).until(() -> agent.clockCheck().isPresent());

@@ -76,7 +76,7 @@ class LocalFaultAttackTest {
     }
 
     private static Delivery deliver(Path data, String device) throws MalformedReportException {
-        Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET));
+        Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withAllowEmulated(true));
         int accepted = 0;
         int duplicates = 0;
         int refused = 0;

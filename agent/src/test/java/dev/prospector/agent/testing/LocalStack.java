@@ -35,4 +35,32 @@ public final class LocalStack {
         return AgentWiring.agent(new AgentWiring.RunSettings(url, fleet, dataDir, BoardSelection.EMULATED, interval,
                 AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()), clock);
     }
+
+    /**
+     * An agent on an emulated board that trusts {@code verifier}'s receipt key (written as a PEM
+     * beside its data dir): reports leave its outbox on the verifier's signed receipts, and it
+     * answers their challenges.
+     */
+    public static AgentNode emulatedBoard(BrokerUrl url, String fleet, Path dataDir, Duration interval, Clock clock,
+            VerifierService verifier) {
+        Path pem = dataDir.resolveSibling(dataDir.getFileName() + "-verifier.pub");
+        writePublicKeyPem(pem, verifier.receiptPublicKey());
+        return AgentWiring.agent(new AgentWiring.RunSettings(url, fleet, dataDir, BoardSelection.EMULATED, interval,
+                AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()).withVerifierKeys(java.util.List.of(pem)), clock);
+    }
+
+    /** Writes a raw Ed25519 public key as a SubjectPublicKeyInfo PEM (RFC 8410: a fixed 12-byte prefix, then the key). */
+    public static void writePublicKeyPem(Path file, byte[] rawKey) {
+        byte[] prefix = java.util.HexFormat.of().parseHex("302a300506032b6570032100");
+        byte[] der = java.util.Arrays.copyOf(prefix, prefix.length + rawKey.length);
+        System.arraycopy(rawKey, 0, der, prefix.length, rawKey.length);
+        String pem = "-----BEGIN PUBLIC KEY-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+                + "\n-----END PUBLIC KEY-----\n";
+        try {
+            java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
+            java.nio.file.Files.writeString(file, pem);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }

@@ -22,9 +22,15 @@ public final class ProspectorProcess implements AutoCloseable {
 
     /** Starts {@code prospector ARGS...}; {@code logDir} receives NAME.out and NAME.err. */
     public static ProspectorProcess start(Path logDir, String name, String... args) {
+        return start(List.of("-Xmx256m", "-XX:+UseSerialGC"), logDir, name, args);
+    }
+
+    /** Starts {@code prospector ARGS...} in a JVM with these options (e.g. {@code -Xint} for a slow board). */
+    public static ProspectorProcess start(List<String> jvmOptions, Path logDir, String name, String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), "dev.prospector.agent.Main"));
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.prospector.agent.Main"));
         command.addAll(List.of(args));
         try {
             Files.createDirectories(logDir);
@@ -62,6 +68,11 @@ public final class ProspectorProcess implements AutoCloseable {
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /** The exit code of a process that has ended. */
+    public int exitCode() {
+        return process.exitValue();
     }
 
     /** SIGKILL, as a power cut or the OOM killer would. */

@@ -1,0 +1,49 @@
+package dev.prospector.agent.cli;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.testing.ProspectorProcess;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's demo on a slow board. Under qemu-user an arm64 JVM runs about ten times slower than
+ * this machine, and there a PUBACK once raced the publishing loop and a report went out twice.
+ * {@code -Xint} (the interpreter only, no JIT) slows this JVM by a similar factor in the same
+ * places: every thread is slow, so callbacks and the delivery loop interleave as on a slow board.
+ * The demo must still deliver and count every report exactly once, and publish each only once (its
+ * receipt timeout is far above the run, so nothing is sent again on purpose).
+ */
+class SlowBoardDemoTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void theDemoPassesOnABoardTenTimesSlowerAndPublishesEachReportOnce() {
+        try (ProspectorProcess demo = ProspectorProcess.start(List.of("-Xint", "-XX:+UseSerialGC", "-Xmx512m"), dir, "demo",
+                "demo", "--devices", "2", "--duration", "10s", "--json")) {
+            await("the demo finishes").atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> !demo.isAlive());
+            String json = demo.stdout().trim();
+            System.out.println("slow board (-Xint) demo: " + json);
+            assertEquals(0, demo.exitCode(), demo.stderr());
+            CBORObject rows = CBORObject.FromJSONString(json);
+            assertEquals(2, rows.size(), json);
+            for (int i = 0; i < rows.size(); i++) {
+                CBORObject r = rows.get(i);
+                long made = r.get("made").AsInt64Value();
+                assertTrue(made >= 3, json);
+                assertEquals(made, r.get("delivered").AsInt64Value(), json);
+                assertEquals(made, r.get("accepted").AsInt64Value(), json);
+                assertEquals(made, r.get("published").AsInt64Value(), "each report published once: " + json);
+            }
+            assertTrue(!demo.stderr().contains("NullPointerException"), "no exception at shutdown: " + demo.stderr());
+        }
+    }
+}
