@@ -294,4 +294,63 @@ class AttackTest {
             }
         }
     }
+
+    @Test
+    void oversizedAndFloodedLedgerBlocksNeitherReachNorWedgeTheBoardAndAGenuineBlockIsStillAttested() throws Exception {
+        Verifier verifier = Verifier.create(dir);
+        Path ledgerFile = dir.resolve("shard.blocks");
+        int gen = dev.prospector.agent.cli.ProspectorCommand.execute(new String[] {"ledger", "gen", "--txs", "20", "--accounts", "50",
+                "--blocks", "1", "--seed", "5", "--out", ledgerFile.toString()},
+                new java.io.PrintStream(new java.io.ByteArrayOutputStream()), new java.io.PrintStream(new java.io.ByteArrayOutputStream()));
+        assertEquals(0, gen);
+        byte[] block1;
+        try (dev.prospector.ledger.BlockFile.Reader reader = new dev.prospector.ledger.BlockFile.Reader(ledgerFile)) {
+            block1 = reader.next().orElseThrow();
+        }
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
+            BrokerUrl url = BrokerUrl.parse(broker.url());
+            List<dev.prospector.ledger.Attestation> attestations = new java.util.concurrent.CopyOnWriteArrayList<>();
+            try (VerifierService service = verifier.connect(url, "verifier", false);
+                 MqttLink attacker = attacker(url, "attacker", (t, p) -> { });
+                 MqttLink network = attacker(url, "network", (t, p) -> {
+                     try {
+                         attestations.add(dev.prospector.ledger.Attestation.decode(p));
+                     } catch (Exception e) {
+                         throw new AssertionError(e);
+                     }
+                 })) {
+                network.subscribe("prospector/v1/" + FLEET + "/ledger/+/attest/+", 1);
+                network.connect();
+                attacker.connect();
+                var settings = new AgentWiring.RunSettings(url, FLEET, dir.resolve("a"), BoardSelection.EMULATED,
+                        Duration.ofMillis(200), AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of(), Optional.of(ledgerFile))
+                        .withVerifierKeys(List.of(verifier.publicKey())).withReceiptTimeout(Duration.ofSeconds(1));
+                AgentNode board = AgentWiring.agent(settings, Clock.systemUTC());
+                board.start();
+                try {
+                    await("connected").atMost(SETTLE).until(() -> board.stats().connected());
+                    String blocks = dev.prospector.ledger.Attestation.blockTopic(FLEET, 0);
+                    for (int i = 0; i < 3; i++) {
+                        attacker.publish(blocks, new byte[16 << 20], 1, false).get(); // beyond the board's packet bound
+                    }
+                    byte[] junk = new byte[dev.prospector.agent.node.LedgerService.MAX_BLOCK_BYTES - 1000];
+                    for (int i = 0; i < 40; i++) {
+                        junk[0] = (byte) i;
+                        attacker.publish(blocks, junk, 1, false); // within the bound: queued, attested invalid or dropped
+                    }
+                    attacker.publish(blocks, junk, 1, false).get();
+                    await("the flood is dealt with").atMost(SETTLE).until(() -> attestations.size() + board.ledgerBlocksDropped() >= 41);
+                    network.publish(blocks, block1, 1, false).get();
+                    await("the genuine block attested valid").atMost(SETTLE)
+                            .until(() -> attestations.stream().anyMatch(dev.prospector.ledger.Attestation::valid));
+                    long invalid = attestations.stream().filter(a -> !a.valid()).count();
+                    settleAndCheck("oversized and flooded ledger blocks", List.of(board), verifier,
+                            "3 x 16 MiB and 41 x ~1 MB junk blocks, then a genuine block (attested invalid " + invalid
+                                    + ", dropped unread " + board.ledgerBlocksDropped() + ", genuine block attested valid)");
+                } finally {
+                    board.close();
+                }
+            }
+        }
+    }
 }

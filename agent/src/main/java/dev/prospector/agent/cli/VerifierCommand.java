@@ -135,10 +135,22 @@ public final class VerifierCommand implements Callable<Integer> {
                 });
             }
             CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                closeAll(opened);
-                stopped.countDown();
-            }, "shutdown"));
+            java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+            Runnable stop = () -> {
+                if (stopping.compareAndSet(false, true)) {
+                    closeAll(opened); // flushes the accepted log and releases the state dir
+                    stopped.countDown();
+                }
+            };
+            Runtime.getRuntime().addShutdownHook(new Thread(stop, "shutdown"));
+            // SIGTERM (systemctl stop) is a clean stop: exit 0. SIGHUP would end the JVM; a verifier's
+            // settings all need a restart, so it only says so.
+            Signals.onTerminate(() -> {
+                Logger.info("stopping on SIGTERM");
+                stop.run();
+                Signals.exit(0);
+            });
+            Signals.onHangUp(() -> Logger.warn("SIGHUP: the verifier's settings take effect only after a restart (systemctl restart); nothing changed"));
             service.start();
             Logger.info("verifier for fleet {} started{}; reaching broker {} (retrying with backoff until it answers)", fleet,
                     partitions.map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")").orElse(""), url);

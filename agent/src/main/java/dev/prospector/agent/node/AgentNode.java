@@ -416,6 +416,11 @@ public final class AgentNode implements AutoCloseable {
         return outbox;
     }
 
+    /** Ledger blocks acknowledged and dropped unread (too large, or too many waiting); 0 without a shard. */
+    public long ledgerBlocksDropped() {
+        return ledger.map(LedgerService::dropped).orElse(0L);
+    }
+
     private void reportSafely() {
         if (closed) {
             return;
