@@ -345,7 +345,7 @@ class AttackTest {
                             .until(() -> attestations.stream().anyMatch(dev.prospector.ledger.Attestation::valid));
                     long invalid = attestations.stream().filter(a -> !a.valid()).count();
                     settleAndCheck("oversized and flooded ledger blocks", List.of(board), verifier,
-                            "3 x 16 MiB and 41 x ~1 MB junk blocks, then a genuine block (attested invalid " + invalid
+                            "3 x 16 MiB and 41 x ~2 MB junk blocks, then a genuine block (attested invalid " + invalid
                                     + ", dropped unread " + board.ledgerBlocksDropped() + ", genuine block attested valid)");
                 } finally {
                     board.close();
