@@ -349,8 +349,9 @@ check_pi4j() {
 }
 check_demo() {
   exit_zero "$@" || return 1
-  has "$1.out" "every report sent was accepted" || { echo "not every report was accepted"; return 1; }
-  awk '$2 ~ /^[0-9]+$/ && NF == 5 { b++; s += $2; a += $3 } END { printf "%d boards, %d sent, %d accepted\n", b, s, a }' "$work/$1.out"
+  has "$1.out" "every report made was delivered and accepted once" || { echo "not every report made was delivered and accepted"; return 1; }
+  awk '$2 ~ /^[0-9]+$/ && NF == 6 { b++; m += $2; d += $3; a += $4; q += $6 }
+       END { printf "%d boards, %d made, %d delivered, %d accepted, %d answered\n", b, m, d, a, q }' "$work/$1.out"
 }
 
 # ---------------------------------------------------------------- the steps

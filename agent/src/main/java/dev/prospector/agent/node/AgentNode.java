@@ -84,8 +84,11 @@ public final class AgentNode implements AutoCloseable {
     static final Duration RESEND_TICK = Duration.ofMillis(500);
     /** Default time to wait for a report's receipt before sending it again. */
     public static final Duration DEFAULT_RECEIPT_TIMEOUT = Duration.ofSeconds(30);
-    /** Rejections that may go away if the same report is sent again later: the report stays in the outbox. */
-    private static final Set<ReasonCode> TRANSIENT = EnumSet.of(ReasonCode.VERIFIER_ERROR);
+    /**
+     * Rejections that may go away if the same report is sent again later (the verifier's own fault,
+     * or too many new devices at once): the report stays in the outbox and is sent again.
+     */
+    private static final Set<ReasonCode> TRANSIENT = EnumSet.of(ReasonCode.VERIFIER_ERROR, ReasonCode.RATE_LIMITED);
 
     private final String fleet;
     private final Board board;

@@ -313,7 +313,19 @@ public final class VerifierService implements AutoCloseable {
             }
         } else {
             c.rejected.increment();
-            Logger.warn("{} (topic device {})", outcome, topicDevice);
+            if (c == untracked) {
+                // A device the verifier does not track (no genuine report seen): anyone can publish
+                // such garbage, so it is counted and said at the 1st, 10th, 100th, ... only.
+                long n = untracked.rejected();
+                if (n == 1 || isPowerOfTen(n)) {
+                    Logger.warn("{} report(s) so far refused from devices this verifier does not track; latest: {} (topic device {})",
+                            n, outcome, topicDevice);
+                } else {
+                    Logger.debug("{} (topic device {})", outcome, topicDevice);
+                }
+            } else {
+                Logger.warn("{} (topic device {})", outcome, topicDevice);
+            }
         }
         observers.forEach(o -> o.accept(topicDevice.value(), outcome));
         link.publish(Topics.receipt(fleet, topicDevice.value()), receipt(topicDevice, outcome, payload).sign(receiptKey), 1, false);

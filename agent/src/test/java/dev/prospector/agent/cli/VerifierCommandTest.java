@@ -209,16 +209,23 @@ class VerifierCommandTest {
             try (ProspectorProcess v = awaitConnected(ProspectorProcess.start(logs, "after", "verifier", "--broker", broker.url(),
                     "--fleet", FLEET, "--state-dir", state.toString(), "--json"))) {
                 runs.add(v);
-                await("the replay queued while it was down").atMost(WAIT).until(() -> VerifierOutput.outcomes(List.of(v)).size() >= 1);
+                await("the replay queued while it was down").atMost(WAIT).until(() -> VerifierOutput.outcomes(List.of(v)).stream()
+                        .anyMatch(o -> o.get("outcome").AsString().equals("rejected")));
                 publisher.publish(Topics.report(FLEET, id), reports.get(4), 1, false).get();
                 publisher.publish(Topics.report(FLEET, id), reports.get(0), 1, false).get();
-                await("three outcomes").atMost(WAIT).until(() -> VerifierOutput.outcomes(List.of(v)).size() >= 3);
+                // A report whose acknowledgement the first run had not sent yet when it stopped comes
+                // again too: it is a duplicate like the two published now.
+                await("the replay and two more outcomes").atMost(WAIT).until(() -> VerifierOutput.outcomes(List.of(v)).size() >= 3
+                        && VerifierOutput.outcomes(List.of(v)).stream().filter(o -> o.get("outcome").AsString().equals("accepted")
+                                && o.get("seq").AsInt64Value() == 1).count() >= 1);
                 List<CBORObject> after = VerifierOutput.outcomes(List.of(v));
-                assertEquals("rejected", after.get(0).get("outcome").AsString(), after.toString());
-                assertEquals("replay", after.get(0).get("reason").AsString(), after.toString());
-                for (CBORObject o : after.subList(1, 3)) {
-                    assertEquals("accepted", o.get("outcome").AsString(), after.toString());
-                    assertTrue(o.get("duplicate").AsBoolean(), () -> "a salvaged acceptance counts once: " + after);
+                List<CBORObject> rejected = after.stream().filter(o -> o.get("outcome").AsString().equals("rejected")).toList();
+                assertEquals(1, rejected.size(), after.toString());
+                assertEquals("replay", rejected.get(0).get("reason").AsString(), after.toString());
+                for (CBORObject o : after) {
+                    if (o.get("outcome").AsString().equals("accepted")) {
+                        assertTrue(o.get("duplicate").AsBoolean(), () -> "a salvaged acceptance counts once: " + after);
+                    }
                 }
             }
             System.out.println("damaged accepted.log: one flipped byte in record 3 of 5: start refused twice (" + errors.get(0)
