@@ -38,6 +38,11 @@ public final class ProspectorProcess implements AutoCloseable {
             Path err = logDir.resolve(name + ".err");
             ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
             pb.environment().remove("PROSPECTOR_CONFIG");
+            // The build tells the test JVM where the embedded broker's jars are (demo); tell the child too.
+            String brokerLib = System.getProperty("prospector.broker.lib");
+            if (brokerLib != null && !pb.environment().containsKey("PROSPECTOR_BROKER_LIB")) {
+                pb.environment().put("PROSPECTOR_BROKER_LIB", brokerLib);
+            }
             return new ProspectorProcess(pb.start(), out, err);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
