@@ -12,7 +12,7 @@ repo="$(cd "$here/../.." && pwd)"
 launcher="$repo/prospector"
 fixture="$repo/hardware/src/test/resources/fixtures/pi-4"
 
-jar_dir="$repo/agent/target"
+jar_dir="$repo/agent/cli/target"
 sysroot="${XDG_CACHE_HOME:-$HOME/.cache}/prospector/arm64-sysroot"
 cpu="cortex-a72"
 refresh=0
@@ -36,7 +36,7 @@ qemu-aarch64-static, through the ./prospector launcher (so with its JVM options)
 --version, keygen, report, inspect, hardware on a Pi 4 fixture, Pi4J's native gpiod loading
 and a 30 s demo. Prints a table (step, seconds, result); exits non-zero naming the failed step.
 
-  --jar-dir DIR   where prospector.jar and lib/ are (default: agent/target)
+  --jar-dir DIR   where prospector.jar and lib/ are (default: agent/cli/target)
   --sysroot DIR   arm64 sysroot, built on first use and reused
                   (default: ${XDG_CACHE_HOME:-$HOME/.cache}/prospector/arm64-sysroot)
   --cpu MODEL     qemu CPU model (default: cortex-a72, the Pi 4's core; `max` for every feature)

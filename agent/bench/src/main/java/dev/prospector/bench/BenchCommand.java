@@ -1,0 +1,23 @@
+package dev.prospector.bench;
+
+import dev.prospector.agent.cli.*;
+import dev.prospector.ledger.*;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Benchmarks: commands that print figures (docs/BENCHMARKS.md quotes them). */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure this machine: run a benchmark and print its figures (--json for scripts)."},
+        subcommands = {BenchCryptoCommand.class, BenchExecutorCommand.class, BenchTransportCommand.class,
+            BenchTransportCommand.Memory.class})
+public final class BenchCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "missing benchmark: choose crypto, executor, transport or memory (`prospector bench --help`)");
+    }
+}

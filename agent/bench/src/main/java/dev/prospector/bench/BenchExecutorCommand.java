@@ -1,0 +1,123 @@
+package dev.prospector.bench;
+
+import dev.prospector.agent.cli.*;
+import dev.prospector.ledger.*;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code prospector bench executor}: the ledger executor's figures, sequential against parallel
+ * at 1..cores threads, at low, medium and full contention, with and without signature checks.
+ * With {@code --json}, stdout is exactly a JSON array of rows; the summary goes to stderr.
+ */
+@Command(name = "executor", mixinStandardHelpOptions = true,
+        description = "Benchmark the ledger shard executor (sequential vs parallel, contention, signatures).")
+public final class BenchExecutorCommand implements Callable<Integer> {
+    /** Issue 6 targets, checked in the summary. */
+    private static final double TARGET_TPS_EXEC_ROOT = 100_000;
+    private static final double TARGET_SPEEDUP_LOW = 1.7;
+    private static final double TARGET_SPEEDUP_FULL = 0.9;
+    private static final double TARGET_VERIFY_SHARE = 0.9;
+
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--accounts", defaultValue = "1000000", description = "Accounts in the shard (default ${DEFAULT-VALUE}).")
+    int accounts;
+    @Option(names = "--txs", defaultValue = "10000", description = "Transfers per block (default ${DEFAULT-VALUE}).")
+    int txs;
+    @Option(names = "--repeats", defaultValue = "5", description = "Measured runs per row; the median is shown (default ${DEFAULT-VALUE}).")
+    int repeats;
+    @Option(names = "--threads", description = "Highest parallel thread count (default: cores).")
+    Integer threads;
+    @Option(names = "--seed", defaultValue = "1", description = "Workload seed (default ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--json", description = "Print a JSON array of rows on stdout.")
+    boolean json;
+    @Option(names = "--executor", defaultValue = "lanes",
+            description = "Parallel executor for the parallel rows: lanes or block-stm (default ${DEFAULT-VALUE}).")
+    String executor;
+    @Option(names = "--skip-signatures", description = "Only the rows without signature checks (quick executor comparisons).")
+    boolean skipSignatures;
+
+    @Override
+    public Integer call() throws Exception {
+        int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        ExecutorBenchmark.Settings s;
+        try {
+            ExecutorBenchmark.ParallelKind kind = switch (executor) {
+                case "lanes" -> ExecutorBenchmark.ParallelKind.LANES;
+                case "block-stm" -> ExecutorBenchmark.ParallelKind.BLOCK_STM;
+                default -> throw new UserError("--executor must be lanes or block-stm, got " + executor);
+            };
+            s = new ExecutorBenchmark.Settings(accounts, txs, repeats, t, seed, kind, !skipSignatures);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        java.io.PrintStream progress = new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                err.write(b);
+                if (b == '\n') {
+                    err.flush();
+                }
+            }
+        }, true);
+        ExecutorBenchmark.Result r = ExecutorBenchmark.run(s, progress);
+        List<ExecutorBenchmark.Row> rows = r.rows();
+        if (json) {
+            out.println(rows.stream().map(ExecutorBenchmark.Row::toJson).collect(Collectors.joining(",\n  ", "[\n  ", "\n]")));
+        } else {
+            out.println("mode       thr  cont.   signatures   accounts      txs      median        tx/s  state root");
+            rows.forEach(row -> out.println(row.toText()));
+        }
+        PrintWriter summary = json ? err : out;
+        summary.printf(Locale.ROOT, "Ed25519 verify (Bouncy Castle): %,.0f/s on %d threads, %,.0f/s on one; JDK: %,.0f/s on one%n",
+                r.verifyRateAllCores(), t, r.verifyRateOneCore(), r.jdkVerifyRateOneCore());
+        summary.printf(Locale.ROOT, "cores this process actually got (verify rate %d threads / 1 thread, same run): %.2f%n", t,
+                r.verifyRateAllCores() / r.verifyRateOneCore());
+        summary.printf(Locale.ROOT, "shard state: %,d accounts in %,d MB of arrays%n", accounts, r.shardHeapBytes() >> 20);
+        int two = Math.min(2, t);
+        find(rows, "parallel", two, "low", false).ifPresent(p -> summary.printf(Locale.ROOT,
+                "execution + state root, %d threads, low contention: %,.0f tx/s median, %,.0f best run (target >= %,.0f)%n", two,
+                p.tps(), p.txs() / r.bestSeconds().get(rows.indexOf(p)), TARGET_TPS_EXEC_ROOT));
+        for (String c : new String[] {"low", "medium", "full"}) {
+            Optional<ExecutorBenchmark.Row> seq = find(rows, "sequential", 1, c, false);
+            Optional<ExecutorBenchmark.Row> par = find(rows, "parallel", t, c, false);
+            if (seq.isPresent() && par.isPresent()) {
+                String target = c.equals("low") ? " (target >= " + TARGET_SPEEDUP_LOW + ")" : c.equals("full") ? " (target >= "
+                        + TARGET_SPEEDUP_FULL + ")" : "";
+                double bestRatio = r.bestSeconds().get(rows.indexOf(seq.get())) / r.bestSeconds().get(rows.indexOf(par.get()));
+                summary.printf(Locale.ROOT, "parallel %d threads / sequential, %s contention: %.2fx median, %.2fx best run%s%n", t, c,
+                        par.get().tps() / seq.get().tps(), bestRatio, target);
+            }
+        }
+        find(rows, "parallel", t, "low", true).ifPresent(p -> summary.printf(Locale.ROOT,
+                "full validation with signatures, %d threads: %,.0f tx/s = %.0f%% of the all-core verify rate (target >= %.0f%%)%n", t,
+                p.tps(), 100 * p.tps() / r.verifyRateAllCores(), 100 * TARGET_VERIFY_SHARE));
+        summary.flush();
+        boolean same = rows.stream().collect(Collectors.groupingBy(ExecutorBenchmark.Row::contention,
+                Collectors.mapping(ExecutorBenchmark.Row::stateRoot, Collectors.toSet()))).values().stream().allMatch(x -> x.size() == 1);
+        if (!same) {
+            summary.println("STATE ROOTS DIFFER between modes: the parallel executor is wrong");
+            summary.flush();
+            return UserError.CHECK_FAILED;
+        }
+        return 0;
+    }
+
+    private static Optional<ExecutorBenchmark.Row> find(List<ExecutorBenchmark.Row> rows, String mode, int threads, String c, boolean sig) {
+        return rows.stream().filter(r -> r.mode().equals(mode) && r.threads() == threads && r.contention().equals(c)
+                && r.signatures() == sig).findFirst();
+    }
+}

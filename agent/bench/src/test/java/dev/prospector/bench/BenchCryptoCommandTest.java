@@ -1,0 +1,57 @@
+package dev.prospector.bench;
+
+import dev.prospector.agent.cli.*;
+import dev.prospector.ledger.*;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.upokecenter.cbor.CBORObject;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class BenchCryptoCommandTest {
+    private record Result(int exit, String out, String err) {}
+
+    private static Result execute(String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        var cli = new CommandLine(new BenchCryptoCommand());
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void jsonIsOneObjectWithTheFourRates() {
+        var r = execute("--json", "--seconds", "0.2");
+        assertEquals(0, r.exit(), r.err());
+        var json = CBORObject.FromJSONString(r.out().trim());
+        for (String field : new String[] {"sign_per_s", "verify_per_s_one_core", "verify_per_s_all_cores", "appraisals_per_s_all_cores"}) {
+            assertTrue(json.ContainsKey(field), field + " missing in " + r.out());
+            assertTrue(json.get(field).AsNumber().ToInt64Checked() > 0, field + " not positive in " + r.out());
+        }
+        assertEquals(0, json.get("appraisals_rejected").AsInt32Value(), "every benchmark report is genuine: " + r.out());
+    }
+
+    @Test
+    void theTableNamesEachFigureAndTheTarget() {
+        var r = execute("--seconds", "0.1", "--threads", "1");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("sign/s"), r.out());
+        assertTrue(r.out().contains("verify/s"), r.out());
+        assertTrue(r.out().contains("appraisals/s"), r.out());
+        assertTrue(r.out().contains("target 90%"), r.out());
+    }
+
+    @Test
+    void aNonPositiveDurationIsAUserError() {
+        var cli = new CommandLine(new BenchCryptoCommand());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(UserError.class,
+                () -> cli.parseArgs("--seconds", "0").asCommandLineList().get(0).<BenchCryptoCommand>getCommand().call());
+        assertTrue(e.getMessage().contains("--seconds"), e.getMessage());
+    }
+}

@@ -1,0 +1,154 @@
+package dev.prospector.agent.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The top-level {@code prospector} command: wires every subcommand and the error policy. */
+@Command(
+        name = "prospector",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        description = "Proof-of-service agent for Raspberry Pi and ARM boards.",
+        subcommands = {
+            KeygenCommand.class,
+            ReportCommand.class,
+            InspectCommand.class,
+            RunCommand.class,
+            VerifierCommand.class,
+            DemoCommand.class,
+            HardwareCommand.class,
+            LedgerCommand.class,
+            CommandLine.HelpCommand.class,
+        })
+public final class ProspectorCommand implements Runnable {
+    /**
+     * A command that another module adds when its jar is on the class path, found through
+     * {@link ServiceLoader} ({@code META-INF/services/dev.prospector.agent.cli.ProspectorCommand$Extension}):
+     * {@code bench} from agent/bench, which never ships on a board.
+     */
+    public interface Extension {
+        /** A picocli command object (annotated with {@code @Command}). */
+        Object command();
+    }
+
+    /** The command line with this program's commands and every extension on the class path. */
+    static CommandLine commandLine(ProspectorCommand root) {
+        CommandLine cli = new CommandLine(root);
+        for (Extension e : ServiceLoader.load(Extension.class)) {
+            cli.addSubcommand(e.command());
+        }
+        return cli;
+    }
+
+    /** The config file in force, if any: subcommands read its {@code hardware.*} settings. */
+    private Optional<ConfigFile> config = Optional.empty();
+
+    /** The {@code hardware.*} settings of the config file (empty without one). */
+    public java.util.Map<String, String> hardwareSettings() {
+        return config.map(ConfigFile::hardware).orElse(java.util.Map.of());
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(
+                new CommandLine(this), "missing command: run `prospector --help` to list them");
+    }
+
+    /**
+     * Log level: {@code --debug} shows everything; {@code PROSPECTOR_LOG_LEVEL} sets it; the
+     * daemons ({@code run}, {@code verifier}) log at info, the other commands only warnings so that
+     * their own output stays readable. A {@code PROSPECTOR_LOG_LEVEL} that names no level is said
+     * in one warning, and the default holds. Must run before the first log line.
+     */
+    private static void configureLogging(String[] args, boolean debug) {
+        java.util.List<String> levels = java.util.List.of("trace", "debug", "info", "warn", "error", "off");
+        String fromEnv = System.getenv("PROSPECTOR_LOG_LEVEL");
+        String wanted = fromEnv == null ? "" : fromEnv.trim().toLowerCase(java.util.Locale.ROOT);
+        boolean daemon = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst()
+                .map(c -> c.equals("run") || c.equals("verifier")).orElse(false);
+        String level = debug ? "debug" : levels.contains(wanted) ? wanted : daemon ? "info" : "warn";
+        try {
+            org.tinylog.configuration.Configuration.set("writer.level", level);
+        } catch (UnsupportedOperationException e) {
+            // Logging already started (tests run several commands in one JVM): keep its level.
+        }
+        if (!wanted.isEmpty() && !levels.contains(wanted)) {
+            org.tinylog.Logger.warn("PROSPECTOR_LOG_LEVEL={} is not a log level ({}); logging at {}", fromEnv.trim(),
+                    String.join(", ", levels), level);
+        }
+    }
+
+    /**
+     * Runs the command line and returns the exit code. Errors the user can fix print one line;
+     * with {@code --debug} anywhere on the line the stack trace follows.
+     */
+    public static int execute(String[] args, PrintStream out, PrintStream err) {
+        boolean debug = Arrays.asList(args).contains("--debug");
+        String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        configureLogging(rest, debug);
+        ProspectorCommand root = new ProspectorCommand();
+        CommandLine cli = commandLine(root);
+        try {
+            root.config = ConfigFile.find(rest);
+            root.config.ifPresent(config -> {
+                config.checkKeys(cli);
+                cli.setDefaultValueProvider(config);
+            });
+        } catch (UserError e) {
+            err.println("prospector: " + e.getMessage());
+            return e.exitCode();
+        }
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setParameterExceptionHandler((ex, a) -> {
+            err.println("prospector: " + ex.getMessage());
+            if (debug) {
+                ex.printStackTrace(err);
+            } else {
+                err.println("(run with --help for usage)");
+            }
+            return UserError.BAD_INPUT;
+        });
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof UserError user) {
+                err.println("prospector: " + user.getMessage());
+                if (debug) {
+                    ex.printStackTrace(err);
+                }
+                return user.exitCode();
+            }
+            err.println("prospector: internal error: " + ex
+                    + (debug ? "" : " (run again with --debug for details)"));
+            if (debug) {
+                ex.printStackTrace(err);
+            }
+            return 70;
+        });
+        return cli.execute(rest);
+    }
+
+    /**
+     * Parses {@code args} again as at start, with the config file as it is now: what a daemon reads
+     * when it is asked to reload (SIGHUP). Fails with a {@link UserError} as {@link #execute} would.
+     */
+    static CommandLine.ParseResult parseAgain(String[] args) {
+        String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        ProspectorCommand root = new ProspectorCommand();
+        CommandLine cli = commandLine(root);
+        root.config = ConfigFile.find(rest);
+        root.config.ifPresent(config -> {
+            config.checkKeys(cli);
+            cli.setDefaultValueProvider(config);
+        });
+        try {
+            return cli.parseArgs(rest);
+        } catch (CommandLine.ParameterException e) {
+            throw new UserError(e.getMessage(), UserError.BAD_INPUT);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.prospector.agent.architecture;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The dependency rules of docs/ARCHITECTURE.md, checked on the compiled classes of the board's
+ * class path (this module's and those it depends on): evidence, hardware and the ledger know no
+ * MQTT and no command line; only the command line knows picocli; no benchmark is on the board's
+ * class path.
+ */
+class ModuleRulesTest {
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.prospector");
+    }
+
+    @Test
+    void attestHardwareAndTheLedgerImportNoMqttNoCommandLineAndNoAgentCode() {
+        noClasses().that().resideInAnyPackage("dev.prospector.attest..", "dev.prospector.hardware..", "dev.prospector.ledger..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.eclipse.paho..", "picocli..", "dev.prospector.agent..",
+                        "com.hivemq..")
+                .because("evidence, board access and the ledger shard must be usable without MQTT or the CLI (DESIGN.md)")
+                .check(classes);
+    }
+
+    @Test
+    void attestAndHardwareKnowNothingOfEachOtherOrTheLedger() {
+        noClasses().that().resideInAPackage("dev.prospector.attest..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.hardware..", "dev.prospector.ledger..")
+                .check(classes);
+        noClasses().that().resideInAPackage("dev.prospector.hardware..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.attest..", "dev.prospector.ledger..")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheCommandLineImportsPicocli() {
+        noClasses().that().resideOutsideOfPackage("dev.prospector.agent.cli..")
+                .should().dependOnClassesThat().resideInAPackage("picocli..")
+                .because("only the CLI parses arguments and maps failures to exit codes")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheTransportImportsPaho() {
+        noClasses().that().resideOutsideOfPackage("dev.prospector.agent.transport..")
+                .should().dependOnClassesThat().resideInAPackage("org.eclipse.paho..")
+                .because("MQTT is behind MqttLink, so the node and the verifier can be tested and changed without Paho")
+                .check(classes);
+    }
+
+    @Test
+    void noBenchmarkIsOnTheBoardsClassPath() {
+        assertTrue(classes.stream().noneMatch(c -> c.getPackageName().startsWith("dev.prospector.bench")),
+                "agent/bench is not a dependency of the program");
+        assertTrue(classes.stream().noneMatch(c -> c.getSimpleName().endsWith("Benchmark") || c.getSimpleName().startsWith("Bench")),
+                () -> "benchmark classes on the board's class path: " + classes.stream()
+                        .filter(c -> c.getSimpleName().endsWith("Benchmark") || c.getSimpleName().startsWith("Bench"))
+                        .map(c -> c.getName()).toList());
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.bench.BenchCommand"));
+    }
+
+    @Test
+    void theRulesSeeTheWholeBoardClassPath() {
+        // A rule checked on no classes proves nothing: the import must hold every module's code.
+        for (String p : new String[] {"dev.prospector.attest", "dev.prospector.hardware", "dev.prospector.ledger",
+            "dev.prospector.agent.node", "dev.prospector.agent.transport", "dev.prospector.agent.cli"}) {
+            assertFalse(classes.stream().noneMatch(c -> c.getPackageName().equals(p)), "no classes imported from " + p);
+        }
+    }
+}
