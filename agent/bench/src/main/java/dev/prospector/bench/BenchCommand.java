@@ -1,8 +1,5 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.cli.*;
-import dev.prospector.ledger.*;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

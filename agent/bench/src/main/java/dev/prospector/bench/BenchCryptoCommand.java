@@ -1,7 +1,6 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.cli.*;
-import dev.prospector.ledger.*;
+import dev.prospector.agent.common.Failure;
 
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.node.AgentWiring;
@@ -81,11 +80,11 @@ public final class BenchCryptoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!(seconds > 0) || seconds > MAX_SECONDS) {
-            throw new UserError("--seconds must be above 0 and at most " + (int) MAX_SECONDS + ", not " + seconds);
+            throw new Failure("--seconds must be above 0 and at most " + (int) MAX_SECONDS + ", not " + seconds);
         }
         int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (cores < 1 || cores > 1024) {
-            throw new UserError("--threads must be between 1 and 1024, not " + cores);
+            throw new Failure("--threads must be between 1 and 1024, not " + cores);
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -141,7 +140,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             appraisalSlices.add(a);
         }
         if (verifySlices.size() < SLICES / 2) {
-            throw new UserError("only " + verifySlices.size() + " of " + SLICES + " slices had reports left to appraise; use fewer --seconds"
+            throw new Failure("only " + verifySlices.size() + " of " + SLICES + " slices had reports left to appraise; use fewer --seconds"
                     + " or give the JVM more memory (PROSPECTOR_JAVA_OPTS=\"-Xmx2g\")");
         }
         var paired = Paired.of(verifySlices, appraisalSlices);

@@ -1,7 +1,9 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.cli.*;
-import dev.prospector.ledger.*;
+import dev.prospector.agent.cli.ExitCodes;
+import dev.prospector.ledger.ExecutorBenchmark;
+import dev.prospector.ledger.Workload;
+import dev.prospector.agent.common.Failure;
 
 import java.io.PrintWriter;
 import java.util.List;
@@ -56,11 +58,11 @@ public final class BenchExecutorCommand implements Callable<Integer> {
             ExecutorBenchmark.ParallelKind kind = switch (executor) {
                 case "lanes" -> ExecutorBenchmark.ParallelKind.LANES;
                 case "block-stm" -> ExecutorBenchmark.ParallelKind.BLOCK_STM;
-                default -> throw new UserError("--executor must be lanes or block-stm, got " + executor);
+                default -> throw new Failure("--executor must be lanes or block-stm, got " + executor);
             };
             s = new ExecutorBenchmark.Settings(accounts, txs, repeats, t, seed, kind, !skipSignatures);
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw new Failure(e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -111,7 +113,7 @@ public final class BenchExecutorCommand implements Callable<Integer> {
         if (!same) {
             summary.println("STATE ROOTS DIFFER between modes: the parallel executor is wrong");
             summary.flush();
-            return UserError.CHECK_FAILED;
+            return ExitCodes.CHECK_FAILED;
         }
         return 0;
     }

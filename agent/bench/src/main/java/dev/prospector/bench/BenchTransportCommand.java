@@ -1,7 +1,8 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.cli.*;
-import dev.prospector.ledger.*;
+import dev.prospector.agent.cli.Table;
+import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.verifier.VerifierWiring;
 
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.node.AgentNode;
@@ -377,8 +378,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
         try {
             // Sessions with their subscriptions, then away: the broker queues the backlog for them.
             for (int i = 0; i < verifiers; i++) {
-                try (VerifierService v = verifier(url, ids.get(i), parts.get(i), Optional.empty())) {
-                    v.connect();
+                try (VerifierWiring.Verifier v = verifier(url, ids.get(i), parts.get(i), Optional.empty())) {
+                    v.service().connect();
                 }
             }
             publish(url, backlog, "prospector-bench-publisher-" + runId);
@@ -393,7 +394,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var decided = new AtomicLong();
             var end = new AtomicLong();
             var done = new CountDownLatch(1);
-            List<VerifierService> services = new ArrayList<>();
+            List<VerifierWiring.Verifier> services = new ArrayList<>();
             Optional<LongAdder> receipts = watchReceipts ? Optional.of(new LongAdder()) : Optional.empty();
             Optional<MqttLink> watcher = receipts.map(count -> {
                 MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), "prospector-bench-receipts-" + runId).withSessionExpiry(Duration.ZERO);
@@ -404,8 +405,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
             try {
                 watcher.ifPresent(MqttLink::connect);
                 for (int i = 0; i < verifiers; i++) {
-                    VerifierService v = verifier(url, ids.get(i), parts.get(i), state.map(dir -> dir.resolve(runId + "-" + services.size())));
-                    services.add(v);
+                    VerifierWiring.Verifier wired = verifier(url, ids.get(i), parts.get(i),
+                            state.map(dir -> dir.resolve(runId + "-" + services.size())));
+                    services.add(wired);
+                    VerifierService v = wired.service();
                     v.observe((device, outcome) -> {
                         if (outcome instanceof Appraisal.Accepted a && a.duplicate()) {
                             duplicates.increment();
@@ -427,8 +430,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     });
                 }
                 long start = System.nanoTime();
-                for (VerifierService v : services) {
-                    v.connect();
+                for (VerifierWiring.Verifier v : services) {
+                    v.service().connect();
                 }
                 long deadline = start + PHASE_LIMIT.toNanos();
                 long lastDecided = -1;
@@ -440,7 +443,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         lastProgress = now;
                     } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
-                        long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
+                        long forwarded = services.stream().mapToLong(v -> v.service().forwarded()).sum();
                         return new DrainRun(total, (lastProgress - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(),
                                 forwarded, true, receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
                     }
@@ -448,7 +451,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 if (rejected.sum() > 0) {
                     throw new IllegalStateException(rejected.sum() + " benchmark reports were rejected, the first: " + firstRejection.get());
                 }
-                long forwarded = services.stream().mapToLong(VerifierService::forwarded).sum();
+                long forwarded = services.stream().mapToLong(v -> v.service().forwarded()).sum();
                 if (receipts.isPresent()) {
                     // Receipts trail the appraisals: wait until they stop coming.
                     long before = -1;
@@ -460,7 +463,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded, false,
                         receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
             } finally {
-                services.forEach(VerifierService::close);
+                services.forEach(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);
             }
         } finally {
@@ -475,11 +478,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * acceptance durable in an {@link AcceptedLog} there before acknowledging the report, as with
      * {@code --state-dir}.
      */
-    static VerifierService verifier(String url, String clientId, Optional<Partitioning> partitioning, Optional<Path> stateDir) {
-        var appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withClockSkewWindow(BENCH_SKEW_WINDOW));
-        Optional<AcceptedLog> accepted = stateDir.map(dir -> AcceptedLog.open(dir.resolve("accepted.log"), appraiser::restore));
-        MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), clientId).withSessionExpiry(VERIFIER_SESSION);
-        return new VerifierService(FLEET, appraiser, DeviceKeys.generate(), partitioning, accepted, VerifierService.links(mqtt));
+    static VerifierWiring.Verifier verifier(String url, String clientId, Optional<Partitioning> partitioning, Optional<Path> stateDir) {
+        // No cap on new devices: the backlog's devices are all new to the verifier at once.
+        var settings = new VerifierWiring.Settings(BrokerUrl.parse(url), FLEET, stateDir, Optional.empty(), BENCH_SKEW_WINDOW,
+                Optional.empty(), false, false, AppraiserConfig.DEFAULT_MAX_DEVICES, 0, partitioning, Optional.of(clientId),
+                VERIFIER_SESSION);
+        return VerifierWiring.open(settings, mqtt -> mqtt, java.time.Clock.systemUTC());
     }
 
     /** Publishes the backlog as a fleet would: round by round (seq 1 of every device, then seq 2, ...), QoS 1. */
@@ -674,7 +678,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 return new LoopbackBroker(broker, null);
             }
             if (!Files.isExecutable(binary)) {
-                throw new UserError("mosquitto not found at " + binary + ": install it (apt-get install mosquitto), pass --mosquitto PATH, "
+                throw new Failure("mosquitto not found at " + binary + ": install it (apt-get install mosquitto), pass --mosquitto PATH, "
                         + "or use a running broker with --broker URL");
             }
             int port = freePort();
@@ -697,7 +701,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 b.awaitListening(port, dir.resolve("mosquitto.out"));
                 return b;
             } catch (IOException e) {
-                throw new UserError("cannot start " + binary + ": " + e.getMessage());
+                throw new Failure("cannot start " + binary + ": " + e.getMessage());
             }
         }
 
@@ -706,7 +710,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
                     close();
-                    throw new UserError("mosquitto exited at start: " + readQuietly(output).strip().replace('\n', ' '));
+                    throw new Failure("mosquitto exited at start: " + readQuietly(output).strip().replace('\n', ' '));
                 }
                 try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
                     return;
@@ -715,7 +719,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 }
             }
             close();
-            throw new UserError("mosquitto did not listen on 127.0.0.1:" + port + " within " + START_LIMIT.toSeconds() + " s");
+            throw new Failure("mosquitto did not listen on 127.0.0.1:" + port + " within " + START_LIMIT.toSeconds() + " s");
         }
 
         String url() {
@@ -817,7 +821,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     try {
                         child = pb.start();
                     } catch (IOException e) {
-                        throw new UserError("cannot start " + script + ": " + e.getMessage());
+                        throw new Failure("cannot start " + script + ": " + e.getMessage());
                     }
                     try {
                         progress(err, json, "started " + String.join(" ", command) + " (pid " + child.pid() + ")");
@@ -826,7 +830,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         while (received.sum() == 0) {
                             requireAlive(child, work);
                             if (System.nanoTime() > firstDeadline) {
-                                throw new UserError("`prospector run` sent no report within " + FIRST_REPORT_LIMIT.toSeconds() + " s: "
+                                throw new Failure("`prospector run` sent no report within " + FIRST_REPORT_LIMIT.toSeconds() + " s: "
                                         + tail(work.resolve("run.err")));
                             }
                             sleep(100);
@@ -920,20 +924,20 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 // No code source: only the installed launcher is left.
             }
             candidates.add(Path.of("/usr/bin/prospector"));
-            return candidates.stream().filter(Files::isExecutable).findFirst().orElseThrow(() -> new UserError(
+            return candidates.stream().filter(Files::isExecutable).findFirst().orElseThrow(() -> new Failure(
                     "cannot find the prospector launcher (tried " + candidates + "): pass --launcher PATH or set PROSPECTOR_LAUNCHER"));
         }
 
         private static Path requireExecutable(Path p, String from) {
             if (!Files.isExecutable(p)) {
-                throw new UserError(from + ": launcher " + p + " does not exist or is not executable");
+                throw new Failure(from + ": launcher " + p + " does not exist or is not executable");
             }
             return p;
         }
 
         private static void requireAlive(Process child, Path work) {
             if (!child.isAlive()) {
-                throw new UserError("`prospector run` exited with code " + child.exitValue() + ": " + tail(work.resolve("run.err")));
+                throw new Failure("`prospector run` exited with code " + child.exitValue() + ": " + tail(work.resolve("run.err")));
             }
         }
 
@@ -950,7 +954,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     return Long.parseLong(parts[0]) * 1024;
                 }
             }
-            throw new UserError("/proc/" + pid + "/status has no " + field + " line: this benchmark needs Linux");
+            throw new Failure("/proc/" + pid + "/status has no " + field + " line: this benchmark needs Linux");
         }
 
         private static void stop(Process child) throws InterruptedException {
@@ -970,7 +974,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
     private static void check(boolean ok, String message) {
         if (!ok) {
-            throw new UserError(message);
+            throw new Failure(message);
         }
     }
 
@@ -1045,7 +1049,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         try {
             return Files.createTempDirectory(prefix);
         } catch (IOException e) {
-            throw new UserError("cannot create a temporary directory: " + e.getMessage() + " (set java.io.tmpdir)");
+            throw new Failure("cannot create a temporary directory: " + e.getMessage() + " (set java.io.tmpdir)");
         }
     }
 

@@ -1,8 +1,5 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.cli.*;
-import dev.prospector.ledger.*;
-
 import dev.prospector.ledger.Address;
 import dev.prospector.ledger.ExecutionPlan;
 import dev.prospector.ledger.ParallelBlockExecutor;

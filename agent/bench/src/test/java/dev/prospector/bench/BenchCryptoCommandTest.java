@@ -1,7 +1,6 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.cli.*;
-import dev.prospector.ledger.*;
+import dev.prospector.agent.common.Failure;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,7 +49,7 @@ class BenchCryptoCommandTest {
     @Test
     void aNonPositiveDurationIsAUserError() {
         var cli = new CommandLine(new BenchCryptoCommand());
-        var e = org.junit.jupiter.api.Assertions.assertThrows(UserError.class,
+        var e = org.junit.jupiter.api.Assertions.assertThrows(Failure.class,
                 () -> cli.parseArgs("--seconds", "0").asCommandLineList().get(0).<BenchCryptoCommand>getCommand().call());
         assertTrue(e.getMessage().contains("--seconds"), e.getMessage());
     }

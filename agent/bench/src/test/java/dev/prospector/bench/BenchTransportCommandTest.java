@@ -1,7 +1,6 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.cli.*;
-import dev.prospector.ledger.*;
+import dev.prospector.agent.common.Failure;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -54,13 +53,13 @@ class BenchTransportCommandTest {
         var command = new BenchTransportCommand();
         var cli = new CommandLine(command);
         cli.parseArgs("--mosquitto", "/nonexistent/mosquitto", "--runs", "1");
-        var e = assertThrows(UserError.class, command::call);
+        var e = assertThrows(Failure.class, command::call);
         assertTrue(e.getMessage().contains("/nonexistent/mosquitto") && e.getMessage().contains("--broker"), e.getMessage());
     }
 
     @Test
     void aMissingLauncherIsOneClearLine() {
-        var e = assertThrows(UserError.class, () -> BenchTransportCommand.Memory.findLauncher(Path.of("/nonexistent/prospector")));
+        var e = assertThrows(Failure.class, () -> BenchTransportCommand.Memory.findLauncher(Path.of("/nonexistent/prospector")));
         assertTrue(e.getMessage().contains("/nonexistent/prospector"), e.getMessage());
     }
 

@@ -1,5 +1,6 @@
 package dev.prospector.ledger;
 
+import dev.prospector.agent.cli.ExitCodes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,7 +8,7 @@ import com.upokecenter.cbor.CBORObject;
 import com.upokecenter.cbor.CBORType;
 import dev.prospector.bench.BenchExecutorCommand;
 import dev.prospector.agent.cli.LedgerCommand;
-import dev.prospector.agent.cli.UserError;
+import dev.prospector.agent.common.Failure;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -36,9 +37,9 @@ class LedgerCommandTest {
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((ex, c, p) -> {
-            if (ex instanceof UserError u) {
+            if (ex instanceof Failure u) {
                 err.write("prospector: " + u.getMessage());
-                return u.exitCode();
+                return ExitCodes.of(u.kind());
             }
             throw ex;
         });
@@ -95,7 +96,7 @@ class LedgerCommandTest {
             w.append(d.seal());
         }
         Run val = run(new LedgerCommand(), "validate", file.toString(), "--threads", "1");
-        assertEquals(UserError.CHECK_FAILED, val.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, val.exit());
         assertTrue(val.out().contains("invalid: wrong-state-root"), val.out());
     }
 
@@ -140,21 +141,21 @@ class LedgerCommandTest {
     @Test
     void balanceWithoutAShardIsAUserErrorNamingTheFix() {
         Run bal = run(new LedgerCommand(), "balance", "ab".repeat(32));
-        assertEquals(UserError.BAD_INPUT, bal.exit());
+        assertEquals(ExitCodes.BAD_INPUT, bal.exit());
         assertTrue(bal.err().contains("--file"), bal.err());
     }
 
     @Test
     void aMalformedAddressIsAUserErrorNamingTheFix() {
         Run bal = run(new LedgerCommand(), "balance", "12ab", "--file", dir.resolve("x.plf").toString());
-        assertEquals(UserError.BAD_INPUT, bal.exit());
+        assertEquals(ExitCodes.BAD_INPUT, bal.exit());
         assertTrue(bal.err().contains("64 hex digits"), bal.err());
     }
 
     @Test
     void aMissingBlockFileIsAUserErrorNamingTheFix() {
         Run val = run(new LedgerCommand(), "validate", dir.resolve("nope.plf").toString());
-        assertEquals(UserError.BAD_INPUT, val.exit());
+        assertEquals(ExitCodes.BAD_INPUT, val.exit());
         assertTrue(val.err().contains("ledger gen"), val.err());
     }
 

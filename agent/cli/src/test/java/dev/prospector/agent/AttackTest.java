@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.prospector.agent.cli.UserError;
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.node.NodeStats;
@@ -280,7 +280,7 @@ class AttackTest {
             try (VerifierService service = verifier.connect(url, "verifier", false)) {
                 AgentNode first = board(url, "a", verifier);
                 try {
-                    UserError e = assertThrows(UserError.class, () -> board(url, "a", verifier));
+                    Failure e = assertThrows(Failure.class, () -> board(url, "a", verifier));
                     System.out.println("two boards on one data dir: the second refused: " + e.getMessage());
                     assertTrue(e.getMessage().contains(Long.toString(ProcessHandle.current().pid())), e.getMessage());
                     await("reports").atMost(SETTLE).until(() -> first.stats().made() >= 5);

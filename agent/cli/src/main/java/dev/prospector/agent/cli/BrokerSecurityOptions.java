@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.TlsSettings;
 import dev.prospector.agent.transport.TlsSocketFactories;
@@ -47,7 +48,7 @@ public final class BrokerSecurityOptions {
     public MqttSettings apply(MqttSettings base) {
         MqttSettings s = base;
         if (ca == null && (cert != null || key != null)) {
-            throw new UserError((cert != null ? "--cert" : "--key") + " needs --ca FILE: the CA certificate that signed the broker's certificate");
+            throw new Failure((cert != null ? "--cert" : "--key") + " needs --ca FILE: the CA certificate that signed the broker's certificate");
         }
         if (ca != null) {
             TlsSettings tls = new TlsSettings(ca, Optional.ofNullable(cert), Optional.ofNullable(key));
@@ -55,11 +56,11 @@ public final class BrokerSecurityOptions {
             TlsSocketFactories.create(tls);
         }
         if (passwordFile != null && username == null) {
-            throw new UserError("--password-file needs --username NAME");
+            throw new Failure("--password-file needs --username NAME");
         }
         if (username != null) {
             if (username.isBlank()) {
-                throw new UserError("--username is empty: give the MQTT user name or drop the option");
+                throw new Failure("--username is empty: give the MQTT user name or drop the option");
             }
             s = s.withCredentials(username, passwordFile == null ? Optional.empty() : Optional.of(readPassword(passwordFile)));
         }
@@ -72,14 +73,14 @@ public final class BrokerSecurityOptions {
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new UserError("password file " + file + " does not exist: check --password-file");
+            throw new Failure("password file " + file + " does not exist: check --password-file");
         } catch (IOException e) {
-            throw new UserError("cannot read password file " + file + " (" + e.getClass().getSimpleName()
+            throw new Failure("cannot read password file " + file + " (" + e.getClass().getSimpleName()
                     + "): it must be UTF-8 text readable by the service user; run: chmod 600 " + file);
         }
         String password = text.lines().findFirst().orElse("");
         if (password.isEmpty()) {
-            throw new UserError("password file " + file + " is empty: put the MQTT password on its first line");
+            throw new Failure("password file " + file + " is empty: put the MQTT password on its first line");
         }
         return password;
     }

@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -64,13 +65,13 @@ public final class ConfigFile implements IDefaultValueProvider {
 
     public static ConfigFile load(Path path) {
         if (!Files.isRegularFile(path)) {
-            throw new UserError("config file " + path + " does not exist: create it or drop --config");
+            throw new Failure("config file " + path + " does not exist: create it or drop --config");
         }
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
             p.load(r);
         } catch (IOException | IllegalArgumentException e) {
-            throw new UserError("cannot read config file " + path + ": " + e.getMessage());
+            throw new Failure("cannot read config file " + path + ": " + e.getMessage());
         }
         return new ConfigFile(path, p);
     }
@@ -103,7 +104,7 @@ public final class ConfigFile implements IDefaultValueProvider {
             }
         }
         if (!unknown.isEmpty()) {
-            throw new UserError("config file " + path + " has unknown setting(s) " + unknown
+            throw new Failure("config file " + path + " has unknown setting(s) " + unknown
                     + ": remove them or fix the spelling (settings are the long option names, e.g. broker, fleet, interval)");
         }
     }

@@ -1,19 +1,15 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.broker.EmbeddedBroker;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.node.NodeStats;
 import dev.prospector.agent.transport.BrokerUrl;
-import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
-import dev.prospector.attest.Appraiser;
-import dev.prospector.attest.AppraiserConfig;
-import dev.prospector.attest.ChallengeStore;
-import dev.prospector.attest.DeviceKeys;
-import dev.prospector.attest.Limits;
+import dev.prospector.agent.verifier.VerifierWiring;
 import dev.prospector.hardware.BoardSelection;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -24,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -73,10 +68,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (devices < 1 || devices > 1000) {
-            throw new UserError("--devices " + devices + " is out of range: use 1 to 1000");
+            throw new Failure("--devices " + devices + " is out of range: use 1 to 1000");
         }
         if (duration.toMillis() < 1000) {
-            throw new UserError("--duration " + duration + " is too short: use at least 1s");
+            throw new Failure("--duration " + duration + " is too short: use at least 1s");
         }
         Progress progress = new Progress(spec.commandLine().getErr());
         Path work = Files.createTempDirectory("prospector-demo-");
@@ -84,17 +79,15 @@ public final class DemoCommand implements Callable<Integer> {
         progress.say("starting the embedded MQTT broker");
         try (EmbeddedBroker broker = EmbeddedBroker.startOnFreePort()) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            // As `prospector verifier` does: every receipt carries a challenge that the next report answers,
-            // and is signed by the verifier's key (its public half in receiptKeyDir/device.pub, for the boards).
-            // The demo's boards are emulated: their reports say so, and this verifier accepts them.
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withAllowEmulated(true)
-                    .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
-            Path receiptKeyDir = work.resolve("verifier").resolve("receipt-key");
-            DeviceKeys receiptKey = DeviceKeys.generate();
-            receiptKey.write(receiptKeyDir);
-            MqttSettings verifierMqtt = MqttSettings.of(url, "prospector-demo-verifier").withSessionExpiry(Duration.ZERO);
-            try (VerifierService verifier = new VerifierService(FLEET, appraiser, receiptKey,
-                    Optional.of(new Partitioning("verifiers", 0, 1)), VerifierService.links(verifierMqtt))) {
+            // Wired as `prospector verifier` is: every receipt carries a challenge that the next report
+            // answers and is signed by the verifier's key, whose public half (receipt-key/device.pub) the
+            // boards trust. The demo's boards are emulated: their reports say so, and this verifier accepts them.
+            VerifierWiring.Settings verifierSettings = VerifierWiring.Settings.inMemory(url, FLEET).withAllowEmulated(true)
+                    .withPartitioning(new Partitioning("verifiers", 0, 1)).withClientId("prospector-demo-verifier")
+                    .withReceiptKeyDir(work.resolve("verifier").resolve("receipt-key"));
+            try (VerifierWiring.Verifier wired = VerifierWiring.open(verifierSettings, mqtt -> mqtt, Clock.systemUTC())) {
+                VerifierService verifier = wired.service();
+                Path receiptKey = wired.receiptPublicKeyFile().orElseThrow();
                 verifier.connect();
                 progress.say("broker on " + broker.url() + "; starting " + devices + " emulated board(s)");
                 for (int i = 0; i < devices; i++) {
@@ -102,7 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
                     // a receipt signed by that key names it.
                     var settings = new AgentWiring.RunSettings(url, FLEET, work.resolve("board-" + (i + 1)),
                             BoardSelection.EMULATED, interval, AgentWiring.DEFAULT_OUTBOX_BYTES, i + 1, Set.of())
-                            .withVerifierKeys(List.of(receiptKeyDir.resolve(DeviceKeys.PUBLIC_KEY_FILE)));
+                            .withVerifierKeys(List.of(receiptKey));
                     AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
                     agents.add(node);
                     node.start();
@@ -123,7 +116,7 @@ public final class DemoCommand implements Callable<Integer> {
                 List<Row> rows = rows(agents, verifier);
                 print(rows, spec.commandLine().getOut());
                 agents.forEach(AgentNode::close);
-                return rows.stream().allMatch(Row::ok) ? 0 : UserError.CHECK_FAILED;
+                return rows.stream().allMatch(Row::ok) ? 0 : ExitCodes.CHECK_FAILED;
             }
         } finally {
             agents.forEach(a -> {

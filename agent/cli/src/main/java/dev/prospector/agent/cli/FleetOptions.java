@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.transport.BrokerUrl;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ public final class FleetOptions {
     /** The broker, validated; one clear line when missing or malformed. */
     public BrokerUrl broker() {
         if (broker == null) {
-            throw new UserError("no broker given: pass --broker URL (e.g. tcp://127.0.0.1:1883) or set `broker = URL` in the config file");
+            throw new Failure("no broker given: pass --broker URL (e.g. tcp://127.0.0.1:1883) or set `broker = URL` in the config file");
         }
         return BrokerUrl.parse(broker);
     }
@@ -28,7 +29,7 @@ public final class FleetOptions {
     /** The fleet, validated; one clear line when missing or malformed. */
     public String fleet() {
         if (fleet == null) {
-            throw new UserError("no fleet given: pass --fleet NAME or set `fleet = NAME` in the config file");
+            throw new Failure("no fleet given: pass --fleet NAME or set `fleet = NAME` in the config file");
         }
         return AgentWiring.requireFleet(fleet);
     }

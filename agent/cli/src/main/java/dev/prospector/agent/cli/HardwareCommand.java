@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardConfig;
@@ -86,14 +87,14 @@ public final class HardwareCommand implements Callable<Integer> {
     private BoardConfig config() {
         BoardSelection selection = selection(board);
         if (!Files.isDirectory(root)) {
-            throw new UserError("--root " + root + " is not a directory: give the directory that "
+            throw new Failure("--root " + root + " is not a directory: give the directory that "
                     + "holds proc/ and sys/ (/ on the board itself)");
         }
         Path data = dataDir;
         if (data == null) {
             data = Files.isDirectory(DEFAULT_DATA_DIR) ? DEFAULT_DATA_DIR : Path.of("").toAbsolutePath();
         } else if (!Files.isDirectory(data)) {
-            throw new UserError("--data-dir " + data + " is not a directory: create it or give the "
+            throw new Failure("--data-dir " + data + " is not a directory: create it or give the "
                     + "agent's data dir");
         }
         Set<Fault> faultSet = EnumSet.noneOf(Fault.class);
@@ -102,17 +103,17 @@ public final class HardwareCommand implements Callable<Integer> {
                 faultSet.addAll(Faults.parse(f));
             }
         } catch (IllegalArgumentException e) {
-            throw new UserError("--fault: " + e.getMessage());
+            throw new Failure("--fault: " + e.getMessage());
         }
         if (!faultSet.isEmpty() && Boards.resolve(selection, root) != BoardSelection.EMULATED) {
-            throw new UserError("--fault only works on the emulated board: add --board emulated");
+            throw new Failure("--fault only works on the emulated board: add --board emulated");
         }
         try {
             BoardConfig config = BoardConfig.defaults(data.toAbsolutePath()).withSelection(selection)
                     .withRoot(root.toAbsolutePath()).withFaults(faultSet);
             return networkInterface == null ? config : config.withNetworkInterface(networkInterface);
         } catch (IllegalArgumentException e) {
-            throw new UserError("--interface: " + e.getMessage());
+            throw new Failure("--interface: " + e.getMessage());
         }
     }
 
@@ -125,7 +126,7 @@ public final class HardwareCommand implements Callable<Integer> {
             case "emulated":
                 return BoardSelection.EMULATED;
             default:
-                throw new UserError("--board " + name + " is not a board: use auto, linux or emulated");
+                throw new Failure("--board " + name + " is not a board: use auto, linux or emulated");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.logging.SafeText;
 import dev.prospector.agent.wire.UnreadableItemException;
 import dev.prospector.agent.wire.WireItem;
@@ -68,13 +69,13 @@ public final class InspectCommand implements Callable<Integer> {
             output.print(e);
             tally.add(e.number(), e.offset(), Optional.of("is not a valid Prospector " + e.looksLike() + ": " + e.getMessage()));
         } catch (IOException e) {
-            throw new UserError("cannot read " + name + ": " + e.getMessage());
+            throw new Failure("cannot read " + name + ": " + e.getMessage());
         }
         if (tally.messages == 0) {
-            throw new UserError(stdin ? "no message on stdin" : name + " is empty: is it the right file?", UserError.CHECK_FAILED);
+            throw new Failure(stdin ? "no message on stdin" : name + " is empty: is it the right file?", Failure.Kind.CHECK_FAILED);
         }
         if (tally.problems > 0) {
-            throw new UserError(tally.firstProblem(name), UserError.CHECK_FAILED);
+            throw new Failure(tally.firstProblem(name), Failure.Kind.CHECK_FAILED);
         }
         return 0;
     }
@@ -108,7 +109,7 @@ public final class InspectCommand implements Callable<Integer> {
         try {
             return DeviceKeys.readPublicKey(pem);
         } catch (KeyCustodyException e) {
-            throw new UserError("--verifier-key: " + e.getMessage() + ": give the verifier's public key (PEM, BEGIN PUBLIC KEY)");
+            throw new Failure("--verifier-key: " + e.getMessage() + ": give the verifier's public key (PEM, BEGIN PUBLIC KEY)");
         }
     }
 
@@ -116,9 +117,9 @@ public final class InspectCommand implements Callable<Integer> {
         try {
             return Files.newInputStream(file);
         } catch (NoSuchFileException e) {
-            throw new UserError(file + " does not exist: check the path");
+            throw new Failure(file + " does not exist: check the path");
         } catch (IOException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage());
+            throw new Failure("cannot read " + file + ": " + e.getMessage());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.KeyCustodyException;
 import java.nio.file.Files;
@@ -42,14 +43,14 @@ public final class KeygenCommand implements Callable<Integer> {
             } catch (KeyCustodyException e) {
                 id = "unreadable: " + e.getMessage();
             }
-            throw new UserError("a device key already exists at " + key + " (device " + id
+            throw new Failure("a device key already exists at " + key + " (device " + id
                     + "): keep it, or pass --force to replace it (the device gets a new identity)");
         }
         DeviceKeys keys = DeviceKeys.generate();
         try {
             keys.write(dir);
         } catch (KeyCustodyException e) {
-            throw new UserError(e.getMessage());
+            throw new Failure(e.getMessage());
         }
         var out = spec.commandLine().getOut();
         out.println("wrote " + key + " (mode 0600) and " + dir.resolve(DeviceKeys.PUBLIC_KEY_FILE));
@@ -60,7 +61,7 @@ public final class KeygenCommand implements Callable<Integer> {
 
     private int rotate() {
         if (force) {
-            throw new UserError("--rotate and --force exclude each other: --rotate keeps the device's identity, --force makes a new one");
+            throw new Failure("--rotate and --force exclude each other: --rotate keeps the device's identity, --force makes a new one");
         }
         DeviceKeys rotated;
         try {
@@ -68,9 +69,9 @@ public final class KeygenCommand implements Callable<Integer> {
             rotated = current.rotate(Instant.now());
             rotated.write(dir);
         } catch (KeyCustodyException e) {
-            throw new UserError(e.getMessage());
+            throw new Failure(e.getMessage());
         } catch (IllegalStateException e) {
-            throw new UserError(e.getMessage() + "; the limit keeps reports small. Make a new identity with --force if you must");
+            throw new Failure(e.getMessage() + "; the limit keeps reports small. Make a new identity with --force if you must");
         }
         var out = spec.commandLine().getOut();
         out.println("rotated the key in " + dir + " (rotation " + rotated.rotations().size() + "); the device keeps its id."

@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.ledger.AccountProof;
 import dev.prospector.ledger.Address;
 import dev.prospector.ledger.AttestationSigner;
@@ -53,11 +54,11 @@ public final class LedgerCommand implements Runnable {
         try {
             return new BlockFile.Reader(file);
         } catch (NoSuchFileException e) {
-            throw new UserError("block file " + file + " does not exist; create one with `prospector ledger gen --out " + file + "`");
+            throw new Failure("block file " + file + " does not exist; create one with `prospector ledger gen --out " + file + "`");
         } catch (IOException e) {
-            throw new UserError("cannot read block file " + file + ": " + e.getMessage() + "; check the path and its permissions");
+            throw new Failure("cannot read block file " + file + ": " + e.getMessage() + "; check the path and its permissions");
         } catch (MalformedException e) {
-            throw new UserError(file + " is not a ledger block file (" + e.getMessage() + "); pass a file written by `prospector ledger gen`");
+            throw new Failure(file + " is not a ledger block file (" + e.getMessage() + "); pass a file written by `prospector ledger gen`");
         }
     }
 
@@ -92,11 +93,11 @@ public final class LedgerCommand implements Runnable {
             try {
                 ws = new Workload.Spec(accounts, txs, blocks, contention, seed);
             } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
+                throw new Failure(e.getMessage());
             }
             Path parent = out.toAbsolutePath().getParent();
             if (parent != null && !Files.isDirectory(parent)) {
-                throw new UserError("directory " + parent + " does not exist; create it or choose another --out");
+                throw new Failure("directory " + parent + " does not exist; create it or choose another --out");
             }
             PrintWriter o = spec.commandLine().getOut();
             o.printf(Locale.ROOT, "genesis: %,d accounts...%n", accounts);
@@ -111,14 +112,14 @@ public final class LedgerCommand implements Runnable {
                     o.flush();
                 }
             } catch (IOException e) {
-                throw new UserError("cannot write " + out + ": " + e.getMessage() + "; check the path and free space");
+                throw new Failure("cannot write " + out + ": " + e.getMessage() + "; check the path and free space");
             }
             o.printf(Locale.ROOT, "wrote %s (%,d bytes)%n", out, Files.size(out));
             if (genesisOut != null) {
                 try (var g = Files.newOutputStream(genesisOut)) {
                     w.genesis().write(g);
                 } catch (IOException e) {
-                    throw new UserError("cannot write " + genesisOut + ": " + e.getMessage() + "; check the path and free space");
+                    throw new Failure("cannot write " + genesisOut + ": " + e.getMessage() + "; check the path and free space");
                 }
                 o.printf(Locale.ROOT, "wrote genesis %s%n", genesisOut);
             }
@@ -147,7 +148,7 @@ public final class LedgerCommand implements Runnable {
         public Integer call() throws Exception {
             int t = threads == null ? defaultThreads() : threads;
             if (t < 1) {
-                throw new UserError("--threads must be at least 1, got " + t);
+                throw new Failure("--threads must be at least 1, got " + t);
             }
             if (data != null) {
                 return importInto(t);
@@ -165,7 +166,7 @@ public final class LedgerCommand implements Runnable {
                 try {
                     chain = Chain.fromGenesis(g);
                 } catch (MalformedException e) {
-                    throw new UserError("the genesis in " + file + " is invalid: " + e.getMessage());
+                    throw new Failure("the genesis in " + file + " is invalid: " + e.getMessage());
                 }
                 ShardExecutor ex = pool == null ? new SequentialBlockExecutor() : new ParallelBlockExecutor(pool);
                 BlockValidator validator = new BlockValidator(ex, !noSignatures);
@@ -193,20 +194,20 @@ public final class LedgerCommand implements Runnable {
                     o.printf(Locale.ROOT, "%,d txs in valid blocks, %,.0f tx/s overall%n", total, total / (nanos / 1e9));
                 }
             } catch (MalformedException e) {
-                throw new UserError(file + ": " + e.getMessage() + "; regenerate it with `prospector ledger gen`");
+                throw new Failure(file + ": " + e.getMessage() + "; regenerate it with `prospector ledger gen`");
             } finally {
                 if (pool != null) {
                     pool.shutdown();
                 }
             }
-            return invalid == 0 ? 0 : UserError.CHECK_FAILED;
+            return invalid == 0 ? 0 : ExitCodes.CHECK_FAILED;
         }
 
         /** Validates the file's blocks into a persistent node, skipping those the directory already holds. */
         private int importInto(int t) throws IOException {
             PrintWriter o = spec.commandLine().getOut();
             if (snapshotEvery < 1) {
-                throw new UserError("--snapshot-every must be at least 1 block, got " + snapshotEvery);
+                throw new Failure("--snapshot-every must be at least 1 block, got " + snapshotEvery);
             }
             int invalid = 0;
             try (BlockFile.Reader r = openBlockFile(file)) {
@@ -236,11 +237,11 @@ public final class LedgerCommand implements Runnable {
                     }
                 }
             } catch (MalformedException e) {
-                throw new UserError(file + ": " + e.getMessage() + "; regenerate it with `prospector ledger gen`");
+                throw new Failure(file + ": " + e.getMessage() + "; regenerate it with `prospector ledger gen`");
             } catch (IOException e) {
-                throw new UserError("cannot use data directory " + data + ": " + e.getMessage());
+                throw new Failure("cannot use data directory " + data + ": " + e.getMessage());
             }
-            return invalid == 0 ? 0 : UserError.CHECK_FAILED;
+            return invalid == 0 ? 0 : ExitCodes.CHECK_FAILED;
         }
     }
 
@@ -267,14 +268,14 @@ public final class LedgerCommand implements Runnable {
             try {
                 a = Address.fromHex(address.trim());
             } catch (IllegalArgumentException e) {
-                throw new UserError("ADDRESS " + address + " is not an address: " + e.getMessage());
+                throw new Failure("ADDRESS " + address + " is not an address: " + e.getMessage());
             }
             PrintWriter o = spec.commandLine().getOut();
             if (file == null && (genesisFile == null || data == null)) {
-                throw new UserError("say where the shard is: --file BLOCKFILE, or --genesis GENESIS --data DIR of a node");
+                throw new Failure("say where the shard is: --file BLOCKFILE, or --genesis GENESIS --data DIR of a node");
             }
             if (data != null && !Files.isDirectory(data)) {
-                throw new UserError("data directory " + data + " does not exist; pass the node's ledger directory");
+                throw new Failure("data directory " + data + " does not exist; pass the node's ledger directory");
             }
             BlockFile.Reader r = file == null ? null : openBlockFile(file);
             try {
@@ -293,7 +294,7 @@ public final class LedgerCommand implements Runnable {
                     return print(o, node, a);
                 }
             } catch (IOException e) {
-                throw new UserError("cannot open the ledger data in " + data + ": " + e.getMessage());
+                throw new Failure("cannot open the ledger data in " + data + ": " + e.getMessage());
             } finally {
                 if (r != null) {
                     r.close();
@@ -305,11 +306,11 @@ public final class LedgerCommand implements Runnable {
             try {
                 return Genesis.read(f);
             } catch (NoSuchFileException e) {
-                throw new UserError("genesis file " + f + " does not exist; pass the shard's genesis (ledger gen --genesis-out)");
+                throw new Failure("genesis file " + f + " does not exist; pass the shard's genesis (ledger gen --genesis-out)");
             } catch (IOException e) {
-                throw new UserError("cannot read genesis " + f + ": " + e.getMessage());
+                throw new Failure("cannot read genesis " + f + ": " + e.getMessage());
             } catch (MalformedException e) {
-                throw new UserError(f + " is not a ledger genesis (" + e.getMessage() + ")");
+                throw new Failure(f + " is not a ledger genesis (" + e.getMessage() + ")");
             }
         }
 
@@ -332,7 +333,7 @@ public final class LedgerCommand implements Runnable {
             }
             boolean ok = p.verify(root);
             o.printf("proof %s against state root%n", ok ? "verifies" : "DOES NOT verify");
-            return ok ? 0 : UserError.CHECK_FAILED;
+            return ok ? 0 : ExitCodes.CHECK_FAILED;
         }
     }
 }

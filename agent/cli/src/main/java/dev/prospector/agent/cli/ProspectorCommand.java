@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "prospector",
         mixinStandardHelpOptions = true,
-        versionProvider = Version.class,
+        versionProvider = VersionProvider.class,
         description = "Proof-of-service agent for Raspberry Pi and ARM boards.",
         subcommands = {
             KeygenCommand.class,
@@ -99,9 +100,9 @@ public final class ProspectorCommand implements Runnable {
                 config.checkKeys(cli);
                 cli.setDefaultValueProvider(config);
             });
-        } catch (UserError e) {
+        } catch (Failure e) {
             err.println("prospector: " + e.getMessage());
-            return e.exitCode();
+            return ExitCodes.of(e.kind());
         }
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
@@ -112,29 +113,29 @@ public final class ProspectorCommand implements Runnable {
             } else {
                 err.println("(run with --help for usage)");
             }
-            return UserError.BAD_INPUT;
+            return ExitCodes.BAD_INPUT;
         });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof UserError user) {
+            if (ex instanceof Failure user) {
                 err.println("prospector: " + user.getMessage());
                 if (debug) {
                     ex.printStackTrace(err);
                 }
-                return user.exitCode();
+                return ExitCodes.of(user.kind());
             }
             err.println("prospector: internal error: " + ex
                     + (debug ? "" : " (run again with --debug for details)"));
             if (debug) {
                 ex.printStackTrace(err);
             }
-            return 70;
+            return ExitCodes.INTERNAL;
         });
         return cli.execute(rest);
     }
 
     /**
      * Parses {@code args} again as at start, with the config file as it is now: what a daemon reads
-     * when it is asked to reload (SIGHUP). Fails with a {@link UserError} as {@link #execute} would.
+     * when it is asked to reload (SIGHUP). Fails with a {@link Failure} as {@link #execute} would.
      */
     static CommandLine.ParseResult parseAgain(String[] args) {
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
@@ -148,7 +149,7 @@ public final class ProspectorCommand implements Runnable {
         try {
             return cli.parseArgs(rest);
         } catch (CommandLine.ParameterException e) {
-            throw new UserError(e.getMessage(), UserError.BAD_INPUT);
+            throw new Failure(e.getMessage(), Failure.Kind.BAD_INPUT);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.attest.ChainState;
 import dev.prospector.attest.DeviceKeys;
@@ -53,7 +54,7 @@ public final class ReportCommand implements Callable<Integer> {
     public Integer call() {
         AgentWiring.requireFleet(fleet);
         if (Files.isDirectory(out)) {
-            throw new UserError("--out " + out + " is a directory: name a file, e.g. " + out.resolve("report.cbor"));
+            throw new Failure("--out " + out + " is a directory: name a file, e.g. " + out.resolve("report.cbor"));
         }
         DeviceKeys keys = loadKeys(keyDir);
         Path state = stateDir == null ? keyDir : stateDir;
@@ -75,12 +76,12 @@ public final class ReportCommand implements Callable<Integer> {
 
     static DeviceKeys loadKeys(Path dir) {
         if (!Files.exists(dir.resolve(DeviceKeys.PRIVATE_KEY_FILE))) {
-            throw new UserError("no device key in " + dir + ": create one with `prospector keygen --dir " + dir + "`");
+            throw new Failure("no device key in " + dir + ": create one with `prospector keygen --dir " + dir + "`");
         }
         try {
             return DeviceKeys.load(dir);
         } catch (KeyCustodyException e) {
-            throw new UserError(e.getMessage());
+            throw new Failure(e.getMessage());
         }
     }
 
@@ -96,7 +97,7 @@ public final class ReportCommand implements Callable<Integer> {
                 Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
-            throw new UserError("cannot write " + file + ": " + e.getMessage() + " (check the folder exists and is writable)");
+            throw new Failure("cannot write " + file + ": " + e.getMessage() + " (check the folder exists and is writable)");
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.transport.BrokerUrl;
@@ -85,7 +86,7 @@ public final class RunCommand implements Callable<Integer> {
         try {
             hardware = HardwareSettings.parse(parent == null ? Map.of() : parent.hardwareSettings(), dataDir, Clock.systemUTC());
         } catch (IllegalArgumentException e) {
-            throw new UserError("config file: " + e.getMessage());
+            throw new Failure("config file: " + e.getMessage());
         }
         BoardConfig boardConfig = hardware.board();
         if (board != null) {
@@ -98,7 +99,7 @@ public final class RunCommand implements Callable<Integer> {
             try {
                 boardConfig = boardConfig.withFaults(faults.isBlank() ? Set.of() : Faults.parse(faults));
             } catch (IllegalArgumentException e) {
-                throw new UserError("--faults: " + e.getMessage());
+                throw new Failure("--faults: " + e.getMessage());
             }
         }
         return new AgentWiring.RunSettings(connection.broker(), fleet, dataDir, boardConfig, hardware.io(),
@@ -153,7 +154,7 @@ public final class RunCommand implements Callable<Integer> {
                 return;
             }
             next = fresh.settings();
-        } catch (UserError | IllegalArgumentException e) {
+        } catch (Failure | IllegalArgumentException e) {
             Logger.error("reload refused, nothing changed: {}", e.getMessage());
             return;
         }
@@ -178,7 +179,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         try {
             node.reconfigure(next);
-        } catch (UserError e) {
+        } catch (Failure e) {
             Logger.error("reload refused, nothing changed: {}", e.getMessage());
             return;
         }

@@ -1,28 +1,18 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.storage.StateDirLock;
-import dev.prospector.agent.transport.BrokerUrl;
-import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.AcceptedLog;
 import dev.prospector.agent.verifier.Partitioning;
-import dev.prospector.agent.verifier.VerifierClientId;
 import dev.prospector.agent.verifier.VerifierService;
-import dev.prospector.attest.Appraiser;
+import dev.prospector.agent.verifier.VerifierWiring;
 import dev.prospector.attest.AppraiserConfig;
-import dev.prospector.attest.ChallengeStore;
-import dev.prospector.attest.DeviceKeys;
-import dev.prospector.attest.DeviceRegistry;
-import dev.prospector.attest.KeyCustodyException;
-import dev.prospector.attest.KeyPinStore;
-import dev.prospector.attest.Limits;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -40,12 +30,6 @@ import picocli.CommandLine.Spec;
             "Appraises every report, logs one line per outcome, and sends each device a signed receipt."},
         subcommands = VerifierCommand.Repair.class)
 public final class VerifierCommand implements Callable<Integer> {
-    /** The challenge secret's file in the state dir: give every verifier of a group the same one. */
-    static final String CHALLENGE_SECRET_FILE = "challenge.key";
-    /** The receipt key's folder in the state dir (device.key, device.pub). */
-    static final String RECEIPT_KEY_DIR = "receipt-key";
-    static final String ACCEPTED_LOG = "accepted.log";
-
     @Spec
     CommandSpec spec;
 
@@ -112,19 +96,25 @@ public final class VerifierCommand implements Callable<Integer> {
             description = "Most devices the verifier keeps chain state for (about 2.5 KiB each); reports of further new devices are refused as rate-limited (default: ${DEFAULT-VALUE}).")
     int maxDevices;
 
-    @Override
-    public Integer call() throws InterruptedException {
-        String fleet = connection.fleet();
-        BrokerUrl url = connection.broker();
+    /** The settings these options describe. */
+    VerifierWiring.Settings settings() {
         Optional<Partitioning> partitions;
         try {
             partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw new Failure(e.getMessage());
         }
-        Deque<AutoCloseable> opened = new ArrayDeque<>();
+        return new VerifierWiring.Settings(connection.broker(), connection.fleet(), Optional.ofNullable(stateDir),
+                Optional.ofNullable(receiptKeyDir), clockSkew, Optional.ofNullable(registry), requireNonce, allowEmulated,
+                maxDevices, newDevicesPerMinute, partitions, Optional.ofNullable(clientId), sessionExpiry);
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        VerifierWiring.Settings settings = settings();
+        VerifierWiring.Verifier verifier = VerifierWiring.open(settings, security::apply, Clock.systemUTC());
         try {
-            VerifierService service = assemble(fleet, url, partitions, opened);
+            VerifierService service = verifier.service();
             if (json) {
                 PrintWriter out = spec.commandLine().getOut();
                 service.observe((device, outcome) -> {
@@ -138,7 +128,7 @@ public final class VerifierCommand implements Callable<Integer> {
             java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
             Runnable stop = () -> {
                 if (stopping.compareAndSet(false, true)) {
-                    closeAll(opened); // flushes the accepted log and releases the state dir
+                    verifier.close(); // flushes the accepted log and releases the state dir
                     stopped.countDown();
                 }
             };
@@ -152,147 +142,14 @@ public final class VerifierCommand implements Callable<Integer> {
             });
             Signals.onHangUp(() -> Logger.warn("SIGHUP: the verifier's settings take effect only after a restart (systemctl restart); nothing changed"));
             service.start();
-            Logger.info("verifier for fleet {} started{}; reaching broker {} (retrying with backoff until it answers)", fleet,
-                    partitions.map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")").orElse(""), url);
+            Logger.info("verifier for fleet {} started{}; reaching broker {} (retrying with backoff until it answers)", settings.fleet(),
+                    settings.partitioning().map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")")
+                            .orElse(""), settings.broker());
             stopped.await();
             return 0;
         } catch (RuntimeException | InterruptedException e) {
-            closeAll(opened);
+            verifier.close();
             throw e;
-        }
-    }
-
-    /** Everything the verifier needs, in order: the state dir's lock first. {@code opened} collects what to close. */
-    private VerifierService assemble(String fleet, BrokerUrl url, Optional<Partitioning> partitions, Deque<AutoCloseable> opened) {
-        if (stateDir != null) {
-            opened.push(lock(stateDir));
-        }
-        if (maxDevices < 1) {
-            throw new UserError("--max-devices " + maxDevices + " is out of range: use 1 or more");
-        }
-        if (newDevicesPerMinute < 0) {
-            throw new UserError("--new-devices-per-minute " + newDevicesPerMinute + " is out of range: use 0 (no cap) or more");
-        }
-        AppraiserConfig appraisal = AppraiserConfig.defaults().withFleet(fleet).withClockSkewWindow(clockSkew)
-                .withAllowEmulated(allowEmulated).withMaxDevices(maxDevices).withNewDevicesPerMinute(newDevicesPerMinute);
-        if (registry != null) {
-            try {
-                DeviceRegistry devices = DeviceRegistry.load(registry);
-                if (devices.size() > maxDevices) {
-                    throw new UserError("registry " + registry + " lists " + devices.size() + " devices, more than --max-devices "
-                            + maxDevices + ": raise --max-devices");
-                }
-                appraisal = appraisal.withRegistry(devices);
-                Logger.info("device registry {}: {} device(s)", registry, devices.size());
-            } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
-            }
-        } else if (newDevicesPerMinute > 0) {
-            Logger.info("no device registry: at most {} new devices a minute are taken on (--new-devices-per-minute),"
-                    + " at most {} in all (--max-devices)", newDevicesPerMinute, maxDevices);
-        }
-        if (allowEmulated) {
-            Logger.warn("accepting reports from emulated boards (--allow-emulated): for tests and demos only");
-        }
-        byte[] challengeSecret = null;
-        if (stateDir != null) {
-            try {
-                KeyPinStore pins = KeyPinStore.open(stateDir.resolve("key-pins"));
-                opened.push(pins::close);
-                appraisal = appraisal.withKeyPins(pins);
-                challengeSecret = ChallengeStore.secretIn(stateDir.resolve(CHALLENGE_SECRET_FILE));
-            } catch (RuntimeException e) {
-                throw new UserError("cannot use verifier state dir " + stateDir + ": " + e.getMessage()
-                        + (e.getMessage() != null && e.getMessage().contains("chmod") ? "" : " (create it and make it writable for the verifier)"));
-            }
-        }
-        // Challenges go out in receipts; without a state dir their secret lives only as long as this process.
-        ChallengeStore challenges = challengeSecret != null
-                ? new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL, challengeSecret)
-                : new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL);
-        appraisal = appraisal.withChallenges(challenges, requireNonce);
-        DeviceKeys receiptKey = receiptKey();
-        Appraiser appraiser = new Appraiser(appraisal);
-        Optional<AcceptedLog> accepted = Optional.empty();
-        if (stateDir != null) {
-            try {
-                accepted = Optional.of(AcceptedLog.open(stateDir.resolve(ACCEPTED_LOG), appraiser::restore));
-            } catch (AcceptedLog.DamagedException e) {
-                throw new UserError(e.getMessage());
-            } catch (RuntimeException e) {
-                throw new UserError(e.getMessage() + " (check that " + stateDir + " is writable for the verifier)");
-            }
-            opened.push(accepted.get()::close);
-        }
-        String id = clientId(fleet, partitions);
-        MqttSettings mqtt = security.apply(MqttSettings.of(url, id).withSessionExpiry(sessionExpiry));
-        VerifierService service = new VerifierService(fleet, appraiser, receiptKey, partitions, accepted, VerifierService.links(mqtt));
-        opened.push(service::close);
-        return service;
-    }
-
-    private static StateDirLock lock(Path dir) {
-        try {
-            return StateDirLock.acquire(dir, "verifier state dir");
-        } catch (StateDirLock.HeldException e) {
-            throw new UserError(e.getMessage(), UserError.UNAVAILABLE, e);
-        } catch (IOException e) {
-            throw new UserError("cannot use verifier state dir " + dir + ": " + e.getMessage()
-                    + " (create it and make it writable for the verifier)");
-        }
-    }
-
-    /** The key that signs receipts: from --receipt-key-dir, else the state dir, else one for this process. */
-    private DeviceKeys receiptKey() {
-        Path dir = receiptKeyDir != null ? receiptKeyDir : stateDir != null ? stateDir.resolve(RECEIPT_KEY_DIR) : null;
-        if (dir == null) {
-            DeviceKeys key = DeviceKeys.generate();
-            Logger.warn("receipts are signed by key {}, made for this process only (no --state-dir or --receipt-key-dir):"
-                    + " boards cannot trust it across restarts", key.deviceId());
-            return key;
-        }
-        DeviceKeys key;
-        try {
-            if (Files.exists(dir.resolve(DeviceKeys.PRIVATE_KEY_FILE))) {
-                key = DeviceKeys.load(dir);
-            } else {
-                key = DeviceKeys.generate();
-                key.write(dir);
-                Logger.info("created the verifier's receipt key in {}", dir);
-            }
-        } catch (KeyCustodyException e) {
-            throw new UserError("receipt key: " + e.getMessage());
-        }
-        Logger.info("receipts are signed by key {}; boards trust it with --verifier-key {}", key.deviceId(),
-                dir.resolve(DeviceKeys.PUBLIC_KEY_FILE).toAbsolutePath());
-        return key;
-    }
-
-    /** --id, else the one kept in the state dir, else a random one for this process. */
-    private String clientId(String fleet, Optional<Partitioning> partitions) {
-        if (clientId != null) {
-            return clientId;
-        }
-        String prefix = "prospector-verifier-" + fleet + partitions.map(p -> "-" + p.group() + "-" + p.index()).orElse("");
-        if (stateDir == null) {
-            return VerifierClientId.random(prefix);
-        }
-        try {
-            return VerifierClientId.loadOrCreate(stateDir.resolve(VerifierClientId.FILE), prefix);
-        } catch (IOException e) {
-            throw new UserError("cannot use verifier state dir " + stateDir + ": " + e.getMessage());
-        }
-    }
-
-    private static void closeAll(Deque<AutoCloseable> opened) {
-        synchronized (opened) {
-            while (!opened.isEmpty()) {
-                try {
-                    opened.pop().close();
-                } catch (Exception e) {
-                    Logger.debug("closing: {}", e.toString());
-                }
-            }
         }
     }
 
@@ -314,18 +171,18 @@ public final class VerifierCommand implements Callable<Integer> {
         public Integer call() {
             Path dir = stateDir != null ? stateDir : parent.stateDir;
             if (dir == null) {
-                throw new UserError("no state dir given: pass --state-dir DIR (the verifier's)");
+                throw new Failure("no state dir given: pass --state-dir DIR (the verifier's)");
             }
             if (!Files.isDirectory(dir)) {
-                throw new UserError("verifier state dir " + dir + " does not exist");
+                throw new Failure("verifier state dir " + dir + " does not exist");
             }
             PrintWriter out = spec.commandLine().getOut();
-            try (StateDirLock lock = lock(dir)) {
-                AcceptedLog.RepairReport report = AcceptedLog.repair(dir.resolve(ACCEPTED_LOG));
+            try (StateDirLock lock = VerifierWiring.lock(dir)) {
+                AcceptedLog.RepairReport report = AcceptedLog.repair(dir.resolve(VerifierWiring.ACCEPTED_LOG));
                 print(report, out);
                 return 0;
             } catch (IOException e) {
-                throw new UserError("cannot repair the accepted log in " + dir + ": " + e.getMessage());
+                throw new Failure("cannot repair the accepted log in " + dir + ": " + e.getMessage());
             }
         }
 

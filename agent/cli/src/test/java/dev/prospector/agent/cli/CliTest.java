@@ -158,7 +158,7 @@ class CliTest {
         bytes[bytes.length - 1] ^= 1; // last byte of the signature
         Files.write(report, bytes);
         Run inspect = prospector("inspect", report.toString());
-        assertEquals(UserError.CHECK_FAILED, inspect.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, inspect.exit());
         assertTrue(inspect.out().strip().endsWith("signature: invalid"), inspect.out());
     }
 

@@ -1,5 +1,6 @@
 package dev.prospector.agent.cli;
 
+import dev.prospector.agent.common.Failure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -128,34 +129,34 @@ class HardwareCommandTest {
     @Test
     void anUnknownBoardIsAUserErrorNamingTheChoices() {
         run("--board", "pi9");
-        UserError e = assertInstanceOf(UserError.class, thrown);
+        Failure e = assertInstanceOf(Failure.class, thrown);
         assertTrue(e.getMessage().contains("auto, linux or emulated"), e.getMessage());
     }
 
     @Test
     void aMissingRootIsAUserError() {
         run("--root", dataDir.resolve("nope").toString());
-        assertInstanceOf(UserError.class, thrown);
+        assertInstanceOf(Failure.class, thrown);
     }
 
     @Test
     void aMissingDataDirIsAUserError() {
         run("--data-dir", dataDir.resolve("nope").toString());
-        UserError e = assertInstanceOf(UserError.class, thrown);
+        Failure e = assertInstanceOf(Failure.class, thrown);
         assertTrue(e.getMessage().startsWith("--data-dir"), e.getMessage());
     }
 
     @Test
     void anUnknownFaultIsAUserErrorListingTheKnownOnes() {
         run("--board", "emulated", "--fault", "gremlins");
-        UserError e = assertInstanceOf(UserError.class, thrown);
+        Failure e = assertInstanceOf(Failure.class, thrown);
         assertTrue(e.getMessage().contains("link-down"), e.getMessage());
     }
 
     @Test
     void faultsOnARealBoardAreRefused() {
         run("--fault", "disk-full");
-        UserError e = assertInstanceOf(UserError.class, thrown);
+        Failure e = assertInstanceOf(Failure.class, thrown);
         assertTrue(e.getMessage().contains("--board emulated"), e.getMessage());
     }
 

@@ -217,7 +217,7 @@ class InspectCommandTest {
         DeviceKeys someoneElse = DeviceKeys.fromSeed(new byte[] {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
             5, 5, 5, 5, 5, 5, 5, 5, 5, 5});
         Run invalid = inspect(signed, "--verifier-key", verifierPem(someoneElse).toString(), "-");
-        assertEquals(UserError.CHECK_FAILED, invalid.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, invalid.exit());
         assertTrue(invalid.out().contains("signature: invalid"), invalid.out());
         invalid.assertOneErrorLine("signature is not by the --verifier-key");
     }
@@ -225,7 +225,7 @@ class InspectCommandTest {
     @Test
     void anUnsignedReceiptFailsWhenAVerifierKeyWasGiven() throws Exception {
         Run run = inspect(receiptFor(report()).encode(), "--verifier-key", verifierPem(verifierKeys).toString(), "-");
-        assertEquals(UserError.CHECK_FAILED, run.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         run.assertOneErrorLine("unsigned receipt");
     }
 
@@ -287,7 +287,7 @@ class InspectCommandTest {
         byte[] block = block();
         block[BlockHeader.SIZE + Tx.SIZE + 80] ^= 1; // the second transaction's amount
         Run run = inspect(block, "-");
-        assertEquals(UserError.CHECK_FAILED, run.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         assertTrue(run.out().contains("does NOT match the transactions"), run.out());
         assertTrue(run.out().contains("1 invalid, the first in transaction 1"), run.out());
         run.assertOneErrorLine("transaction root does not match");
@@ -307,7 +307,7 @@ class InspectCommandTest {
         byte[] forged = attestation(board, true);
         forged[20] ^= 1; // inside the block hash
         Run bad = inspect(forged, "-");
-        assertEquals(UserError.CHECK_FAILED, bad.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, bad.exit());
         bad.assertOneErrorLine("attestation whose signature is invalid");
     }
 
@@ -322,7 +322,7 @@ class InspectCommandTest {
                 receipt.encode(), report());
 
         Run json = inspect(stream, "--json", "--verifier-key", verifierPem(verifierKeys).toString(), "-");
-        assertEquals(UserError.CHECK_FAILED, json.exit(), "the unsigned receipt cannot be vouched for");
+        assertEquals(ExitCodes.CHECK_FAILED, json.exit(), "the unsigned receipt cannot be vouched for");
         assertEquals(List.of("report", "state", "receipt", "block", "attestation", "receipt", "report"), json.kinds());
         List<CBORObject> objects = json.json();
         assertEquals("valid", objects.get(0).get("signature").AsString());
@@ -365,7 +365,7 @@ class InspectCommandTest {
         byte[] notAMessage = {(byte) 0x83, 1, 2, 3}; // the CBOR array [1, 2, 3]
         byte[] notAState = "{\"hello\":\"world\"}".getBytes(StandardCharsets.UTF_8);
         Run run = inspect(concat(notAMessage, report(), notAState, block()), "-");
-        assertEquals(UserError.CHECK_FAILED, run.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         List<String> headings = run.out().lines().filter(l -> l.startsWith("message ")).toList();
         assertEquals(4, headings.size(), run.out());
         assertEquals("message 1, byte 0 (4 bytes): not a valid Prospector report, receipt, state message, ledger block or "
@@ -395,7 +395,7 @@ class InspectCommandTest {
         byte[] report = report();
         byte[] garbage = {(byte) 0xfc, 0x00, 0x41}; // reserved additional information 28: not well-formed CBOR
         Run run = inspect(concat(report, garbage, report()), "--json", "-");
-        assertEquals(UserError.CHECK_FAILED, run.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         assertEquals(List.of("report", "unreadable"), run.kinds());
         run.assertOneErrorLine("stdin: message 2 (byte " + report.length + ") is not a valid Prospector");
         assertTrue(run.err().contains("not well-formed CBOR"), run.err());
@@ -408,7 +408,7 @@ class InspectCommandTest {
     void aTruncatedReportIsOneClearLine() throws Exception {
         byte[] report = report();
         Run run = inspect(Arrays.copyOf(report, report.length / 2), "-");
-        assertEquals(UserError.CHECK_FAILED, run.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         run.assertOneErrorLine("stdin is not a valid Prospector report: the input ends inside it");
     }
 
@@ -416,13 +416,13 @@ class InspectCommandTest {
     void anOversizedItemIsRefusedWithoutReadingIt() {
         byte[] hugeString = {0x5a, 0x10, 0x00, 0x00, 0x00, 1, 2, 3}; // a byte string that declares 256 MiB
         Run cbor = inspect(hugeString, "-");
-        assertEquals(UserError.CHECK_FAILED, cbor.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, cbor.exit());
         cbor.assertOneErrorLine("larger than the " + WireItemReader.MAX_CBOR_BYTES + "-byte limit");
 
         byte[] block = block();
         block[BlockHeader.SIZE - 4] = 0x7f; // a transaction count far above the limit
         Run blocks = inspect(block, "-");
-        assertEquals(UserError.CHECK_FAILED, blocks.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, blocks.exit());
         blocks.assertOneErrorLine("more than the " + BlockHeader.MAX_TXS + " a block may carry");
     }
 
@@ -438,14 +438,14 @@ class InspectCommandTest {
             }
         };
         Run run = inspect(endless, "-");
-        assertEquals(UserError.CHECK_FAILED, run.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         run.assertOneErrorLine("larger than the " + WireItemReader.MAX_JSON_BYTES + "-byte limit for a state message");
     }
 
     @Test
     void emptyStdinIsAnError() {
         Run run = inspect(new byte[0], "-");
-        assertEquals(UserError.CHECK_FAILED, run.exit());
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         run.assertOneErrorLine("no message on stdin");
     }
 
@@ -454,7 +454,7 @@ class InspectCommandTest {
         Path notAKey = dir.resolve("nokey.pem");
         Files.writeString(notAKey, "hello\n");
         Run run = inspect(new byte[0], "--verifier-key", notAKey.toString(), "-");
-        assertEquals(UserError.BAD_INPUT, run.exit());
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
         run.assertOneErrorLine("--verifier-key");
     }
 

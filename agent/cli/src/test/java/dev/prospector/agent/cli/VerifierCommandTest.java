@@ -112,7 +112,7 @@ class VerifierCommandTest {
                     "--fleet", FLEET, "--state-dir", state.toString()));
             second.assertOneLineError("in use by process " + first.pid());
             assertTrue(second.err().contains(state.toString()), second.err());
-            assertEquals(UserError.UNAVAILABLE, second.exit());
+            assertEquals(ExitCodes.UNAVAILABLE, second.exit());
             assertTrue(first.isAlive(), "the first verifier goes on");
             System.out.println("second verifier on " + state + ": refused: " + second.err().trim());
         }

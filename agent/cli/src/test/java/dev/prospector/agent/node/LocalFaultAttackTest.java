@@ -1,12 +1,13 @@
 package dev.prospector.agent.node;
 
+import dev.prospector.agent.cli.ExitCodes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.prospector.agent.cli.UserError;
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.outbox.OutboxJournal;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.attest.Appraisal;
@@ -248,7 +249,7 @@ class LocalFaultAttackTest {
         Path data = dir.resolve("board");
         Files.createDirectories(data);
         Files.createSymbolicLink(data.resolve(DeviceKeys.PRIVATE_KEY_FILE), dir.resolve("unmounted/device.key"));
-        UserError e = assertThrows(UserError.class, () -> board(data));
+        Failure e = assertThrows(Failure.class, () -> board(data));
         System.out.println("dangling key symlink: refused: " + e.getMessage());
         assertTrue(e.getMessage().contains("symbolic link"), e.getMessage());
         assertTrue(Files.isSymbolicLink(data.resolve(DeviceKeys.PRIVATE_KEY_FILE)), "the link is left as it was");
@@ -262,7 +263,7 @@ class LocalFaultAttackTest {
             make(node, 2);
         }
         Files.move(data.resolve(DeviceKeys.PRIVATE_KEY_FILE), dir.resolve("moved.key"));
-        UserError e = assertThrows(UserError.class, () -> board(data));
+        Failure e = assertThrows(Failure.class, () -> board(data));
         System.out.println("missing key beside chain state: refused: " + e.getMessage());
         assertTrue(e.getMessage().contains("chain.state"), e.getMessage());
         assertFalse(Files.exists(data.resolve(DeviceKeys.PRIVATE_KEY_FILE)), "no new key was made");
@@ -276,7 +277,7 @@ class LocalFaultAttackTest {
         Path folder = Files.createDirectories(dir.resolve("out-is-a-folder"));
         Cli bad = cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated", "--out", folder.toString());
         System.out.println("report --out DIR: exit " + bad.exit() + ": " + bad.err().strip());
-        assertEquals(UserError.BAD_INPUT, bad.exit());
+        assertEquals(ExitCodes.BAD_INPUT, bad.exit());
         assertTrue(bad.err().contains("is a directory"), bad.err());
         assertFalse(Files.exists(keys.resolve(ChainState.FILE)), "no chain position was used");
         // A read-only folder: the write fails inside the signer, before the chain state is written.

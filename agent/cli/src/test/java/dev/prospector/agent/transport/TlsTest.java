@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.prospector.agent.cli.ProspectorCommand;
-import dev.prospector.agent.cli.UserError;
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.testing.ProspectorProcess;
 import dev.prospector.agent.testing.TestCertificates;
@@ -120,7 +120,7 @@ class TlsTest {
 
     /** Connects a link with {@code tls} to {@code url} and returns the error the user would see. */
     static String connectError(String url, TlsSettings tls) {
-        UserError e = assertThrows(UserError.class, () -> {
+        Failure e = assertThrows(Failure.class, () -> {
             try (MqttLink link = new MqttLink(settings(url, tls), Optional.empty(), (topic, payload) -> { })) {
                 link.connect();
             }
@@ -172,7 +172,7 @@ class TlsTest {
 
     @Test
     void expiredClientCertificateNamesTheFileAndItsExpiryBeforeConnecting() {
-        UserError e = assertThrows(UserError.class, () -> new MqttLink(settings(broker().sslUrl(),
+        Failure e = assertThrows(Failure.class, () -> new MqttLink(settings(broker().sslUrl(),
                 TlsSettings.mutual(certs.ca(), certs.expiredClientCert(), certs.expiredClientKey())),
                 Optional.empty(), (topic, payload) -> { }));
         assertMentions(oneLine(e.getMessage()), "client certificate " + certs.expiredClientCert(),
@@ -204,7 +204,7 @@ class TlsTest {
     void caFileThatIsNotPemNamesTheFile() throws Exception {
         Path notPem = dir.resolve("not-pem.txt");
         Files.writeString(notPem, "this is not a certificate\n");
-        UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(notPem)));
+        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(notPem)));
         assertMentions(oneLine(e.getMessage()), "CA file " + notPem, "not a PEM certificate");
     }
 
@@ -214,13 +214,13 @@ class TlsTest {
         try (PemReader pem = new PemReader(Files.newBufferedReader(certs.ca()))) {
             Files.write(der, pem.readPemObject().getContent());
         }
-        UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(der)));
+        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(der)));
         assertMentions(oneLine(e.getMessage()), "CA file " + der, "openssl x509 -inform der -in " + der);
     }
 
     @Test
     void keyFileGivenAsCaFileIsRefusedNamingIt() {
-        UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(certs.clientKey())));
+        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(certs.clientKey())));
         assertMentions(oneLine(e.getMessage()), "CA file " + certs.clientKey(), "a private key");
     }
 
@@ -229,7 +229,7 @@ class TlsTest {
         Path loose = dir.resolve("loose.key");
         Files.copy(certs.clientKey(), loose);
         Files.setPosixFilePermissions(loose, PosixFilePermissions.fromString("rw-r--r--"));
-        UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.create(
+        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(
                 TlsSettings.mutual(certs.ca(), certs.clientCert(), loose)));
         assertMentions(oneLine(e.getMessage()), "TLS client key " + loose, "chmod 600 " + loose);
     }
@@ -245,13 +245,13 @@ class TlsTest {
         }
         Path encrypted = dir.resolve("encrypted.key");
         TestCertificates.writeSecret(encrypted, pem.toString());
-        UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.readPrivateKey(encrypted));
+        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.readPrivateKey(encrypted));
         assertMentions(oneLine(e.getMessage()), "TLS client key " + encrypted + " is encrypted", "openssl pkey -in " + encrypted);
     }
 
     @Test
     void clientKeyOfAnotherCertificateIsRefused() {
-        UserError e = assertThrows(UserError.class, () -> TlsSocketFactories.create(
+        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(
                 TlsSettings.mutual(certs.ca(), certs.clientCert(), certs.expiredClientKey())));
         assertMentions(oneLine(e.getMessage()), certs.expiredClientKey() + " does not belong to the certificate in "
                 + certs.clientCert());
@@ -289,7 +289,7 @@ class TlsTest {
 
     @Test
     void caWithAPlainBrokerUrlIsRefused() {
-        UserError e = assertThrows(UserError.class, () -> MqttSettings.of(BrokerUrl.parse("tcp://127.0.0.1:1883"), "c")
+        Failure e = assertThrows(Failure.class, () -> MqttSettings.of(BrokerUrl.parse("tcp://127.0.0.1:1883"), "c")
                 .withTls(TlsSettings.serverOnly(certs.ca())));
         assertMentions(oneLine(e.getMessage()), "ssl://127.0.0.1:8883");
     }

@@ -1,0 +1,609 @@
+package dev.prospector.agent.node;
+
+import dev.prospector.agent.common.Failure;
+import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.outbox.OutboxJournal;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.Topics;
+import dev.prospector.attest.ChainState;
+import dev.prospector.attest.ClockCheck;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.ReasonCode;
+import dev.prospector.attest.Receipt;
+import dev.prospector.attest.ReportInput;
+import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.SignedReport;
+import dev.prospector.hardware.Board;
+import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.LedPattern;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.tinylog.Logger;
+
+/**
+ * The agent on a board: every interval it measures, signs a report, stores it in the outbox and
+ * sends what is not yet delivered.
+ *
+ * <h2>Delivery: end to end</h2>
+ * A report is in the outbox journal (synced to disk) before it is published. With trusted verifier
+ * keys ({@link TrustedVerifiers}) it leaves the outbox only when a receipt signed by one of them
+ * names it (by the SHA-256 of its bytes): accepted, a duplicate of one accepted, or refused for a
+ * reason that sending again cannot change. The broker's PUBACK only says the broker has it — a
+ * broker may still lose it (a full queue, a session taken over, a restart without persistence) —
+ * so a report without its receipt is sent again after {@code receiptTimeout}, doubling up to
+ * {@link #MAX_RESEND_INTERVAL}, and at once after every reconnect. The verifier is idempotent by
+ * (device, seq) and answers a copy with the same receipt, so every report is counted once.
+ * Without a trusted verifier key the broker's PUBACK is taken as delivery (and logged as such at
+ * start), and receipts are ignored: an unsigned receipt could come from anyone.
+ *
+ * <p>Publishing runs in append order with at most {@link #MAX_IN_FLIGHT} reports awaiting their
+ * receipt: while the verifier is away the board re-sends a few reports, not its whole backlog, and
+ * the rest waits on disk (bounded, see {@link OutboxJournal}). Measuring, signing and storing never
+ * wait for the network.
+ *
+ * <h2>Receipts</h2>
+ * A receipt counts only if it verifies under a trusted key and names a report this board has in
+ * flight. Only such a receipt's challenge is answered and only its time is used for the clock
+ * check. Anything else is counted ({@link NodeStats#receiptsRefused()}) and logged at debug level
+ * only, so that a flood of forgeries cannot fill the journal.
+ *
+ * <h2>Threads</h2>
+ * The scheduler thread measures and signs. One delivery thread runs {@link #pump()}; Paho's threads
+ * deliver PUBACKs and receipts, which update the in-flight table under this node's lock and then
+ * ask the delivery thread to pump again ({@link #kick()}), never pumping themselves: so a PUBACK
+ * can never race a pump that read the outbox just before it (which once published a report twice
+ * on a slow board).
+ */
+public final class AgentNode implements AutoCloseable {
+    /**
+     * Reports published but not yet confirmed delivered, at most (below the receive maximum of
+     * common brokers: Mosquitto 20, HiveMQ 10).
+     */
+    static final int MAX_IN_FLIGHT = 8;
+    /** Longest wait before a report without its receipt is sent again. */
+    static final Duration MAX_RESEND_INTERVAL = Duration.ofMinutes(10);
+    /** How often the delivery thread looks for reports whose receipt is overdue. */
+    static final Duration RESEND_TICK = Duration.ofMillis(500);
+    /** Default time to wait for a report's receipt before sending it again. */
+    public static final Duration DEFAULT_RECEIPT_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * Rejections that may go away if the same report is sent again later (the verifier's own fault,
+     * or too many new devices at once): the report stays in the outbox and is sent again.
+     */
+    private static final Set<ReasonCode> TRANSIENT = EnumSet.of(ReasonCode.VERIFIER_ERROR, ReasonCode.RATE_LIMITED);
+
+    private final String fleet;
+    private final Board board;
+    private final DeviceKeys keys;
+    private final ReportSigner signer;
+    private final ChainState chain;
+    private final ReportFactory factory;
+    private final OutboxJournal outbox;
+    private final MqttLink link;
+    private volatile Duration interval;
+    private final String configHashHex;
+    private final Clock clock;
+    private final Optional<LedgerService> ledger;
+    private volatile TrustedVerifiers verifiers;
+    private volatile Duration receiptTimeout;
+    private java.util.concurrent.ScheduledFuture<?> reportTask; // guarded by this
+    private java.util.concurrent.ScheduledFuture<?> resendTask; // guarded by this
+    private final ScheduledExecutorService scheduler;
+    private final ScheduledExecutorService delivery;
+    private final AtomicBoolean pumpQueued = new AtomicBoolean();
+    /** Reports sent and awaiting delivery, by outbox id. Guarded by this. */
+    private final Map<Long, InFlight> inFlight = new HashMap<>();
+    /** The outbox id of each in-flight report, by its SHA-256 (what a receipt names). Guarded by this. */
+    private final Map<ByteBuffer, Long> idByHash = new HashMap<>();
+    private volatile Optional<BoardIo> io = Optional.empty();
+    private volatile Optional<ClockCheck> clockCheck = Optional.empty();
+    private volatile Optional<HeldChallenge> challenge = Optional.empty();
+    private volatile Optional<Receipt> lastReceipt = Optional.empty();
+    private volatile boolean clockWarned;
+    private volatile ScheduledExecutorService ioTicks;
+    private final AtomicLong made = new AtomicLong();
+    private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong delivered = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong publishes = new AtomicLong();
+    private final AtomicLong receiptsRefused = new AtomicLong();
+    private final AtomicLong receiptsUnmatched = new AtomicLong();
+    private volatile boolean closed;
+    /** Held while the node runs; released last by {@link #close()}. */
+    private final AutoCloseable dataDirLock;
+
+    /** A report on its way: its seq and hash, when it was last published (local clock; null: send now), how often. */
+    private static final class InFlight {
+        final long seq;
+        final byte[] hash;
+        Instant sentAt;
+        int attempts;
+        boolean publishing;
+        boolean atBroker;
+
+        InFlight(long seq, byte[] hash) {
+            this.seq = seq;
+            this.hash = hash;
+        }
+    }
+
+    /** The parts of a node, built by {@link AgentWiring}. */
+    public record Parts(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer,
+            ReportFactory factory, OutboxJournal outbox, Duration interval, byte[] configHash, Clock clock,
+            Optional<LedgerService> ledger, TrustedVerifiers verifiers, Duration receiptTimeout, AutoCloseable dataDirLock) {
+    }
+
+    /**
+     * @param link builds the node's link given its last will and listener; see {@link AgentWiring}
+     */
+    public AgentNode(Parts parts, MqttLinkFactory link) {
+        this.fleet = parts.fleet();
+        this.board = parts.board();
+        this.keys = parts.keys();
+        this.signer = parts.signer();
+        this.chain = parts.chain();
+        this.factory = parts.factory();
+        this.outbox = parts.outbox();
+        this.interval = parts.interval();
+        this.configHashHex = HexFormat.of().formatHex(parts.configHash());
+        this.clock = parts.clock();
+        this.ledger = parts.ledger();
+        this.verifiers = parts.verifiers();
+        this.receiptTimeout = parts.receiptTimeout();
+        this.dataDirLock = parts.dataDirLock();
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "agent-" + keys.deviceId()));
+        this.delivery = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outbox-" + keys.deviceId()));
+        this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
+                new MqttLink.AcknowledgingListener() {
+                    @Override
+                    public void onMessage(String topic, byte[] payload, Runnable ack) {
+                        // Every message is acknowledged whatever it holds: nothing a publisher sends
+                        // can stay in the board's persistent session and come back after a restart.
+                        if (topic.equals(Topics.receipt(fleet, device()))) {
+                            onReceipt(payload);
+                            ack.run();
+                        } else if (ledger.isPresent() && topic.equals(ledger.get().blockTopic())) {
+                            ledger.get().onBlock(payload,
+                                    (t, bytes) -> AgentNode.this.link.publish(t, bytes, 1, false), ack);
+                        } else {
+                            ack.run();
+                        }
+                    }
+
+                    @Override
+                    public void onConnected() {
+                        led(LedPattern.CONNECTED);
+                        publishBirth();
+                        resendAllNow();
+                        kick();
+                    }
+
+                    @Override
+                    public void onConnectionLost(String reason) {
+                        resendAllNow();
+                        led(LedPattern.ERROR);
+                    }
+                });
+        this.link.subscribe(Topics.receipt(fleet, device()), 1);
+        ledger.ifPresent(l -> this.link.subscribe(l.blockTopic(), 1));
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** Builds the node's link once the will and listener are known. */
+    @FunctionalInterface
+    public interface MqttLinkFactory {
+        MqttLink create(Optional<MqttLink.Will> will, MqttLink.Listener listener);
+    }
+
+    public String device() {
+        return keys.deviceId().value();
+    }
+
+    /** Connects in the background and reports every interval, the first one now. */
+    public void start() {
+        int recovered = outbox.pendingCount();
+        if (recovered > 0) {
+            Logger.info("outbox holds {} report(s) not yet delivered; sending them first", recovered);
+        }
+        announceDelivery();
+        link.start();
+        synchronized (this) {
+            reportTask = scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+            resendTask = delivery.scheduleWithFixedDelay(this::pump, RESEND_TICK.toMillis(), RESEND_TICK.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void announceDelivery() {
+        if (verifiers.isEmpty()) {
+            Logger.warn("no trusted verifier key (--verifier-key): receipts are ignored, a report counts as delivered once the broker has it, and challenges are not answered");
+        } else {
+            Logger.info("reports leave the outbox when a receipt signed by {} names them", verifiers);
+        }
+    }
+
+    /**
+     * Applies what may change while the agent runs (a configuration reload): the trusted verifier
+     * keys, the receipt timeout and the report interval. Reports in flight keep their place; with
+     * no trusted key any more, the broker's acknowledgement counts again from the next publish.
+     */
+    public void reconfigure(AgentWiring.RunSettings next) {
+        TrustedVerifiers loaded;
+        try {
+            loaded = TrustedVerifiers.load(next.verifierKeys());
+        } catch (dev.prospector.attest.KeyCustodyException | IllegalArgumentException e) {
+            throw new dev.prospector.agent.common.Failure("--verifier-key: " + e.getMessage());
+        }
+        boolean delivery = loaded.isEmpty() != verifiers.isEmpty();
+        verifiers = loaded;
+        receiptTimeout = next.receiptTimeout();
+        if (delivery) {
+            announceDelivery();
+        }
+        synchronized (this) {
+            if (!next.interval().equals(interval) && reportTask != null && !closed) {
+                interval = next.interval();
+                reportTask.cancel(false);
+                reportTask = scheduler.scheduleAtFixedRate(this::reportSafely, interval.toMillis(), interval.toMillis(),
+                        TimeUnit.MILLISECONDS);
+            }
+        }
+        kick();
+    }
+
+    /** Connects the status LED and button (see AgentWiring); the node closes them. */
+    void attach(BoardIo boardIo, ScheduledExecutorService ticks) {
+        this.io = Optional.of(boardIo);
+        this.ioTicks = ticks;
+        led(LedPattern.STARTING);
+    }
+
+    /**
+     * A message on our receipt topic. It counts only if a trusted verifier signed it and it names a
+     * report we have in flight; then its outcome decides the report's fate, its challenge is kept
+     * for the next reports, and its time checks our clock.
+     */
+    void onReceipt(byte[] payload) {
+        Optional<Receipt> verified = verifiers.verify(payload);
+        if (verified.isEmpty()) {
+            long n = receiptsRefused.incrementAndGet();
+            Logger.debug("ignored a message on the receipt topic that is not a receipt signed by a trusted verifier ({} so far)", n);
+            return;
+        }
+        Receipt receipt = verified.get();
+        Instant now = clock.instant();
+        InFlight f;
+        long id;
+        synchronized (this) {
+            Long found = idByHash.get(ByteBuffer.wrap(receipt.reportHash()));
+            f = found == null ? null : inFlight.get(found);
+            if (f == null || (receipt.seq().isPresent() && receipt.seq().getAsLong() != f.seq)) {
+                receiptsUnmatched.incrementAndGet();
+                Logger.debug("a receipt for a report no longer in flight (a copy's answer, or late)");
+                return;
+            }
+            id = found;
+            boolean transientRejection = !receipt.ok() && receipt.reason().map(TRANSIENT::contains).orElse(false);
+            if (transientRejection) {
+                f.sentAt = now; // try again after the timeout
+            } else {
+                outbox.acknowledge(id);
+                inFlight.remove(id);
+                idByHash.remove(ByteBuffer.wrap(f.hash));
+                (receipt.ok() ? delivered : rejected).incrementAndGet();
+            }
+        }
+        lastReceipt = Optional.of(receipt);
+        if (!receipt.ok()) {
+            Logger.warn("the verifier rejected report seq {}: {}: {}", f.seq, receipt.reason().map(ReasonCode::code).orElse("?"),
+                    receipt.detail());
+        }
+        // The challenge's issue time is the receipt's `at`, on the verifier's clock.
+        receipt.challenge().ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), receipt.at())));
+        Instant sentAt = f.sentAt != null ? f.sentAt : now;
+        ClockCheck check = ClockCheck.of(receipt, sentAt, now);
+        clockCheck = Optional.of(check);
+        if (check.outsideWindow() && !clockWarned) {
+            clockWarned = true;
+            Logger.warn("{}", check.describe());
+            led(LedPattern.ERROR);
+        } else if (!check.outsideWindow() && clockWarned) {
+            clockWarned = false;
+            Logger.info("{}", check.describe());
+        }
+        kick();
+    }
+
+    /** The latest challenge from the receipts of our own reports, and when the verifier issued it (its clock). */
+    private record HeldChallenge(byte[] nonce, Duration ttl, Instant issued) {}
+
+    /** Kept off each end of a challenge's window, for rounding and the moment between making and signing. */
+    static final Duration CHALLENGE_MARGIN = Duration.ofSeconds(30);
+
+    /**
+     * The challenge the next report answers: the latest one, while the report's time (our clock)
+     * lies within its lifetime of the issue time (the verifier's clock), less a margin. That is the
+     * test the verifier applies, so a report never carries a nonce it would refuse, however far our
+     * clock is off; none before the first receipt.
+     */
+    Optional<byte[]> nonce() {
+        Instant now = clock.instant();
+        return challenge.filter(c -> {
+            Duration age = Duration.between(c.issued(), now);
+            Duration limit = c.ttl().minus(CHALLENGE_MARGIN);
+            return age.compareTo(limit) <= 0 && age.negated().compareTo(limit) <= 0;
+        }).map(HeldChallenge::nonce);
+    }
+
+    /** The last clock check against the verifier's receipts, once one has arrived. */
+    public Optional<ClockCheck> clockCheck() {
+        return clockCheck;
+    }
+
+    /** The last receipt that counted (signed by a trusted verifier, naming a report of ours). */
+    public Optional<Receipt> lastReceipt() {
+        return lastReceipt;
+    }
+
+    /** The status LED and button, when the board has them. */
+    public Optional<BoardIo> boardIo() {
+        return io;
+    }
+
+    /** Makes a report as soon as the scheduler is free (the button's short press). */
+    public void reportSoon() {
+        try {
+            scheduler.execute(this::reportSafely);
+        } catch (RejectedExecutionException e) {
+            Logger.debug("not reporting: the agent is stopping");
+        }
+    }
+
+    private void led(LedPattern pattern) {
+        io.flatMap(BoardIo::led).ifPresent(l -> l.show(pattern));
+    }
+
+    /** Stops making reports (the outbox keeps sending what it has until {@link #close()}). */
+    public void stopReporting() {
+        scheduler.shutdown();
+    }
+
+    /** Measures, signs and stores one report now; returns it. */
+    public SignedReport reportNow() {
+        // The outbox append is durable before the chain advances. If the chain state could not be
+        // written afterwards (a crash, a full disk), the outbox is ahead: catch the chain up first,
+        // so no report is lost and no seq is used twice (AgentWiring reconciled both at start).
+        AgentWiring.reconcile(chain, outbox);
+        chain.noteDelivered(deliveredThrough());
+        ReportInput input = factory.input(board.measure(), nonce(), outbox.losses().count());
+        SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
+        made.incrementAndGet();
+        Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);
+        kick();
+        return report;
+    }
+
+    /** The highest seq of the current chain up to which every report is delivered. */
+    private long deliveredThrough() {
+        return outbox.firstPendingSeq(chain.chain()).map(s -> s - 1).orElse(chain.seq());
+    }
+
+    public NodeStats stats() {
+        return new NodeStats(made.get(), sent.get(), outbox.pendingCount(), outbox.losses().count(), link.isConnected(),
+                delivered.get(), rejected.get(), publishes.get(), receiptsRefused.get(), !verifiers.isEmpty());
+    }
+
+    public OutboxJournal outbox() {
+        return outbox;
+    }
+
+    /** Ledger blocks acknowledged and dropped unread (too large, or too many waiting); 0 without a shard. */
+    public long ledgerBlocksDropped() {
+        return ledger.map(LedgerService::dropped).orElse(0L);
+    }
+
+    private void reportSafely() {
+        if (closed) {
+            return;
+        }
+        try {
+            reportNow();
+            io.flatMap(BoardIo::led).ifPresent(l -> l.showFor(LedPattern.REPORTING, Duration.ofSeconds(1)));
+        } catch (RuntimeException e) {
+            led(LedPattern.ERROR);
+            // A failed cycle must never end the schedule; the next one tries again.
+            Logger.error("report cycle failed: {}", e.getMessage() == null ? e.toString() : e.getMessage());
+            Logger.debug(e);
+        }
+    }
+
+    /** Asks the delivery thread to pump; calls while one is queued are folded into it. */
+    private void kick() {
+        if (closed || !pumpQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            delivery.execute(() -> {
+                pumpQueued.set(false);
+                pump();
+            });
+        } catch (RejectedExecutionException e) {
+            pumpQueued.set(false);
+        }
+    }
+
+    /** After a reconnect (or a lost connection), every report in flight is due again. */
+    private synchronized void resendAllNow() {
+        for (InFlight f : inFlight.values()) {
+            f.sentAt = null;
+            f.publishing = false;
+        }
+    }
+
+    /**
+     * Publishes, in append order, the reports among the first {@link #MAX_IN_FLIGHT} pending ones
+     * that are not yet sent or whose receipt is overdue. Runs on the delivery thread; holds the
+     * node's lock, which the PUBACK and receipt callbacks take too, so the outbox and the in-flight
+     * table are read and changed consistently. Publishing only queues, so the lock is held briefly.
+     */
+    synchronized void pump() {
+        if (closed || !link.isConnected()) {
+            return;
+        }
+        String topic = Topics.report(fleet, device());
+        Instant now = clock.instant();
+        var head = outbox.pending(MAX_IN_FLIGHT);
+        // Reports that left the outbox (delivered, or dropped when it was full) leave the table too.
+        if (!inFlight.isEmpty()) {
+            Set<Long> ids = new java.util.HashSet<>();
+            head.forEach(e -> ids.add(e.id()));
+            inFlight.entrySet().removeIf(e -> {
+                if (ids.contains(e.getKey())) {
+                    return false;
+                }
+                idByHash.remove(ByteBuffer.wrap(e.getValue().hash));
+                return true;
+            });
+        }
+        for (OutboxJournal.Entry entry : head) {
+            InFlight f = inFlight.get(entry.id());
+            if (f == null) {
+                f = new InFlight(entry.seq(), sha256(entry.report()));
+                inFlight.put(entry.id(), f);
+                idByHash.put(ByteBuffer.wrap(f.hash), entry.id());
+            } else if (f.publishing || (f.sentAt != null && (verifiers.isEmpty() || now.isBefore(f.sentAt.plus(resendAfter(f.attempts)))))) {
+                continue;
+            }
+            if (f.attempts > 0) {
+                Logger.debug("report seq {} sent again (attempt {}): no receipt yet", f.seq, f.attempts + 1);
+            }
+            f.publishing = true;
+            f.attempts++;
+            f.sentAt = now;
+            publishes.incrementAndGet();
+            long id = entry.id();
+            InFlight sending = f;
+            link.publish(topic, entry.report(), 1, false).whenComplete((ok, failure) -> onPublished(id, sending, failure));
+        }
+    }
+
+    /** The wait before attempt {@code attempts + 1}: the receipt timeout, doubled per attempt, at most {@link #MAX_RESEND_INTERVAL}. */
+    private Duration resendAfter(int attempts) {
+        Duration d = receiptTimeout;
+        for (int i = 1; i < attempts && d.compareTo(MAX_RESEND_INTERVAL) < 0; i++) {
+            d = d.multipliedBy(2);
+        }
+        return d.compareTo(MAX_RESEND_INTERVAL) > 0 ? MAX_RESEND_INTERVAL : d;
+    }
+
+    /** A publish completed: the broker has the report (PUBACK), or it failed and is due again once connected. */
+    private void onPublished(long id, InFlight f, Throwable failure) {
+        synchronized (this) {
+            f.publishing = false;
+            if (failure != null) {
+                f.sentAt = null;
+                Logger.debug("report seq {} not acknowledged by the broker: {}", f.seq, failure.getMessage());
+                return;
+            }
+            if (!f.atBroker) {
+                f.atBroker = true;
+                sent.incrementAndGet();
+            }
+            if (verifiers.isEmpty() && inFlight.remove(id) != null) {
+                idByHash.remove(ByteBuffer.wrap(f.hash));
+                outbox.acknowledge(id);
+                delivered.incrementAndGet();
+            }
+        }
+        kick();
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JDK", e);
+        }
+    }
+
+    private void publishBirth() {
+        BoardInfo info = board.info();
+        CBORObject state = CBORObject.NewOrderedMap()
+                .Add("online", true)
+                .Add("device", device())
+                .Add("version", dev.prospector.agent.common.Version.current())
+                .Add("board", info.kind())
+                .Add("model", info.model())
+                .Add("key", Base64.getEncoder().encodeToString(keys.publicKey()))
+                .Add("config", configHashHex)
+                .Add("time", clock.instant().toString());
+        link.publish(Topics.state(fleet, device()), state.ToJSONString().getBytes(StandardCharsets.UTF_8), 1, true);
+    }
+
+    private byte[] offline() {
+        return CBORObject.NewOrderedMap().Add("online", false).Add("device", device())
+                .ToJSONString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Publishes the offline state (a clean shutdown sends no last will) and disconnects. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        scheduler.shutdownNow();
+        delivery.shutdownNow();
+        try {
+            scheduler.awaitTermination(5, TimeUnit.SECONDS);
+            delivery.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (link.isConnected()) {
+                link.publish(Topics.state(fleet, device()), offline(), 1, true).get(2, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            Logger.debug("offline state not published: {}", e.toString());
+        }
+        link.close();
+        ledger.ifPresent(LedgerService::close);
+        io.ifPresent(BoardIo::close);
+        if (ioTicks != null) {
+            ioTicks.shutdownNow();
+        }
+        outbox.close();
+        board.close();
+        try {
+            dataDirLock.close();
+        } catch (Exception e) {
+            Logger.debug("releasing the data dir lock: {}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,381 @@
+package dev.prospector.agent.node;
+
+import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.common.Version;
+import dev.prospector.agent.outbox.OutboxJournal;
+import dev.prospector.agent.storage.StateDirLock;
+import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.transport.Topics;
+import dev.prospector.attest.ChainState;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.KeyCustodyException;
+import dev.prospector.attest.ReportSigner;
+import dev.prospector.hardware.Board;
+import dev.prospector.hardware.BoardConfig;
+import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.BoardSelection;
+import dev.prospector.hardware.Boards;
+import dev.prospector.hardware.Fault;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.ButtonListener;
+import dev.prospector.hardware.io.IoConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.nio.file.NoSuchFileException;
+import dev.prospector.ledger.BlockFile;
+import dev.prospector.ledger.Genesis;
+import dev.prospector.ledger.LedgerNode;
+import dev.prospector.ledger.MalformedException;
+import java.util.function.UnaryOperator;
+
+/**
+ * The one place where the agent's parts are put together: board (hardware), keys and chain
+ * (attest), outbox and MQTT link (agent). Commands and the demo call it; nothing else constructs
+ * these parts.
+ */
+public final class AgentWiring {
+    /** Length of a reward epoch. */
+    public static final Duration EPOCH_LENGTH = Duration.ofHours(1);
+    /** Default bound on the outbox: about a day of reports at 30 s intervals. */
+    public static final long DEFAULT_OUTBOX_BYTES = 8L << 20;
+    /** Blocks between ledger snapshots (a restart replays at most this many). */
+    public static final int LEDGER_SNAPSHOT_EVERY = 64;
+    /** Outbox file name inside the data dir. */
+    public static final String OUTBOX_FILE = "outbox.journal";
+
+    private AgentWiring() {
+    }
+
+    /**
+     * Settings of {@code prospector run}.
+     *
+     * @param broker the broker
+     * @param fleet the fleet name
+     * @param dataDir key, chain state and outbox live here
+     * @param board the board to open (implementation, root, interface, power sensor, emulated faults)
+     * @param io the status LED and button, if the board has them
+     * @param interval time between reports
+     * @param outboxBytes bound on unacknowledged reports kept on disk
+     * @param ledger a ledger file (from {@code prospector ledger gen}) whose genesis starts this
+     *     board's shard; empty for no shard
+     * @param verifierKeys public keys (PEM) of the verifiers whose signed receipts the board obeys;
+     *     empty: receipts are ignored and the broker's acknowledgement counts as delivery
+     * @param receiptTimeout how long to wait for a report's receipt before sending it again
+     */
+    public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
+            Duration interval, long outboxBytes, Optional<Path> ledger, List<Path> verifierKeys, Duration receiptTimeout) {
+
+        /** Without trusted verifier keys. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
+                Duration interval, long outboxBytes, Optional<Path> ledger) {
+            this(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, List.of(), AgentNode.DEFAULT_RECEIPT_TIMEOUT);
+        }
+
+        /** An emulated or auto-detected board without LED or button, and no ledger shard. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
+                long outboxBytes, long seed, Set<Fault> faults) {
+            this(broker, fleet, dataDir, board, interval, outboxBytes, seed, faults, Optional.empty());
+        }
+
+        /** As above, with a ledger shard. */
+        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
+                long outboxBytes, long seed, Set<Fault> faults, Optional<Path> ledger) {
+            this(broker, fleet, dataDir, BoardConfig.defaults(dataDir).withSelection(board).withSeed(seed)
+                    .withFaults(faults), NO_IO, interval, outboxBytes, ledger);
+        }
+
+        public RunSettings {
+            verifierKeys = List.copyOf(verifierKeys);
+            if (receiptTimeout.toMillis() < 100) {
+                throw new Failure("--receipt-timeout " + receiptTimeout + " is too short: use at least 100ms");
+            }
+            requireFleet(fleet);
+            if (interval.toMillis() < 100) {
+                throw new Failure("--interval " + interval + " is too short: use at least 100ms");
+            }
+            if (outboxBytes < 64 * 1024) {
+                throw new Failure("--outbox-size must be at least 64 KiB");
+            }
+        }
+
+        /** These settings, trusting receipts signed by the verifier keys in {@code files}. */
+        public RunSettings withVerifierKeys(List<Path> files) {
+            return new RunSettings(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, files, receiptTimeout);
+        }
+
+        /** These settings with another receipt timeout. */
+        public RunSettings withReceiptTimeout(Duration timeout) {
+            return new RunSettings(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, verifierKeys, timeout);
+        }
+
+        byte[] configHash() {
+            return AgentWiring.configHash("run", broker.toString(), fleet, board.toString(), io.toString(),
+                    interval.toString(), Long.toString(outboxBytes), ledger.toString(), verifierKeys.toString());
+        }
+    }
+
+    /** Builds an agent on a plain connection; the key is created in the data dir on first start. */
+    public static AgentNode agent(RunSettings s, Clock clock) {
+        return agent(s, clock, UnaryOperator.identity(), () -> { });
+    }
+
+    /**
+     * Builds an agent; {@code security} adds TLS and credentials to its MQTT settings (see
+     * {@code BrokerSecurityOptions}); {@code afterReset} runs after a factory reset by the button.
+     * The key is created in the data dir on first start.
+     */
+    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
+        prepareDataDir(s.dataDir());
+        StateDirLock lock = lockDataDir(s.dataDir());
+        try {
+            return agent(s, clock, security, afterReset, lock);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset,
+            StateDirLock lock) {
+        DeviceKeys keys = identity(s.dataDir());
+        TrustedVerifiers verifiers;
+        try {
+            verifiers = TrustedVerifiers.load(s.verifierKeys());
+        } catch (KeyCustodyException | IllegalArgumentException e) {
+            throw new Failure("--verifier-key: " + e.getMessage()
+                    + " (give the verifier's receipt-key/device.pub, from its state dir)");
+        }
+        String device = keys.deviceId().value();
+        ChainState chain = ChainState.open(s.dataDir());
+        OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes(), device);
+        reconcile(chain, outbox);
+        ReportSigner signer = new ReportSigner(keys, chain);
+        Board board = Boards.open(s.board().withDataDir(s.dataDir()).withClock(clock));
+        byte[] configHash = s.configHash();
+        // The broker never delivers this board a packet larger than it can use: a receipt, or a
+        // ledger block when the board keeps a shard (see TrustedVerifiers and LedgerService).
+        long maxPacket = s.ledger().isPresent() ? LedgerService.MAX_BLOCK_BYTES + PACKET_OVERHEAD
+                : TrustedVerifiers.MAX_RECEIPT_BYTES + PACKET_OVERHEAD;
+        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device)).withMaxPacketBytes(maxPacket);
+        Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
+        var parts = new AgentNode.Parts(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock, board.info()),
+                outbox, s.interval(), configHash, clock, ledger, verifiers, s.receiptTimeout(), lock);
+        AgentNode node = new AgentNode(parts, (will, listener) -> new MqttLink(mqtt, will, listener));
+        if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
+            attachIo(node, s, board, clock, afterReset);
+        }
+        return node;
+    }
+
+    /** Room in an MQTT packet beyond its payload: fixed header, topic, properties. */
+    static final int PACKET_OVERHEAD = 1024;
+
+    /**
+     * One agent per data dir: two would publish under one client id, knock each other off the
+     * broker and fork the chain. The lock is the kernel's (released when the process dies).
+     */
+    private static StateDirLock lockDataDir(Path dataDir) {
+        try {
+            return StateDirLock.acquire(dataDir, "data dir");
+        } catch (StateDirLock.HeldException e) {
+            throw new Failure(e.getMessage(), Failure.Kind.UNAVAILABLE);
+        } catch (IOException e) {
+            throw new Failure("cannot lock data dir " + dataDir + ": " + e.getMessage()
+                    + " (give the service user write access to it)");
+        }
+    }
+
+    /**
+     * The board's identity: its key in the data dir, made on first start. A key that is missing
+     * while the data dir holds a chain state or an outbox is not made anew: that device's reports
+     * and chain would go on under another identity (or be lost) without anyone deciding so. A
+     * dangling symlink in place of the key (its storage not mounted) is refused for the same reason.
+     */
+    static DeviceKeys identity(Path dataDir) {
+        Path key = dataDir.resolve(DeviceKeys.PRIVATE_KEY_FILE);
+        try {
+            if (Files.isSymbolicLink(key) && !Files.exists(key)) {
+                throw new Failure("device key " + key + " is a symbolic link to " + readLink(key)
+                        + ", which does not exist (storage not mounted?): mount or restore it; a new key would make this board another device");
+            }
+            if (!Files.exists(key)) {
+                List<String> state = new ArrayList<>();
+                for (String f : List.of(ChainState.FILE, OUTBOX_FILE)) {
+                    if (Files.exists(dataDir.resolve(f))) {
+                        state.add(f);
+                    }
+                }
+                if (!state.isEmpty()) {
+                    throw new Failure("no device key at " + key + " but " + String.join(" and ", state)
+                            + " of a device exist in " + dataDir + ": restore the key (device.key), or, to start over as a new device,"
+                            + " move " + String.join(" and ", state) + " aside (reports not yet delivered are then lost)");
+                }
+            }
+            return DeviceKeys.loadOrCreate(dataDir);
+        } catch (KeyCustodyException e) {
+            throw new Failure(e.getMessage());
+        }
+    }
+
+    private static String readLink(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    /**
+     * Brings the chain state and the outbox into line (see {@link ChainState#reconcile}): reports
+     * that may be lost are declared in the outbox's losses (and so in the next report's
+     * {@code lost} claim), and the outbox's record of the chain's head is set to the chain state's.
+     * Idempotent: a second call finds them in step.
+     */
+    static void reconcile(ChainState chain, OutboxJournal outbox) {
+        var stored = outbox.lastAppended()
+                .map(a -> new ChainState.Stored(a.seq(), a.chain().filter(c -> c.length > 0), a.sha256()));
+        ChainState.Reconciled r = chain.reconcile(stored);
+        if (r instanceof ChainState.Reconciled.NewChain n) {
+            outbox.declareLost(n.lostFrom(), n.lostTo());
+        } else if (r instanceof ChainState.Reconciled.StoreBehind b) {
+            outbox.declareLost(b.from(), b.to());
+            outbox.markLast(b.to(), b.chain(), b.head());
+        }
+    }
+
+    /** No status LED, no button. */
+    public static final IoConfig NO_IO = new IoConfig(Optional.empty(), true, Optional.empty());
+
+    /**
+     * Opens the status LED and button (Pi4J; the mock platform off a Pi) and connects them to the
+     * node: a short press reports now; a long press resets the chain (chain state and outbox, and
+     * with a second long press the key) and then runs {@code afterReset}, which ends the process so
+     * that systemd starts it again on a clean chain.
+     */
+    private static void attachIo(AgentNode node, RunSettings s, Board board, Clock clock, Runnable afterReset) {
+        ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "board-io");
+            t.setDaemon(true);
+            return t;
+        });
+        ButtonListener listener = new ButtonListener() {
+            @Override
+            public void reportNow() {
+                node.reportSoon();
+            }
+
+            @Override
+            public void factoryReset(ResetScope scope) {
+                node.close();
+                factoryResetFiles(s.dataDir(), scope == ResetScope.CHAIN_STATE_AND_KEY);
+                afterReset.run();
+            }
+        };
+        try {
+            node.attach(BoardIo.open(s.io(), board.info(), clock, listener, ticks), ticks);
+        } catch (IllegalStateException e) {
+            ticks.shutdownNow();
+            throw new Failure(e.getMessage());
+        }
+    }
+
+    /** Deletes the chain state and the outbox (and the key, when asked twice): a factory reset. */
+    static void factoryResetFiles(Path dataDir, boolean key) {
+        List<String> files = new ArrayList<>(List.of(ChainState.FILE, OUTBOX_FILE));
+        if (key) {
+            files.addAll(List.of(DeviceKeys.PRIVATE_KEY_FILE, DeviceKeys.PUBLIC_KEY_FILE, DeviceKeys.ROTATIONS_FILE));
+        }
+        for (String f : files) {
+            try {
+                Files.deleteIfExists(dataDir.resolve(f));
+            } catch (IOException e) {
+                org.tinylog.Logger.error("factory reset: cannot delete {}: {}", dataDir.resolve(f), e.getMessage());
+            }
+        }
+        org.tinylog.Logger.warn("factory reset by the button: removed {} from {}; the next start begins a new chain{}",
+                files, dataDir, key ? " with a new key (a new device id)" : "");
+    }
+
+    /** Opens (and recovers) the board's ledger shard from the genesis at the head of a ledger file. */
+    static LedgerService ledger(Path file, Path dir, DeviceKeys keys, String fleet) {
+        Genesis genesis;
+        try (BlockFile.Reader reader = new BlockFile.Reader(file)) {
+            genesis = reader.genesis();
+        } catch (NoSuchFileException e) {
+            throw new Failure("ledger file " + file + " does not exist: make one with `prospector ledger gen` or fix --ledger");
+        } catch (IOException | MalformedException e) {
+            throw new Failure("ledger file " + file + " is not a ledger file (" + e.getMessage() + "): make one with `prospector ledger gen`");
+        }
+        try {
+            LedgerNode node = LedgerNode.open(genesis, new LedgerNode.Config(Optional.of(dir),
+                    Runtime.getRuntime().availableProcessors(), LEDGER_SNAPSHOT_EVERY, true), LedgerService.signer(keys));
+            return new LedgerService(node, fleet, keys.deviceId().value());
+        } catch (IOException | MalformedException e) {
+            throw new Failure("cannot open the ledger shard in " + dir + ": " + e.getMessage()
+                    + " (move the folder aside to start the shard again from its genesis)");
+        }
+    }
+
+    /** Opens a board for one-off use (report, hardware). */
+    public static Board board(BoardSelection selection, Path dataDir, long seed, Clock clock) {
+        return Boards.open(BoardConfig.defaults(dataDir).withSelection(selection).withSeed(seed).withClock(clock));
+    }
+
+    /** Reports that do not claim emulation, whatever made the measurements (benchmarks, tests). */
+    public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock) {
+        return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock);
+    }
+
+    /** Reports of {@code board}: claim {@code emulated} when it is the emulated board. */
+    public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock, BoardInfo board) {
+        return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock, board.kind().equals("emulated"));
+    }
+
+    /** SHA-256 over the effective settings, one per line: what the report's config hash claims. */
+    public static byte[] configHash(String... settings) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (String s : settings) {
+                sha.update(s.getBytes(StandardCharsets.UTF_8));
+                sha.update((byte) '\n');
+            }
+            return sha.digest();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
+    }
+
+    public static String requireFleet(String fleet) {
+        try {
+            return Topics.requireFleet(fleet);
+        } catch (IllegalArgumentException e) {
+            throw new Failure(e.getMessage());
+        }
+    }
+
+    private static void prepareDataDir(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new Failure("cannot create data dir " + dir + ": " + e.getMessage()
+                    + " (create it and give the service user write access)");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new Failure("data dir " + dir + " is not writable: give the service user write access");
+        }
+    }
+}
