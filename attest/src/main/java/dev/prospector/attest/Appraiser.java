@@ -186,7 +186,7 @@ public final class Appraiser {
             return reject.with(ReasonCode.EMULATED, "report says it was made on an emulated board (claim emulated); this verifier "
                     + "accepts only real boards' evidence (tests and demos start it with --allow-emulated)");
         }
-        byte[] hash = DeviceId.sha256(bytes);
+        byte[] hash = Sha256.of(bytes);
         var known = devices.get(device); // records are created only for genuine reports
 
         // An exact copy of an accepted report: acknowledge again without any signature work.
@@ -320,7 +320,7 @@ public final class Appraiser {
         /** The entry for an accepted report: its claims and bytes. */
         public static AcceptedEntry of(Claims claims, byte[] reportBytes) {
             return new AcceptedEntry(claims.device(), claims.key(), claims.chain(), claims.seq(), claims.prev(),
-                    claims.iat().toEpochMilli(), DeviceId.sha256(reportBytes));
+                    claims.iat().toEpochMilli(), Sha256.of(reportBytes));
         }
 
         /** The entry for an acceptance, with the report hash the appraisal computed. */
