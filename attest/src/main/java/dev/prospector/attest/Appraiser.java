@@ -1,5 +1,6 @@
 package dev.prospector.attest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -186,7 +187,7 @@ public final class Appraiser {
             return reject.with(ReasonCode.EMULATED, "report says it was made on an emulated board (claim emulated); this verifier "
                     + "accepts only real boards' evidence (tests and demos start it with --allow-emulated)");
         }
-        byte[] hash = DeviceId.sha256(bytes);
+        byte[] hash = Sha256.of(bytes);
         var known = devices.get(device); // records are created only for genuine reports
 
         // An exact copy of an accepted report: acknowledge again without any signature work.
@@ -320,7 +321,7 @@ public final class Appraiser {
         /** The entry for an accepted report: its claims and bytes. */
         public static AcceptedEntry of(Claims claims, byte[] reportBytes) {
             return new AcceptedEntry(claims.device(), claims.key(), claims.chain(), claims.seq(), claims.prev(),
-                    claims.iat().toEpochMilli(), DeviceId.sha256(reportBytes));
+                    claims.iat().toEpochMilli(), Sha256.of(reportBytes));
         }
 
         /** The entry for an acceptance, with the report hash the appraisal computed. */
@@ -414,31 +415,45 @@ public final class Appraiser {
         record Refused(ReasonCode reason, String detail) implements ChainOutcome {}
     }
 
-    /** One device's view of its chain. Guarded by its own monitor (except {@code key}: volatile). */
+    /**
+     * One device's view of its chain, guarded by its own monitor; its methods expect the caller to
+     * hold it. {@code key} is volatile instead: signature checks read it without the lock.
+     */
     private static final class DeviceRecord {
         volatile PinnedKey key;
+        @GuardedBy("this")
         private byte[] chain; // null until the first accepted report
+        @GuardedBy("this")
         private long lastSeq;
+        @GuardedBy("this")
         private final long[] seqs = new long[Limits.DUPLICATE_WINDOW];
+        @GuardedBy("this")
         private final byte[][] hashes = new byte[Limits.DUPLICATE_WINDOW][];
+        @GuardedBy("this")
         private final byte[][] prevs = new byte[Limits.DUPLICATE_WINDOW][];
+        @GuardedBy("this")
         private final byte[][] closedChains = new byte[CLOSED_CHAINS_KEPT][];
+        @GuardedBy("this")
         private int closedNext;
+        @GuardedBy("this")
         private long lastIatMillis = Long.MIN_VALUE; // newest iat accepted from the device
 
         private int slot(long seq) {
             return (int) Math.floorMod(seq, (long) Limits.DUPLICATE_WINDOW);
         }
 
+        @GuardedBy("this")
         private boolean remembered(long seq) {
             int i = slot(seq);
             return hashes[i] != null && seqs[i] == seq;
         }
 
+        @GuardedBy("this")
         boolean isDuplicate(byte[] chainId, long seq, byte[] hash) {
             return chain != null && Arrays.equals(chain, chainId) && remembered(seq) && Arrays.equals(hashes[slot(seq)], hash);
         }
 
+        @GuardedBy("this")
         ChainOutcome accept(byte[] chainId, long seq, Optional<byte[]> prev, long iatMillis, byte[] hash) {
             if (chain == null || !Arrays.equals(chain, chainId)) {
                 for (var closed : closedChains) {
@@ -494,10 +509,12 @@ public final class Appraiser {
             return new ChainOutcome.Ok(0, false);
         }
 
+        @GuardedBy("this")
         private boolean prevMatches(Optional<byte[]> prev, long prevSeq) {
             return remembered(prevSeq) && prev.isPresent() && Arrays.equals(hashes[slot(prevSeq)], prev.get());
         }
 
+        @GuardedBy("this")
         private void remember(long seq, Optional<byte[]> prev, long iatMillis, byte[] hash) {
             lastIatMillis = Math.max(lastIatMillis, iatMillis);
             int i = slot(seq);

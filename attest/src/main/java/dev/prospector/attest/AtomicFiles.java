@@ -16,15 +16,39 @@ import java.util.Set;
  * Crash-safe file replacement: write a temporary file in the same directory (created with its
  * final permissions, so a secret is never briefly world-readable), fsync it, rename it over the
  * target, fsync the directory. After a crash at any point the target holds either the old or the
- * new content, never a mixture.
+ * new content, never a mixture. A file system without atomic rename is refused
+ * ({@link java.nio.file.AtomicMoveNotSupportedException}), never replaced in two steps.
  */
-final class AtomicFiles {
-    static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
-    static final Set<PosixFilePermission> WORLD_READABLE = PosixFilePermissions.fromString("rw-r--r--");
+public final class AtomicFiles {
+    /** {@code rw-------}: keys, secrets and state that only the service's user reads. */
+    public static final Set<PosixFilePermission> OWNER_ONLY = Set.copyOf(PosixFilePermissions.fromString("rw-------"));
+    /** {@code rw-r--r--}: public keys and other files anyone may read. */
+    public static final Set<PosixFilePermission> WORLD_READABLE = Set.copyOf(PosixFilePermissions.fromString("rw-r--r--"));
+
+    /** Writes the new content into the temporary file; the caller neither forces nor closes it. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(FileChannel file) throws IOException;
+    }
 
     private AtomicFiles() {}
 
-    static void write(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+    /** Replaces {@code target} with {@code content}, which then has {@code permissions} (on POSIX). */
+    public static void write(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+        write(target, permissions, file -> {
+            var buf = ByteBuffer.wrap(content);
+            while (buf.hasRemaining()) {
+                file.write(buf);
+            }
+        });
+    }
+
+    /**
+     * Replaces {@code target} with what {@code content} writes, streamed (a compacted journal need
+     * not fit in memory). If {@code content} throws, the target is untouched and the temporary
+     * file is removed.
+     */
+    public static void write(Path target, Set<PosixFilePermission> permissions, Content content) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
@@ -33,10 +57,7 @@ final class AtomicFiles {
                 : Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
         try {
             try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                var buf = ByteBuffer.wrap(content);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
+                content.writeTo(ch);
                 ch.force(true);
             }
             if (posix) {
@@ -49,7 +70,8 @@ final class AtomicFiles {
         fsyncDirectory(dir);
     }
 
-    static void fsyncDirectory(Path dir) {
+    /** Forces a directory's entries (a rename, a new link) to the device, where the platform can. */
+    public static void fsyncDirectory(Path dir) {
         try (var ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException | UnsupportedOperationException e) {

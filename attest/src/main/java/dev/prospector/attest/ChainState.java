@@ -1,5 +1,6 @@
 package dev.prospector.attest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -49,10 +50,15 @@ public final class ChainState {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Optional<Path> file;
+    @GuardedBy("this")
     private byte[] chain;
+    @GuardedBy("this")
     private long seq;
+    @GuardedBy("this")
     private Optional<byte[]> prev;
+    @GuardedBy("this")
     private Optional<String> restart;
+    @GuardedBy("this")
     private long delivered;
 
     private ChainState(Optional<Path> file, byte[] chain, long seq, Optional<byte[]> prev, Optional<String> restart,
@@ -226,6 +232,7 @@ public final class ChainState {
     }
 
     /** Starts a new chain (new random id, seq 0) whose first report carries {@code reason} as its restart claim. */
+    @GuardedBy("this")
     private void startNewChain(String reason) {
         RANDOM.nextBytes(chain);
         seq = 0;

@@ -91,7 +91,7 @@ public record Claims(
     /** Length of {@code chain}. */
     public static final int CHAIN_ID_BYTES = 16;
     /** Length of {@code prev} and {@code cfg} (SHA-256). */
-    public static final int HASH_BYTES = 32;
+    public static final int HASH_BYTES = Sha256.BYTES;
 
     public Claims {
         require(key.length == 32, "key must be 32 bytes");

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * The device's clock sanity: its offset from a reference clock (the verifier's {@code at} in a
- * receipt, an NTP answer, the broker's time) and whether that offset would make the verifier call
- * its reports stale. Pure; the agent shows the result in status and logs.
+ * The device's clock sanity: its offset from the verifier's clock (the {@code at} of a signed
+ * receipt, the clock that judges a report's {@code iat}) and whether that offset would make the
+ * verifier call its reports stale. Pure; the agent shows the result in status and logs.
  *
  * @param offset how far the device's clock is ahead of the reference (negative: behind)
  * @param window the verifier's clock-skew window
@@ -35,13 +35,8 @@ public record ClockCheck(Duration offset, Duration window) {
 
     /** One line for status and logs, measured against the verifier (from a receipt). */
     public String describe() {
-        return describe("the verifier");
-    }
-
-    /** One line for status and logs; {@code reference} names the clock compared with ("pool.ntp.org"). */
-    public String describe(String reference) {
         long ms = offset.toMillis();
-        String off = Math.abs(ms) + " ms " + (ms >= 0 ? "ahead of " : "behind ") + reference;
+        String off = Math.abs(ms) + " ms " + (ms >= 0 ? "ahead of " : "behind ") + "the verifier";
         return outsideWindow()
                 ? "clock is " + off + ", beyond the verifier's window of " + window.toSeconds()
                         + " s: reports will be rejected as stale; fix the time (enable NTP: timedatectl set-ntp true)"

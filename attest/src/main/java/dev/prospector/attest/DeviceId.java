@@ -1,8 +1,6 @@
 package dev.prospector.attest;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * A device's identity: {@code "p"} followed by the lowercase RFC 4648 base32 (no padding) of the
@@ -67,7 +65,7 @@ public record DeviceId(String value) {
     private static final Known[] RECENT = new Known[1024];
 
     private static DeviceId compute(byte[] rawPublicKey) {
-        byte[] h = sha256(rawPublicKey);
+        byte[] h = Sha256.of(rawPublicKey);
         var sb = new StringBuilder(LENGTH).append(PREFIX);
         // 15 bytes = 3 groups of 5 bytes = 3 x 8 base32 characters, no padding.
         for (int g = 0; g < HASH_BYTES; g += 5) {
@@ -103,20 +101,5 @@ public record DeviceId(String value) {
     @Override
     public String toString() {
         return value;
-    }
-
-    /** One digest per thread: looking up a provider on every call costs more than hashing a key. */
-    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every JDK", e);
-        }
-    });
-
-    static byte[] sha256(byte[] data) {
-        var md = SHA256.get();
-        md.reset();
-        return md.digest(data);
     }
 }

@@ -1,5 +1,6 @@
 package dev.prospector.attest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -25,11 +26,15 @@ import org.tinylog.Logger;
  */
 public final class KeyPinStore {
     private final Path file;
-    private final ConcurrentHashMap<DeviceId, byte[]> pins = new ConcurrentHashMap<>();
-    private FileChannel log; // guarded by this
+    private final ConcurrentHashMap<DeviceId, byte[]> pins;
+    /** An append and the map update after it happen under one lock: a device's last line is its key in the map. */
+    @GuardedBy("this")
+    private final FileChannel log;
 
-    private KeyPinStore(Path file) {
+    private KeyPinStore(Path file, ConcurrentHashMap<DeviceId, byte[]> pins, FileChannel log) {
         this.file = file;
+        this.pins = pins;
+        this.log = log;
     }
 
     /**
@@ -38,24 +43,23 @@ public final class KeyPinStore {
      * @throws IllegalArgumentException naming the file and the fix when it cannot be read or written
      */
     public static KeyPinStore open(Path file) {
-        var store = new KeyPinStore(file);
+        var pins = new ConcurrentHashMap<DeviceId, byte[]>();
         try {
             if (Files.exists(file)) {
                 var lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
                 for (int i = 0; i < lines.size(); i++) {
                     String[] parts = lines.get(i).trim().split("\\s+");
                     if (parts.length == 2 && DeviceId.isValid(parts[0]) && parts[1].matches("[0-9a-f]{64}")) {
-                        store.pins.put(new DeviceId(parts[0]), Hex.decode(parts[1]));
+                        pins.put(new DeviceId(parts[0]), Hex.decode(parts[1]));
                     } else if (!lines.get(i).isBlank()) {
                         Logger.warn("Key pin file {} line {} is not '<device id> <key hex>'; ignoring it (a torn last write?)", file, i + 1);
                     }
                 }
             }
             var sb = new StringBuilder();
-            store.pins.forEach((d, k) -> sb.append(d).append(' ').append(Hex.encode(k)).append('\n'));
+            pins.forEach((d, k) -> sb.append(d).append(' ').append(Hex.encode(k)).append('\n'));
             AtomicFiles.write(file, sb.toString().getBytes(StandardCharsets.US_ASCII), AtomicFiles.OWNER_ONLY);
-            store.log = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-            return store;
+            return new KeyPinStore(file, pins, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot use key pin file " + file + " (" + e.getMessage()
                     + "); check that its directory exists and is writable by the verifier", e);

@@ -1,5 +1,7 @@
 package dev.prospector.attest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 /**
  * The appraiser's cap on devices seen for the first time: a token bucket holding up to
  * {@code perMinute} admissions, refilled at {@code perMinute} a minute. So a verifier that starts
@@ -11,8 +13,10 @@ final class NewDeviceGate {
     private static final double MILLIS_PER_MINUTE = 60_000.0;
 
     private final int perMinute;
-    private double tokens; // guarded by this
-    private long lastMillis; // guarded by this
+    @GuardedBy("this")
+    private double tokens;
+    @GuardedBy("this")
+    private long lastMillis;
 
     /** @param perMinute admissions per minute; 0 admits every device */
     NewDeviceGate(int perMinute, long nowMillis) {

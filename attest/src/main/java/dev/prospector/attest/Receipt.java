@@ -54,7 +54,7 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
     /** The receipt for {@code appraisal} of {@code reportBytes} by a verifier with {@code config}. */
     public static Receipt of(Appraisal appraisal, byte[] reportBytes, AppraiserConfig config) {
         Instant at = Instant.ofEpochMilli(config.clock().millis());
-        byte[] hash = appraisal instanceof Appraisal.Accepted a ? a.reportHash() : DeviceId.sha256(reportBytes);
+        byte[] hash = appraisal instanceof Appraisal.Accepted a ? a.reportHash() : Sha256.of(reportBytes);
         Duration window = Duration.ofMillis(config.clockSkewWindow().toMillis());
         if (appraisal instanceof Appraisal.Accepted a) {
             return new Receipt(true, Optional.empty(), a.toString(), Optional.of(a.device()), OptionalLong.of(a.seq()),

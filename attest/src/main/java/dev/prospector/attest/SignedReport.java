@@ -4,6 +4,6 @@ package dev.prospector.attest;
 public record SignedReport(byte[] bytes, Claims claims) {
     /** SHA-256 of the report's bytes: the next report's {@code prev}. */
     public byte[] hash() {
-        return DeviceId.sha256(bytes);
+        return Sha256.of(bytes);
     }
 }

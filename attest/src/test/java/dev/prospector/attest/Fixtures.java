@@ -11,7 +11,7 @@ import java.util.Optional;
 final class Fixtures {
     static final Instant NOW = Instant.parse("2026-11-26T09:00:00Z");
     static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
-    static final byte[] CONFIG_HASH = DeviceId.sha256("interval=2s\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    static final byte[] CONFIG_HASH = Sha256.of("interval=2s\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
     private Fixtures() {}
 

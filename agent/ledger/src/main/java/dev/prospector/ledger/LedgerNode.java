@@ -1,5 +1,6 @@
 package dev.prospector.ledger;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -48,17 +49,22 @@ public final class LedgerNode implements AutoCloseable {
         }
     }
 
-    // Mutable state below (chain, log, snapshots, counters, recent) is guarded by this node's monitor.
     private final Genesis genesis;
     private final Config config;
     private final AttestationSigner signer;
     private final ForkJoinPool pool;
+    /** The shard's state and head: single-writer, so every access holds this node's monitor. */
+    @GuardedBy("this")
     private final Chain chain;
     private final BlockValidator validator;
+    @GuardedBy("this")
     private final BlockLog log;
+    @GuardedBy("this")
     private final SnapshotStore snapshots;
     private final int replayed;
+    @GuardedBy("this")
     private long blocksSinceSnapshot;
+    @GuardedBy("this")
     private final Map<Long, BlockVerdict.Valid> recent = new LinkedHashMap<>(16, 0.75f, false) {
         private static final long serialVersionUID = 1L;
 
@@ -140,6 +146,7 @@ public final class LedgerNode implements AutoCloseable {
         return v;
     }
 
+    @GuardedBy("this")
     private void persist(byte[] block) {
         if (log == null) {
             return;
@@ -188,7 +195,7 @@ public final class LedgerNode implements AutoCloseable {
     }
 
     public LedgerParams params() {
-        return chain.params();
+        return genesis.params(); // the chain's, and immutable: no lock needed
     }
 
     /** Blocks replayed from the log when this node was opened (after the snapshot, if any). */
