@@ -3,6 +3,7 @@ package dev.prospector.agent.cli;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
+import dev.prospector.agent.systemd.SystemdNotifier;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.hardware.BoardConfig;
@@ -30,6 +31,9 @@ import picocli.CommandLine.Option;
             "flags override it. The device key is created in the data dir on first start.",
             "Reports wait in the data dir's outbox while the broker is away."})
 public final class RunCommand implements Callable<Integer> {
+    /** Exit code after a factory reset: EX_TEMPFAIL, so that systemd starts the agent again. */
+    static final int EXIT_RESTART = 75;
+
     @Mixin
     FleetOptions connection;
 
@@ -109,9 +113,16 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         AgentWiring.RunSettings settings = settings();
-        // After a factory reset by the button the process ends; systemd starts it on a clean chain.
+        // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
+        // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply,
-                () -> new Thread(() -> System.exit(0), "factory-reset-exit").start());
+                () -> new Thread(() -> System.exit(EXIT_RESTART), "factory-reset-exit").start());
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
+        java.util.concurrent.ScheduledExecutorService watchdogTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "systemd-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
         CountDownLatch stopped = new CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable stop = () -> {
@@ -119,6 +130,8 @@ public final class RunCommand implements Callable<Integer> {
                 return;
             }
             Logger.info("stopping: {}", node.stats());
+            watchdogTimer.shutdownNow();
+            systemd.stopping();
             node.close();
             stopped.countDown();
         };
@@ -136,6 +149,10 @@ public final class RunCommand implements Callable<Integer> {
                 settings.broker(), settings.fleet(), interval.toMillis() / 1000.0,
                 settings.board().selection().name().toLowerCase(java.util.Locale.ROOT), dataDir);
         node.start();
+        // systemd (Type=notify): ready once reporting has started (connected or buffering in the
+        // outbox), and the watchdog fed only while the node makes progress, so a hung agent is restarted.
+        systemd.ready("reporting every " + interval.toSeconds() + " s to " + settings.broker() + " as " + node.device());
+        systemd.startWatchdog(watchdogTimer, node::makingProgress);
         stopped.await();
         return 0;
     }

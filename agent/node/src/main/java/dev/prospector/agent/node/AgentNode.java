@@ -128,6 +128,10 @@ public final class AgentNode implements AutoCloseable {
     private final AtomicLong receiptsRefused = new AtomicLong();
     private final AtomicLong receiptsUnmatched = new AtomicLong();
     private volatile boolean closed;
+    /** Slack on top of two report intervals before the node counts as stuck (slow SD card, GC on a small board). */
+    static final Duration PROGRESS_SLACK = Duration.ofSeconds(30);
+    private volatile long lastCycleNanos = System.nanoTime();
+    private volatile long lastPumpNanos = System.nanoTime();
     /** Held while the node runs; released last by {@link #close()}. */
     private final AutoCloseable dataDirLock;
 
@@ -230,6 +234,8 @@ public final class AgentNode implements AutoCloseable {
             Logger.info("outbox holds {} report(s) not yet delivered; sending them first", recovered);
         }
         announceDelivery();
+        lastCycleNanos = System.nanoTime();
+        lastPumpNanos = lastCycleNanos;
         link.start();
         synchronized (this) {
             reportTask = scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
@@ -425,10 +431,29 @@ public final class AgentNode implements AutoCloseable {
         return ledger.map(LedgerService::dropped).orElse(0L);
     }
 
+    /**
+     * Whether the node is alive and doing its work: a report cycle ended within two intervals (plus
+     * slack) and the delivery thread ran within the slack. What the systemd watchdog is fed on: a
+     * hung scheduler or delivery thread stops the feeding, and systemd restarts the agent.
+     */
+    public boolean makingProgress() {
+        long now = System.nanoTime();
+        return !closed && now - lastCycleNanos <= interval.multipliedBy(2).plus(PROGRESS_SLACK).toNanos()
+                && now - lastPumpNanos <= PROGRESS_SLACK.toNanos();
+    }
+
     private void reportSafely() {
         if (closed) {
             return;
         }
+        try {
+            reportCycle();
+        } finally {
+            lastCycleNanos = System.nanoTime();
+        }
+    }
+
+    private void reportCycle() {
         try {
             reportNow();
             io.flatMap(BoardIo::led).ifPresent(l -> l.showFor(LedPattern.REPORTING, Duration.ofSeconds(1)));
@@ -470,6 +495,7 @@ public final class AgentNode implements AutoCloseable {
      * table are read and changed consistently. Publishing only queues, so the lock is held briefly.
      */
     synchronized void pump() {
+        lastPumpNanos = System.nanoTime();
         if (closed || !link.isConnected()) {
             return;
         }
