@@ -296,7 +296,7 @@ public final class Appraiser {
                     try {
                         // A rotation is made durable before it is acknowledged; a first sight need not be.
                         store.put(device, signer.key, stored.isPresent());
-                    } catch (IllegalStateException e) {
+                    } catch (StateStorageException e) {
                         return reject.with(ReasonCode.VERIFIER_ERROR, e.getMessage() + "; send the report again");
                     }
                 }

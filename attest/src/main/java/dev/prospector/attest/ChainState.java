@@ -134,7 +134,7 @@ public final class ChainState {
             try {
                 AtomicFiles.write(file.get(), Cbor.encode(m), AtomicFiles.OWNER_ONLY);
             } catch (IOException e) {
-                throw new IllegalStateException("cannot persist chain state to " + file.get() + " (" + e.getMessage()
+                throw new StateStorageException("cannot persist chain state to " + file.get() + " (" + e.getMessage()
                         + "); the report was not released; check free space and permissions of " + file.get().getParent(), e);
             }
         }

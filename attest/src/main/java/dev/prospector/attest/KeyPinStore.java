@@ -81,7 +81,7 @@ public final class KeyPinStore {
      * Pins {@code key} for {@code device}, appending it to the file; with {@code durable} the append
      * is fsynced before this returns.
      *
-     * @throws IllegalStateException if the file cannot be written (the caller must not acknowledge)
+     * @throws StateStorageException if the file cannot be written (the caller must not acknowledge)
      */
     public synchronized void put(DeviceId device, byte[] key, boolean durable) {
         byte[] line = (device + " " + Hex.encode(key) + "\n").getBytes(StandardCharsets.US_ASCII);
@@ -94,7 +94,7 @@ public final class KeyPinStore {
                 log.force(false);
             }
         } catch (IOException e) {
-            throw new IllegalStateException("cannot append to key pin file " + file + " (" + e.getMessage() + ")", e);
+            throw new StateStorageException("cannot append to key pin file " + file + " (" + e.getMessage() + ")", e);
         }
         pins.put(device, key.clone());
     }

@@ -20,7 +20,7 @@ public final class ReportSigner {
      * the report is sent, the verifier sees a gap, never a reused seq.
      *
      * @throws IllegalArgumentException if the input violates the format (see {@link Claims})
-     * @throws IllegalStateException    if the chain state cannot be persisted (no report is returned)
+     * @throws StateStorageException    if the chain state cannot be persisted (no report is returned)
      */
     public SignedReport sign(ReportInput input) {
         return sign(input, report -> { });

@@ -80,4 +80,16 @@ class KeyPinStoreTest {
         var r = assertInstanceOf(Appraisal.Rejected.class, verifier(pins).appraise(Fixtures.signer().sign(Fixtures.input()).bytes()));
         assertEquals(ReasonCode.VERIFIER_ERROR, r.reason(), r::toString);
     }
+
+    @Test
+    void aPinThatCannotBeWrittenIsTheVerifiersFaultNotTheReportsAndNothingIsPinned() {
+        var pins = KeyPinStore.open(dir.resolve("pins.txt"));
+        pins.close(); // the file cannot be written any more (as on a full or read-only disk)
+        var device = DeviceKeys.generate();
+        var report = new ReportSigner(device, ChainState.inMemory()).sign(Fixtures.input()).bytes();
+        var r = assertInstanceOf(Appraisal.Rejected.class, verifier(pins).appraise(report));
+        assertEquals(ReasonCode.VERIFIER_ERROR, r.reason(), "the board keeps the report and sends it again: " + r);
+        assertTrue(pins.get(device.deviceId()).isEmpty(), "no pin in memory that is not on disk");
+        assertThrows(StateStorageException.class, () -> pins.put(device.deviceId(), device.publicKey(), true));
+    }
 }

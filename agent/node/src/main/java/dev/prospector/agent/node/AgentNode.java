@@ -150,10 +150,24 @@ public final class AgentNode implements AutoCloseable {
         }
     }
 
+    /**
+     * The node's two threads, each a single-thread scheduler the node owns from construction and
+     * shuts down on {@link #close()}: {@code reports} measures and signs, {@code delivery} pumps the
+     * outbox. Passed in so that the wiring names them and tests could drive them.
+     */
+    public record Threads(ScheduledExecutorService reports, ScheduledExecutorService delivery) {
+        /** Two daemon threads named after the device. */
+        public static Threads forDevice(String device) {
+            return new Threads(Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "agent-" + device)),
+                    Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outbox-" + device)));
+        }
+    }
+
     /** The parts of a node, built by {@link AgentWiring}. */
     public record Parts(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer,
             ReportFactory factory, OutboxJournal outbox, Duration interval, byte[] configHash, Clock clock,
-            Optional<LedgerService> ledger, TrustedVerifiers verifiers, Duration receiptTimeout, AutoCloseable dataDirLock) {
+            Optional<LedgerService> ledger, TrustedVerifiers verifiers, Duration receiptTimeout, AutoCloseable dataDirLock,
+            Threads threads) {
     }
 
     /**
@@ -174,8 +188,8 @@ public final class AgentNode implements AutoCloseable {
         this.verifiers = parts.verifiers();
         this.receiptTimeout = parts.receiptTimeout();
         this.dataDirLock = parts.dataDirLock();
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "agent-" + keys.deviceId()));
-        this.delivery = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outbox-" + keys.deviceId()));
+        this.scheduler = parts.threads().reports();
+        this.delivery = parts.threads().delivery();
         this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
                 new MqttLink.AcknowledgingListener() {
                     @Override

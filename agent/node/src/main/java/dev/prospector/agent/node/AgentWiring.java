@@ -173,7 +173,8 @@ public final class AgentWiring {
         MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device)).withMaxPacketBytes(maxPacket);
         Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
         var parts = new AgentNode.Parts(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock, board.info()),
-                outbox, s.interval(), configHash, clock, ledger, verifiers, s.receiptTimeout(), lock);
+                outbox, s.interval(), configHash, clock, ledger, verifiers, s.receiptTimeout(), lock,
+                AgentNode.Threads.forDevice(device));
         AgentNode node = new AgentNode(parts, (will, listener) -> new MqttLink(mqtt, will, listener));
         if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
             attachIo(node, s, board, clock, afterReset);
