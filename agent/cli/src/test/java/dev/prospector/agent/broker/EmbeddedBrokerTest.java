@@ -41,6 +41,20 @@ class EmbeddedBrokerTest {
     }
 
     @Test
+    void afterItStopsJavaUtilLoggingStillWorksInThisJvm() throws Exception {
+        try (EmbeddedBroker broker = EmbeddedBroker.startOnFreePort()) {
+            assertTrue(broker.port() > 0);
+        }
+        // Paho logs through java.util.logging; the broker's logging bridge must not outlive its class loader.
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger("org.eclipse.paho.test");
+        for (java.util.logging.Handler h : java.util.logging.LogManager.getLogManager().getLogger("").getHandlers()) {
+            assertTrue(h.getClass().getClassLoader() != null && !h.getClass().getClassLoader().getName().equals("embedded-broker")
+                    || h.getClass().getClassLoader() == null, "a handler of the closed broker: " + h);
+        }
+        jul.warning("a line after the embedded broker stopped"); // threw NoClassDefFoundError before
+    }
+
+    @Test
     void hidesItsJarsFromTheAgentClassPath() {
         assertThrowsClassNotFound("com.hivemq.embedded.EmbeddedHiveMQ");
         assertThrowsClassNotFound("ch.qos.logback.classic.Logger");

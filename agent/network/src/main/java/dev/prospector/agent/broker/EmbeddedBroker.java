@@ -139,12 +139,31 @@ public final class EmbeddedBroker implements AutoCloseable {
             Logger.warn("embedded broker did not stop cleanly: {}", e.toString());
         } finally {
             thread.setContextClassLoader(previous);
+            removeLoggingBridges();
             try {
                 loader.close();
             } catch (IOException e) {
                 Logger.debug("closing the broker class loader: {}", e.toString());
             }
             deleteTree(workDir);
+        }
+    }
+
+    /**
+     * HiveMQ routes java.util.logging into its own logback (SLF4JBridgeHandler on JUL's root
+     * logger). Once its class loader is closed, that handler would fail every JUL log line in this
+     * JVM with NoClassDefFoundError (Paho logs through JUL when a connection is taken over), so
+     * handlers of the broker's class loader are removed with it.
+     */
+    private void removeLoggingBridges() {
+        java.util.logging.Logger root = java.util.logging.LogManager.getLogManager().getLogger("");
+        if (root == null) {
+            return;
+        }
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            if (h.getClass().getClassLoader() == loader) {
+                root.removeHandler(h);
+            }
         }
     }
 
