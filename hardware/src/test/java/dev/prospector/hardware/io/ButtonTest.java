@@ -21,7 +21,7 @@ class ButtonTest {
 
     private final Context pi4j = Pi4jContexts.mock();
     private final MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
-    private final MockDigitalInput pin = (MockDigitalInput) pi4j.<DigitalInput>create(
+    private final MockDigitalInput pin = (MockDigitalInput) pi4j.create(
             DigitalInput.newConfigBuilder(pi4j).id("button").address(27).pull(PullResistance.PULL_UP)
                     .provider(Pi4jContexts.MOCK.digitalInput()));
     private final List<String> calls = new ArrayList<>();

@@ -37,6 +37,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import org.tinylog.Logger;
 
 /**
@@ -105,14 +106,18 @@ public final class AgentNode implements AutoCloseable {
     private final Optional<LedgerService> ledger;
     private volatile TrustedVerifiers verifiers;
     private volatile Duration receiptTimeout;
-    private java.util.concurrent.ScheduledFuture<?> reportTask; // guarded by this
-    private java.util.concurrent.ScheduledFuture<?> resendTask; // guarded by this
+    @GuardedBy("this")
+    private java.util.concurrent.ScheduledFuture<?> reportTask;
+    @GuardedBy("this")
+    private java.util.concurrent.ScheduledFuture<?> resendTask;
     private final ScheduledExecutorService scheduler;
     private final ScheduledExecutorService delivery;
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
-    /** Reports sent and awaiting delivery, by outbox id. Guarded by this. */
+    /** Reports sent and awaiting delivery, by outbox id. */
+    @GuardedBy("this")
     private final Map<Long, InFlight> inFlight = new HashMap<>();
-    /** The outbox id of each in-flight report, by its SHA-256 (what a receipt names). Guarded by this. */
+    /** The outbox id of each in-flight report, by its SHA-256 (what a receipt names). */
+    @GuardedBy("this")
     private final Map<ByteBuffer, Long> idByHash = new HashMap<>();
     private volatile Optional<BoardIo> io = Optional.empty();
     private volatile Optional<ClockCheck> clockCheck = Optional.empty();
@@ -135,7 +140,10 @@ public final class AgentNode implements AutoCloseable {
     /** Held while the node runs; released last by {@link #close()}. */
     private final AutoCloseable dataDirLock;
 
-    /** A report on its way: its seq and hash, when it was last published (local clock; null: send now), how often. */
+    /**
+     * A report on its way: its seq and hash, when it was last published (local clock; null: send
+     * now), how often. Its mutable fields are read and written under the node's lock only.
+     */
     private static final class InFlight {
         final long seq;
         final byte[] hash;
@@ -317,6 +325,7 @@ public final class AgentNode implements AutoCloseable {
         Instant now = clock.instant();
         InFlight f;
         long id;
+        Instant sentAt;
         synchronized (this) {
             Long found = idByHash.get(ByteBuffer.wrap(receipt.reportHash()));
             f = found == null ? null : inFlight.get(found);
@@ -326,6 +335,7 @@ public final class AgentNode implements AutoCloseable {
                 return;
             }
             id = found;
+            sentAt = f.sentAt != null ? f.sentAt : now;
             boolean transientRejection = !receipt.ok() && receipt.reason().map(TRANSIENT::contains).orElse(false);
             if (transientRejection) {
                 f.sentAt = now; // try again after the timeout
@@ -343,7 +353,6 @@ public final class AgentNode implements AutoCloseable {
         }
         // The challenge's issue time is the receipt's `at`, on the verifier's clock.
         receipt.challenge().ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), receipt.at())));
-        Instant sentAt = f.sentAt != null ? f.sentAt : now;
         ClockCheck check = ClockCheck.of(receipt, sentAt, now);
         clockCheck = Optional.of(check);
         if (check.outsideWindow() && !clockWarned) {
@@ -520,13 +529,13 @@ public final class AgentNode implements AutoCloseable {
         if (!inFlight.isEmpty()) {
             Set<Long> ids = new java.util.HashSet<>();
             head.forEach(e -> ids.add(e.id()));
-            inFlight.entrySet().removeIf(e -> {
-                if (ids.contains(e.getKey())) {
-                    return false;
+            for (var it = inFlight.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!ids.contains(e.getKey())) {
+                    idByHash.remove(ByteBuffer.wrap(e.getValue().hash));
+                    it.remove();
                 }
-                idByHash.remove(ByteBuffer.wrap(e.getValue().hash));
-                return true;
-            });
+            }
         }
         for (OutboxJournal.Entry entry : head) {
             InFlight f = inFlight.get(entry.id());
