@@ -239,4 +239,14 @@ class CliTest {
         assertEquals(0, version.exit());
         assertTrue(version.out().startsWith("prospector "));
     }
+
+    @Test
+    void aBrokerPortThatIsNotANumberIsNamedAsSuch() {
+        Run run = prospector("run", "--broker", "tcp://127.0.0.1:notaport", "--fleet", "f", "--data-dir", dir.toString());
+        run.assertOneLineError("has a port that is not a number ('notaport')");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        assertFalse(run.err().contains("has no host"), run.err());
+        prospector("verifier", "--broker", "tcp://127.0.0.1:70000", "--fleet", "f").assertOneLineError("port 70000, outside 1-65535");
+        prospector("verifier", "--broker", "tcp://my_broker:1883", "--fleet", "f").assertOneLineError("no valid host name ('my_broker')");
+    }
 }
