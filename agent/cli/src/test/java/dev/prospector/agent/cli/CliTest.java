@@ -249,4 +249,13 @@ class CliTest {
         prospector("verifier", "--broker", "tcp://127.0.0.1:70000", "--fleet", "f").assertOneLineError("port 70000, outside 1-65535");
         prospector("verifier", "--broker", "tcp://my_broker:1883", "--fleet", "f").assertOneLineError("no valid host name ('my_broker')");
     }
+
+    @Test
+    void aConfigPathThatIsADirectoryIsNamedAsOne() throws Exception {
+        Path configDir = Files.createDirectories(dir.resolve("etc"));
+        Run run = prospector("run", "--config", configDir.toString());
+        run.assertOneLineError("config file " + configDir + " is a directory: --config needs a file of key = value lines");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        assertFalse(run.err().contains("does not exist"), run.err());
+    }
 }
