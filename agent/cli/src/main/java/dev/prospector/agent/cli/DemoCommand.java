@@ -70,9 +70,8 @@ public final class DemoCommand implements Callable<Integer> {
         if (devices < 1 || devices > 1000) {
             throw new Failure("--devices " + devices + " is out of range: use 1 to 1000");
         }
-        if (duration.toMillis() < 1000) {
-            throw new Failure("--duration " + duration + " is too short: use at least 1s");
-        }
+        DurationConverter.requireAtLeast("--duration", duration, Duration.ofSeconds(1));
+        DurationConverter.requireAtLeast("--interval", interval, RunCommand.MIN_INTERVAL);
         Progress progress = new Progress(spec.commandLine().getErr());
         Path work = Files.createTempDirectory("prospector-demo-");
         List<AgentNode> agents = new ArrayList<>();

@@ -33,6 +33,8 @@ import picocli.CommandLine.Option;
 public final class RunCommand implements Callable<Integer> {
     /** Exit code after a factory reset: EX_TEMPFAIL, so that systemd starts the agent again. */
     static final int EXIT_RESTART = 75;
+    /** Shortest report interval and receipt timeout: the floor {@code AgentWiring.RunSettings} enforces. */
+    static final Duration MIN_INTERVAL = Duration.ofMillis(100);
 
     @Mixin
     FleetOptions connection;
@@ -86,6 +88,8 @@ public final class RunCommand implements Callable<Integer> {
     /** The settings these options describe; the same on start and on reload. */
     AgentWiring.RunSettings settings() {
         String fleet = connection.fleet();
+        DurationConverter.requireAtLeast("--interval", interval, MIN_INTERVAL);
+        DurationConverter.requireAtLeast("--receipt-timeout", receiptTimeout, MIN_INTERVAL);
         HardwareSettings hardware;
         try {
             hardware = HardwareSettings.parse(parent == null ? Map.of() : parent.hardwareSettings(), dataDir, Clock.systemUTC());
@@ -201,7 +205,7 @@ public final class RunCommand implements Callable<Integer> {
             return;
         }
         Logger.info("reloaded the configuration: {} trusted verifier key(s), receipt timeout {}, interval {}",
-                next.verifierKeys().size(), next.receiptTimeout(), next.interval());
+                next.verifierKeys().size(), DurationConverter.format(next.receiptTimeout()), DurationConverter.format(next.interval()));
         if (!restart.isEmpty()) {
             Logger.warn("changed setting(s) {} take effect only after a restart (systemctl restart prospector); kept the running values",
                     restart);

@@ -98,6 +98,10 @@ public final class VerifierCommand implements Callable<Integer> {
 
     /** The settings these options describe. */
     VerifierWiring.Settings settings() {
+        if (clockSkew.isZero() || clockSkew.compareTo(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) > 0) {
+            throw new Failure("--clock-skew " + DurationConverter.format(clockSkew) + " is out of range: use more than 0s and at most "
+                    + DurationConverter.format(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) + " (default 5m)");
+        }
         Optional<Partitioning> partitions;
         try {
             partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));

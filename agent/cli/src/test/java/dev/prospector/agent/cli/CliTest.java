@@ -258,4 +258,20 @@ class CliTest {
         assertEquals(ExitCodes.BAD_INPUT, run.exit());
         assertFalse(run.err().contains("does not exist"), run.err());
     }
+
+    @Test
+    void durationsInMessagesAreWrittenAsUsersWriteThem() {
+        String data = dir.toString();
+        prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data, "--interval", "0s")
+                .assertOneLineError("--interval 0s is too short: use at least 100ms");
+        prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data, "--receipt-timeout", "PT0.05S")
+                .assertOneLineError("--receipt-timeout 50ms is too short: use at least 100ms");
+        prospector("demo", "--duration", "500ms").assertOneLineError("--duration 500ms is too short: use at least 1s");
+        prospector("demo", "--interval", "0s").assertOneLineError("--interval 0s is too short: use at least 100ms");
+        Run skew = prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--clock-skew", "0s");
+        skew.assertOneLineError("--clock-skew 0s is out of range: use more than 0s and at most 1d");
+        assertEquals(ExitCodes.BAD_INPUT, skew.exit(), "a setting out of range is bad input, not an internal error");
+        prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--clock-skew", "2d")
+                .assertOneLineError("--clock-skew 2d is out of range");
+    }
 }
