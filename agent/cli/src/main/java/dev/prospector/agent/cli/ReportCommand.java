@@ -78,6 +78,7 @@ public final class ReportCommand implements Callable<Integer> {
         if (!Files.exists(dir.resolve(DeviceKeys.PRIVATE_KEY_FILE))) {
             throw new Failure("no device key in " + dir + ": create one with `prospector keygen --dir " + dir + "`");
         }
+        DeviceKeyFile.requirePemIfPresent(dir);
         try {
             return DeviceKeys.load(dir);
         } catch (KeyCustodyException e) {

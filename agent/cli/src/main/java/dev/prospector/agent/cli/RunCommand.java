@@ -117,6 +117,7 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         AgentWiring.RunSettings settings = settings();
+        DeviceKeyFile.requirePemIfPresent(settings.dataDir());
         // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
         // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply,

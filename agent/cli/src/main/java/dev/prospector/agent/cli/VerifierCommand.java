@@ -116,6 +116,8 @@ public final class VerifierCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         VerifierWiring.Settings settings = settings();
+        settings.receiptKeyDir().or(() -> settings.stateDir().map(d -> d.resolve(VerifierWiring.RECEIPT_KEY_DIR)))
+                .ifPresent(dir -> DeviceKeyFile.requirePemIfPresent(dir, "receipt key: "));
         VerifierWiring.Verifier verifier = VerifierWiring.open(settings, security::apply, Clock.systemUTC());
         try {
             VerifierService service = verifier.service();

@@ -274,4 +274,27 @@ class CliTest {
         prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--clock-skew", "2d")
                 .assertOneLineError("--clock-skew 2d is out of range");
     }
+
+    @Test
+    void aKeyFileThatIsNotPemIsNamedWithTheKeygenFixNotChmod() throws Exception {
+        Path keys = Files.createDirectories(dir.resolve("keys"));
+        Path key = keys.resolve("device.key");
+        byte[] random = new byte[300];
+        new Random(11).nextBytes(random);
+        for (byte[] garbage : List.of(random, "garbage\n".getBytes(StandardCharsets.US_ASCII))) {
+            Files.write(key, garbage);
+            Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+            for (Run run : List.of(
+                    prospector("report", "--once", "--key-dir", keys.toString(), "--out", dir.resolve("r.cbor").toString()),
+                    prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", keys.toString()),
+                    prospector("keygen", "--dir", keys.toString(), "--rotate"))) {
+                run.assertOneLineError("device key " + key + " is not a PEM private key");
+                assertTrue(run.err().contains("prospector keygen --dir " + keys), run.err());
+                assertFalse(run.err().contains("chmod"), run.err());
+                assertEquals(ExitCodes.BAD_INPUT, run.exit());
+            }
+            prospector("keygen", "--dir", keys.toString()).assertOneLineError("(not a PEM private key): keep it, or pass --force");
+        }
+        assertEquals(0, prospector("keygen", "--dir", keys.toString(), "--force").exit(), "--force replaces it");
+    }
 }
