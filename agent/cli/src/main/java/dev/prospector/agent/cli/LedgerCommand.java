@@ -41,6 +41,7 @@ import picocli.CommandLine.Spec;
         subcommands = {LedgerCommand.Gen.class, LedgerCommand.Validate.class, LedgerCommand.Balance.class})
 public final class LedgerCommand implements Runnable {
     private static final HexFormat HEX = HexFormat.of();
+    private static final String NOT_A_BLOCK_FILE = "not a ledger block file";
 
     @Spec
     CommandSpec spec;
@@ -58,7 +59,10 @@ public final class LedgerCommand implements Runnable {
         } catch (IOException e) {
             throw new Failure("cannot read block file " + file + ": " + e.getMessage() + "; check the path and its permissions");
         } catch (MalformedException e) {
-            throw new Failure(file + " is not a ledger block file (" + e.getMessage() + "); pass a file written by `prospector ledger gen`");
+            // The ledger's own message may already say "not a ledger block file (…)": say it once.
+            String why = e.getMessage();
+            String what = why.startsWith(NOT_A_BLOCK_FILE) ? why : NOT_A_BLOCK_FILE + " (" + why + ")";
+            throw new Failure(file + " is " + what + "; pass a file written by `prospector ledger gen`");
         }
     }
 

@@ -297,4 +297,14 @@ class CliTest {
         }
         assertEquals(0, prospector("keygen", "--dir", keys.toString(), "--force").exit(), "--force replaces it");
     }
+
+    @Test
+    void ledgerValidateOfAFileThatIsNoBlockFileSaysSoOnce() throws Exception {
+        Path junk = dir.resolve("junk.plf");
+        Files.writeString(junk, "hello\n");
+        Run run = prospector("ledger", "validate", junk.toString());
+        run.assertOneLineError(junk + " is not a ledger block file");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        assertEquals(1, run.err().split("not a ledger block file", -1).length - 1, run.err());
+    }
 }
