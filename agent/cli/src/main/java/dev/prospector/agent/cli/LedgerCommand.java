@@ -90,6 +90,8 @@ public final class LedgerCommand implements Runnable {
         Path out;
         @Option(names = "--genesis-out", description = "Also write the genesis alone (what a node is configured with).")
         Path genesisOut;
+        @Option(names = "--force", description = "Replace --out and --genesis-out if they exist.")
+        boolean force;
 
         @Override
         public Integer call() throws Exception {
@@ -102,6 +104,10 @@ public final class LedgerCommand implements Runnable {
             Path parent = out.toAbsolutePath().getParent();
             if (parent != null && !Files.isDirectory(parent)) {
                 throw new Failure("directory " + parent + " does not exist; create it or choose another --out");
+            }
+            refuseToReplace("--out", out, "chain.plf");
+            if (genesisOut != null) {
+                refuseToReplace("--genesis-out", genesisOut, "genesis.bin");
             }
             PrintWriter o = spec.commandLine().getOut();
             o.printf(Locale.ROOT, "genesis: %,d accounts...%n", accounts);
@@ -128,6 +134,16 @@ public final class LedgerCommand implements Runnable {
                 o.printf(Locale.ROOT, "wrote genesis %s%n", genesisOut);
             }
             return 0;
+        }
+
+        /** As keygen does: an existing file is kept unless --force says otherwise. */
+        private void refuseToReplace(String option, Path file, String example) {
+            if (Files.isDirectory(file)) {
+                throw new Failure(option + " " + file + " is a directory: name a file, e.g. " + file.resolve(example));
+            }
+            if (Files.exists(file) && !force) {
+                throw new Failure("a file already exists at " + file + " (" + option + "): keep it, or pass --force to replace it");
+            }
         }
     }
 

@@ -307,4 +307,25 @@ class CliTest {
         assertEquals(ExitCodes.BAD_INPUT, run.exit());
         assertEquals(1, run.err().split("not a ledger block file", -1).length - 1, run.err());
     }
+
+    @Test
+    void ledgerGenRefusesToReplaceAFileWithoutForceAsKeygenDoes() throws Exception {
+        Path file = dir.resolve("chain.plf");
+        Files.writeString(file, "keep me");
+        String[] gen = {"ledger", "gen", "--txs", "5", "--accounts", "20", "--out", file.toString()};
+        Run refused = prospector(gen);
+        refused.assertOneLineError("a file already exists at " + file + " (--out): keep it, or pass --force to replace it");
+        assertEquals(ExitCodes.BAD_INPUT, refused.exit());
+        assertEquals("keep me", Files.readString(file), "the file is untouched");
+
+        Path genesis = dir.resolve("genesis.bin");
+        Files.writeString(genesis, "keep me too");
+        prospector("ledger", "gen", "--txs", "5", "--accounts", "20", "--out", dir.resolve("other.plf").toString(),
+                "--genesis-out", genesis.toString()).assertOneLineError("(--genesis-out): keep it, or pass --force");
+        assertFalse(Files.exists(dir.resolve("other.plf")), "nothing written when one of the files is refused");
+
+        Run forced = prospector("ledger", "gen", "--txs", "5", "--accounts", "20", "--out", file.toString(), "--force");
+        assertEquals(0, forced.exit(), forced.err());
+        assertEquals(0, prospector("ledger", "validate", file.toString()).exit(), "a block file replaced it");
+    }
 }
