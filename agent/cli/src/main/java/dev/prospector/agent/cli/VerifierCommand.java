@@ -102,6 +102,10 @@ public final class VerifierCommand implements Callable<Integer> {
             throw new Failure("--clock-skew " + DurationConverter.format(clockSkew) + " is out of range: use more than 0s and at most "
                     + DurationConverter.format(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) + " (default 5m)");
         }
+        if (group == null && !partition.replace(" ", "").equals("0/1")) {
+            throw new Failure("--partition " + partition + " needs --group NAME: partitions split a fleet among the verifiers of one"
+                    + " group; add --group (the same name on each of them) or drop --partition");
+        }
         Optional<Partitioning> partitions;
         try {
             partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));

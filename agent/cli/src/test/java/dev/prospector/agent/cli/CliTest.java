@@ -328,4 +328,11 @@ class CliTest {
         assertEquals(0, forced.exit(), forced.err());
         assertEquals(0, prospector("ledger", "validate", file.toString()).exit(), "a block file replaced it");
     }
+
+    @Test
+    void aPartitionWithoutAGroupIsRefusedNamingGroup() {
+        Run run = prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--partition", "1/2");
+        run.assertOneLineError("--partition 1/2 needs --group NAME");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+    }
 }
