@@ -1,5 +1,6 @@
 package dev.prospector.bench;
 
+import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.common.Failure;
 
 import com.upokecenter.cbor.CBORObject;
@@ -150,7 +151,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         // The same ratio in CPU time: what each costs per core-second, whatever else the machine runs.
         double cpuRatio = paired.cpuRatio();
         if (json) {
-            out.println(CBORObject.NewOrderedMap()
+            out.println(JsonOutput.of(CBORObject.NewOrderedMap()
                     .Add("sign_per_s", round(signOne))
                     .Add("sign_per_s_all_cores", round(signAll))
                     .Add("verify_per_s_one_core", round(verifyOne))
@@ -169,8 +170,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                     .Add("report_bytes", sample.bytes().length)
                     .Add("devices", devices)
                     .Add("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"))
-                    .Add("os_arch", System.getProperty("os.arch"))
-                    .ToJSONString());
+                    .Add("os_arch", System.getProperty("os.arch"))));
         } else {
             out.printf(Locale.ROOT, "Ed25519 (Bouncy Castle) over a report of %d bytes, %d threads, %.1f s per figure%n",
                     sample.bytes().length, cores, seconds);

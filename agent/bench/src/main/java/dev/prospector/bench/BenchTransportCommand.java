@@ -1,5 +1,6 @@
 package dev.prospector.bench;
 
+import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.cli.Table;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.verifier.VerifierWiring;
@@ -202,7 +203,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             Results results = new Results(agent, one, two, drain, drainBacklog, appraisalBacklog, loadBefore, loadAverage(), b.url(),
                     b.started(), brokerInFlight, receiptCheck, verifierState);
             if (json) {
-                out.println(results.json().ToJSONString());
+                out.println(JsonOutput.of(results.json()));
             } else {
                 results.print(out);
             }
@@ -875,7 +876,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             if (json) {
                 CBORObject series = CBORObject.NewArray();
                 samples.forEach(s -> series.Add(CBORObject.NewArray().Add(Math.round(s.seconds())).Add(s.rssBytes())));
-                out.println(CBORObject.NewOrderedMap()
+                out.println(JsonOutput.of(CBORObject.NewOrderedMap()
                         .Add("rss_last_bytes", last.rssBytes())
                         .Add("rss_max_bytes", max)
                         .Add("rss_peak_vmhwm_bytes", peak)
@@ -886,8 +887,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         .Add("samples", series)
                         .Add("command", jvm)
                         .Add("load_average_before", loadBefore)
-                        .Add("load_average_after", loadAfter)
-                        .ToJSONString());
+                        .Add("load_average_after", loadAfter)));
             } else {
                 out.printf(Locale.ROOT, "prospector run (emulated board, 1 report/s) for %.0f s: %s%n", last.seconds(), jvm);
                 var t = new Table("figure", "value", "target");

@@ -178,7 +178,7 @@ public final class DemoCommand implements Callable<Integer> {
                         .Add("delivered", r.delivered()).Add("accepted", r.accepted()).Add("rejected", r.rejected())
                         .Add("answered", r.answered()).Add("pending", r.pending()).Add("published", r.published()));
             }
-            out.println(array.ToJSONString());
+            out.println(JsonOutput.of(array));
         } else {
             Table t = new Table("DEVICE", "MADE", "DELIVERED", "ACCEPTED", "REJECTED", "ANSWERED");
             rows.forEach(r -> t.row(r.device(), r.made(), r.delivered(), r.accepted(), r.rejected(), r.answered()));

@@ -181,8 +181,7 @@ public final class HardwareCommand implements Callable<Integer> {
             }
             list.Add(m);
         }
-        return CBORObject.NewOrderedMap().Add("board", boardObject).Add("measurements", list)
-                .ToJSONString();
+        return JsonOutput.of(CBORObject.NewOrderedMap().Add("board", boardObject).Add("measurements", list));
     }
 
     /** Whole numbers without a fraction (byte counts), others as they are. */

@@ -52,7 +52,7 @@ final class InspectOutput {
 
     void print(WireMessage m) {
         if (json) {
-            out.println(json(m).ToJSONString());
+            out.println(JsonOutput.of(json(m)));
         } else {
             text(m);
         }
@@ -62,8 +62,8 @@ final class InspectOutput {
     /** Where reading stopped: the item whose end could not be found. */
     void print(UnreadableItemException e) {
         if (json) {
-            out.println(CBORObject.NewOrderedMap().Add("kind", "unreadable").Add("message", e.number()).Add("offset", e.offset())
-                    .Add("expected", e.looksLike()).Add("error", e.getMessage()).ToJSONString());
+            out.println(JsonOutput.of(CBORObject.NewOrderedMap().Add("kind", "unreadable").Add("message", e.number())
+                    .Add("offset", e.offset()).Add("expected", e.looksLike()).Add("error", e.getMessage())));
         } else {
             separate();
             out.println("message " + e.number() + ", byte " + e.offset() + ": not a valid Prospector " + e.looksLike() + ": "
@@ -210,7 +210,7 @@ final class InspectOutput {
             } else if (keyField && s.key().isPresent()) {
                 t.row("key", HEX.formatHex(s.key().get()) + " (base64 " + Base64.getEncoder().encodeToString(s.key().get()) + ")");
             } else {
-                t.row(f.getKey(), f.getValue().getType() == CBORType.TextString ? f.getValue().AsString() : f.getValue().ToJSONString());
+                t.row(f.getKey(), f.getValue().getType() == CBORType.TextString ? f.getValue().AsString() : JsonOutput.of(f.getValue()));
             }
         }
     }

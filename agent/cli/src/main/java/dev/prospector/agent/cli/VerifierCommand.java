@@ -129,7 +129,7 @@ public final class VerifierCommand implements Callable<Integer> {
                 PrintWriter out = spec.commandLine().getOut();
                 service.observe((device, outcome) -> {
                     synchronized (out) {
-                        out.println(VerifierService.outcomeJson(device, outcome).ToJSONString());
+                        out.println(JsonOutput.of(VerifierService.outcomeJson(device, outcome)));
                         out.flush();
                     }
                 });
