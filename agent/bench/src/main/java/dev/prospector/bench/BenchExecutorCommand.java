@@ -2,6 +2,7 @@ package dev.prospector.bench;
 
 import dev.prospector.agent.cli.ExitCodes;
 import dev.prospector.ledger.ExecutorBenchmark;
+import dev.prospector.ledger.TxEncodingBenchmark;
 import dev.prospector.ledger.Workload;
 import dev.prospector.agent.common.Failure;
 
@@ -25,7 +26,8 @@ import picocli.CommandLine.Spec;
         description = {"Measure the ledger shard's executor, sequential against parallel.",
             "At low, medium and full contention, with and without signature checks.",
             "Exits 1 when a figure misses its target (each printed with it) or when two rows of one contention level"
-                    + " end in different state roots."})
+                    + " end in different state roots."},
+        subcommands = {PhaseProfile.class, ExecutorComparison.class, BenchExecutorCommand.Encoding.class})
 public final class BenchExecutorCommand implements Callable<Integer> {
     /**
      * The figures a run must reach, checked on the medians in the summary; a miss makes the command
@@ -144,6 +146,21 @@ public final class BenchExecutorCommand implements Callable<Integer> {
             return ExitCodes.CHECK_FAILED;
         }
         return missed ? ExitCodes.CHECK_FAILED : 0;
+    }
+
+    /** {@code prospector bench executor encoding}: the measurement behind the transaction layout (docs/LEDGER.md). */
+    @Command(name = "encoding", mixinStandardHelpOptions = true,
+            description = {"Compare the fixed transaction layout with canonical CBOR.",
+                "Bytes per transaction and decode time of each, over the same 10,000 transfers."})
+    static final class Encoding implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            TxEncodingBenchmark.run(spec.commandLine().getOut());
+            return 0;
+        }
     }
 
     private static String verdict(boolean met) {

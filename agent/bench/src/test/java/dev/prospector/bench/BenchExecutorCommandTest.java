@@ -10,7 +10,7 @@ import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** `prospector bench executor`: its targets decide the exit code. */
+/** `prospector bench executor`: its targets decide the exit code; its tools are commands of their own. */
 class BenchExecutorCommandTest {
     private record Result(int exit, String out, String err) {}
 
@@ -44,5 +44,19 @@ class BenchExecutorCommandTest {
         assertEquals(0, r.exit(), r.out() + r.err());
         assertFalse(r.out().contains("BELOW TARGET"), r.out());
         assertTrue(r.out().contains("(target >= 0)"), r.out());
+    }
+
+    @Test
+    void theLedgerPagesFiguresComeFromSubcommands() {
+        var phases = execute(new BenchExecutorCommand(), "phases", "--accounts", "2000", "--txs", "200");
+        assertEquals(0, phases.exit(), phases.err());
+        assertEquals(2 * PhaseProfile.MEASURED, phases.out().lines().filter(l -> l.contains("state root")).count(), phases.out());
+        var compare = execute(new BenchExecutorCommand(), "compare", "--accounts", "2000", "--txs", "200", "--repeats", "1");
+        assertEquals(0, compare.exit(), compare.err());
+        assertEquals(9, compare.out().lines().filter(l -> l.startsWith("contention ")).count(), compare.out());
+        var encoding = execute(new BenchExecutorCommand(), "encoding");
+        assertEquals(0, encoding.exit(), encoding.err());
+        assertTrue(encoding.out().startsWith("fixed: 157 bytes/tx"), encoding.out());
+        assertTrue(encoding.out().contains("cbor:"), encoding.out());
     }
 }
