@@ -29,9 +29,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run the whole system in this process: an embedded MQTT broker on a free loopback port,",
-            "a verifier and N emulated boards reporting to it. Prints a summary and exits 0 only when every report",
-            "made was delivered (confirmed by the verifier's signed receipt) and accepted once."})
+        description = {"Run broker, verifier and emulated boards together in this process.",
+            "An embedded MQTT broker on a free loopback port, a verifier and N emulated boards reporting to it.",
+            "Prints a summary and exits 0 only when every report made was delivered (confirmed by the verifier's"
+                    + " signed receipt) and accepted once."})
 public final class DemoCommand implements Callable<Integer> {
     /** How long to wait, after the last report, for the outboxes to drain and the verifier to catch up. */
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);

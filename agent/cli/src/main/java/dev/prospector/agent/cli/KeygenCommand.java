@@ -15,8 +15,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "keygen", mixinStandardHelpOptions = true,
         description = {"Create the device's Ed25519 key pair, or rotate it (--rotate).",
             "Writes DIR/device.key (PKCS#8 PEM, mode 0600) and DIR/device.pub (PEM), and prints the device id last.",
-            "--rotate replaces the key but keeps the device's identity and history: the old key signs a statement naming",
-            "the new one (kept in DIR/device.rot and carried in every report), which verifiers follow."})
+            "--rotate replaces the key but keeps the device's identity and history: the old key signs a statement naming"
+                    + " the new one (kept in DIR/device.rot and carried in every report), which verifiers follow."})
 public final class KeygenCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

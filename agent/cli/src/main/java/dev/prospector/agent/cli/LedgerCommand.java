@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "ledger",
         mixinStandardHelpOptions = true,
-        description = "Ledger shard tools: generate block files, validate them, prove balances.",
+        description = "Ledger shard tools: make, validate and query block files.",
         subcommands = {LedgerCommand.Gen.class, LedgerCommand.Validate.class, LedgerCommand.Balance.class})
 public final class LedgerCommand implements Runnable {
     private static final HexFormat HEX = HexFormat.of();
@@ -72,7 +72,8 @@ public final class LedgerCommand implements Runnable {
 
     /** {@code ledger gen}: a genesis and blocks of signed transfers. */
     @Command(name = "gen", mixinStandardHelpOptions = true,
-            description = "Write a block file: a genesis of M accounts and blocks of N signed transfers.")
+            description = {"Write a block file: a genesis and blocks of signed transfers.",
+                "The genesis holds --accounts accounts, each block --txs signed transfers. An existing file is kept unless --force."})
     static final class Gen implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -149,7 +150,8 @@ public final class LedgerCommand implements Runnable {
 
     /** {@code ledger validate}: check every block of a file, printing per-block figures. */
     @Command(name = "validate", mixinStandardHelpOptions = true,
-            description = "Validate a block file block by block: txs, time, tx/s, state root, verdict.")
+            description = {"Validate a block file block by block.",
+                "Prints for each block its transactions, time, tx/s, state root and verdict; exits 1 if a block is invalid."})
     static final class Validate implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -267,7 +269,8 @@ public final class LedgerCommand implements Runnable {
 
     /** {@code ledger balance}: an account's balance, optionally with its Merkle proof. */
     @Command(name = "balance", mixinStandardHelpOptions = true,
-            description = "Show an account's balance at the head of a block file or of a node's data directory.")
+            description = {"Show an account's balance, optionally with its Merkle proof.",
+                "Reads the head of a block file (replaying its blocks) or of a node's data directory."})
     static final class Balance implements Callable<Integer> {
         @Spec
         CommandSpec spec;

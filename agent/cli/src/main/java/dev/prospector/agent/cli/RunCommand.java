@@ -27,8 +27,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the agent: measure, sign and send a report every interval.",
-            "Settings come from the config file (--config, $PROSPECTOR_CONFIG or /etc/prospector/prospector.conf);",
-            "flags override it. The device key is created in the data dir on first start.",
+            "Settings come from the config file (--config, $PROSPECTOR_CONFIG or /etc/prospector/prospector.conf);"
+                    + " flags override it. The device key is created in the data dir on first start.",
             "Reports wait in the data dir's outbox while the broker is away."})
 public final class RunCommand implements Callable<Integer> {
     /** Exit code after a factory reset: EX_TEMPFAIL, so that systemd starts the agent again. */
@@ -73,9 +73,9 @@ public final class RunCommand implements Callable<Integer> {
     String faults;
 
     @Option(names = "--verifier-key", paramLabel = "FILE", split = ",",
-            description = {"Public key (PEM) of a verifier whose signed receipts this board obeys: the verifier's",
-                "receipt-key/device.pub. Repeatable (or comma-separated in the config file). A report leaves the",
-                "outbox only when such a receipt names it; without any, the broker's acknowledgement counts."})
+            description = "Public key (PEM) of a verifier whose signed receipts this board obeys: the verifier's"
+                    + " receipt-key/device.pub. Repeatable (or comma-separated in the config file). A report leaves the"
+                    + " outbox only when such a receipt names it; without any, the broker's acknowledgement counts.")
     List<Path> verifierKeys = new ArrayList<>();
 
     @Option(names = "--receipt-timeout", defaultValue = "30s", converter = DurationConverter.class,

@@ -165,8 +165,9 @@ public final class VerifierCommand implements Callable<Integer> {
 
     /** {@code prospector verifier repair}: salvages a damaged accepted log. */
     @Command(name = "repair", mixinStandardHelpOptions = true,
-            description = {"Repair the verifier's accepted log after it was found damaged: keep every record that still checks out,",
-                "write a new accepted.log from them, and print what was kept and what was dropped. Stop the verifier first."})
+            description = {"Repair a damaged accepted log, keeping every record that checks out.",
+                "Writes a new accepted.log from those records and prints what was kept and what was dropped.",
+                "Stop the verifier first."})
     static final class Repair implements Callable<Integer> {
         @ParentCommand
         VerifierCommand parent;

@@ -335,4 +335,38 @@ class CliTest {
         run.assertOneLineError("--partition 1/2 needs --group NAME");
         assertEquals(ExitCodes.BAD_INPUT, run.exit());
     }
+
+    @Test
+    void everySummaryInACommandListIsOneFullSentence() {
+        Run help = prospector("--help");
+        assertEquals(0, help.exit(), help.err());
+        List<String> top = commandSummaries(help.out());
+        assertTrue(top.size() >= 9, help.out());
+        assertCompleteSentences(top, "prospector --help");
+        checkSubcommandLists(ProspectorCommand.commandLine(new ProspectorCommand()));
+    }
+
+    private static void checkSubcommandLists(picocli.CommandLine command) {
+        for (picocli.CommandLine sub : command.getSubcommands().values()) {
+            if (!sub.getSubcommands().isEmpty()) {
+                assertCompleteSentences(commandSummaries(sub.getUsageMessage()), sub.getCommandSpec().qualifiedName() + " --help");
+                checkSubcommandLists(sub);
+            }
+        }
+    }
+
+    /** The lines of the "Commands:" section of a usage message. */
+    static List<String> commandSummaries(String usage) {
+        List<String> lines = usage.lines().toList();
+        int start = lines.indexOf("Commands:");
+        assertTrue(start >= 0, usage);
+        return lines.subList(start + 1, lines.size()).stream().takeWhile(l -> l.startsWith("  ")).toList();
+    }
+
+    /** Each line is one command and a summary that ends with a full stop: nothing wraps onto a next line. */
+    static void assertCompleteSentences(List<String> summaries, String where) {
+        for (String line : summaries) {
+            assertTrue(line.matches("  [a-z]\\S*\\s+[A-Z].*\\."), () -> where + ": not one complete sentence: '" + line + "'");
+        }
+    }
 }
