@@ -369,4 +369,19 @@ class CliTest {
             assertTrue(line.matches("  [a-z]\\S*\\s+[A-Z].*\\."), () -> where + ": not one complete sentence: '" + line + "'");
         }
     }
+
+    @Test
+    void helpListsTheExitCodes() {
+        Run help = prospector("--help");
+        assertEquals(0, help.exit(), help.err());
+        List<String> lines = help.out().lines().toList();
+        int start = lines.indexOf("Exit codes:");
+        assertTrue(start >= 0, help.out());
+        List<String> codes = lines.subList(start + 1, lines.size()).stream().map(String::strip).toList();
+        for (int code : new int[] {ExitCodes.OK, ExitCodes.CHECK_FAILED, ExitCodes.BAD_INPUT, ExitCodes.UNAVAILABLE, ExitCodes.INTERNAL}) {
+            assertTrue(codes.stream().anyMatch(l -> l.startsWith(code + " ")), () -> code + " missing in:\n" + help.out());
+        }
+        assertTrue(help.out().contains("check failed"), help.out());
+        assertTrue(help.out().contains("bad input"), help.out());
+    }
 }
