@@ -5,7 +5,8 @@ import picocli.CommandLine.Command;
 
 /** Benchmarks: commands that print figures (docs/BENCHMARKS.md quotes them). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure this machine: run a benchmark and print its figures (--json for scripts)."},
+        description = {"Run a benchmark and print its figures (--json for scripts).",
+            "A benchmark with a target exits 1 when a figure misses it."},
         subcommands = {BenchCryptoCommand.class, BenchExecutorCommand.class, BenchTransportCommand.class,
             BenchTransportCommand.Memory.class})
 public final class BenchCommand implements Runnable {

@@ -1,5 +1,7 @@
 package dev.prospector.bench;
 
+import dev.prospector.agent.cli.ExitCodes;
+import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.common.Failure;
 
 import com.upokecenter.cbor.CBORObject;
@@ -49,7 +51,9 @@ import picocli.CommandLine.Spec;
  * ratio is the median of the per-pair ratios.
  */
 @Command(name = "crypto", mixinStandardHelpOptions = true,
-        description = "Measure Ed25519 sign/verify per second (one core, all cores) and report appraisals per second.")
+        description = {"Measure Ed25519 signing, verifying and report appraisal rates.",
+            "Sign/s and verify/s on one core and on all, and appraisals/s of distinct reports on all cores.",
+            "Exits 1 when appraisals/s stay below the target share of the all-core verify rate (printed with it)."})
 public final class BenchCryptoCommand implements Callable<Integer> {
     /** Appraisals/s over all-core verify/s that the appraisal path must reach. */
     static final double TARGET_RATIO = 0.90;
@@ -62,6 +66,9 @@ public final class BenchCryptoCommand implements Callable<Integer> {
     static final int SLICES = 30;
     /** Longest measurement accepted, per figure. */
     static final double MAX_SECONDS = 600;
+
+    /** The target this run is held to: {@link #TARGET_RATIO} (a test sets one that no run can meet). */
+    double targetRatio = TARGET_RATIO;
 
     @Spec
     CommandSpec spec;
@@ -149,8 +156,9 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         double ratio = paired.ratio();
         // The same ratio in CPU time: what each costs per core-second, whatever else the machine runs.
         double cpuRatio = paired.cpuRatio();
+        boolean met = ratio >= targetRatio;
         if (json) {
-            out.println(CBORObject.NewOrderedMap()
+            out.println(JsonOutput.of(CBORObject.NewOrderedMap()
                     .Add("sign_per_s", round(signOne))
                     .Add("sign_per_s_all_cores", round(signAll))
                     .Add("verify_per_s_one_core", round(verifyOne))
@@ -158,6 +166,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                     .Add("verify_uncached_per_s_one_core", round(verifyUncachedOne))
                     .Add("appraisals_per_s_all_cores", round(appraised.rate()))
                     .Add("appraisal_to_verify_ratio", Math.round(ratio * 1000) / 1000.0)
+                    .Add("appraisal_to_verify_ratio_target", targetRatio)
+                    .Add("target_met", met)
                     .Add("appraisal_to_verify_ratio_cpu_time", Math.round(cpuRatio * 1000) / 1000.0)
                     .Add("appraisal_to_verify_ratio_p25", Math.round(paired.ratioQuantile(0.25) * 1000) / 1000.0)
                     .Add("appraisal_to_verify_ratio_p75", Math.round(paired.ratioQuantile(0.75) * 1000) / 1000.0)
@@ -169,8 +179,11 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                     .Add("report_bytes", sample.bytes().length)
                     .Add("devices", devices)
                     .Add("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"))
-                    .Add("os_arch", System.getProperty("os.arch"))
-                    .ToJSONString());
+                    .Add("os_arch", System.getProperty("os.arch"))));
+            if (!met) {
+                err.printf(Locale.ROOT, "appraisals/s = %.1f%% of all-core verify/s: BELOW TARGET (%.0f%%)%n", ratio * 100, targetRatio * 100);
+                err.flush();
+            }
         } else {
             out.printf(Locale.ROOT, "Ed25519 (Bouncy Castle) over a report of %d bytes, %d threads, %.1f s per figure%n",
                     sample.bytes().length, cores, seconds);
@@ -180,7 +193,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-22s %12.0f %14s%n", "verify/s (no key cache)", verifyUncachedOne, "");
             out.printf(Locale.ROOT, "  %-22s %12s %14.0f%n", "appraisals/s", "", appraised.rate());
             out.printf(Locale.ROOT, "appraisals/s = %.1f%% of all-core verify/s (target %.0f%%)%s; in CPU time %.1f%%%n", ratio * 100,
-                    TARGET_RATIO * 100, ratio >= TARGET_RATIO ? "" : ": BELOW TARGET", cpuRatio * 100);
+                    targetRatio * 100, met ? "" : ": BELOW TARGET", cpuRatio * 100);
             out.printf(Locale.ROOT, "(median of %d alternating slice pairs, quartiles %.1f%%-%.1f%%; pooled over all slices: %.1f%%)%n",
                     verifySlices.size(), paired.ratioQuantile(0.25) * 100, paired.ratioQuantile(0.75) * 100, paired.pooledRatio() * 100);
             if (appraised.rejected() > 0) {
@@ -188,7 +201,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             }
         }
         out.flush();
-        return 0;
+        return met ? 0 : ExitCodes.CHECK_FAILED;
     }
 
     private void progress(PrintWriter err, String what) {

@@ -1,5 +1,7 @@
 package dev.prospector.bench;
 
+import dev.prospector.agent.cli.ExitCodes;
+import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.cli.Table;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.verifier.VerifierWiring;
@@ -89,8 +91,9 @@ import picocli.CommandLine.Spec;
  * take; the work per report is the same as with the default window.
  */
 @Command(name = "transport", mixinStandardHelpOptions = true,
-        description = {"Measure the transport through Mosquitto on loopback: one agent's reports/s,",
-            "verifier appraisals/s (one, and two sharing a group) and the time to drain a backlog."})
+        description = {"Measure the transport through Mosquitto on loopback.",
+            "One agent's reports/s, verifier appraisals/s (one, and two sharing a group) and the time to drain a backlog.",
+            "Exits 1 when the outbox writes more than its target of bytes per report byte (printed with it)."})
 public final class BenchTransportCommand implements Callable<Integer> {
     /** Outbox bytes written per report over the report's size that the outbox must stay within. */
     static final double TARGET_OUTBOX_RATIO = 2.0;
@@ -202,15 +205,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
             Results results = new Results(agent, one, two, drain, drainBacklog, appraisalBacklog, loadBefore, loadAverage(), b.url(),
                     b.started(), brokerInFlight, receiptCheck, verifierState);
             if (json) {
-                out.println(results.json().ToJSONString());
+                out.println(JsonOutput.of(results.json()));
             } else {
                 results.print(out);
             }
             out.flush();
+            return results.outboxTargetMet() ? 0 : ExitCodes.CHECK_FAILED;
         } finally {
             deleteTree(work);
         }
-        return 0;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -543,6 +546,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
             return median(agent.stream().mapToDouble(AgentRun::reportsPerSecond));
         }
 
+        /** Whether the outbox wrote at most {@link #TARGET_OUTBOX_RATIO} times the report's bytes. */
+        boolean outboxTargetMet() {
+            return outboxPerReport() / reportBytes() <= TARGET_OUTBOX_RATIO;
+        }
+
         double outboxPerReport() {
             return median(agent.stream().mapToDouble(AgentRun::outboxBytesPerReport));
         }
@@ -574,6 +582,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("report_bytes", number(round1(reportBytes())))
                     .Add("outbox_bytes_per_report_bytes", number(round3(outboxPerReport() / reportBytes())))
                     .Add("outbox_ratio_target", TARGET_OUTBOX_RATIO)
+                    .Add("outbox_ratio_target_met", outboxTargetMet())
                     .Add("disk_write_bytes_per_report", number(round1(diskPerReport())))
                     .Add("appraisals_per_s_one_verifier", number(round1(rate(one))))
                     .Add("appraisals_per_s_two_verifiers", number(round1(rate(two))))
@@ -756,8 +765,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * second to a broker on loopback.
      */
     @Command(name = "memory", mixinStandardHelpOptions = true,
-            description = {"Measure the resident memory of `prospector run` (emulated board, a report every second)",
-                "started through the launcher with its default JVM options."})
+            description = {"Measure the resident memory of `prospector run`.",
+                "An emulated board reporting every second, started through the launcher with its default JVM options.",
+                "Exits 1 when the resident memory goes above its target (printed with it)."})
     public static final class Memory implements Callable<Integer> {
         /** Resident memory the agent must stay within. */
         static final long TARGET_RSS_BYTES = 64L << 20;
@@ -857,7 +867,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             }
                         }
                         long peak = status(child.pid(), "VmHWM");
-                        print(out, samples, peak, jvm, loadBefore, loadAverage());
+                        return print(out, samples, peak, jvm, loadBefore, loadAverage()) ? 0 : ExitCodes.CHECK_FAILED;
                     } finally {
                         stop(child);
                     }
@@ -865,17 +875,17 @@ public final class BenchTransportCommand implements Callable<Integer> {
             } finally {
                 deleteTree(work);
             }
-            return 0;
         }
 
-        private void print(PrintWriter out, List<Sample> samples, long peak, String jvm, String loadBefore, String loadAfter) {
+        /** Prints the figures; whether the resident memory stayed within its target. */
+        private boolean print(PrintWriter out, List<Sample> samples, long peak, String jvm, String loadBefore, String loadAfter) {
             Sample last = samples.get(samples.size() - 1);
             long max = samples.stream().mapToLong(Sample::rssBytes).max().orElse(0);
             boolean met = max <= TARGET_RSS_BYTES;
             if (json) {
                 CBORObject series = CBORObject.NewArray();
                 samples.forEach(s -> series.Add(CBORObject.NewArray().Add(Math.round(s.seconds())).Add(s.rssBytes())));
-                out.println(CBORObject.NewOrderedMap()
+                out.println(JsonOutput.of(CBORObject.NewOrderedMap()
                         .Add("rss_last_bytes", last.rssBytes())
                         .Add("rss_max_bytes", max)
                         .Add("rss_peak_vmhwm_bytes", peak)
@@ -886,8 +896,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         .Add("samples", series)
                         .Add("command", jvm)
                         .Add("load_average_before", loadBefore)
-                        .Add("load_average_after", loadAfter)
-                        .ToJSONString());
+                        .Add("load_average_after", loadAfter)));
             } else {
                 out.printf(Locale.ROOT, "prospector run (emulated board, 1 report/s) for %.0f s: %s%n", last.seconds(), jvm);
                 var t = new Table("figure", "value", "target");
@@ -901,6 +910,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "load average before: %s; after: %s%n", loadBefore, loadAfter);
             }
             out.flush();
+            return met;
         }
 
         /** The launcher: --launcher, $PROSPECTOR_LAUNCHER, the build tree's root, or the installed one. */

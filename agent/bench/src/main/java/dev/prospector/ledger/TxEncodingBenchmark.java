@@ -3,13 +3,14 @@ package dev.prospector.ledger;
 // In the ledger's package (from the bench module) to measure its package-private parts.
 
 import com.upokecenter.cbor.CBORObject;
+import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.Locale;
 
 /**
  * Fixed binary layout against a deterministic CBOR map for the same transaction: bytes and decode
- * time. The measurement behind the encoding choice in docs/LEDGER.md. Run with
- * {@code java -cp ... dev.prospector.ledger.TxEncodingBenchmark}.
+ * time. The measurement behind the encoding choice in docs/LEDGER.md; run by
+ * {@code prospector bench executor encoding}.
  */
 public final class TxEncodingBenchmark {
     private static final int TXS = 10_000;
@@ -38,7 +39,8 @@ public final class TxEncodingBenchmark {
                 m.get(6).AsInt64Value(), m.get(7).AsInt64Value(), m.get(8).GetByteString());
     }
 
-    public static void main(String[] args) throws Exception {
+    /** Measures and prints both encodings' bytes and decode time per transaction. */
+    public static void run(PrintWriter out) throws MalformedException {
         Workload w = Workload.start(new Workload.Spec(20_000, TXS, 0, 0, 1));
         Tx[] txs = w.nextTxs(TXS, 0);
         byte[] fixed = new byte[TXS * Tx.SIZE];
@@ -67,7 +69,8 @@ public final class TxEncodingBenchmark {
         }
         Arrays.sort(fixedNs);
         Arrays.sort(cborNs);
-        System.out.printf(Locale.ROOT, "fixed: %d bytes/tx, %.0f ns/tx decode%ncbor:  %.1f bytes/tx, %.0f ns/tx decode (checksum %d)%n",
+        out.printf(Locale.ROOT, "fixed: %d bytes/tx, %.0f ns/tx decode%ncbor:  %.1f bytes/tx, %.0f ns/tx decode (checksum %d)%n",
                 Tx.SIZE, fixedNs[ROUNDS / 2] / (double) TXS, cborBytes / (double) TXS, cborNs[ROUNDS / 2] / (double) TXS, sink & 1);
+        out.flush();
     }
 }

@@ -2,6 +2,7 @@ package dev.prospector.ledger;
 
 import dev.prospector.agent.cli.ExitCodes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.upokecenter.cbor.CBORObject;
@@ -162,7 +163,9 @@ class LedgerCommandTest {
     @Test
     void benchJsonIsAnArrayOfRowsWithEqualRootsPerContention() {
         Run bench = run(new BenchExecutorCommand(), "--accounts", "3000", "--txs", "400", "--repeats", "1", "--threads", "2", "--json");
-        assertEquals(0, bench.exit(), bench.err());
+        // A small run may miss the targets (exit 1, BELOW TARGET in the summary on stderr), never agree on different roots.
+        assertEquals(bench.err().contains("BELOW TARGET") ? ExitCodes.CHECK_FAILED : 0, bench.exit(), bench.err());
+        assertFalse(bench.err().contains("STATE ROOTS DIFFER"), bench.err());
         CBORObject rows = CBORObject.FromJSONString(bench.out());
         assertEquals(CBORType.Array, rows.getType());
         assertEquals(2 * 3 * 3, rows.size(), "sequential + parallel 1..2, three contentions, with and without signatures");

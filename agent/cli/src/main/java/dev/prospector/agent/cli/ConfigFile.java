@@ -54,18 +54,27 @@ public final class ConfigFile implements IDefaultValueProvider {
                 named = Optional.of(Paths.get(args[i].substring("--config=".length())));
             }
         }
-        if (named.isEmpty() && System.getenv(ENVIRONMENT) != null && !System.getenv(ENVIRONMENT).isBlank()) {
-            named = Optional.of(Paths.get(System.getenv(ENVIRONMENT)));
-        }
         if (named.isPresent()) {
-            return Optional.of(load(named.get()));
+            return Optional.of(load(named.get(), "--config"));
+        }
+        if (System.getenv(ENVIRONMENT) != null && !System.getenv(ENVIRONMENT).isBlank()) {
+            return Optional.of(load(Paths.get(System.getenv(ENVIRONMENT)), "$" + ENVIRONMENT));
         }
         return Files.isRegularFile(DEFAULT) ? Optional.of(load(DEFAULT)) : Optional.empty();
     }
 
     public static ConfigFile load(Path path) {
+        return load(path, "--config");
+    }
+
+    /** Reads the file that {@code source} ({@code --config} or the environment variable) names. */
+    private static ConfigFile load(Path path, String source) {
+        if (Files.isDirectory(path)) {
+            throw new Failure("config file " + path + " is a directory: " + source + " needs a file of key = value lines, e.g. "
+                    + path.resolve("prospector.conf"));
+        }
         if (!Files.isRegularFile(path)) {
-            throw new Failure("config file " + path + " does not exist: create it or drop --config");
+            throw new Failure("config file " + path + " does not exist: create it or drop " + source);
         }
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {

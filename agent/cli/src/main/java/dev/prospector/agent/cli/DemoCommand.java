@@ -29,9 +29,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run the whole system in this process: an embedded MQTT broker on a free loopback port,",
-            "a verifier and N emulated boards reporting to it. Prints a summary and exits 0 only when every report",
-            "made was delivered (confirmed by the verifier's signed receipt) and accepted once."})
+        description = {"Run broker, verifier and emulated boards together in this process.",
+            "An embedded MQTT broker on a free loopback port, a verifier and N emulated boards reporting to it.",
+            "Prints a summary and exits 0 only when every report made was delivered (confirmed by the verifier's"
+                    + " signed receipt) and accepted once."})
 public final class DemoCommand implements Callable<Integer> {
     /** How long to wait, after the last report, for the outboxes to drain and the verifier to catch up. */
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
@@ -70,9 +71,8 @@ public final class DemoCommand implements Callable<Integer> {
         if (devices < 1 || devices > 1000) {
             throw new Failure("--devices " + devices + " is out of range: use 1 to 1000");
         }
-        if (duration.toMillis() < 1000) {
-            throw new Failure("--duration " + duration + " is too short: use at least 1s");
-        }
+        DurationConverter.requireAtLeast("--duration", duration, Duration.ofSeconds(1));
+        DurationConverter.requireAtLeast("--interval", interval, RunCommand.MIN_INTERVAL);
         Progress progress = new Progress(spec.commandLine().getErr());
         Path work = Files.createTempDirectory("prospector-demo-");
         List<AgentNode> agents = new ArrayList<>();
@@ -179,7 +179,7 @@ public final class DemoCommand implements Callable<Integer> {
                         .Add("delivered", r.delivered()).Add("accepted", r.accepted()).Add("rejected", r.rejected())
                         .Add("answered", r.answered()).Add("pending", r.pending()).Add("published", r.published()));
             }
-            out.println(array.ToJSONString());
+            out.println(JsonOutput.of(array));
         } else {
             Table t = new Table("DEVICE", "MADE", "DELIVERED", "ACCEPTED", "REJECTED", "ANSWERED");
             rows.forEach(r -> t.row(r.device(), r.made(), r.delivered(), r.accepted(), r.rejected(), r.answered()));

@@ -34,8 +34,8 @@ import picocli.CommandLine.Spec;
         name = "hardware",
         mixinStandardHelpOptions = true,
         description = {
-            "Show the board and every measurement the agent takes (value, unit and source).",
-            "Measurement names and units: docs/HARDWARE.md."
+            "Show the board and every measurement the agent takes.",
+            "Each with its value, unit and source; measurement names and units: docs/HARDWARE.md."
         })
 public final class HardwareCommand implements Callable<Integer> {
 
@@ -181,8 +181,7 @@ public final class HardwareCommand implements Callable<Integer> {
             }
             list.Add(m);
         }
-        return CBORObject.NewOrderedMap().Add("board", boardObject).Add("measurements", list)
-                .ToJSONString();
+        return JsonOutput.of(CBORObject.NewOrderedMap().Add("board", boardObject).Add("measurements", list));
     }
 
     /** Whole numbers without a fraction (byte counts), others as they are. */

@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
  * first problem is the error line.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Decode Prospector's messages from a file or stdin and check their signatures.",
+        description = {"Decode messages from a file or stdin and check their signatures.",
             "Reads reports, receipts, state messages, ledger blocks and attestations written back to back, as "
                 + "`mosquitto_sub -N -t 'prospector/v1/FLEET/#'` prints them, and prints one block per message. "
                 + "Exits 0 only when every message decoded and every signature checked is valid."})

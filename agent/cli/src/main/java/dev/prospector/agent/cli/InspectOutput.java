@@ -52,7 +52,7 @@ final class InspectOutput {
 
     void print(WireMessage m) {
         if (json) {
-            out.println(json(m).ToJSONString());
+            out.println(JsonOutput.of(json(m)));
         } else {
             text(m);
         }
@@ -62,8 +62,8 @@ final class InspectOutput {
     /** Where reading stopped: the item whose end could not be found. */
     void print(UnreadableItemException e) {
         if (json) {
-            out.println(CBORObject.NewOrderedMap().Add("kind", "unreadable").Add("message", e.number()).Add("offset", e.offset())
-                    .Add("expected", e.looksLike()).Add("error", e.getMessage()).ToJSONString());
+            out.println(JsonOutput.of(CBORObject.NewOrderedMap().Add("kind", "unreadable").Add("message", e.number())
+                    .Add("offset", e.offset()).Add("expected", e.looksLike()).Add("error", e.getMessage())));
         } else {
             separate();
             out.println("message " + e.number() + ", byte " + e.offset() + ": not a valid Prospector " + e.looksLike() + ": "
@@ -204,10 +204,13 @@ final class InspectOutput {
         t.row("online", s.online());
         t.row("device", s.device().value());
         for (Map.Entry<String, CBORObject> f : s.fields().entrySet()) {
-            if (f.getKey().equals("key") && s.key().isPresent()) {
-                t.row("key", HEX.formatHex(s.key().get()) + " (base64 " + f.getValue().AsString() + ")");
+            boolean keyField = f.getKey().equals("key") || f.getKey().equals("key_hex") && !s.fields().containsKey("key");
+            if (f.getKey().equals("key_hex") && !keyField && s.key().isPresent()) {
+                continue; // the same key as "key" (checked when read), shown there
+            } else if (keyField && s.key().isPresent()) {
+                t.row("key", HEX.formatHex(s.key().get()) + " (base64 " + Base64.getEncoder().encodeToString(s.key().get()) + ")");
             } else {
-                t.row(f.getKey(), f.getValue().getType() == CBORType.TextString ? f.getValue().AsString() : f.getValue().ToJSONString());
+                t.row(f.getKey(), f.getValue().getType() == CBORType.TextString ? f.getValue().AsString() : JsonOutput.of(f.getValue()));
             }
         }
     }
@@ -258,6 +261,9 @@ final class InspectOutput {
         } else if (m instanceof StateMessage s) {
             o.Add("online", s.online()).Add("device", s.device().value());
             for (Map.Entry<String, CBORObject> f : s.fields().entrySet()) {
+                if (f.getKey().equals("key_hex") && s.key().isPresent()) {
+                    continue; // the same key as "key" (checked when read), added below in any case
+                }
                 // A member named like one of ours ("kind", "bytes", …) keeps its value under another name.
                 o.Add(o.ContainsKey(f.getKey()) ? "state_" + f.getKey() : f.getKey(), f.getValue());
             }

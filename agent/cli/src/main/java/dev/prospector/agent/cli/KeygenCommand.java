@@ -15,8 +15,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "keygen", mixinStandardHelpOptions = true,
         description = {"Create the device's Ed25519 key pair, or rotate it (--rotate).",
             "Writes DIR/device.key (PKCS#8 PEM, mode 0600) and DIR/device.pub (PEM), and prints the device id last.",
-            "--rotate replaces the key but keeps the device's identity and history: the old key signs a statement naming",
-            "the new one (kept in DIR/device.rot and carried in every report), which verifiers follow."})
+            "--rotate replaces the key but keeps the device's identity and history: the old key signs a statement naming"
+                    + " the new one (kept in DIR/device.rot and carried in every report), which verifiers follow."})
 public final class KeygenCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -37,13 +37,17 @@ public final class KeygenCommand implements Callable<Integer> {
         }
         Path key = dir.resolve(DeviceKeys.PRIVATE_KEY_FILE);
         if (Files.exists(key) && !force) {
-            String id;
-            try {
-                id = DeviceKeys.load(dir).deviceId().value();
-            } catch (KeyCustodyException e) {
-                id = "unreadable: " + e.getMessage();
+            String what;
+            if (!DeviceKeyFile.looksLikePem(key)) {
+                what = "not a PEM private key";
+            } else {
+                try {
+                    what = "device " + DeviceKeys.load(dir).deviceId().value();
+                } catch (KeyCustodyException e) {
+                    what = "unreadable: " + e.getMessage();
+                }
             }
-            throw new Failure("a device key already exists at " + key + " (device " + id
+            throw new Failure("a device key already exists at " + key + " (" + what
                     + "): keep it, or pass --force to replace it (the device gets a new identity)");
         }
         DeviceKeys keys = DeviceKeys.generate();
@@ -63,6 +67,7 @@ public final class KeygenCommand implements Callable<Integer> {
         if (force) {
             throw new Failure("--rotate and --force exclude each other: --rotate keeps the device's identity, --force makes a new one");
         }
+        DeviceKeyFile.requirePemIfPresent(dir);
         DeviceKeys rotated;
         try {
             var current = DeviceKeys.load(dir);

@@ -37,10 +37,11 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "ledger",
         mixinStandardHelpOptions = true,
-        description = "Ledger shard tools: generate block files, validate them, prove balances.",
+        description = "Ledger shard tools: make, validate and query block files.",
         subcommands = {LedgerCommand.Gen.class, LedgerCommand.Validate.class, LedgerCommand.Balance.class})
 public final class LedgerCommand implements Runnable {
     private static final HexFormat HEX = HexFormat.of();
+    private static final String NOT_A_BLOCK_FILE = "not a ledger block file";
 
     @Spec
     CommandSpec spec;
@@ -58,7 +59,10 @@ public final class LedgerCommand implements Runnable {
         } catch (IOException e) {
             throw new Failure("cannot read block file " + file + ": " + e.getMessage() + "; check the path and its permissions");
         } catch (MalformedException e) {
-            throw new Failure(file + " is not a ledger block file (" + e.getMessage() + "); pass a file written by `prospector ledger gen`");
+            // The ledger's own message may already say "not a ledger block file (…)": say it once.
+            String why = e.getMessage();
+            String what = why.startsWith(NOT_A_BLOCK_FILE) ? why : NOT_A_BLOCK_FILE + " (" + why + ")";
+            throw new Failure(file + " is " + what + "; pass a file written by `prospector ledger gen`");
         }
     }
 
@@ -68,7 +72,8 @@ public final class LedgerCommand implements Runnable {
 
     /** {@code ledger gen}: a genesis and blocks of signed transfers. */
     @Command(name = "gen", mixinStandardHelpOptions = true,
-            description = "Write a block file: a genesis of M accounts and blocks of N signed transfers.")
+            description = {"Write a block file: a genesis and blocks of signed transfers.",
+                "The genesis holds --accounts accounts, each block --txs signed transfers. An existing file is kept unless --force."})
     static final class Gen implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -86,6 +91,8 @@ public final class LedgerCommand implements Runnable {
         Path out;
         @Option(names = "--genesis-out", description = "Also write the genesis alone (what a node is configured with).")
         Path genesisOut;
+        @Option(names = "--force", description = "Replace --out and --genesis-out if they exist.")
+        boolean force;
 
         @Override
         public Integer call() throws Exception {
@@ -98,6 +105,10 @@ public final class LedgerCommand implements Runnable {
             Path parent = out.toAbsolutePath().getParent();
             if (parent != null && !Files.isDirectory(parent)) {
                 throw new Failure("directory " + parent + " does not exist; create it or choose another --out");
+            }
+            refuseToReplace("--out", out, "chain.plf");
+            if (genesisOut != null) {
+                refuseToReplace("--genesis-out", genesisOut, "genesis.bin");
             }
             PrintWriter o = spec.commandLine().getOut();
             o.printf(Locale.ROOT, "genesis: %,d accounts...%n", accounts);
@@ -125,11 +136,22 @@ public final class LedgerCommand implements Runnable {
             }
             return 0;
         }
+
+        /** As keygen does: an existing file is kept unless --force says otherwise. */
+        private void refuseToReplace(String option, Path file, String example) {
+            if (Files.isDirectory(file)) {
+                throw new Failure(option + " " + file + " is a directory: name a file, e.g. " + file.resolve(example));
+            }
+            if (Files.exists(file) && !force) {
+                throw new Failure("a file already exists at " + file + " (" + option + "): keep it, or pass --force to replace it");
+            }
+        }
     }
 
     /** {@code ledger validate}: check every block of a file, printing per-block figures. */
     @Command(name = "validate", mixinStandardHelpOptions = true,
-            description = "Validate a block file block by block: txs, time, tx/s, state root, verdict.")
+            description = {"Validate a block file block by block.",
+                "Prints for each block its transactions, time, tx/s, state root and verdict; exits 1 if a block is invalid."})
     static final class Validate implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -247,7 +269,8 @@ public final class LedgerCommand implements Runnable {
 
     /** {@code ledger balance}: an account's balance, optionally with its Merkle proof. */
     @Command(name = "balance", mixinStandardHelpOptions = true,
-            description = "Show an account's balance at the head of a block file or of a node's data directory.")
+            description = {"Show an account's balance, optionally with its Merkle proof.",
+                "Reads the head of a block file (replaying its blocks) or of a node's data directory."})
     static final class Balance implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -15,6 +15,16 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Proof-of-service agent for Raspberry Pi and ARM boards.",
+        // The same list as the README's Troubleshooting section; ExitCodes holds the numbers.
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            ExitCodes.OK + ":success (run and verifier: also on SIGTERM)",
+            ExitCodes.CHECK_FAILED + ":a check failed (invalid signature, rejected report, missed target)",
+            ExitCodes.BAD_INPUT + ":bad input: arguments, files, configuration",
+            ExitCodes.UNAVAILABLE + ":a broker or resource is unavailable (unreachable, in use, disk full)",
+            ExitCodes.INTERNAL + ":internal error: run again with --debug and report it",
+            RunCommand.EXIT_RESTART + ":run only: restarting after a factory reset by the button",
+        },
         subcommands = {
             KeygenCommand.class,
             ReportCommand.class,

@@ -22,8 +22,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = {"Measure the board and write one signed report (tagged COSE_Sign1) to a file.",
-            "Uses the key in --key-dir and continues its chain (seq, prev) kept in the state dir."})
+        description = {"Measure the board and write one signed report to a file.",
+            "The report is a tagged COSE_Sign1, signed with the key in --key-dir; it continues the chain (seq, prev)"
+                    + " kept in the state dir."})
 public final class ReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -78,6 +79,7 @@ public final class ReportCommand implements Callable<Integer> {
         if (!Files.exists(dir.resolve(DeviceKeys.PRIVATE_KEY_FILE))) {
             throw new Failure("no device key in " + dir + ": create one with `prospector keygen --dir " + dir + "`");
         }
+        DeviceKeyFile.requirePemIfPresent(dir);
         try {
             return DeviceKeys.load(dir);
         } catch (KeyCustodyException e) {

@@ -27,12 +27,14 @@ import picocli.CommandLine.Option;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the agent: measure, sign and send a report every interval.",
-            "Settings come from the config file (--config, $PROSPECTOR_CONFIG or /etc/prospector/prospector.conf);",
-            "flags override it. The device key is created in the data dir on first start.",
+            "Settings come from the config file (--config, $PROSPECTOR_CONFIG or /etc/prospector/prospector.conf);"
+                    + " flags override it. The device key is created in the data dir on first start.",
             "Reports wait in the data dir's outbox while the broker is away."})
 public final class RunCommand implements Callable<Integer> {
     /** Exit code after a factory reset: EX_TEMPFAIL, so that systemd starts the agent again. */
     static final int EXIT_RESTART = 75;
+    /** Shortest report interval and receipt timeout: the floor {@code AgentWiring.RunSettings} enforces. */
+    static final Duration MIN_INTERVAL = Duration.ofMillis(100);
 
     @Mixin
     FleetOptions connection;
@@ -71,9 +73,9 @@ public final class RunCommand implements Callable<Integer> {
     String faults;
 
     @Option(names = "--verifier-key", paramLabel = "FILE", split = ",",
-            description = {"Public key (PEM) of a verifier whose signed receipts this board obeys: the verifier's",
-                "receipt-key/device.pub. Repeatable (or comma-separated in the config file). A report leaves the",
-                "outbox only when such a receipt names it; without any, the broker's acknowledgement counts."})
+            description = "Public key (PEM) of a verifier whose signed receipts this board obeys: the verifier's"
+                    + " receipt-key/device.pub. Repeatable (or comma-separated in the config file). A report leaves the"
+                    + " outbox only when such a receipt names it; without any, the broker's acknowledgement counts.")
     List<Path> verifierKeys = new ArrayList<>();
 
     @Option(names = "--receipt-timeout", defaultValue = "30s", converter = DurationConverter.class,
@@ -86,6 +88,8 @@ public final class RunCommand implements Callable<Integer> {
     /** The settings these options describe; the same on start and on reload. */
     AgentWiring.RunSettings settings() {
         String fleet = connection.fleet();
+        DurationConverter.requireAtLeast("--interval", interval, MIN_INTERVAL);
+        DurationConverter.requireAtLeast("--receipt-timeout", receiptTimeout, MIN_INTERVAL);
         HardwareSettings hardware;
         try {
             hardware = HardwareSettings.parse(parent == null ? Map.of() : parent.hardwareSettings(), dataDir, Clock.systemUTC());
@@ -113,6 +117,7 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         AgentWiring.RunSettings settings = settings();
+        DeviceKeyFile.requirePemIfPresent(settings.dataDir());
         // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
         // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply,
@@ -201,7 +206,7 @@ public final class RunCommand implements Callable<Integer> {
             return;
         }
         Logger.info("reloaded the configuration: {} trusted verifier key(s), receipt timeout {}, interval {}",
-                next.verifierKeys().size(), next.receiptTimeout(), next.interval());
+                next.verifierKeys().size(), DurationConverter.format(next.receiptTimeout()), DurationConverter.format(next.interval()));
         if (!restart.isEmpty()) {
             Logger.warn("changed setting(s) {} take effect only after a restart (systemctl restart prospector); kept the running values",
                     restart);

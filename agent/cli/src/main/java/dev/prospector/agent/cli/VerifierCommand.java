@@ -98,6 +98,14 @@ public final class VerifierCommand implements Callable<Integer> {
 
     /** The settings these options describe. */
     VerifierWiring.Settings settings() {
+        if (clockSkew.isZero() || clockSkew.compareTo(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) > 0) {
+            throw new Failure("--clock-skew " + DurationConverter.format(clockSkew) + " is out of range: use more than 0s and at most "
+                    + DurationConverter.format(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) + " (default 5m)");
+        }
+        if (group == null && !partition.replace(" ", "").equals("0/1")) {
+            throw new Failure("--partition " + partition + " needs --group NAME: partitions split a fleet among the verifiers of one"
+                    + " group; add --group (the same name on each of them) or drop --partition");
+        }
         Optional<Partitioning> partitions;
         try {
             partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
@@ -112,6 +120,8 @@ public final class VerifierCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         VerifierWiring.Settings settings = settings();
+        settings.receiptKeyDir().or(() -> settings.stateDir().map(d -> d.resolve(VerifierWiring.RECEIPT_KEY_DIR)))
+                .ifPresent(dir -> DeviceKeyFile.requirePemIfPresent(dir, "receipt key: "));
         VerifierWiring.Verifier verifier = VerifierWiring.open(settings, security::apply, Clock.systemUTC());
         try {
             VerifierService service = verifier.service();
@@ -119,7 +129,7 @@ public final class VerifierCommand implements Callable<Integer> {
                 PrintWriter out = spec.commandLine().getOut();
                 service.observe((device, outcome) -> {
                     synchronized (out) {
-                        out.println(VerifierService.outcomeJson(device, outcome).ToJSONString());
+                        out.println(JsonOutput.of(VerifierService.outcomeJson(device, outcome)));
                         out.flush();
                     }
                 });
@@ -155,8 +165,9 @@ public final class VerifierCommand implements Callable<Integer> {
 
     /** {@code prospector verifier repair}: salvages a damaged accepted log. */
     @Command(name = "repair", mixinStandardHelpOptions = true,
-            description = {"Repair the verifier's accepted log after it was found damaged: keep every record that still checks out,",
-                "write a new accepted.log from them, and print what was kept and what was dropped. Stop the verifier first."})
+            description = {"Repair a damaged accepted log, keeping every record that checks out.",
+                "Writes a new accepted.log from those records and prints what was kept and what was dropped.",
+                "Stop the verifier first."})
     static final class Repair implements Callable<Integer> {
         @ParentCommand
         VerifierCommand parent;

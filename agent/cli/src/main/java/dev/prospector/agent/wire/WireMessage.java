@@ -17,8 +17,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -247,12 +249,24 @@ public sealed interface WireMessage {
         if (device == null || device.getType() != CBORType.TextString || !DeviceId.isValid(device.AsString())) {
             return new Undecodable(item, "state message", "\"device\" is missing or not a device id");
         }
+        // The key as the board sends it, in base64 ("key"), in hex ("key_hex"), or both, which must agree.
         Optional<byte[]> key = Optional.empty();
         CBORObject keyText = json.get("key");
         if (keyText != null) {
-            byte[] raw = keyText.getType() == CBORType.TextString ? base64(keyText.AsString()) : null;
-            if (raw == null || raw.length != 32) {
-                return new Undecodable(item, "state message", "\"key\" is not the base64 of a 32-byte Ed25519 public key");
+            byte[] raw = keyText.getType() == CBORType.TextString ? publicKey(keyText.AsString()) : null;
+            if (raw == null) {
+                return new Undecodable(item, "state message", "\"key\" is neither the base64 nor the hex of a 32-byte Ed25519 public key");
+            }
+            key = Optional.of(raw);
+        }
+        CBORObject keyHex = json.get("key_hex");
+        if (keyHex != null) {
+            byte[] raw = keyHex.getType() == CBORType.TextString ? hexKey(keyHex.AsString()) : null;
+            if (raw == null) {
+                return new Undecodable(item, "state message", "\"key_hex\" is not the hex of a 32-byte Ed25519 public key");
+            }
+            if (key.isPresent() && !Arrays.equals(key.get(), raw)) {
+                return new Undecodable(item, "state message", "\"key_hex\" and \"key\" name different keys");
             }
             key = Optional.of(raw);
         }
@@ -266,11 +280,22 @@ public sealed interface WireMessage {
         return new StateMessage(item, online.isTrue(), new DeviceId(device.AsString()), key, fields);
     }
 
-    private static byte[] base64(String s) {
+    /** A 32-byte public key from its hex (64 digits) or base64 form, or null. */
+    private static byte[] publicKey(String s) {
+        byte[] hex = hexKey(s);
+        if (hex != null) {
+            return hex;
+        }
         try {
-            return Base64.getDecoder().decode(s);
+            byte[] raw = Base64.getDecoder().decode(s);
+            return raw.length == 32 ? raw : null;
         } catch (IllegalArgumentException e) {
             return null;
         }
+    }
+
+    /** A 32-byte public key from 64 hex digits, or null. */
+    private static byte[] hexKey(String s) {
+        return s.matches("[0-9a-fA-F]{64}") ? HexFormat.of().parseHex(s) : null;
     }
 }

@@ -239,4 +239,149 @@ class CliTest {
         assertEquals(0, version.exit());
         assertTrue(version.out().startsWith("prospector "));
     }
+
+    @Test
+    void aBrokerPortThatIsNotANumberIsNamedAsSuch() {
+        Run run = prospector("run", "--broker", "tcp://127.0.0.1:notaport", "--fleet", "f", "--data-dir", dir.toString());
+        run.assertOneLineError("has a port that is not a number ('notaport')");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        assertFalse(run.err().contains("has no host"), run.err());
+        prospector("verifier", "--broker", "tcp://127.0.0.1:70000", "--fleet", "f").assertOneLineError("port 70000, outside 1-65535");
+        prospector("verifier", "--broker", "tcp://my_broker:1883", "--fleet", "f").assertOneLineError("no valid host name ('my_broker')");
+    }
+
+    @Test
+    void aConfigPathThatIsADirectoryIsNamedAsOne() throws Exception {
+        Path configDir = Files.createDirectories(dir.resolve("etc"));
+        Run run = prospector("run", "--config", configDir.toString());
+        run.assertOneLineError("config file " + configDir + " is a directory: --config needs a file of key = value lines");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        assertFalse(run.err().contains("does not exist"), run.err());
+    }
+
+    @Test
+    void durationsInMessagesAreWrittenAsUsersWriteThem() {
+        String data = dir.toString();
+        prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data, "--interval", "0s")
+                .assertOneLineError("--interval 0s is too short: use at least 100ms");
+        prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data, "--receipt-timeout", "PT0.05S")
+                .assertOneLineError("--receipt-timeout 50ms is too short: use at least 100ms");
+        prospector("demo", "--duration", "500ms").assertOneLineError("--duration 500ms is too short: use at least 1s");
+        prospector("demo", "--interval", "0s").assertOneLineError("--interval 0s is too short: use at least 100ms");
+        Run skew = prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--clock-skew", "0s");
+        skew.assertOneLineError("--clock-skew 0s is out of range: use more than 0s and at most 1d");
+        assertEquals(ExitCodes.BAD_INPUT, skew.exit(), "a setting out of range is bad input, not an internal error");
+        prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--clock-skew", "2d")
+                .assertOneLineError("--clock-skew 2d is out of range");
+    }
+
+    @Test
+    void aKeyFileThatIsNotPemIsNamedWithTheKeygenFixNotChmod() throws Exception {
+        Path keys = Files.createDirectories(dir.resolve("keys"));
+        Path key = keys.resolve("device.key");
+        byte[] random = new byte[300];
+        new Random(11).nextBytes(random);
+        for (byte[] garbage : List.of(random, "garbage\n".getBytes(StandardCharsets.US_ASCII))) {
+            Files.write(key, garbage);
+            Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+            for (Run run : List.of(
+                    prospector("report", "--once", "--key-dir", keys.toString(), "--out", dir.resolve("r.cbor").toString()),
+                    prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", keys.toString()),
+                    prospector("keygen", "--dir", keys.toString(), "--rotate"))) {
+                run.assertOneLineError("device key " + key + " is not a PEM private key");
+                assertTrue(run.err().contains("prospector keygen --dir " + keys), run.err());
+                assertFalse(run.err().contains("chmod"), run.err());
+                assertEquals(ExitCodes.BAD_INPUT, run.exit());
+            }
+            prospector("keygen", "--dir", keys.toString()).assertOneLineError("(not a PEM private key): keep it, or pass --force");
+        }
+        assertEquals(0, prospector("keygen", "--dir", keys.toString(), "--force").exit(), "--force replaces it");
+    }
+
+    @Test
+    void ledgerValidateOfAFileThatIsNoBlockFileSaysSoOnce() throws Exception {
+        Path junk = dir.resolve("junk.plf");
+        Files.writeString(junk, "hello\n");
+        Run run = prospector("ledger", "validate", junk.toString());
+        run.assertOneLineError(junk + " is not a ledger block file");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        assertEquals(1, run.err().split("not a ledger block file", -1).length - 1, run.err());
+    }
+
+    @Test
+    void ledgerGenRefusesToReplaceAFileWithoutForceAsKeygenDoes() throws Exception {
+        Path file = dir.resolve("chain.plf");
+        Files.writeString(file, "keep me");
+        String[] gen = {"ledger", "gen", "--txs", "5", "--accounts", "20", "--out", file.toString()};
+        Run refused = prospector(gen);
+        refused.assertOneLineError("a file already exists at " + file + " (--out): keep it, or pass --force to replace it");
+        assertEquals(ExitCodes.BAD_INPUT, refused.exit());
+        assertEquals("keep me", Files.readString(file), "the file is untouched");
+
+        Path genesis = dir.resolve("genesis.bin");
+        Files.writeString(genesis, "keep me too");
+        prospector("ledger", "gen", "--txs", "5", "--accounts", "20", "--out", dir.resolve("other.plf").toString(),
+                "--genesis-out", genesis.toString()).assertOneLineError("(--genesis-out): keep it, or pass --force");
+        assertFalse(Files.exists(dir.resolve("other.plf")), "nothing written when one of the files is refused");
+
+        Run forced = prospector("ledger", "gen", "--txs", "5", "--accounts", "20", "--out", file.toString(), "--force");
+        assertEquals(0, forced.exit(), forced.err());
+        assertEquals(0, prospector("ledger", "validate", file.toString()).exit(), "a block file replaced it");
+    }
+
+    @Test
+    void aPartitionWithoutAGroupIsRefusedNamingGroup() {
+        Run run = prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--partition", "1/2");
+        run.assertOneLineError("--partition 1/2 needs --group NAME");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+    }
+
+    @Test
+    void everySummaryInACommandListIsOneFullSentence() {
+        Run help = prospector("--help");
+        assertEquals(0, help.exit(), help.err());
+        List<String> top = commandSummaries(help.out());
+        assertTrue(top.size() >= 9, help.out());
+        assertCompleteSentences(top, "prospector --help");
+        checkSubcommandLists(ProspectorCommand.commandLine(new ProspectorCommand()));
+    }
+
+    private static void checkSubcommandLists(picocli.CommandLine command) {
+        for (picocli.CommandLine sub : command.getSubcommands().values()) {
+            if (!sub.getSubcommands().isEmpty()) {
+                assertCompleteSentences(commandSummaries(sub.getUsageMessage()), sub.getCommandSpec().qualifiedName() + " --help");
+                checkSubcommandLists(sub);
+            }
+        }
+    }
+
+    /** The lines of the "Commands:" section of a usage message. */
+    static List<String> commandSummaries(String usage) {
+        List<String> lines = usage.lines().toList();
+        int start = lines.indexOf("Commands:");
+        assertTrue(start >= 0, usage);
+        return lines.subList(start + 1, lines.size()).stream().takeWhile(l -> l.startsWith("  ")).toList();
+    }
+
+    /** Each line is one command and a summary that ends with a full stop: nothing wraps onto a next line. */
+    static void assertCompleteSentences(List<String> summaries, String where) {
+        for (String line : summaries) {
+            assertTrue(line.matches("  [a-z]\\S*\\s+[A-Z].*\\."), () -> where + ": not one complete sentence: '" + line + "'");
+        }
+    }
+
+    @Test
+    void helpListsTheExitCodes() {
+        Run help = prospector("--help");
+        assertEquals(0, help.exit(), help.err());
+        List<String> lines = help.out().lines().toList();
+        int start = lines.indexOf("Exit codes:");
+        assertTrue(start >= 0, help.out());
+        List<String> codes = lines.subList(start + 1, lines.size()).stream().map(String::strip).toList();
+        for (int code : new int[] {ExitCodes.OK, ExitCodes.CHECK_FAILED, ExitCodes.BAD_INPUT, ExitCodes.UNAVAILABLE, ExitCodes.INTERNAL}) {
+            assertTrue(codes.stream().anyMatch(l -> l.startsWith(code + " ")), () -> code + " missing in:\n" + help.out());
+        }
+        assertTrue(help.out().contains("check failed"), help.out());
+        assertTrue(help.out().contains("bad input"), help.out());
+    }
 }

@@ -258,6 +258,31 @@ class InspectCommandTest {
     }
 
     @Test
+    void aStateMessageWithItsKeyInHexAsWellOrOnlyShowsItOnce() {
+        DeviceKeys board = DeviceKeys.fromSeed(new byte[32]);
+        String hex = HexFormat.of().formatHex(board.publicKey());
+        String base64 = Base64.getEncoder().encodeToString(board.publicKey());
+        // The birth as the agent may send it: "key" in base64 and "key_hex", or "key" in hex.
+        for (String fields : List.of("\"key\":\"" + base64 + "\",\"key_hex\":\"" + hex + "\"", "\"key\":\"" + hex + "\"",
+                "\"key_hex\":\"" + hex + "\"")) {
+            byte[] birth = ("{\"online\":true,\"device\":\"" + board.deviceId() + "\"," + fields + "}").getBytes(StandardCharsets.UTF_8);
+            Run run = inspect(birth, "-");
+            assertEquals(0, run.exit(), fields + ": " + run.err() + run.out());
+            assertEquals(1, run.out().lines().filter(l -> l.contains(hex)).count(), run.out());
+            assertTrue(run.out().contains(hex + " (base64 " + base64 + ")"), run.out());
+
+            Run json = inspect(birth, "--json", "-");
+            assertEquals(0, json.exit(), fields + ": " + json.err());
+            assertEquals(hex, json.json().get(0).get("key_hex").AsString(), json.out());
+        }
+        byte[] mismatch = ("{\"online\":true,\"device\":\"" + board.deviceId() + "\",\"key\":\"" + base64 + "\",\"key_hex\":\""
+                + "00".repeat(32) + "\"}").getBytes(StandardCharsets.UTF_8);
+        Run run = inspect(mismatch, "-");
+        assertEquals(ExitCodes.CHECK_FAILED, run.exit());
+        assertTrue(run.out().contains("\"key_hex\" and \"key\" name different keys"), run.out());
+    }
+
+    @Test
     void anOfflineStateMessageIsOneOfItsKind() {
         byte[] death = ("{\"online\":false,\"device\":\"" + verifierKeys.deviceId() + "\"}").getBytes(StandardCharsets.UTF_8);
         Run run = inspect(death, "-");
