@@ -47,7 +47,8 @@ public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expecte
 
     public AppraiserConfig {
         if (clockSkewWindow.isNegative() || clockSkewWindow.isZero() || clockSkewWindow.compareTo(MAX_CLOCK_SKEW_WINDOW) > 0) {
-            throw new IllegalArgumentException("clock-skew window must be between 0 and " + MAX_CLOCK_SKEW_WINDOW + ", not " + clockSkewWindow);
+            throw new IllegalArgumentException("clock-skew window must be more than 0 ms and at most " + MAX_CLOCK_SKEW_WINDOW.toMillis()
+                    + " ms, not " + clockSkewWindow.toMillis() + " ms");
         }
         expectedFleet.ifPresent(f -> Claims.checkText("expected fleet", f, false));
         if (requireNonce && challenges.isEmpty()) {

@@ -607,6 +607,7 @@ public final class AgentNode implements AutoCloseable {
                 .Add("board", info.kind())
                 .Add("model", info.model())
                 .Add("key", Base64.getEncoder().encodeToString(keys.publicKey()))
+                .Add("key_hex", HexFormat.of().formatHex(keys.publicKey()))
                 .Add("config", configHashHex)
                 .Add("time", clock.instant().toString());
         link.publish(Topics.state(fleet, device()), state.ToJSONString().getBytes(StandardCharsets.UTF_8), 1, true);

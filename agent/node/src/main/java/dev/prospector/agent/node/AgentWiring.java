@@ -101,11 +101,11 @@ public final class AgentWiring {
         public RunSettings {
             verifierKeys = List.copyOf(verifierKeys);
             if (receiptTimeout.toMillis() < 100) {
-                throw new Failure("--receipt-timeout " + receiptTimeout + " is too short: use at least 100ms");
+                throw new Failure("--receipt-timeout " + receiptTimeout.toMillis() + "ms is too short: use at least 100ms");
             }
             requireFleet(fleet);
             if (interval.toMillis() < 100) {
-                throw new Failure("--interval " + interval + " is too short: use at least 100ms");
+                throw new Failure("--interval " + interval.toMillis() + "ms is too short: use at least 100ms");
             }
             if (outboxBytes < 64 * 1024) {
                 throw new Failure("--outbox-size must be at least 64 KiB");
