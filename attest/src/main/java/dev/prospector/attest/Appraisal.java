@@ -22,7 +22,14 @@ public sealed interface Appraisal permits Appraisal.Accepted, Appraisal.Rejected
      * @param chainRestart the first report of a new chain (the device lost its chain state)
      * @param reportHash   SHA-256 of the report's bytes (what the next report's prev names)
      */
-    record Accepted(DeviceId device, long seq, Claims claims, boolean duplicate, long gap, boolean chainRestart, byte[] reportHash)
+    record Accepted(
+            DeviceId device,
+            long seq,
+            Claims claims,
+            boolean duplicate,
+            long gap,
+            boolean chainRestart,
+            byte[] reportHash)
             implements Appraisal {
         /** SHA-256 of the report's bytes (a copy: the appraiser keeps the original). */
         @Override
@@ -45,7 +52,8 @@ public sealed interface Appraisal permits Appraisal.Accepted, Appraisal.Rejected
      * @param device the device, when the report was decodable
      * @param seq    the seq, when the report was decodable
      */
-    record Rejected(ReasonCode reason, String detail, Optional<DeviceId> device, OptionalLong seq) implements Appraisal {
+    record Rejected(ReasonCode reason, String detail, Optional<DeviceId> device, OptionalLong seq)
+            implements Appraisal {
         @Override
         public String toString() {
             return "rejected " + reason.code() + device.map(d -> " " + d).orElse("")

@@ -82,14 +82,16 @@ public final class Appraiser {
 
     public Appraiser(AppraiserConfig config) {
         this.config = config;
-        this.newDevices = new NewDeviceGate(config.newDevicesPerMinute(), config.clock().millis());
+        this.newDevices =
+                new NewDeviceGate(config.newDevicesPerMinute(), config.clock().millis());
         for (var r : ReasonCode.values()) {
             rejectedCount.put(r, new LongAdder());
         }
     }
 
     /** Counters since start: accepted (without duplicates), duplicates, restarts, total gap, rejections by reason. */
-    public record Stats(long accepted, long duplicates, long chainRestarts, long gapTotal, Map<ReasonCode, Long> rejected) {}
+    public record Stats(
+            long accepted, long duplicates, long chainRestarts, long gapTotal, Map<ReasonCode, Long> rejected) {}
 
     public Stats stats() {
         var rej = new EnumMap<ReasonCode, Long>(ReasonCode.class);
@@ -135,8 +137,12 @@ public final class Appraiser {
             a = appraiseUnchecked(reportBytes, topicDevice);
         } catch (RuntimeException | StackOverflowError e) {
             // Defence in depth: every path above is written to return a typed outcome.
-            a = new Appraisal.Rejected(ReasonCode.VERIFIER_ERROR, "the verifier failed (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); send the report again", Optional.empty(), OptionalLong.empty());
+            a = new Appraisal.Rejected(
+                    ReasonCode.VERIFIER_ERROR,
+                    "the verifier failed (" + e.getClass().getSimpleName()
+                            + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); send the report again",
+                    Optional.empty(),
+                    OptionalLong.empty());
         }
         if (a instanceof Appraisal.Accepted acc) {
             if (acc.duplicate()) {
@@ -158,8 +164,11 @@ public final class Appraiser {
 
     private Appraisal appraiseUnchecked(byte[] bytes, DeviceId topicDevice) {
         if (bytes.length > Limits.MAX_REPORT_BYTES) {
-            return new Appraisal.Rejected(ReasonCode.MALFORMED, "report of " + bytes.length + " bytes exceeds the limit of "
-                    + Limits.MAX_REPORT_BYTES, Optional.empty(), OptionalLong.empty());
+            return new Appraisal.Rejected(
+                    ReasonCode.MALFORMED,
+                    "report of " + bytes.length + " bytes exceeds the limit of " + Limits.MAX_REPORT_BYTES,
+                    Optional.empty(),
+                    OptionalLong.empty());
         }
         Report report;
         try {
@@ -173,19 +182,26 @@ public final class Appraiser {
         var reject = new Rejecter(device, seq);
 
         if (topicDevice != null && !topicDevice.equals(device)) {
-            return reject.with(ReasonCode.WRONG_TOPIC, "report of device " + device + " arrived on the topic of device "
-                    + topicDevice + "; a device's reports belong under its own topic");
+            return reject.with(
+                    ReasonCode.WRONG_TOPIC,
+                    "report of device " + device + " arrived on the topic of device " + topicDevice
+                            + "; a device's reports belong under its own topic");
         }
         if (config.registry().isPresent() && !config.registry().get().allows(device)) {
-            return reject.with(ReasonCode.UNKNOWN_DEVICE, "device " + device + " is not in the verifier's device registry");
+            return reject.with(
+                    ReasonCode.UNKNOWN_DEVICE, "device " + device + " is not in the verifier's device registry");
         }
         if (config.expectedFleet().isPresent() && !config.expectedFleet().get().equals(claims.fleet())) {
-            return reject.with(ReasonCode.WRONG_FLEET, "report is for fleet '" + claims.fleet() + "', this verifier serves '"
-                    + config.expectedFleet().get() + "'");
+            return reject.with(
+                    ReasonCode.WRONG_FLEET,
+                    "report is for fleet '" + claims.fleet() + "', this verifier serves '"
+                            + config.expectedFleet().get() + "'");
         }
         if (claims.emulated() && !config.allowEmulated()) {
-            return reject.with(ReasonCode.EMULATED, "report says it was made on an emulated board (claim emulated); this verifier "
-                    + "accepts only real boards' evidence (tests and demos start it with --allow-emulated)");
+            return reject.with(
+                    ReasonCode.EMULATED,
+                    "report says it was made on an emulated board (claim emulated); this verifier "
+                            + "accepts only real boards' evidence (tests and demos start it with --allow-emulated)");
         }
         byte[] hash = Sha256.of(bytes);
         var known = devices.get(device); // records are created only for genuine reports
@@ -221,15 +237,19 @@ public final class Appraiser {
                     }
                 }
                 if (from < 0) {
-                    return reject.with(ReasonCode.KEY_MISMATCH, "signed by key " + Hex.encode(claims.key()).substring(0, 16)
-                            + "... but the verifier holds key " + Hex.encode(pinned.key).substring(0, 16)
-                            + "... for this device and no key rotation links them");
+                    return reject.with(
+                            ReasonCode.KEY_MISMATCH,
+                            "signed by key " + Hex.encode(claims.key()).substring(0, 16)
+                                    + "... but the verifier holds key "
+                                    + Hex.encode(pinned.key).substring(0, 16)
+                                    + "... for this device and no key rotation links them");
                 }
             }
             for (int i = from; i < rotations.size(); i++) {
                 if (!rotations.get(i).verifySignature()) {
-                    return reject.with(ReasonCode.BAD_SIGNATURE, "key rotation " + rotations.get(i).number()
-                            + " is not signed by the key it rotates from");
+                    return reject.with(
+                            ReasonCode.BAD_SIGNATURE,
+                            "key rotation " + rotations.get(i).number() + " is not signed by the key it rotates from");
                 }
             }
             signer = PinnedKey.of(claims.key());
@@ -245,21 +265,31 @@ public final class Appraiser {
         // In milliseconds: Duration arithmetic (negated() goes through BigDecimal) costs more than it should here.
         long skewMillis = claims.iat().toEpochMilli() - config.clock().millis();
         if (skewMillis > config.clockSkewWindow().toMillis()) {
-            return reject.with(ReasonCode.STALE, "iat " + claims.iat() + " is " + describe(Duration.ofMillis(skewMillis)) + " the verifier's clock, beyond the window of "
-                    + config.clockSkewWindow().toSeconds() + " s; check the device's clock (NTP)");
+            return reject.with(
+                    ReasonCode.STALE,
+                    "iat " + claims.iat() + " is " + describe(Duration.ofMillis(skewMillis))
+                            + " the verifier's clock, beyond the window of "
+                            + config.clockSkewWindow().toSeconds() + " s; check the device's clock (NTP)");
         }
         if (-skewMillis > Limits.MAX_REPORT_AGE.toMillis()) {
-            return reject.with(ReasonCode.STALE, "iat " + claims.iat() + " is " + describe(Duration.ofMillis(skewMillis)) + " the verifier's clock, older than the "
-                    + Limits.MAX_REPORT_AGE.toDays() + " days a report is accepted; check the device's clock (NTP) if it was not offline that long");
+            return reject.with(
+                    ReasonCode.STALE,
+                    "iat " + claims.iat() + " is " + describe(Duration.ofMillis(skewMillis))
+                            + " the verifier's clock, older than the " + Limits.MAX_REPORT_AGE.toDays()
+                            + " days a report is accepted; check the device's clock (NTP) if it was not offline that long");
         }
         if (config.challenges().isPresent()) {
             if (claims.nonce().isPresent()) {
-                var status = config.challenges().get().check(device, claims.nonce().get(), claims.iat());
+                var status =
+                        config.challenges().get().check(device, claims.nonce().get(), claims.iat());
                 if (status != ChallengeStore.Status.VALID) {
-                    return reject.with(ReasonCode.BAD_NONCE, status == ChallengeStore.Status.EXPIRED
-                            ? "nonce was issued to this device more than " + config.challenges().get().ttl().toSeconds()
-                                    + " s before the report was made"
-                            : "nonce was not issued to this device by this verifier (or its group's challenge secret)");
+                    return reject.with(
+                            ReasonCode.BAD_NONCE,
+                            status == ChallengeStore.Status.EXPIRED
+                                    ? "nonce was issued to this device more than "
+                                            + config.challenges().get().ttl().toSeconds()
+                                            + " s before the report was made"
+                                    : "nonce was not issued to this device by this verifier (or its group's challenge secret)");
                 }
             } else if (config.requireNonce()) {
                 return reject.with(ReasonCode.BAD_NONCE, "report answers no challenge and this verifier requires one");
@@ -287,7 +317,9 @@ public final class Appraiser {
             }
             if (rec.key != pinned && rec.key != null && !Arrays.equals(rec.key.key, signer.key)) {
                 // The pinned key moved on (a rotation accepted concurrently) and this report does not use it.
-                return reject.with(ReasonCode.KEY_MISMATCH, "the device's key changed while this report was appraised; it is signed by an older key");
+                return reject.with(
+                        ReasonCode.KEY_MISMATCH,
+                        "the device's key changed while this report was appraised; it is signed by an older key");
             }
             if (config.keyPins().isPresent() && (rec.key == null || !Arrays.equals(rec.key.key, signer.key))) {
                 var store = config.keyPins().get();
@@ -301,7 +333,8 @@ public final class Appraiser {
                     }
                 }
             }
-            var outcome = rec.accept(claims.chain(), seq, claims.prev(), claims.iat().toEpochMilli(), hash);
+            var outcome =
+                    rec.accept(claims.chain(), seq, claims.prev(), claims.iat().toEpochMilli(), hash);
             if (outcome instanceof ChainOutcome.Refused r) {
                 return reject.with(r.reason(), r.detail());
             }
@@ -316,18 +349,25 @@ public final class Appraiser {
      * The verifier writes one per accepted report (see the agent's {@code AcceptedLog}) and gives
      * them back to {@link #restore} in the same order when it starts.
      */
-    public record AcceptedEntry(DeviceId device, byte[] key, byte[] chain, long seq, Optional<byte[]> prev,
-            long iatMillis, byte[] hash) {
+    public record AcceptedEntry(
+            DeviceId device, byte[] key, byte[] chain, long seq, Optional<byte[]> prev, long iatMillis, byte[] hash) {
         /** The entry for an accepted report: its claims and bytes. */
         public static AcceptedEntry of(Claims claims, byte[] reportBytes) {
-            return new AcceptedEntry(claims.device(), claims.key(), claims.chain(), claims.seq(), claims.prev(),
-                    claims.iat().toEpochMilli(), Sha256.of(reportBytes));
+            return new AcceptedEntry(
+                    claims.device(),
+                    claims.key(),
+                    claims.chain(),
+                    claims.seq(),
+                    claims.prev(),
+                    claims.iat().toEpochMilli(),
+                    Sha256.of(reportBytes));
         }
 
         /** The entry for an acceptance, with the report hash the appraisal computed. */
         public static AcceptedEntry of(Appraisal.Accepted a) {
             var c = a.claims();
-            return new AcceptedEntry(c.device(), c.key(), c.chain(), c.seq(), c.prev(), c.iat().toEpochMilli(), a.reportHash());
+            return new AcceptedEntry(
+                    c.device(), c.key(), c.chain(), c.seq(), c.prev(), c.iat().toEpochMilli(), a.reportHash());
         }
     }
 
@@ -357,10 +397,12 @@ public final class Appraiser {
      */
     private String admit(boolean pinnedBefore) {
         if (devices.size() >= config.maxDevices()) {
-            return "the verifier tracks its maximum of " + config.maxDevices() + " devices (--max-devices) and takes no new one;"
-                    + " send the report again later";
+            return "the verifier tracks its maximum of " + config.maxDevices()
+                    + " devices (--max-devices) and takes no new one;" + " send the report again later";
         }
-        if (!pinnedBefore && config.registry().isEmpty() && !newDevices.tryAdmit(config.clock().millis())) {
+        if (!pinnedBefore
+                && config.registry().isEmpty()
+                && !newDevices.tryAdmit(config.clock().millis())) {
             return "more than " + config.newDevicesPerMinute() + " new devices a minute (--new-devices-per-minute);"
                     + " send the report again later";
         }
@@ -421,20 +463,28 @@ public final class Appraiser {
      */
     private static final class DeviceRecord {
         volatile PinnedKey key;
+
         @GuardedBy("this")
         private byte[] chain; // null until the first accepted report
+
         @GuardedBy("this")
         private long lastSeq;
+
         @GuardedBy("this")
         private final long[] seqs = new long[Limits.DUPLICATE_WINDOW];
+
         @GuardedBy("this")
         private final byte[][] hashes = new byte[Limits.DUPLICATE_WINDOW][];
+
         @GuardedBy("this")
         private final byte[][] prevs = new byte[Limits.DUPLICATE_WINDOW][];
+
         @GuardedBy("this")
         private final byte[][] closedChains = new byte[CLOSED_CHAINS_KEPT][];
+
         @GuardedBy("this")
         private int closedNext;
+
         @GuardedBy("this")
         private long lastIatMillis = Long.MIN_VALUE; // newest iat accepted from the device
 
@@ -450,7 +500,10 @@ public final class Appraiser {
 
         @GuardedBy("this")
         boolean isDuplicate(byte[] chainId, long seq, byte[] hash) {
-            return chain != null && Arrays.equals(chain, chainId) && remembered(seq) && Arrays.equals(hashes[slot(seq)], hash);
+            return chain != null
+                    && Arrays.equals(chain, chainId)
+                    && remembered(seq)
+                    && Arrays.equals(hashes[slot(seq)], hash);
         }
 
         @GuardedBy("this")
@@ -458,16 +511,19 @@ public final class Appraiser {
             if (chain == null || !Arrays.equals(chain, chainId)) {
                 for (var closed : closedChains) {
                     if (closed != null && Arrays.equals(closed, chainId)) {
-                        return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(chainId)
-                                + ", which the device has since restarted");
+                        return new ChainOutcome.Refused(
+                                ReasonCode.REPLAY,
+                                "report of chain " + Hex.encode(chainId) + ", which the device has since restarted");
                     }
                 }
                 boolean restart = chain != null;
                 if (restart && iatMillis < lastIatMillis) {
                     // A genuine but old report of a chain closed long ago (beyond CLOSED_CHAINS_KEPT)
                     // must not switch the device back to that chain.
-                    return new ChainOutcome.Refused(ReasonCode.REPLAY, "report of chain " + Hex.encode(chainId)
-                            + " is older than the device's latest accepted report");
+                    return new ChainOutcome.Refused(
+                            ReasonCode.REPLAY,
+                            "report of chain " + Hex.encode(chainId)
+                                    + " is older than the device's latest accepted report");
                 }
                 if (restart) {
                     closedChains[closedNext] = chain;
@@ -483,27 +539,33 @@ public final class Appraiser {
                 return new ChainOutcome.Ok(restart ? seq - 1 : 0, restart);
             }
             if (remembered(seq)) {
-                return new ChainOutcome.Refused(ReasonCode.REPLAY, "seq " + seq + " was already used by a different report");
+                return new ChainOutcome.Refused(
+                        ReasonCode.REPLAY, "seq " + seq + " was already used by a different report");
             }
             if (seq > lastSeq) {
                 long gap = seq - lastSeq - 1;
                 if (gap == 0 && !prevMatches(prev, seq - 1)) {
-                    return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
+                    return new ChainOutcome.Refused(
+                            ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
                 }
                 lastSeq = seq;
                 remember(seq, prev, iatMillis, hash);
                 return new ChainOutcome.Ok(gap, false);
             }
             if (seq <= lastSeq - Limits.DUPLICATE_WINDOW) {
-                return new ChainOutcome.Refused(ReasonCode.REPLAY, "seq " + seq + " is older than the last "
-                        + Limits.DUPLICATE_WINDOW + " reports of the chain (last seq " + lastSeq + ")");
+                return new ChainOutcome.Refused(
+                        ReasonCode.REPLAY,
+                        "seq " + seq + " is older than the last " + Limits.DUPLICATE_WINDOW
+                                + " reports of the chain (last seq " + lastSeq + ")");
             }
             // A late report filling a hole: it must fit the neighbours we have.
             if (remembered(seq - 1) && !prevMatches(prev, seq - 1)) {
-                return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
+                return new ChainOutcome.Refused(
+                        ReasonCode.CHAIN_BREAK, "prev does not match the hash of report " + (seq - 1));
             }
             if (remembered(seq + 1) && !Arrays.equals(prevs[slot(seq + 1)], hash)) {
-                return new ChainOutcome.Refused(ReasonCode.CHAIN_BREAK, "report " + (seq + 1) + " names a different report as its prev");
+                return new ChainOutcome.Refused(
+                        ReasonCode.CHAIN_BREAK, "report " + (seq + 1) + " names a different report as its prev");
             }
             remember(seq, prev, iatMillis, hash);
             return new ChainOutcome.Ok(0, false);

@@ -24,9 +24,18 @@ import java.util.Optional;
  *                            {@code rate-limited} and its key not pinned. 0 for no cap. Ignored with
  *                            a registry, which bounds the devices itself.
  */
-public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expectedFleet, Optional<DeviceRegistry> registry,
-        Optional<ChallengeStore> challenges, boolean requireNonce, PlausibilityLimits limits, Clock clock,
-        Optional<KeyPinStore> keyPins, boolean allowEmulated, int maxDevices, int newDevicesPerMinute) {
+public record AppraiserConfig(
+        Duration clockSkewWindow,
+        Optional<String> expectedFleet,
+        Optional<DeviceRegistry> registry,
+        Optional<ChallengeStore> challenges,
+        boolean requireNonce,
+        PlausibilityLimits limits,
+        Clock clock,
+        Optional<KeyPinStore> keyPins,
+        boolean allowEmulated,
+        int maxDevices,
+        int newDevicesPerMinute) {
 
     /** Longest clock-skew window accepted: beyond it, freshness means nothing. */
     public static final Duration MAX_CLOCK_SKEW_WINDOW = Duration.ofDays(1);
@@ -46,13 +55,16 @@ public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expecte
     public static final int DEFAULT_NEW_DEVICES_PER_MINUTE = 600;
 
     public AppraiserConfig {
-        if (clockSkewWindow.isNegative() || clockSkewWindow.isZero() || clockSkewWindow.compareTo(MAX_CLOCK_SKEW_WINDOW) > 0) {
-            throw new IllegalArgumentException("clock-skew window must be more than 0 ms and at most " + MAX_CLOCK_SKEW_WINDOW.toMillis()
-                    + " ms, not " + clockSkewWindow.toMillis() + " ms");
+        if (clockSkewWindow.isNegative()
+                || clockSkewWindow.isZero()
+                || clockSkewWindow.compareTo(MAX_CLOCK_SKEW_WINDOW) > 0) {
+            throw new IllegalArgumentException("clock-skew window must be more than 0 ms and at most "
+                    + MAX_CLOCK_SKEW_WINDOW.toMillis() + " ms, not " + clockSkewWindow.toMillis() + " ms");
         }
         expectedFleet.ifPresent(f -> Claims.checkText("expected fleet", f, false));
         if (requireNonce && challenges.isEmpty()) {
-            throw new IllegalArgumentException("requireNonce needs a challenge store: configure challenges or turn requireNonce off");
+            throw new IllegalArgumentException(
+                    "requireNonce needs a challenge store: configure challenges or turn requireNonce off");
         }
         if (limits == null || clock == null || keyPins == null) {
             throw new IllegalArgumentException("limits and clock are required");
@@ -61,7 +73,8 @@ public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expecte
             throw new IllegalArgumentException("max devices must be at least 1, not " + maxDevices);
         }
         if (newDevicesPerMinute < 0) {
-            throw new IllegalArgumentException("new devices per minute must be 0 (no cap) or more, not " + newDevicesPerMinute);
+            throw new IllegalArgumentException(
+                    "new devices per minute must be 0 (no cap) or more, not " + newDevicesPerMinute);
         }
     }
 
@@ -71,61 +84,171 @@ public record AppraiserConfig(Duration clockSkewWindow, Optional<String> expecte
      * per minute (the command line sets {@link #DEFAULT_NEW_DEVICES_PER_MINUTE}).
      */
     public static AppraiserConfig defaults() {
-        return new AppraiserConfig(Limits.CLOCK_SKEW_WINDOW, Optional.empty(), Optional.empty(), Optional.empty(), false,
-                PlausibilityLimits.DEFAULTS, Clock.systemUTC(), Optional.empty(), false, DEFAULT_MAX_DEVICES, 0);
+        return new AppraiserConfig(
+                Limits.CLOCK_SKEW_WINDOW,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                false,
+                PlausibilityLimits.DEFAULTS,
+                Clock.systemUTC(),
+                Optional.empty(),
+                false,
+                DEFAULT_MAX_DEVICES,
+                0);
     }
 
     public AppraiserConfig withClockSkewWindow(Duration window) {
-        return new AppraiserConfig(window, expectedFleet, registry, challenges, requireNonce, limits, clock, keyPins,
-                allowEmulated, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                window,
+                expectedFleet,
+                registry,
+                challenges,
+                requireNonce,
+                limits,
+                clock,
+                keyPins,
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     public AppraiserConfig withFleet(String fleet) {
-        return new AppraiserConfig(clockSkewWindow, Optional.of(fleet), registry, challenges, requireNonce, limits, clock, keyPins,
-                allowEmulated, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                Optional.of(fleet),
+                registry,
+                challenges,
+                requireNonce,
+                limits,
+                clock,
+                keyPins,
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     public AppraiserConfig withRegistry(DeviceRegistry r) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, Optional.of(r), challenges, requireNonce, limits, clock, keyPins,
-                allowEmulated, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                Optional.of(r),
+                challenges,
+                requireNonce,
+                limits,
+                clock,
+                keyPins,
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     public AppraiserConfig withChallenges(ChallengeStore store, boolean require) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, Optional.of(store), require, limits, clock, keyPins,
-                allowEmulated, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                registry,
+                Optional.of(store),
+                require,
+                limits,
+                clock,
+                keyPins,
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     public AppraiserConfig withLimits(PlausibilityLimits l) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, l, clock, keyPins,
-                allowEmulated, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                registry,
+                challenges,
+                requireNonce,
+                l,
+                clock,
+                keyPins,
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     /** Pins device keys in {@code store}, so rotations survive a verifier restart. */
     public AppraiserConfig withKeyPins(KeyPinStore store) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, clock, Optional.of(store),
-                allowEmulated, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                registry,
+                challenges,
+                requireNonce,
+                limits,
+                clock,
+                Optional.of(store),
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     public AppraiserConfig withClock(Clock c) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, c, keyPins,
-                allowEmulated, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                registry,
+                challenges,
+                requireNonce,
+                limits,
+                c,
+                keyPins,
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     /** Accepts (or not) reports that claim to come from an emulated board. */
     public AppraiserConfig withAllowEmulated(boolean allow) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, clock, keyPins,
-                allow, maxDevices, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                registry,
+                challenges,
+                requireNonce,
+                limits,
+                clock,
+                keyPins,
+                allow,
+                maxDevices,
+                newDevicesPerMinute);
     }
 
     /** Keeps chain state for at most {@code max} devices. */
     public AppraiserConfig withMaxDevices(int max) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, clock, keyPins,
-                allowEmulated, max, newDevicesPerMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                registry,
+                challenges,
+                requireNonce,
+                limits,
+                clock,
+                keyPins,
+                allowEmulated,
+                max,
+                newDevicesPerMinute);
     }
 
     /** Without a registry, admits at most {@code perMinute} new devices a minute (0: no cap). */
     public AppraiserConfig withNewDevicesPerMinute(int perMinute) {
-        return new AppraiserConfig(clockSkewWindow, expectedFleet, registry, challenges, requireNonce, limits, clock, keyPins,
-                allowEmulated, maxDevices, perMinute);
+        return new AppraiserConfig(
+                clockSkewWindow,
+                expectedFleet,
+                registry,
+                challenges,
+                requireNonce,
+                limits,
+                clock,
+                keyPins,
+                allowEmulated,
+                maxDevices,
+                perMinute);
     }
 }

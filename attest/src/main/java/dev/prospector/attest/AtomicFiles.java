@@ -23,7 +23,8 @@ public final class AtomicFiles {
     /** {@code rw-------}: keys, secrets and state that only the service's user reads. */
     public static final Set<PosixFilePermission> OWNER_ONLY = Set.copyOf(PosixFilePermissions.fromString("rw-------"));
     /** {@code rw-r--r--}: public keys and other files anyone may read. */
-    public static final Set<PosixFilePermission> WORLD_READABLE = Set.copyOf(PosixFilePermissions.fromString("rw-r--r--"));
+    public static final Set<PosixFilePermission> WORLD_READABLE =
+            Set.copyOf(PosixFilePermissions.fromString("rw-r--r--"));
 
     /** Writes the new content into the temporary file; the caller neither forces nor closes it. */
     @FunctionalInterface
@@ -53,7 +54,8 @@ public final class AtomicFiles {
         Files.createDirectories(dir);
         boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
         Path tmp = posix
-                ? Files.createTempFile(dir, "." + target.getFileName(), ".tmp", PosixFilePermissions.asFileAttribute(permissions))
+                ? Files.createTempFile(
+                        dir, "." + target.getFileName(), ".tmp", PosixFilePermissions.asFileAttribute(permissions))
                 : Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
         try {
             try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

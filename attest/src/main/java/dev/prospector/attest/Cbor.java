@@ -178,7 +178,8 @@ public final class Cbor {
             encoded.sort((x, y) -> Arrays.compareUnsigned(x[0], y[0]));
             for (int i = 1; i < encoded.size(); i++) {
                 if (Arrays.equals(encoded.get(i - 1)[0], encoded.get(i)[0])) {
-                    throw new IllegalArgumentException("duplicate map key " + m.entries().get(i).key());
+                    throw new IllegalArgumentException(
+                            "duplicate map key " + m.entries().get(i).key());
                 }
             }
             head(out, 5, encoded.size());
@@ -410,7 +411,8 @@ public final class Cbor {
         private static boolean sameBytes(byte[] a, byte[] in, int from, int n) {
             if (n >= Long.BYTES && n <= 2 * Long.BYTES) {
                 return (long) LITTLE_ENDIAN_LONG.get(a, 0) == (long) LITTLE_ENDIAN_LONG.get(in, from)
-                        && (long) LITTLE_ENDIAN_LONG.get(a, n - Long.BYTES) == (long) LITTLE_ENDIAN_LONG.get(in, from + n - Long.BYTES);
+                        && (long) LITTLE_ENDIAN_LONG.get(a, n - Long.BYTES)
+                                == (long) LITTLE_ENDIAN_LONG.get(in, from + n - Long.BYTES);
             }
             if (n < Long.BYTES) {
                 for (int i = 0; i < n; i++) {
@@ -465,12 +467,24 @@ public final class Cbor {
             }
             int n;
             switch (info) {
-                case 24: n = 1; break;
-                case 25: n = 2; break;
-                case 26: n = 4; break;
-                case 27: n = 8; break;
-                case 31: throw new MalformedReportException("indefinite length at byte " + at(pos - 1) + " (not deterministic)");
-                default: throw new MalformedReportException("reserved additional information " + info + " at byte " + at(pos - 1));
+                case 24:
+                    n = 1;
+                    break;
+                case 25:
+                    n = 2;
+                    break;
+                case 26:
+                    n = 4;
+                    break;
+                case 27:
+                    n = 8;
+                    break;
+                case 31:
+                    throw new MalformedReportException(
+                            "indefinite length at byte " + at(pos - 1) + " (not deterministic)");
+                default:
+                    throw new MalformedReportException(
+                            "reserved additional information " + info + " at byte " + at(pos - 1));
             }
             long v = 0;
             for (int i = 0; i < n; i++) {
@@ -478,14 +492,16 @@ public final class Cbor {
             }
             long min = n == 1 ? 24 : n == 2 ? 0x100 : n == 4 ? 0x10000 : 0x100000000L;
             if (Long.compareUnsigned(v, min) < 0) {
-                throw new MalformedReportException("argument " + Long.toUnsignedString(v) + " not in its shortest form at byte " + at(pos));
+                throw new MalformedReportException(
+                        "argument " + Long.toUnsignedString(v) + " not in its shortest form at byte " + at(pos));
             }
             return v;
         }
 
         private int length(long arg) throws MalformedReportException {
             if (arg < 0 || arg > end - pos) {
-                throw new MalformedReportException("declared length " + Long.toUnsignedString(arg) + " exceeds the " + (end - pos) + " bytes left");
+                throw new MalformedReportException("declared length " + Long.toUnsignedString(arg) + " exceeds the "
+                        + (end - pos) + " bytes left");
             }
             return (int) arg;
         }
@@ -535,7 +551,8 @@ public final class Cbor {
                 }
                 case 5: {
                     if (arg < 0 || arg > (end - pos) / 2) {
-                        throw new MalformedReportException("declared map size " + Long.toUnsignedString(arg) + " exceeds the bytes left");
+                        throw new MalformedReportException(
+                                "declared map size " + Long.toUnsignedString(arg) + " exceeds the bytes left");
                     }
                     int n = (int) arg;
                     var entries = new Entry[n];
@@ -545,8 +562,10 @@ public final class Cbor {
                         int keyStart = pos;
                         Value k = item(depth + 1);
                         int keyEnd = pos;
-                        if (prevKeyStart >= 0 && Arrays.compareUnsigned(in, prevKeyStart, prevKeyEnd, in, keyStart, keyEnd) >= 0) {
-                            throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + at(keyStart));
+                        if (prevKeyStart >= 0
+                                && Arrays.compareUnsigned(in, prevKeyStart, prevKeyEnd, in, keyStart, keyEnd) >= 0) {
+                            throw new MalformedReportException(
+                                    "map keys not in deterministic order (or duplicated) at byte " + at(keyStart));
                         }
                         prevKeyStart = keyStart;
                         prevKeyEnd = keyEnd;
@@ -572,12 +591,14 @@ public final class Cbor {
             int start = pos;
             int ib = u8();
             if ((ib >>> 5) != major) {
-                throw new MalformedReportException(what + " is not " + (major == 4 ? "an array" : "a map") + " (byte " + at(start) + ")");
+                throw new MalformedReportException(
+                        what + " is not " + (major == 4 ? "an array" : "a map") + " (byte " + at(start) + ")");
             }
             long arg = argument(ib & 0x1f);
             long max = major == 5 ? (end - pos) / 2 : end - pos;
             if (arg < 0 || arg > max) {
-                throw new MalformedReportException("declared size " + Long.toUnsignedString(arg) + " of " + what + " exceeds the bytes left");
+                throw new MalformedReportException(
+                        "declared size " + Long.toUnsignedString(arg) + " of " + what + " exceeds the bytes left");
             }
             return (int) arg;
         }
@@ -618,7 +639,8 @@ public final class Cbor {
             if (s.indexOf('\uFFFD') < 0) {
                 return s;
             }
-            var dec = StandardCharsets.UTF_8.newDecoder()
+            var dec = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT);
             try {
@@ -757,7 +779,8 @@ public final class Cbor {
                     }
                     double d = java.lang.Float.intBitsToFloat(bits);
                     if (Double.isNaN(d) || toHalfExact(d) >= 0) {
-                        throw new MalformedReportException("single-precision float that half precision holds at byte " + at(start));
+                        throw new MalformedReportException(
+                                "single-precision float that half precision holds at byte " + at(start));
                     }
                     return d;
                 }
@@ -768,7 +791,8 @@ public final class Cbor {
                     }
                     double d = Double.longBitsToDouble(bits);
                     if (Double.isNaN(d) || (double) (float) d == d) {
-                        throw new MalformedReportException("double-precision float that a shorter width holds at byte " + at(start));
+                        throw new MalformedReportException(
+                                "double-precision float that a shorter width holds at byte " + at(start));
                     }
                     return d;
                 }
@@ -779,10 +803,15 @@ public final class Cbor {
 
         private Value simple(int info, int start) throws MalformedReportException {
             switch (info) {
-                case 20: return new Bool(false);
-                case 21: return new Bool(true);
-                case 22: return new Null();
-                case 25: case 26: case 27:
+                case 20:
+                    return new Bool(false);
+                case 21:
+                    return new Bool(true);
+                case 22:
+                    return new Null();
+                case 25:
+                case 26:
+                case 27:
                     return new Float(floatOf(info, start));
                 case 31:
                     throw new MalformedReportException("unexpected break at byte " + at(start));

@@ -50,18 +50,28 @@ public final class ChainState {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Optional<Path> file;
+
     @GuardedBy("this")
     private byte[] chain;
+
     @GuardedBy("this")
     private long seq;
+
     @GuardedBy("this")
     private Optional<byte[]> prev;
+
     @GuardedBy("this")
     private Optional<String> restart;
+
     @GuardedBy("this")
     private long delivered;
 
-    private ChainState(Optional<Path> file, byte[] chain, long seq, Optional<byte[]> prev, Optional<String> restart,
+    private ChainState(
+            Optional<Path> file,
+            byte[] chain,
+            long seq,
+            Optional<byte[]> prev,
+            Optional<String> restart,
             long delivered) {
         this.file = file;
         this.chain = chain;
@@ -82,7 +92,8 @@ public final class ChainState {
             byte[] chain = Claims.bytes(m, "chain", Claims.CHAIN_ID_BYTES, Claims.CHAIN_ID_BYTES);
             long seq = Claims.uint(m, "seq");
             Optional<byte[]> prev = m.get("prev").isPresent()
-                    ? Optional.of(Claims.bytes(m, "prev", Claims.HASH_BYTES, Claims.HASH_BYTES)) : Optional.empty();
+                    ? Optional.of(Claims.bytes(m, "prev", Claims.HASH_BYTES, Claims.HASH_BYTES))
+                    : Optional.empty();
             if ((seq == 0) != prev.isEmpty()) {
                 throw new MalformedReportException("seq and prev disagree");
             }
@@ -90,13 +101,21 @@ public final class ChainState {
             if (delivered > seq) {
                 throw new MalformedReportException("delivered is beyond seq");
             }
-            return new ChainState(Optional.of(f), chain, seq, prev, seq == 0 ? Optional.of(RESTART_NO_STATE) : Optional.empty(),
+            return new ChainState(
+                    Optional.of(f),
+                    chain,
+                    seq,
+                    prev,
+                    seq == 0 ? Optional.of(RESTART_NO_STATE) : Optional.empty(),
                     delivered);
         } catch (NoSuchFileException e) {
             Logger.info("No chain state at {}: starting a new report chain", f);
             return fresh(Optional.of(f), RESTART_NO_STATE);
         } catch (IOException | MalformedReportException e) {
-            Logger.warn("Chain state {} is unreadable ({}): starting a new report chain; the verifier will record a restart", f, e.getMessage());
+            Logger.warn(
+                    "Chain state {} is unreadable ({}): starting a new report chain; the verifier will record a restart",
+                    f,
+                    e.getMessage());
             return fresh(Optional.of(f), RESTART_CORRUPT_STATE);
         }
     }
@@ -125,7 +144,9 @@ public final class ChainState {
             throw new IllegalStateException("chain state expected seq " + (seq + 1) + ", not " + newSeq);
         }
         if (file.isPresent()) {
-            var b = Cbor.map().put("chain", new Cbor.Bytes(chain)).put("seq", new Cbor.Int(newSeq))
+            var b = Cbor.map()
+                    .put("chain", new Cbor.Bytes(chain))
+                    .put("seq", new Cbor.Int(newSeq))
                     .put("prev", new Cbor.Bytes(reportHash));
             if (delivered > 0) {
                 b.put("delivered", new Cbor.Int(Math.min(delivered, newSeq)));
@@ -134,8 +155,11 @@ public final class ChainState {
             try {
                 AtomicFiles.write(file.get(), Cbor.encode(m), AtomicFiles.OWNER_ONLY);
             } catch (IOException e) {
-                throw new StateStorageException("cannot persist chain state to " + file.get() + " (" + e.getMessage()
-                        + "); the report was not released; check free space and permissions of " + file.get().getParent(), e);
+                throw new StateStorageException(
+                        "cannot persist chain state to " + file.get() + " (" + e.getMessage()
+                                + "); the report was not released; check free space and permissions of "
+                                + file.get().getParent(),
+                        e);
             }
         }
         seq = newSeq;
@@ -192,18 +216,25 @@ public final class ChainState {
             }
             long from = delivered + 1;
             long to = seq;
-            Logger.error("the outbox is empty or missing but the chain state {} is at seq {}: starting a new chain; reports {}..{} may be lost",
-                    where, seq, from, to);
+            Logger.error(
+                    "the outbox is empty or missing but the chain state {} is at seq {}: starting a new chain; reports {}..{} may be lost",
+                    where,
+                    seq,
+                    from,
+                    to);
             startNewChain(RESTART_STORE_LOST);
             return new Reconciled.NewChain(RESTART_STORE_LOST, from, to);
         }
         Stored s = stored.get();
-        boolean otherChain = s.chain().isPresent() && !java.util.Arrays.equals(s.chain().get(), chain);
+        boolean otherChain =
+                s.chain().isPresent() && !java.util.Arrays.equals(s.chain().get(), chain);
         if (otherChain) {
             if (seq == 0) {
-                return new Reconciled.InStep(); // this state is fresh (it was missing or unreadable): already a new chain
+                return new Reconciled
+                        .InStep(); // this state is fresh (it was missing or unreadable): already a new chain
             }
-            Logger.error("the outbox's newest report is of another chain than the chain state {} (restored from an old copy?): starting a new chain",
+            Logger.error(
+                    "the outbox's newest report is of another chain than the chain state {} (restored from an old copy?): starting a new chain",
                     where);
             startNewChain(RESTART_STATE_BEHIND);
             return new Reconciled.NewChain(RESTART_STATE_BEHIND, 1, 0);
@@ -212,7 +243,9 @@ public final class ChainState {
             return new Reconciled.InStep();
         }
         if (s.seq() == seq + 1 && (s.chain().isPresent() || seq > 0)) {
-            Logger.warn("recovering chain position: report {} was stored but its chain position was not persisted (a crash)", s.seq());
+            Logger.warn(
+                    "recovering chain position: report {} was stored but its chain position was not persisted (a crash)",
+                    s.seq());
             advance(s.seq(), s.sha256());
             return new Reconciled.CaughtUp(s.seq());
         }
@@ -220,15 +253,24 @@ public final class ChainState {
             if (s.chain().isEmpty() && seq == 0) {
                 return new Reconciled.InStep(); // an outbox of the first format and a fresh state: already a new chain
             }
-            Logger.error("the outbox's newest report is seq {} but the chain state {} is at seq {} (rolled back?): starting a new chain so that no seq is used twice",
-                    s.seq(), where, seq);
+            Logger.error(
+                    "the outbox's newest report is seq {} but the chain state {} is at seq {} (rolled back?): starting a new chain so that no seq is used twice",
+                    s.seq(),
+                    where,
+                    seq);
             startNewChain(RESTART_STATE_BEHIND);
             return new Reconciled.NewChain(RESTART_STATE_BEHIND, 1, 0);
         }
         long from = Math.max(s.seq(), delivered) + 1;
-        Logger.error("the outbox's newest report is seq {} but the chain state {} is at seq {} (the outbox was damaged); reports {}..{} may be lost",
-                s.seq(), where, seq, from, seq);
-        return new Reconciled.StoreBehind(from, seq, chain.clone(), prev.orElseThrow().clone());
+        Logger.error(
+                "the outbox's newest report is seq {} but the chain state {} is at seq {} (the outbox was damaged); reports {}..{} may be lost",
+                s.seq(),
+                where,
+                seq,
+                from,
+                seq);
+        return new Reconciled.StoreBehind(
+                from, seq, chain.clone(), prev.orElseThrow().clone());
     }
 
     /** Starts a new chain (new random id, seq 0) whose first report carries {@code reason} as its restart claim. */

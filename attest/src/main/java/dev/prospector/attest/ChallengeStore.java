@@ -42,7 +42,11 @@ public final class ChallengeStore {
     private final ThreadLocal<Mac> macs;
 
     /** The outcome of checking a nonce. */
-    public enum Status { VALID, EXPIRED, UNKNOWN }
+    public enum Status {
+        VALID,
+        EXPIRED,
+        UNKNOWN
+    }
 
     /** A store whose secret is random: its challenges are recognised by this process only. */
     public ChallengeStore(Clock clock, Duration ttl) {
@@ -55,7 +59,8 @@ public final class ChallengeStore {
             throw new IllegalArgumentException("challenge time-to-live must be positive, not " + ttl);
         }
         if (secret.length != SECRET_BYTES) {
-            throw new IllegalArgumentException("a challenge secret has " + SECRET_BYTES + " bytes, not " + secret.length);
+            throw new IllegalArgumentException(
+                    "a challenge secret has " + SECRET_BYTES + " bytes, not " + secret.length);
         }
         this.clock = clock;
         this.ttl = ttl;
@@ -78,7 +83,8 @@ public final class ChallengeStore {
     public static byte[] secretIn(Path file) {
         if (!Files.exists(file)) {
             byte[] secret = randomSecret();
-            Path tmp = file.resolveSibling(file.getFileName() + ".new-" + ProcessHandle.current().pid());
+            Path tmp = file.resolveSibling(
+                    file.getFileName() + ".new-" + ProcessHandle.current().pid());
             try {
                 AtomicFiles.write(tmp, secret, AtomicFiles.OWNER_ONLY);
                 // A hard link never replaces: of two verifiers creating the secret at once, one wins
@@ -103,8 +109,8 @@ public final class ChallengeStore {
         try {
             byte[] secret = Files.readAllBytes(file);
             if (secret.length != SECRET_BYTES) {
-                throw new KeyCustodyException("challenge secret " + file + " has " + secret.length + " bytes, not " + SECRET_BYTES
-                        + "; delete it to make a new one (devices then answer the next challenge)");
+                throw new KeyCustodyException("challenge secret " + file + " has " + secret.length + " bytes, not "
+                        + SECRET_BYTES + "; delete it to make a new one (devices then answer the next challenge)");
             }
             return secret;
         } catch (IOException e) {

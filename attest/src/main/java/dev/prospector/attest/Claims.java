@@ -37,21 +37,82 @@ public record Claims(
         boolean emulated) {
 
     /** The claims of a device that has lost no report ({@code lost} = 0, the claim absent). */
-    public Claims(DeviceId device, byte[] key, String fleet, long seq, Optional<byte[]> prev, byte[] chain,
-            Instant iat, long epoch, Optional<byte[]> nonce, String bootId, Duration uptime,
-            List<Measurement> measurements, String softwareVersion, byte[] configHash, Optional<String> restart,
+    public Claims(
+            DeviceId device,
+            byte[] key,
+            String fleet,
+            long seq,
+            Optional<byte[]> prev,
+            byte[] chain,
+            Instant iat,
+            long epoch,
+            Optional<byte[]> nonce,
+            String bootId,
+            Duration uptime,
+            List<Measurement> measurements,
+            String softwareVersion,
+            byte[] configHash,
+            Optional<String> restart,
             List<KeyRotation> rotations) {
-        this(device, key, fleet, seq, prev, chain, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion,
-                configHash, restart, rotations, 0, false);
+        this(
+                device,
+                key,
+                fleet,
+                seq,
+                prev,
+                chain,
+                iat,
+                epoch,
+                nonce,
+                bootId,
+                uptime,
+                measurements,
+                softwareVersion,
+                configHash,
+                restart,
+                rotations,
+                0,
+                false);
     }
 
     /** The claims of a board that is not emulated (claim {@code emulated} absent). */
-    public Claims(DeviceId device, byte[] key, String fleet, long seq, Optional<byte[]> prev, byte[] chain,
-            Instant iat, long epoch, Optional<byte[]> nonce, String bootId, Duration uptime,
-            List<Measurement> measurements, String softwareVersion, byte[] configHash, Optional<String> restart,
-            List<KeyRotation> rotations, long lost) {
-        this(device, key, fleet, seq, prev, chain, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion,
-                configHash, restart, rotations, lost, false);
+    public Claims(
+            DeviceId device,
+            byte[] key,
+            String fleet,
+            long seq,
+            Optional<byte[]> prev,
+            byte[] chain,
+            Instant iat,
+            long epoch,
+            Optional<byte[]> nonce,
+            String bootId,
+            Duration uptime,
+            List<Measurement> measurements,
+            String softwareVersion,
+            byte[] configHash,
+            Optional<String> restart,
+            List<KeyRotation> rotations,
+            long lost) {
+        this(
+                device,
+                key,
+                fleet,
+                seq,
+                prev,
+                chain,
+                iat,
+                epoch,
+                nonce,
+                bootId,
+                uptime,
+                measurements,
+                softwareVersion,
+                configHash,
+                restart,
+                rotations,
+                lost,
+                false);
     }
 
     /** Format version, claim {@code v}. */
@@ -101,9 +162,13 @@ public record Claims(
         require(chain.length == CHAIN_ID_BYTES, "chain must be 16 bytes");
         require(iat.toEpochMilli() >= 0 && iat.getNano() % 1_000_000 == 0, "iat must be whole milliseconds after 1970");
         require(epoch >= 0, "epoch must not be negative");
-        nonce.ifPresent(n -> require(n.length >= 1 && n.length <= Limits.MAX_NONCE_BYTES, "nonce must be 1 to " + Limits.MAX_NONCE_BYTES + " bytes"));
+        nonce.ifPresent(n -> require(
+                n.length >= 1 && n.length <= Limits.MAX_NONCE_BYTES,
+                "nonce must be 1 to " + Limits.MAX_NONCE_BYTES + " bytes"));
         checkText("boot id", bootId, false);
-        require(!uptime.isNegative() && uptime.getNano() % 1_000_000 == 0, "uptime must be whole, non-negative milliseconds");
+        require(
+                !uptime.isNegative() && uptime.getNano() % 1_000_000 == 0,
+                "uptime must be whole, non-negative milliseconds");
         measurements = List.copyOf(measurements);
         require(measurements.size() <= Limits.MAX_MEASUREMENTS, "at most " + Limits.MAX_MEASUREMENTS + " measurements");
         checkText("software version", softwareVersion, false);
@@ -120,7 +185,9 @@ public record Claims(
         }
         byte[] firstKey = rotations.isEmpty() ? key : rotations.get(0).oldKey();
         require(DeviceId.of(firstKey).equals(device), "dev must be the device id of the first key");
-        require(rotations.isEmpty() || Arrays.equals(rotations.get(rotations.size() - 1).newKey(), key),
+        require(
+                rotations.isEmpty()
+                        || Arrays.equals(rotations.get(rotations.size() - 1).newKey(), key),
                 "the last key rotation must name key");
     }
 
@@ -206,10 +273,17 @@ public record Claims(
         var items = new ArrayList<Cbor.Value>(measurements.size());
         for (var meas : measurements) {
             if (meas instanceof MeasurementClaim c) {
-                items.add(Cbor.map().put(M_NAME, new Cbor.Text(c.name())).put(M_VALUE, new Cbor.Float(c.value()))
-                        .put(M_UNIT, new Cbor.Text(c.unit())).put(M_SOURCE, new Cbor.Text(c.source())).build());
+                items.add(Cbor.map()
+                        .put(M_NAME, new Cbor.Text(c.name()))
+                        .put(M_VALUE, new Cbor.Float(c.value()))
+                        .put(M_UNIT, new Cbor.Text(c.unit()))
+                        .put(M_SOURCE, new Cbor.Text(c.source()))
+                        .build());
             } else if (meas instanceof UnavailableMeasurement u) {
-                items.add(Cbor.map().put(M_NAME, new Cbor.Text(u.name())).put(M_UNAVAILABLE, new Cbor.Text(u.reason())).build());
+                items.add(Cbor.map()
+                        .put(M_NAME, new Cbor.Text(u.name()))
+                        .put(M_UNAVAILABLE, new Cbor.Text(u.reason()))
+                        .build());
             }
         }
         return new Cbor.Array(items);
@@ -235,9 +309,29 @@ public record Claims(
      * The claim names in deterministic order (of their encodings), and those encodings: the keys of
      * a payload appear in this order, so each key is looked for from just after the previous one.
      */
-    private static final List<String> NAMES = java.util.stream.Stream.of(V, DEVICE, KEY, FLEET, SEQ, PREV, CHAIN, IAT, EPOCH,
-                    NONCE, BOOT, UPTIME, MEASUREMENTS, SOFTWARE, CONFIG, RESTART, ROTATIONS, LOST, EMULATED)
-            .sorted((a, b) -> Arrays.compareUnsigned(Cbor.encode(new Cbor.Text(a)), Cbor.encode(new Cbor.Text(b)))).toList();
+    private static final List<String> NAMES = java.util.stream.Stream.of(
+                    V,
+                    DEVICE,
+                    KEY,
+                    FLEET,
+                    SEQ,
+                    PREV,
+                    CHAIN,
+                    IAT,
+                    EPOCH,
+                    NONCE,
+                    BOOT,
+                    UPTIME,
+                    MEASUREMENTS,
+                    SOFTWARE,
+                    CONFIG,
+                    RESTART,
+                    ROTATIONS,
+                    LOST,
+                    EMULATED)
+            .sorted((a, b) -> Arrays.compareUnsigned(Cbor.encode(new Cbor.Text(a)), Cbor.encode(new Cbor.Text(b))))
+            .toList();
+
     private static final Cbor.Key[] KEYS = NAMES.stream().map(Cbor.Key::text).toArray(Cbor.Key[]::new);
 
     private static Claims decodeStrict(byte[] payload, int from, int to) throws MalformedReportException {
@@ -271,7 +365,8 @@ public record Claims(
             int k = r.key(KEYS, next);
             if (k < 0) {
                 if (r.key(KEYS, 0) >= 0) {
-                    throw new MalformedReportException("map keys not in deterministic order (or duplicated) at byte " + r.at(keyStart));
+                    throw new MalformedReportException(
+                            "map keys not in deterministic order (or duplicated) at byte " + r.at(keyStart));
                 }
                 throw new MalformedReportException("unknown claim " + r.item(1));
             }
@@ -300,7 +395,8 @@ public record Claims(
                 case ROTATIONS -> {
                     int count = r.containerHeader(4, "rot");
                     if (count == 0 || count > Limits.MAX_ROTATIONS) {
-                        throw new MalformedReportException("rot must be an array of 1 to " + Limits.MAX_ROTATIONS + " byte strings");
+                        throw new MalformedReportException(
+                                "rot must be an array of 1 to " + Limits.MAX_ROTATIONS + " byte strings");
                     }
                     for (int j = 0; j < count; j++) {
                         rotations.add(KeyRotation.decode(r.bytes("rot must hold byte strings", 0, Integer.MAX_VALUE)));
@@ -318,14 +414,31 @@ public record Claims(
             }
         }
         if (version != VERSION) {
-            throw new MalformedReportException("unsupported report version " + version + " (this program reads version " + VERSION + ")");
+            throw new MalformedReportException(
+                    "unsupported report version " + version + " (this program reads version " + VERSION + ")");
         }
         if (!DeviceId.isValid(dev)) {
             throw new MalformedReportException("dev is not a device id: " + dev);
         }
         try {
-            return new Claims(new DeviceId(dev), key, fleet, seq, Optional.ofNullable(prev), chain, Instant.ofEpochMilli(iat), epoch,
-                    Optional.ofNullable(nonce), boot, Duration.ofMillis(up), meas, sw, cfg, Optional.ofNullable(restart), rotations, lost,
+            return new Claims(
+                    new DeviceId(dev),
+                    key,
+                    fleet,
+                    seq,
+                    Optional.ofNullable(prev),
+                    chain,
+                    Instant.ofEpochMilli(iat),
+                    epoch,
+                    Optional.ofNullable(nonce),
+                    boot,
+                    Duration.ofMillis(up),
+                    meas,
+                    sw,
+                    cfg,
+                    Optional.ofNullable(restart),
+                    rotations,
+                    lost,
                     emulated);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
@@ -333,8 +446,8 @@ public record Claims(
     }
 
     /** Claims every report has; the others are optional. */
-    private static final java.util.Set<String> REQUIRED = java.util.Set.of(V, DEVICE, KEY, FLEET, SEQ, CHAIN, IAT, EPOCH, BOOT,
-            UPTIME, MEASUREMENTS, SOFTWARE, CONFIG);
+    private static final java.util.Set<String> REQUIRED = java.util.Set.of(
+            V, DEVICE, KEY, FLEET, SEQ, CHAIN, IAT, EPOCH, BOOT, UPTIME, MEASUREMENTS, SOFTWARE, CONFIG);
 
     // Error sentences, one per claim (by its index in NAMES) and type: built once, not per report.
     private static final String[] NOT_UINT_BY_INDEX = messages("is missing or not an unsigned integer");
@@ -361,7 +474,8 @@ public record Claims(
     /** An optional count present only when non-zero: an explicit 0 is not the deterministic form. */
     private static long positive(long value, String key) throws MalformedReportException {
         if (value == 0) {
-            throw new MalformedReportException("claim " + key + " is 0: a zero count is encoded by leaving the claim out");
+            throw new MalformedReportException(
+                    "claim " + key + " is 0: a zero count is encoded by leaving the claim out");
         }
         return value;
     }
@@ -371,14 +485,17 @@ public record Claims(
     /** An optional flag present only when true: an explicit false is not the deterministic form. */
     private static boolean onlyTrue(boolean value) throws MalformedReportException {
         if (!value) {
-            throw new MalformedReportException("claim emulated is false: a board that is not emulated leaves the claim out");
+            throw new MalformedReportException(
+                    "claim emulated is false: a board that is not emulated leaves the claim out");
         }
         return true;
     }
 
     /** A measurement map of 4 entries and its first key, "name"; and of 2 entries. */
     private static final Cbor.Key VALUE_HEAD = Cbor.Key.of(concat((byte) 0xa4, Cbor.encode(new Cbor.Text(M_NAME))));
-    private static final Cbor.Key UNAVAILABLE_HEAD = Cbor.Key.of(concat((byte) 0xa2, Cbor.encode(new Cbor.Text(M_NAME))));
+
+    private static final Cbor.Key UNAVAILABLE_HEAD =
+            Cbor.Key.of(concat((byte) 0xa2, Cbor.encode(new Cbor.Text(M_NAME))));
     private static final Cbor.Key KEY_UNIT = Cbor.Key.text(M_UNIT);
 
     private static byte[] concat(byte head, byte[] rest) {
@@ -387,6 +504,7 @@ public record Claims(
         System.arraycopy(rest, 0, out, 1, rest.length);
         return out;
     }
+
     private static final Cbor.Key KEY_VALUE = Cbor.Key.text(M_VALUE);
     private static final Cbor.Key KEY_SOURCE = Cbor.Key.text(M_SOURCE);
     private static final Cbor.Key KEY_UNAVAILABLE = Cbor.Key.text(M_UNAVAILABLE);
@@ -406,7 +524,8 @@ public record Claims(
             if (r.tryKey(VALUE_HEAD)) {
                 String name = r.repeatedText(NAME_NOT_TEXT);
                 if (!r.tryKey(KEY_UNIT)) {
-                    throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
+                    throw new MalformedReportException(
+                            "a measurement must be {name, unit, value, source} in this order");
                 }
                 String unit = r.repeatedText(UNIT_NOT_TEXT);
                 if (!r.tryKey(KEY_VALUE)) {
@@ -414,18 +533,21 @@ public record Claims(
                 }
                 double value = r.floatValue("measurement value is missing or not a float");
                 if (!r.tryKey(KEY_SOURCE)) {
-                    throw new MalformedReportException("a measurement must be {name, unit, value, source} in this order");
+                    throw new MalformedReportException(
+                            "a measurement must be {name, unit, value, source} in this order");
                 }
                 out[i] = new MeasurementClaim(name, value, unit, r.repeatedText(SOURCE_NOT_TEXT));
             } else if (r.tryKey(UNAVAILABLE_HEAD)) {
                 String name = r.repeatedText(NAME_NOT_TEXT);
                 if (!r.tryKey(KEY_UNAVAILABLE)) {
-                    throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
+                    throw new MalformedReportException(
+                            "a measurement must be {name, unit, value, source} or {name, unavailable}");
                 }
                 out[i] = new UnavailableMeasurement(name, r.repeatedText(UNAVAILABLE_NOT_TEXT));
             } else {
                 r.containerHeader(5, "a measurement"); // says so if it is not a map at all
-                throw new MalformedReportException("a measurement must be {name, unit, value, source} or {name, unavailable}");
+                throw new MalformedReportException(
+                        "a measurement must be {name, unit, value, source} or {name, unavailable}");
             }
         }
         return List.of(out);
@@ -452,7 +574,8 @@ public record Claims(
 
     static byte[] bytes(Cbor.MapValue m, String key, int min, int max) throws MalformedReportException {
         if (!(m.get(key).orElse(null) instanceof Cbor.Bytes b) || b.value().length < min || b.value().length > max) {
-            throw new MalformedReportException("claim " + key + " is missing or not a byte string of " + (min == max ? min : min + " to " + max) + " bytes");
+            throw new MalformedReportException("claim " + key + " is missing or not a byte string of "
+                    + (min == max ? min : min + " to " + max) + " bytes");
         }
         return b.value();
     }
@@ -469,7 +592,7 @@ public record Claims(
 
     @Override
     public String toString() {
-        return "Claims[dev=" + device + ", fleet=" + fleet + ", seq=" + seq + ", chain=" + Hex.encode(chain)
-                + ", iat=" + iat + ", measurements=" + measurements.size() + (emulated ? ", emulated" : "") + "]";
+        return "Claims[dev=" + device + ", fleet=" + fleet + ", seq=" + seq + ", chain=" + Hex.encode(chain) + ", iat="
+                + iat + ", measurements=" + measurements.size() + (emulated ? ", emulated" : "") + "]";
     }
 }

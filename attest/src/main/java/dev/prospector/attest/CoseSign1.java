@@ -52,7 +52,10 @@ public final class CoseSign1 {
 
     /** The protected header {1: -8, 4: kid}, deterministically encoded. */
     public static byte[] protectedHeader(byte[] kid) {
-        return Cbor.encode(Cbor.map().put(HEADER_ALG, new Cbor.Int(ALG_EDDSA)).put(HEADER_KID, new Cbor.Bytes(kid)).build());
+        return Cbor.encode(Cbor.map()
+                .put(HEADER_ALG, new Cbor.Int(ALG_EDDSA))
+                .put(HEADER_KID, new Cbor.Bytes(kid))
+                .build());
     }
 
     /** The bytes Ed25519 signs: the encoded Sig_structure. */
@@ -117,15 +120,23 @@ public final class CoseSign1 {
     public static byte[] sign(byte[] kid, byte[] payload, DeviceKeys keys) {
         byte[] header = protectedHeader(kid);
         byte[] signature = keys.sign(toBeSigned(header, payload));
-        return Cbor.encode(new Cbor.Tagged(TAG, new Cbor.Array(java.util.List.of(
-                new Cbor.Bytes(header), Cbor.map().build(), new Cbor.Bytes(payload), new Cbor.Bytes(signature)))));
+        return Cbor.encode(new Cbor.Tagged(
+                TAG,
+                new Cbor.Array(java.util.List.of(
+                        new Cbor.Bytes(header),
+                        Cbor.map().build(),
+                        new Cbor.Bytes(payload),
+                        new Cbor.Bytes(signature)))));
     }
 
     /** Decodes a tagged COSE_Sign1 of the shape above, or says why it is not one. */
     public static Parts decode(byte[] bytes) throws MalformedReportException {
         Span s = span(bytes);
-        return new Parts(Arrays.copyOfRange(bytes, s.protectedFrom(), s.protectedTo()), s.kid(),
-                Arrays.copyOfRange(bytes, s.payloadFrom(), s.payloadTo()), Arrays.copyOfRange(bytes, s.signatureFrom(), s.signatureFrom() + Ed25519.SIGNATURE_SIZE));
+        return new Parts(
+                Arrays.copyOfRange(bytes, s.protectedFrom(), s.protectedTo()),
+                s.kid(),
+                Arrays.copyOfRange(bytes, s.payloadFrom(), s.payloadTo()),
+                Arrays.copyOfRange(bytes, s.signatureFrom(), s.signatureFrom() + Ed25519.SIGNATURE_SIZE));
     }
 
     /** Where the parts of a decoded COSE_Sign1 lie in its bytes, and the kid. */
@@ -134,7 +145,8 @@ public final class CoseSign1 {
     /** Checks {@code bytes} as {@link #decode} does and says where each part is, copying nothing but the kid. */
     static Span span(byte[] bytes) throws MalformedReportException {
         if (bytes.length > Limits.MAX_REPORT_BYTES) {
-            throw new MalformedReportException("report of " + bytes.length + " bytes exceeds the limit of " + Limits.MAX_REPORT_BYTES);
+            throw new MalformedReportException(
+                    "report of " + bytes.length + " bytes exceeds the limit of " + Limits.MAX_REPORT_BYTES);
         }
         // Streamed: the shape is fixed, so each part is read as what it must be (this runs once per appraisal).
         var r = new Cbor.Reader(bytes, 0, bytes.length);
@@ -149,9 +161,11 @@ public final class CoseSign1 {
         if (!r.tryKey(EMPTY_MAP)) {
             throw new MalformedReportException("COSE_Sign1 unprotected header is not an empty map");
         }
-        int payload = r.bytesAt("COSE_Sign1 payload is not a byte string (detached payloads are not used)", 0, Integer.MAX_VALUE);
+        int payload = r.bytesAt(
+                "COSE_Sign1 payload is not a byte string (detached payloads are not used)", 0, Integer.MAX_VALUE);
         int payloadEnd = r.pos;
-        int sig = r.bytesAt("COSE_Sign1 signature is not a 64-byte string", Ed25519.SIGNATURE_SIZE, Ed25519.SIGNATURE_SIZE);
+        int sig = r.bytesAt(
+                "COSE_Sign1 signature is not a 64-byte string", Ed25519.SIGNATURE_SIZE, Ed25519.SIGNATURE_SIZE);
         r.finish();
         return new Span(prot, protEnd, payload, payloadEnd, sig, kidOf(Arrays.copyOfRange(bytes, prot, protEnd)));
     }
@@ -172,7 +186,8 @@ public final class CoseSign1 {
                 // Not this shape after all: the general decoding below says what is wrong.
             }
         }
-        if (!(Cbor.decode(prot) instanceof Cbor.MapValue header) || header.entries().size() != 2) {
+        if (!(Cbor.decode(prot) instanceof Cbor.MapValue header)
+                || header.entries().size() != 2) {
             throw new MalformedReportException("protected header is not a map of exactly alg and kid");
         }
         var alg = header.get(HEADER_ALG);

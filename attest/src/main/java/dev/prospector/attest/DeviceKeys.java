@@ -44,8 +44,12 @@ public final class DeviceKeys {
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Set<PosixFilePermission> GROUP_OR_OTHERS = EnumSet.of(
-            PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
-            PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_EXECUTE);
 
     private final byte[] seed;
     private final byte[] publicKey;
@@ -57,7 +61,8 @@ public final class DeviceKeys {
         this.publicKey = new byte[Ed25519.PUBLIC_KEY_SIZE];
         Ed25519.generatePublicKey(this.seed, 0, this.publicKey, 0);
         this.rotations = List.copyOf(rotations);
-        this.deviceId = DeviceId.of(rotations.isEmpty() ? publicKey : rotations.get(0).oldKey());
+        this.deviceId =
+                DeviceId.of(rotations.isEmpty() ? publicKey : rotations.get(0).oldKey());
     }
 
     /** A fresh key pair from the system's secure random source. */
@@ -97,9 +102,11 @@ public final class DeviceKeys {
         try {
             pem = Files.readString(file, StandardCharsets.US_ASCII);
         } catch (NoSuchFileException e) {
-            throw new KeyCustodyException("no device key at " + file + "; create one with: prospector keygen --dir " + dir);
+            throw new KeyCustodyException(
+                    "no device key at " + file + "; create one with: prospector keygen --dir " + dir);
         } catch (IOException e) {
-            throw new KeyCustodyException("cannot read device key " + file + " (" + e.getMessage() + "); check the file's owner and run: chmod 600 " + file);
+            throw new KeyCustodyException("cannot read device key " + file + " (" + e.getMessage()
+                    + "); check the file's owner and run: chmod 600 " + file);
         }
         byte[] seed = parsePrivateKey(pem, file);
         List<KeyRotation> rotations = readRotations(dir.resolve(ROTATIONS_FILE));
@@ -113,8 +120,10 @@ public final class DeviceKeys {
                     Logger.warn("Dropping an unfinished key rotation in {}", dir.resolve(ROTATIONS_FILE));
                     keys = new DeviceKeys(seed, rotations.subList(0, rotations.size() - 1));
                 } else {
-                    throw new KeyCustodyException("device key " + file + " does not match the rotations in "
-                            + dir.resolve(ROTATIONS_FILE) + "; restore the matching key or move the key directory aside and run: prospector keygen --dir " + dir);
+                    throw new KeyCustodyException(
+                            "device key " + file + " does not match the rotations in " + dir.resolve(ROTATIONS_FILE)
+                                    + "; restore the matching key or move the key directory aside and run: prospector keygen --dir "
+                                    + dir);
                 }
             }
         }
@@ -135,9 +144,11 @@ public final class DeviceKeys {
         try {
             perms = view.readAttributes().permissions();
         } catch (NoSuchFileException e) {
-            throw new KeyCustodyException("no " + what + " at " + file + "; create one with: prospector keygen --dir " + file.getParent());
+            throw new KeyCustodyException(
+                    "no " + what + " at " + file + "; create one with: prospector keygen --dir " + file.getParent());
         } catch (IOException e) {
-            throw new KeyCustodyException("cannot read " + what + " " + file + " (" + e.getMessage() + "); check the file's owner and run: chmod 600 " + file);
+            throw new KeyCustodyException("cannot read " + what + " " + file + " (" + e.getMessage()
+                    + "); check the file's owner and run: chmod 600 " + file);
         }
         var exposed = EnumSet.noneOf(PosixFilePermission.class);
         exposed.addAll(perms);
@@ -152,18 +163,23 @@ public final class DeviceKeys {
         try (var reader = new PemReader(new StringReader(pem))) {
             PemObject obj = reader.readPemObject();
             if (obj == null || !"PRIVATE KEY".equals(obj.getType())) {
-                throw new KeyCustodyException("device key " + file + " is not a PKCS#8 PEM (BEGIN PRIVATE KEY); move it aside and run: prospector keygen --dir " + file.getParent());
+                throw new KeyCustodyException("device key " + file
+                        + " is not a PKCS#8 PEM (BEGIN PRIVATE KEY); move it aside and run: prospector keygen --dir "
+                        + file.getParent());
             }
             AsymmetricKeyParameter key = PrivateKeyFactory.createKey(obj.getContent());
             if (!(key instanceof Ed25519PrivateKeyParameters ed)) {
-                throw new KeyCustodyException("device key " + file + " is not an Ed25519 key; move it aside and run: prospector keygen --dir " + file.getParent());
+                throw new KeyCustodyException("device key " + file
+                        + " is not an Ed25519 key; move it aside and run: prospector keygen --dir " + file.getParent());
             }
             return ed.getEncoded();
         } catch (IOException | RuntimeException e) {
             if (e instanceof KeyCustodyException k) {
                 throw k;
             }
-            throw new KeyCustodyException("device key " + file + " is not a readable PKCS#8 PEM; move it aside and run: prospector keygen --dir " + file.getParent());
+            throw new KeyCustodyException("device key " + file
+                    + " is not a readable PKCS#8 PEM; move it aside and run: prospector keygen --dir "
+                    + file.getParent());
         }
     }
 
@@ -190,7 +206,8 @@ public final class DeviceKeys {
             KeyRotation.checkChain(out);
             return out;
         } catch (IOException | MalformedReportException e) {
-            throw new KeyCustodyException("key rotations file " + file + " is unreadable (" + e.getMessage() + "); restore it from a backup");
+            throw new KeyCustodyException(
+                    "key rotations file " + file + " is unreadable (" + e.getMessage() + "); restore it from a backup");
         }
     }
 
@@ -232,12 +249,20 @@ public final class DeviceKeys {
                 for (var r : rotations) {
                     items.add(new Cbor.Bytes(r.bytes()));
                 }
-                AtomicFiles.write(dir.resolve(ROTATIONS_FILE), Cbor.encode(new Cbor.Array(items)), AtomicFiles.WORLD_READABLE);
+                AtomicFiles.write(
+                        dir.resolve(ROTATIONS_FILE), Cbor.encode(new Cbor.Array(items)), AtomicFiles.WORLD_READABLE);
             }
-            AtomicFiles.write(dir.resolve(PRIVATE_KEY_FILE), privatePem().getBytes(StandardCharsets.US_ASCII), AtomicFiles.OWNER_ONLY);
-            AtomicFiles.write(dir.resolve(PUBLIC_KEY_FILE), publicPem().getBytes(StandardCharsets.US_ASCII), AtomicFiles.WORLD_READABLE);
+            AtomicFiles.write(
+                    dir.resolve(PRIVATE_KEY_FILE),
+                    privatePem().getBytes(StandardCharsets.US_ASCII),
+                    AtomicFiles.OWNER_ONLY);
+            AtomicFiles.write(
+                    dir.resolve(PUBLIC_KEY_FILE),
+                    publicPem().getBytes(StandardCharsets.US_ASCII),
+                    AtomicFiles.WORLD_READABLE);
         } catch (IOException e) {
-            throw new KeyCustodyException("cannot write device key to " + dir + " (" + e.getMessage() + "); check that the directory is writable by this user");
+            throw new KeyCustodyException("cannot write device key to " + dir + " (" + e.getMessage()
+                    + "); check that the directory is writable by this user");
         }
     }
 
@@ -249,8 +274,10 @@ public final class DeviceKeys {
     /** The current public key as a SubjectPublicKeyInfo PEM. */
     public String publicPem() {
         try {
-            return pem("PUBLIC KEY", SubjectPublicKeyInfoFactory
-                    .createSubjectPublicKeyInfo(new Ed25519PublicKeyParameters(publicKey, 0)).getEncoded());
+            return pem(
+                    "PUBLIC KEY",
+                    SubjectPublicKeyInfoFactory.createSubjectPublicKeyInfo(new Ed25519PublicKeyParameters(publicKey, 0))
+                            .getEncoded());
         } catch (IOException e) {
             throw new IllegalStateException("cannot encode a public key", e);
         }
@@ -270,7 +297,8 @@ public final class DeviceKeys {
      */
     public DeviceKeys rotate(java.time.Instant at) {
         if (rotations.size() >= Limits.MAX_ROTATIONS) {
-            throw new IllegalStateException("device " + deviceId + " already rotated its key " + Limits.MAX_ROTATIONS + " times");
+            throw new IllegalStateException(
+                    "device " + deviceId + " already rotated its key " + Limits.MAX_ROTATIONS + " times");
         }
         byte[] newSeed = new byte[Ed25519.SECRET_KEY_SIZE];
         RANDOM.nextBytes(newSeed);

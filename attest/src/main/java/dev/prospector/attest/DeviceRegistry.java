@@ -41,14 +41,18 @@ public final class DeviceRegistry {
                     continue;
                 }
                 if (!DeviceId.isValid(id)) {
-                    throw new IllegalArgumentException("device registry " + file + " line " + (i + 1) + ": '" + id
-                            + "' is not a device id (p and 24 of a-z, 2-7, as `prospector keygen` prints); fix or remove the line");
+                    throw new IllegalArgumentException(
+                            "device registry " + file + " line " + (i + 1) + ": '" + id
+                                    + "' is not a device id (p and 24 of a-z, 2-7, as `prospector keygen` prints); fix or remove the line");
                 }
                 ids.add(new DeviceId(id));
             }
             return new DeviceRegistry(ids);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read device registry " + file + " (" + e.getMessage() + "); check the path given to the verifier", e);
+            throw new IllegalArgumentException(
+                    "cannot read device registry " + file + " (" + e.getMessage()
+                            + "); check the path given to the verifier",
+                    e);
         }
     }
 

@@ -52,17 +52,24 @@ public final class KeyPinStore {
                     if (parts.length == 2 && DeviceId.isValid(parts[0]) && parts[1].matches("[0-9a-f]{64}")) {
                         pins.put(new DeviceId(parts[0]), Hex.decode(parts[1]));
                     } else if (!lines.get(i).isBlank()) {
-                        Logger.warn("Key pin file {} line {} is not '<device id> <key hex>'; ignoring it (a torn last write?)", file, i + 1);
+                        Logger.warn(
+                                "Key pin file {} line {} is not '<device id> <key hex>'; ignoring it (a torn last write?)",
+                                file,
+                                i + 1);
                     }
                 }
             }
             var sb = new StringBuilder();
-            pins.forEach((d, k) -> sb.append(d).append(' ').append(Hex.encode(k)).append('\n'));
+            pins.forEach(
+                    (d, k) -> sb.append(d).append(' ').append(Hex.encode(k)).append('\n'));
             AtomicFiles.write(file, sb.toString().getBytes(StandardCharsets.US_ASCII), AtomicFiles.OWNER_ONLY);
-            return new KeyPinStore(file, pins, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+            return new KeyPinStore(
+                    file, pins, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot use key pin file " + file + " (" + e.getMessage()
-                    + "); check that its directory exists and is writable by the verifier", e);
+            throw new IllegalArgumentException(
+                    "cannot use key pin file " + file + " (" + e.getMessage()
+                            + "); check that its directory exists and is writable by the verifier",
+                    e);
         }
     }
 

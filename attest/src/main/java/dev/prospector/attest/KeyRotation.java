@@ -26,13 +26,15 @@ public record KeyRotation(byte[] bytes, DeviceId device, long number, byte[] old
                 .put("iat", new Cbor.Int(at.toEpochMilli()))
                 .build());
         byte[] bytes = CoseSign1.sign(oldKeys.deviceId().kid(), payload, oldKeys);
-        return new KeyRotation(bytes, oldKeys.deviceId(), number, oldKey, newKey.clone(), Instant.ofEpochMilli(at.toEpochMilli()));
+        return new KeyRotation(
+                bytes, oldKeys.deviceId(), number, oldKey, newKey.clone(), Instant.ofEpochMilli(at.toEpochMilli()));
     }
 
     /** Decodes a statement; its signature is checked by {@link #verifySignature()}. */
     public static KeyRotation decode(byte[] bytes) throws MalformedReportException {
         var parts = CoseSign1.decode(bytes);
-        if (!(Cbor.decode(parts.payload()) instanceof Cbor.MapValue m) || m.entries().size() != 6) {
+        if (!(Cbor.decode(parts.payload()) instanceof Cbor.MapValue m)
+                || m.entries().size() != 6) {
             throw new MalformedReportException("key rotation payload is not a map of v, dev, n, old, new, iat");
         }
         if (Claims.uint(m, "v") != VERSION) {
@@ -75,12 +77,14 @@ public record KeyRotation(byte[] bytes, DeviceId device, long number, byte[] old
                 throw new MalformedReportException("key rotation " + (i + 1) + " is numbered " + r.number());
             }
             if (i == 0 && !DeviceId.of(r.oldKey()).equals(r.device())) {
-                throw new MalformedReportException("first key rotation does not start from the key of device " + r.device());
+                throw new MalformedReportException(
+                        "first key rotation does not start from the key of device " + r.device());
             }
             if (i > 0) {
                 var prev = rotations.get(i - 1);
                 if (!r.device().equals(prev.device()) || !Arrays.equals(prev.newKey(), r.oldKey())) {
-                    throw new MalformedReportException("key rotation " + (i + 1) + " does not continue from rotation " + i);
+                    throw new MalformedReportException(
+                            "key rotation " + (i + 1) + " does not continue from rotation " + i);
                 }
             }
         }

@@ -13,8 +13,10 @@ final class NewDeviceGate {
     private static final double MILLIS_PER_MINUTE = 60_000.0;
 
     private final int perMinute;
+
     @GuardedBy("this")
     private double tokens;
+
     @GuardedBy("this")
     private long lastMillis;
 

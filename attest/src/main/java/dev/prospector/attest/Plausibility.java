@@ -63,17 +63,20 @@ final class Plausibility {
             if (name.endsWith(".free") || name.endsWith(".used") || name.endsWith(".available")) {
                 var total = sibling(ms, name, dot, "total");
                 if (total != null && total.unit().equals(c.unit()) && c.value() > total.value()) {
-                    return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds " + total.name() + " " + fmt(total.value()));
+                    return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds " + total.name() + " "
+                            + fmt(total.value()));
                 }
             }
             if (rate && !name.endsWith(LINK_SUFFIX)) {
                 var link = sibling(ms, name, dot, LINK);
                 if (link != null) {
                     double bytesPerSecond = unit.equals("B/s") ? c.value() : c.value() / 8;
-                    double cap = link.unit().equals("B/s") ? link.value() : link.unit().equals("bit/s") ? link.value() / 8 : Double.NaN;
+                    double cap = link.unit().equals("B/s")
+                            ? link.value()
+                            : link.unit().equals("bit/s") ? link.value() / 8 : Double.NaN;
                     if (bytesPerSecond > cap) {
-                        return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds the link speed " + link.name() + " "
-                                + fmt(link.value()) + " " + link.unit());
+                        return Optional.of(name + " " + fmt(c.value()) + " " + c.unit() + " exceeds the link speed "
+                                + link.name() + " " + fmt(link.value()) + " " + link.unit());
                     }
                 }
             }
@@ -83,13 +86,16 @@ final class Plausibility {
 
     /** Leaf name of the link speed that bounds the rates of the measurements beside it. */
     static final String LINK = "link_speed";
+
     private static final String LINK_SUFFIX = "." + LINK;
 
     /** The measurement named {@code <prefix of name up to dot>.<leaf>}, if any. */
     private static MeasurementClaim sibling(List<Measurement> ms, String name, int dot, String leaf) {
         for (var m : ms) {
             String n = m.name();
-            if (m instanceof MeasurementClaim c && n.length() == dot + 1 + leaf.length() && n.regionMatches(0, name, 0, dot + 1)
+            if (m instanceof MeasurementClaim c
+                    && n.length() == dot + 1 + leaf.length()
+                    && n.regionMatches(0, name, 0, dot + 1)
                     && n.endsWith(leaf)) {
                 return c;
             }
@@ -111,9 +117,19 @@ final class Plausibility {
             case "%":
                 return within(c, 0, 100);
             case "bool":
-                return v == 0 || v == 1 ? Optional.empty() : Optional.of(c.name() + " " + fmt(v) + " bool is neither 0 nor 1");
-            case "1": case "count": case "flags": case "code": case "level": case "Hz": case "V":
-                return v < 0 ? Optional.of(c.name() + " " + fmt(v) + " " + c.unit() + " is negative") : Optional.empty();
+                return v == 0 || v == 1
+                        ? Optional.empty()
+                        : Optional.of(c.name() + " " + fmt(v) + " bool is neither 0 nor 1");
+            case "1":
+            case "count":
+            case "flags":
+            case "code":
+            case "level":
+            case "Hz":
+            case "V":
+                return v < 0
+                        ? Optional.of(c.name() + " " + fmt(v) + " " + c.unit() + " is negative")
+                        : Optional.empty();
             default:
                 return Optional.empty();
         }
@@ -121,7 +137,8 @@ final class Plausibility {
 
     private static Optional<String> within(MeasurementClaim c, double min, double max) {
         if (c.value() < min || c.value() > max) {
-            return Optional.of(c.name() + " " + fmt(c.value()) + " " + c.unit() + " is outside the plausible range " + fmt(min) + " to " + fmt(max));
+            return Optional.of(c.name() + " " + fmt(c.value()) + " " + c.unit() + " is outside the plausible range "
+                    + fmt(min) + " to " + fmt(max));
         }
         return Optional.empty();
     }

@@ -21,11 +21,13 @@ public record PlausibilityLimits(double minCelsius, double maxCelsius, double ma
      * -60 to 150 degrees C (beyond any SoC's own shutdown limit; the board's reader reports a
      * thermal zone outside it as unavailable), 100 Gbit/s, 1 PiB.
      */
-    public static final PlausibilityLimits DEFAULTS = new PlausibilityLimits(-60, 150, 100e9 / 8, 1024.0 * 1024 * 1024 * 1024 * 1024);
+    public static final PlausibilityLimits DEFAULTS =
+            new PlausibilityLimits(-60, 150, 100e9 / 8, 1024.0 * 1024 * 1024 * 1024 * 1024);
 
     public PlausibilityLimits {
         if (!(minCelsius < maxCelsius)) {
-            throw new IllegalArgumentException("plausibility: minCelsius " + minCelsius + " must be below maxCelsius " + maxCelsius);
+            throw new IllegalArgumentException(
+                    "plausibility: minCelsius " + minCelsius + " must be below maxCelsius " + maxCelsius);
         }
         if (!(maxLinkBytesPerSecond > 0) || !(maxBytes > 0)) {
             throw new IllegalArgumentException("plausibility: maxLinkBytesPerSecond and maxBytes must be positive");

@@ -25,8 +25,18 @@ import java.util.OptionalLong;
  * that nobody else who can publish on the broker can speak for it; a board checks it with
  * {@link #verify} against the verifier key it trusts.
  */
-public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Optional<DeviceId> device, OptionalLong seq,
-        boolean duplicate, long gap, boolean chainRestart, byte[] reportHash, Instant at, Duration window,
+public record Receipt(
+        boolean ok,
+        Optional<ReasonCode> reason,
+        String detail,
+        Optional<DeviceId> device,
+        OptionalLong seq,
+        boolean duplicate,
+        long gap,
+        boolean chainRestart,
+        byte[] reportHash,
+        Instant at,
+        Duration window,
         Optional<Challenge> challenge) {
     public static final int VERSION = 1;
 
@@ -41,14 +51,25 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
     }
 
     /** A receipt without a challenge. */
-    public Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Optional<DeviceId> device, OptionalLong seq,
-            boolean duplicate, long gap, boolean chainRestart, byte[] reportHash, Instant at, Duration window) {
+    public Receipt(
+            boolean ok,
+            Optional<ReasonCode> reason,
+            String detail,
+            Optional<DeviceId> device,
+            OptionalLong seq,
+            boolean duplicate,
+            long gap,
+            boolean chainRestart,
+            byte[] reportHash,
+            Instant at,
+            Duration window) {
         this(ok, reason, detail, device, seq, duplicate, gap, chainRestart, reportHash, at, window, Optional.empty());
     }
 
     /** This receipt with {@code c} for the device to answer. */
     public Receipt withChallenge(Challenge c) {
-        return new Receipt(ok, reason, detail, device, seq, duplicate, gap, chainRestart, reportHash, at, window, Optional.of(c));
+        return new Receipt(
+                ok, reason, detail, device, seq, duplicate, gap, chainRestart, reportHash, at, window, Optional.of(c));
     }
 
     /** The receipt for {@code appraisal} of {@code reportBytes} by a verifier with {@code config}. */
@@ -57,11 +78,22 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
         byte[] hash = appraisal instanceof Appraisal.Accepted a ? a.reportHash() : Sha256.of(reportBytes);
         Duration window = Duration.ofMillis(config.clockSkewWindow().toMillis());
         if (appraisal instanceof Appraisal.Accepted a) {
-            return new Receipt(true, Optional.empty(), a.toString(), Optional.of(a.device()), OptionalLong.of(a.seq()),
-                    a.duplicate(), a.gap(), a.chainRestart(), hash, at, window);
+            return new Receipt(
+                    true,
+                    Optional.empty(),
+                    a.toString(),
+                    Optional.of(a.device()),
+                    OptionalLong.of(a.seq()),
+                    a.duplicate(),
+                    a.gap(),
+                    a.chainRestart(),
+                    hash,
+                    at,
+                    window);
         }
         var r = (Appraisal.Rejected) appraisal;
-        return new Receipt(false, Optional.of(r.reason()), r.detail(), r.device(), r.seq(), false, 0, false, hash, at, window);
+        return new Receipt(
+                false, Optional.of(r.reason()), r.detail(), r.device(), r.seq(), false, 0, false, hash, at, window);
     }
 
     public byte[] encode() {
@@ -78,7 +110,8 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
         reason.ifPresent(r -> m.put("reason", new Cbor.Text(r.code())));
         device.ifPresent(d -> m.put("dev", new Cbor.Text(d.value())));
         seq.ifPresent(s -> m.put("seq", new Cbor.Int(s)));
-        challenge.ifPresent(c -> m.put("challenge", new Cbor.Bytes(c.nonce())).put("challenge_ttl", new Cbor.Int(c.ttl().toMillis())));
+        challenge.ifPresent(c -> m.put("challenge", new Cbor.Bytes(c.nonce()))
+                .put("challenge_ttl", new Cbor.Int(c.ttl().toMillis())));
         return Cbor.encode(m.build());
     }
 
@@ -95,7 +128,8 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
         Optional<ReasonCode> reason = Optional.empty();
         if (m.get("reason").isPresent()) {
             String code = Claims.text(m, "reason");
-            reason = Optional.of(ReasonCode.fromCode(code).orElseThrow(() -> new MalformedReportException("unknown reason code " + code)));
+            reason = Optional.of(ReasonCode.fromCode(code)
+                    .orElseThrow(() -> new MalformedReportException("unknown reason code " + code)));
         }
         Optional<DeviceId> device = Optional.empty();
         if (m.get("dev").isPresent()) {
@@ -115,12 +149,23 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
             throw new MalformedReportException("receipt must carry challenge and challenge_ttl together");
         }
         if (m.get("challenge").isPresent()) {
-            challenge = Optional.of(new Challenge(Claims.bytes(m, "challenge", 1, Limits.MAX_NONCE_BYTES),
+            challenge = Optional.of(new Challenge(
+                    Claims.bytes(m, "challenge", 1, Limits.MAX_NONCE_BYTES),
                     Duration.ofMillis(Claims.uint(m, "challenge_ttl"))));
         }
-        return new Receipt(ok, reason, Claims.text(m, "detail"), device, seq, bool(m, "dup"), Claims.uint(m, "gap"),
-                bool(m, "restart"), Claims.bytes(m, "report", 32, 32), Instant.ofEpochMilli(Claims.uint(m, "at")),
-                Duration.ofMillis(Claims.uint(m, "window")), challenge);
+        return new Receipt(
+                ok,
+                reason,
+                Claims.text(m, "detail"),
+                device,
+                seq,
+                bool(m, "dup"),
+                Claims.uint(m, "gap"),
+                bool(m, "restart"),
+                Claims.bytes(m, "report", 32, 32),
+                Instant.ofEpochMilli(Claims.uint(m, "at")),
+                Duration.ofMillis(Claims.uint(m, "window")),
+                challenge);
     }
 
     private static boolean bool(Cbor.MapValue m, String key) throws MalformedReportException {
@@ -156,6 +201,8 @@ public record Receipt(boolean ok, Optional<ReasonCode> reason, String detail, Op
 
     @Override
     public String toString() {
-        return ok ? "receipt accepted: " + detail : "receipt rejected " + reason.map(ReasonCode::code).orElse("?") + ": " + detail;
+        return ok
+                ? "receipt accepted: " + detail
+                : "receipt rejected " + reason.map(ReasonCode::code).orElse("?") + ": " + detail;
     }
 }

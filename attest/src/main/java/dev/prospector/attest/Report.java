@@ -20,7 +20,8 @@ public final class Report {
     private final Claims claims;
     private final byte[] signature;
 
-    private Report(byte[] toBeSigned, int protectedFrom, int protectedTo, int payloadFrom, Claims claims, byte[] signature) {
+    private Report(
+            byte[] toBeSigned, int protectedFrom, int protectedTo, int payloadFrom, Claims claims, byte[] signature) {
         this.toBeSigned = toBeSigned;
         this.protectedFrom = protectedFrom;
         this.protectedTo = protectedTo;
@@ -39,12 +40,14 @@ public final class Report {
             var span = CoseSign1.span(bytes);
             int protLength = span.protectedTo() - span.protectedFrom();
             int payloadLength = span.payloadTo() - span.payloadFrom();
-            byte[] tbs = CoseSign1.toBeSigned(bytes, span.protectedFrom(), span.protectedTo(), bytes, span.payloadFrom(), span.payloadTo());
+            byte[] tbs = CoseSign1.toBeSigned(
+                    bytes, span.protectedFrom(), span.protectedTo(), bytes, span.payloadFrom(), span.payloadTo());
             int payloadFrom = CoseSign1.sigStructureOffset(protLength, payloadLength);
             int protectedFrom = CoseSign1.sigStructureProtectedOffset(protLength);
             var claims = Claims.decode(tbs, payloadFrom, tbs.length);
             if (!claims.device().matchesKid(span.kid())) {
-                throw new MalformedReportException("kid " + Hex.encode(span.kid()) + " is not the device id " + claims.device());
+                throw new MalformedReportException(
+                        "kid " + Hex.encode(span.kid()) + " is not the device id " + claims.device());
             }
             byte[] sig = Arrays.copyOfRange(bytes, span.signatureFrom(), span.signatureFrom() + Ed25519.SIGNATURE_SIZE);
             return new Report(tbs, protectedFrom, protectedFrom + protLength, payloadFrom, claims, sig);
@@ -52,7 +55,8 @@ public final class Report {
             throw e;
         } catch (RuntimeException | StackOverflowError e) {
             // Defence in depth: the decoder is written not to throw anything else.
-            throw new MalformedReportException("undecodable report (" + e.getClass().getSimpleName() + ")");
+            throw new MalformedReportException(
+                    "undecodable report (" + e.getClass().getSimpleName() + ")");
         }
     }
 
@@ -98,7 +102,8 @@ public final class Report {
             }
         }
         byte[] key = claims.key();
-        return key.length == Ed25519.PUBLIC_KEY_SIZE && Ed25519.verify(signature, 0, key, 0, toBeSigned, 0, toBeSigned.length);
+        return key.length == Ed25519.PUBLIC_KEY_SIZE
+                && Ed25519.verify(signature, 0, key, 0, toBeSigned, 0, toBeSigned.length);
     }
 
     @Override

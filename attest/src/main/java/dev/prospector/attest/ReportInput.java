@@ -22,8 +22,17 @@ import java.util.Optional;
  * @param emulated        the measurements come from an emulated board (claim {@code emulated}, which
  *                        verifiers refuse unless told to accept emulated evidence)
  */
-public record ReportInput(String fleet, Instant iat, long epoch, Optional<byte[]> nonce, String bootId,
-        Duration uptime, List<Measurement> measurements, String softwareVersion, byte[] configHash, long lost,
+public record ReportInput(
+        String fleet,
+        Instant iat,
+        long epoch,
+        Optional<byte[]> nonce,
+        String bootId,
+        Duration uptime,
+        List<Measurement> measurements,
+        String softwareVersion,
+        byte[] configHash,
+        long lost,
         boolean emulated) {
     public ReportInput {
         measurements = List.copyOf(measurements);
@@ -35,20 +44,47 @@ public record ReportInput(String fleet, Instant iat, long epoch, Optional<byte[]
     }
 
     /** The input of a real (not emulated) board. */
-    public ReportInput(String fleet, Instant iat, long epoch, Optional<byte[]> nonce, String bootId,
-            Duration uptime, List<Measurement> measurements, String softwareVersion, byte[] configHash, long lost) {
+    public ReportInput(
+            String fleet,
+            Instant iat,
+            long epoch,
+            Optional<byte[]> nonce,
+            String bootId,
+            Duration uptime,
+            List<Measurement> measurements,
+            String softwareVersion,
+            byte[] configHash,
+            long lost) {
         this(fleet, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion, configHash, lost, false);
     }
 
     /** This input, made on an emulated board or not. */
     public ReportInput withEmulated(boolean onEmulatedBoard) {
-        return new ReportInput(fleet, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion, configHash, lost,
+        return new ReportInput(
+                fleet,
+                iat,
+                epoch,
+                nonce,
+                bootId,
+                uptime,
+                measurements,
+                softwareVersion,
+                configHash,
+                lost,
                 onEmulatedBoard);
     }
 
     /** The input of a real board that has lost no report. */
-    public ReportInput(String fleet, Instant iat, long epoch, Optional<byte[]> nonce, String bootId,
-            Duration uptime, List<Measurement> measurements, String softwareVersion, byte[] configHash) {
+    public ReportInput(
+            String fleet,
+            Instant iat,
+            long epoch,
+            Optional<byte[]> nonce,
+            String bootId,
+            Duration uptime,
+            List<Measurement> measurements,
+            String softwareVersion,
+            byte[] configHash) {
         this(fleet, iat, epoch, nonce, bootId, uptime, measurements, softwareVersion, configHash, 0, false);
     }
 }

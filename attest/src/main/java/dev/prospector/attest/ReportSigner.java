@@ -23,7 +23,7 @@ public final class ReportSigner {
      * @throws StateStorageException    if the chain state cannot be persisted (no report is returned)
      */
     public SignedReport sign(ReportInput input) {
-        return sign(input, report -> { });
+        return sign(input, report -> {});
     }
 
     /**

@@ -35,7 +35,8 @@ class AppraiserAdversaryTest {
     @Test
     void aGenuineReportShownFirstUnderAnotherDevicesTopicChangesNothingAndIsAcceptedOnItsOwn() {
         var pins = KeyPinStore.open(dir.resolve("key-pins"));
-        var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withKeyPins(pins));
+        var appraiser = new Appraiser(
+                AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withKeyPins(pins));
         var signer = Fixtures.signer();
         DeviceId genuine = signer.keys().deviceId();
         DeviceId victim = DeviceKeys.generate().deviceId();
@@ -60,13 +61,15 @@ class AppraiserAdversaryTest {
 
     @Test
     void anEmulatedBoardsReportIsRefusedUnlessTheVerifierAllowsEmulatedEvidence() {
-        byte[] report = Fixtures.signer().sign(Fixtures.input().withEmulated(true)).bytes();
+        byte[] report =
+                Fixtures.signer().sign(Fixtures.input().withEmulated(true)).bytes();
         var strict = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK));
         var r = rejected(strict.appraise(report), ReasonCode.EMULATED);
         assertTrue(r.detail().contains("--allow-emulated"), r.detail());
         assertEquals(0, strict.trackedDevices());
 
-        var demo = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withAllowEmulated(true));
+        var demo = new Appraiser(
+                AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withAllowEmulated(true));
         assertTrue(accepted(demo.appraise(report)).claims().emulated());
     }
 
@@ -76,7 +79,8 @@ class AppraiserAdversaryTest {
         SignedReport real = signer.sign(Fixtures.input());
         SignedReport emulated = signer.sign(Fixtures.input().withEmulated(true));
         assertFalse(Report.decode(real.bytes()).claims().emulated());
-        assertFalse(new String(real.claims().encode(), java.nio.charset.StandardCharsets.ISO_8859_1).contains("emulated"));
+        assertFalse(
+                new String(real.claims().encode(), java.nio.charset.StandardCharsets.ISO_8859_1).contains("emulated"));
         Report decoded = Report.decode(emulated.bytes());
         assertTrue(decoded.claims().emulated());
         assertTrue(decoded.verifySignature(), "the claim is covered by the device's signature");
@@ -86,14 +90,18 @@ class AppraiserAdversaryTest {
     void anExplicitFalseEmulatedClaimIsNotTheDeterministicFormAndIsMalformed() throws Exception {
         Claims c = Fixtures.signer().sign(Fixtures.input()).claims();
         var builder = Cbor.map();
-        ((Cbor.MapValue) Cbor.decode(c.encode())).entries().forEach(e -> builder.put(((Cbor.Text) e.key()).value(), e.value()));
+        ((Cbor.MapValue) Cbor.decode(c.encode()))
+                .entries()
+                .forEach(e -> builder.put(((Cbor.Text) e.key()).value(), e.value()));
         builder.put(Claims.EMULATED, new Cbor.Bool(false));
         byte[] payload = Cbor.encode(builder.build());
         var e = assertThrows(MalformedReportException.class, () -> Claims.decode(payload));
         assertTrue(e.getMessage().contains("emulated"), e.getMessage());
 
         var notBool = Cbor.map();
-        ((Cbor.MapValue) Cbor.decode(c.encode())).entries().forEach(x -> notBool.put(((Cbor.Text) x.key()).value(), x.value()));
+        ((Cbor.MapValue) Cbor.decode(c.encode()))
+                .entries()
+                .forEach(x -> notBool.put(((Cbor.Text) x.key()).value(), x.value()));
         notBool.put(Claims.EMULATED, new Cbor.Int(1));
         assertThrows(MalformedReportException.class, () -> Claims.decode(Cbor.encode(notBool.build())));
     }
@@ -102,12 +110,15 @@ class AppraiserAdversaryTest {
     void newDevicesBeyondTheCapPerMinuteAreRateLimitedUnpinnedAndAdmittedOnceTheMinutePasses() {
         var clock = new MutableClock(Fixtures.NOW);
         var pins = KeyPinStore.open(dir.resolve("key-pins"));
-        var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(clock).withKeyPins(pins).withNewDevicesPerMinute(3));
+        var appraiser = new Appraiser(
+                AppraiserConfig.defaults().withClock(clock).withKeyPins(pins).withNewDevicesPerMinute(3));
         List<ReportSigner> devices = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             devices.add(Fixtures.signer());
         }
-        List<byte[]> firsts = devices.stream().map(s -> s.sign(Fixtures.input(clock.instant())).bytes()).toList();
+        List<byte[]> firsts = devices.stream()
+                .map(s -> s.sign(Fixtures.input(clock.instant())).bytes())
+                .toList();
         for (int i = 0; i < 3; i++) {
             accepted(appraiser.appraise(firsts.get(i)));
         }
@@ -118,7 +129,8 @@ class AppraiserAdversaryTest {
         assertTrue(pins.get(fourth).isEmpty(), "and no pinned key");
 
         // Known devices are never slowed by the cap.
-        accepted(appraiser.appraise(devices.get(0).sign(Fixtures.input(clock.instant())).bytes()));
+        accepted(appraiser.appraise(
+                devices.get(0).sign(Fixtures.input(clock.instant())).bytes()));
 
         // A third of a minute later one more device may join: the board's retry of the same report.
         clock.advance(Duration.ofSeconds(20));
@@ -136,20 +148,26 @@ class AppraiserAdversaryTest {
         for (int i = 0; i < 4; i++) {
             devices.add(Fixtures.signer());
         }
-        var registry = DeviceRegistry.of(devices.stream().map(s -> s.keys().deviceId()).toList());
-        var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withRegistry(registry)
+        var registry =
+                DeviceRegistry.of(devices.stream().map(s -> s.keys().deviceId()).toList());
+        var appraiser = new Appraiser(AppraiserConfig.defaults()
+                .withClock(Fixtures.CLOCK)
+                .withRegistry(registry)
                 .withNewDevicesPerMinute(1));
-        devices.forEach(s -> accepted(appraiser.appraise(s.sign(Fixtures.input()).bytes())));
+        devices.forEach(
+                s -> accepted(appraiser.appraise(s.sign(Fixtures.input()).bytes())));
     }
 
     @Test
     void aVerifierAtItsMaximumOfDevicesRefusesANewOneButServesTheOnesItTracks() {
-        var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withMaxDevices(2));
+        var appraiser = new Appraiser(
+                AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withMaxDevices(2));
         var a = Fixtures.signer();
         var b = Fixtures.signer();
         accepted(appraiser.appraise(a.sign(Fixtures.input()).bytes()));
         accepted(appraiser.appraise(b.sign(Fixtures.input()).bytes()));
-        var r = rejected(appraiser.appraise(Fixtures.signer().sign(Fixtures.input()).bytes()), ReasonCode.RATE_LIMITED);
+        var r = rejected(
+                appraiser.appraise(Fixtures.signer().sign(Fixtures.input()).bytes()), ReasonCode.RATE_LIMITED);
         assertTrue(r.detail().contains("--max-devices"), r.detail());
         accepted(appraiser.appraise(a.sign(Fixtures.input()).bytes()));
         assertEquals(2, appraiser.trackedDevices());
@@ -157,12 +175,15 @@ class AppraiserAdversaryTest {
 
     @Test
     void aRejectedReportOfANewDeviceCostsNoAdmission() {
-        var appraiser = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withNewDevicesPerMinute(1)
+        var appraiser = new Appraiser(AppraiserConfig.defaults()
+                .withClock(Fixtures.CLOCK)
+                .withNewDevicesPerMinute(1)
                 .withFleet("beta"));
         for (int i = 0; i < 5; i++) {
             rejected(appraiser.appraise(Fixtures.signer().sign(Fixtures.input()).bytes()), ReasonCode.WRONG_FLEET);
         }
-        var honest = new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withNewDevicesPerMinute(1));
+        var honest = new Appraiser(
+                AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withNewDevicesPerMinute(1));
         byte[] forged = Fixtures.signer().sign(Fixtures.input()).bytes();
         forged[forged.length - 1] ^= 1;
         rejected(honest.appraise(forged), ReasonCode.BAD_SIGNATURE);

@@ -72,14 +72,30 @@ class AppraiserTest {
         var keys = signer.keys();
         var state = ChainState.inMemory();
         // Two signers sharing one chain position: a forked device (or a cloned state file).
-        accepted(appraiser.appraise(new ReportSigner(keys, state).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(
+                new ReportSigner(keys, state).sign(Fixtures.input()).bytes()));
         byte[] second = new ReportSigner(keys, state).sign(Fixtures.input()).bytes();
         accepted(appraiser.appraise(second));
         var claims = decode(second).claims();
-        var fork = new Claims(claims.device(), claims.key(), claims.fleet(), claims.seq(), claims.prev(), claims.chain(),
-                claims.iat(), claims.epoch() + 1, claims.nonce(), claims.bootId(), claims.uptime(), claims.measurements(),
-                claims.softwareVersion(), claims.configHash(), claims.restart(), claims.rotations());
-        var r = rejected(appraiser.appraise(CoseSign1.sign(keys.deviceId().kid(), fork.encode(), keys)), ReasonCode.REPLAY);
+        var fork = new Claims(
+                claims.device(),
+                claims.key(),
+                claims.fleet(),
+                claims.seq(),
+                claims.prev(),
+                claims.chain(),
+                claims.iat(),
+                claims.epoch() + 1,
+                claims.nonce(),
+                claims.bootId(),
+                claims.uptime(),
+                claims.measurements(),
+                claims.softwareVersion(),
+                claims.configHash(),
+                claims.restart(),
+                claims.rotations());
+        var r = rejected(
+                appraiser.appraise(CoseSign1.sign(keys.deviceId().kid(), fork.encode(), keys)), ReasonCode.REPLAY);
         assertEquals(2, r.seq().getAsLong());
         assertEquals(Optional.of(keys.deviceId()), r.device());
     }
@@ -90,15 +106,33 @@ class AppraiserTest {
         var first = signer.sign(Fixtures.input());
         accepted(appraiser.appraise(first.bytes()));
         var c = signer.sign(Fixtures.input()).claims();
-        var broken = new Claims(c.device(), c.key(), c.fleet(), c.seq(), Optional.of(new byte[32]), c.chain(), c.iat(), c.epoch(),
-                c.nonce(), c.bootId(), c.uptime(), c.measurements(), c.softwareVersion(), c.configHash(), c.restart(), c.rotations());
-        rejected(appraiser.appraise(CoseSign1.sign(keys.deviceId().kid(), broken.encode(), keys)), ReasonCode.CHAIN_BREAK);
+        var broken = new Claims(
+                c.device(),
+                c.key(),
+                c.fleet(),
+                c.seq(),
+                Optional.of(new byte[32]),
+                c.chain(),
+                c.iat(),
+                c.epoch(),
+                c.nonce(),
+                c.bootId(),
+                c.uptime(),
+                c.measurements(),
+                c.softwareVersion(),
+                c.configHash(),
+                c.restart(),
+                c.rotations());
+        rejected(
+                appraiser.appraise(CoseSign1.sign(keys.deviceId().kid(), broken.encode(), keys)),
+                ReasonCode.CHAIN_BREAK);
     }
 
     @Test
     void aChangedByteIsABadSignature() {
         byte[] bytes = signer.sign(Fixtures.input()).bytes();
-        byte[] tampered = Hex.decode(Hex.encode(bytes).replace(Hex.encode("0.1.0".getBytes()), Hex.encode("0.1.1".getBytes())));
+        byte[] tampered =
+                Hex.decode(Hex.encode(bytes).replace(Hex.encode("0.1.0".getBytes()), Hex.encode("0.1.1".getBytes())));
         rejected(appraiser.appraise(tampered), ReasonCode.BAD_SIGNATURE);
     }
 

@@ -57,10 +57,12 @@ class AtomicFilesTest {
     void aWriterThatFailsLeavesTheOldContentAndNoTemporaryFile() throws IOException {
         Path target = dir.resolve("key.pins");
         Files.writeString(target, "old");
-        assertThrows(IOException.class, () -> AtomicFiles.write(target, AtomicFiles.OWNER_ONLY, file -> {
-            file.write(ByteBuffer.wrap("half".getBytes(StandardCharsets.US_ASCII)));
-            throw new IOException("disk full");
-        }));
+        assertThrows(
+                IOException.class,
+                () -> AtomicFiles.write(target, AtomicFiles.OWNER_ONLY, file -> {
+                    file.write(ByteBuffer.wrap("half".getBytes(StandardCharsets.US_ASCII)));
+                    throw new IOException("disk full");
+                }));
         assertEquals("old", Files.readString(target));
         assertEquals(List.of(target), files());
     }

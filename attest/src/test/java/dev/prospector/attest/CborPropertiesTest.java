@@ -56,8 +56,20 @@ class CborPropertiesTest {
                 Arbitraries.bytes().array(byte[].class).ofMaxSize(40).map(Cbor.Bytes::new),
                 text().map(Cbor.Text::new),
                 Arbitraries.doubles().map(Cbor.Float::new),
-                Arbitraries.of(0.0, -0.0, 1.5, 65504.0, 5.960464477539063e-8, 100000.0, 1.1, Double.NaN,
-                        Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, (double) Float.MIN_VALUE, Double.MIN_VALUE).map(Cbor.Float::new),
+                Arbitraries.of(
+                                0.0,
+                                -0.0,
+                                1.5,
+                                65504.0,
+                                5.960464477539063e-8,
+                                100000.0,
+                                1.1,
+                                Double.NaN,
+                                Double.POSITIVE_INFINITY,
+                                Double.NEGATIVE_INFINITY,
+                                (double) Float.MIN_VALUE,
+                                Double.MIN_VALUE)
+                        .map(Cbor.Float::new),
                 Arbitraries.of(new Cbor.Bool(true), new Cbor.Bool(false), new Cbor.Null()));
         if (depth == 0) {
             return leaves.map(v -> (Cbor.Value) v);
@@ -66,17 +78,27 @@ class CborPropertiesTest {
         return Arbitraries.frequencyOf(
                 net.jqwik.api.Tuple.of(4, leaves.map(v -> (Cbor.Value) v)),
                 net.jqwik.api.Tuple.of(1, inner.list().ofMaxSize(5).map(l -> (Cbor.Value) new Cbor.Array(l))),
-                net.jqwik.api.Tuple.of(1, Arbitraries.maps(Arbitraries.oneOf(text().map(Cbor.Text::new),
-                        Arbitraries.longs().map(Cbor.Int::new)), inner).ofMaxSize(5).map(m -> {
-                            var entries = new ArrayList<Cbor.Entry>();
-                            m.forEach((k, v) -> entries.add(new Cbor.Entry(k, v)));
-                            return (Cbor.Value) new Cbor.MapValue(entries);
-                        })),
+                net.jqwik.api.Tuple.of(
+                        1,
+                        Arbitraries.maps(
+                                        Arbitraries.oneOf(
+                                                text().map(Cbor.Text::new),
+                                                Arbitraries.longs().map(Cbor.Int::new)),
+                                        inner)
+                                .ofMaxSize(5)
+                                .map(m -> {
+                                    var entries = new ArrayList<Cbor.Entry>();
+                                    m.forEach((k, v) -> entries.add(new Cbor.Entry(k, v)));
+                                    return (Cbor.Value) new Cbor.MapValue(entries);
+                                })),
                 net.jqwik.api.Tuple.of(1, inner.map(v -> (Cbor.Value) new Cbor.Tagged(18, v))));
     }
 
     static Arbitrary<String> text() {
-        return Arbitraries.strings().withCharRange(' ', '~').withCharRange('\u00a0', '\ud7ff').withCharRange('\ue000', '\ufffd')
+        return Arbitraries.strings()
+                .withCharRange(' ', '~')
+                .withCharRange('\u00a0', '\ud7ff')
+                .withCharRange('\ue000', '\ufffd')
                 .ofMaxLength(12);
     }
 
@@ -113,10 +135,14 @@ class CborPropertiesTest {
         if (o.isFalse()) return "false";
         CBORType type = o.getType();
         switch (type) {
-            case Integer: return "i" + o.AsNumber().ToInt64Checked();
-            case ByteString: return "b" + Hex.encode(o.GetByteString());
-            case TextString: return "t" + o.AsString();
-            case FloatingPoint: return "f" + Double.doubleToLongBits(o.AsDoubleValue());
+            case Integer:
+                return "i" + o.AsNumber().ToInt64Checked();
+            case ByteString:
+                return "b" + Hex.encode(o.GetByteString());
+            case TextString:
+                return "t" + o.AsString();
+            case FloatingPoint:
+                return "f" + Double.doubleToLongBits(o.AsDoubleValue());
             case Array: {
                 var parts = new ArrayList<String>();
                 for (int i = 0; i < o.size(); i++) parts.add(canonical(o.get(i)));
@@ -128,7 +154,8 @@ class CborPropertiesTest {
                 parts.sort(null);
                 return "{" + parts + "}";
             }
-            default: return "?" + type;
+            default:
+                return "?" + type;
         }
     }
 

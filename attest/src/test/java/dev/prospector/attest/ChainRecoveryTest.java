@@ -24,10 +24,12 @@ class ChainRecoveryTest {
         assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(first.bytes()));
         // The outbox stores report 2, then the process dies before the chain state is written.
         var stored = new AtomicReference<SignedReport>();
-        assertThrows(IllegalStateException.class, () -> new ReportSigner(keys, ChainState.open(dir)).sign(Fixtures.input(), r -> {
-            stored.set(r);
-            throw new IllegalStateException("kill -9 (simulated) after the store, before the chain state");
-        }));
+        assertThrows(
+                IllegalStateException.class,
+                () -> new ReportSigner(keys, ChainState.open(dir)).sign(Fixtures.input(), r -> {
+                    stored.set(r);
+                    throw new IllegalStateException("kill -9 (simulated) after the store, before the chain state");
+                }));
         // Simulating the crash this way the chain did not advance; at start the agent reconciles from its outbox.
         var state = ChainState.open(dir);
         assertEquals(1, state.seq());
@@ -37,7 +39,8 @@ class ChainRecoveryTest {
         var third = new ReportSigner(keys, state).sign(Fixtures.input());
         assertEquals(3, third.claims().seq());
         assertArrayEquals(stored.get().hash(), third.claims().prev().orElseThrow());
-        assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(stored.get().bytes()));
+        assertInstanceOf(
+                Appraisal.Accepted.class, appraiser.appraise(stored.get().bytes()));
         var a = assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(third.bytes()));
         assertEquals(0, a.gap());
     }
@@ -49,7 +52,13 @@ class ChainRecoveryTest {
         var state = ChainState.open(dir);
         assertInstanceOf(ChainState.Reconciled.InStep.class, state.reconcile(stored(r)));
         assertEquals(1, state.seq());
-        assertArrayEquals(r.hash(), new ReportSigner(keys, state).sign(Fixtures.input()).claims().prev().orElseThrow());
+        assertArrayEquals(
+                r.hash(),
+                new ReportSigner(keys, state)
+                        .sign(Fixtures.input())
+                        .claims()
+                        .prev()
+                        .orElseThrow());
     }
 
     @Test
@@ -70,8 +79,11 @@ class ChainRecoveryTest {
         assertEquals(ChainState.RESTART_STATE_BEHIND, outcome.reason());
         var next = new ReportSigner(keys, state).sign(Fixtures.input());
         assertEquals(1, next.claims().seq(), "a new chain, not seq 2 again");
-        assertEquals(java.util.Optional.of(ChainState.RESTART_STATE_BEHIND), next.claims().restart());
-        var a = assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(next.bytes()), "the verifier takes the restart");
+        assertEquals(
+                java.util.Optional.of(ChainState.RESTART_STATE_BEHIND),
+                next.claims().restart());
+        var a = assertInstanceOf(
+                Appraisal.Accepted.class, appraiser.appraise(next.bytes()), "the verifier takes the restart");
         assertTrue(a.chainRestart());
     }
 
@@ -80,7 +92,8 @@ class ChainRecoveryTest {
         var state = ChainState.open(dir);
         byte[] other = new byte[16];
         other[0] = 9;
-        var r = state.reconcile(java.util.Optional.of(new ChainState.Stored(40, java.util.Optional.of(other), new byte[32])));
+        var r = state.reconcile(
+                java.util.Optional.of(new ChainState.Stored(40, java.util.Optional.of(other), new byte[32])));
         assertInstanceOf(ChainState.Reconciled.InStep.class, r);
         assertEquals(0, state.seq());
     }
@@ -96,14 +109,16 @@ class ChainRecoveryTest {
         signer.sign(Fixtures.input());
         signer.sign(Fixtures.input());
         var reopened = ChainState.open(dir);
-        var outcome = assertInstanceOf(ChainState.Reconciled.NewChain.class, reopened.reconcile(java.util.Optional.empty()));
+        var outcome =
+                assertInstanceOf(ChainState.Reconciled.NewChain.class, reopened.reconcile(java.util.Optional.empty()));
         assertEquals(ChainState.RESTART_STORE_LOST, outcome.reason());
         assertEquals(3, outcome.lostFrom(), "reports up to 2 were known delivered when the state was last written");
         assertEquals(4, outcome.lostTo());
     }
 
     private static java.util.Optional<ChainState.Stored> stored(SignedReport r) {
-        return java.util.Optional.of(new ChainState.Stored(r.claims().seq(), java.util.Optional.of(r.claims().chain()), r.hash()));
+        return java.util.Optional.of(new ChainState.Stored(
+                r.claims().seq(), java.util.Optional.of(r.claims().chain()), r.hash()));
     }
 
     private byte[] readState() {

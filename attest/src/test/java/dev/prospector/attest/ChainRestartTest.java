@@ -27,7 +27,9 @@ class ChainRestartTest {
     void aNewChainAfterLostStateIsAcceptedAndRecordedAsARestart() throws Exception {
         var keys = DeviceKeys.generate();
         for (int i = 0; i < 3; i++) {
-            accepted(appraiser.appraise(new ReportSigner(keys, ChainState.open(dir)).sign(Fixtures.input()).bytes()));
+            accepted(appraiser.appraise(new ReportSigner(keys, ChainState.open(dir))
+                    .sign(Fixtures.input())
+                    .bytes()));
         }
         Files.delete(dir.resolve(ChainState.FILE)); // a new SD card
         var signer = new ReportSigner(keys, ChainState.open(dir));
@@ -47,7 +49,9 @@ class ChainRestartTest {
         var oldSigner = new ReportSigner(keys, ChainState.inMemory());
         accepted(appraiser.appraise(oldSigner.sign(Fixtures.input()).bytes()));
         byte[] lateOld = oldSigner.sign(Fixtures.input()).bytes();
-        accepted(appraiser.appraise(new ReportSigner(keys, ChainState.inMemory()).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(new ReportSigner(keys, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .bytes()));
         var r = assertInstanceOf(Appraisal.Rejected.class, appraiser.appraise(lateOld));
         assertEquals(ReasonCode.REPLAY, r.reason(), r::toString);
     }
@@ -57,14 +61,18 @@ class ChainRestartTest {
         var keys = DeviceKeys.generate();
         var clock = new MutableClock(Fixtures.NOW);
         var appr = new Appraiser(AppraiserConfig.defaults().withClock(clock));
-        byte[] ancient = new ReportSigner(keys, ChainState.inMemory()).sign(Fixtures.input(clock.instant())).bytes();
+        byte[] ancient = new ReportSigner(keys, ChainState.inMemory())
+                .sign(Fixtures.input(clock.instant()))
+                .bytes();
         assertInstanceOf(Appraisal.Accepted.class, appr.appraise(ancient));
         // More restarts than the verifier remembers closed chains, each a minute later.
         ReportSigner current = null;
         for (int i = 0; i <= Appraiser.CLOSED_CHAINS_KEPT; i++) {
             clock.advance(java.time.Duration.ofMinutes(1));
             current = new ReportSigner(keys, ChainState.inMemory());
-            assertTrue(accepted(appr.appraise(current.sign(Fixtures.input(clock.instant())).bytes())).chainRestart());
+            assertTrue(accepted(appr.appraise(
+                            current.sign(Fixtures.input(clock.instant())).bytes()))
+                    .chainRestart());
         }
         var r = assertInstanceOf(Appraisal.Rejected.class, appr.appraise(ancient));
         assertEquals(ReasonCode.REPLAY, r.reason(), r::toString);
@@ -74,7 +82,9 @@ class ChainRestartTest {
     @Test
     void aNewChainWhoseFirstReportWasLostIsARestartWithAGap() {
         var keys = DeviceKeys.generate();
-        accepted(appraiser.appraise(new ReportSigner(keys, ChainState.inMemory()).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(new ReportSigner(keys, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .bytes()));
         var fresh = new ReportSigner(keys, ChainState.inMemory());
         fresh.sign(Fixtures.input()); // lost: killed after persisting, before sending
         var second = accepted(appraiser.appraise(fresh.sign(Fixtures.input()).bytes()));
@@ -85,9 +95,13 @@ class ChainRestartTest {
     @Test
     void aKillBetweenPersistingAndSendingShowsAsAGapNeverAReusedSeq() throws Exception {
         var keys = DeviceKeys.generate();
-        accepted(appraiser.appraise(new ReportSigner(keys, ChainState.open(dir)).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(new ReportSigner(keys, ChainState.open(dir))
+                .sign(Fixtures.input())
+                .bytes()));
         new ReportSigner(keys, ChainState.open(dir)).sign(Fixtures.input()); // signed, persisted, never sent
-        var after = accepted(appraiser.appraise(new ReportSigner(keys, ChainState.open(dir)).sign(Fixtures.input()).bytes()));
+        var after = accepted(appraiser.appraise(new ReportSigner(keys, ChainState.open(dir))
+                .sign(Fixtures.input())
+                .bytes()));
         assertEquals(3, after.seq());
         assertEquals(1, after.gap());
     }
@@ -128,9 +142,26 @@ class ChainRestartTest {
         accepted(appraiser.appraise(signer.sign(Fixtures.input()).bytes())); // seq 3, gap 1
         // A different seq 2 (validly signed, same prev) is not the one seq 3 points at.
         var c = realSecond.claims();
-        var other = new Claims(c.device(), c.key(), c.fleet(), c.seq(), c.prev(), c.chain(), c.iat(), c.epoch() + 1, c.nonce(),
-                c.bootId(), c.uptime(), c.measurements(), c.softwareVersion(), c.configHash(), c.restart(), c.rotations());
-        var r = assertInstanceOf(Appraisal.Rejected.class, appraiser.appraise(CoseSign1.sign(keys.deviceId().kid(), other.encode(), keys)));
+        var other = new Claims(
+                c.device(),
+                c.key(),
+                c.fleet(),
+                c.seq(),
+                c.prev(),
+                c.chain(),
+                c.iat(),
+                c.epoch() + 1,
+                c.nonce(),
+                c.bootId(),
+                c.uptime(),
+                c.measurements(),
+                c.softwareVersion(),
+                c.configHash(),
+                c.restart(),
+                c.rotations());
+        var r = assertInstanceOf(
+                Appraisal.Rejected.class,
+                appraiser.appraise(CoseSign1.sign(keys.deviceId().kid(), other.encode(), keys)));
         assertEquals(ReasonCode.CHAIN_BREAK, r.reason(), r::toString);
         accepted(appraiser.appraise(realSecond.bytes()));
     }
@@ -158,8 +189,16 @@ class ChainRestartTest {
             for (var t : threads) {
                 t.join();
             }
-            assertEquals(1, outcomes.stream().filter(a -> a instanceof Appraisal.Accepted acc && !acc.duplicate()).count());
-            assertEquals(3, outcomes.stream().filter(a -> a instanceof Appraisal.Accepted acc && acc.duplicate()).count());
+            assertEquals(
+                    1,
+                    outcomes.stream()
+                            .filter(a -> a instanceof Appraisal.Accepted acc && !acc.duplicate())
+                            .count());
+            assertEquals(
+                    3,
+                    outcomes.stream()
+                            .filter(a -> a instanceof Appraisal.Accepted acc && acc.duplicate())
+                            .count());
             assertEquals(1, appr.stats().accepted());
         }
     }

@@ -80,7 +80,8 @@ class ChainStateTest {
         assertEquals(100, bySeq.size());
         assertEquals(100L, bySeq.lastKey());
         for (long s = 2; s <= 100; s++) {
-            assertArrayEquals(bySeq.get(s - 1).hash(), bySeq.get(s).claims().prev().orElseThrow());
+            assertArrayEquals(
+                    bySeq.get(s - 1).hash(), bySeq.get(s).claims().prev().orElseThrow());
         }
     }
 }

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /** The claims decoder refuses every malformed measurement and claim, with a sentence saying which. */
 class ClaimsDecodeTest {
-    private final byte[] valid = Fixtures.signer().sign(Fixtures.input()).claims().encode();
+    private final byte[] valid =
+            Fixtures.signer().sign(Fixtures.input()).claims().encode();
 
     /** The valid payload with claim {@code key} replaced by {@code value} (or removed when null). */
     private byte[] with(String key, Cbor.Value value) throws Exception {
@@ -28,7 +29,8 @@ class ClaimsDecodeTest {
     }
 
     private String rejected(byte[] payload) {
-        return assertThrows(MalformedReportException.class, () -> Claims.decode(payload)).getMessage();
+        return assertThrows(MalformedReportException.class, () -> Claims.decode(payload))
+                .getMessage();
     }
 
     private static Cbor.MapValue measurement(Object... kv) {
@@ -46,7 +48,15 @@ class ClaimsDecodeTest {
 
     @Test
     void aMeasurementWithAnIntegerValueIsMalformed() throws Exception {
-        var m = measurement("name", new Cbor.Text("x"), "value", new Cbor.Int(3), "unit", new Cbor.Text("B"), "source", new Cbor.Text("s"));
+        var m = measurement(
+                "name",
+                new Cbor.Text("x"),
+                "value",
+                new Cbor.Int(3),
+                "unit",
+                new Cbor.Text("B"),
+                "source",
+                new Cbor.Text("s"));
         assertTrue(rejected(with("meas", new Cbor.Array(List.of(m)))).contains("float"));
     }
 
@@ -54,12 +64,29 @@ class ClaimsDecodeTest {
     void aMeasurementWithAMissingOrExtraKeyIsMalformed() throws Exception {
         var three = measurement("name", new Cbor.Text("x"), "value", new Cbor.Float(1.5), "unit", new Cbor.Text("B"));
         rejected(with("meas", new Cbor.Array(List.of(three))));
-        var five = measurement("name", new Cbor.Text("x"), "value", new Cbor.Float(1.5), "unit", new Cbor.Text("B"),
-                "source", new Cbor.Text("s"), "extra", new Cbor.Int(1));
+        var five = measurement(
+                "name",
+                new Cbor.Text("x"),
+                "value",
+                new Cbor.Float(1.5),
+                "unit",
+                new Cbor.Text("B"),
+                "source",
+                new Cbor.Text("s"),
+                "extra",
+                new Cbor.Int(1));
         rejected(with("meas", new Cbor.Array(List.of(five))));
         var wrongPair = measurement("name", new Cbor.Text("x"), "value", new Cbor.Float(1.5));
         rejected(with("meas", new Cbor.Array(List.of(wrongPair))));
-        var renamed = measurement("nom", new Cbor.Text("x"), "value", new Cbor.Float(1.5), "unit", new Cbor.Text("B"), "source", new Cbor.Text("s"));
+        var renamed = measurement(
+                "nom",
+                new Cbor.Text("x"),
+                "value",
+                new Cbor.Float(1.5),
+                "unit",
+                new Cbor.Text("B"),
+                "source",
+                new Cbor.Text("s"));
         rejected(with("meas", new Cbor.Array(List.of(renamed))));
     }
 
@@ -73,13 +100,22 @@ class ClaimsDecodeTest {
 
     @Test
     void aNonFiniteValueIsMalformed() throws Exception {
-        var nan = measurement("name", new Cbor.Text("x"), "value", new Cbor.Float(Double.NaN), "unit", new Cbor.Text("B"), "source", new Cbor.Text("s"));
+        var nan = measurement(
+                "name",
+                new Cbor.Text("x"),
+                "value",
+                new Cbor.Float(Double.NaN),
+                "unit",
+                new Cbor.Text("B"),
+                "source",
+                new Cbor.Text("s"));
         assertTrue(rejected(with("meas", new Cbor.Array(List.of(nan)))).contains("finite"));
     }
 
     @Test
     void everyRequiredClaimIsRequired() throws Exception {
-        for (String key : List.of("v", "dev", "key", "fleet", "seq", "chain", "iat", "epoch", "boot", "up", "meas", "sw", "cfg")) {
+        for (String key : List.of(
+                "v", "dev", "key", "fleet", "seq", "chain", "iat", "epoch", "boot", "up", "meas", "sw", "cfg")) {
             String message = rejected(with(key, null));
             assertTrue(message.contains(key) || message.contains("invalid claims"), key + ": " + message);
         }

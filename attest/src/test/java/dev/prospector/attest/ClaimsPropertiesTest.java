@@ -20,8 +20,11 @@ import net.jqwik.api.Provide;
 class ClaimsPropertiesTest {
 
     @Property(tries = 150)
-    void anyReportRoundTripsThroughItsBytes(@ForAll("inputs") ReportInput input, @ForAll("seeds") byte[] seed,
-            @ForAll @net.jqwik.api.constraints.IntRange(min = 0, max = 2) int rotations) throws Exception {
+    void anyReportRoundTripsThroughItsBytes(
+            @ForAll("inputs") ReportInput input,
+            @ForAll("seeds") byte[] seed,
+            @ForAll @net.jqwik.api.constraints.IntRange(min = 0, max = 2) int rotations)
+            throws Exception {
         var keys = DeviceKeys.fromSeed(seed);
         for (int i = 0; i < rotations; i++) {
             keys = keys.rotate(input.iat());
@@ -33,7 +36,10 @@ class ClaimsPropertiesTest {
             var decoded = Report.decode(report.bytes());
             assertEquals(report.claims(), decoded.claims());
             assertTrue(decoded.verifySignature());
-            assertArrayEquals(report.claims().encode(), decoded.payload(), "re-encoding the decoded claims gives the signed bytes");
+            assertArrayEquals(
+                    report.claims().encode(),
+                    decoded.payload(),
+                    "re-encoding the decoded claims gives the signed bytes");
             var c = decoded.claims();
             assertEquals(input.fleet(), c.fleet());
             assertEquals(input.iat(), c.iat());
@@ -56,14 +62,17 @@ class ClaimsPropertiesTest {
     void measurementsKeepEveryFiniteValueExactly(@ForAll("finite") double value) throws Exception {
         var signer = Fixtures.signer();
         var m = new MeasurementClaim("x", value, "1", "test");
-        var decoded = Report.decode(signer.sign(Fixtures.input(List.of(m))).bytes()).claims();
+        var decoded =
+                Report.decode(signer.sign(Fixtures.input(List.of(m))).bytes()).claims();
         var back = (MeasurementClaim) decoded.measurements().get(0);
         assertEquals(Double.doubleToLongBits(value), Double.doubleToLongBits(back.value()));
     }
 
     @Provide
     Arbitrary<Double> finite() {
-        return Arbitraries.oneOf(Arbitraries.doubles(), Arbitraries.doubles().between(-1e6, 1e6),
+        return Arbitraries.oneOf(
+                Arbitraries.doubles(),
+                Arbitraries.doubles().between(-1e6, 1e6),
                 Arbitraries.of(0.0, -0.0, Double.MIN_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE, 48.5, 1e-7));
     }
 
@@ -80,18 +89,41 @@ class ClaimsPropertiesTest {
                         .as((n, v, u, s) -> (Measurement) new MeasurementClaim(n, v, u, s)),
                 Combinators.combine(text, text).as((n, r) -> (Measurement) new UnavailableMeasurement(n, r)));
         return Builders.withBuilder(() -> new Object[10])
-                .use(text).in((a, v) -> set(a, 0, v))
-                .use(Arbitraries.longs().between(0, 253402300799999L).map(Instant::ofEpochMilli)).in((a, v) -> set(a, 1, v))
-                .use(Arbitraries.longs().greaterOrEqual(0)).in((a, v) -> set(a, 2, v))
-                .use(Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(Limits.MAX_NONCE_BYTES).optional()).in((a, v) -> set(a, 3, v))
-                .use(text).in((a, v) -> set(a, 4, v))
-                .use(Arbitraries.longs().between(0, Long.MAX_VALUE / 1_000_000).map(Duration::ofMillis)).in((a, v) -> set(a, 5, v))
-                .use(measurement.list().ofMaxSize(12)).in((a, v) -> set(a, 6, v))
-                .use(text).in((a, v) -> set(a, 7, v))
-                .use(Arbitraries.bytes().array(byte[].class).ofSize(32)).in((a, v) -> set(a, 8, v))
-                .use(Arbitraries.oneOf(Arbitraries.just(0L), Arbitraries.longs().between(1, 1000))).in((a, v) -> set(a, 9, v))
-                .build(a -> new ReportInput((String) a[0], (Instant) a[1], (Long) a[2], cast(a[3]), (String) a[4], (Duration) a[5],
-                        cast(a[6]), (String) a[7], (byte[]) a[8], (Long) a[9]));
+                .use(text)
+                .in((a, v) -> set(a, 0, v))
+                .use(Arbitraries.longs().between(0, 253402300799999L).map(Instant::ofEpochMilli))
+                .in((a, v) -> set(a, 1, v))
+                .use(Arbitraries.longs().greaterOrEqual(0))
+                .in((a, v) -> set(a, 2, v))
+                .use(Arbitraries.bytes()
+                        .array(byte[].class)
+                        .ofMinSize(1)
+                        .ofMaxSize(Limits.MAX_NONCE_BYTES)
+                        .optional())
+                .in((a, v) -> set(a, 3, v))
+                .use(text)
+                .in((a, v) -> set(a, 4, v))
+                .use(Arbitraries.longs().between(0, Long.MAX_VALUE / 1_000_000).map(Duration::ofMillis))
+                .in((a, v) -> set(a, 5, v))
+                .use(measurement.list().ofMaxSize(12))
+                .in((a, v) -> set(a, 6, v))
+                .use(text)
+                .in((a, v) -> set(a, 7, v))
+                .use(Arbitraries.bytes().array(byte[].class).ofSize(32))
+                .in((a, v) -> set(a, 8, v))
+                .use(Arbitraries.oneOf(Arbitraries.just(0L), Arbitraries.longs().between(1, 1000)))
+                .in((a, v) -> set(a, 9, v))
+                .build(a -> new ReportInput(
+                        (String) a[0],
+                        (Instant) a[1],
+                        (Long) a[2],
+                        cast(a[3]),
+                        (String) a[4],
+                        (Duration) a[5],
+                        cast(a[6]),
+                        (String) a[7],
+                        (byte[]) a[8],
+                        (Long) a[9]));
     }
 
     private static Object[] set(Object[] a, int i, Object v) {

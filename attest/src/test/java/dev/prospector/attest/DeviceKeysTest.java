@@ -31,7 +31,8 @@ class DeviceKeysTest {
     @Test
     void privateKeyIsPkcs8PemOwnerOnlyAndPublicKeyIsSubjectPublicKeyInfo() throws Exception {
         DeviceKeys.generate().write(dir);
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("device.key"))));
+        assertEquals(
+                "rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("device.key"))));
         assertTrue(Files.readString(dir.resolve("device.key")).startsWith("-----BEGIN PRIVATE KEY-----"));
         assertTrue(Files.readString(dir.resolve("device.pub")).startsWith("-----BEGIN PUBLIC KEY-----"));
         try (var listing = Files.list(dir)) {
@@ -95,7 +96,10 @@ class DeviceKeysTest {
         gen.initialize(256);
         byte[] der = gen.generateKeyPair().getPrivate().getEncoded();
         Path key = dir.resolve("device.key");
-        Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(der) + "\n-----END PRIVATE KEY-----\n");
+        Files.writeString(
+                key,
+                "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(der)
+                        + "\n-----END PRIVATE KEY-----\n");
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
         var e = assertThrows(KeyCustodyException.class, () -> DeviceKeys.load(dir));
         assertTrue(e.getMessage().contains("not an Ed25519 key"), e.getMessage());
@@ -114,7 +118,8 @@ class DeviceKeysTest {
         String s = keys.toString();
         assertTrue(s.contains(keys.deviceId().value()));
         assertFalse(s.contains(Hex.encode(keys.publicKey())));
-        assertFalse(s.contains(Base64.getEncoder().encodeToString(keys.publicKey()).substring(0, 20)));
+        assertFalse(
+                s.contains(Base64.getEncoder().encodeToString(keys.publicKey()).substring(0, 20)));
     }
 
     private static byte[] pemBody(Path file) throws Exception {

@@ -25,8 +25,16 @@ final class Fixtures {
     }
 
     static ReportInput input(Instant iat) {
-        return new ReportInput("alpha", iat, 42, Optional.empty(), "6f1c2a3e-7d55-4b1f-9a4e-0e7b4c1d2f10",
-                Duration.ofMillis(3_600_250), measurements(), "0.1.0", CONFIG_HASH);
+        return new ReportInput(
+                "alpha",
+                iat,
+                42,
+                Optional.empty(),
+                "6f1c2a3e-7d55-4b1f-9a4e-0e7b4c1d2f10",
+                Duration.ofMillis(3_600_250),
+                measurements(),
+                "0.1.0",
+                CONFIG_HASH);
     }
 
     static ReportInput input() {
@@ -34,8 +42,16 @@ final class Fixtures {
     }
 
     static ReportInput input(List<Measurement> measurements) {
-        return new ReportInput("alpha", NOW, 42, Optional.empty(), "6f1c2a3e-7d55-4b1f-9a4e-0e7b4c1d2f10",
-                Duration.ofMillis(3_600_250), measurements, "0.1.0", CONFIG_HASH);
+        return new ReportInput(
+                "alpha",
+                NOW,
+                42,
+                Optional.empty(),
+                "6f1c2a3e-7d55-4b1f-9a4e-0e7b4c1d2f10",
+                Duration.ofMillis(3_600_250),
+                measurements,
+                "0.1.0",
+                CONFIG_HASH);
     }
 
     static ReportSigner signer() {

@@ -95,23 +95,30 @@ class HostileInputTest {
 
     @Provide
     Arbitrary<byte[]> mutants() {
-        return Arbitraries.integers().between(1, 6).flatMap(n -> Arbitraries.longs().map(seed -> {
-            var rnd = new java.util.Random(seed);
-            byte[] b = valid().bytes().clone();
-            for (int k = 0; k < n; k++) {
-                int op = rnd.nextInt(3);
-                int pos = rnd.nextInt(b.length + (op == 2 ? 1 : 0));
-                if (op == 0 && b.length > 0) {
-                    b[Math.min(pos, b.length - 1)] = (byte) rnd.nextInt(256);
-                } else if (op == 1 && b.length > 1) {
-                    b = concat(Arrays.copyOfRange(b, 0, Math.min(pos, b.length - 1)), Arrays.copyOfRange(b, Math.min(pos, b.length - 1) + 1, b.length));
-                } else {
-                    b = concat(concat(Arrays.copyOfRange(b, 0, Math.min(pos, b.length)), new byte[] {(byte) rnd.nextInt(256)}),
-                            Arrays.copyOfRange(b, Math.min(pos, b.length), b.length));
-                }
-            }
-            return b;
-        }));
+        return Arbitraries.integers()
+                .between(1, 6)
+                .flatMap(n -> Arbitraries.longs().map(seed -> {
+                    var rnd = new java.util.Random(seed);
+                    byte[] b = valid().bytes().clone();
+                    for (int k = 0; k < n; k++) {
+                        int op = rnd.nextInt(3);
+                        int pos = rnd.nextInt(b.length + (op == 2 ? 1 : 0));
+                        if (op == 0 && b.length > 0) {
+                            b[Math.min(pos, b.length - 1)] = (byte) rnd.nextInt(256);
+                        } else if (op == 1 && b.length > 1) {
+                            b = concat(
+                                    Arrays.copyOfRange(b, 0, Math.min(pos, b.length - 1)),
+                                    Arrays.copyOfRange(b, Math.min(pos, b.length - 1) + 1, b.length));
+                        } else {
+                            b = concat(
+                                    concat(
+                                            Arrays.copyOfRange(b, 0, Math.min(pos, b.length)),
+                                            new byte[] {(byte) rnd.nextInt(256)}),
+                                    Arrays.copyOfRange(b, Math.min(pos, b.length), b.length));
+                        }
+                    }
+                    return b;
+                }));
     }
 
     @Property(tries = 400)
@@ -127,11 +134,13 @@ class HostileInputTest {
     @Provide
     Arbitrary<byte[]> payloadMutants() {
         byte[] payload = valid().claims().encode();
-        return Arbitraries.integers().between(0, payload.length - 1).flatMap(pos -> Arbitraries.integers().between(0, 255).map(b -> {
-            byte[] m = payload.clone();
-            m[pos] = (byte) (int) b;
-            return m;
-        }));
+        return Arbitraries.integers()
+                .between(0, payload.length - 1)
+                .flatMap(pos -> Arbitraries.integers().between(0, 255).map(b -> {
+                    byte[] m = payload.clone();
+                    m[pos] = (byte) (int) b;
+                    return m;
+                }));
     }
 
     @Test
@@ -161,7 +170,10 @@ class HostileInputTest {
         return Arbitraries.oneOf(
                 Arbitraries.bytes().array(byte[].class).ofMaxSize(2000),
                 // start like a report so that the decoder gets further in
-                Arbitraries.bytes().array(byte[].class).ofMaxSize(600).map(b -> concat(new byte[] {(byte) 0xd2, (byte) 0x84}, b)));
+                Arbitraries.bytes()
+                        .array(byte[].class)
+                        .ofMaxSize(600)
+                        .map(b -> concat(new byte[] {(byte) 0xd2, (byte) 0x84}, b)));
     }
 
     @Test
@@ -175,9 +187,18 @@ class HostileInputTest {
 
     @Test
     void hugeDeclaredLengthsAreRejectedWithoutAllocating() {
-        String[] heads = {"5bffffffffffffffff", "5b7fffffffffffffff", "7b7fffffffffffffff", "9b7fffffffffffffff",
-            "bb7fffffffffffffff", "5affffffff", "9affffffff", "baffffffff", "d2845affffffff",
-            "d28443a1012741a05affffffff"};
+        String[] heads = {
+            "5bffffffffffffffff",
+            "5b7fffffffffffffff",
+            "7b7fffffffffffffff",
+            "9b7fffffffffffffff",
+            "bb7fffffffffffffff",
+            "5affffffff",
+            "9affffffff",
+            "baffffffff",
+            "d2845affffffff",
+            "d28443a1012741a05affffffff"
+        };
         for (String h : heads) {
             assertBounded(Hex.decode(h));
             byte[] padded = Arrays.copyOf(Hex.decode(h), 4096);
@@ -209,7 +230,9 @@ class HostileInputTest {
             long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
             assertThrows(MalformedReportException.class, () -> Report.decode(input));
             long used = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
-            assertTrue(used < 64L * input.length + (1 << 20), "allocated " + used + " bytes for " + input.length + " input bytes");
+            assertTrue(
+                    used < 64L * input.length + (1 << 20),
+                    "allocated " + used + " bytes for " + input.length + " input bytes");
         });
         var a = Fixtures.appraiser().appraise(input);
         assertInstanceOf(Appraisal.Rejected.class, a);

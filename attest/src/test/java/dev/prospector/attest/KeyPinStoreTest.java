@@ -17,7 +17,8 @@ class KeyPinStoreTest {
     Path dir;
 
     private Appraiser verifier(KeyPinStore pins) {
-        return new Appraiser(AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withKeyPins(pins));
+        return new Appraiser(
+                AppraiserConfig.defaults().withClock(Fixtures.CLOCK).withKeyPins(pins));
     }
 
     @Test
@@ -27,25 +28,41 @@ class KeyPinStoreTest {
         var state = ChainState.inMemory();
         var pins = KeyPinStore.open(file);
         var first = verifier(pins);
-        assertInstanceOf(Appraisal.Accepted.class, first.appraise(new ReportSigner(old, state).sign(Fixtures.input()).bytes()));
+        assertInstanceOf(
+                Appraisal.Accepted.class,
+                first.appraise(
+                        new ReportSigner(old, state).sign(Fixtures.input()).bytes()));
         var rotated = old.rotate(Fixtures.NOW);
-        assertInstanceOf(Appraisal.Accepted.class, first.appraise(new ReportSigner(rotated, state).sign(Fixtures.input()).bytes()));
+        assertInstanceOf(
+                Appraisal.Accepted.class,
+                first.appraise(
+                        new ReportSigner(rotated, state).sign(Fixtures.input()).bytes()));
         pins.close();
 
         // A restarted verifier: a report made with the old key (stolen, say) is refused at once.
         var restarted = verifier(KeyPinStore.open(file));
-        var stolen = new ReportSigner(old, ChainState.inMemory()).sign(Fixtures.input()).bytes();
+        var stolen = new ReportSigner(old, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .bytes();
         var r = assertInstanceOf(Appraisal.Rejected.class, restarted.appraise(stolen));
         assertEquals(ReasonCode.KEY_MISMATCH, r.reason(), r::toString);
-        assertInstanceOf(Appraisal.Accepted.class, restarted.appraise(new ReportSigner(rotated, state).sign(Fixtures.input()).bytes()));
+        assertInstanceOf(
+                Appraisal.Accepted.class,
+                restarted.appraise(
+                        new ReportSigner(rotated, state).sign(Fixtures.input()).bytes()));
     }
 
     @Test
     void withoutAPinStoreARestartedVerifierWouldTrustTheOldKeyAgain() {
         var old = DeviceKeys.generate();
         old.rotate(Fixtures.NOW);
-        var stolen = new ReportSigner(old, ChainState.inMemory()).sign(Fixtures.input()).bytes();
-        assertInstanceOf(Appraisal.Accepted.class, Fixtures.appraiser().appraise(stolen), "the reason to configure a KeyPinStore");
+        var stolen = new ReportSigner(old, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .bytes();
+        assertInstanceOf(
+                Appraisal.Accepted.class,
+                Fixtures.appraiser().appraise(stolen),
+                "the reason to configure a KeyPinStore");
     }
 
     @Test
@@ -77,7 +94,9 @@ class KeyPinStoreTest {
     void aPinThatCannotBeRecordedIsAVerifierErrorNotAnAcceptance() {
         var pins = KeyPinStore.open(dir.resolve("pins.txt"));
         pins.close();
-        var r = assertInstanceOf(Appraisal.Rejected.class, verifier(pins).appraise(Fixtures.signer().sign(Fixtures.input()).bytes()));
+        var r = assertInstanceOf(
+                Appraisal.Rejected.class,
+                verifier(pins).appraise(Fixtures.signer().sign(Fixtures.input()).bytes()));
         assertEquals(ReasonCode.VERIFIER_ERROR, r.reason(), r::toString);
     }
 
@@ -86,7 +105,9 @@ class KeyPinStoreTest {
         var pins = KeyPinStore.open(dir.resolve("pins.txt"));
         pins.close(); // the file cannot be written any more (as on a full or read-only disk)
         var device = DeviceKeys.generate();
-        var report = new ReportSigner(device, ChainState.inMemory()).sign(Fixtures.input()).bytes();
+        var report = new ReportSigner(device, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .bytes();
         var r = assertInstanceOf(Appraisal.Rejected.class, verifier(pins).appraise(report));
         assertEquals(ReasonCode.VERIFIER_ERROR, r.reason(), "the board keeps the report and sends it again: " + r);
         assertTrue(pins.get(device.deviceId()).isEmpty(), "no pin in memory that is not on disk");

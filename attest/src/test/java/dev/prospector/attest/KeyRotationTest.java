@@ -42,13 +42,16 @@ class KeyRotationTest {
         var appraiser = Fixtures.appraiser();
         var old = DeviceKeys.generate();
         var state = ChainState.inMemory();
-        accepted(appraiser.appraise(new ReportSigner(old, state).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(
+                new ReportSigner(old, state).sign(Fixtures.input()).bytes()));
         var rotated = old.rotate(Fixtures.NOW);
-        var after = accepted(appraiser.appraise(new ReportSigner(rotated, state).sign(Fixtures.input()).bytes()));
+        var after = accepted(appraiser.appraise(
+                new ReportSigner(rotated, state).sign(Fixtures.input()).bytes()));
         assertEquals(old.deviceId(), after.device());
         assertEquals(2, after.seq());
         assertEquals(0, after.gap());
-        assertArrayEquals(rotated.publicKey(), appraiser.pinnedKey(old.deviceId()).orElseThrow());
+        assertArrayEquals(
+                rotated.publicKey(), appraiser.pinnedKey(old.deviceId()).orElseThrow());
     }
 
     @Test
@@ -56,8 +59,11 @@ class KeyRotationTest {
         var appraiser = Fixtures.appraiser();
         var old = DeviceKeys.generate();
         var state = ChainState.inMemory();
-        accepted(appraiser.appraise(new ReportSigner(old, state).sign(Fixtures.input()).bytes()));
-        accepted(appraiser.appraise(new ReportSigner(old.rotate(Fixtures.NOW), state).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(
+                new ReportSigner(old, state).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(new ReportSigner(old.rotate(Fixtures.NOW), state)
+                .sign(Fixtures.input())
+                .bytes()));
         var stolen = new ReportSigner(old, state).sign(Fixtures.input()).bytes();
         var r = assertInstanceOf(Appraisal.Rejected.class, appraiser.appraise(stolen));
         assertEquals(ReasonCode.KEY_MISMATCH, r.reason(), r::toString);
@@ -70,7 +76,9 @@ class KeyRotationTest {
         for (int i = 0; i < 3; i++) {
             keys = keys.rotate(Fixtures.NOW);
         }
-        byte[] report = new ReportSigner(keys, ChainState.inMemory()).sign(Fixtures.input()).bytes();
+        byte[] report = new ReportSigner(keys, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .bytes();
         assertTrue(Report.decode(report).verifySignature(), "self-verifying through the rotations");
         assertEquals(first, accepted(Fixtures.appraiser().appraise(report)).device());
     }
@@ -80,9 +88,11 @@ class KeyRotationTest {
         var appraiser = Fixtures.appraiser();
         var k0 = DeviceKeys.generate();
         var state = ChainState.inMemory();
-        accepted(appraiser.appraise(new ReportSigner(k0, state).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(
+                new ReportSigner(k0, state).sign(Fixtures.input()).bytes()));
         var k2 = k0.rotate(Fixtures.NOW).rotate(Fixtures.NOW);
-        accepted(appraiser.appraise(new ReportSigner(k2, state).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(
+                new ReportSigner(k2, state).sign(Fixtures.input()).bytes()));
     }
 
     @Test
@@ -90,23 +100,46 @@ class KeyRotationTest {
         var appraiser = Fixtures.appraiser();
         var device = DeviceKeys.generate();
         var state = ChainState.inMemory();
-        accepted(appraiser.appraise(new ReportSigner(device, state).sign(Fixtures.input()).bytes()));
+        accepted(appraiser.appraise(
+                new ReportSigner(device, state).sign(Fixtures.input()).bytes()));
         // An attacker names its own key as the device's new key, signing the statement itself.
         var attacker = DeviceKeys.generate();
-        byte[] payload = Cbor.encode(Cbor.map().put("v", new Cbor.Int(1)).put("dev", new Cbor.Text(device.deviceId().value()))
-                .put("n", new Cbor.Int(1)).put("old", new Cbor.Bytes(device.publicKey())).put("new", new Cbor.Bytes(attacker.publicKey()))
-                .put("iat", new Cbor.Int(Fixtures.NOW.toEpochMilli())).build());
+        byte[] payload = Cbor.encode(Cbor.map()
+                .put("v", new Cbor.Int(1))
+                .put("dev", new Cbor.Text(device.deviceId().value()))
+                .put("n", new Cbor.Int(1))
+                .put("old", new Cbor.Bytes(device.publicKey()))
+                .put("new", new Cbor.Bytes(attacker.publicKey()))
+                .put("iat", new Cbor.Int(Fixtures.NOW.toEpochMilli()))
+                .build());
         var forged = KeyRotation.decode(CoseSign1.sign(device.deviceId().kid(), payload, attacker));
         assertFalse(forged.verifySignature());
-        var c = new ReportSigner(device, ChainState.inMemory()).sign(Fixtures.input()).claims();
-        var claims = new Claims(c.device(), attacker.publicKey(), c.fleet(), 2, java.util.Optional.of(new byte[32]), state.chain(),
-                c.iat(), c.epoch(), c.nonce(), c.bootId(), c.uptime(), c.measurements(), c.softwareVersion(), c.configHash(),
-                java.util.Optional.empty(), List.of(forged));
+        var c = new ReportSigner(device, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .claims();
+        var claims = new Claims(
+                c.device(),
+                attacker.publicKey(),
+                c.fleet(),
+                2,
+                java.util.Optional.of(new byte[32]),
+                state.chain(),
+                c.iat(),
+                c.epoch(),
+                c.nonce(),
+                c.bootId(),
+                c.uptime(),
+                c.measurements(),
+                c.softwareVersion(),
+                c.configHash(),
+                java.util.Optional.empty(),
+                List.of(forged));
         byte[] report = CoseSign1.sign(device.deviceId().kid(), claims.encode(), attacker);
         assertFalse(Report.decode(report).verifySignature());
         var r = assertInstanceOf(Appraisal.Rejected.class, appraiser.appraise(report));
         assertEquals(ReasonCode.BAD_SIGNATURE, r.reason(), r::toString);
-        var fresh = assertInstanceOf(Appraisal.Rejected.class, Fixtures.appraiser().appraise(report));
+        var fresh =
+                assertInstanceOf(Appraisal.Rejected.class, Fixtures.appraiser().appraise(report));
         assertEquals(ReasonCode.BAD_SIGNATURE, fresh.reason(), "also on first sight");
     }
 
@@ -131,7 +164,10 @@ class KeyRotationTest {
         var rotated = DeviceKeys.generate().rotate(Fixtures.NOW);
         rotated.write(dir);
         DeviceKeys.generate().write(dir.resolve("other"));
-        Files.copy(dir.resolve("other").resolve("device.key"), dir.resolve("device.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(
+                dir.resolve("other").resolve("device.key"),
+                dir.resolve("device.key"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         var e = assertThrows(KeyCustodyException.class, () -> DeviceKeys.load(dir));
         assertTrue(e.getMessage().contains("does not match the rotations"), e.getMessage());
     }

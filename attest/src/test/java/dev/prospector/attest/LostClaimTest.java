@@ -16,8 +16,17 @@ class LostClaimTest {
     private final DeviceKeys keys = DeviceKeys.generate();
 
     private ReportInput input(long lost) {
-        return new ReportInput("f", Instant.parse("2026-11-26T09:00:00Z"), 7, Optional.empty(), "boot", Duration.ofSeconds(5),
-                List.of(new MeasurementClaim("uptime", 5, "s", "test")), "1.0", new byte[32], lost);
+        return new ReportInput(
+                "f",
+                Instant.parse("2026-11-26T09:00:00Z"),
+                7,
+                Optional.empty(),
+                "boot",
+                Duration.ofSeconds(5),
+                List.of(new MeasurementClaim("uptime", 5, "s", "test")),
+                "1.0",
+                new byte[32],
+                lost);
     }
 
     @Test

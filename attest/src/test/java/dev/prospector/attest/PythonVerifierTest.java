@@ -29,7 +29,9 @@ class PythonVerifierTest {
     static void needsPython() {
         boolean present = false;
         try {
-            var p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
+            var p = new ProcessBuilder("python3", "--version")
+                    .redirectErrorStream(true)
+                    .start();
             present = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
         } catch (Exception e) {
             present = false;
@@ -92,7 +94,10 @@ class PythonVerifierTest {
     @Test
     void itRejectsANonDeterministicEncoding() throws Exception {
         var keys = DeviceKeys.generate();
-        byte[] payload = new ReportSigner(keys, ChainState.inMemory()).sign(Fixtures.input()).claims().encode();
+        byte[] payload = new ReportSigner(keys, ChainState.inMemory())
+                .sign(Fixtures.input())
+                .claims()
+                .encode();
         String hex = Hex.encode(payload).replaceFirst("617601", "61761801");
         Path f = dir.resolve("long.cbor");
         Files.write(f, CoseSign1.sign(keys.deviceId().kid(), Hex.decode(hex), keys));

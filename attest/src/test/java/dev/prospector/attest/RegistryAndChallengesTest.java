@@ -52,7 +52,8 @@ class RegistryAndChallengesTest {
         byte[] nonce = store.issue(device);
         assertEquals(ChallengeStore.NONCE_BYTES, nonce.length);
         assertEquals(ChallengeStore.Status.VALID, store.check(device, nonce));
-        assertEquals(ChallengeStore.Status.UNKNOWN, store.check(DeviceKeys.generate().deviceId(), nonce));
+        assertEquals(
+                ChallengeStore.Status.UNKNOWN, store.check(DeviceKeys.generate().deviceId(), nonce));
         clock.advance(Duration.ofMinutes(10).plusMillis(1));
         assertEquals(ChallengeStore.Status.EXPIRED, store.check(device, nonce));
     }
@@ -66,8 +67,11 @@ class RegistryAndChallengesTest {
         Instant madeAt = Fixtures.NOW.plus(Duration.ofMinutes(3));
         clock.advance(Duration.ofHours(5)); // the report arrives hours later
         assertEquals(ChallengeStore.Status.VALID, store.check(device, nonce, madeAt));
-        assertEquals(ChallengeStore.Status.EXPIRED, store.check(device, nonce, Fixtures.NOW.plus(Duration.ofMinutes(11))));
-        assertEquals(ChallengeStore.Status.UNKNOWN, store.check(device, nonce, Fixtures.NOW.minus(Duration.ofMinutes(11))),
+        assertEquals(
+                ChallengeStore.Status.EXPIRED, store.check(device, nonce, Fixtures.NOW.plus(Duration.ofMinutes(11))));
+        assertEquals(
+                ChallengeStore.Status.UNKNOWN,
+                store.check(device, nonce, Fixtures.NOW.minus(Duration.ofMinutes(11))),
                 "a report made long before the challenge cannot answer it");
     }
 
@@ -82,7 +86,9 @@ class RegistryAndChallengesTest {
             assertEquals(ChallengeStore.Status.UNKNOWN, store.check(device, altered), "byte " + i);
         }
         assertEquals(ChallengeStore.Status.UNKNOWN, store.check(device, java.util.Arrays.copyOf(nonce, 16)));
-        assertEquals(ChallengeStore.Status.UNKNOWN, new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10)).check(device, nonce),
+        assertEquals(
+                ChallengeStore.Status.UNKNOWN,
+                new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10)).check(device, nonce),
                 "another verifier's secret");
     }
 
@@ -90,12 +96,16 @@ class RegistryAndChallengesTest {
     void theSecretSurvivesARestartAndIsKeptPrivate() throws Exception {
         Path file = dir.resolve("challenge.key");
         byte[] secret = ChallengeStore.secretIn(file);
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(file)));
+        assertEquals(
+                "rw-------",
+                java.nio.file.attribute.PosixFilePermissions.toString(
+                        java.nio.file.Files.getPosixFilePermissions(file)));
         var device = DeviceKeys.generate().deviceId();
         byte[] nonce = new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10), secret).issue(device);
         var restarted = new ChallengeStore(Fixtures.CLOCK, Duration.ofMinutes(10), ChallengeStore.secretIn(file));
         assertEquals(ChallengeStore.Status.VALID, restarted.check(device, nonce));
-        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        java.nio.file.Files.setPosixFilePermissions(
+                file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         var e = assertThrows(KeyCustodyException.class, () -> ChallengeStore.secretIn(file));
         assertTrue(e.getMessage().contains("chmod 600"), e.getMessage());
     }

@@ -27,7 +27,12 @@ class ReportTest {
         assertEquals((byte) 0x84, bytes[1], "array of 4");
         var parts = CoseSign1.decode(bytes);
         assertArrayEquals(signer.keys().deviceId().kid(), parts.kid());
-        assertEquals(Cbor.map().put(1, new Cbor.Int(-8)).put(4, new Cbor.Bytes(parts.kid())).build(), Cbor.decode(parts.protectedHeader()));
+        assertEquals(
+                Cbor.map()
+                        .put(1, new Cbor.Int(-8))
+                        .put(4, new Cbor.Bytes(parts.kid()))
+                        .build(),
+                Cbor.decode(parts.protectedHeader()));
     }
 
     @Test
@@ -59,7 +64,10 @@ class ReportTest {
     void aReportSignedByAnotherKeyThanItsOwnFailsTheSignature() throws Exception {
         var mine = DeviceKeys.generate();
         var other = DeviceKeys.generate();
-        var claims = Report.decode(new ReportSigner(mine, ChainState.inMemory()).sign(Fixtures.input()).bytes()).claims();
+        var claims = Report.decode(new ReportSigner(mine, ChainState.inMemory())
+                        .sign(Fixtures.input())
+                        .bytes())
+                .claims();
         byte[] forged = CoseSign1.sign(mine.deviceId().kid(), claims.encode(), other);
         assertFalse(Report.decode(forged).verifySignature());
     }
@@ -67,14 +75,16 @@ class ReportTest {
     @Test
     void truncatedOrRandomBytesAreMalformed() {
         byte[] bytes = Fixtures.signer().sign(Fixtures.input()).bytes();
-        assertThrows(MalformedReportException.class, () -> Report.decode(java.util.Arrays.copyOf(bytes, bytes.length - 1)));
+        assertThrows(
+                MalformedReportException.class, () -> Report.decode(java.util.Arrays.copyOf(bytes, bytes.length - 1)));
         assertThrows(MalformedReportException.class, () -> Report.decode(new byte[0]));
         assertThrows(MalformedReportException.class, () -> Report.decode("hello world".getBytes()));
     }
 
     @Test
     void aReportOverTheSizeLimitIsMalformedBeforeDecoding() {
-        var e = assertThrows(MalformedReportException.class, () -> Report.decode(new byte[Limits.MAX_REPORT_BYTES + 1]));
+        var e = assertThrows(
+                MalformedReportException.class, () -> Report.decode(new byte[Limits.MAX_REPORT_BYTES + 1]));
         assertTrue(e.getMessage().contains("exceeds the limit"), e.getMessage());
     }
 }

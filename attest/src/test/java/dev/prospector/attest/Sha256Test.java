@@ -18,7 +18,8 @@ class Sha256Test {
 
     @Test
     void hashesTheFips180TestMessages() {
-        assertEquals("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Hex.encode(Sha256.of(new byte[0])));
+        assertEquals(
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Hex.encode(Sha256.of(new byte[0])));
         assertEquals("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", Hex.encode(Sha256.of(ABC)));
     }
 

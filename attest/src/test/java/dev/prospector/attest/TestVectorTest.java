@@ -39,15 +39,21 @@ class TestVectorTest {
 
     @Test
     void thePayloadIsTheDeterministicEncodingOfTheClaims() {
-        assertEquals(Hex.encode(page.get("payload")), Hex.encode(TestVector.claims().encode()));
+        assertEquals(
+                Hex.encode(page.get("payload")), Hex.encode(TestVector.claims().encode()));
     }
 
     @Test
     void theProtectedHeaderSignatureAndReportAreTheDocumentedBytes() {
         byte[] report = TestVector.report();
         assertEquals(Hex.encode(page.get("report")), Hex.encode(report));
-        assertEquals(Hex.encode(page.get("protected")), Hex.encode(CoseSign1.protectedHeader(TestVector.keys().deviceId().kid())));
-        assertEquals(Hex.encode(page.get("signature")), Hex.encode(java.util.Arrays.copyOfRange(report, report.length - 64, report.length)));
+        assertEquals(
+                Hex.encode(page.get("protected")),
+                Hex.encode(
+                        CoseSign1.protectedHeader(TestVector.keys().deviceId().kid())));
+        assertEquals(
+                Hex.encode(page.get("signature")),
+                Hex.encode(java.util.Arrays.copyOfRange(report, report.length - 64, report.length)));
     }
 
     @Test
@@ -55,7 +61,8 @@ class TestVectorTest {
         var report = Report.decode(page.get("report"));
         assertTrue(report.verifySignature());
         assertEquals(TestVector.claims(), report.claims());
-        assertTrue(Files.readString(EVIDENCE).contains("Device id: `" + report.claims().device() + "`"));
+        assertTrue(Files.readString(EVIDENCE)
+                .contains("Device id: `" + report.claims().device() + "`"));
     }
 
     /** An independent check: JDK Ed25519 over a Sig_structure assembled by hand from the page's bytes. */

@@ -46,8 +46,7 @@ public record BoardConfig(
         Objects.requireNonNull(powerSensor, "powerSensor");
         faults = faults.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(faults));
         if (readTimeout.isNegative() || readTimeout.isZero()) {
-            throw new IllegalArgumentException(
-                    "hardware read timeout must be positive, was " + readTimeout);
+            throw new IllegalArgumentException("hardware read timeout must be positive, was " + readTimeout);
         }
         networkInterface.ifPresent(name -> {
             if (name.isBlank() || name.contains("/") || name.equals(".") || name.equals("..")) {
@@ -59,52 +58,57 @@ public record BoardConfig(
 
     /** Auto-selected board on {@code /}, the system clock, seed 1, no power sensor, no faults. */
     public static BoardConfig defaults(Path dataDir) {
-        return new BoardConfig(BoardSelection.AUTO, Path.of("/"), dataDir, Clock.systemUTC(), 1L,
-                Optional.empty(), DEFAULT_READ_TIMEOUT, Optional.empty(), Set.of());
+        return new BoardConfig(
+                BoardSelection.AUTO,
+                Path.of("/"),
+                dataDir,
+                Clock.systemUTC(),
+                1L,
+                Optional.empty(),
+                DEFAULT_READ_TIMEOUT,
+                Optional.empty(),
+                Set.of());
     }
 
     public BoardConfig withSelection(BoardSelection value) {
-        return new BoardConfig(value, root, dataDir, clock, seed, networkInterface, readTimeout,
-                powerSensor, faults);
+        return new BoardConfig(value, root, dataDir, clock, seed, networkInterface, readTimeout, powerSensor, faults);
     }
 
     public BoardConfig withRoot(Path value) {
-        return new BoardConfig(selection, value, dataDir, clock, seed, networkInterface,
-                readTimeout, powerSensor, faults);
+        return new BoardConfig(
+                selection, value, dataDir, clock, seed, networkInterface, readTimeout, powerSensor, faults);
     }
 
     public BoardConfig withDataDir(Path value) {
-        return new BoardConfig(selection, root, value, clock, seed, networkInterface, readTimeout,
-                powerSensor, faults);
+        return new BoardConfig(selection, root, value, clock, seed, networkInterface, readTimeout, powerSensor, faults);
     }
 
     public BoardConfig withClock(Clock value) {
-        return new BoardConfig(selection, root, dataDir, value, seed, networkInterface,
-                readTimeout, powerSensor, faults);
+        return new BoardConfig(
+                selection, root, dataDir, value, seed, networkInterface, readTimeout, powerSensor, faults);
     }
 
     public BoardConfig withSeed(long value) {
-        return new BoardConfig(selection, root, dataDir, clock, value, networkInterface,
-                readTimeout, powerSensor, faults);
+        return new BoardConfig(
+                selection, root, dataDir, clock, value, networkInterface, readTimeout, powerSensor, faults);
     }
 
     public BoardConfig withNetworkInterface(String value) {
-        return new BoardConfig(selection, root, dataDir, clock, seed, Optional.of(value),
-                readTimeout, powerSensor, faults);
+        return new BoardConfig(
+                selection, root, dataDir, clock, seed, Optional.of(value), readTimeout, powerSensor, faults);
     }
 
     public BoardConfig withReadTimeout(Duration value) {
-        return new BoardConfig(selection, root, dataDir, clock, seed, networkInterface, value,
-                powerSensor, faults);
+        return new BoardConfig(selection, root, dataDir, clock, seed, networkInterface, value, powerSensor, faults);
     }
 
     public BoardConfig withPowerSensor(PowerSensorConfig value) {
-        return new BoardConfig(selection, root, dataDir, clock, seed, networkInterface,
-                readTimeout, Optional.of(value), faults);
+        return new BoardConfig(
+                selection, root, dataDir, clock, seed, networkInterface, readTimeout, Optional.of(value), faults);
     }
 
     public BoardConfig withFaults(Set<Fault> value) {
-        return new BoardConfig(selection, root, dataDir, clock, seed, networkInterface,
-                readTimeout, powerSensor, value);
+        return new BoardConfig(
+                selection, root, dataDir, clock, seed, networkInterface, readTimeout, powerSensor, value);
     }
 }

@@ -14,8 +14,7 @@ final class BoardDetector {
         String cpuinfo = textOrEmpty(files, "/proc/cpuinfo");
         String model = model(files, cpuinfo);
         String arch = arch(cpuinfo);
-        return new BoardInfo(kind(model, arch), model.isEmpty() ? describe(arch, cpuinfo) : model,
-                arch, sha2(cpuinfo));
+        return new BoardInfo(kind(model, arch), model.isEmpty() ? describe(arch, cpuinfo) : model, arch, sha2(cpuinfo));
     }
 
     /** The board's own name for itself: device tree first, then cpuinfo's "Model" line. */
@@ -78,8 +77,7 @@ final class BoardDetector {
 
     /** SHA-256 in hardware: ARMv8 {@code sha2} in Features, or x86 {@code sha_ni} in flags. */
     static boolean sha2(String cpuinfo) {
-        return hasWord(field(cpuinfo, "Features"), "sha2")
-                || hasWord(field(cpuinfo, "flags"), "sha_ni");
+        return hasWord(field(cpuinfo, "Features"), "sha2") || hasWord(field(cpuinfo, "flags"), "sha_ni");
     }
 
     private static String describe(String arch, String cpuinfo) {

@@ -20,8 +20,10 @@ public final class Boards {
         if (config.selection() == BoardSelection.AUTO) {
             BoardInfo info = detect(config.root());
             if (info.kind().equals("linux")) {
-                Logger.warn("this machine ({}, {}) is not a Raspberry Pi or ARM board: reading its own /proc and /sys; readings it lacks are reported as unavailable (`prospector hardware` lists them; --board emulated for a demo board)",
-                        info.model(), info.arch());
+                Logger.warn(
+                        "this machine ({}, {}) is not a Raspberry Pi or ARM board: reading its own /proc and /sys; readings it lacks are reported as unavailable (`prospector hardware` lists them; --board emulated for a demo board)",
+                        info.model(),
+                        info.arch());
             } else {
                 Logger.info("Board {} ({}, {}): reading its /proc and /sys", info.kind(), info.model(), info.arch());
             }
@@ -29,8 +31,8 @@ public final class Boards {
         if (selection == BoardSelection.EMULATED) {
             return new EmulatedBoard(config);
         }
-        Optional<PowerSensor> power = config.powerSensor()
-                .map(sensor -> PowerSensors.open(sensor, detect(config.root())));
+        Optional<PowerSensor> power =
+                config.powerSensor().map(sensor -> PowerSensors.open(sensor, detect(config.root())));
         return new LinuxBoard(config, power);
     }
 

@@ -10,8 +10,8 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -75,10 +75,9 @@ final class BoundedReads implements AutoCloseable {
         // flight (inFlight), so no read ever waits behind another group's, and a new round never
         // finds the pool "full" while the previous round's threads are still returning to it.
         int threads = Math.max(1, this.groups.size());
-        this.pool = new ThreadPoolExecutor(threads, threads,
-                IDLE_THREAD_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "prospector-" + boardName + "-read-"
-                            + threadNo.incrementAndGet());
+        this.pool = new ThreadPoolExecutor(
+                threads, threads, IDLE_THREAD_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "prospector-" + boardName + "-read-" + threadNo.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
@@ -105,8 +104,12 @@ final class BoundedReads implements AutoCloseable {
             Group g = groups.get(i);
             Future<Readings> f = futures.get(i);
             if (f == null) {
-                fail(all, g, pool.isShutdown() ? "board closed"
-                        : "previous read still hung (longer than " + millis(timeout) + ")");
+                fail(
+                        all,
+                        g,
+                        pool.isShutdown()
+                                ? "board closed"
+                                : "previous read still hung (longer than " + millis(timeout) + ")");
                 continue;
             }
             try {

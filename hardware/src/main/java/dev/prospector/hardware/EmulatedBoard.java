@@ -57,8 +57,10 @@ public final class EmulatedBoard implements Board {
         this.faults = new Faults(config.faults());
         this.start = trueClock.instant();
         this.seed = config.seed();
-        this.bootId = new UUID(mix(seed, 2) & 0xFFFF_FFFF_FFFF_0FFFL | 0x4000L,
-                mix(seed, 3) & 0x3FFF_FFFF_FFFF_FFFFL | 0x8000_0000_0000_0000L).toString();
+        this.bootId = new UUID(
+                        mix(seed, 2) & 0xFFFF_FFFF_FFFF_0FFFL | 0x4000L,
+                        mix(seed, 3) & 0x3FFF_FFFF_FFFF_FFFFL | 0x8000_0000_0000_0000L)
+                .toString();
         this.baseUptime = 600 + Math.floor(unit(4, 0) * 86_400);
         this.rxRate = 40_000 + unit(5, 0) * 80_000;
         this.txRate = 10_000 + unit(6, 0) * 30_000;
@@ -66,14 +68,17 @@ public final class EmulatedBoard implements Board {
         this.rxBytes = 2e8 * unit(8, 0);
         this.txBytes = 5e7 * unit(9, 0);
         Clock shown = new FaultClock(trueClock, faults);
-        this.reads = new BoundedReads("emulated", List.of(
-                new BoundedReads.Group("system", SOURCE, SystemReader.NAMES, this::system),
-                new BoundedReads.Group("health", SOURCE, HealthReader.NAMES, this::health),
-                new BoundedReads.Group("network", SOURCE, NetworkReader.NAMES, this::network),
-                new BoundedReads.Group("storage", SOURCE, StorageReader.NAMES, this::storage),
-                new BoundedReads.Group("power", SENSOR_SOURCE, PowerReader.NAMES,
-                        new PowerReader(new Sensor())::read)),
-                shown, config.readTimeout());
+        this.reads = new BoundedReads(
+                "emulated",
+                List.of(
+                        new BoundedReads.Group("system", SOURCE, SystemReader.NAMES, this::system),
+                        new BoundedReads.Group("health", SOURCE, HealthReader.NAMES, this::health),
+                        new BoundedReads.Group("network", SOURCE, NetworkReader.NAMES, this::network),
+                        new BoundedReads.Group("storage", SOURCE, StorageReader.NAMES, this::storage),
+                        new BoundedReads.Group(
+                                "power", SENSOR_SOURCE, PowerReader.NAMES, new PowerReader(new Sensor())::read)),
+                shown,
+                config.readTimeout());
     }
 
     /** The fault switches; flip them from any thread, the next {@link #measure()} shows them. */
@@ -83,8 +88,7 @@ public final class EmulatedBoard implements Board {
 
     @Override
     public BoardInfo info() {
-        return new BoardInfo("emulated", "Emulated Raspberry Pi 4 Model B Rev 1.5", "aarch64",
-                false);
+        return new BoardInfo("emulated", "Emulated Raspberry Pi 4 Model B Rev 1.5", "aarch64", false);
     }
 
     @Override
@@ -115,15 +119,13 @@ public final class EmulatedBoard implements Board {
         out.value("load.15m", round2(0.15 + 0.25 * (1 + Math.sin(t / 2700 + phase))), "1", SOURCE);
         out.value("memory.total", MEMORY_TOTAL, "B", SOURCE);
         double avail = 0.78 + 0.05 * Math.sin(t / 1200 + phase) + 0.01 * unit(11, t);
-        out.value("memory.available", Math.floor(MEMORY_TOTAL * avail / 4096) * 4096, "B",
-                SOURCE);
+        out.value("memory.available", Math.floor(MEMORY_TOTAL * avail / 4096) * 4096, "B", SOURCE);
     }
 
     private void health(Readings out) {
         double t = elapsed();
         boolean hot = faults.isOn(Fault.THERMAL_THROTTLING);
-        double temp = hot ? 82.5 + 1.5 * unit(12, t)
-                : 47 + 4 * Math.sin(t / 600 + phase) + 1.5 * unit(12, t);
+        double temp = hot ? 82.5 + 1.5 * unit(12, t) : 47 + 4 * Math.sin(t / 600 + phase) + 1.5 * unit(12, t);
         // The SoC's sensor resolves to about a degree/1000; keep what a Pi prints.
         out.value("temperature", Math.round(temp * 1000) / 1000.0, "Cel", SOURCE);
         long now = 0;
@@ -141,10 +143,8 @@ public final class EmulatedBoard implements Board {
         out.value("throttle_flags", flags, "flags", SOURCE);
         out.value("under_voltage", (flags & HealthReader.UNDER_VOLTAGE) != 0 ? 1 : 0, "bool", SOURCE);
         out.value("throttled", (flags & HealthReader.THROTTLING_NOW) != 0 ? 1 : 0, "bool", SOURCE);
-        out.value("under_voltage_occurred",
-                (flags & HealthReader.UNDER_VOLTAGE_OCCURRED) != 0 ? 1 : 0, "bool", SOURCE);
-        out.value("throttled_occurred", (flags & HealthReader.THROTTLING_OCCURRED) != 0 ? 1 : 0,
-                "bool", SOURCE);
+        out.value("under_voltage_occurred", (flags & HealthReader.UNDER_VOLTAGE_OCCURRED) != 0 ? 1 : 0, "bool", SOURCE);
+        out.value("throttled_occurred", (flags & HealthReader.THROTTLING_OCCURRED) != 0 ? 1 : 0, "bool", SOURCE);
     }
 
     private void network(Readings out) {
@@ -186,9 +186,10 @@ public final class EmulatedBoard implements Board {
     private void storage(Readings out) {
         double t = elapsed();
         out.value("storage.total", STORAGE_TOTAL, "B", SOURCE);
-        double free = faults.isOn(Fault.DISK_FULL) ? 0
-                : Math.floor(STORAGE_TOTAL * (0.55 + 0.02 * Math.sin(t / 1800 + phase)
-                        + 0.001 * unit(13, t)) / 4096) * 4096;
+        double free = faults.isOn(Fault.DISK_FULL)
+                ? 0
+                : Math.floor(STORAGE_TOTAL * (0.55 + 0.02 * Math.sin(t / 1800 + phase) + 0.001 * unit(13, t)) / 4096)
+                        * 4096;
         out.value("storage.free", free, "B", SOURCE);
         out.value("storage.read_only", faults.isOn(Fault.READ_ONLY_FS) ? 1 : 0, "bool", SOURCE);
         out.value("storage.kind", StorageReader.Kind.SD.code, "code", SOURCE + " (sd)");
@@ -216,12 +217,10 @@ public final class EmulatedBoard implements Board {
                 }
             }
             double t = elapsed();
-            double volts = faults.isOn(Fault.UNDER_VOLTAGE) ? 4.63 + 0.02 * unit(14, t)
-                    : 5.08 + 0.03 * unit(14, t);
+            double volts = faults.isOn(Fault.UNDER_VOLTAGE) ? 4.63 + 0.02 * unit(14, t) : 5.08 + 0.03 * unit(14, t);
             double amps = 0.55 + 0.25 * (1 + Math.sin(t / 300 + phase)) / 2 + 0.05 * unit(15, t);
             // INA219 resolution: 4 mV bus, 10 µV shunt over 0.1 Ω = 0.1 mA.
-            return new PowerSample(Math.round(volts / 0.004) * 0.004,
-                    Math.round(amps / 0.0001) * 0.0001);
+            return new PowerSample(Math.round(volts / 0.004) * 0.004, Math.round(amps / 0.0001) * 0.0001);
         }
 
         @Override

@@ -47,7 +47,6 @@ public enum Fault {
         for (Fault f : values()) {
             known.append(known.length() == 0 ? "" : ", ").append(f.key());
         }
-        throw new IllegalArgumentException(
-                "unknown fault '" + key.trim() + "': use one of " + known);
+        throw new IllegalArgumentException("unknown fault '" + key.trim() + "': use one of " + known);
     }
 }

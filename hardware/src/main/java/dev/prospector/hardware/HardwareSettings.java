@@ -27,12 +27,20 @@ public record HardwareSettings(BoardConfig board, IoConfig io) {
 
     /** Every key this record reads; any other {@code hardware.*} key is a typo. */
     public static final Set<String> KEYS = Set.of(
-            "hardware.board", "hardware.root", "hardware.interface", "hardware.read-timeout-ms",
-            "hardware.emulated.seed", "hardware.emulated.faults",
-            "hardware.power.chip", "hardware.power.bus", "hardware.power.address",
+            "hardware.board",
+            "hardware.root",
+            "hardware.interface",
+            "hardware.read-timeout-ms",
+            "hardware.emulated.seed",
+            "hardware.emulated.faults",
+            "hardware.power.chip",
+            "hardware.power.bus",
+            "hardware.power.address",
             "hardware.power.shunt-ohms",
-            "hardware.led.pin", "hardware.led.active-high",
-            "hardware.button.pin", "hardware.button.pressed-high");
+            "hardware.led.pin",
+            "hardware.led.active-high",
+            "hardware.button.pin",
+            "hardware.button.pressed-high");
 
     public HardwareSettings {
         Objects.requireNonNull(board, "board");
@@ -58,12 +66,13 @@ public record HardwareSettings(BoardConfig board, IoConfig io) {
                     + ": the hardware settings are " + String.join(", ", new TreeSet<>(KEYS)));
         }
         Reader r = new Reader(config);
-        BoardConfig board = BoardConfig.defaults(dataDir).withClock(clock)
+        BoardConfig board = BoardConfig.defaults(dataDir)
+                .withClock(clock)
                 .withSelection(r.selection("hardware.board"))
                 .withRoot(r.path("hardware.root", "/"))
                 .withSeed(r.longValue("hardware.emulated.seed", 1))
-                .withReadTimeout(Duration.ofMillis(r.positiveLong("hardware.read-timeout-ms",
-                        BoardConfig.DEFAULT_READ_TIMEOUT.toMillis())))
+                .withReadTimeout(Duration.ofMillis(
+                        r.positiveLong("hardware.read-timeout-ms", BoardConfig.DEFAULT_READ_TIMEOUT.toMillis())))
                 .withFaults(r.faults("hardware.emulated.faults"));
         Optional<String> iface = r.optional("hardware.interface");
         if (iface.isPresent()) {
@@ -71,38 +80,43 @@ public record HardwareSettings(BoardConfig board, IoConfig io) {
         }
         Optional<String> chip = r.optional("hardware.power.chip");
         if (chip.isPresent()) {
-            PowerSensorConfig.Chip c = r.apply("hardware.power.chip", chip.get(),
-                    PowerSensorConfig.Chip::fromKey);
+            PowerSensorConfig.Chip c = r.apply("hardware.power.chip", chip.get(), PowerSensorConfig.Chip::fromKey);
             int bus = (int) r.longValue("hardware.power.bus", 1);
             int address = (int) r.longValue("hardware.power.address", 0x40);
             double shunt = r.doubleValue("hardware.power.shunt-ohms", 0.1);
-            PowerSensorConfig sensor = r.apply("hardware.power.address",
+            PowerSensorConfig sensor = r.apply(
+                    "hardware.power.address",
                     config.getOrDefault("hardware.power.address", "0x40"),
                     v -> new PowerSensorConfig(c, bus, address, shunt));
             board = board.withPowerSensor(sensor);
         } else {
-            for (String key : new String[] {"hardware.power.bus", "hardware.power.address",
-                "hardware.power.shunt-ohms"}) {
+            for (String key :
+                    new String[] {"hardware.power.bus", "hardware.power.address", "hardware.power.shunt-ohms"}) {
                 if (config.containsKey(key)) {
                     throw new IllegalArgumentException(key + " is set but hardware.power.chip is "
                             + "not: set hardware.power.chip to ina219 or ina226");
                 }
             }
         }
-        Optional<Integer> led = r.optional("hardware.led.pin")
-                .map(v -> (int) r.longValue("hardware.led.pin", 0));
+        Optional<Integer> led = r.optional("hardware.led.pin").map(v -> (int) r.longValue("hardware.led.pin", 0));
         boolean ledHigh = r.bool("hardware.led.active-high", true);
         Optional<ButtonConfig> button = Optional.empty();
         if (config.containsKey("hardware.button.pin")) {
             int pin = (int) r.longValue("hardware.button.pin", 0);
             boolean high = r.bool("hardware.button.pressed-high", false);
-            button = Optional.of(r.apply("hardware.button.pin", String.valueOf(pin),
-                    v -> new ButtonConfig(pin, high, ButtonConfig.DEFAULT_DEBOUNCE,
-                            ButtonConfig.DEFAULT_LONG_PRESS, ButtonConfig.DEFAULT_CONFIRM_WINDOW)));
+            button = Optional.of(r.apply(
+                    "hardware.button.pin",
+                    String.valueOf(pin),
+                    v -> new ButtonConfig(
+                            pin,
+                            high,
+                            ButtonConfig.DEFAULT_DEBOUNCE,
+                            ButtonConfig.DEFAULT_LONG_PRESS,
+                            ButtonConfig.DEFAULT_CONFIRM_WINDOW)));
         }
         Optional<ButtonConfig> b = button;
-        IoConfig io = r.apply("hardware.led.pin", config.getOrDefault("hardware.led.pin", ""),
-                v -> new IoConfig(led, ledHigh, b));
+        IoConfig io = r.apply(
+                "hardware.led.pin", config.getOrDefault("hardware.led.pin", ""), v -> new IoConfig(led, ledHigh, b));
         return new HardwareSettings(board, io);
     }
 
@@ -137,8 +151,8 @@ public record HardwareSettings(BoardConfig board, IoConfig io) {
                 case "emulated":
                     return BoardSelection.EMULATED;
                 default:
-                    throw new IllegalArgumentException(key + ": '" + v
-                            + "' is not a board: use auto, linux or emulated");
+                    throw new IllegalArgumentException(
+                            key + ": '" + v + "' is not a board: use auto, linux or emulated");
             }
         }
 
@@ -160,8 +174,8 @@ public record HardwareSettings(BoardConfig board, IoConfig io) {
             try {
                 return s.startsWith("0x") ? Long.parseLong(s.substring(2), 16) : Long.parseLong(s);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(key + ": '" + v.get()
-                        + "' is not a whole number (decimal, or hex with 0x)");
+                throw new IllegalArgumentException(
+                        key + ": '" + v.get() + "' is not a whole number (decimal, or hex with 0x)");
             }
         }
 
@@ -198,8 +212,7 @@ public record HardwareSettings(BoardConfig board, IoConfig io) {
                 case "no":
                     return false;
                 default:
-                    throw new IllegalArgumentException(key + ": '" + v.get()
-                            + "' is not true or false");
+                    throw new IllegalArgumentException(key + ": '" + v.get() + "' is not true or false");
             }
         }
 

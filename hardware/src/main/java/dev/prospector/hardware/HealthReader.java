@@ -15,8 +15,13 @@ import java.util.Optional;
  */
 final class HealthReader {
 
-    static final List<String> NAMES = List.of("temperature", "throttle_flags", "under_voltage",
-            "throttled", "under_voltage_occurred", "throttled_occurred");
+    static final List<String> NAMES = List.of(
+            "temperature",
+            "throttle_flags",
+            "under_voltage",
+            "throttled",
+            "under_voltage_occurred",
+            "throttled_occurred");
     private static final List<String> THROTTLE_NAMES = NAMES.subList(1, NAMES.size());
 
     /** Where the Pi's firmware driver puts the file (Pi 1 to 4 and Zero; the Pi 5 differs). */
@@ -28,6 +33,7 @@ final class HealthReader {
 
     /** Bits of get_throttled: lower half is now, upper half "has occurred since boot". */
     static final int UNDER_VOLTAGE = 1;
+
     static final int THROTTLING_NOW = 0x2 | 0x4 | 0x8; // freq capped, throttled, soft temp limit
     static final int UNDER_VOLTAGE_OCCURRED = 1 << 16;
     static final int THROTTLING_OCCURRED = 0xE << 16;
@@ -82,7 +88,8 @@ final class HealthReader {
                 alarmOnly(out, e.reason());
                 return;
             }
-            String reason = files.exists(path) ? e.reason()
+            String reason = files.exists(path)
+                    ? e.reason()
                     : e.reason() + " (only the Raspberry Pi firmware reports throttling)";
             out.unavailable(THROTTLE_NAMES, reason, path);
             return;
@@ -90,8 +97,7 @@ final class HealthReader {
         out.value("throttle_flags", flags, "flags", path);
         out.value("under_voltage", (flags & UNDER_VOLTAGE) != 0 ? 1 : 0, "bool", path);
         out.value("throttled", (flags & THROTTLING_NOW) != 0 ? 1 : 0, "bool", path);
-        out.value("under_voltage_occurred", (flags & UNDER_VOLTAGE_OCCURRED) != 0 ? 1 : 0, "bool",
-                path);
+        out.value("under_voltage_occurred", (flags & UNDER_VOLTAGE_OCCURRED) != 0 ? 1 : 0, "bool", path);
         out.value("throttled_occurred", (flags & THROTTLING_OCCURRED) != 0 ? 1 : 0, "bool", path);
     }
 
@@ -108,8 +114,10 @@ final class HealthReader {
             }
             out.unavailable("throttle_flags", throttledReason, throttledPath);
             out.value("under_voltage", alarm, "bool", path);
-            out.unavailable(List.of("throttled", "under_voltage_occurred", "throttled_occurred"),
-                    throttledReason, throttledPath);
+            out.unavailable(
+                    List.of("throttled", "under_voltage_occurred", "throttled_occurred"),
+                    throttledReason,
+                    throttledPath);
         } catch (Unreadable e) {
             out.unavailable(THROTTLE_NAMES, e.reason(), path);
         }
@@ -118,13 +126,11 @@ final class HealthReader {
     /** The rpi_volt hwmon device's under-voltage alarm file, if the board has one. */
     static Optional<String> undervoltageAlarm(BoardFiles files) {
         List<String> found = new ArrayList<>();
-        try (DirectoryStream<Path> dir =
-                Files.newDirectoryStream(files.resolve("/sys/class/hwmon"), "hwmon*")) {
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(files.resolve("/sys/class/hwmon"), "hwmon*")) {
             for (Path p : dir) {
                 String hwmon = "/sys/class/hwmon/" + p.getFileName();
                 try {
-                    if (files.line(hwmon + "/name").equals("rpi_volt")
-                            && files.exists(hwmon + "/in0_lcrit_alarm")) {
+                    if (files.line(hwmon + "/name").equals("rpi_volt") && files.exists(hwmon + "/in0_lcrit_alarm")) {
                         found.add(hwmon + "/in0_lcrit_alarm");
                     }
                 } catch (Unreadable ignored) {
@@ -173,14 +179,13 @@ final class HealthReader {
         if (files.exists(GET_THROTTLED)) {
             return GET_THROTTLED;
         }
-        try (DirectoryStream<Path> socs =
-                Files.newDirectoryStream(files.resolve("/sys/devices/platform"), "soc*")) {
+        try (DirectoryStream<Path> socs = Files.newDirectoryStream(files.resolve("/sys/devices/platform"), "soc*")) {
             for (Path soc : socs) {
                 try (DirectoryStream<Path> fw = Files.newDirectoryStream(soc, "*firmware")) {
                     for (Path f : fw) {
                         if (Files.exists(f.resolve("get_throttled"))) {
-                            return "/sys/devices/platform/" + soc.getFileName() + "/"
-                                    + f.getFileName() + "/get_throttled";
+                            return "/sys/devices/platform/" + soc.getFileName() + "/" + f.getFileName()
+                                    + "/get_throttled";
                         }
                     }
                 }

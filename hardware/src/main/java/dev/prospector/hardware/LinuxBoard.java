@@ -28,14 +28,11 @@ public final class LinuxBoard implements Board {
         StorageReader storage = new StorageReader(files, config.dataDir());
         List<BoundedReads.Group> groups = new ArrayList<>();
         groups.add(new BoundedReads.Group("system", "/proc", SystemReader.NAMES, system::read));
-        groups.add(new BoundedReads.Group("health", "/sys/class/thermal", HealthReader.NAMES,
-                health::read));
-        groups.add(new BoundedReads.Group("network", "/sys/class/net", NetworkReader.NAMES,
-                network::read));
-        groups.add(new BoundedReads.Group("storage", config.dataDir().toString(),
-                StorageReader.NAMES, storage::read));
-        power.ifPresent(p -> groups.add(new BoundedReads.Group("power", p.source(),
-                PowerReader.NAMES, new PowerReader(p)::read)));
+        groups.add(new BoundedReads.Group("health", "/sys/class/thermal", HealthReader.NAMES, health::read));
+        groups.add(new BoundedReads.Group("network", "/sys/class/net", NetworkReader.NAMES, network::read));
+        groups.add(new BoundedReads.Group("storage", config.dataDir().toString(), StorageReader.NAMES, storage::read));
+        power.ifPresent(p ->
+                groups.add(new BoundedReads.Group("power", p.source(), PowerReader.NAMES, new PowerReader(p)::read)));
         this.reads = new BoundedReads("linux", groups, config.clock(), config.readTimeout());
     }
 

@@ -10,8 +10,8 @@ import java.util.Optional;
  */
 final class NetworkReader {
 
-    static final List<String> NAMES = List.of("net.rx", "net.tx", "net.rx_errors",
-            "net.tx_errors", "net.link_up", "net.link_speed");
+    static final List<String> NAMES =
+            List.of("net.rx", "net.tx", "net.rx_errors", "net.tx_errors", "net.link_up", "net.link_speed");
 
     /** RTF_UP in /proc/net/route's Flags column. */
     private static final int RTF_UP = 0x1;
@@ -72,8 +72,7 @@ final class NetworkReader {
                     return false;
                 case "unknown":
                 case "testing":
-                    out.unavailable("net.link_up", "the driver reports link state '" + state + "'",
-                            path);
+                    out.unavailable("net.link_up", "the driver reports link state '" + state + "'", path);
                     return false;
                 default:
                     throw Unreadable.garbled(path, state);
@@ -89,8 +88,8 @@ final class NetworkReader {
             long mbps = files.longValue(path);
             if (mbps <= 0) {
                 // -1 (SPEED_UNKNOWN): link down, or a virtual NIC that has no speed.
-                out.unavailable("net.link_speed", up ? "the driver reports no link speed ("
-                        + mbps + ")" : "link down", path);
+                out.unavailable(
+                        "net.link_speed", up ? "the driver reports no link speed (" + mbps + ")" : "link down", path);
                 return;
             }
             out.value("net.link_speed", mbps * 1_000_000.0, "bit/s", path);
@@ -126,7 +125,9 @@ final class NetworkReader {
             try {
                 int flags = Integer.parseInt(f[3], 16);
                 long metric = Long.parseLong(f[6]);
-                if (f[1].equals("00000000") && f[7].equals("00000000") && (flags & RTF_UP) != 0
+                if (f[1].equals("00000000")
+                        && f[7].equals("00000000")
+                        && (flags & RTF_UP) != 0
                         && metric < bestMetric) {
                     best = f[0];
                     bestMetric = metric;
@@ -138,8 +139,9 @@ final class NetworkReader {
         if (best != null) {
             return best;
         }
-        return ipv6DefaultRoute(files).orElseThrow(() -> new Unreadable(
-                "no default route in /proc/net/route: connect the network or set the interface"));
+        return ipv6DefaultRoute(files)
+                .orElseThrow(() -> new Unreadable(
+                        "no default route in /proc/net/route: connect the network or set the interface"));
     }
 
     private static Optional<String> ipv6DefaultRoute(BoardFiles files) {
@@ -151,8 +153,10 @@ final class NetworkReader {
         }
         for (String line : text.split("\n")) {
             String[] f = line.trim().split("\\s+");
-            if (f.length >= 10 && f[0].equals("00000000000000000000000000000000")
-                    && f[1].equals("00") && !f[9].equals("lo")) {
+            if (f.length >= 10
+                    && f[0].equals("00000000000000000000000000000000")
+                    && f[1].equals("00")
+                    && !f[9].equals("lo")) {
                 return Optional.of(f[9]);
             }
         }

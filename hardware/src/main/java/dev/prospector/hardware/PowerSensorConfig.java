@@ -25,8 +25,7 @@ public record PowerSensorConfig(Chip chip, int bus, int address, double shuntOhm
                     return c;
                 }
             }
-            throw new IllegalArgumentException(
-                    "unknown power sensor chip '" + key.trim() + "': use ina219 or ina226");
+            throw new IllegalArgumentException("unknown power sensor chip '" + key.trim() + "': use ina219 or ina226");
         }
     }
 
@@ -36,9 +35,8 @@ public record PowerSensorConfig(Chip chip, int bus, int address, double shuntOhm
             throw new IllegalArgumentException("power sensor bus must be >= 0, was " + bus);
         }
         if (address < 0x40 || address > 0x4F) {
-            throw new IllegalArgumentException(String.format(
-                    "power sensor address 0x%02x is not an INA2xx address: use 0x40 to 0x4f",
-                    address));
+            throw new IllegalArgumentException(
+                    String.format("power sensor address 0x%02x is not an INA2xx address: use 0x40 to 0x4f", address));
         }
         if (!(shuntOhms > 0) || !Double.isFinite(shuntOhms)) {
             throw new IllegalArgumentException(

@@ -20,8 +20,7 @@ public sealed interface Reading permits Reading.Value, Reading.Unavailable {
     Instant time();
 
     /** A measured value in a base unit (seconds, bytes, °C, V, A, ...). */
-    record Value(String name, double value, String unit, String source, Instant time)
-            implements Reading {
+    record Value(String name, double value, String unit, String source, Instant time) implements Reading {
         public Value {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(unit, "unit");

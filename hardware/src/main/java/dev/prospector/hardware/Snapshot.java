@@ -32,8 +32,6 @@ public record Snapshot(Instant time, Optional<String> bootId, List<Reading> read
 
     /** The value of the reading with this name, empty if absent or unavailable. */
     public Optional<Double> value(String name) {
-        return reading(name)
-                .filter(Reading.Value.class::isInstance)
-                .map(r -> ((Reading.Value) r).value());
+        return reading(name).filter(Reading.Value.class::isInstance).map(r -> ((Reading.Value) r).value());
     }
 }

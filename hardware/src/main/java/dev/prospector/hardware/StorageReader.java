@@ -17,14 +17,24 @@ import java.util.regex.Pattern;
  */
 final class StorageReader {
 
-    static final List<String> NAMES = List.of("storage.total", "storage.free",
-            "storage.read_only", "storage.kind", "storage.written", "storage.life_used",
+    static final List<String> NAMES = List.of(
+            "storage.total",
+            "storage.free",
+            "storage.read_only",
+            "storage.kind",
+            "storage.written",
+            "storage.life_used",
             "storage.pre_eol");
     private static final List<String> DEVICE_NAMES = NAMES.subList(3, NAMES.size());
 
     /** {@code storage.kind} codes; the table is in docs/HARDWARE.md. */
     enum Kind {
-        SD(1), EMMC(2), USB(3), NVME(4), SATA(5), VIRTIO(6);
+        SD(1),
+        EMMC(2),
+        USB(3),
+        NVME(4),
+        SATA(5),
+        VIRTIO(6);
 
         final int code;
 
@@ -122,7 +132,8 @@ final class StorageReader {
                 continue;
             }
             String point = unescape(f[1]);
-            if (covers(point, target) && (best == null || point.length() >= best.point().length())) {
+            if (covers(point, target)
+                    && (best == null || point.length() >= best.point().length())) {
                 boolean ro = false;
                 for (String opt : f[3].split(",")) {
                     ro |= opt.equals("ro");
@@ -136,8 +147,7 @@ final class StorageReader {
             out.unavailable(DEVICE_NAMES, reason, path);
             return Optional.empty();
         }
-        out.value("storage.read_only", best.readOnly() ? 1 : 0, "bool",
-                path + " (" + best.point() + ")");
+        out.value("storage.read_only", best.readOnly() ? 1 : 0, "bool", path + " (" + best.point() + ")");
         return Optional.of(best);
     }
 
@@ -234,8 +244,7 @@ final class StorageReader {
                 return arg.substring("root=".length());
             }
             if (arg.startsWith("root=PARTUUID=")) {
-                Path link = files.resolve("/dev/disk/by-partuuid/"
-                        + arg.substring("root=PARTUUID=".length()));
+                Path link = files.resolve("/dev/disk/by-partuuid/" + arg.substring("root=PARTUUID=".length()));
                 try {
                     return "/dev/" + Files.readSymbolicLink(link).getFileName();
                 } catch (IOException | UnsupportedOperationException e) {
@@ -271,11 +280,12 @@ final class StorageReader {
         if (disk.startsWith("sd")) {
             // /sys/block/sdX links into the device tree; USB mass storage has /usbN/ on the way.
             try {
-                String target = Files.readSymbolicLink(files.resolve("/sys/block/" + disk)).toString();
+                String target = Files.readSymbolicLink(files.resolve("/sys/block/" + disk))
+                        .toString();
                 return target.contains("/usb") ? Kind.USB : Kind.SATA;
             } catch (IOException | UnsupportedOperationException e) {
-                throw new Unreadable("cannot tell whether " + disk
-                        + " is USB or SATA (/sys/block/" + disk + " is not a link)");
+                throw new Unreadable(
+                        "cannot tell whether " + disk + " is USB or SATA (/sys/block/" + disk + " is not a link)");
             }
         }
         throw new Unreadable("unknown kind of block device " + disk);
@@ -308,8 +318,8 @@ final class StorageReader {
      */
     private void wear(Readings out, String sys, Kind kind) {
         if (kind != Kind.EMMC) {
-            String reason = kind == null ? "unknown storage kind"
-                    : kind.label() + " storage reports no wear to the kernel";
+            String reason =
+                    kind == null ? "unknown storage kind" : kind.label() + " storage reports no wear to the kernel";
             out.unavailable("storage.life_used", reason, sys);
             out.unavailable("storage.pre_eol", reason, sys);
             return;

@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
  */
 final class SystemReader {
 
-    static final List<String> NAMES = List.of("uptime", "clock.step", "load.1m", "load.5m",
-            "load.15m", "memory.total", "memory.available");
+    static final List<String> NAMES =
+            List.of("uptime", "clock.step", "load.1m", "load.5m", "load.15m", "memory.total", "memory.available");
 
     private static final Pattern BOOT_ID =
             Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
@@ -66,8 +66,7 @@ final class SystemReader {
             }
         } catch (Unreadable e) {
             out.unavailable("uptime", e.reason(), path);
-            out.unavailable("clock.step", "no uptime to compare the clock with: " + e.reason(),
-                    path);
+            out.unavailable("clock.step", "no uptime to compare the clock with: " + e.reason(), path);
             return;
         }
         out.value("uptime", up, "s", path);

@@ -16,8 +16,7 @@ final class Unreadable extends Exception {
 
     static Unreadable garbled(String boardPath, String text) {
         String trimmed = text.strip();
-        String quote = trimmed.length() > QUOTE_CHARS
-                ? trimmed.substring(0, QUOTE_CHARS) + "..." : trimmed;
+        String quote = trimmed.length() > QUOTE_CHARS ? trimmed.substring(0, QUOTE_CHARS) + "..." : trimmed;
         StringBuilder safe = new StringBuilder(quote.length());
         for (int i = 0; i < quote.length(); i++) {
             char c = quote.charAt(i);

@@ -55,8 +55,9 @@ class BadInputTest {
     }
 
     private Snapshot measure() {
-        board = new LinuxBoard(BoardConfig.defaults(dataDir).withRoot(root)
-                .withClock(MutableClock.at("2026-11-26T09:00:00Z")), java.util.Optional.empty());
+        board = new LinuxBoard(
+                BoardConfig.defaults(dataDir).withRoot(root).withClock(MutableClock.at("2026-11-26T09:00:00Z")),
+                java.util.Optional.empty());
         return board.measure();
     }
 
@@ -70,7 +71,8 @@ class BadInputTest {
 
     private static String reason(Snapshot s, String name) {
         Reading r = s.reading(name).orElseThrow(() -> new AssertionError("no reading " + name));
-        return assertInstanceOf(Reading.Unavailable.class, r, () -> name + " is " + r).reason();
+        return assertInstanceOf(Reading.Unavailable.class, r, () -> name + " is " + r)
+                .reason();
     }
 
     private static void assertValue(Snapshot s, String name) {
@@ -79,36 +81,38 @@ class BadInputTest {
     }
 
     @ParameterizedTest(name = "{0}: {1}")
-    @CsvSource(delimiter = '|', value = {
-        // measurement    | file                                   | content     | reason starts with
-        "uptime           | /proc/uptime                           |             | missing /proc/uptime",
-        "uptime           | /proc/uptime                           | ''          | empty /proc/uptime",
-        "uptime           | /proc/uptime                           | abc def     | garbled /proc/uptime: 'abc def'",
-        "uptime           | /proc/uptime                           | -5.0 1.0    | garbled /proc/uptime",
-        "load.1m          | /proc/loadavg                          | 0.15 0.22   | garbled /proc/loadavg",
-        "load.15m         | /proc/loadavg                          |             | missing /proc/loadavg",
-        "memory.available | /proc/meminfo                          | MemTotal: 1 kB | no MemAvailable line in /proc/meminfo",
-        "memory.total     | /proc/meminfo                          | MemTotal: lots kB | garbled /proc/meminfo",
-        "temperature      | /sys/class/thermal/thermal_zone0/temp  |             | missing /sys/class/thermal/thermal_zone0/temp",
-        "temperature      | /sys/class/thermal/thermal_zone0/temp  | '\n'        | empty /sys/class/thermal/thermal_zone0/temp",
-        "temperature      | /sys/class/thermal/thermal_zone0/temp  | 48.3C       | garbled /sys/class/thermal/thermal_zone0/temp",
-        "temperature      | /sys/class/thermal/thermal_zone0/temp  | 999999999   | garbled /sys/class/thermal/thermal_zone0/temp",
-        "temperature      | /sys/class/thermal/thermal_zone0/temp  | 160000      | garbled /sys/class/thermal/thermal_zone0/temp",
-        "throttle_flags   | /sys/devices/platform/soc/soc:firmware/get_throttled | zz | garbled /sys/devices/platform/soc/soc:firmware/get_throttled",
-        "under_voltage    | /sys/devices/platform/soc/soc:firmware/get_throttled |    | missing /sys/devices/platform/soc/soc:firmware/get_throttled",
-        "net.rx           | /sys/class/net/eth0/statistics/rx_bytes |            | missing /sys/class/net/eth0/statistics/rx_bytes",
-        "net.tx           | /sys/class/net/eth0/statistics/tx_bytes | 12x        | garbled /sys/class/net/eth0/statistics/tx_bytes",
-        "net.rx_errors    | /sys/class/net/eth0/statistics/rx_errors | -3        | garbled /sys/class/net/eth0/statistics/rx_errors",
-        "net.link_up      | /sys/class/net/eth0/operstate          | sideways    | garbled /sys/class/net/eth0/operstate",
-        "net.link_speed   | /sys/class/net/eth0/speed              | fast        | garbled /sys/class/net/eth0/speed",
-        "net.rx           | /proc/net/route                        | nonsense    | garbled /proc/net/route",
-        "net.tx           | /proc/net/route                        |             | missing /proc/net/route",
-        "storage.read_only | /proc/mounts                          |             | missing /proc/mounts",
-        "storage.kind     | /proc/mounts                           | ''          | empty /proc/mounts",
-        "storage.written  | /sys/block/sda/stat                    | 1 2 3       | garbled /sys/block/sda/stat",
-    })
-    void aBadFileMakesItsMeasurementUnavailable(String name, String file, String content,
-            String reason) throws IOException {
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                // measurement    | file                                   | content     | reason starts with
+                "uptime           | /proc/uptime                           |             | missing /proc/uptime",
+                "uptime           | /proc/uptime                           | ''          | empty /proc/uptime",
+                "uptime           | /proc/uptime                           | abc def     | garbled /proc/uptime: 'abc def'",
+                "uptime           | /proc/uptime                           | -5.0 1.0    | garbled /proc/uptime",
+                "load.1m          | /proc/loadavg                          | 0.15 0.22   | garbled /proc/loadavg",
+                "load.15m         | /proc/loadavg                          |             | missing /proc/loadavg",
+                "memory.available | /proc/meminfo                          | MemTotal: 1 kB | no MemAvailable line in /proc/meminfo",
+                "memory.total     | /proc/meminfo                          | MemTotal: lots kB | garbled /proc/meminfo",
+                "temperature      | /sys/class/thermal/thermal_zone0/temp  |             | missing /sys/class/thermal/thermal_zone0/temp",
+                "temperature      | /sys/class/thermal/thermal_zone0/temp  | '\n'        | empty /sys/class/thermal/thermal_zone0/temp",
+                "temperature      | /sys/class/thermal/thermal_zone0/temp  | 48.3C       | garbled /sys/class/thermal/thermal_zone0/temp",
+                "temperature      | /sys/class/thermal/thermal_zone0/temp  | 999999999   | garbled /sys/class/thermal/thermal_zone0/temp",
+                "temperature      | /sys/class/thermal/thermal_zone0/temp  | 160000      | garbled /sys/class/thermal/thermal_zone0/temp",
+                "throttle_flags   | /sys/devices/platform/soc/soc:firmware/get_throttled | zz | garbled /sys/devices/platform/soc/soc:firmware/get_throttled",
+                "under_voltage    | /sys/devices/platform/soc/soc:firmware/get_throttled |    | missing /sys/devices/platform/soc/soc:firmware/get_throttled",
+                "net.rx           | /sys/class/net/eth0/statistics/rx_bytes |            | missing /sys/class/net/eth0/statistics/rx_bytes",
+                "net.tx           | /sys/class/net/eth0/statistics/tx_bytes | 12x        | garbled /sys/class/net/eth0/statistics/tx_bytes",
+                "net.rx_errors    | /sys/class/net/eth0/statistics/rx_errors | -3        | garbled /sys/class/net/eth0/statistics/rx_errors",
+                "net.link_up      | /sys/class/net/eth0/operstate          | sideways    | garbled /sys/class/net/eth0/operstate",
+                "net.link_speed   | /sys/class/net/eth0/speed              | fast        | garbled /sys/class/net/eth0/speed",
+                "net.rx           | /proc/net/route                        | nonsense    | garbled /proc/net/route",
+                "net.tx           | /proc/net/route                        |             | missing /proc/net/route",
+                "storage.read_only | /proc/mounts                          |             | missing /proc/mounts",
+                "storage.kind     | /proc/mounts                           | ''          | empty /proc/mounts",
+                "storage.written  | /sys/block/sda/stat                    | 1 2 3       | garbled /sys/block/sda/stat",
+            })
+    void aBadFileMakesItsMeasurementUnavailable(String name, String file, String content, String reason)
+            throws IOException {
         if (content == null) {
             delete(file);
         } else {
@@ -139,17 +143,17 @@ class BadInputTest {
 
     @Test
     void noDefaultRouteSaysSoAndHowToFixIt() throws IOException {
-        write("/proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask"
-                + "\t\tMTU\tWindow\tIRTT\n");
+        write(
+                "/proc/net/route",
+                "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask" + "\t\tMTU\tWindow\tIRTT\n");
         assertTrue(reason(measure(), "net.rx").contains("set the interface"));
     }
 
     @Test
     void aConfiguredInterfaceThatDoesNotExistIsNamed() {
-        board = new LinuxBoard(BoardConfig.defaults(dataDir).withRoot(root)
-                .withNetworkInterface("eth9"), java.util.Optional.empty());
-        assertEquals("no interface eth9 (missing /sys/class/net/eth9)",
-                reason(board.measure(), "net.rx"));
+        board = new LinuxBoard(
+                BoardConfig.defaults(dataDir).withRoot(root).withNetworkInterface("eth9"), java.util.Optional.empty());
+        assertEquals("no interface eth9 (missing /sys/class/net/eth9)", reason(board.measure(), "net.rx"));
     }
 
     @Test
@@ -163,18 +167,17 @@ class BadInputTest {
 
     @Test
     void aReadOnlyRemountIsDetected() throws IOException {
-        write("/proc/mounts", "/dev/sda2 / ext4 ro,noatime 0 0\n"
-                + "proc /proc proc rw,relatime 0 0\n");
-        assertEquals(1.0, ((Reading.Value) measure().reading("storage.read_only").orElseThrow())
-                .value());
+        write("/proc/mounts", "/dev/sda2 / ext4 ro,noatime 0 0\n" + "proc /proc proc rw,relatime 0 0\n");
+        assertEquals(
+                1.0, ((Reading.Value) measure().reading("storage.read_only").orElseThrow()).value());
     }
 
     @Test
     void aDataDirOnTmpfsHasNoBlockDevice() throws IOException {
         write("/proc/mounts", "/dev/sda2 / ext4 rw 0 0\ntmpfs " + dataDir + " tmpfs rw 0 0\n");
         Snapshot s = measure();
-        assertTrue(reason(s, "storage.kind").contains("not on a partition of a block device"),
-                reason(s, "storage.kind"));
+        assertTrue(
+                reason(s, "storage.kind").contains("not on a partition of a block device"), reason(s, "storage.kind"));
         assertValue(s, "storage.read_only");
     }
 
@@ -183,14 +186,13 @@ class BadInputTest {
         delete("/sys/class/thermal/thermal_zone0/temp");
         delete("/sys/class/thermal/thermal_zone0/type");
         delete("/sys/class/thermal/thermal_zone0");
-        assertEquals("missing /sys/class/thermal/thermal_zone0/temp",
-                reason(measure(), "temperature"));
+        assertEquals("missing /sys/class/thermal/thermal_zone0/temp", reason(measure(), "temperature"));
     }
 
     @Test
     void aMissingDataDirIsMeasuredOnItsNearestExistingParent() {
-        board = new LinuxBoard(BoardConfig.defaults(dataDir.resolve("not/yet")).withRoot(root),
-                java.util.Optional.empty());
+        board = new LinuxBoard(
+                BoardConfig.defaults(dataDir.resolve("not/yet")).withRoot(root), java.util.Optional.empty());
         Reading r = board.measure().reading("storage.free").orElseThrow();
         assertEquals("statvfs " + dataDir, r.source());
         assertInstanceOf(Reading.Value.class, r);
@@ -199,8 +201,7 @@ class BadInputTest {
     @Test
     void anEmptyRootGivesOnlyUnavailableReadingsAndNoException() throws IOException {
         Path empty = Files.createTempDirectory(dataDir, "empty");
-        board = new LinuxBoard(BoardConfig.defaults(dataDir).withRoot(empty),
-                java.util.Optional.empty());
+        board = new LinuxBoard(BoardConfig.defaults(dataDir).withRoot(empty), java.util.Optional.empty());
         Snapshot s = board.measure();
         for (Reading r : s.readings()) {
             if (!r.name().startsWith("storage.total") && !r.name().startsWith("storage.free")) {
@@ -217,8 +218,8 @@ class BadInputTest {
         write("/sys/class/hwmon/hwmon1/name", "rpi_volt\n");
         write("/sys/class/hwmon/hwmon1/in0_lcrit_alarm", "1\n");
         Snapshot s = measure();
-        Reading.Value uv = assertInstanceOf(Reading.Value.class,
-                s.reading("under_voltage").orElseThrow());
+        Reading.Value uv =
+                assertInstanceOf(Reading.Value.class, s.reading("under_voltage").orElseThrow());
         assertEquals(1.0, uv.value());
         assertEquals("/sys/class/hwmon/hwmon1/in0_lcrit_alarm", uv.source());
         assertTrue(reason(s, "throttled").startsWith("missing /sys/devices/platform/soc/soc:firmware"));
@@ -226,14 +227,14 @@ class BadInputTest {
 
     @Test
     void theMountClosestToTheDataDirIsTheOneMeasured() throws IOException {
-        write("/proc/mounts", "/dev/sda2 / ext4 rw,noatime 0 0\n"
-                + "/dev/sda3 " + dataDir + " ext4 ro,noatime 0 0\n");
+        write("/proc/mounts", "/dev/sda2 / ext4 rw,noatime 0 0\n" + "/dev/sda3 " + dataDir + " ext4 ro,noatime 0 0\n");
         Snapshot s = measure();
-        Reading.Value ro = assertInstanceOf(Reading.Value.class,
-                s.reading("storage.read_only").orElseThrow());
+        Reading.Value ro = assertInstanceOf(
+                Reading.Value.class, s.reading("storage.read_only").orElseThrow());
         assertEquals(1.0, ro.value());
         assertEquals("/proc/mounts (" + dataDir + ")", ro.source());
-        assertEquals("/sys/block/sda (usb)", s.reading("storage.kind").orElseThrow().source());
+        assertEquals(
+                "/sys/block/sda (usb)", s.reading("storage.kind").orElseThrow().source());
     }
 
     @Test
@@ -245,10 +246,8 @@ class BadInputTest {
     @Test
     void aMountPointWithASpaceIsUnescaped() throws IOException {
         Path spaced = Files.createDirectories(dataDir.resolve("my data"));
-        write("/proc/mounts", "/dev/sda2 / ext4 rw 0 0\n"
-                + "/dev/sda3 " + dataDir + "/my\\040data ext4 ro 0 0\n");
-        board = new LinuxBoard(BoardConfig.defaults(spaced).withRoot(root),
-                java.util.Optional.empty());
+        write("/proc/mounts", "/dev/sda2 / ext4 rw 0 0\n" + "/dev/sda3 " + dataDir + "/my\\040data ext4 ro 0 0\n");
+        board = new LinuxBoard(BoardConfig.defaults(spaced).withRoot(root), java.util.Optional.empty());
         Reading r = board.measure().reading("storage.read_only").orElseThrow();
         assertEquals(1.0, assertInstanceOf(Reading.Value.class, r).value());
     }

@@ -15,8 +15,7 @@ class BoardDetectorTest {
     @Test
     void piZero2WIsDetectedFromItsDeviceTreeModel() {
         BoardInfo info = Boards.detect(Fixtures.root("pi-zero-2-w"));
-        assertEquals(new BoardInfo("pi-zero-2-w", "Raspberry Pi Zero 2 W Rev 1.0", "aarch64", false),
-                info);
+        assertEquals(new BoardInfo("pi-zero-2-w", "Raspberry Pi Zero 2 W Rev 1.0", "aarch64", false), info);
     }
 
     @Test
@@ -44,25 +43,27 @@ class BoardDetectorTest {
     }
 
     @Test
-    void a32BitPiKernelWithoutDeviceTreeIsDetectedFromCpuinfoModel(@TempDir Path root)
-            throws IOException {
+    void a32BitPiKernelWithoutDeviceTreeIsDetectedFromCpuinfoModel(@TempDir Path root) throws IOException {
         Files.createDirectories(root.resolve("proc"));
-        Files.writeString(root.resolve("proc/cpuinfo"), "processor\t: 0\n"
-                + "model name\t: ARMv7 Processor rev 4 (v7l)\nBogoMIPS\t: 38.40\n"
-                + "Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt vfpd32 "
-                + "lpae evtstrm crc32 \nCPU implementer\t: 0x41\nCPU architecture: 7\n\n"
-                + "Hardware\t: BCM2835\nRevision\t: a02082\nModel\t\t: Raspberry Pi 3 Model B Rev 1.2\n");
-        assertEquals(new BoardInfo("pi-3", "Raspberry Pi 3 Model B Rev 1.2", "armv7l", false),
-                Boards.detect(root));
+        Files.writeString(
+                root.resolve("proc/cpuinfo"),
+                "processor\t: 0\n"
+                        + "model name\t: ARMv7 Processor rev 4 (v7l)\nBogoMIPS\t: 38.40\n"
+                        + "Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt vfpd32 "
+                        + "lpae evtstrm crc32 \nCPU implementer\t: 0x41\nCPU architecture: 7\n\n"
+                        + "Hardware\t: BCM2835\nRevision\t: a02082\nModel\t\t: Raspberry Pi 3 Model B Rev 1.2\n");
+        assertEquals(new BoardInfo("pi-3", "Raspberry Pi 3 Model B Rev 1.2", "armv7l", false), Boards.detect(root));
     }
 
     @Test
     void anX86HostIsLinuxAndReportsShaNi(@TempDir Path root) throws IOException {
         Files.createDirectories(root.resolve("proc"));
-        Files.writeString(root.resolve("proc/cpuinfo"), "processor\t: 0\nvendor_id\t: GenuineIntel\n"
-                + "cpu family\t: 6\nmodel\t\t: 207\n"
-                + "model name\t: Intel(R) Xeon(R) Processor\n"
-                + "flags\t\t: fpu vme de pse tsc msr pae lm sse4_2 avx2 sha_ni\n\n");
+        Files.writeString(
+                root.resolve("proc/cpuinfo"),
+                "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+                        + "cpu family\t: 6\nmodel\t\t: 207\n"
+                        + "model name\t: Intel(R) Xeon(R) Processor\n"
+                        + "flags\t\t: fpu vme de pse tsc msr pae lm sse4_2 avx2 sha_ni\n\n");
         BoardInfo info = Boards.detect(root);
         assertEquals("linux", info.kind());
         assertEquals("x86_64", info.arch());

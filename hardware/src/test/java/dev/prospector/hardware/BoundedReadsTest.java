@@ -15,18 +15,21 @@ class BoundedReadsTest {
 
     private final MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
     private final CountDownLatch release = new CountDownLatch(1);
-    private final BoundedReads reads = new BoundedReads("test", List.of(
-            new BoundedReads.Group("fast", "fast-source", List.of("a"),
-                    out -> out.value("a", 1, "1", "fast-source")),
-            new BoundedReads.Group("hanging", "hang-source", List.of("b", "c"), out -> {
-                awaitUninterruptibly(release);
-                out.value("b", 2, "1", "hang-source");
-                out.value("c", 3, "1", "hang-source");
-            }),
-            new BoundedReads.Group("throwing", "bad-source", List.of("d"), out -> {
-                throw new IllegalStateException("driver bug");
-            })),
-            clock, Duration.ofMillis(20));
+    private final BoundedReads reads = new BoundedReads(
+            "test",
+            List.of(
+                    new BoundedReads.Group(
+                            "fast", "fast-source", List.of("a"), out -> out.value("a", 1, "1", "fast-source")),
+                    new BoundedReads.Group("hanging", "hang-source", List.of("b", "c"), out -> {
+                        awaitUninterruptibly(release);
+                        out.value("b", 2, "1", "hang-source");
+                        out.value("c", 3, "1", "hang-source");
+                    }),
+                    new BoundedReads.Group("throwing", "bad-source", List.of("d"), out -> {
+                        throw new IllegalStateException("driver bug");
+                    })),
+            clock,
+            Duration.ofMillis(20));
 
     /** Like a read(2) stuck on a dying SD card: an interrupt does not end it. */
     private static void awaitUninterruptibly(CountDownLatch latch) {
@@ -73,15 +76,15 @@ class BoundedReadsTest {
     void aHungGroupReadsAgainOnceItReturns() {
         reads.measure();
         release.countDown();
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
-                reads.measure().reading("c").orElseThrow() instanceof Reading.Value);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> reads.measure().reading("c").orElseThrow() instanceof Reading.Value);
     }
 
     @Test
     void aThrowingGroupIsUnavailableWithTheCause() {
         release.countDown();
-        assertEquals("read failed: java.lang.IllegalStateException: driver bug",
-                reason(reads.measure(), "d"));
+        assertEquals("read failed: java.lang.IllegalStateException: driver bug", reason(reads.measure(), "d"));
     }
 
     @Test
@@ -95,7 +98,9 @@ class BoundedReadsTest {
     void readingsKeepTheGroupsOrder() {
         release.countDown();
         Snapshot s = reads.measure();
-        assertEquals(List.of("a", "b", "c", "d"), s.readings().stream().map(Reading::name).toList());
+        assertEquals(
+                List.of("a", "b", "c", "d"),
+                s.readings().stream().map(Reading::name).toList());
         assertEquals(clock.instant(), s.time());
     }
 }

@@ -25,8 +25,7 @@ class Cm4FixtureTest {
 
     @BeforeEach
     void measure() {
-        board = new LinuxBoard(BoardConfig.defaults(dataDir).withRoot(Fixtures.root("cm4")),
-                Optional.empty());
+        board = new LinuxBoard(BoardConfig.defaults(dataDir).withRoot(Fixtures.root("cm4")), Optional.empty());
         snapshot = board.measure();
     }
 
@@ -42,8 +41,7 @@ class Cm4FixtureTest {
 
     @Test
     void isDetectedAsACm4WithoutSha2() {
-        assertEquals(new BoardInfo("cm4", "Raspberry Pi Compute Module 4 Rev 1.1", "aarch64", false),
-                board.info());
+        assertEquals(new BoardInfo("cm4", "Raspberry Pi Compute Module 4 Rev 1.1", "aarch64", false), board.info());
     }
 
     @Test

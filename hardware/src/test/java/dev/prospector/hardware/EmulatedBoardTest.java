@@ -18,7 +18,9 @@ class EmulatedBoardTest {
 
     private EmulatedBoard open(long seed) {
         return new EmulatedBoard(BoardConfig.defaults(Path.of("/var/lib/prospector"))
-                .withSelection(BoardSelection.EMULATED).withClock(clock).withSeed(seed)
+                .withSelection(BoardSelection.EMULATED)
+                .withClock(clock)
+                .withSeed(seed)
                 .withReadTimeout(java.time.Duration.ofSeconds(5)));
     }
 
@@ -34,8 +36,7 @@ class EmulatedBoardTest {
 
     @Test
     void boardsOpensTheEmulatedBoardWhenAskedFor() {
-        try (Board b = Boards.open(BoardConfig.defaults(Path.of("/tmp"))
-                .withSelection(BoardSelection.EMULATED))) {
+        try (Board b = Boards.open(BoardConfig.defaults(Path.of("/tmp")).withSelection(BoardSelection.EMULATED))) {
             assertEquals("emulated", b.info().kind());
             assertInstanceOf(EmulatedBoard.class, b);
         }

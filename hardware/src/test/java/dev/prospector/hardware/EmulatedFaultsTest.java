@@ -27,7 +27,9 @@ class EmulatedFaultsTest {
 
     private EmulatedBoard open(Duration timeout) {
         return new EmulatedBoard(BoardConfig.defaults(Path.of("/var/lib/prospector"))
-                .withSelection(BoardSelection.EMULATED).withClock(clock).withSeed(7)
+                .withSelection(BoardSelection.EMULATED)
+                .withClock(clock)
+                .withSeed(7)
                 .withReadTimeout(timeout));
     }
 
@@ -58,7 +60,8 @@ class EmulatedFaultsTest {
 
     private static String reason(Snapshot s, String name) {
         Reading r = s.reading(name).orElseThrow(() -> new AssertionError("no reading " + name));
-        return assertInstanceOf(Reading.Unavailable.class, r, () -> name + " is " + r).reason();
+        return assertInstanceOf(Reading.Unavailable.class, r, () -> name + " is " + r)
+                .reason();
     }
 
     @Test
@@ -145,8 +148,7 @@ class EmulatedFaultsTest {
     @Test
     void erroringI2cSensorMakesTheSupplyReadingsUnavailable() {
         Snapshot s = withFault(Fault.I2C_SENSOR_ERROR);
-        assertTrue(reason(s, "supply.voltage").contains("Remote I/O error"),
-                reason(s, "supply.voltage"));
+        assertTrue(reason(s, "supply.voltage").contains("Remote I/O error"), reason(s, "supply.voltage"));
     }
 
     @Test
@@ -167,8 +169,9 @@ class EmulatedFaultsTest {
         board.faults().on(Fault.SLOW_SENSOR);
         board.measure();
         board.faults().off(Fault.SLOW_SENSOR);
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
-                board.measure().reading("supply.voltage").orElseThrow() instanceof Reading.Value);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> board.measure().reading("supply.voltage").orElseThrow() instanceof Reading.Value);
     }
 
     @Test
@@ -188,9 +191,11 @@ class EmulatedFaultsTest {
     @Test
     void faultsGivenInConfigAreOnFromTheStart() {
         EmulatedBoard b = new EmulatedBoard(BoardConfig.defaults(Path.of("/tmp"))
-                .withClock(clock).withFaults(EnumSet.of(Fault.DISK_FULL, Fault.LINK_DOWN)));
+                .withClock(clock)
+                .withFaults(EnumSet.of(Fault.DISK_FULL, Fault.LINK_DOWN)));
         try {
-            assertEquals(EnumSet.of(Fault.DISK_FULL, Fault.LINK_DOWN), b.faults().active());
+            assertEquals(
+                    EnumSet.of(Fault.DISK_FULL, Fault.LINK_DOWN), b.faults().active());
             assertEquals(0, value(b.measure(), "storage.free"));
         } finally {
             b.close();
@@ -199,7 +204,8 @@ class EmulatedFaultsTest {
 
     @Test
     void faultKeysParseFromConfigText() {
-        assertEquals(Set.of(Fault.LINK_DOWN, Fault.SLOW_SENSOR, Fault.I2C_SENSOR_MISSING),
+        assertEquals(
+                Set.of(Fault.LINK_DOWN, Fault.SLOW_SENSOR, Fault.I2C_SENSOR_MISSING),
                 Faults.parse(" link-down,SLOW_SENSOR , i2c-sensor-missing"));
         assertEquals(Set.of(), Faults.parse(""));
     }

@@ -59,8 +59,8 @@ class HardwareSettingsTest {
         assertEquals(Duration.ofMillis(250), b.readTimeout());
         assertEquals(99, b.seed());
         assertEquals(Set.of(Fault.LINK_DOWN, Fault.DISK_FULL), b.faults());
-        assertEquals(Optional.of(new PowerSensorConfig(PowerSensorConfig.Chip.INA226, 3, 0x41, 0.002)),
-                b.powerSensor());
+        assertEquals(
+                Optional.of(new PowerSensorConfig(PowerSensorConfig.Chip.INA226, 3, 0x41, 0.002)), b.powerSensor());
         assertEquals(Optional.of(17), s.io().ledPin());
         assertEquals(false, s.io().ledActiveHigh());
         assertEquals(27, s.io().button().orElseThrow().pin());
@@ -95,7 +95,8 @@ class HardwareSettingsTest {
 
     @Test
     void anUnknownChipIsNamed() {
-        assertEquals("hardware.power.chip: unknown power sensor chip 'ina3221': use ina219 or ina226",
+        assertEquals(
+                "hardware.power.chip: unknown power sensor chip 'ina3221': use ina219 or ina226",
                 error(Map.of("hardware.power.chip", "ina3221")));
     }
 
@@ -107,18 +108,22 @@ class HardwareSettingsTest {
 
     @Test
     void aNonNumberIsNamed() {
-        assertEquals("hardware.read-timeout-ms: 'soon' is not a whole number (decimal, or hex with 0x)",
+        assertEquals(
+                "hardware.read-timeout-ms: 'soon' is not a whole number (decimal, or hex with 0x)",
                 error(Map.of("hardware.read-timeout-ms", "soon")));
     }
 
     @Test
     void aBadBoardIsNamedWithTheChoices() {
-        assertEquals("hardware.board: 'pi' is not a board: use auto, linux or emulated",
+        assertEquals(
+                "hardware.board: 'pi' is not a board: use auto, linux or emulated",
                 error(Map.of("hardware.board", "pi")));
     }
 
     @Test
     void otherSectionsAreIgnored() {
-        assertEquals(BoardSelection.AUTO, parse(Map.of("mqtt.url", "ssl://x:8883")).board().selection());
+        assertEquals(
+                BoardSelection.AUTO,
+                parse(Map.of("mqtt.url", "ssl://x:8883")).board().selection());
     }
 }

@@ -21,8 +21,10 @@ class LinuxBoardFixtureTest {
 
     private Snapshot measure(String fixture) {
         MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
-        board = Boards.open(BoardConfig.defaults(dataDir).withSelection(BoardSelection.LINUX)
-                .withRoot(Fixtures.root(fixture)).withClock(clock));
+        board = Boards.open(BoardConfig.defaults(dataDir)
+                .withSelection(BoardSelection.LINUX)
+                .withRoot(Fixtures.root(fixture))
+                .withClock(clock));
         return board.measure();
     }
 
@@ -102,11 +104,16 @@ class LinuxBoardFixtureTest {
         // board, flags, under-voltage now, throttled now, under-voltage occurred, throttled occurred
         "pi-zero-2-w, 327680, 0, 0, 1, 1, /sys/devices/platform/soc/soc:firmware/get_throttled",
         "pi-4, 0, 0, 0, 0, 0, /sys/devices/platform/soc/soc:firmware/get_throttled",
-        "pi-5, 917504, 0, 0, 0, 1, "
-                + "/sys/devices/platform/soc@107c000000/soc@107c000000:firmware/get_throttled",
+        "pi-5, 917504, 0, 0, 0, 1, " + "/sys/devices/platform/soc@107c000000/soc@107c000000:firmware/get_throttled",
     })
-    void throttlingFlagsComeFromTheFirmware(String fixture, double flags, double uvNow,
-            double throttledNow, double uvOccurred, double throttledOccurred, String source) {
+    void throttlingFlagsComeFromTheFirmware(
+            String fixture,
+            double flags,
+            double uvNow,
+            double throttledNow,
+            double uvOccurred,
+            double throttledOccurred,
+            String source) {
         Snapshot s = measure(fixture);
         assertEquals(flags, value(s, "throttle_flags").value());
         assertEquals(source, value(s, "throttle_flags").source());
@@ -122,11 +129,13 @@ class LinuxBoardFixtureTest {
         "pi-4, eth0, 98765432109, 12345678901, 3, 0",
         "pi-5, eth0, 5123456789012, 734512334455, 0, 2",
     })
-    void networkCountersAreThoseOfTheDefaultRouteInterface(String fixture, String iface, double rx,
-            double tx, double rxErrors, double txErrors) {
+    void networkCountersAreThoseOfTheDefaultRouteInterface(
+            String fixture, String iface, double rx, double tx, double rxErrors, double txErrors) {
         Snapshot s = measure(fixture);
         assertEquals(rx, value(s, "net.rx").value());
-        assertEquals("/sys/class/net/" + iface + "/statistics/rx_bytes", value(s, "net.rx").source());
+        assertEquals(
+                "/sys/class/net/" + iface + "/statistics/rx_bytes",
+                value(s, "net.rx").source());
         assertEquals(tx, value(s, "net.tx").value());
         assertEquals(rxErrors, value(s, "net.rx_errors").value());
         assertEquals(txErrors, value(s, "net.tx_errors").value());
@@ -154,8 +163,7 @@ class LinuxBoardFixtureTest {
         "pi-4, 3, /sys/block/sda (usb), 18443992",
         "pi-5, 4, /sys/block/nvme0n1 (nvme), 61344008",
     })
-    void storageDeviceKindAndWritesComeFromSysBlock(String fixture, double kind, String source,
-            long sectorsWritten) {
+    void storageDeviceKindAndWritesComeFromSysBlock(String fixture, double kind, String source, long sectorsWritten) {
         Snapshot s = measure(fixture);
         assertEquals(kind, value(s, "storage.kind").value());
         assertEquals(source, value(s, "storage.kind").source());
@@ -179,8 +187,10 @@ class LinuxBoardFixtureTest {
     @CsvSource({"pi-4, 3600", "pi-5, -120"})
     void aWallClockStepBeyondTheUptimeShowsAsClockStep(String fixture, long stepSeconds) {
         MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
-        board = Boards.open(BoardConfig.defaults(dataDir).withSelection(BoardSelection.LINUX)
-                .withRoot(Fixtures.root(fixture)).withClock(clock));
+        board = Boards.open(BoardConfig.defaults(dataDir)
+                .withSelection(BoardSelection.LINUX)
+                .withRoot(Fixtures.root(fixture))
+                .withClock(clock));
         assertEquals(0.0, value(board.measure(), "clock.step").value());
         clock.advance(java.time.Duration.ofSeconds(stepSeconds)); // the fixture's uptime stands still
         assertEquals((double) stepSeconds, value(board.measure(), "clock.step").value());

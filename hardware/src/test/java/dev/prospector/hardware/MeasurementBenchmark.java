@@ -24,8 +24,9 @@ public final class MeasurementBenchmark {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5_000;
         Path dataDir = Files.createTempDirectory("prospector-bench");
-        System.out.printf("rounds: %d after %d warm-up, JVM %s, %d CPUs%n", rounds, WARMUP_ROUNDS,
-                Runtime.version(), Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+                "rounds: %d after %d warm-up, JVM %s, %d CPUs%n",
+                rounds, WARMUP_ROUNDS, Runtime.version(), Runtime.getRuntime().availableProcessors());
         BoardConfig base = BoardConfig.defaults(dataDir).withClock(Clock.systemUTC());
         run("emulated", base.withSelection(BoardSelection.EMULATED), rounds);
         for (String fixture : new String[] {"pi-zero-2-w", "pi-4", "pi-5", "cm4"}) {
@@ -40,8 +41,7 @@ public final class MeasurementBenchmark {
     }
 
     private static void run(String label, BoardConfig config, int rounds) {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Board board = Boards.open(config)) {
             long coldStart = System.nanoTime();
             int readings = board.measure().readings().size();
@@ -58,9 +58,14 @@ public final class MeasurementBenchmark {
             }
             long allocAfter = allocated(threads);
             Arrays.sort(nanos);
-            System.out.printf("%-20s %2d readings  first %7.1f ms  median %6.1f µs  p99 %7.1f µs"
-                    + "  %5.1f KiB/round%n", label, readings, cold / 1e6, nanos[rounds / 2] / 1e3,
-                    nanos[rounds * 99 / 100] / 1e3, (allocAfter - allocBefore) / (double) rounds / 1024);
+            System.out.printf(
+                    "%-20s %2d readings  first %7.1f ms  median %6.1f µs  p99 %7.1f µs" + "  %5.1f KiB/round%n",
+                    label,
+                    readings,
+                    cold / 1e6,
+                    nanos[rounds / 2] / 1e3,
+                    nanos[rounds * 99 / 100] / 1e3,
+                    (allocAfter - allocBefore) / (double) rounds / 1024);
         }
     }
 

@@ -1,10 +1,9 @@
 package dev.prospector.bench;
 
+import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.cli.ExitCodes;
 import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.common.Failure;
-
-import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
@@ -50,10 +49,14 @@ import picocli.CommandLine.Spec;
  * a key cache would). The all-core verify and appraisal figures come from alternating slices; the
  * ratio is the median of the per-pair ratios.
  */
-@Command(name = "crypto", mixinStandardHelpOptions = true,
-        description = {"Measure Ed25519 signing, verifying and report appraisal rates.",
+@Command(
+        name = "crypto",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Measure Ed25519 signing, verifying and report appraisal rates.",
             "Sign/s and verify/s on one core and on all, and appraisals/s of distinct reports on all cores.",
-            "Exits 1 when appraisals/s stay below the target share of the all-core verify rate (printed with it)."})
+            "Exits 1 when appraisals/s stay below the target share of the all-core verify rate (printed with it)."
+        })
 public final class BenchCryptoCommand implements Callable<Integer> {
     /** Appraisals/s over all-core verify/s that the appraisal path must reach. */
     static final double TARGET_RATIO = 0.90;
@@ -61,6 +64,7 @@ public final class BenchCryptoCommand implements Callable<Integer> {
     static final int DEVICES = 64;
     /** Bounds of the time the appraisal path runs before it is measured (as long as one figure). */
     static final Duration MIN_WARM_UP = Duration.ofMillis(300);
+
     static final Duration MAX_WARM_UP = Duration.ofSeconds(5);
     /** Alternating slices of the all-core verify and appraisal measurements. */
     static final int SLICES = 30;
@@ -76,11 +80,16 @@ public final class BenchCryptoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
 
-    @Option(names = "--seconds", defaultValue = "3", paramLabel = "S",
+    @Option(
+            names = "--seconds",
+            defaultValue = "3",
+            paramLabel = "S",
             description = "Seconds per measurement (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--threads", paramLabel = "N",
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
             description = "Threads for the all-core figures (default: the number of available processors).")
     Integer threads;
 
@@ -124,7 +133,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         progress(err, "verify and appraise, " + cores + " threads, alternating");
         Duration slice = each.dividedBy(SLICES);
         rate(cores, slice, pool::verifying); // warm-up
-        appraisals.warmUp(each.compareTo(MIN_WARM_UP) < 0 ? MIN_WARM_UP : each.compareTo(MAX_WARM_UP) > 0 ? MAX_WARM_UP : each);
+        appraisals.warmUp(
+                each.compareTo(MIN_WARM_UP) < 0 ? MIN_WARM_UP : each.compareTo(MAX_WARM_UP) > 0 ? MAX_WARM_UP : each);
         // Each slice pair gives one ratio; the median of those ratios is the figure, so a burst of
         // load from other processes during a few slices does not decide it. The order within a pair
         // alternates (verify first, then appraise first), so neither always runs on a warmer machine.
@@ -147,7 +157,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             appraisalSlices.add(a);
         }
         if (verifySlices.size() < SLICES / 2) {
-            throw new Failure("only " + verifySlices.size() + " of " + SLICES + " slices had reports left to appraise; use fewer --seconds"
+            throw new Failure("only " + verifySlices.size() + " of " + SLICES
+                    + " slices had reports left to appraise; use fewer --seconds"
                     + " or give the JVM more memory (PROSPECTOR_JAVA_OPTS=\"-Xmx2g\")");
         }
         var paired = Paired.of(verifySlices, appraisalSlices);
@@ -181,21 +192,39 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                     .Add("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"))
                     .Add("os_arch", System.getProperty("os.arch"))));
             if (!met) {
-                err.printf(Locale.ROOT, "appraisals/s = %.1f%% of all-core verify/s: BELOW TARGET (%.0f%%)%n", ratio * 100, targetRatio * 100);
+                err.printf(
+                        Locale.ROOT,
+                        "appraisals/s = %.1f%% of all-core verify/s: BELOW TARGET (%.0f%%)%n",
+                        ratio * 100,
+                        targetRatio * 100);
                 err.flush();
             }
         } else {
-            out.printf(Locale.ROOT, "Ed25519 (Bouncy Castle) over a report of %d bytes, %d threads, %.1f s per figure%n",
-                    sample.bytes().length, cores, seconds);
+            out.printf(
+                    Locale.ROOT,
+                    "Ed25519 (Bouncy Castle) over a report of %d bytes, %d threads, %.1f s per figure%n",
+                    sample.bytes().length,
+                    cores,
+                    seconds);
             out.printf(Locale.ROOT, "  %-22s %12s %14s%n", "", "one core", "all cores");
             out.printf(Locale.ROOT, "  %-22s %12.0f %14.0f%n", "sign/s", signOne, signAll);
             out.printf(Locale.ROOT, "  %-22s %12.0f %14.0f%n", "verify/s", verifyOne, verifyAll);
             out.printf(Locale.ROOT, "  %-22s %12.0f %14s%n", "verify/s (no key cache)", verifyUncachedOne, "");
             out.printf(Locale.ROOT, "  %-22s %12s %14.0f%n", "appraisals/s", "", appraised.rate());
-            out.printf(Locale.ROOT, "appraisals/s = %.1f%% of all-core verify/s (target %.0f%%)%s; in CPU time %.1f%%%n", ratio * 100,
-                    targetRatio * 100, met ? "" : ": BELOW TARGET", cpuRatio * 100);
-            out.printf(Locale.ROOT, "(median of %d alternating slice pairs, quartiles %.1f%%-%.1f%%; pooled over all slices: %.1f%%)%n",
-                    verifySlices.size(), paired.ratioQuantile(0.25) * 100, paired.ratioQuantile(0.75) * 100, paired.pooledRatio() * 100);
+            out.printf(
+                    Locale.ROOT,
+                    "appraisals/s = %.1f%% of all-core verify/s (target %.0f%%)%s; in CPU time %.1f%%%n",
+                    ratio * 100,
+                    targetRatio * 100,
+                    met ? "" : ": BELOW TARGET",
+                    cpuRatio * 100);
+            out.printf(
+                    Locale.ROOT,
+                    "(median of %d alternating slice pairs, quartiles %.1f%%-%.1f%%; pooled over all slices: %.1f%%)%n",
+                    verifySlices.size(),
+                    paired.ratioQuantile(0.25) * 100,
+                    paired.ratioQuantile(0.75) * 100,
+                    paired.pooledRatio() * 100);
             if (appraised.rejected() > 0) {
                 out.printf(Locale.ROOT, "warning: %d benchmark reports were rejected%n", appraised.rejected());
             }
@@ -306,20 +335,22 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         var workers = new ArrayList<Thread>();
         for (int t = 0; t < n; t++) {
             var op = opFor.apply(t);
-            var w = new Thread(() -> {
-                ready.countDown();
-                awaitQuietly(go);
-                long cpu0 = cpuNow();
-                long local = 0;
-                while (!stop.get()) {
-                    if (!op.getAsBoolean()) {
-                        failed.set(true);
-                    }
-                    local++;
-                }
-                count.add(local);
-                cpu.add(cpuNow() - cpu0);
-            }, "bench-" + t);
+            var w = new Thread(
+                    () -> {
+                        ready.countDown();
+                        awaitQuietly(go);
+                        long cpu0 = cpuNow();
+                        long local = 0;
+                        while (!stop.get()) {
+                            if (!op.getAsBoolean()) {
+                                failed.set(true);
+                            }
+                            local++;
+                        }
+                        count.add(local);
+                        cpu.add(cpuNow() - cpu0);
+                    },
+                    "bench-" + t);
             w.setDaemon(true);
             workers.add(w);
             w.start();
@@ -360,7 +391,9 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                 var point = Ed25519.validatePublicKeyPartialExport(device.publicKey(), 0);
                 for (int i = d; i < SIZE; i += POOL_DEVICES) {
                     var report = signer.sign(input(now));
-                    tbs[i] = CoseSign1.toBeSigned(CoseSign1.protectedHeader(device.deviceId().kid()), report.claims().encode());
+                    tbs[i] = CoseSign1.toBeSigned(
+                            CoseSign1.protectedHeader(device.deviceId().kid()),
+                            report.claims().encode());
                     sigs[i] = device.sign(tbs[i]);
                     keys[i] = device.publicKey();
                     points[i] = point;
@@ -401,7 +434,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
      */
     private static final class AppraisalRun {
         private final int n;
-        private final Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("bench"));
+        private final Appraiser appraiser =
+                new Appraiser(AppraiserConfig.defaults().withFleet("bench"));
         private final List<List<byte[]>> perThread = new ArrayList<>();
         private final int[] cursor;
         private long rejected;
@@ -438,11 +472,13 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             var workers = new ArrayList<Thread>();
             for (int t = 0; t < n; t++) {
                 var list = perThread.get(t);
-                var w = new Thread(() -> {
-                    for (int i = 0; i < list.size() && !stop.get(); i++) {
-                        warm.appraise(list.get(i));
-                    }
-                }, "bench-warm-" + t);
+                var w = new Thread(
+                        () -> {
+                            for (int i = 0; i < list.size() && !stop.get(); i++) {
+                                warm.appraise(list.get(i));
+                            }
+                        },
+                        "bench-warm-" + t);
                 w.setDaemon(true);
                 workers.add(w);
                 w.start();
@@ -463,25 +499,27 @@ public final class BenchCryptoCommand implements Callable<Integer> {
             for (int t = 0; t < n; t++) {
                 int me = t;
                 var list = perThread.get(t);
-                var w = new Thread(() -> {
-                    ready.countDown();
-                    awaitQuietly(go);
-                    long cpu0 = cpuNow();
-                    int i = cursor[me];
-                    while (i < list.size() && !stop.get()) {
-                        Appraisal a = appraiser.appraise(list.get(i++));
-                        if (!(a instanceof Appraisal.Accepted acc) || acc.duplicate()) {
-                            bad.increment();
-                        }
-                    }
-                    if (i >= list.size()) {
-                        exhausted = true;
-                        stop.set(true); // out of reports: end this slice for everyone
-                    }
-                    done.add(i - cursor[me]);
-                    cpu.add(cpuNow() - cpu0);
-                    cursor[me] = i;
-                }, "bench-appraise-" + t);
+                var w = new Thread(
+                        () -> {
+                            ready.countDown();
+                            awaitQuietly(go);
+                            long cpu0 = cpuNow();
+                            int i = cursor[me];
+                            while (i < list.size() && !stop.get()) {
+                                Appraisal a = appraiser.appraise(list.get(i++));
+                                if (!(a instanceof Appraisal.Accepted acc) || acc.duplicate()) {
+                                    bad.increment();
+                                }
+                            }
+                            if (i >= list.size()) {
+                                exhausted = true;
+                                stop.set(true); // out of reports: end this slice for everyone
+                            }
+                            done.add(i - cursor[me]);
+                            cpu.add(cpuNow() - cpu0);
+                            cursor[me] = i;
+                        },
+                        "bench-appraise-" + t);
                 w.setDaemon(true);
                 workers.add(w);
                 w.start();
@@ -516,16 +554,18 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         var workers = new ArrayList<Thread>();
         for (int t = 0; t < n; t++) {
             int first = t;
-            var w = new Thread(() -> {
-                Instant now = Instant.now();
-                for (int d = first; d < devices; d += n) {
-                    var signer = new ReportSigner(DeviceKeys.generate(), ChainState.inMemory());
-                    var list = byDevice.get(d);
-                    for (int i = 0; i < perDevice; i++) {
-                        list.add(signer.sign(input(now)).bytes());
-                    }
-                }
-            }, "bench-sign-" + t);
+            var w = new Thread(
+                    () -> {
+                        Instant now = Instant.now();
+                        for (int d = first; d < devices; d += n) {
+                            var signer = new ReportSigner(DeviceKeys.generate(), ChainState.inMemory());
+                            var list = byDevice.get(d);
+                            for (int i = 0; i < perDevice; i++) {
+                                list.add(signer.sign(input(now)).bytes());
+                            }
+                        }
+                    },
+                    "bench-sign-" + t);
             w.setDaemon(true);
             workers.add(w);
             w.start();
@@ -548,7 +588,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
                         .input(board.measure(), Optional.empty());
             } finally {
                 try (var files = Files.walk(dir)) {
-                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                    files.sorted(java.util.Comparator.reverseOrder())
+                            .forEach(f -> f.toFile().delete());
                 }
             }
         } catch (java.io.IOException e) {
@@ -558,8 +599,17 @@ public final class BenchCryptoCommand implements Callable<Integer> {
 
     private static ReportInput input(Instant iat) {
         var t = TEMPLATE;
-        return new ReportInput(t.fleet(), iat, t.epoch(), Optional.empty(), t.bootId(), t.uptime(), t.measurements(),
-                t.softwareVersion(), t.configHash(), 0);
+        return new ReportInput(
+                t.fleet(),
+                iat,
+                t.epoch(),
+                Optional.empty(),
+                t.bootId(),
+                t.uptime(),
+                t.measurements(),
+                t.softwareVersion(),
+                t.configHash(),
+                0);
     }
 
     /** CPU time of the calling thread (wall time where the JVM cannot measure it). */

@@ -1,12 +1,10 @@
 package dev.prospector.bench;
 
+import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.cli.ExitCodes;
 import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.cli.Table;
 import dev.prospector.agent.common.Failure;
-import dev.prospector.agent.verifier.VerifierWiring;
-
-import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.node.ReportFactory;
@@ -17,6 +15,7 @@ import dev.prospector.agent.transport.Topics;
 import dev.prospector.agent.verifier.AcceptedLog;
 import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
+import dev.prospector.agent.verifier.VerifierWiring;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
@@ -90,15 +89,20 @@ import picocli.CommandLine.Spec;
  * one-day clock-skew window so that reports signed at start stay fresh however long the runs
  * take; the work per report is the same as with the default window.
  */
-@Command(name = "transport", mixinStandardHelpOptions = true,
-        description = {"Measure the transport through Mosquitto on loopback.",
+@Command(
+        name = "transport",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Measure the transport through Mosquitto on loopback.",
             "One agent's reports/s, verifier appraisals/s (one, and two sharing a group) and the time to drain a backlog.",
-            "Exits 1 when the outbox writes more than its target of bytes per report byte (printed with it)."})
+            "Exits 1 when the outbox writes more than its target of bytes per report byte (printed with it)."
+        })
 public final class BenchTransportCommand implements Callable<Integer> {
     /** Outbox bytes written per report over the report's size that the outbox must stay within. */
     static final double TARGET_OUTBOX_RATIO = 2.0;
     /** The backlog the drain figure is extrapolated to: one hour at one report per second from 1,000 devices. */
     static final long HOUR_DEVICES = 1_000;
+
     static final long HOUR_REPORTS_PER_DEVICE = 3_600;
     /** Reports a backlog publisher keeps unacknowledged, below Mosquitto's default receive maximum (20). */
     static final int PUBLISHER_IN_FLIGHT = 16;
@@ -123,57 +127,93 @@ public final class BenchTransportCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
 
-    @Option(names = "--broker", paramLabel = "URL",
-            description = "Use this broker instead of starting Mosquitto (it must queue at least the backlog per client: Mosquitto's max_queued_messages).")
+    @Option(
+            names = "--broker",
+            paramLabel = "URL",
+            description =
+                    "Use this broker instead of starting Mosquitto (it must queue at least the backlog per client: Mosquitto's max_queued_messages).")
     String broker;
 
-    @Option(names = "--mosquitto", paramLabel = "PATH", defaultValue = "/usr/sbin/mosquitto",
+    @Option(
+            names = "--mosquitto",
+            paramLabel = "PATH",
+            defaultValue = "/usr/sbin/mosquitto",
             description = "Mosquitto binary to start on a free loopback port (default: ${DEFAULT-VALUE}).")
     Path mosquitto;
 
-    @Option(names = "--broker-max-inflight", paramLabel = "N", defaultValue = "20",
-            description = "max_inflight_messages of the Mosquitto started here; it is also the receive maximum it announces (default: ${DEFAULT-VALUE}, Mosquitto's own default).")
+    @Option(
+            names = "--broker-max-inflight",
+            paramLabel = "N",
+            defaultValue = "20",
+            description =
+                    "max_inflight_messages of the Mosquitto started here; it is also the receive maximum it announces (default: ${DEFAULT-VALUE}, Mosquitto's own default).")
     int brokerInFlight;
 
-    @Option(names = "--verifier-state",
-            description = "Give each verifier an accepted.log, as `prospector verifier --state-dir` does: acceptances are synced (group commit) before the broker is acknowledged.")
+    @Option(
+            names = "--verifier-state",
+            description =
+                    "Give each verifier an accepted.log, as `prospector verifier --state-dir` does: acceptances are synced (group commit) before the broker is acknowledged.")
     boolean verifierState;
 
-    @Option(names = "--scale", paramLabel = "S", defaultValue = "1",
-            description = "Multiplies the drain backlog's reports per device (default: ${DEFAULT-VALUE}: 1,000 devices x 20 reports).")
+    @Option(
+            names = "--scale",
+            paramLabel = "S",
+            defaultValue = "1",
+            description =
+                    "Multiplies the drain backlog's reports per device (default: ${DEFAULT-VALUE}: 1,000 devices x 20 reports).")
     int scale;
 
-    @Option(names = "--runs", paramLabel = "N", defaultValue = "3",
+    @Option(
+            names = "--runs",
+            paramLabel = "N",
+            defaultValue = "3",
             description = "Measured runs of every figure; medians are reported (default: ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--agent-reports", paramLabel = "N", defaultValue = "1000",
+    @Option(
+            names = "--agent-reports",
+            paramLabel = "N",
+            defaultValue = "1000",
             description = "Reports the agent makes per run (default: ${DEFAULT-VALUE}).")
     int agentReports;
 
-    @Option(names = "--devices", paramLabel = "N", defaultValue = "1000",
-            description = "Devices of the drain backlog; the appraisal backlog uses half of them (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--devices",
+            paramLabel = "N",
+            defaultValue = "1000",
+            description =
+                    "Devices of the drain backlog; the appraisal backlog uses half of them (default: ${DEFAULT-VALUE}).")
     int devices;
 
-    @Option(names = "--reports-per-device", paramLabel = "N", defaultValue = "20",
+    @Option(
+            names = "--reports-per-device",
+            paramLabel = "N",
+            defaultValue = "20",
             description = "Reports per device in the backlogs, before --scale (default: ${DEFAULT-VALUE}).")
     int reportsPerDevice;
 
     @Override
     public Integer call() throws InterruptedException {
-        check(brokerInFlight >= 0 && brokerInFlight <= 65_535, "--broker-max-inflight must be 0-65535, not " + brokerInFlight);
+        check(
+                brokerInFlight >= 0 && brokerInFlight <= 65_535,
+                "--broker-max-inflight must be 0-65535, not " + brokerInFlight);
         check(scale >= 1 && scale <= MAX_SCALE, "--scale must be 1-" + MAX_SCALE + ", not " + scale);
         check(runs >= 1 && runs <= MAX_RUNS, "--runs must be 1-" + MAX_RUNS + ", not " + runs);
         check(agentReports >= 1 && agentReports <= 100_000, "--agent-reports must be 1-100000, not " + agentReports);
         check(devices >= 2 && devices <= 100_000, "--devices must be 2-100000, not " + devices);
-        check(reportsPerDevice >= 1 && reportsPerDevice <= 10_000, "--reports-per-device must be 1-10000, not " + reportsPerDevice);
+        check(
+                reportsPerDevice >= 1 && reportsPerDevice <= 10_000,
+                "--reports-per-device must be 1-10000, not " + reportsPerDevice);
         long drainTotal = (long) devices * reportsPerDevice * scale;
-        check(drainTotal <= 2_000_000, "the drain backlog of " + drainTotal + " reports is too large to hold in memory: lower --scale");
+        check(
+                drainTotal <= 2_000_000,
+                "the drain backlog of " + drainTotal + " reports is too large to hold in memory: lower --scale");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         String loadBefore = loadAverage();
         Path work = tempDir("prospector-bench-transport-");
-        try (LoopbackBroker b = LoopbackBroker.startOrUse(broker, mosquitto, work.resolve("mosquitto"), drainTotal + 1_000, brokerInFlight)) {
+        try (LoopbackBroker b = LoopbackBroker.startOrUse(
+                broker, mosquitto, work.resolve("mosquitto"), drainTotal + 1_000, brokerInFlight)) {
             String url = b.url();
             progress(err, "broker " + url + (b.started() ? " (Mosquitto started here)" : ""));
             progress(err, "signing " + drainTotal + " reports of " + devices + " devices");
@@ -195,15 +235,32 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 agent.add(agentRun(url, agentReports, work.resolve("agent-" + r)));
                 progress(err, "run " + r + "/" + runs + ": one verifier, " + appraisalBacklog.size() + " reports");
                 one.add(drainRun(url, appraisalBacklog, 1, "one-" + r, false, state));
-                progress(err, "run " + r + "/" + runs + ": two verifiers in one group, " + appraisalBacklog.size() + " reports");
+                progress(
+                        err,
+                        "run " + r + "/" + runs + ": two verifiers in one group, " + appraisalBacklog.size()
+                                + " reports");
                 two.add(drainRun(url, appraisalBacklog, 2, "two-" + r, false, state));
                 progress(err, "run " + r + "/" + runs + ": backlog drain, " + drainBacklog.size() + " reports");
                 drain.add(drainRun(url, drainBacklog, 1, "drain-" + r, false, state));
             }
-            progress(err, "receipt check: one verifier, " + appraisalBacklog.size() + " reports, a client counting receipts");
+            progress(
+                    err,
+                    "receipt check: one verifier, " + appraisalBacklog.size() + " reports, a client counting receipts");
             DrainRun receiptCheck = drainRun(url, appraisalBacklog, 1, "receipts", true, state);
-            Results results = new Results(agent, one, two, drain, drainBacklog, appraisalBacklog, loadBefore, loadAverage(), b.url(),
-                    b.started(), brokerInFlight, receiptCheck, verifierState);
+            Results results = new Results(
+                    agent,
+                    one,
+                    two,
+                    drain,
+                    drainBacklog,
+                    appraisalBacklog,
+                    loadBefore,
+                    loadAverage(),
+                    b.url(),
+                    b.started(),
+                    brokerInFlight,
+                    receiptCheck,
+                    verifierState);
             if (json) {
                 out.println(JsonOutput.of(results.json()));
             } else {
@@ -220,8 +277,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
     // 1. One agent's pipeline
 
     /** One run of the agent figure. */
-    record AgentRun(double reportsPerSecond, double outboxBytesPerReport, double reportBytes, double diskBytesPerReport) {
-    }
+    record AgentRun(
+            double reportsPerSecond, double outboxBytesPerReport, double reportBytes, double diskBytesPerReport) {}
 
     /**
      * Makes {@code reports} reports as fast as {@link AgentNode#reportNow()} goes and waits until the
@@ -229,11 +286,21 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * that report is sent before the clock starts.
      */
     static AgentRun agentRun(String url, int reports, Path dataDir) throws InterruptedException {
-        var settings = new AgentWiring.RunSettings(BrokerUrl.parse(url), FLEET, dataDir, BoardSelection.EMULATED,
-                Duration.ofHours(1), 1L << 30, 1, Set.of());
+        var settings = new AgentWiring.RunSettings(
+                BrokerUrl.parse(url),
+                FLEET,
+                dataDir,
+                BoardSelection.EMULATED,
+                Duration.ofHours(1),
+                1L << 30,
+                1,
+                Set.of());
         try (AgentNode node = AgentWiring.agent(settings, Clock.systemUTC())) {
             node.start();
-            await(() -> node.stats().connected() && node.stats().made() >= 1 && node.stats().pending() == 0,
+            await(
+                    () -> node.stats().connected()
+                            && node.stats().made() >= 1
+                            && node.stats().pending() == 0,
                     "the agent to connect and send its first report");
             long outboxBefore = node.outbox().bytesWritten();
             long diskBefore = processWriteBytes();
@@ -243,18 +310,21 @@ public final class BenchTransportCommand implements Callable<Integer> {
             for (int i = 0; i < reports; i++) {
                 reportBytes += node.reportNow().bytes().length;
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("the agent made only " + i + " reports in " + PHASE_LIMIT.toSeconds() + " s");
+                    throw new IllegalStateException(
+                            "the agent made only " + i + " reports in " + PHASE_LIMIT.toSeconds() + " s");
                 }
             }
             await(() -> node.stats().pending() == 0, "the broker to acknowledge every report");
             long nanos = System.nanoTime() - start;
             long diskAfter = processWriteBytes();
             if (node.stats().lost() > 0) {
-                throw new IllegalStateException("the agent's outbox dropped " + node.stats().lost() + " reports");
+                throw new IllegalStateException(
+                        "the agent's outbox dropped " + node.stats().lost() + " reports");
             }
             double outboxPerReport = (node.outbox().bytesWritten() - outboxBefore) / (double) reports;
             double diskPerReport = diskBefore < 0 || diskAfter < 0 ? -1 : (diskAfter - diskBefore) / (double) reports;
-            return new AgentRun(reports / (nanos / 1e9), outboxPerReport, reportBytes / (double) reports, diskPerReport);
+            return new AgentRun(
+                    reports / (nanos / 1e9), outboxPerReport, reportBytes / (double) reports, diskPerReport);
         }
     }
 
@@ -263,7 +333,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/io"))) {
                 if (line.startsWith("write_bytes:")) {
-                    return Long.parseLong(line.substring("write_bytes:".length()).trim());
+                    return Long.parseLong(
+                            line.substring("write_bytes:".length()).trim());
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -290,7 +361,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             int k = Math.min(n, devices.size());
             List<List<byte[]>> r = new ArrayList<>();
             for (int d = 0; d < k; d++) {
-                r.add(reports.get(d).subList(0, Math.min(perDevice, reports.get(d).size())));
+                r.add(reports.get(d)
+                        .subList(0, Math.min(perDevice, reports.get(d).size())));
             }
             return new Backlog(devices.subList(0, k), r);
         }
@@ -315,22 +387,26 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var workers = new ArrayList<Thread>();
             for (int t = 0; t < threads; t++) {
                 int first = t;
-                var w = new Thread(() -> {
-                    try {
-                        for (int d = first; d < n; d += threads) {
-                            DeviceKeys keys = DeviceKeys.generate();
-                            var signer = new ReportSigner(keys, ChainState.inMemory());
-                            var list = new ArrayList<byte[]>(perDevice);
-                            for (int i = 0; i < perDevice; i++) {
-                                list.add(signer.sign(factory.input(snapshots.get(i % snapshots.size()), Optional.empty())).bytes());
+                var w = new Thread(
+                        () -> {
+                            try {
+                                for (int d = first; d < n; d += threads) {
+                                    DeviceKeys keys = DeviceKeys.generate();
+                                    var signer = new ReportSigner(keys, ChainState.inMemory());
+                                    var list = new ArrayList<byte[]>(perDevice);
+                                    for (int i = 0; i < perDevice; i++) {
+                                        list.add(signer.sign(factory.input(
+                                                        snapshots.get(i % snapshots.size()), Optional.empty()))
+                                                .bytes());
+                                    }
+                                    ids[d] = keys.deviceId().value();
+                                    lists[d] = list;
+                                }
+                            } catch (RuntimeException e) {
+                                failure.set(e);
                             }
-                            ids[d] = keys.deviceId().value();
-                            lists[d] = list;
-                        }
-                    } catch (RuntimeException e) {
-                        failure.set(e);
-                    }
-                }, "bench-sign-" + t);
+                        },
+                        "bench-sign-" + t);
                 w.setDaemon(true);
                 workers.add(w);
                 w.start();
@@ -346,8 +422,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
     }
 
     /** One timed drain: how many reports, how long, and what the verifiers counted. */
-    record DrainRun(long reports, double seconds, long accepted, long duplicates, long rejected, long forwarded, boolean stalled,
-            long receipts, long acceptedTwice) {
+    record DrainRun(
+            long reports,
+            double seconds,
+            long accepted,
+            long duplicates,
+            long rejected,
+            long forwarded,
+            boolean stalled,
+            long receipts,
+            long acceptedTwice) {
         double perSecond() {
             return reports / seconds;
         }
@@ -358,9 +442,13 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
 
         static String stalls(List<DrainRun> runs) {
-            return String.join("; ", runs.stream().filter(DrainRun::stalled)
-                    .map(r -> "stalled at " + (r.accepted() + r.rejected()) + " of " + r.reports() + " (forwarded " + r.forwarded() + ")")
-                    .toList());
+            return String.join(
+                    "; ",
+                    runs.stream()
+                            .filter(DrainRun::stalled)
+                            .map(r -> "stalled at " + (r.accepted() + r.rejected()) + " of " + r.reports()
+                                    + " (forwarded " + r.forwarded() + ")")
+                            .toList());
         }
     }
 
@@ -370,7 +458,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * (the broker queues it for them), and the clock runs from their reconnect until every report
      * has been accepted once. Sessions are removed afterwards.
      */
-    static DrainRun drainRun(String url, Backlog backlog, int verifiers, String runId, boolean watchReceipts, Optional<Path> state)
+    static DrainRun drainRun(
+            String url, Backlog backlog, int verifiers, String runId, boolean watchReceipts, Optional<Path> state)
             throws InterruptedException {
         List<String> ids = new ArrayList<>();
         List<Optional<Partitioning>> parts = new ArrayList<>();
@@ -400,7 +489,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             List<VerifierWiring.Verifier> services = new ArrayList<>();
             Optional<LongAdder> receipts = watchReceipts ? Optional.of(new LongAdder()) : Optional.empty();
             Optional<MqttLink> watcher = receipts.map(count -> {
-                MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), "prospector-bench-receipts-" + runId).withSessionExpiry(Duration.ZERO);
+                MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), "prospector-bench-receipts-" + runId)
+                        .withSessionExpiry(Duration.ZERO);
                 MqttLink link = new MqttLink(mqtt, Optional.empty(), (topic, payload) -> count.increment());
                 link.subscribe(Topics.allReceipts(FLEET), 1);
                 return link;
@@ -408,7 +498,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
             try {
                 watcher.ifPresent(MqttLink::connect);
                 for (int i = 0; i < verifiers; i++) {
-                    VerifierWiring.Verifier wired = verifier(url, ids.get(i), parts.get(i),
+                    VerifierWiring.Verifier wired = verifier(
+                            url,
+                            ids.get(i),
+                            parts.get(i),
                             state.map(dir -> dir.resolve(runId + "-" + services.size())));
                     services.add(wired);
                     VerifierService v = wired.service();
@@ -446,15 +539,28 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         lastProgress = now;
                     } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
-                        long forwarded = services.stream().mapToLong(v -> v.service().forwarded()).sum();
-                        return new DrainRun(total, (lastProgress - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(),
-                                forwarded, true, receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
+                        long forwarded = services.stream()
+                                .mapToLong(v -> v.service().forwarded())
+                                .sum();
+                        return new DrainRun(
+                                total,
+                                (lastProgress - start) / 1e9,
+                                accepted.sum(),
+                                duplicates.sum(),
+                                rejected.sum(),
+                                forwarded,
+                                true,
+                                receipts.map(LongAdder::sum).orElse(-1L),
+                                acceptedTwice.sum());
                     }
                 }
                 if (rejected.sum() > 0) {
-                    throw new IllegalStateException(rejected.sum() + " benchmark reports were rejected, the first: " + firstRejection.get());
+                    throw new IllegalStateException(
+                            rejected.sum() + " benchmark reports were rejected, the first: " + firstRejection.get());
                 }
-                long forwarded = services.stream().mapToLong(v -> v.service().forwarded()).sum();
+                long forwarded = services.stream()
+                        .mapToLong(v -> v.service().forwarded())
+                        .sum();
                 if (receipts.isPresent()) {
                     // Receipts trail the appraisals: wait until they stop coming.
                     long before = -1;
@@ -463,8 +569,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         TimeUnit.SECONDS.sleep(2);
                     }
                 }
-                return new DrainRun(total, (end.get() - start) / 1e9, accepted.sum(), duplicates.sum(), rejected.sum(), forwarded, false,
-                        receipts.map(LongAdder::sum).orElse(-1L), acceptedTwice.sum());
+                return new DrainRun(
+                        total,
+                        (end.get() - start) / 1e9,
+                        accepted.sum(),
+                        duplicates.sum(),
+                        rejected.sum(),
+                        forwarded,
+                        false,
+                        receipts.map(LongAdder::sum).orElse(-1L),
+                        acceptedTwice.sum());
             } finally {
                 services.forEach(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);
@@ -481,10 +595,22 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * acceptance durable in an {@link AcceptedLog} there before acknowledging the report, as with
      * {@code --state-dir}.
      */
-    static VerifierWiring.Verifier verifier(String url, String clientId, Optional<Partitioning> partitioning, Optional<Path> stateDir) {
+    static VerifierWiring.Verifier verifier(
+            String url, String clientId, Optional<Partitioning> partitioning, Optional<Path> stateDir) {
         // No cap on new devices: the backlog's devices are all new to the verifier at once.
-        var settings = new VerifierWiring.Settings(BrokerUrl.parse(url), FLEET, stateDir, Optional.empty(), BENCH_SKEW_WINDOW,
-                Optional.empty(), false, false, AppraiserConfig.DEFAULT_MAX_DEVICES, 0, partitioning, Optional.of(clientId),
+        var settings = new VerifierWiring.Settings(
+                BrokerUrl.parse(url),
+                FLEET,
+                stateDir,
+                Optional.empty(),
+                BENCH_SKEW_WINDOW,
+                Optional.empty(),
+                false,
+                false,
+                AppraiserConfig.DEFAULT_MAX_DEVICES,
+                0,
+                partitioning,
+                Optional.of(clientId),
                 VERIFIER_SESSION);
         return VerifierWiring.open(settings, mqtt -> mqtt, java.time.Clock.systemUTC());
     }
@@ -494,11 +620,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
         var window = new Semaphore(PUBLISHER_IN_FLIGHT);
         var failure = new AtomicReference<Throwable>();
         MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), clientId).withSessionExpiry(Duration.ZERO);
-        try (MqttLink link = new MqttLink(mqtt, Optional.empty(), (topic, payload) -> { })) {
+        try (MqttLink link = new MqttLink(mqtt, Optional.empty(), (topic, payload) -> {})) {
             link.connect();
             long deadline = System.nanoTime() + PHASE_LIMIT.toNanos();
             int rounds = backlog.reports().stream().mapToInt(List::size).max().orElse(0);
-            String[] topics = backlog.devices().stream().map(d -> Topics.report(FLEET, d)).toArray(String[]::new);
+            String[] topics =
+                    backlog.devices().stream().map(d -> Topics.report(FLEET, d)).toArray(String[]::new);
             for (int i = 0; i < rounds; i++) {
                 for (int d = 0; d < topics.length; d++) {
                     List<byte[]> mine = backlog.reports().get(d);
@@ -506,7 +633,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         continue;
                     }
                     if (!window.tryAcquire(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                        throw new IllegalStateException("publishing the backlog took longer than " + PHASE_LIMIT.toSeconds() + " s");
+                        throw new IllegalStateException(
+                                "publishing the backlog took longer than " + PHASE_LIMIT.toSeconds() + " s");
                     }
                     if (failure.get() != null) {
                         throw new IllegalStateException("publishing the backlog failed: " + failure.get());
@@ -519,7 +647,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     });
                 }
             }
-            if (!window.tryAcquire(PUBLISHER_IN_FLIGHT, PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS) || failure.get() != null) {
+            if (!window.tryAcquire(PUBLISHER_IN_FLIGHT, PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS)
+                    || failure.get() != null) {
                 throw new IllegalStateException("publishing the backlog failed: " + failure.get());
             }
         }
@@ -528,7 +657,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
     /** Ends a persistent session: connect with a clean start and no expiry, then disconnect. */
     static void removeSession(String url, String clientId) {
         MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), clientId).withSessionExpiry(Duration.ZERO);
-        try (MqttLink link = new MqttLink(mqtt, Optional.empty(), (topic, payload) -> { })) {
+        try (MqttLink link = new MqttLink(mqtt, Optional.empty(), (topic, payload) -> {})) {
             link.connect();
         } catch (RuntimeException e) {
             // The broker is gone: so is the session.
@@ -538,9 +667,20 @@ public final class BenchTransportCommand implements Callable<Integer> {
     // ---------------------------------------------------------------------------------------------
     // Results
 
-    record Results(List<AgentRun> agent, List<DrainRun> one, List<DrainRun> two, List<DrainRun> drain, Backlog drainBacklog,
-            Backlog appraisalBacklog, String loadBefore, String loadAfter, String broker, boolean brokerStarted, int brokerInFlight,
-            DrainRun receiptCheck, boolean verifierState) {
+    record Results(
+            List<AgentRun> agent,
+            List<DrainRun> one,
+            List<DrainRun> two,
+            List<DrainRun> drain,
+            Backlog drainBacklog,
+            Backlog appraisalBacklog,
+            String loadBefore,
+            String loadAfter,
+            String broker,
+            boolean brokerStarted,
+            int brokerInFlight,
+            DrainRun receiptCheck,
+            boolean verifierState) {
 
         double agentRate() {
             return median(agent.stream().mapToDouble(AgentRun::reportsPerSecond));
@@ -586,8 +726,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("disk_write_bytes_per_report", number(round1(diskPerReport())))
                     .Add("appraisals_per_s_one_verifier", number(round1(rate(one))))
                     .Add("appraisals_per_s_two_verifiers", number(round1(rate(two))))
-                    .Add("accepted_twice", Stream.of(one, two, drain).flatMap(List::stream).mapToLong(DrainRun::acceptedTwice).sum())
-                    .Add("two_verifiers_forwarded_per_run", number(median(two.stream().mapToDouble(DrainRun::forwarded))))
+                    .Add(
+                            "accepted_twice",
+                            Stream.of(one, two, drain)
+                                    .flatMap(List::stream)
+                                    .mapToLong(DrainRun::acceptedTwice)
+                                    .sum())
+                    .Add(
+                            "two_verifiers_forwarded_per_run",
+                            number(median(two.stream().mapToDouble(DrainRun::forwarded))))
                     .Add("appraisal_backlog_reports", appraisalBacklog.size())
                     .Add("backlog_reports_measured", drainBacklog.size())
                     .Add("backlog_drain_seconds_measured", number(round3(drainSeconds())))
@@ -595,14 +742,30 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("backlog_drain_seconds_1000x3600", number(round1(hourSeconds())))
                     .Add("backlog_drain_1000x3600_is_extrapolated", true)
                     .Add("runs", agent.size())
-                    .Add("stalled_runs_one_verifier", one.stream().filter(DrainRun::stalled).count())
-                    .Add("stalled_runs_two_verifiers", two.stream().filter(DrainRun::stalled).count())
-                    .Add("stalled_runs_drain", drain.stream().filter(DrainRun::stalled).count())
-                    .Add("stalls", DrainRun.stalls(Stream.of(one, two, drain).flatMap(List::stream).toList()))
+                    .Add(
+                            "stalled_runs_one_verifier",
+                            one.stream().filter(DrainRun::stalled).count())
+                    .Add(
+                            "stalled_runs_two_verifiers",
+                            two.stream().filter(DrainRun::stalled).count())
+                    .Add(
+                            "stalled_runs_drain",
+                            drain.stream().filter(DrainRun::stalled).count())
+                    .Add(
+                            "stalls",
+                            DrainRun.stalls(Stream.of(one, two, drain)
+                                    .flatMap(List::stream)
+                                    .toList()))
                     .Add("agent_reports_per_s_runs", array(agent.stream().mapToDouble(AgentRun::reportsPerSecond)))
-                    .Add("appraisals_per_s_one_verifier_runs", array(DrainRun.completed(one).mapToDouble(DrainRun::perSecond)))
-                    .Add("appraisals_per_s_two_verifiers_runs", array(DrainRun.completed(two).mapToDouble(DrainRun::perSecond)))
-                    .Add("backlog_drain_reports_per_s_runs", array(DrainRun.completed(drain).mapToDouble(DrainRun::perSecond)))
+                    .Add(
+                            "appraisals_per_s_one_verifier_runs",
+                            array(DrainRun.completed(one).mapToDouble(DrainRun::perSecond)))
+                    .Add(
+                            "appraisals_per_s_two_verifiers_runs",
+                            array(DrainRun.completed(two).mapToDouble(DrainRun::perSecond)))
+                    .Add(
+                            "backlog_drain_reports_per_s_runs",
+                            array(DrainRun.completed(drain).mapToDouble(DrainRun::perSecond)))
                     .Add("receipt_check_reports", receiptCheck.reports())
                     .Add("receipt_check_receipts_delivered", receiptCheck.receipts())
                     .Add("receipt_check_stalled", receiptCheck.stalled())
@@ -616,42 +779,96 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
 
         void print(PrintWriter out) {
-            out.printf(Locale.ROOT, "Transport through %s, %d cores, %d run(s) per figure (medians; runs in brackets)%s%n",
+            out.printf(
+                    Locale.ROOT,
+                    "Transport through %s, %d cores, %d run(s) per figure (medians; runs in brackets)%s%n",
                     brokerStarted ? "Mosquitto on loopback (max_inflight_messages " + brokerInFlight + ")" : broker,
-                    Runtime.getRuntime().availableProcessors(), agent.size(),
+                    Runtime.getRuntime().availableProcessors(),
+                    agent.size(),
                     verifierState ? "; verifiers with an accepted.log (--verifier-state)" : "");
             double ratio = outboxPerReport() / reportBytes();
             var t = new Table("figure", "median", "runs", "target");
-            t.row("agent reports/s (sign, fsync, QoS 1 PUBACK)", fmt(agentRate()), runs(agent.stream().mapToDouble(AgentRun::reportsPerSecond)), "");
+            t.row(
+                    "agent reports/s (sign, fsync, QoS 1 PUBACK)",
+                    fmt(agentRate()),
+                    runs(agent.stream().mapToDouble(AgentRun::reportsPerSecond)),
+                    "");
             t.row("report bytes", fmt(reportBytes()), "", "");
             t.row("outbox bytes written per report", fmt(outboxPerReport()), "", "");
-            t.row("outbox bytes / report bytes", String.format(Locale.ROOT, "%.2f", ratio), "",
+            t.row(
+                    "outbox bytes / report bytes",
+                    String.format(Locale.ROOT, "%.2f", ratio),
+                    "",
                     "<= " + TARGET_OUTBOX_RATIO + (ratio <= TARGET_OUTBOX_RATIO ? " met" : " NOT MET"));
-            t.row("disk bytes written per report (/proc/self/io)", diskPerReport() < 0 ? "n/a" : fmt(diskPerReport()), "", "");
-            drainRow(t, "appraisals/s, one verifier (" + appraisalBacklog.size() + " queued)", one, DrainRun::perSecond, rate(one));
+            t.row(
+                    "disk bytes written per report (/proc/self/io)",
+                    diskPerReport() < 0 ? "n/a" : fmt(diskPerReport()),
+                    "",
+                    "");
+            drainRow(
+                    t,
+                    "appraisals/s, one verifier (" + appraisalBacklog.size() + " queued)",
+                    one,
+                    DrainRun::perSecond,
+                    rate(one));
             drainRow(t, "appraisals/s, two verifiers in one group, one process", two, DrainRun::perSecond, rate(two));
-            drainRow(t, "backlog drain reports/s (" + drainBacklog.devices().size() + " x " + drainBacklog.reportsPerDevice() + ")", drain,
-                    DrainRun::perSecond, rate(drain));
-            drainRow(t, "backlog drain s, measured (" + drainBacklog.size() + " reports)", drain, DrainRun::seconds, drainSeconds());
+            drainRow(
+                    t,
+                    "backlog drain reports/s (" + drainBacklog.devices().size() + " x "
+                            + drainBacklog.reportsPerDevice() + ")",
+                    drain,
+                    DrainRun::perSecond,
+                    rate(drain));
+            drainRow(
+                    t,
+                    "backlog drain s, measured (" + drainBacklog.size() + " reports)",
+                    drain,
+                    DrainRun::seconds,
+                    drainSeconds());
             t.row("backlog drain s, 1,000 x 3,600 EXTRAPOLATED", fmt(hourSeconds()), "", "");
             t.print(out);
-            out.printf(Locale.ROOT, "two verifiers: %.0f of %d reports forwarded to the owning partition per run (median)%n",
-                    median(two.stream().mapToDouble(DrainRun::forwarded)), appraisalBacklog.size());
-            out.printf(Locale.ROOT, "receipt check: one verifier appraised %d reports%s; %d receipts reached a subscriber (%d missing)%n",
-                    receiptCheck.accepted() + receiptCheck.rejected(), receiptCheck.stalled() ? " (STALLED)" : "", receiptCheck.receipts(),
+            out.printf(
+                    Locale.ROOT,
+                    "two verifiers: %.0f of %d reports forwarded to the owning partition per run (median)%n",
+                    median(two.stream().mapToDouble(DrainRun::forwarded)),
+                    appraisalBacklog.size());
+            out.printf(
+                    Locale.ROOT,
+                    "receipt check: one verifier appraised %d reports%s; %d receipts reached a subscriber (%d missing)%n",
+                    receiptCheck.accepted() + receiptCheck.rejected(),
+                    receiptCheck.stalled() ? " (STALLED)" : "",
+                    receiptCheck.receipts(),
                     receiptCheck.reports() - receiptCheck.receipts());
-            long twice = Stream.of(one, two, drain).flatMap(List::stream).mapToLong(DrainRun::acceptedTwice).sum();
-            out.println(twice == 0 ? "every report was accepted exactly once (device and seq) in every run"
-                    : "ACCEPTED TWICE: " + twice + " reports were accepted by both verifiers");
-            String stalls = DrainRun.stalls(Stream.of(one, two, drain).flatMap(List::stream).toList());
+            long twice = Stream.of(one, two, drain)
+                    .flatMap(List::stream)
+                    .mapToLong(DrainRun::acceptedTwice)
+                    .sum();
+            out.println(
+                    twice == 0
+                            ? "every report was accepted exactly once (device and seq) in every run"
+                            : "ACCEPTED TWICE: " + twice + " reports were accepted by both verifiers");
+            String stalls = DrainRun.stalls(
+                    Stream.of(one, two, drain).flatMap(List::stream).toList());
             if (!stalls.isEmpty()) {
-                out.println("STALLED (no progress for " + STALL_LIMIT.toSeconds() + " s; left out of the medians): " + stalls);
+                out.println("STALLED (no progress for " + STALL_LIMIT.toSeconds() + " s; left out of the medians): "
+                        + stalls);
             }
             out.printf(Locale.ROOT, "load average before: %s; after: %s%n", loadBefore, loadAfter);
         }
 
-        private static void drainRow(Table t, String name, List<DrainRun> runs, java.util.function.ToDoubleFunction<DrainRun> f, double median) {
-            String each = "[" + String.join(", ", runs.stream().map(r -> r.stalled() ? "stalled" : fmt(f.applyAsDouble(r))).toList()) + "]";
+        private static void drainRow(
+                Table t,
+                String name,
+                List<DrainRun> runs,
+                java.util.function.ToDoubleFunction<DrainRun> f,
+                double median) {
+            String each = "["
+                    + String.join(
+                            ", ",
+                            runs.stream()
+                                    .map(r -> r.stalled() ? "stalled" : fmt(f.applyAsDouble(r)))
+                                    .toList())
+                    + "]";
             t.row(name, Double.isNaN(median) ? "n/a" : fmt(median), each, "");
         }
     }
@@ -687,25 +904,32 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 return new LoopbackBroker(broker, null);
             }
             if (!Files.isExecutable(binary)) {
-                throw new Failure("mosquitto not found at " + binary + ": install it (apt-get install mosquitto), pass --mosquitto PATH, "
+                throw new Failure("mosquitto not found at " + binary
+                        + ": install it (apt-get install mosquitto), pass --mosquitto PATH, "
                         + "or use a running broker with --broker URL");
             }
             int port = freePort();
             try {
                 Files.createDirectories(dir);
                 Path conf = dir.resolve("mosquitto.conf");
-                Files.writeString(conf, String.join("\n",
-                        "listener " + port + " 127.0.0.1",
-                        "allow_anonymous true",
-                        "persistence false",
-                        "max_queued_messages " + queue,
-                        "max_inflight_messages " + inFlight,
-                        "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
-                        // Started as root, mosquitto drops to user "mosquitto"; stay as the user running the bench.
-                        "user " + System.getProperty("user.name"),
-                        ""));
-                Process p = new ProcessBuilder(binary.toString(), "-c", conf.toString()).redirectErrorStream(true)
-                        .redirectOutput(dir.resolve("mosquitto.out").toFile()).start();
+                Files.writeString(
+                        conf,
+                        String.join(
+                                "\n",
+                                "listener " + port + " 127.0.0.1",
+                                "allow_anonymous true",
+                                "persistence false",
+                                "max_queued_messages " + queue,
+                                "max_inflight_messages " + inFlight,
+                                "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
+                                // Started as root, mosquitto drops to user "mosquitto"; stay as the user running the
+                                // bench.
+                                "user " + System.getProperty("user.name"),
+                                ""));
+                Process p = new ProcessBuilder(binary.toString(), "-c", conf.toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("mosquitto.out").toFile())
+                        .start();
                 var b = new LoopbackBroker("tcp://127.0.0.1:" + port, p);
                 b.awaitListening(port, dir.resolve("mosquitto.out"));
                 return b;
@@ -719,7 +943,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
                     close();
-                    throw new Failure("mosquitto exited at start: " + readQuietly(output).strip().replace('\n', ' '));
+                    throw new Failure("mosquitto exited at start: "
+                            + readQuietly(output).strip().replace('\n', ' '));
                 }
                 try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
                     return;
@@ -728,7 +953,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 }
             }
             close();
-            throw new Failure("mosquitto did not listen on 127.0.0.1:" + port + " within " + START_LIMIT.toSeconds() + " s");
+            throw new Failure(
+                    "mosquitto did not listen on 127.0.0.1:" + port + " within " + START_LIMIT.toSeconds() + " s");
         }
 
         String url() {
@@ -764,10 +990,14 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * is removed from its environment), sampled from {@code /proc/PID/status} while it reports every
      * second to a broker on loopback.
      */
-    @Command(name = "memory", mixinStandardHelpOptions = true,
-            description = {"Measure the resident memory of `prospector run`.",
+    @Command(
+            name = "memory",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Measure the resident memory of `prospector run`.",
                 "An emulated board reporting every second, started through the launcher with its default JVM options.",
-                "Exits 1 when the resident memory goes above its target (printed with it)."})
+                "Exits 1 when the resident memory goes above its target (printed with it)."
+            })
     public static final class Memory implements Callable<Integer> {
         /** Resident memory the agent must stay within. */
         static final long TARGET_RSS_BYTES = 64L << 20;
@@ -785,46 +1015,75 @@ public final class BenchTransportCommand implements Callable<Integer> {
         @Option(names = "--broker", paramLabel = "URL", description = "Use this broker instead of starting Mosquitto.")
         String broker;
 
-        @Option(names = "--mosquitto", paramLabel = "PATH", defaultValue = "/usr/sbin/mosquitto",
+        @Option(
+                names = "--mosquitto",
+                paramLabel = "PATH",
+                defaultValue = "/usr/sbin/mosquitto",
                 description = "Mosquitto binary to start on a free loopback port (default: ${DEFAULT-VALUE}).")
         Path mosquitto;
 
-        @Option(names = "--minutes", paramLabel = "M", defaultValue = "5",
+        @Option(
+                names = "--minutes",
+                paramLabel = "M",
+                defaultValue = "5",
                 description = "How long the agent runs (default: ${DEFAULT-VALUE}).")
         double minutes;
 
-        @Option(names = "--sample-seconds", paramLabel = "S", defaultValue = "10",
+        @Option(
+                names = "--sample-seconds",
+                paramLabel = "S",
+                defaultValue = "10",
                 description = "Seconds between samples of VmRSS (default: ${DEFAULT-VALUE}).")
         double sampleSeconds;
 
-        @Option(names = "--launcher", paramLabel = "PATH",
-                description = "The prospector launcher script (default: $PROSPECTOR_LAUNCHER, else `prospector` at the root of the tree this jar was built in, else /usr/bin/prospector).")
+        @Option(
+                names = "--launcher",
+                paramLabel = "PATH",
+                description =
+                        "The prospector launcher script (default: $PROSPECTOR_LAUNCHER, else `prospector` at the root of the tree this jar was built in, else /usr/bin/prospector).")
         Path launcher;
 
         /** One sample: seconds since start, resident bytes, reports the broker has passed on so far. */
-        record Sample(double seconds, long rssBytes, long reports) {
-        }
+        record Sample(double seconds, long rssBytes, long reports) {}
 
         @Override
         public Integer call() throws InterruptedException {
-            check(minutes > 0 && minutes <= MAX_MINUTES, "--minutes must be above 0 and at most " + (int) MAX_MINUTES + ", not " + minutes);
-            check(sampleSeconds >= 0.1 && sampleSeconds <= 3600, "--sample-seconds must be 0.1-3600, not " + sampleSeconds);
+            check(
+                    minutes > 0 && minutes <= MAX_MINUTES,
+                    "--minutes must be above 0 and at most " + (int) MAX_MINUTES + ", not " + minutes);
+            check(
+                    sampleSeconds >= 0.1 && sampleSeconds <= 3600,
+                    "--sample-seconds must be 0.1-3600, not " + sampleSeconds);
             Path script = findLauncher(launcher);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             String loadBefore = loadAverage();
             Path work = tempDir("prospector-bench-memory-");
-            try (LoopbackBroker b = LoopbackBroker.startOrUse(broker, mosquitto, work.resolve("mosquitto"), 100_000, 20)) {
+            try (LoopbackBroker b =
+                    LoopbackBroker.startOrUse(broker, mosquitto, work.resolve("mosquitto"), 100_000, 20)) {
                 var received = new LongAdder();
                 MqttSettings watch = MqttSettings.of(BrokerUrl.parse(b.url()), "prospector-bench-memory-watch")
                         .withSessionExpiry(Duration.ZERO);
-                try (MqttLink watcher = new MqttLink(watch, Optional.empty(), (topic, payload) -> received.increment())) {
+                try (MqttLink watcher =
+                        new MqttLink(watch, Optional.empty(), (topic, payload) -> received.increment())) {
                     watcher.subscribe(Topics.allReports(FLEET), 0);
                     watcher.connect();
-                    List<String> command = List.of(script.toString(), "run", "--board", "emulated", "--interval", "1s",
-                            "--broker", b.url(), "--fleet", FLEET, "--data-dir", work.resolve("agent").toString());
+                    List<String> command = List.of(
+                            script.toString(),
+                            "run",
+                            "--board",
+                            "emulated",
+                            "--interval",
+                            "1s",
+                            "--broker",
+                            b.url(),
+                            "--fleet",
+                            FLEET,
+                            "--data-dir",
+                            work.resolve("agent").toString());
                     ProcessBuilder pb = new ProcessBuilder(command)
-                            .redirectOutput(work.resolve("run.out").toFile()).redirectError(work.resolve("run.err").toFile());
+                            .redirectOutput(work.resolve("run.out").toFile())
+                            .redirectError(work.resolve("run.err").toFile());
                     pb.environment().remove("PROSPECTOR_JAVA_OPTS");
                     pb.environment().remove("PROSPECTOR_CONFIG");
                     Process child;
@@ -840,12 +1099,14 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         while (received.sum() == 0) {
                             requireAlive(child, work);
                             if (System.nanoTime() > firstDeadline) {
-                                throw new Failure("`prospector run` sent no report within " + FIRST_REPORT_LIMIT.toSeconds() + " s: "
-                                        + tail(work.resolve("run.err")));
+                                throw new Failure("`prospector run` sent no report within "
+                                        + FIRST_REPORT_LIMIT.toSeconds() + " s: " + tail(work.resolve("run.err")));
                             }
                             sleep(100);
                         }
-                        String jvm = readQuietly(Path.of("/proc/" + child.pid() + "/cmdline")).replace('\0', ' ').strip();
+                        String jvm = readQuietly(Path.of("/proc/" + child.pid() + "/cmdline"))
+                                .replace('\0', ' ')
+                                .strip();
                         List<Sample> samples = new ArrayList<>();
                         long end = start + (long) (minutes * 60e9);
                         long step = (long) (sampleSeconds * 1e9);
@@ -858,10 +1119,18 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 TimeUnit.NANOSECONDS.sleep(next - now);
                             }
                             requireAlive(child, work);
-                            var s = new Sample((System.nanoTime() - start) / 1e9, status(child.pid(), "VmRSS"), received.sum());
+                            var s = new Sample(
+                                    (System.nanoTime() - start) / 1e9, status(child.pid(), "VmRSS"), received.sum());
                             samples.add(s);
-                            progress(err, json, String.format(Locale.ROOT, "%6.0f s  VmRSS %6.1f MB  reports %d", s.seconds(), mb(s.rssBytes()),
-                                    s.reports()));
+                            progress(
+                                    err,
+                                    json,
+                                    String.format(
+                                            Locale.ROOT,
+                                            "%6.0f s  VmRSS %6.1f MB  reports %d",
+                                            s.seconds(),
+                                            mb(s.rssBytes()),
+                                            s.reports()));
                             if (next >= end) {
                                 break;
                             }
@@ -878,13 +1147,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
 
         /** Prints the figures; whether the resident memory stayed within its target. */
-        private boolean print(PrintWriter out, List<Sample> samples, long peak, String jvm, String loadBefore, String loadAfter) {
+        private boolean print(
+                PrintWriter out, List<Sample> samples, long peak, String jvm, String loadBefore, String loadAfter) {
             Sample last = samples.get(samples.size() - 1);
             long max = samples.stream().mapToLong(Sample::rssBytes).max().orElse(0);
             boolean met = max <= TARGET_RSS_BYTES;
             if (json) {
                 CBORObject series = CBORObject.NewArray();
-                samples.forEach(s -> series.Add(CBORObject.NewArray().Add(Math.round(s.seconds())).Add(s.rssBytes())));
+                samples.forEach(s -> series.Add(
+                        CBORObject.NewArray().Add(Math.round(s.seconds())).Add(s.rssBytes())));
                 out.println(JsonOutput.of(CBORObject.NewOrderedMap()
                         .Add("rss_last_bytes", last.rssBytes())
                         .Add("rss_max_bytes", max)
@@ -898,10 +1169,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         .Add("load_average_before", loadBefore)
                         .Add("load_average_after", loadAfter)));
             } else {
-                out.printf(Locale.ROOT, "prospector run (emulated board, 1 report/s) for %.0f s: %s%n", last.seconds(), jvm);
+                out.printf(
+                        Locale.ROOT,
+                        "prospector run (emulated board, 1 report/s) for %.0f s: %s%n",
+                        last.seconds(),
+                        jvm);
                 var t = new Table("figure", "value", "target");
                 t.row("VmRSS, last sample (MB)", String.format(Locale.ROOT, "%.1f", mb(last.rssBytes())), "");
-                t.row("VmRSS, max of samples (MB)", String.format(Locale.ROOT, "%.1f", mb(max)),
+                t.row(
+                        "VmRSS, max of samples (MB)",
+                        String.format(Locale.ROOT, "%.1f", mb(max)),
                         "<= " + TARGET_RSS_BYTES / (1 << 20) + (met ? " met" : " NOT MET"));
                 t.row("VmHWM, peak (MB)", String.format(Locale.ROOT, "%.1f", mb(peak)), "");
                 t.row("reports received by the broker", last.reports(), "");
@@ -925,17 +1202,26 @@ public final class BenchTransportCommand implements Callable<Integer> {
             List<Path> candidates = new ArrayList<>();
             try {
                 // agent/bench/target/prospector-bench.jar (or agent/bench/target/classes) -> the tree's root.
-                Path code = Path.of(BenchTransportCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+                Path code = Path.of(BenchTransportCommand.class
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .toURI());
                 Path module = code.getParent() == null ? null : code.getParent().getParent();
-                if (module != null && module.getParent() != null && module.getParent().getParent() != null) {
+                if (module != null
+                        && module.getParent() != null
+                        && module.getParent().getParent() != null) {
                     candidates.add(module.getParent().getParent().resolve("prospector"));
                 }
             } catch (URISyntaxException | RuntimeException e) {
                 // No code source: only the installed launcher is left.
             }
             candidates.add(Path.of("/usr/bin/prospector"));
-            return candidates.stream().filter(Files::isExecutable).findFirst().orElseThrow(() -> new Failure(
-                    "cannot find the prospector launcher (tried " + candidates + "): pass --launcher PATH or set PROSPECTOR_LAUNCHER"));
+            return candidates.stream()
+                    .filter(Files::isExecutable)
+                    .findFirst()
+                    .orElseThrow(() -> new Failure("cannot find the prospector launcher (tried " + candidates
+                            + "): pass --launcher PATH or set PROSPECTOR_LAUNCHER"));
         }
 
         private static Path requireExecutable(Path p, String from) {
@@ -947,7 +1233,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
         private static void requireAlive(Process child, Path work) {
             if (!child.isAlive()) {
-                throw new Failure("`prospector run` exited with code " + child.exitValue() + ": " + tail(work.resolve("run.err")));
+                throw new Failure("`prospector run` exited with code " + child.exitValue() + ": "
+                        + tail(work.resolve("run.err")));
             }
         }
 
@@ -958,7 +1245,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
         /** A {@code kB} field of /proc/PID/status, in bytes. */
         static long status(long pid, String field) {
-            for (String line : readQuietly(Path.of("/proc/" + pid + "/status")).lines().toList()) {
+            for (String line :
+                    readQuietly(Path.of("/proc/" + pid + "/status")).lines().toList()) {
                 if (line.startsWith(field + ":")) {
                     String[] parts = line.substring(field.length() + 1).trim().split("\\s+");
                     return Long.parseLong(parts[0]) * 1024;
@@ -1004,7 +1292,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + PHASE_LIMIT.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("gave up waiting for " + what + " after " + PHASE_LIMIT.toSeconds() + " s");
+                throw new IllegalStateException(
+                        "gave up waiting for " + what + " after " + PHASE_LIMIT.toSeconds() + " s");
             }
             TimeUnit.MICROSECONDS.sleep(500);
         }
@@ -1025,7 +1314,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
     }
 
     private static String runs(java.util.stream.DoubleStream values) {
-        return "[" + String.join(", ", values.mapToObj(BenchTransportCommand::fmt).toList()) + "]";
+        return "["
+                + String.join(", ", values.mapToObj(BenchTransportCommand::fmt).toList()) + "]";
     }
 
     private static String fmt(double v) {

@@ -1,5 +1,6 @@
 package dev.prospector.bench;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.ledger.BlockStmExecutor;
 import dev.prospector.ledger.ExecutionPlan;
 import dev.prospector.ledger.ParallelBlockExecutor;
@@ -7,7 +8,6 @@ import dev.prospector.ledger.SequentialBlockExecutor;
 import dev.prospector.ledger.ShardExecutor;
 import dev.prospector.ledger.Tx;
 import dev.prospector.ledger.Workload;
-import dev.prospector.agent.common.Failure;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.List;
@@ -24,19 +24,36 @@ import picocli.CommandLine.Spec;
  * sequential vs lanes vs Block-STM on the same transactions, interleaved, medians. The measurement
  * behind the executor choice in docs/LEDGER.md.
  */
-@Command(name = "compare", mixinStandardHelpOptions = true,
-        description = {"Time execution alone: sequential, lanes and Block-STM.",
-            "The same transactions at contention 0, 0.5 and 1, executors interleaved, medians; no decoding, no state root."})
+@Command(
+        name = "compare",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Time execution alone: sequential, lanes and Block-STM.",
+            "The same transactions at contention 0, 0.5 and 1, executors interleaved, medians; no decoding, no state root."
+        })
 public final class ExecutorComparison implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-    @Option(names = "--accounts", defaultValue = "1000000", description = "Accounts in the shard (default ${DEFAULT-VALUE}).")
+
+    @Option(
+            names = "--accounts",
+            defaultValue = "1000000",
+            description = "Accounts in the shard (default ${DEFAULT-VALUE}).")
     int accounts;
+
     @Option(names = "--txs", defaultValue = "10000", description = "Transfers in the block (default ${DEFAULT-VALUE}).")
     int txs;
-    @Option(names = "--repeats", defaultValue = "7", description = "Measured runs per executor; the median is shown (default ${DEFAULT-VALUE}).")
+
+    @Option(
+            names = "--repeats",
+            defaultValue = "7",
+            description = "Measured runs per executor; the median is shown (default ${DEFAULT-VALUE}).")
     int repeats;
-    @Option(names = "--threads", defaultValue = "2", description = "Threads of the parallel executors (default ${DEFAULT-VALUE}).")
+
+    @Option(
+            names = "--threads",
+            defaultValue = "2",
+            description = "Threads of the parallel executors (default ${DEFAULT-VALUE}).")
     int threads;
 
     @Override
@@ -54,7 +71,8 @@ public final class ExecutorComparison implements Callable<Integer> {
         var state = w.builder().chain().state();
         var reward = w.genesis().params().rewardKey();
         ForkJoinPool pool = new ForkJoinPool(threads);
-        List<ShardExecutor> executors = List.of(new SequentialBlockExecutor(), new ParallelBlockExecutor(pool), new BlockStmExecutor(pool));
+        List<ShardExecutor> executors =
+                List.of(new SequentialBlockExecutor(), new ParallelBlockExecutor(pool), new BlockStmExecutor(pool));
         String[] names = {"sequential", "lanes", "block-stm"};
         try {
             for (double c : new double[] {0.0, 0.5, 1.0}) {
@@ -78,8 +96,15 @@ public final class ExecutorComparison implements Callable<Integer> {
                 double seq = median(nanos[0]);
                 for (int e = 0; e < executors.size(); e++) {
                     double m = median(nanos[e]);
-                    out.printf(Locale.ROOT, "contention %.1f  %-10s %d thr  %7.2f ms  %,10.0f tx/s  %.2fx sequential%n", c,
-                            names[e], executors.get(e).threads(), m / 1e6, txs / (m / 1e9), seq / m);
+                    out.printf(
+                            Locale.ROOT,
+                            "contention %.1f  %-10s %d thr  %7.2f ms  %,10.0f tx/s  %.2fx sequential%n",
+                            c,
+                            names[e],
+                            executors.get(e).threads(),
+                            m / 1e6,
+                            txs / (m / 1e9),
+                            seq / m);
                     out.flush();
                 }
             }

@@ -1,5 +1,6 @@
 package dev.prospector.bench;
 
+import dev.prospector.agent.common.Failure;
 import dev.prospector.ledger.Address;
 import dev.prospector.ledger.ExecutionPlan;
 import dev.prospector.ledger.ParallelBlockExecutor;
@@ -8,7 +9,6 @@ import dev.prospector.ledger.ShardExecutor;
 import dev.prospector.ledger.ShardState;
 import dev.prospector.ledger.Tx;
 import dev.prospector.ledger.Workload;
-import dev.prospector.agent.common.Failure;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -23,23 +23,41 @@ import picocli.CommandLine.Spec;
  * sequential against the pool, interleaved: plan (lookups, numbering, loads), execution, commit,
  * state root. Each block is rolled back, so every repetition starts from the same state.
  */
-@Command(name = "phases", mixinStandardHelpOptions = true,
-        description = {"Time one block's phases: plan, execute, commit and state root.",
-            "Sequential against the parallel executor, interleaved, " + PhaseProfile.MEASURED + " measured rounds after "
-                    + PhaseProfile.WARMUP + " warm-up rounds; each block is rolled back after it is timed."})
+@Command(
+        name = "phases",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Time one block's phases: plan, execute, commit and state root.",
+            "Sequential against the parallel executor, interleaved, " + PhaseProfile.MEASURED
+                    + " measured rounds after " + PhaseProfile.WARMUP
+                    + " warm-up rounds; each block is rolled back after it is timed."
+        })
 public final class PhaseProfile implements Callable<Integer> {
     static final int WARMUP = 8;
     static final int MEASURED = 8;
 
     @Spec
     CommandSpec spec;
-    @Option(names = "--accounts", defaultValue = "1000000", description = "Accounts in the shard (default ${DEFAULT-VALUE}).")
+
+    @Option(
+            names = "--accounts",
+            defaultValue = "1000000",
+            description = "Accounts in the shard (default ${DEFAULT-VALUE}).")
     int accounts;
+
     @Option(names = "--txs", defaultValue = "10000", description = "Transfers in the block (default ${DEFAULT-VALUE}).")
     int txs;
-    @Option(names = "--contention", defaultValue = "0", description = "0..1: share of transfers paying one hot account (default ${DEFAULT-VALUE}).")
+
+    @Option(
+            names = "--contention",
+            defaultValue = "0",
+            description = "0..1: share of transfers paying one hot account (default ${DEFAULT-VALUE}).")
     double contention;
-    @Option(names = "--threads", defaultValue = "2", description = "Threads of the parallel executor (default ${DEFAULT-VALUE}).")
+
+    @Option(
+            names = "--threads",
+            defaultValue = "2",
+            description = "Threads of the parallel executor (default ${DEFAULT-VALUE}).")
     int threads;
 
     @Override
@@ -74,8 +92,14 @@ public final class PhaseProfile implements Callable<Integer> {
                     c.rollback();
                     s.root(e.pool());
                     if (r >= WARMUP) {
-                        out.printf(Locale.ROOT, "%d thread(s): plan %.2f  execute %.2f  commit %.2f  state root %.2f ms%n",
-                                e.threads(), (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6);
+                        out.printf(
+                                Locale.ROOT,
+                                "%d thread(s): plan %.2f  execute %.2f  commit %.2f  state root %.2f ms%n",
+                                e.threads(),
+                                (t1 - t0) / 1e6,
+                                (t2 - t1) / 1e6,
+                                (t3 - t2) / 1e6,
+                                (t4 - t3) / 1e6);
                         out.flush();
                     }
                 }

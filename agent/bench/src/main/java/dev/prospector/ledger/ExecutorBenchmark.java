@@ -24,6 +24,7 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
 public final class ExecutorBenchmark {
     /** Contention levels: probability that a transfer pays the one hot account. */
     static final double LOW = 0.0;
+
     static final double MEDIUM = 0.5;
     static final double FULL = 1.0;
     /** Unmeasured blocks per mode before the first measurement: C2 compiles the hot paths meanwhile. */
@@ -33,10 +34,17 @@ public final class ExecutorBenchmark {
 
     /** Which parallel executor the "parallel" rows measure. */
     public enum ParallelKind {
-        LANES, BLOCK_STM
+        LANES,
+        BLOCK_STM
     }
 
-    public record Settings(int accounts, int txs, int repeats, int maxThreads, long seed, ParallelKind parallel,
+    public record Settings(
+            int accounts,
+            int txs,
+            int repeats,
+            int maxThreads,
+            long seed,
+            ParallelKind parallel,
             boolean withSignatures) {
         public Settings(int accounts, int txs, int repeats, int maxThreads, long seed) {
             this(accounts, txs, repeats, maxThreads, seed, ParallelKind.LANES, true);
@@ -44,23 +52,51 @@ public final class ExecutorBenchmark {
 
         public Settings {
             if (accounts < 2 || txs < 1 || repeats < 1 || maxThreads < 1) {
-                throw new IllegalArgumentException("--accounts >= 2, --txs >= 1, --repeats >= 1 and --threads >= 1 are required");
+                throw new IllegalArgumentException(
+                        "--accounts >= 2, --txs >= 1, --repeats >= 1 and --threads >= 1 are required");
             }
         }
     }
 
-    public record Row(String mode, int threads, String contention, boolean signatures, int accounts, int txs, double seconds,
-            double tps, String stateRoot) {
+    public record Row(
+            String mode,
+            int threads,
+            String contention,
+            boolean signatures,
+            int accounts,
+            int txs,
+            double seconds,
+            double tps,
+            String stateRoot) {
         public String toJson() {
-            return String.format(Locale.ROOT,
+            return String.format(
+                    Locale.ROOT,
                     "{\"mode\": \"%s\", \"threads\": %d, \"contention\": \"%s\", \"signatures\": %b, \"accounts\": %d, "
                             + "\"txs\": %d, \"seconds\": %.6f, \"tps\": %.1f, \"state_root\": \"%s\"}",
-                    mode, threads, contention, signatures, accounts, txs, seconds, tps, stateRoot);
+                    mode,
+                    threads,
+                    contention,
+                    signatures,
+                    accounts,
+                    txs,
+                    seconds,
+                    tps,
+                    stateRoot);
         }
 
         public String toText() {
-            return String.format(Locale.ROOT, "%-10s %2d  %-6s  sig=%-5b %9d acc %6d tx  %8.2f ms  %10.0f tx/s  %s", mode, threads,
-                    contention, signatures, accounts, txs, seconds * 1e3, tps, stateRoot);
+            return String.format(
+                    Locale.ROOT,
+                    "%-10s %2d  %-6s  sig=%-5b %9d acc %6d tx  %8.2f ms  %10.0f tx/s  %s",
+                    mode,
+                    threads,
+                    contention,
+                    signatures,
+                    accounts,
+                    txs,
+                    seconds * 1e3,
+                    tps,
+                    stateRoot);
         }
     }
 
@@ -70,12 +106,15 @@ public final class ExecutorBenchmark {
      * run: on a shared machine, interference only ever adds time, so the minimum is the better
      * estimate of the code's own cost, the median of what a user sees.
      */
-    public record Result(List<Row> rows, List<Double> bestSeconds, double verifyRateAllCores, double verifyRateOneCore,
-            double jdkVerifyRateOneCore, long shardHeapBytes) {
-    }
+    public record Result(
+            List<Row> rows,
+            List<Double> bestSeconds,
+            double verifyRateAllCores,
+            double verifyRateOneCore,
+            double jdkVerifyRateOneCore,
+            long shardHeapBytes) {}
 
-    private ExecutorBenchmark() {
-    }
+    private ExecutorBenchmark() {}
 
     public static Result run(Settings s, PrintStream progress) throws MalformedException {
         progress.printf(Locale.ROOT, "building a %,d-account shard...%n", s.accounts());
@@ -93,12 +132,15 @@ public final class ExecutorBenchmark {
 
         List<ForkJoinPool> pools = new ArrayList<>();
         List<BlockValidator[]> modes = new ArrayList<>();
-        modes.add(new BlockValidator[] {new BlockValidator(new SequentialBlockExecutor(), false),
-            new BlockValidator(new SequentialBlockExecutor(), true)});
+        modes.add(new BlockValidator[] {
+            new BlockValidator(new SequentialBlockExecutor(), false),
+            new BlockValidator(new SequentialBlockExecutor(), true)
+        });
         for (int t = 1; t <= s.maxThreads(); t++) {
             ForkJoinPool p = new ForkJoinPool(t);
             pools.add(p);
-            ShardExecutor ex = s.parallel() == ParallelKind.LANES ? new ParallelBlockExecutor(p) : new BlockStmExecutor(p);
+            ShardExecutor ex =
+                    s.parallel() == ParallelKind.LANES ? new ParallelBlockExecutor(p) : new BlockStmExecutor(p);
             modes.add(new BlockValidator[] {new BlockValidator(ex, false), new BlockValidator(ex, true)});
         }
         List<Row> rows = new ArrayList<>();
@@ -120,7 +162,11 @@ public final class ExecutorBenchmark {
             }
             for (int sig = 0; sig < (s.withSignatures() ? 2 : 1); sig++) {
                 for (int c = 0; c < 3; c++) {
-                    progress.printf(Locale.ROOT, "measuring %s contention, signatures %s...%n", names[c], sig == 1 ? "checked" : "skipped");
+                    progress.printf(
+                            Locale.ROOT,
+                            "measuring %s contention, signatures %s...%n",
+                            names[c],
+                            sig == 1 ? "checked" : "skipped");
                     long[][] nanos = new long[modes.size()][s.repeats()];
                     String[] roots = new String[modes.size()];
                     for (int m = 0; m < modes.size(); m++) {
@@ -140,16 +186,34 @@ public final class ExecutorBenchmark {
                     }
                     for (int m = 0; m < modes.size(); m++) {
                         double sec = median(nanos[m]) / 1e9;
-                        rows.add(new Row(m == 0 ? "sequential" : "parallel", m == 0 ? 1 : m, names[c], sig == 1, s.accounts(),
-                                s.txs(), sec, s.txs() / sec, roots[m]));
+                        rows.add(new Row(
+                                m == 0 ? "sequential" : "parallel",
+                                m == 0 ? 1 : m,
+                                names[c],
+                                sig == 1,
+                                s.accounts(),
+                                s.txs(),
+                                sec,
+                                s.txs() / sec,
+                                roots[m]));
                         best.add(Arrays.stream(nanos[m]).min().orElseThrow() / 1e9);
                     }
                 }
             }
-            double allCores = verifyNanos.isEmpty() ? verifyRate(blocks[0], all, s.repeats())
-                    : s.txs() / (median(verifyNanos.stream().mapToLong(Long::longValue).toArray()) / 1e9);
-            double oneCore = verifyOneNanos.isEmpty() ? verifyRate(blocks[0], null, s.repeats())
-                    : s.txs() / (median(verifyOneNanos.stream().mapToLong(Long::longValue).toArray()) / 1e9);
+            double allCores = verifyNanos.isEmpty()
+                    ? verifyRate(blocks[0], all, s.repeats())
+                    : s.txs()
+                            / (median(verifyNanos.stream()
+                                            .mapToLong(Long::longValue)
+                                            .toArray())
+                                    / 1e9);
+            double oneCore = verifyOneNanos.isEmpty()
+                    ? verifyRate(blocks[0], null, s.repeats())
+                    : s.txs()
+                            / (median(verifyOneNanos.stream()
+                                            .mapToLong(Long::longValue)
+                                            .toArray())
+                                    / 1e9);
             double jdk = jdkVerifyRate(Math.min(2_000, s.txs()));
             return new Result(rows, best, allCores, oneCore, jdk, chain.state().heapBytes());
         } finally {

@@ -36,8 +36,10 @@ import org.openjdk.jmh.annotations.Warmup;
 public class SparseMerkleTreeBenchmark {
     @Param("20000")
     int accounts;
+
     @Param({"100", "2000"})
     int leaves;
+
     @Param({"1", "2"})
     int threads;
 

@@ -16,8 +16,7 @@ public final class TxEncodingBenchmark {
     private static final int TXS = 10_000;
     private static final int ROUNDS = 15;
 
-    private TxEncodingBenchmark() {
-    }
+    private TxEncodingBenchmark() {}
 
     static byte[] cbor(Tx t) {
         CBORObject m = CBORObject.NewMap();
@@ -34,9 +33,15 @@ public final class TxEncodingBenchmark {
 
     static Tx fromCbor(byte[] b) {
         CBORObject m = CBORObject.DecodeFromBytes(b);
-        return new Tx(TxKind.fromCode((byte) m.get(1).AsInt32Value()), m.get(2).AsInt32Value(),
-                Address.of(m.get(3).GetByteString()), m.get(4).AsInt64Value(), Address.of(m.get(5).GetByteString()),
-                m.get(6).AsInt64Value(), m.get(7).AsInt64Value(), m.get(8).GetByteString());
+        return new Tx(
+                TxKind.fromCode((byte) m.get(1).AsInt32Value()),
+                m.get(2).AsInt32Value(),
+                Address.of(m.get(3).GetByteString()),
+                m.get(4).AsInt64Value(),
+                Address.of(m.get(5).GetByteString()),
+                m.get(6).AsInt64Value(),
+                m.get(7).AsInt64Value(),
+                m.get(8).GetByteString());
     }
 
     /** Measures and prints both encodings' bytes and decode time per transaction. */
@@ -69,8 +74,14 @@ public final class TxEncodingBenchmark {
         }
         Arrays.sort(fixedNs);
         Arrays.sort(cborNs);
-        out.printf(Locale.ROOT, "fixed: %d bytes/tx, %.0f ns/tx decode%ncbor:  %.1f bytes/tx, %.0f ns/tx decode (checksum %d)%n",
-                Tx.SIZE, fixedNs[ROUNDS / 2] / (double) TXS, cborBytes / (double) TXS, cborNs[ROUNDS / 2] / (double) TXS, sink & 1);
+        out.printf(
+                Locale.ROOT,
+                "fixed: %d bytes/tx, %.0f ns/tx decode%ncbor:  %.1f bytes/tx, %.0f ns/tx decode (checksum %d)%n",
+                Tx.SIZE,
+                fixedNs[ROUNDS / 2] / (double) TXS,
+                cborBytes / (double) TXS,
+                cborNs[ROUNDS / 2] / (double) TXS,
+                sink & 1);
         out.flush();
     }
 }

@@ -1,12 +1,11 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.common.Failure;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.cli.ExitCodes;
+import dev.prospector.agent.common.Failure;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
@@ -35,11 +34,14 @@ class BenchCryptoCommandTest {
         var json = CBORObject.FromJSONString(r.out().trim());
         // A short run on a busy machine may miss the target: the exit code then says so, and only then.
         assertEquals(json.get("target_met").AsBoolean() ? 0 : ExitCodes.CHECK_FAILED, r.exit(), r.err());
-        for (String field : new String[] {"sign_per_s", "verify_per_s_one_core", "verify_per_s_all_cores", "appraisals_per_s_all_cores"}) {
+        for (String field : new String[] {
+            "sign_per_s", "verify_per_s_one_core", "verify_per_s_all_cores", "appraisals_per_s_all_cores"
+        }) {
             assertTrue(json.ContainsKey(field), field + " missing in " + r.out());
             assertTrue(json.get(field).AsNumber().ToInt64Checked() > 0, field + " not positive in " + r.out());
         }
-        assertEquals(0, json.get("appraisals_rejected").AsInt32Value(), "every benchmark report is genuine: " + r.out());
+        assertEquals(
+                0, json.get("appraisals_rejected").AsInt32Value(), "every benchmark report is genuine: " + r.out());
     }
 
     @Test
@@ -62,7 +64,10 @@ class BenchCryptoCommandTest {
 
         var json = execute(unreachable, "--json", "--seconds", "0.1", "--threads", "1");
         assertEquals(ExitCodes.CHECK_FAILED, json.exit());
-        assertEquals(false, CBORObject.FromJSONString(json.out().trim()).get("target_met").AsBoolean(), json.out());
+        assertEquals(
+                false,
+                CBORObject.FromJSONString(json.out().trim()).get("target_met").AsBoolean(),
+                json.out());
         assertTrue(json.err().contains("BELOW TARGET"), json.err());
 
         var reachable = new BenchCryptoCommand();
@@ -73,8 +78,13 @@ class BenchCryptoCommandTest {
     @Test
     void aNonPositiveDurationIsAUserError() {
         var cli = new CommandLine(new BenchCryptoCommand());
-        var e = org.junit.jupiter.api.Assertions.assertThrows(Failure.class,
-                () -> cli.parseArgs("--seconds", "0").asCommandLineList().get(0).<BenchCryptoCommand>getCommand().call());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                Failure.class,
+                () -> cli.parseArgs("--seconds", "0")
+                        .asCommandLineList()
+                        .get(0)
+                        .<BenchCryptoCommand>getCommand()
+                        .call());
         assertTrue(e.getMessage().contains("--seconds"), e.getMessage());
     }
 }

@@ -32,7 +32,8 @@ class BenchExecutorCommandTest {
         unreachable.targets = new BenchExecutorCommand.Targets(1e12, 1e3, 1e3, 1e3);
         var r = execute(unreachable, SMALL);
         assertEquals(ExitCodes.CHECK_FAILED, r.exit(), r.out() + r.err());
-        assertEquals(4, r.out().lines().filter(l -> l.endsWith(": BELOW TARGET")).count(), r.out());
+        assertEquals(
+                4, r.out().lines().filter(l -> l.endsWith(": BELOW TARGET")).count(), r.out());
         assertFalse(r.out().contains("STATE ROOTS DIFFER"), r.out());
     }
 
@@ -50,10 +51,17 @@ class BenchExecutorCommandTest {
     void theLedgerPagesFiguresComeFromSubcommands() {
         var phases = execute(new BenchExecutorCommand(), "phases", "--accounts", "2000", "--txs", "200");
         assertEquals(0, phases.exit(), phases.err());
-        assertEquals(2 * PhaseProfile.MEASURED, phases.out().lines().filter(l -> l.contains("state root")).count(), phases.out());
-        var compare = execute(new BenchExecutorCommand(), "compare", "--accounts", "2000", "--txs", "200", "--repeats", "1");
+        assertEquals(
+                2 * PhaseProfile.MEASURED,
+                phases.out().lines().filter(l -> l.contains("state root")).count(),
+                phases.out());
+        var compare =
+                execute(new BenchExecutorCommand(), "compare", "--accounts", "2000", "--txs", "200", "--repeats", "1");
         assertEquals(0, compare.exit(), compare.err());
-        assertEquals(9, compare.out().lines().filter(l -> l.startsWith("contention ")).count(), compare.out());
+        assertEquals(
+                9,
+                compare.out().lines().filter(l -> l.startsWith("contention ")).count(),
+                compare.out());
         var encoding = execute(new BenchExecutorCommand(), "encoding");
         assertEquals(0, encoding.exit(), encoding.err());
         assertTrue(encoding.out().startsWith("fixed: 157 bytes/tx"), encoding.out());

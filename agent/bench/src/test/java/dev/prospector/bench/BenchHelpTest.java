@@ -32,7 +32,9 @@ class BenchHelpTest {
 
     private static String help(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int exit = ProspectorCommand.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        int exit = ProspectorCommand.execute(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         assertEquals(0, exit);
         return out.toString(StandardCharsets.UTF_8);
@@ -42,13 +44,17 @@ class BenchHelpTest {
         List<String> lines = usage.lines().toList();
         int start = lines.indexOf("Commands:");
         assertTrue(start >= 0, usage);
-        return lines.subList(start + 1, lines.size()).stream().takeWhile(l -> l.startsWith("  ")).toList();
+        return lines.subList(start + 1, lines.size()).stream()
+                .takeWhile(l -> l.startsWith("  "))
+                .toList();
     }
 
     private static void check(List<String> summaries, String where) {
         assertTrue(!summaries.isEmpty(), where);
         for (String line : summaries) {
-            assertTrue(line.matches("  [a-z]\\S*\\s+[A-Z].*\\."), () -> where + ": not one complete sentence: '" + line + "'");
+            assertTrue(
+                    line.matches("  [a-z]\\S*\\s+[A-Z].*\\."),
+                    () -> where + ": not one complete sentence: '" + line + "'");
         }
     }
 }

@@ -1,12 +1,11 @@
 package dev.prospector.bench;
 
-import dev.prospector.agent.common.Failure;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.testing.Mosquitto;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -30,13 +29,32 @@ class BenchTransportCommandTest {
     @Test
     void jsonHasEveryFigureAndEachIsPositive() {
         Path mosquitto = Mosquitto.requireBinary();
-        var r = execute(new BenchTransportCommand(), "--json", "--mosquitto", mosquitto.toString(), "--runs", "1",
-                "--agent-reports", "10", "--devices", "6", "--reports-per-device", "2");
+        var r = execute(
+                new BenchTransportCommand(),
+                "--json",
+                "--mosquitto",
+                mosquitto.toString(),
+                "--runs",
+                "1",
+                "--agent-reports",
+                "10",
+                "--devices",
+                "6",
+                "--reports-per-device",
+                "2");
         assertEquals(0, r.exit(), r.err());
         var json = CBORObject.FromJSONString(r.out().trim());
-        for (String field : new String[] {"agent_reports_per_s", "outbox_bytes_written_per_report", "report_bytes",
-            "outbox_bytes_per_report_bytes", "appraisals_per_s_one_verifier", "appraisals_per_s_two_verifiers",
-            "backlog_drain_seconds_measured", "backlog_drain_reports_per_s", "backlog_drain_seconds_1000x3600"}) {
+        for (String field : new String[] {
+            "agent_reports_per_s",
+            "outbox_bytes_written_per_report",
+            "report_bytes",
+            "outbox_bytes_per_report_bytes",
+            "appraisals_per_s_one_verifier",
+            "appraisals_per_s_two_verifiers",
+            "backlog_drain_seconds_measured",
+            "backlog_drain_reports_per_s",
+            "backlog_drain_seconds_1000x3600"
+        }) {
             assertTrue(json.ContainsKey(field), field + " missing in " + r.out());
             assertTrue(json.get(field).isNumber(), field + " is not a number in " + r.out());
             var n = json.get(field).AsNumber();
@@ -54,12 +72,16 @@ class BenchTransportCommandTest {
         var cli = new CommandLine(command);
         cli.parseArgs("--mosquitto", "/nonexistent/mosquitto", "--runs", "1");
         var e = assertThrows(Failure.class, command::call);
-        assertTrue(e.getMessage().contains("/nonexistent/mosquitto") && e.getMessage().contains("--broker"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("/nonexistent/mosquitto")
+                        && e.getMessage().contains("--broker"),
+                e.getMessage());
     }
 
     @Test
     void aMissingLauncherIsOneClearLine() {
-        var e = assertThrows(Failure.class, () -> BenchTransportCommand.Memory.findLauncher(Path.of("/nonexistent/prospector")));
+        var e = assertThrows(
+                Failure.class, () -> BenchTransportCommand.Memory.findLauncher(Path.of("/nonexistent/prospector")));
         assertTrue(e.getMessage().contains("/nonexistent/prospector"), e.getMessage());
     }
 

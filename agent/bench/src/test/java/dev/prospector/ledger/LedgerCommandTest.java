@@ -1,15 +1,15 @@
 package dev.prospector.ledger;
 
-import dev.prospector.agent.cli.ExitCodes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.upokecenter.cbor.CBORObject;
 import com.upokecenter.cbor.CBORType;
-import dev.prospector.bench.BenchExecutorCommand;
+import dev.prospector.agent.cli.ExitCodes;
 import dev.prospector.agent.cli.LedgerCommand;
 import dev.prospector.agent.common.Failure;
+import dev.prospector.bench.BenchExecutorCommand;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -28,8 +28,7 @@ class LedgerCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String out, String err) {
-    }
+    private record Run(int exit, String out, String err) {}
 
     private static Run run(Object command, String... args) {
         StringWriter out = new StringWriter();
@@ -60,8 +59,21 @@ class LedgerCommandTest {
     @Test
     void validateReproducesEveryRootThatGenWrote() {
         String file = dir.resolve("chain.plf").toString();
-        Run gen = run(new LedgerCommand(), "gen", "--txs", "300", "--accounts", "2000", "--contention", "0.5", "--seed", "3",
-                "--blocks", "3", "--out", file);
+        Run gen = run(
+                new LedgerCommand(),
+                "gen",
+                "--txs",
+                "300",
+                "--accounts",
+                "2000",
+                "--contention",
+                "0.5",
+                "--seed",
+                "3",
+                "--blocks",
+                "3",
+                "--out",
+                file);
         assertEquals(0, gen.exit(), gen.err());
         Run val = run(new LedgerCommand(), "validate", file, "--threads", "2");
         assertEquals(0, val.exit(), val.err());
@@ -76,7 +88,10 @@ class LedgerCommandTest {
     void validateWithDataImportsOnceAndResumesFromTheDirectory() {
         String file = dir.resolve("chain.plf").toString();
         String data = dir.resolve("node").toString();
-        assertEquals(0, run(new LedgerCommand(), "gen", "--txs", "100", "--accounts", "500", "--blocks", "3", "--out", file).exit());
+        assertEquals(
+                0,
+                run(new LedgerCommand(), "gen", "--txs", "100", "--accounts", "500", "--blocks", "3", "--out", file)
+                        .exit());
         Run first = run(new LedgerCommand(), "validate", file, "--data", data, "--snapshot-every", "2");
         assertEquals(0, first.exit(), first.err());
         assertTrue(first.out().contains("block 3: 100 txs"), first.out());
@@ -118,21 +133,41 @@ class LedgerCommandTest {
     void balanceReadsANodesDataDirectoryWithItsGenesis() throws Exception {
         Path file = dir.resolve("chain.plf");
         Path genesis = dir.resolve("genesis.bin");
-        Run gen = run(new LedgerCommand(), "gen", "--txs", "50", "--accounts", "300", "--blocks", "2", "--out", file.toString(),
-                "--genesis-out", genesis.toString());
+        Run gen = run(
+                new LedgerCommand(),
+                "gen",
+                "--txs",
+                "50",
+                "--accounts",
+                "300",
+                "--blocks",
+                "2",
+                "--out",
+                file.toString(),
+                "--genesis-out",
+                genesis.toString());
         assertEquals(0, gen.exit(), gen.err());
         Path data = dir.resolve("data");
         Genesis g = Genesis.read(genesis);
         Address someone;
         try (BlockFile.Reader r = new BlockFile.Reader(file);
-                LedgerNode node = LedgerNode.open(g, new LedgerNode.Config(java.util.Optional.of(data), 1, 100, true),
+                LedgerNode node = LedgerNode.open(
+                        g,
+                        new LedgerNode.Config(java.util.Optional.of(data), 1, 100, true),
                         AttestationSigner.ed25519(Keys.derived(9, 9)))) {
             for (var b = r.next(); b.isPresent(); b = r.next()) {
                 assertTrue(node.onBlock(b.get()).valid());
             }
             someone = Keys.publicKey(Keys.derived(1, 0));
         }
-        Run bal = run(new LedgerCommand(), "balance", someone.hex(), "--genesis", genesis.toString(), "--data", data.toString(),
+        Run bal = run(
+                new LedgerCommand(),
+                "balance",
+                someone.hex(),
+                "--genesis",
+                genesis.toString(),
+                "--data",
+                data.toString(),
                 "--proof");
         assertEquals(0, bal.exit(), bal.err());
         assertTrue(bal.out().contains("height 2"), bal.out());
@@ -148,7 +183,12 @@ class LedgerCommandTest {
 
     @Test
     void aMalformedAddressIsAUserErrorNamingTheFix() {
-        Run bal = run(new LedgerCommand(), "balance", "12ab", "--file", dir.resolve("x.plf").toString());
+        Run bal = run(
+                new LedgerCommand(),
+                "balance",
+                "12ab",
+                "--file",
+                dir.resolve("x.plf").toString());
         assertEquals(ExitCodes.BAD_INPUT, bal.exit());
         assertTrue(bal.err().contains("64 hex digits"), bal.err());
     }
@@ -162,14 +202,27 @@ class LedgerCommandTest {
 
     @Test
     void benchJsonIsAnArrayOfRowsWithEqualRootsPerContention() {
-        Run bench = run(new BenchExecutorCommand(), "--accounts", "3000", "--txs", "400", "--repeats", "1", "--threads", "2", "--json");
-        // A small run may miss the targets (exit 1, BELOW TARGET in the summary on stderr), never agree on different roots.
+        Run bench = run(
+                new BenchExecutorCommand(),
+                "--accounts",
+                "3000",
+                "--txs",
+                "400",
+                "--repeats",
+                "1",
+                "--threads",
+                "2",
+                "--json");
+        // A small run may miss the targets (exit 1, BELOW TARGET in the summary on stderr), never agree on different
+        // roots.
         assertEquals(bench.err().contains("BELOW TARGET") ? ExitCodes.CHECK_FAILED : 0, bench.exit(), bench.err());
         assertFalse(bench.err().contains("STATE ROOTS DIFFER"), bench.err());
         CBORObject rows = CBORObject.FromJSONString(bench.out());
         assertEquals(CBORType.Array, rows.getType());
-        assertEquals(2 * 3 * 3, rows.size(), "sequential + parallel 1..2, three contentions, with and without signatures");
-        Set<String> fields = Set.of("mode", "threads", "contention", "signatures", "accounts", "txs", "seconds", "tps", "state_root");
+        assertEquals(
+                2 * 3 * 3, rows.size(), "sequential + parallel 1..2, three contentions, with and without signatures");
+        Set<String> fields = Set.of(
+                "mode", "threads", "contention", "signatures", "accounts", "txs", "seconds", "tps", "state_root");
         Map<String, Set<String>> rootsByContention = new HashMap<>();
         for (int i = 0; i < rows.size(); i++) {
             CBORObject row = rows.get(i);
@@ -179,8 +232,11 @@ class LedgerCommandTest {
             }
             assertEquals(fields, keys);
             assertTrue(Set.of("sequential", "parallel").contains(row.get("mode").AsString()));
-            assertTrue(Set.of("low", "medium", "full").contains(row.get("contention").AsString()));
-            rootsByContention.computeIfAbsent(row.get("contention").AsString(), k -> new HashSet<>()).add(row.get("state_root").AsString());
+            assertTrue(Set.of("low", "medium", "full")
+                    .contains(row.get("contention").AsString()));
+            rootsByContention
+                    .computeIfAbsent(row.get("contention").AsString(), k -> new HashSet<>())
+                    .add(row.get("state_root").AsString());
         }
         rootsByContention.values().forEach(r -> assertEquals(1, r.size(), "one root per contention level: " + r));
     }

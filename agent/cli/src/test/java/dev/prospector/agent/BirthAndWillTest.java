@@ -31,19 +31,36 @@ class BirthAndWillTest {
     void birthIsRetainedAndTheLastWillMarksAKilledAgentOffline() {
         Path data = dir.resolve("board");
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-             ProspectorProcess agent = ProspectorProcess.start(dir.resolve("logs"), "agent", "run", "--broker", broker.url(),
-                     "--fleet", "birth", "--data-dir", data.toString(), "--board", "emulated", "--interval", "1s")) {
+                ProspectorProcess agent = ProspectorProcess.start(
+                        dir.resolve("logs"),
+                        "agent",
+                        "run",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        "birth",
+                        "--data-dir",
+                        data.toString(),
+                        "--board",
+                        "emulated",
+                        "--interval",
+                        "1s")) {
             await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data.resolve("device.pub")));
-            String device = await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+            String device = await().atMost(Duration.ofSeconds(10))
+                    .ignoreExceptions()
                     .until(() -> DeviceKeys.load(data).deviceId().value(), d -> d != null);
             String topic = "prospector/v1/birth/" + device + "/state";
 
             // A subscriber that arrives later still gets the birth message: it is retained.
             Map<String, CBORObject> last = new ConcurrentHashMap<>();
-            await("agent connected").atMost(Duration.ofSeconds(30)).until(() -> agent.stderr().contains("connected to"));
-            try (MqttLink watcher = new MqttLink(MqttSettings.of(BrokerUrl.parse(broker.url()), "watcher")
-                    .withSessionExpiry(Duration.ZERO), Optional.empty(),
-                    (t, payload) -> last.put(t, CBORObject.FromJSONString(new String(payload, StandardCharsets.UTF_8))))) {
+            await("agent connected")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> agent.stderr().contains("connected to"));
+            try (MqttLink watcher = new MqttLink(
+                    MqttSettings.of(BrokerUrl.parse(broker.url()), "watcher").withSessionExpiry(Duration.ZERO),
+                    Optional.empty(),
+                    (t, payload) ->
+                            last.put(t, CBORObject.FromJSONString(new String(payload, StandardCharsets.UTF_8))))) {
                 watcher.subscribe(topic, 1);
                 watcher.connect();
                 await("birth").atMost(Duration.ofSeconds(30)).until(() -> last.containsKey(topic));
@@ -54,7 +71,9 @@ class BirthAndWillTest {
                 assertEquals(64, birth.get("config").AsString().length());
 
                 agent.kill(); // SIGKILL: no DISCONNECT, so the broker publishes the will
-                await("last will").atMost(Duration.ofSeconds(30)).until(() -> !last.get(topic).get("online").AsBoolean());
+                await("last will")
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> !last.get(topic).get("online").AsBoolean());
                 assertFalse(last.get(topic).get("online").AsBoolean());
             }
         }

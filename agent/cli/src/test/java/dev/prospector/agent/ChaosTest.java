@@ -46,6 +46,7 @@ class ChaosTest {
     private final List<ProspectorProcess> agents = new ArrayList<>();
     /** Every verifier process of the run; outcomes are read from all of them together. */
     private final List<ProspectorProcess> verifiers = new ArrayList<>();
+
     private final List<Path> dataDirs = new ArrayList<>();
     private Path logs;
     private String url;
@@ -60,7 +61,9 @@ class ChaosTest {
             url = broker.url();
             verifiers.add(startVerifier("verifier"));
             ProspectorProcess verifier = verifiers.get(0);
-            await("verifier up").atMost(STEP).until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
+            await("verifier up")
+                    .atMost(STEP)
+                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), verifier::stderr);
             dataDirs.add(dir.resolve("agent-1"));
             dataDirs.add(dir.resolve("agent-2"));
@@ -75,7 +78,8 @@ class ChaosTest {
                 // 1. The broker goes away; the agents keep collecting reports into their outboxes.
                 Map<Path, Long> sizes = journalSizes();
                 broker.stop();
-                await("agents collect while the broker is away").atMost(STEP)
+                await("agents collect while the broker is away")
+                        .atMost(STEP)
                         .until(() -> dataDirs.stream().allMatch(d -> journalSize(d) >= sizes.get(d) + 3 * 1500));
                 broker.restart();
                 Map<String, Long> before = acceptedCounts(verifier);
@@ -91,7 +95,8 @@ class ChaosTest {
                 Path filler = disk.resolve("filler");
                 fill(filler);
                 ProspectorProcess third = agents.get(2);
-                await("agent 3 notices the full disk").atMost(STEP)
+                await("agent 3 notices the full disk")
+                        .atMost(STEP)
                         .until(() -> third.stderr().contains("No space left on device"));
                 Files.delete(filler);
                 before = acceptedCounts(verifier);
@@ -138,31 +143,60 @@ class ChaosTest {
             for (var e : expected.entrySet()) {
                 Map<Long, Integer> s = seen.getOrDefault(e.getKey(), Map.of());
                 long duplicates = duplicates(verifier, e.getKey());
-                System.out.printf("  device %s: made %d, accepted %d, duplicates acknowledged %d, still in outbox %d, declared lost %d%n",
-                        e.getKey(), e.getValue().made(), s.size(), duplicates, e.getValue().pending().size(), e.getValue().lost());
+                System.out.printf(
+                        "  device %s: made %d, accepted %d, duplicates acknowledged %d, still in outbox %d, declared lost %d%n",
+                        e.getKey(),
+                        e.getValue().made(),
+                        s.size(),
+                        duplicates,
+                        e.getValue().pending().size(),
+                        e.getValue().lost());
                 for (var seq : s.entrySet()) {
-                    assertTrue(seq.getValue() <= 1, "seq " + seq.getKey() + " of " + e.getKey() + " accepted " + seq.getValue() + " times");
-                    assertTrue(seq.getKey() >= 1 && seq.getKey() <= e.getValue().made(), "seq " + seq.getKey() + " was never made");
+                    assertTrue(
+                            seq.getValue() <= 1,
+                            "seq " + seq.getKey() + " of " + e.getKey() + " accepted " + seq.getValue() + " times");
+                    assertTrue(
+                            seq.getKey() >= 1 && seq.getKey() <= e.getValue().made(),
+                            "seq " + seq.getKey() + " was never made");
                 }
                 long missing = e.getValue().made() - s.size();
-                assertTrue(missing <= e.getValue().pending().size() + e.getValue().lost(),
-                        e.getKey() + ": " + missing + " reports missing, only " + e.getValue().pending().size()
-                                + " pending and " + e.getValue().lost() + " declared lost");
+                assertTrue(
+                        missing <= e.getValue().pending().size() + e.getValue().lost(),
+                        e.getKey() + ": " + missing + " reports missing, only "
+                                + e.getValue().pending().size() + " pending and "
+                                + e.getValue().lost() + " declared lost");
                 assertTrue(s.size() >= 10, e.getKey() + " delivered too few reports to mean anything: " + s.size());
             }
-            assertEquals(0, rejections(verifier), () -> "rejections:\n" + verifiers.get(0).stdout() + verifiers.get(verifiers.size() - 1).stdout());
+            assertEquals(
+                    0,
+                    rejections(verifier),
+                    () -> "rejections:\n" + verifiers.get(0).stdout()
+                            + verifiers.get(verifiers.size() - 1).stdout());
         } finally {
             verifiers.forEach(ProspectorProcess::close);
             unmount(disk);
         }
     }
 
-    record Expectation(long made, Set<Long> pending, long lost) {
-    }
+    record Expectation(long made, Set<Long> pending, long lost) {}
 
     private ProspectorProcess startVerifier(String name) {
-        ProspectorProcess v = ProspectorProcess.start(logs, name, "verifier", "--broker", url, "--fleet", FLEET, "--json", "--allow-emulated",
-                "--id", "chaos-verifier", "--session-expiry", "1h", "--state-dir", dir.resolve("verifier-state").toString());
+        ProspectorProcess v = ProspectorProcess.start(
+                logs,
+                name,
+                "verifier",
+                "--broker",
+                url,
+                "--fleet",
+                FLEET,
+                "--json",
+                "--allow-emulated",
+                "--id",
+                "chaos-verifier",
+                "--session-expiry",
+                "1h",
+                "--state-dir",
+                dir.resolve("verifier-state").toString());
         await(name + " up").atMost(STEP).until(() -> v.stderr().contains("connected to") || !v.isAlive());
         assertTrue(v.isAlive(), v::stderr);
         return v;
@@ -171,15 +205,33 @@ class ChaosTest {
     private ProspectorProcess startAgent(int index, String name) {
         // End-to-end delivery: a report leaves the outbox only on the verifier's signed receipt.
         Path receiptKey = dir.resolve("verifier-state").resolve("receipt-key").resolve("device.pub");
-        return ProspectorProcess.start(logs, name, "run", "--broker", url, "--fleet", FLEET,
-                "--data-dir", dataDirs.get(index).toString(), "--board", "emulated", "--seed", Integer.toString(index + 1),
-                "--interval", "1s", "--verifier-key", receiptKey.toString(), "--receipt-timeout", "3s");
+        return ProspectorProcess.start(
+                logs,
+                name,
+                "run",
+                "--broker",
+                url,
+                "--fleet",
+                FLEET,
+                "--data-dir",
+                dataDirs.get(index).toString(),
+                "--board",
+                "emulated",
+                "--seed",
+                Integer.toString(index + 1),
+                "--interval",
+                "1s",
+                "--verifier-key",
+                receiptKey.toString(),
+                "--receipt-timeout",
+                "3s");
     }
 
     private Map<String, Integer> awaitDevices() {
         Map<String, Integer> devices = new HashMap<>();
-        await("device keys created").atMost(STEP).until(() -> dataDirs.stream()
-                .allMatch(d -> Files.exists(d.resolve(DeviceKeys.PRIVATE_KEY_FILE))));
+        await("device keys created")
+                .atMost(STEP)
+                .until(() -> dataDirs.stream().allMatch(d -> Files.exists(d.resolve(DeviceKeys.PRIVATE_KEY_FILE))));
         for (int i = 0; i < dataDirs.size(); i++) {
             int index = i;
             await().atMost(STEP).ignoreExceptions().until(() -> {
@@ -194,11 +246,12 @@ class ChaosTest {
         awaitEachDeviceAccepted(verifier, devices, Map.of(), atLeast);
     }
 
-    private void awaitEachDeviceAccepted(ProspectorProcess verifier, Map<String, Integer> devices,
-            Map<String, Long> before, int more) {
+    private void awaitEachDeviceAccepted(
+            ProspectorProcess verifier, Map<String, Integer> devices, Map<String, Long> before, int more) {
         await("each device has " + more + " more accepted reports").atMost(STEP).until(() -> {
             Map<String, Long> now = acceptedCounts(verifier);
-            return devices.keySet().stream().allMatch(d -> now.getOrDefault(d, 0L) >= before.getOrDefault(d, 0L) + more);
+            return devices.keySet().stream()
+                    .allMatch(d -> now.getOrDefault(d, 0L) >= before.getOrDefault(d, 0L) + more);
         });
     }
 
@@ -231,12 +284,17 @@ class ChaosTest {
     }
 
     private long duplicates(ProspectorProcess verifier, String device) {
-        return outcomes(verifier).stream().filter(o -> o.get("outcome").AsString().equals("accepted")
-                && o.get("duplicate").AsBoolean() && o.get("device").AsString().equals(device)).count();
+        return outcomes(verifier).stream()
+                .filter(o -> o.get("outcome").AsString().equals("accepted")
+                        && o.get("duplicate").AsBoolean()
+                        && o.get("device").AsString().equals(device))
+                .count();
     }
 
     private long rejections(ProspectorProcess verifier) {
-        return outcomes(verifier).stream().filter(o -> o.get("outcome").AsString().equals("rejected")).count();
+        return outcomes(verifier).stream()
+                .filter(o -> o.get("outcome").AsString().equals("rejected"))
+                .count();
     }
 
     private Map<Path, Long> journalSizes() {
@@ -271,7 +329,8 @@ class ChaosTest {
     private static void mountSmallDisk(Path mountPoint) throws Exception {
         Files.createDirectories(mountPoint);
         Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         boolean done = mount.waitFor(20, TimeUnit.SECONDS);
         if (!done || mount.exitValue() != 0) {
             String why = new String(mount.getInputStream().readAllBytes());
@@ -283,6 +342,9 @@ class ChaosTest {
     }
 
     private static void unmount(Path mountPoint) throws Exception {
-        new ProcessBuilder("umount", "-l", mountPoint.toString()).redirectErrorStream(true).start().waitFor(20, TimeUnit.SECONDS);
+        new ProcessBuilder("umount", "-l", mountPoint.toString())
+                .redirectErrorStream(true)
+                .start()
+                .waitFor(20, TimeUnit.SECONDS);
     }
 }

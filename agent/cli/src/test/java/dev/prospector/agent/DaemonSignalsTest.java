@@ -34,30 +34,56 @@ class DaemonSignalsTest {
     void hangUpReloadsTheConfigAndTerminateExitsZeroWithEveryReportKept() throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("sig").withAllowEmulated(true));
+            Appraiser appraiser =
+                    new Appraiser(AppraiserConfig.defaults().withFleet("sig").withAllowEmulated(true));
             try (VerifierService verifier = LocalStack.verifier(url, "sig", appraiser, "v-sig")) {
                 verifier.connect();
                 Path pem = dir.resolve("verifier.pub");
                 LocalStack.writePublicKeyPem(pem, verifier.receiptPublicKey());
                 Path data = dir.resolve("board");
                 Path config = dir.resolve("prospector.conf");
-                Files.writeString(config, String.join("\n", "broker = " + broker.url(), "fleet = sig", "data-dir = " + data,
-                        "board = emulated", "interval = 300ms", "verifier-key = " + pem, ""));
-                try (ProspectorProcess agent = ProspectorProcess.start(dir.resolve("logs"), "agent", "run", "--config", config.toString())) {
-                    await("reports delivered").atMost(WAIT).until(() -> appraiser.stats().accepted() >= 3 || !agent.isAlive());
+                Files.writeString(
+                        config,
+                        String.join(
+                                "\n",
+                                "broker = " + broker.url(),
+                                "fleet = sig",
+                                "data-dir = " + data,
+                                "board = emulated",
+                                "interval = 300ms",
+                                "verifier-key = " + pem,
+                                ""));
+                try (ProspectorProcess agent =
+                        ProspectorProcess.start(dir.resolve("logs"), "agent", "run", "--config", config.toString())) {
+                    await("reports delivered")
+                            .atMost(WAIT)
+                            .until(() -> appraiser.stats().accepted() >= 3 || !agent.isAlive());
                     assertTrue(agent.isAlive(), agent::stderr);
 
-                    Files.writeString(config, String.join("\n", "broker = " + broker.url(), "fleet = sig", "data-dir = " + data,
-                            "board = emulated", "interval = 2s", "outbox-size = 4M", "verifier-key = " + pem, ""));
+                    Files.writeString(
+                            config,
+                            String.join(
+                                    "\n",
+                                    "broker = " + broker.url(),
+                                    "fleet = sig",
+                                    "data-dir = " + data,
+                                    "board = emulated",
+                                    "interval = 2s",
+                                    "outbox-size = 4M",
+                                    "verifier-key = " + pem,
+                                    ""));
                     signal("HUP", agent.pid());
                     await("reloaded").atMost(WAIT).until(() -> agent.stderr().contains("reloaded the configuration"));
                     assertTrue(agent.stderr().contains("receipt timeout 30s, interval 2s"), agent::stderr);
-                    assertTrue(agent.stderr().contains("[outbox-size] take effect only after a restart"), agent::stderr);
+                    assertTrue(
+                            agent.stderr().contains("[outbox-size] take effect only after a restart"), agent::stderr);
                     assertTrue(agent.isAlive(), "SIGHUP does not stop the agent");
 
                     Files.writeString(config, "broker = " + broker.url() + "\nfleet = sig\nno-such-setting = 1\n");
                     signal("HUP", agent.pid());
-                    await("a bad config refused").atMost(WAIT).until(() -> agent.stderr().contains("reload refused, nothing changed"));
+                    await("a bad config refused")
+                            .atMost(WAIT)
+                            .until(() -> agent.stderr().contains("reload refused, nothing changed"));
                     assertTrue(agent.isAlive(), "a bad config on reload does not stop the agent");
 
                     signal("TERM", agent.pid());
@@ -68,11 +94,14 @@ class DaemonSignalsTest {
                 // Nothing was lost: every report made is accepted once the board runs again, or already was.
                 String device = DeviceKeys.load(data).deviceId().value();
                 long made = dev.prospector.attest.ChainState.open(data).seq();
-                try (var outbox = dev.prospector.agent.outbox.OutboxJournal.open(data.resolve("outbox.journal"), 8 << 20, device)) {
+                try (var outbox = dev.prospector.agent.outbox.OutboxJournal.open(
+                        data.resolve("outbox.journal"), 8 << 20, device)) {
                     long pending = outbox.pendingCount();
-                    System.out.println("signals: made " + made + ", accepted " + appraiser.stats().accepted()
-                            + ", still in the outbox " + pending + ", lost " + outbox.losses().count());
-                    assertEquals(made, appraiser.stats().accepted() + pending, "every report is accepted or still kept");
+                    System.out.println("signals: made " + made + ", accepted "
+                            + appraiser.stats().accepted() + ", still in the outbox " + pending + ", lost "
+                            + outbox.losses().count());
+                    assertEquals(
+                            made, appraiser.stats().accepted() + pending, "every report is accepted or still kept");
                     assertEquals(0, outbox.losses().count());
                 }
             }
@@ -82,9 +111,19 @@ class DaemonSignalsTest {
     @Test
     void theVerifierExitsZeroOnTerminate() throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-             ProspectorProcess verifier = ProspectorProcess.start(dir.resolve("logs"), "verifier", "verifier", "--broker",
-                     broker.url(), "--fleet", "sig", "--state-dir", dir.resolve("state").toString())) {
-            await("verifier connected").atMost(WAIT).until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
+                ProspectorProcess verifier = ProspectorProcess.start(
+                        dir.resolve("logs"),
+                        "verifier",
+                        "verifier",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        "sig",
+                        "--state-dir",
+                        dir.resolve("state").toString())) {
+            await("verifier connected")
+                    .atMost(WAIT)
+                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), verifier::stderr);
             signal("TERM", verifier.pid());
             await("stopped").atMost(WAIT).until(() -> !verifier.isAlive());
@@ -94,7 +133,9 @@ class DaemonSignalsTest {
 
     private static void signal(String name, long pid) throws Exception {
         // bash's builtin kill: no procps package needed.
-        Process kill = new ProcessBuilder("bash", "-c", "kill -" + name + " " + pid).inheritIO().start();
+        Process kill = new ProcessBuilder("bash", "-c", "kill -" + name + " " + pid)
+                .inheritIO()
+                .start();
         assertTrue(kill.waitFor(10, TimeUnit.SECONDS));
         assertEquals(0, kill.exitValue());
     }

@@ -12,11 +12,11 @@ import dev.prospector.agent.testing.TestCertificates;
 import dev.prospector.agent.transport.TlsSettings;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.stream.Stream;
-import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,10 +48,15 @@ class EndToEndTest {
     void reportsAreAcceptedOverMutualTls() {
         TestCertificates certs = TestCertificates.generate(dir.resolve("certs"));
         try (Mosquitto broker = Mosquitto.startTls(dir.resolve("mosquitto-tls"), certs)) {
-            runAgentAndVerifier(broker.sslUrl(),
+            runAgentAndVerifier(
+                    broker.sslUrl(),
                     Optional.of(TlsSettings.mutual(certs.ca(), certs.clientCert(), certs.clientKey())),
-                    "--ca", certs.ca().toString(), "--cert", certs.clientCert().toString(),
-                    "--key", certs.clientKey().toString());
+                    "--ca",
+                    certs.ca().toString(),
+                    "--cert",
+                    certs.clientCert().toString(),
+                    "--key",
+                    certs.clientKey().toString());
         }
     }
 
@@ -65,32 +70,66 @@ class EndToEndTest {
     void afterItsFirstReceiptEveryReportAnswersAChallenge() {
         Path logs = dir.resolve("logs");
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-             ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
-             ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier", "verifier", "--broker", broker.url(),
-                     "--fleet", "e2e", "--allow-emulated", "--require-nonce", "--state-dir", dir.resolve("verifier").toString())) {
-            await("verifier connected").atMost(Duration.ofSeconds(30))
+                ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
+                ProspectorProcess verifier = ProspectorProcess.start(
+                        logs,
+                        "verifier",
+                        "verifier",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        "e2e",
+                        "--allow-emulated",
+                        "--require-nonce",
+                        "--state-dir",
+                        dir.resolve("verifier").toString())) {
+            await("verifier connected")
+                    .atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
             // The board trusts the verifier's receipt key, as the verifier's start-up line tells the operator.
             Path receiptKey = dir.resolve("verifier").resolve("receipt-key").resolve("device.pub");
             assertTrue(verifier.stderr().contains("--verifier-key " + receiptKey.toAbsolutePath()), verifier.stderr());
-            try (ProspectorProcess agent = ProspectorProcess.start(logs, "agent", "run", "--broker", broker.url(), "--fleet", "e2e",
-                    "--data-dir", dir.resolve("board").toString(), "--board", "emulated", "--interval", "300ms",
-                    "--verifier-key", receiptKey.toString())) {
-                await("accepted answers").atMost(Duration.ofSeconds(60))
+            try (ProspectorProcess agent = ProspectorProcess.start(
+                    logs,
+                    "agent",
+                    "run",
+                    "--broker",
+                    broker.url(),
+                    "--fleet",
+                    "e2e",
+                    "--data-dir",
+                    dir.resolve("board").toString(),
+                    "--board",
+                    "emulated",
+                    "--interval",
+                    "300ms",
+                    "--verifier-key",
+                    receiptKey.toString())) {
+                await("accepted answers")
+                        .atMost(Duration.ofSeconds(60))
                         .until(() -> receipts.count("accepted") >= REPORTS || !agent.isAlive());
                 assertTrue(agent.isAlive(), "agent died: " + agent.stderr());
             }
             var all = receipts.receipts();
-            assertTrue(all.stream().allMatch(r -> r.challenge().isPresent()), "every receipt of a known device carries a challenge");
-            long firstAccepted = all.stream().filter(Receipt::ok).mapToLong(r -> r.seq().orElseThrow()).min().orElseThrow();
+            assertTrue(
+                    all.stream().allMatch(r -> r.challenge().isPresent()),
+                    "every receipt of a known device carries a challenge");
+            long firstAccepted = all.stream()
+                    .filter(Receipt::ok)
+                    .mapToLong(r -> r.seq().orElseThrow())
+                    .min()
+                    .orElseThrow();
             for (Receipt r : all) {
                 if (!r.ok()) {
                     assertEquals(ReasonCode.BAD_NONCE, r.reason().orElseThrow(), r.toString());
-                    assertTrue(r.seq().orElseThrow() < firstAccepted, "only reports before the first answer are refused: " + all);
+                    assertTrue(
+                            r.seq().orElseThrow() < firstAccepted,
+                            "only reports before the first answer are refused: " + all);
                 }
             }
-            assertTrue(java.nio.file.Files.exists(dir.resolve("verifier").resolve("challenge.key")), "the secret is kept");
+            assertTrue(
+                    java.nio.file.Files.exists(dir.resolve("verifier").resolve("challenge.key")), "the secret is kept");
         }
     }
 
@@ -107,19 +146,44 @@ class EndToEndTest {
         Path registry = dir.resolve("devices.txt");
         java.nio.file.Files.writeString(registry, "# the only board allowed\n" + listed + "\n");
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-             ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
-             ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier", "verifier", "--broker", broker.url(),
-                     "--fleet", "e2e", "--allow-emulated", "--registry", registry.toString())) {
-            await("verifier connected").atMost(Duration.ofSeconds(30))
+                ReceiptWatcher receipts = new ReceiptWatcher(broker.url(), "e2e");
+                ProspectorProcess verifier = ProspectorProcess.start(
+                        logs,
+                        "verifier",
+                        "verifier",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        "e2e",
+                        "--allow-emulated",
+                        "--registry",
+                        registry.toString())) {
+            await("verifier connected")
+                    .atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.stderr().contains("1 device(s)"), verifier.stderr());
-            try (ProspectorProcess agent = ProspectorProcess.start(logs, "agent", "run", "--broker", broker.url(), "--fleet", "e2e",
-                    "--data-dir", board.toString(), "--board", "emulated", "--interval", "300ms")) {
-                await("receipts").atMost(Duration.ofSeconds(60)).until(() -> receipts.count("rejected") >= 2 || !agent.isAlive());
+            try (ProspectorProcess agent = ProspectorProcess.start(
+                    logs,
+                    "agent",
+                    "run",
+                    "--broker",
+                    broker.url(),
+                    "--fleet",
+                    "e2e",
+                    "--data-dir",
+                    board.toString(),
+                    "--board",
+                    "emulated",
+                    "--interval",
+                    "300ms")) {
+                await("receipts")
+                        .atMost(Duration.ofSeconds(60))
+                        .until(() -> receipts.count("rejected") >= 2 || !agent.isAlive());
                 assertTrue(agent.isAlive(), "agent died: " + agent.stderr());
             }
             assertEquals(0, receipts.count("accepted"), () -> "accepted: " + receipts.receipts());
-            assertTrue(receipts.receipts().stream().allMatch(r -> r.reason().orElseThrow() == ReasonCode.UNKNOWN_DEVICE),
+            assertTrue(
+                    receipts.receipts().stream().allMatch(r -> r.reason().orElseThrow() == ReasonCode.UNKNOWN_DEVICE),
                     () -> "reasons: " + receipts.receipts());
         }
     }
@@ -131,15 +195,32 @@ class EndToEndTest {
     private void runAgentAndVerifier(String url, Optional<TlsSettings> tls, String... security) {
         Path logs = dir.resolve("logs");
         try (ReceiptWatcher receipts = new ReceiptWatcher(url, "e2e", tls);
-             ProspectorProcess verifier = ProspectorProcess.start(logs, "verifier",
-                     with(security, "verifier", "--broker", url, "--fleet", "e2e", "--allow-emulated"))) {
-            await("verifier connected").atMost(Duration.ofSeconds(30))
+                ProspectorProcess verifier = ProspectorProcess.start(
+                        logs,
+                        "verifier",
+                        with(security, "verifier", "--broker", url, "--fleet", "e2e", "--allow-emulated"))) {
+            await("verifier connected")
+                    .atMost(Duration.ofSeconds(30))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
-            try (ProspectorProcess agent = ProspectorProcess.start(logs, "agent",
-                    with(security, "run", "--broker", url, "--fleet", "e2e", "--data-dir", dir.resolve("board").toString(),
-                    "--board", "emulated", "--interval", "300ms"))) {
-                await("receipts for " + REPORTS + " reports").atMost(Duration.ofSeconds(60))
+            try (ProspectorProcess agent = ProspectorProcess.start(
+                    logs,
+                    "agent",
+                    with(
+                            security,
+                            "run",
+                            "--broker",
+                            url,
+                            "--fleet",
+                            "e2e",
+                            "--data-dir",
+                            dir.resolve("board").toString(),
+                            "--board",
+                            "emulated",
+                            "--interval",
+                            "300ms"))) {
+                await("receipts for " + REPORTS + " reports")
+                        .atMost(Duration.ofSeconds(60))
                         .until(() -> receipts.count("accepted") >= REPORTS || !agent.isAlive());
                 assertTrue(agent.isAlive(), "agent died: " + agent.stderr());
             }

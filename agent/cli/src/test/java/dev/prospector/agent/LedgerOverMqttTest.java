@@ -37,9 +37,23 @@ class LedgerOverMqttTest {
     @Test
     void aBlockGetsAValidSignedAttestationAndACorruptOneAnInvalidOne() throws Exception {
         Path ledgerFile = dir.resolve("shard.blocks");
-        int exit = ProspectorCommand.execute(new String[] {"ledger", "gen", "--txs", "50", "--accounts", "200",
-                "--blocks", "2", "--seed", "3", "--out", ledgerFile.toString()},
-                new PrintStream(new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream()));
+        int exit = ProspectorCommand.execute(
+                new String[] {
+                    "ledger",
+                    "gen",
+                    "--txs",
+                    "50",
+                    "--accounts",
+                    "200",
+                    "--blocks",
+                    "2",
+                    "--seed",
+                    "3",
+                    "--out",
+                    ledgerFile.toString()
+                },
+                new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(new ByteArrayOutputStream()));
         assertEquals(0, exit);
         byte[] block1;
         byte[] block2;
@@ -51,21 +65,34 @@ class LedgerOverMqttTest {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
             List<Attestation> attestations = new CopyOnWriteArrayList<>();
-            try (AgentNode agent = AgentWiring.agent(new AgentWiring.RunSettings(url, "f", data, BoardSelection.EMULATED,
-                    Duration.ofSeconds(30), AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of(), Optional.of(ledgerFile)),
-                    Clock.systemUTC());
-                 MqttLink network = new MqttLink(MqttSettings.of(url, "network").withSessionExpiry(Duration.ZERO),
-                         Optional.empty(), (topic, payload) -> {
-                             try {
-                                 attestations.add(Attestation.decode(payload));
-                             } catch (Exception e) {
-                                 throw new AssertionError(e);
-                             }
-                         })) {
+            try (AgentNode agent = AgentWiring.agent(
+                            new AgentWiring.RunSettings(
+                                    url,
+                                    "f",
+                                    data,
+                                    BoardSelection.EMULATED,
+                                    Duration.ofSeconds(30),
+                                    AgentWiring.DEFAULT_OUTBOX_BYTES,
+                                    1,
+                                    Set.of(),
+                                    Optional.of(ledgerFile)),
+                            Clock.systemUTC());
+                    MqttLink network = new MqttLink(
+                            MqttSettings.of(url, "network").withSessionExpiry(Duration.ZERO),
+                            Optional.empty(),
+                            (topic, payload) -> {
+                                try {
+                                    attestations.add(Attestation.decode(payload));
+                                } catch (Exception e) {
+                                    throw new AssertionError(e);
+                                }
+                            })) {
                 network.subscribe("prospector/v1/f/ledger/+/attest/+", 1);
                 network.connect();
                 agent.start();
-                await("agent connected").atMost(Duration.ofSeconds(30)).until(() -> agent.stats().connected());
+                await("agent connected")
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> agent.stats().connected());
                 String blocks = Attestation.blockTopic("f", 0);
                 byte[] corrupt = block2.clone();
                 corrupt[corrupt.length - 10] ^= 1;

@@ -55,10 +55,34 @@ class VerifierScaleOutTest {
         }
         Path logs = dir.resolve("logs");
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-             ProspectorProcess v0 = ProspectorProcess.start(logs, "v0", "verifier", "--broker", broker.url(),
-                     "--fleet", FLEET, "--allow-emulated", "--group", "g", "--partition", "0/2", "--json");
-             ProspectorProcess v1 = ProspectorProcess.start(logs, "v1", "verifier", "--broker", broker.url(),
-                     "--fleet", FLEET, "--allow-emulated", "--group", "g", "--partition", "1/2", "--json")) {
+                ProspectorProcess v0 = ProspectorProcess.start(
+                        logs,
+                        "v0",
+                        "verifier",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        FLEET,
+                        "--allow-emulated",
+                        "--group",
+                        "g",
+                        "--partition",
+                        "0/2",
+                        "--json");
+                ProspectorProcess v1 = ProspectorProcess.start(
+                        logs,
+                        "v1",
+                        "verifier",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        FLEET,
+                        "--allow-emulated",
+                        "--group",
+                        "g",
+                        "--partition",
+                        "1/2",
+                        "--json")) {
             for (ProspectorProcess v : List.of(v0, v1)) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> v.stderr().contains("connected to") || !v.isAlive());
                 assertTrue(v.isAlive(), v::stderr);
@@ -66,22 +90,39 @@ class VerifierScaleOutTest {
             List<AgentNode> agents = new ArrayList<>();
             try {
                 for (int i = 0; i < dataDirs.size(); i++) {
-                    AgentNode node = AgentWiring.agent(new AgentWiring.RunSettings(BrokerUrl.parse(broker.url()), FLEET,
-                            dataDirs.get(i), BoardSelection.EMULATED, Duration.ofMillis(200),
-                            AgentWiring.DEFAULT_OUTBOX_BYTES, i + 1, Set.of()), Clock.systemUTC());
+                    AgentNode node = AgentWiring.agent(
+                            new AgentWiring.RunSettings(
+                                    BrokerUrl.parse(broker.url()),
+                                    FLEET,
+                                    dataDirs.get(i),
+                                    BoardSelection.EMULATED,
+                                    Duration.ofMillis(200),
+                                    AgentWiring.DEFAULT_OUTBOX_BYTES,
+                                    i + 1,
+                                    Set.of()),
+                            Clock.systemUTC());
                     agents.add(node);
                     node.start();
                 }
-                await("every device has 10 accepted reports").atMost(Duration.ofSeconds(60)).until(() -> {
-                    Map<String, Set<Long>> all = accepted(v0, v1);
-                    return agents.stream().allMatch(a -> all.getOrDefault(a.device(), Set.of()).size() >= 10);
-                });
+                await("every device has 10 accepted reports")
+                        .atMost(Duration.ofSeconds(60))
+                        .until(() -> {
+                            Map<String, Set<Long>> all = accepted(v0, v1);
+                            return agents.stream()
+                                    .allMatch(a -> all.getOrDefault(a.device(), Set.of())
+                                                    .size()
+                                            >= 10);
+                        });
                 agents.forEach(AgentNode::stopReporting);
-                await("outboxes drained").atMost(Duration.ofSeconds(30))
+                await("outboxes drained")
+                        .atMost(Duration.ofSeconds(30))
                         .until(() -> agents.stream().allMatch(a -> a.stats().pending() == 0));
                 await("verifiers caught up").atMost(Duration.ofSeconds(30)).until(() -> {
                     Map<String, Set<Long>> all = accepted(v0, v1);
-                    return agents.stream().allMatch(a -> all.getOrDefault(a.device(), Set.of()).size() == a.stats().made());
+                    return agents.stream()
+                            .allMatch(
+                                    a -> all.getOrDefault(a.device(), Set.of()).size()
+                                            == a.stats().made());
                 });
                 Map<String, Integer> timesAccepted = new HashMap<>();
                 Map<String, Set<Integer>> appraisedBy = new HashMap<>();
@@ -90,14 +131,22 @@ class VerifierScaleOutTest {
                     for (CBORObject o : outcomes(verifiers.get(v))) {
                         assertEquals("accepted", o.get("outcome").AsString(), o.toString());
                         if (!o.get("duplicate").AsBoolean()) {
-                            timesAccepted.merge(o.get("device").AsString() + "#" + o.get("seq").AsInt64Value(), 1, Integer::sum);
+                            timesAccepted.merge(
+                                    o.get("device").AsString() + "#"
+                                            + o.get("seq").AsInt64Value(),
+                                    1,
+                                    Integer::sum);
                         }
-                        appraisedBy.computeIfAbsent(o.get("device").AsString(), d -> new HashSet<>()).add(v);
+                        appraisedBy
+                                .computeIfAbsent(o.get("device").AsString(), d -> new HashSet<>())
+                                .add(v);
                     }
                 }
                 timesAccepted.forEach((report, n) -> assertEquals(1, n, report + " accepted " + n + " times"));
                 for (AgentNode a : agents) {
-                    assertEquals(Set.of(partitions[0].owner(a.device())), appraisedBy.get(a.device()),
+                    assertEquals(
+                            Set.of(partitions[0].owner(a.device())),
+                            appraisedBy.get(a.device()),
                             "device " + a.device() + " is appraised only by its partition's verifier");
                 }
             } finally {
@@ -115,7 +164,8 @@ class VerifierScaleOutTest {
         for (ProspectorProcess v : verifiers) {
             for (CBORObject o : outcomes(v)) {
                 if (o.get("outcome").AsString().equals("accepted")) {
-                    all.computeIfAbsent(o.get("device").AsString(), d -> new HashSet<>()).add(o.get("seq").AsInt64Value());
+                    all.computeIfAbsent(o.get("device").AsString(), d -> new HashSet<>())
+                            .add(o.get("seq").AsInt64Value());
                 }
             }
         }

@@ -45,7 +45,8 @@ public final class Address implements Comparable<Address> {
      * single-child nodes off the root). Nobody holds its private key, so nobody can send from it.
      */
     private static Address system(String name) {
-        return new Address(Sha256.hash(("prospector/ledger/system/" + name).getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        return new Address(
+                Sha256.hash(("prospector/ledger/system/" + name).getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
     }
 
     public boolean isSystem() {

@@ -16,8 +16,16 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * </pre>
  * The device is the raw public key, so anyone can verify an attestation without a key directory.
  */
-public record Attestation(int shard, long height, byte[] blockHash, boolean valid, byte[] stateRoot,
-        Optional<InvalidReason> reason, String detail, Address device, byte[] signature) {
+public record Attestation(
+        int shard,
+        long height,
+        byte[] blockHash,
+        boolean valid,
+        byte[] stateRoot,
+        Optional<InvalidReason> reason,
+        String detail,
+        Address device,
+        byte[] signature) {
     static final byte[] MAGIC = "PLA1".getBytes(StandardCharsets.US_ASCII);
     /** Longest detail carried: keeps an attestation within one small MQTT packet. */
     public static final int MAX_DETAIL_BYTES = 512;
@@ -27,12 +35,29 @@ public record Attestation(int shard, long height, byte[] blockHash, boolean vali
     /** Builds and signs the attestation of a verdict. */
     public static Attestation sign(int shard, BlockVerdict verdict, byte[] rootAfter, AttestationSigner signer) {
         boolean ok = verdict instanceof BlockVerdict.Valid;
-        Optional<InvalidReason> reason = verdict instanceof BlockVerdict.Invalid inv ? Optional.of(inv.reason()) : Optional.empty();
+        Optional<InvalidReason> reason =
+                verdict instanceof BlockVerdict.Invalid inv ? Optional.of(inv.reason()) : Optional.empty();
         String detail = verdict instanceof BlockVerdict.Invalid inv ? truncate(inv.detail()) : "";
-        Attestation unsigned = new Attestation(shard, verdict.height(), verdict.blockHash(), ok, rootAfter, reason, detail,
-                signer.device(), new byte[Ed25519.SIGNATURE_SIZE]);
+        Attestation unsigned = new Attestation(
+                shard,
+                verdict.height(),
+                verdict.blockHash(),
+                ok,
+                rootAfter,
+                reason,
+                detail,
+                signer.device(),
+                new byte[Ed25519.SIGNATURE_SIZE]);
         byte[] body = unsigned.body();
-        return new Attestation(shard, verdict.height(), verdict.blockHash(), ok, rootAfter, reason, detail, signer.device(),
+        return new Attestation(
+                shard,
+                verdict.height(),
+                verdict.blockHash(),
+                ok,
+                rootAfter,
+                reason,
+                detail,
+                signer.device(),
                 signer.sign(body));
     }
 
@@ -102,8 +127,15 @@ public record Attestation(int shard, long height, byte[] blockHash, boolean vali
         if (valid == reason.isPresent()) {
             throw new MalformedException("attestation verdict and reason disagree");
         }
-        return new Attestation(Bytes.getInt(b, 4), Bytes.getLong(b, 8), Arrays.copyOfRange(b, 16, 48), valid,
-                Arrays.copyOfRange(b, 49, 81), reason, new String(b, o + 2, dl, StandardCharsets.UTF_8), Address.of(b, 81),
+        return new Attestation(
+                Bytes.getInt(b, 4),
+                Bytes.getLong(b, 8),
+                Arrays.copyOfRange(b, 16, 48),
+                valid,
+                Arrays.copyOfRange(b, 49, 81),
+                reason,
+                new String(b, o + 2, dl, StandardCharsets.UTF_8),
+                Address.of(b, 81),
                 Arrays.copyOfRange(b, b.length - Ed25519.SIGNATURE_SIZE, b.length));
     }
 
@@ -116,6 +148,8 @@ public record Attestation(int shard, long height, byte[] blockHash, boolean vali
     @Override
     public String toString() {
         return "attestation shard " + shard + " height " + height + ": "
-                + (valid ? "valid, root " + Bytes.hex(stateRoot) : "invalid, " + reason.map(InvalidReason::code).orElse("?") + " (" + detail + ")");
+                + (valid
+                        ? "valid, root " + Bytes.hex(stateRoot)
+                        : "invalid, " + reason.map(InvalidReason::code).orElse("?") + " (" + detail + ")");
     }
 }

@@ -22,8 +22,7 @@ import java.util.Optional;
 public final class BlockFile {
     private static final byte[] MAGIC = "PLF1".getBytes(StandardCharsets.US_ASCII);
 
-    private BlockFile() {
-    }
+    private BlockFile() {}
 
     /** Writes a block file: the genesis first, then blocks as they are appended. */
     public static final class Writer implements AutoCloseable {

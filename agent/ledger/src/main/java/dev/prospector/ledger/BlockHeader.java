@@ -14,8 +14,15 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * The block hash is the SHA-256 of the 156 header bytes; the header commits to the transactions
  * through the tx root, so the proposer signs everything.
  */
-public record BlockHeader(int shard, long height, long timeMillis, byte[] parentHash, byte[] txRoot, byte[] stateRoot,
-        Address proposer, int txCount) {
+public record BlockHeader(
+        int shard,
+        long height,
+        long timeMillis,
+        byte[] parentHash,
+        byte[] txRoot,
+        byte[] stateRoot,
+        Address proposer,
+        int txCount) {
     static final byte[] MAGIC = "PLB1".getBytes(StandardCharsets.US_ASCII);
     public static final int SIZE = 156;
     /** Most transactions a block may carry: bounds the memory a hostile block can claim. */
@@ -48,9 +55,15 @@ public record BlockHeader(int shard, long height, long timeMillis, byte[] parent
         if (b.length != blockSize(count)) {
             throw new MalformedException("length " + b.length + " does not match " + count + " transactions");
         }
-        return new BlockHeader(Bytes.getInt(b, 4), Bytes.getLong(b, 8), Bytes.getLong(b, 16),
-                Arrays.copyOfRange(b, 24, 56), Arrays.copyOfRange(b, 56, 88), Arrays.copyOfRange(b, 88, 120),
-                Address.of(b, 120), count);
+        return new BlockHeader(
+                Bytes.getInt(b, 4),
+                Bytes.getLong(b, 8),
+                Bytes.getLong(b, 16),
+                Arrays.copyOfRange(b, 24, 56),
+                Arrays.copyOfRange(b, 56, 88),
+                Arrays.copyOfRange(b, 88, 120),
+                Address.of(b, 120),
+                count);
     }
 
     /** SHA-256 of the header bytes of an encoded block (or of all bytes if shorter than a header). */
@@ -59,7 +72,13 @@ public record BlockHeader(int shard, long height, long timeMillis, byte[] parent
     }
 
     /** Encodes and signs a block: the proposer's tool, used by {@code ledger gen} and tests. */
-    public static byte[] seal(int shard, long height, long timeMillis, byte[] parentHash, byte[] stateRoot, Tx[] txs,
+    public static byte[] seal(
+            int shard,
+            long height,
+            long timeMillis,
+            byte[] parentHash,
+            byte[] stateRoot,
+            Tx[] txs,
             byte[] proposerSecretKey) {
         byte[] pk = new byte[Ed25519.PUBLIC_KEY_SIZE];
         Ed25519.generatePublicKey(proposerSecretKey, 0, pk, 0);
@@ -68,7 +87,8 @@ public record BlockHeader(int shard, long height, long timeMillis, byte[] parent
             txs[i].encodeTo(b, SIZE + i * Tx.SIZE);
         }
         byte[] txRoot = TxRoot.of(b, SIZE, txs.length, null);
-        new BlockHeader(shard, height, timeMillis, parentHash, txRoot, stateRoot, Address.of(pk), txs.length).encodeTo(b);
+        new BlockHeader(shard, height, timeMillis, parentHash, txRoot, stateRoot, Address.of(pk), txs.length)
+                .encodeTo(b);
         Ed25519.sign(proposerSecretKey, 0, b, 0, SIZE, b, b.length - Ed25519.SIGNATURE_SIZE);
         return b;
     }

@@ -41,12 +41,13 @@ final class BlockLog implements AutoCloseable {
      * torn or corrupt tail (the only thing kill -9 or a power cut can leave).
      */
     static BlockLog open(Path file, long from, RecordVisitor visitor) throws IOException {
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel ch =
+                FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         long size = ch.size();
         if (from > size) {
             ch.close();
-            throw new IOException("block log " + file + " is shorter (" + size + " bytes) than the snapshot says (" + from
-                    + "); it was truncated by something else: move the data directory aside to resync");
+            throw new IOException("block log " + file + " is shorter (" + size + " bytes) than the snapshot says ("
+                    + from + "); it was truncated by something else: move the data directory aside to resync");
         }
         long pos = from;
         ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER);
@@ -55,7 +56,10 @@ final class BlockLog implements AutoCloseable {
             readFully(ch, header, pos);
             int magic = header.getInt(0);
             int len = header.getInt(4);
-            if (magic != RECORD_MAGIC || len < 0 || len > BlockHeader.blockSize(BlockHeader.MAX_TXS) || pos + RECORD_HEADER + len > size) {
+            if (magic != RECORD_MAGIC
+                    || len < 0
+                    || len > BlockHeader.blockSize(BlockHeader.MAX_TXS)
+                    || pos + RECORD_HEADER + len > size) {
                 break;
             }
             ByteBuffer body = ByteBuffer.allocate(len);
@@ -68,8 +72,9 @@ final class BlockLog implements AutoCloseable {
             String rejected = visitor.accept(body.array(), pos + RECORD_HEADER + len);
             if (rejected != null) {
                 ch.close();
-                throw new IOException("block log " + file + " holds at offset " + pos + " a whole block this chain rejects ("
-                        + rejected + "); the data directory belongs to another chain: move it aside to resync");
+                throw new IOException(
+                        "block log " + file + " holds at offset " + pos + " a whole block this chain rejects ("
+                                + rejected + "); the data directory belongs to another chain: move it aside to resync");
             }
             pos += RECORD_HEADER + len;
         }
@@ -93,7 +98,11 @@ final class BlockLog implements AutoCloseable {
         ByteBuffer rec = ByteBuffer.allocate(RECORD_HEADER + block.length);
         CRC32C crc = new CRC32C();
         crc.update(block);
-        rec.putInt(RECORD_MAGIC).putInt(block.length).putInt((int) crc.getValue()).put(block).flip();
+        rec.putInt(RECORD_MAGIC)
+                .putInt(block.length)
+                .putInt((int) crc.getValue())
+                .put(block)
+                .flip();
         while (rec.hasRemaining()) {
             channel.write(rec, end + rec.position());
         }

@@ -47,6 +47,7 @@ public final class BlockStmExecutor implements ShardExecutor {
     private static final int BASE = -1;
     /** No second read (stake, unstake, self-transfer). */
     private static final int NO_READ = -2;
+
     private static final long NONE = -1;
     private static final long VALIDATION_FLAG = 1L << 62;
 
@@ -326,7 +327,9 @@ public final class BlockStmExecutor implements ShardExecutor {
 
         private void checkDone() {
             long observed = decreaseCnt.get();
-            if (Math.min(executionIdx.get(), validationIdx.get()) >= n && numActive.get() == 0 && observed == decreaseCnt.get()) {
+            if (Math.min(executionIdx.get(), validationIdx.get()) >= n
+                    && numActive.get() == 0
+                    && observed == decreaseCnt.get()) {
                 done = true;
             }
         }

@@ -14,8 +14,14 @@ import java.util.OptionalInt;
  * Transactions are read in place, so memory beyond the block's own bytes is the root's leaves
  * (32 bytes per transaction).
  */
-public record BlockSummary(BlockHeader header, byte[] hash, boolean signatureValid, boolean txRootMatches,
-        Map<TxKind, Integer> txsByKind, int invalidTxSignatures, OptionalInt firstInvalidTx) {
+public record BlockSummary(
+        BlockHeader header,
+        byte[] hash,
+        boolean signatureValid,
+        boolean txRootMatches,
+        Map<TxKind, Integer> txsByKind,
+        int invalidTxSignatures,
+        OptionalInt firstInvalidTx) {
     public BlockSummary {
         txsByKind = Collections.unmodifiableMap(new EnumMap<>(txsByKind));
     }
@@ -40,9 +46,16 @@ public record BlockSummary(BlockHeader header, byte[] hash, boolean signatureVal
                 first = first < 0 ? i : first;
             }
         }
-        boolean rootMatches = Arrays.equals(TxRoot.of(block, BlockHeader.SIZE, header.txCount(), null), header.txRoot());
-        return new BlockSummary(header, BlockHeader.hashOf(block), BlockHeader.verifySignature(block), rootMatches, byKind,
-                invalid, first < 0 ? OptionalInt.empty() : OptionalInt.of(first));
+        boolean rootMatches =
+                Arrays.equals(TxRoot.of(block, BlockHeader.SIZE, header.txCount(), null), header.txRoot());
+        return new BlockSummary(
+                header,
+                BlockHeader.hashOf(block),
+                BlockHeader.verifySignature(block),
+                rootMatches,
+                byKind,
+                invalid,
+                first < 0 ? OptionalInt.empty() : OptionalInt.of(first));
     }
 
     /** True when the proposer's signature, the transaction root and every transaction's signature hold. */

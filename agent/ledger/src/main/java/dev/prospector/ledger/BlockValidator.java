@@ -52,20 +52,35 @@ public final class BlockValidator {
         LedgerParams params = chain.params();
         long height = h.height();
         if (h.shard() != params.shard()) {
-            return invalid(h, blockHash, InvalidReason.WRONG_SHARD, "block is for shard " + h.shard() + ", this is shard " + params.shard());
+            return invalid(
+                    h,
+                    blockHash,
+                    InvalidReason.WRONG_SHARD,
+                    "block is for shard " + h.shard() + ", this is shard " + params.shard());
         }
         if (height != chain.height() + 1) {
-            return invalid(h, blockHash, InvalidReason.WRONG_HEIGHT, "expected height " + (chain.height() + 1) + ", got " + height);
+            return invalid(
+                    h,
+                    blockHash,
+                    InvalidReason.WRONG_HEIGHT,
+                    "expected height " + (chain.height() + 1) + ", got " + height);
         }
         if (!Arrays.equals(h.parentHash(), chain.headHashRef())) {
-            return invalid(h, blockHash, InvalidReason.WRONG_PARENT, "parent " + Bytes.hex(h.parentHash()) + " is not the head "
-                    + Bytes.hex(chain.headHashRef()));
+            return invalid(
+                    h,
+                    blockHash,
+                    InvalidReason.WRONG_PARENT,
+                    "parent " + Bytes.hex(h.parentHash()) + " is not the head " + Bytes.hex(chain.headHashRef()));
         }
         ShardState state = chain.state();
         Optional<Address> expected = ProposerSchedule.proposer(state.validators(), h.parentHash(), height);
         if (expected.isEmpty() || !expected.get().equals(h.proposer())) {
-            return invalid(h, blockHash, InvalidReason.WRONG_PROPOSER, "proposer " + h.proposer().hex() + ", the schedule draws "
-                    + expected.map(Address::hex).orElse("nobody (no validators)"));
+            return invalid(
+                    h,
+                    blockHash,
+                    InvalidReason.WRONG_PROPOSER,
+                    "proposer " + h.proposer().hex() + ", the schedule draws "
+                            + expected.map(Address::hex).orElse("nobody (no validators)"));
         }
         if (checkSignatures && !BlockHeader.verifySignature(block)) {
             return invalid(h, blockHash, InvalidReason.BAD_PROPOSER_SIGNATURE, "proposer signature does not verify");
@@ -76,7 +91,11 @@ public final class BlockValidator {
         Tx[] txs = new Tx[n];
         byte[] failure = new byte[n];
         byte[] leaves = new byte[n * Sha256.SIZE];
-        Parallel.forRange(executor.pool(), n, VERIFY_GRAIN, (lo, hi) -> decodeAndVerify(block, params, txs, failure, leaves, lo, hi));
+        Parallel.forRange(
+                executor.pool(),
+                n,
+                VERIFY_GRAIN,
+                (lo, hi) -> decodeAndVerify(block, params, txs, failure, leaves, lo, hi));
         for (int i = 0; i < n; i++) {
             if (failure[i] != 0) {
                 return invalid(h, blockHash, FAILURES[failure[i]], "transaction " + i + ": " + describe(block, i));
@@ -93,33 +112,51 @@ public final class BlockValidator {
         int failed = plan.firstFailure();
         if (failed >= 0) {
             TxOutcome o = plan.outcome(failed);
-            return invalid(h, blockHash, InvalidReason.of(o), "transaction " + failed + " (" + txs[failed] + ") failed: " + o.code());
+            return invalid(
+                    h,
+                    blockHash,
+                    InvalidReason.of(o),
+                    "transaction " + failed + " (" + txs[failed] + ") failed: " + o.code());
         }
         ExecutionPlan.Commit commit = plan.commit(state, executor.pool());
         if (commit == null) {
-            return invalid(h, blockHash, InvalidReason.OVERFLOW, "the block's fees or rewards overflow the fee pool or the supply");
+            return invalid(
+                    h,
+                    blockHash,
+                    InvalidReason.OVERFLOW,
+                    "the block's fees or rewards overflow the fee pool or the supply");
         }
         long t2 = System.nanoTime();
         byte[] root = state.root(executor.pool());
         long t3 = System.nanoTime();
         if (!Arrays.equals(root, h.stateRoot())) {
             commit.rollback();
-            return invalid(h, blockHash, InvalidReason.WRONG_STATE_ROOT, "block claims " + Bytes.hex(h.stateRoot()) + ", execution gives "
-                    + Bytes.hex(root));
+            return invalid(
+                    h,
+                    blockHash,
+                    InvalidReason.WRONG_STATE_ROOT,
+                    "block claims " + Bytes.hex(h.stateRoot()) + ", execution gives " + Bytes.hex(root));
         }
         if (keep) {
             chain.advance(height, blockHash);
         } else {
             commit.rollback();
         }
-        return new BlockVerdict.Valid(height, blockHash, root, new BlockVerdict.BlockTimings(n, t1 - t0, t2 - t1, t3 - t2));
+        return new BlockVerdict.Valid(
+                height, blockHash, root, new BlockVerdict.BlockTimings(n, t1 - t0, t2 - t1, t3 - t2));
     }
 
     /** Per-transaction failure codes found in the parallel phase; 0 is none. */
-    private static final InvalidReason[] FAILURES = {null, InvalidReason.MALFORMED, InvalidReason.TX_WRONG_SHARD,
-        InvalidReason.BAD_SIGNATURE, InvalidReason.UNAUTHORISED_REWARD};
+    private static final InvalidReason[] FAILURES = {
+        null,
+        InvalidReason.MALFORMED,
+        InvalidReason.TX_WRONG_SHARD,
+        InvalidReason.BAD_SIGNATURE,
+        InvalidReason.UNAUTHORISED_REWARD
+    };
 
-    private void decodeAndVerify(byte[] block, LedgerParams params, Tx[] txs, byte[] failure, byte[] leaves, int lo, int hi) {
+    private void decodeAndVerify(
+            byte[] block, LedgerParams params, Tx[] txs, byte[] failure, byte[] leaves, int lo, int hi) {
         var md = Sha256.threadDigest();
         for (int i = lo; i < hi; i++) {
             int off = BlockHeader.SIZE + i * Tx.SIZE;
@@ -132,7 +169,9 @@ public final class BlockValidator {
                 continue;
             }
             txs[i] = tx;
-            if (tx.shard() != params.shard() || !params.owns(tx.sender()) || (tx.hasRecipient() && !params.owns(tx.to()))) {
+            if (tx.shard() != params.shard()
+                    || !params.owns(tx.sender())
+                    || (tx.hasRecipient() && !params.owns(tx.to()))) {
                 failure[i] = 2;
             } else if (checkSignatures && !verify(block, off, tx, params)) {
                 failure[i] = 3;
@@ -151,7 +190,8 @@ public final class BlockValidator {
         if (tx.kind() == TxKind.REWARD && tx.sender().equals(params.rewardKey())) {
             RewardPoint rp = rewardPoint;
             if (rp == null || !rp.key().equals(params.rewardKey())) {
-                Ed25519.PublicPoint point = Ed25519.validatePublicKeyPartialExport(params.rewardKey().raw(), 0);
+                Ed25519.PublicPoint point = Ed25519.validatePublicKeyPartialExport(
+                        params.rewardKey().raw(), 0);
                 if (point == null) {
                     return false;
                 }
@@ -164,8 +204,7 @@ public final class BlockValidator {
     }
 
     /** The reward key and its decoded point; replaced whole, so readers never see a mixed pair. */
-    private record RewardPoint(Address key, Ed25519.PublicPoint point) {
-    }
+    private record RewardPoint(Address key, Ed25519.PublicPoint point) {}
 
     private static String describe(byte[] block, int i) {
         try {

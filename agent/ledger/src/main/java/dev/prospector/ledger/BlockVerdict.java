@@ -8,8 +8,7 @@ public sealed interface BlockVerdict {
     byte[] blockHash();
 
     /** The block was applied; {@code stateRoot} is the root after it. */
-    record Valid(long height, byte[] blockHash, byte[] stateRoot, BlockTimings timings) implements BlockVerdict {
-    }
+    record Valid(long height, byte[] blockHash, byte[] stateRoot, BlockTimings timings) implements BlockVerdict {}
 
     /** The block was rejected and the state is unchanged. */
     record Invalid(long height, byte[] blockHash, InvalidReason reason, String detail) implements BlockVerdict {

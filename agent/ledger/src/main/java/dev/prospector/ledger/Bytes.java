@@ -11,8 +11,7 @@ final class Bytes {
     private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
     private static final HexFormat HEX = HexFormat.of();
 
-    private Bytes() {
-    }
+    private Bytes() {}
 
     static long getLong(byte[] b, int off) {
         return (long) LONG.get(b, off);

@@ -18,14 +18,17 @@ public final class ExecutionPlan {
     private static final int LOOKUP_GRAIN = 512;
     /** Slots per task when loading or committing values: array copies, so coarser than lookups. */
     private static final int SLOT_GRAIN = 1_024;
+
     final Tx[] txs;
     final Address rewardKey;
     /** Sender slot and recipient slot (-1 when none) of each transaction. */
     final int[] from;
+
     final int[] to;
     int slots;
     /** Account number behind each slot, or -1 for an address new to the shard. */
     final int[] slotAccount;
+
     final Address[] newAddress;
     final long[] bal;
     final long[] stk;
@@ -61,7 +64,8 @@ public final class ExecutionPlan {
      * As {@link #build(ShardState, Tx[], Address)}; with a pool, the address lookups (random reads
      * of the account table, the bulk of this step) run in parallel before slots are numbered.
      */
-    public static ExecutionPlan build(ShardState state, Tx[] txs, Address rewardKey, java.util.concurrent.ForkJoinPool pool) {
+    public static ExecutionPlan build(
+            ShardState state, Tx[] txs, Address rewardKey, java.util.concurrent.ForkJoinPool pool) {
         ExecutionPlan p = new ExecutionPlan(txs, rewardKey);
         int n = txs.length;
         // Account numbers first (read-only, parallel), kept in from/to until slots replace them.
@@ -263,10 +267,12 @@ public final class ExecutionPlan {
         private final ShardState state;
         /** Values before the commit of every written existing slot, by slot. */
         final long[] oldBal = new long[slots];
+
         final long[] oldStk = new long[slots];
         final long[] oldNon = new long[slots];
         /** System accounts changed by the deltas: account, balance before. */
         private final int[] systemAccount = new int[2];
+
         private final long[] systemBalance = new long[2];
         private int systems;
         int added;

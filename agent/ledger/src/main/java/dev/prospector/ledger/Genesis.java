@@ -39,6 +39,7 @@ public final class Genesis {
     private final int count;
     /** In-memory accounts (built in code), or null when they stay in {@link #file}. */
     private final byte[] addrs;
+
     private final long[] balances;
     private final long[] stakes;
     private final Path file;
@@ -183,7 +184,8 @@ public final class Genesis {
             long minStake = Bytes.getLong(header, 52);
             int count = Bytes.getInt(header, 60);
             if (count < 0 || count > MAX_ACCOUNTS) {
-                throw new MalformedException("genesis account count " + Integer.toUnsignedString(count) + " above " + MAX_ACCOUNTS);
+                throw new MalformedException(
+                        "genesis account count " + Integer.toUnsignedString(count) + " above " + MAX_ACCOUNTS);
             }
             LedgerParams params;
             try {
@@ -217,11 +219,13 @@ public final class Genesis {
         try {
             forEachAccount((a, off, bal, stk) -> {
                 if (s.indexOf(a, off) >= 0) {
-                    throw new MalformedException("genesis lists account " + Address.of(a, off).hex() + " twice");
+                    throw new MalformedException(
+                            "genesis lists account " + Address.of(a, off).hex() + " twice");
                 }
                 Address address = Address.of(a, off);
                 if (address.isSystem() || !params.owns(address)) {
-                    throw new MalformedException("genesis account " + address.hex() + " is a system address or of another shard");
+                    throw new MalformedException(
+                            "genesis account " + address.hex() + " is a system address or of another shard");
                 }
                 s.add(address, bal, stk, 0);
                 try {

@@ -6,8 +6,7 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /** Ed25519 key helpers for tools and tests; production keys come from attest/. */
 public final class Keys {
-    private Keys() {
-    }
+    private Keys() {}
 
     /** A secret key derived from a seed and an index: reproducible workloads, never real keys. */
     public static byte[] derived(long seed, long index) {

@@ -28,6 +28,7 @@ import java.util.concurrent.ForkJoinPool;
 public final class LedgerNode implements AutoCloseable {
     /** Recent valid blocks remembered for re-attesting redelivered blocks. */
     private static final int RECENT_BLOCKS = 64;
+
     private static final String LOG_FILE = "blocks.log";
 
     /**
@@ -40,7 +41,8 @@ public final class LedgerNode implements AutoCloseable {
                 throw new IllegalArgumentException("ledger threads must be at least 1, got " + threads);
             }
             if (snapshotEvery < 1) {
-                throw new IllegalArgumentException("ledger snapshot interval must be at least 1 block, got " + snapshotEvery);
+                throw new IllegalArgumentException(
+                        "ledger snapshot interval must be at least 1 block, got " + snapshotEvery);
             }
         }
 
@@ -56,14 +58,20 @@ public final class LedgerNode implements AutoCloseable {
     /** The shard's state and head: single-writer, so every access holds this node's monitor. */
     @GuardedBy("this")
     private final Chain chain;
+
     private final BlockValidator validator;
+
     @GuardedBy("this")
     private final BlockLog log;
+
     @GuardedBy("this")
     private final SnapshotStore snapshots;
+
     private final int replayed;
+
     @GuardedBy("this")
     private long blocksSinceSnapshot;
+
     @GuardedBy("this")
     private final Map<Long, BlockVerdict.Valid> recent = new LinkedHashMap<>(16, 0.75f, false) {
         private static final long serialVersionUID = 1L;
@@ -74,8 +82,15 @@ public final class LedgerNode implements AutoCloseable {
         }
     };
 
-    private LedgerNode(Genesis genesis, Config config, AttestationSigner signer, ForkJoinPool pool, Chain chain,
-            BlockLog log, SnapshotStore snapshots, int replayed) {
+    private LedgerNode(
+            Genesis genesis,
+            Config config,
+            AttestationSigner signer,
+            ForkJoinPool pool,
+            Chain chain,
+            BlockLog log,
+            SnapshotStore snapshots,
+            int replayed) {
         this.genesis = genesis;
         this.config = config;
         this.signer = signer;
@@ -92,7 +107,8 @@ public final class LedgerNode implements AutoCloseable {
     }
 
     /** Opens (and, with a data directory, recovers) the node. */
-    public static LedgerNode open(Genesis genesis, Config config, AttestationSigner signer) throws IOException, MalformedException {
+    public static LedgerNode open(Genesis genesis, Config config, AttestationSigner signer)
+            throws IOException, MalformedException {
         ForkJoinPool pool = config.threads() > 1 ? new ForkJoinPool(config.threads()) : null;
         try {
             if (config.dataDir().isEmpty()) {
@@ -126,7 +142,9 @@ public final class LedgerNode implements AutoCloseable {
     /** Validates a block, persists it if valid, and returns the signed attestation to publish. */
     public synchronized Attestation onBlock(byte[] encodedBlock) {
         BlockVerdict v = apply(encodedBlock);
-        byte[] root = v instanceof BlockVerdict.Valid ok ? ok.stateRoot() : chain.state().root(pool);
+        byte[] root = v instanceof BlockVerdict.Valid ok
+                ? ok.stateRoot()
+                : chain.state().root(pool);
         return Attestation.sign(chain.params().shard(), v, root, signer);
     }
 
@@ -160,8 +178,10 @@ public final class LedgerNode implements AutoCloseable {
         } catch (IOException e) {
             // The in-memory state is ahead of the disk now; only a restart (which recovers from the
             // log) makes them agree again, so the node refuses further blocks.
-            throw new UncheckedIOException("cannot persist block " + chain.height() + ": " + e.getMessage()
-                    + "; restart the agent once the data directory is writable", e);
+            throw new UncheckedIOException(
+                    "cannot persist block " + chain.height() + ": " + e.getMessage()
+                            + "; restart the agent once the data directory is writable",
+                    e);
         }
     }
 

@@ -5,8 +5,7 @@ import java.util.concurrent.RecursiveAction;
 
 /** Splits an index range over a fork/join pool; runs inline without a pool. */
 final class Parallel {
-    private Parallel() {
-    }
+    private Parallel() {}
 
     /** Body over a half-open index range. */
     @FunctionalInterface

@@ -54,7 +54,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <h2>Measured</h2>
  * docs/LEDGER.md, "Benchmark": per 10,000-transfer block on 1M accounts, the state root is ~85% of
  * the time without signature checks; with them, Ed25519 is ~95%.
-  */
+ */
 public final class ParallelBlockExecutor implements ShardExecutor {
     /** Below this many transactions a block runs on the calling thread: forking costs more. */
     static final int MIN_PARALLEL_TXS = 64;
@@ -140,6 +140,7 @@ public final class ParallelBlockExecutor implements ShardExecutor {
         int[] order;
         /** Chunk c runs lanes order[chunkStart[c] .. chunkStart[c+1]); a chunk is what one cursor step takes. */
         int[] chunkStart;
+
         int chunks;
 
         static Lanes of(ExecutionPlan plan) {

@@ -16,8 +16,7 @@ import java.util.Optional;
 public final class ProposerSchedule {
     private static final byte[] DOMAIN = "prospector/ledger/proposer/v1".getBytes(StandardCharsets.US_ASCII);
 
-    private ProposerSchedule() {
-    }
+    private ProposerSchedule() {}
 
     public static Optional<Address> proposer(NavigableMap<Address, Long> validators, byte[] parentHash, long height) {
         long total = 0;

@@ -9,8 +9,7 @@ final class Sha256 {
     /** One digest per thread: MessageDigest is not thread-safe and costly to create. */
     private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(Sha256::newDigest);
 
-    private Sha256() {
-    }
+    private Sha256() {}
 
     static MessageDigest newDigest() {
         try {

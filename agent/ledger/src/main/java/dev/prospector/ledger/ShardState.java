@@ -20,6 +20,7 @@ import java.util.concurrent.ForkJoinPool;
 public final class ShardState {
     /** The account table grows beyond this load: linear probing stays short below 3/4. */
     private static final double MAX_TABLE_LOAD = 0.75;
+
     private static final int MIN_CAPACITY = 64;
 
     final long minValidatorStake;
@@ -57,7 +58,10 @@ public final class ShardState {
 
     /** Bytes held by this state's arrays (accounts, table and tree): its heap cost, give or take headers. */
     public long heapBytes() {
-        return (long) addrs.length + 8L * (balance.length + stake.length + nonce.length) + 4L * table.length + tree.heapBytes();
+        return (long) addrs.length
+                + 8L * (balance.length + stake.length + nonce.length)
+                + 4L * table.length
+                + tree.heapBytes();
     }
 
     private static int home(byte[] a, int off, int mask) {

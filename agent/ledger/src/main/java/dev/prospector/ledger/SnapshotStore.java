@@ -42,8 +42,7 @@ final class SnapshotStore {
     }
 
     /** A loaded snapshot: the chain at its height and where the log continues. */
-    record Loaded(Chain chain, long logOffset) {
-    }
+    record Loaded(Chain chain, long logOffset) {}
 
     void write(Chain chain, byte[] genesisHash, long logOffset) throws IOException {
         Path tmp = dir.resolve(TEMP);
@@ -51,7 +50,8 @@ final class SnapshotStore {
         byte[] root = s.root(null);
         CRC32C crc = new CRC32C();
         try (OutputStream file = Files.newOutputStream(tmp);
-                DataOutputStream d = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(file, crc), 1 << 16))) {
+                DataOutputStream d =
+                        new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(file, crc), 1 << 16))) {
             d.writeInt(MAGIC);
             d.write(genesisHash);
             d.writeLong(chain.height());
@@ -77,7 +77,8 @@ final class SnapshotStore {
         try {
             Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException("the data directory " + dir + " does not support atomic rename; use a local file system", e);
+            throw new IOException(
+                    "the data directory " + dir + " does not support atomic rename; use a local file system", e);
         }
         forceDirectory(dir);
     }
@@ -91,20 +92,23 @@ final class SnapshotStore {
     }
 
     /** The snapshot if one exists, is whole, and belongs to this genesis. */
-    Optional<Loaded> load(LedgerParams params, byte[] genesisHash, java.util.concurrent.ForkJoinPool pool) throws IOException {
+    Optional<Loaded> load(LedgerParams params, byte[] genesisHash, java.util.concurrent.ForkJoinPool pool)
+            throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             return Optional.empty();
         }
         CRC32C crc = new CRC32C();
         try (InputStream in = Files.newInputStream(file);
-                DataInputStream d = new DataInputStream(new CheckedInputStream(new BufferedInputStream(in, 1 << 16), crc))) {
+                DataInputStream d =
+                        new DataInputStream(new CheckedInputStream(new BufferedInputStream(in, 1 << 16), crc))) {
             if (d.readInt() != MAGIC) {
                 return Optional.empty();
             }
             byte[] g = d.readNBytes(32);
             if (!Arrays.equals(g, genesisHash)) {
-                throw new IOException("snapshot " + file + " belongs to another genesis; move the data directory aside to start over");
+                throw new IOException("snapshot " + file
+                        + " belongs to another genesis; move the data directory aside to start over");
             }
             long height = d.readLong();
             byte[] head = d.readNBytes(32);
@@ -122,7 +126,8 @@ final class SnapshotStore {
                 return Optional.empty();
             }
             if (!Arrays.equals(s.root(pool), root)) {
-                throw new IOException("snapshot " + file + " does not hash to its recorded root; delete it to replay the block log");
+                throw new IOException(
+                        "snapshot " + file + " does not hash to its recorded root; delete it to replay the block log");
             }
             return Optional.of(new Loaded(new Chain(params, s, height, head), logOffset));
         } catch (java.io.EOFException e) {

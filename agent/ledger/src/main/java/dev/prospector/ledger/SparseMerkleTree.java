@@ -40,6 +40,7 @@ final class SparseMerkleTree {
     static final int LEAF_VALUE_BYTES = 24;
     /** Depth down to which rehashing forks one task per dirty child: 2^4 = 16 tasks, enough for 4 cores. */
     private static final int PARALLEL_DEPTH = 4;
+
     private static final int EMPTY = 0;
     private static final int ROOT = 0;
 
@@ -57,6 +58,7 @@ final class SparseMerkleTree {
      * writing an account costs no tree walk and the walks happen in parallel inside the rehash.
      */
     private int[] pendingAccount = new int[1024];
+
     private long[] pendingKey = new long[1024];
     private int pendingCount;
 
@@ -73,7 +75,12 @@ final class SparseMerkleTree {
     }
 
     long heapBytes() {
-        return 8L * left.length + hash.length + dirty.length + leafHash.length + leafDirty.length + 12L * pendingAccount.length;
+        return 8L * left.length
+                + hash.length
+                + dirty.length
+                + leafHash.length
+                + leafDirty.length
+                + 12L * pendingAccount.length;
     }
 
     void ensureAccountCapacity(int capacity) {

@@ -13,8 +13,8 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * {@code to}; rewards carry no fee. A fixed layout decodes with no parsing and lets the signature be
  * checked in place inside the block's bytes (measured against CBOR in docs/LEDGER.md).
  */
-public record Tx(TxKind kind, int shard, Address sender, long nonce, Address to, long amount, long fee,
-        byte[] signature) {
+public record Tx(
+        TxKind kind, int shard, Address sender, long nonce, Address to, long amount, long fee, byte[] signature) {
     public static final int BODY_SIZE = 93;
     public static final int SIZE = BODY_SIZE + Ed25519.SIGNATURE_SIZE;
     static final int SENDER_OFFSET = 5;
@@ -25,7 +25,14 @@ public record Tx(TxKind kind, int shard, Address sender, long nonce, Address to,
     public static Tx sign(TxKind kind, int shard, byte[] secretKey, long nonce, Address to, long amount, long fee) {
         byte[] pk = new byte[Ed25519.PUBLIC_KEY_SIZE];
         Ed25519.generatePublicKey(secretKey, 0, pk, 0);
-        Tx unsigned = new Tx(kind, shard, Address.of(pk), nonce, to == null ? NOBODY : to, amount, fee,
+        Tx unsigned = new Tx(
+                kind,
+                shard,
+                Address.of(pk),
+                nonce,
+                to == null ? NOBODY : to,
+                amount,
+                fee,
                 new byte[Ed25519.SIGNATURE_SIZE]);
         byte[] body = unsigned.encode();
         byte[] sig = new byte[Ed25519.SIGNATURE_SIZE];
@@ -34,10 +41,10 @@ public record Tx(TxKind kind, int shard, Address sender, long nonce, Address to,
     }
 
     /** Builds and signs a transaction when the sender's public key is already known. */
-    public static Tx sign(TxKind kind, int shard, byte[] secretKey, Address sender, long nonce, Address to, long amount,
-            long fee) {
-        Tx unsigned = new Tx(kind, shard, sender, nonce, to == null ? NOBODY : to, amount, fee,
-                new byte[Ed25519.SIGNATURE_SIZE]);
+    public static Tx sign(
+            TxKind kind, int shard, byte[] secretKey, Address sender, long nonce, Address to, long amount, long fee) {
+        Tx unsigned = new Tx(
+                kind, shard, sender, nonce, to == null ? NOBODY : to, amount, fee, new byte[Ed25519.SIGNATURE_SIZE]);
         byte[] body = unsigned.encode();
         byte[] sig = new byte[Ed25519.SIGNATURE_SIZE];
         Ed25519.sign(secretKey, 0, body, 0, BODY_SIZE, sig, 0);
@@ -90,7 +97,8 @@ public record Tx(TxKind kind, int shard, Address sender, long nonce, Address to,
         Address to = Address.of(b, off + 45);
         boolean hasTo = kind == TxKind.TRANSFER || kind == TxKind.REWARD;
         if (hasTo == to.equals(NOBODY)) {
-            throw new MalformedException(hasTo ? "transfer or reward without recipient" : "stake or unstake with a recipient");
+            throw new MalformedException(
+                    hasTo ? "transfer or reward without recipient" : "stake or unstake with a recipient");
         }
         if (to.isSystem()) {
             throw new MalformedException("recipient is a system account");
@@ -98,7 +106,14 @@ public record Tx(TxKind kind, int shard, Address sender, long nonce, Address to,
         if (kind == TxKind.REWARD && fee != 0) {
             throw new MalformedException("a reward carries no fee");
         }
-        return new Tx(kind, Bytes.getInt(b, off + 1), Address.of(b, off + SENDER_OFFSET), nonce, to, amount, fee,
+        return new Tx(
+                kind,
+                Bytes.getInt(b, off + 1),
+                Address.of(b, off + SENDER_OFFSET),
+                nonce,
+                to,
+                amount,
+                fee,
                 Arrays.copyOfRange(b, off + SIGNATURE_OFFSET, off + SIZE));
     }
 
@@ -114,8 +129,15 @@ public record Tx(TxKind kind, int shard, Address sender, long nonce, Address to,
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Tx t && kind == t.kind && shard == t.shard && sender.equals(t.sender) && nonce == t.nonce
-                && to.equals(t.to) && amount == t.amount && fee == t.fee && Arrays.equals(signature, t.signature);
+        return o instanceof Tx t
+                && kind == t.kind
+                && shard == t.shard
+                && sender.equals(t.sender)
+                && nonce == t.nonce
+                && to.equals(t.to)
+                && amount == t.amount
+                && fee == t.fee
+                && Arrays.equals(signature, t.signature);
     }
 
     @Override
@@ -125,7 +147,7 @@ public record Tx(TxKind kind, int shard, Address sender, long nonce, Address to,
 
     @Override
     public String toString() {
-        return kind + " " + sender.hex().substring(0, 8) + "#" + nonce + " -> " + to.hex().substring(0, 8) + " " + amount
-                + " fee " + fee;
+        return kind + " " + sender.hex().substring(0, 8) + "#" + nonce + " -> "
+                + to.hex().substring(0, 8) + " " + amount + " fee " + fee;
     }
 }

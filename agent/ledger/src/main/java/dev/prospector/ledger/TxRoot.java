@@ -17,8 +17,7 @@ final class TxRoot {
     /** Hashes per task: ~100 us of SHA-256. */
     private static final int HASH_GRAIN = 512;
 
-    private TxRoot() {
-    }
+    private TxRoot() {}
 
     /** Hashes the leaves (in parallel when given a pool) and then the levels above. */
     static byte[] of(byte[] block, int off, int count, ForkJoinPool pool) {

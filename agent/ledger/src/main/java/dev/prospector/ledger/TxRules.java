@@ -7,8 +7,7 @@ package dev.prospector.ledger;
  * nothing.
  */
 final class TxRules {
-    private TxRules() {
-    }
+    private TxRules() {}
 
     /** Per-worker sums of the commutative deltas. */
     static final class Deltas {
@@ -41,7 +40,8 @@ final class TxRules {
      * Applies one transaction to account values held at indices {@code s} (sender) and {@code r}
      * (recipient, or -1) of the given arrays, setting {@code written} for every index it changes.
      */
-    static byte apply(Tx tx, int s, int r, long[] bal, long[] stk, long[] non, boolean[] written, Address rewardKey, Deltas d) {
+    static byte apply(
+            Tx tx, int s, int r, long[] bal, long[] stk, long[] non, boolean[] written, Address rewardKey, Deltas d) {
         if (tx.kind() == TxKind.REWARD && !tx.sender().equals(rewardKey)) {
             return code(TxOutcome.UNAUTHORISED_REWARD);
         }

@@ -18,6 +18,7 @@ public final class Workload {
     public static final long MIN_VALIDATOR_STAKE = 1_000;
     /** Balance of every sender: never the limit in generated blocks. */
     static final long SENDER_BALANCE = 1_000_000_000_000L;
+
     static final long OTHER_BALANCE = 1_000;
     static final long FEE = 1;
 
@@ -27,7 +28,8 @@ public final class Workload {
                 throw new IllegalArgumentException("--accounts must be at least 2, got " + accounts);
             }
             if (txsPerBlock < 0 || txsPerBlock > BlockHeader.MAX_TXS) {
-                throw new IllegalArgumentException("--txs must be within 0.." + BlockHeader.MAX_TXS + ", got " + txsPerBlock);
+                throw new IllegalArgumentException(
+                        "--txs must be within 0.." + BlockHeader.MAX_TXS + ", got " + txsPerBlock);
             }
             if (blocks < 0) {
                 throw new IllegalArgumentException("--blocks must not be negative, got " + blocks);
@@ -81,8 +83,12 @@ public final class Workload {
             }
         }
         nextNonce = new long[s];
-        genesis = new Genesis(new LedgerParams(1, 0, Keys.publicKey(rewardKey), MIN_VALIDATOR_STAKE), 1_760_000_000_000L,
-                addrs, bal, stk);
+        genesis = new Genesis(
+                new LedgerParams(1, 0, Keys.publicKey(rewardKey), MIN_VALIDATOR_STAKE),
+                1_760_000_000_000L,
+                addrs,
+                bal,
+                stk);
         builder = new ChainBuilder(genesis, keys);
     }
 
@@ -142,8 +148,17 @@ public final class Workload {
         }
         // Genesis accounts keep their numbers in the state: account i of the genesis is state account i.
         Tx[] txs = new Tx[count];
-        IntStream.range(0, count).parallel().forEach(k -> txs[k] = Tx.sign(TxKind.TRANSFER, 0, senderKeys[from[k]],
-                senders[from[k]], nonce[k], account(to[k]), amount[k], FEE));
+        IntStream.range(0, count)
+                .parallel()
+                .forEach(k -> txs[k] = Tx.sign(
+                        TxKind.TRANSFER,
+                        0,
+                        senderKeys[from[k]],
+                        senders[from[k]],
+                        nonce[k],
+                        account(to[k]),
+                        amount[k],
+                        FEE));
         return txs;
     }
 

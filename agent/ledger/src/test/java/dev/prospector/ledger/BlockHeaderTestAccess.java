@@ -4,8 +4,7 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /** Re-signs a block's header after a test altered its body. */
 final class BlockHeaderTestAccess {
-    private BlockHeaderTestAccess() {
-    }
+    private BlockHeaderTestAccess() {}
 
     static byte[] resign(byte[] block, byte[] proposerKey) {
         byte[] b = block.clone();

@@ -39,7 +39,9 @@ class BlockValidatorTest {
         BlockVerdict.Valid v2 = assertInstanceOf(BlockVerdict.Valid.class, validator.apply(b2, chain));
         assertEquals(2, chain.height());
         assertArrayEquals(f.builder.chain().state().root(null), v2.stateRoot());
-        assertEquals(Fixtures.START_BALANCE - 100 - 1 - 7 - 1, chain.state().account(f.alice).orElseThrow().balance());
+        assertEquals(
+                Fixtures.START_BALANCE - 100 - 1 - 7 - 1,
+                chain.state().account(f.alice).orElseThrow().balance());
         assertEquals(3, chain.state().account(Address.FEE_POOL).orElseThrow().balance());
     }
 
@@ -54,14 +56,19 @@ class BlockValidatorTest {
 
     @Test
     void rejectsADoubleSpendOfOneNonce() {
-        byte[] block = f.builder.draft(f.transfer(f.aliceKey, 0, f.bob, 10), f.transfer(f.aliceKey, 0, f.carol, 10)).seal();
-        assertEquals(InvalidReason.BAD_NONCE, rejects(block, InvalidReason.BAD_NONCE).reason());
+        byte[] block = f.builder
+                .draft(f.transfer(f.aliceKey, 0, f.bob, 10), f.transfer(f.aliceKey, 0, f.carol, 10))
+                .seal();
+        assertEquals(
+                InvalidReason.BAD_NONCE, rejects(block, InvalidReason.BAD_NONCE).reason());
     }
 
     @Test
     void rejectsADoubleSpendOfTheSameBalance() {
         long all = Fixtures.START_BALANCE - 1;
-        byte[] block = f.builder.draft(f.transfer(f.aliceKey, 0, f.bob, all), f.transfer(f.aliceKey, 1, f.carol, all)).seal();
+        byte[] block = f.builder
+                .draft(f.transfer(f.aliceKey, 0, f.bob, all), f.transfer(f.aliceKey, 1, f.carol, all))
+                .seal();
         BlockVerdict.Invalid inv = rejects(block, InvalidReason.INSUFFICIENT_BALANCE);
         assertEquals(true, inv.detail().startsWith("transaction 1 "), inv.detail());
     }
@@ -120,7 +127,9 @@ class BlockValidatorTest {
     void rejectsARewardThatOverflowsTheRecipient() {
         Fixtures rich = new Fixtures(Long.MAX_VALUE - 100_000);
         Chain c = rich.freshChain();
-        byte[] block = rich.builder.draft(Tx.sign(TxKind.REWARD, 0, rich.rewardKey, 0, rich.alice, 200_000, 0)).seal();
+        byte[] block = rich.builder
+                .draft(Tx.sign(TxKind.REWARD, 0, rich.rewardKey, 0, rich.alice, 200_000, 0))
+                .seal();
         BlockVerdict.Invalid inv = assertInstanceOf(BlockVerdict.Invalid.class, validator.apply(block, c));
         assertEquals(InvalidReason.OVERFLOW, inv.reason(), inv.detail());
     }
@@ -129,7 +138,9 @@ class BlockValidatorTest {
     void rejectsRewardsThatOverflowTheTotalSupply() {
         Fixtures rich = new Fixtures(Long.MAX_VALUE - 100_000);
         Chain c = rich.freshChain();
-        byte[] block = rich.builder.draft(Tx.sign(TxKind.REWARD, 0, rich.rewardKey, 0, rich.bob, 90_000, 0)).seal();
+        byte[] block = rich.builder
+                .draft(Tx.sign(TxKind.REWARD, 0, rich.rewardKey, 0, rich.bob, 90_000, 0))
+                .seal();
         BlockVerdict.Invalid inv = assertInstanceOf(BlockVerdict.Invalid.class, validator.apply(block, c));
         assertEquals(InvalidReason.OVERFLOW, inv.reason(), inv.detail());
         assertEquals(true, inv.detail().contains("supply"), inv.detail());
@@ -152,8 +163,12 @@ class BlockValidatorTest {
         long supply = chain.state().account(Address.SUPPLY).orElseThrow().balance();
         byte[] b = f.builder.next(Tx.sign(TxKind.REWARD, 0, f.rewardKey, 0, f.alice, 1_000, 0));
         assertInstanceOf(BlockVerdict.Valid.class, validator.apply(b, chain));
-        assertEquals(supply + 1_000, chain.state().account(Address.SUPPLY).orElseThrow().balance());
-        assertEquals(Fixtures.START_BALANCE + 1_000, chain.state().account(f.alice).orElseThrow().balance());
+        assertEquals(
+                supply + 1_000,
+                chain.state().account(Address.SUPPLY).orElseThrow().balance());
+        assertEquals(
+                Fixtures.START_BALANCE + 1_000,
+                chain.state().account(f.alice).orElseThrow().balance());
     }
 
     @Test
@@ -170,12 +185,16 @@ class BlockValidatorTest {
             rewards[i] = Tx.sign(TxKind.REWARD, 0, f.rewardKey, i, i % 2 == 0 ? f.alice : f.bob, 10, 0);
         }
         assertInstanceOf(BlockVerdict.Valid.class, validator.apply(f.builder.next(rewards), chain));
-        assertEquals(Fixtures.START_BALANCE + 500, chain.state().account(f.alice).orElseThrow().balance());
+        assertEquals(
+                Fixtures.START_BALANCE + 500,
+                chain.state().account(f.alice).orElseThrow().balance());
     }
 
     @Test
     void rejectsTamperedTransactionsThroughTheTxRoot() {
-        byte[] block = f.builder.draft(f.transfer(f.aliceKey, 0, f.bob, 10), f.transfer(f.bobKey, 0, f.alice, 10)).seal();
+        byte[] block = f.builder
+                .draft(f.transfer(f.aliceKey, 0, f.bob, 10), f.transfer(f.bobKey, 0, f.alice, 10))
+                .seal();
         // Swap the two transactions: each is still well signed, but the root no longer matches.
         byte[] first = Arrays.copyOfRange(block, BlockHeader.SIZE, BlockHeader.SIZE + Tx.SIZE);
         System.arraycopy(block, BlockHeader.SIZE + Tx.SIZE, block, BlockHeader.SIZE, Tx.SIZE);

@@ -42,10 +42,18 @@ class KillNineRecoveryTest {
         }
         Path data = tmp.resolve("data");
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classpath,
-                KillNineChild.class.getName(), data.toString(), file.toString()).redirectErrorStream(true).start();
+        Process child = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        classpath,
+                        KillNineChild.class.getName(),
+                        data.toString(),
+                        file.toString())
+                .redirectErrorStream(true)
+                .start();
         long reported = 0;
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader lines =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                 if (line.startsWith("committed ")) {
                     reported = Long.parseLong(line.substring(10).trim());
@@ -59,7 +67,9 @@ class KillNineRecoveryTest {
         child.waitFor();
         assertTrue(reported >= KILL_AFTER, "the child reported only " + reported + " blocks before exiting");
 
-        try (LedgerNode node = LedgerNode.open(w.genesis(), new LedgerNode.Config(Optional.of(data), 2, 5, true),
+        try (LedgerNode node = LedgerNode.open(
+                w.genesis(),
+                new LedgerNode.Config(Optional.of(data), 2, 5, true),
                 AttestationSigner.ed25519(Keys.derived(1, 1)))) {
             long h = node.height();
             assertTrue(h >= reported && h < BLOCKS, "resumed at " + h + ", last reported durable " + reported);

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LedgerNodeTest {
     private final Fixtures f = new Fixtures();
     private final AttestationSigner device = AttestationSigner.ed25519(Keys.derived(5, 5));
+
     @TempDir
     Path dir;
 
@@ -164,7 +165,8 @@ class LedgerNodeTest {
         }
         long size = Files.size(dir.resolve("blocks.log"));
         Fixtures other = new Fixtures(Fixtures.START_BALANCE + 1);
-        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(
+                java.io.IOException.class,
                 () -> LedgerNode.open(other.genesis, new LedgerNode.Config(Optional.of(dir), 1, 1_000, true), device));
         assertTrue(e.getMessage().contains("another chain"), e.getMessage());
         assertEquals(size, Files.size(dir.resolve("blocks.log")), "the foreign log is left as it was");
@@ -186,7 +188,9 @@ class LedgerNodeTest {
             Attestation a = node.onBlock(blocks(1).get(0));
             AccountProof p = node.prove(f.bob);
             assertTrue(p.verify(a.stateRoot()));
-            assertEquals(Fixtures.START_BALANCE + 10 - 3 - 1, p.account().orElseThrow().balance());
+            assertEquals(
+                    Fixtures.START_BALANCE + 10 - 3 - 1,
+                    p.account().orElseThrow().balance());
         }
     }
 

@@ -20,7 +20,9 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * mix all kinds with failures: wrong nonces, overdrafts, overflows, unauthorised rewards.
  */
 class ParallelEqualsSequentialProperties {
-    private static final ForkJoinPool[] POOLS = {new ForkJoinPool(1), new ForkJoinPool(2), new ForkJoinPool(3), new ForkJoinPool(4)};
+    private static final ForkJoinPool[] POOLS = {
+        new ForkJoinPool(1), new ForkJoinPool(2), new ForkJoinPool(3), new ForkJoinPool(4)
+    };
     private static final Address REWARD_KEY = Address.fromHex("77".repeat(32));
 
     @AfterContainer
@@ -31,8 +33,11 @@ class ParallelEqualsSequentialProperties {
     }
 
     @Property(tries = 300)
-    void parallelExecutionEqualsSequential(@ForAll long seed, @ForAll @IntRange(min = 2, max = 40) int accounts,
-            @ForAll @IntRange(min = 0, max = 400) int txCount, @ForAll @DoubleRange(min = 0, max = 1) double contention) {
+    void parallelExecutionEqualsSequential(
+            @ForAll long seed,
+            @ForAll @IntRange(min = 2, max = 40) int accounts,
+            @ForAll @IntRange(min = 0, max = 400) int txCount,
+            @ForAll @DoubleRange(min = 0, max = 1) double contention) {
         SplittableRandom r = new SplittableRandom(seed);
         Genesis genesis = genesis(r, accounts);
         Tx[] txs = workload(r, genesis, txCount, contention);
@@ -51,7 +56,8 @@ class ParallelEqualsSequentialProperties {
     }
 
     @Property(tries = 30)
-    void everyTransactionOnOneAccountStillEqualsSequential(@ForAll long seed, @ForAll @IntRange(min = 64, max = 600) int txCount) {
+    void everyTransactionOnOneAccountStillEqualsSequential(
+            @ForAll long seed, @ForAll @IntRange(min = 64, max = 600) int txCount) {
         SplittableRandom r = new SplittableRandom(seed);
         Genesis genesis = genesis(r, 8);
         Tx[] txs = workload(r, genesis, txCount, 1.0);
@@ -73,8 +79,8 @@ class ParallelEqualsSequentialProperties {
         return out;
     }
 
-    private record Result(List<TxOutcome> outcomes, long fee, long supply, boolean committed, byte[] root, List<Account> accounts) {
-    }
+    private record Result(
+            List<TxOutcome> outcomes, long fee, long supply, boolean committed, byte[] root, List<Account> accounts) {}
 
     private static Result run(Genesis genesis, Tx[] txs, ShardExecutor executor) {
         ShardState state;
@@ -165,7 +171,13 @@ class ParallelEqualsSequentialProperties {
                     n0 = s.account(REWARD_KEY).map(Account::nonce).orElse(0L);
                 }
             }
-            txs[k] = Tx.unsigned(kind, sender, Math.max(0, n0), kind == TxKind.STAKE || kind == TxKind.UNSTAKE ? null : to, amount, fee);
+            txs[k] = Tx.unsigned(
+                    kind,
+                    sender,
+                    Math.max(0, n0),
+                    kind == TxKind.STAKE || kind == TxKind.UNSTAKE ? null : to,
+                    amount,
+                    fee);
             // Follow the nonces a sequential run will expect, so that failures stay the exception.
             ExecutionPlan one = ExecutionPlan.build(s, new Tx[] {txs[k]}, REWARD_KEY);
             new SequentialBlockExecutor().execute(one);

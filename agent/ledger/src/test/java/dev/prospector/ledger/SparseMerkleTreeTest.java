@@ -145,8 +145,10 @@ class SparseMerkleTreeTest {
         byte[] root = s.root(null);
         AccountProof p = s.prove(as.get(5), null);
         Account a = p.leaf().orElseThrow();
-        AccountProof forged = new AccountProof(p.address(), java.util.Optional.of(new Account(a.address(), a.balance() + 1,
-                a.stake(), a.nonce())), p.siblings());
+        AccountProof forged = new AccountProof(
+                p.address(),
+                java.util.Optional.of(new Account(a.address(), a.balance() + 1, a.stake(), a.nonce())),
+                p.siblings());
         assertFalse(forged.verify(root));
         byte[] other = root.clone();
         other[0] ^= 1;

@@ -34,23 +34,33 @@ public final class BoardIo implements AutoCloseable {
      *
      * @throws IllegalStateException naming the pin and the fix, if a GPIO cannot be opened
      */
-    public static BoardIo open(IoConfig config, BoardInfo board, Clock clock,
-            ButtonListener listener, ScheduledExecutorService scheduler) {
-        return open(config, Pi4jContexts.forBoard(board), Pi4jContexts.providers(board), clock,
-                listener, scheduler);
+    public static BoardIo open(
+            IoConfig config,
+            BoardInfo board,
+            Clock clock,
+            ButtonListener listener,
+            ScheduledExecutorService scheduler) {
+        return open(config, Pi4jContexts.forBoard(board), Pi4jContexts.providers(board), clock, listener, scheduler);
     }
 
     /** As {@link #open(IoConfig, BoardInfo, Clock, ButtonListener, ScheduledExecutorService)}
      * on a given context (which the returned object shuts down). */
-    public static BoardIo open(IoConfig config, Context context, Pi4jContexts.Providers providers,
-            Clock clock, ButtonListener listener, ScheduledExecutorService scheduler) {
+    public static BoardIo open(
+            IoConfig config,
+            Context context,
+            Pi4jContexts.Providers providers,
+            Clock clock,
+            ButtonListener listener,
+            ScheduledExecutorService scheduler) {
         Optional<StatusLed> led = Optional.empty();
         Optional<Button> button = Optional.empty();
         try {
             if (config.ledPin().isPresent()) {
                 int pin = config.ledPin().get();
                 DigitalOutput out = context.create(DigitalOutput.newConfigBuilder(context)
-                        .id("status-led").name("Status LED").address(pin)
+                        .id("status-led")
+                        .name("Status LED")
+                        .address(pin)
                         .initial(config.ledActiveHigh() ? DigitalState.LOW : DigitalState.HIGH)
                         .shutdown(config.ledActiveHigh() ? DigitalState.LOW : DigitalState.HIGH)
                         .provider(providers.digitalOutput()));
@@ -62,7 +72,9 @@ public final class BoardIo implements AutoCloseable {
             if (config.button().isPresent()) {
                 ButtonConfig bc = config.button().get();
                 DigitalInput in = context.create(DigitalInput.newConfigBuilder(context)
-                        .id("button").name("Button").address(bc.pin())
+                        .id("button")
+                        .name("Button")
+                        .address(bc.pin())
                         .pull(bc.pressedHigh() ? PullResistance.PULL_DOWN : PullResistance.PULL_UP)
                         .provider(providers.digitalInput()));
                 if (in instanceof MockDigitalInput mock) {
@@ -80,9 +92,11 @@ public final class BoardIo implements AutoCloseable {
             } catch (RuntimeException ignored) {
                 // already failing
             }
-            throw new IllegalStateException("cannot open the status LED or button GPIO ("
-                    + e.getMessage() + "): check the pin numbers and that the service user is in "
-                    + "the gpio group", e);
+            throw new IllegalStateException(
+                    "cannot open the status LED or button GPIO ("
+                            + e.getMessage() + "): check the pin numbers and that the service user is in "
+                            + "the gpio group",
+                    e);
         }
         return new BoardIo(context, led, button);
     }

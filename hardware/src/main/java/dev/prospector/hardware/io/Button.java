@@ -125,12 +125,10 @@ public final class Button implements AutoCloseable {
     // @GuardedBy("lock")
     private Runnable longPress(Instant at) {
         longFired = true;
-        boolean confirmed = lastLongPress != null
-                && !at.isAfter(lastLongPress.plus(config.confirmWindow()));
+        boolean confirmed = lastLongPress != null && !at.isAfter(lastLongPress.plus(config.confirmWindow()));
         lastLongPress = confirmed ? null : at;
-        ButtonListener.ResetScope scope = confirmed
-                ? ButtonListener.ResetScope.CHAIN_STATE_AND_KEY
-                : ButtonListener.ResetScope.CHAIN_STATE;
+        ButtonListener.ResetScope scope =
+                confirmed ? ButtonListener.ResetScope.CHAIN_STATE_AND_KEY : ButtonListener.ResetScope.CHAIN_STATE;
         return () -> listener.factoryReset(scope);
     }
 
@@ -145,8 +143,8 @@ public final class Button implements AutoCloseable {
     public void start(ScheduledExecutorService scheduler) {
         synchronized (lock) {
             if (ticking == null) {
-                ticking = scheduler.scheduleAtFixedRate(this::tick, TICK.toMillis(),
-                        TICK.toMillis(), TimeUnit.MILLISECONDS);
+                ticking = scheduler.scheduleAtFixedRate(
+                        this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
             }
         }
     }

@@ -13,8 +13,8 @@ import java.util.Objects;
  * @param longPress how long a press must be held to ask for a factory reset
  * @param confirmWindow how long after a long press a second one widens the reset to the key
  */
-public record ButtonConfig(int pin, boolean pressedHigh, Duration debounce, Duration longPress,
-        Duration confirmWindow) {
+public record ButtonConfig(
+        int pin, boolean pressedHigh, Duration debounce, Duration longPress, Duration confirmWindow) {
 
     public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(50);
     public static final Duration DEFAULT_LONG_PRESS = Duration.ofSeconds(10);
@@ -26,14 +26,13 @@ public record ButtonConfig(int pin, boolean pressedHigh, Duration debounce, Dura
         Objects.requireNonNull(confirmWindow, "confirmWindow");
         GpioPins.check("button", pin);
         if (debounce.isNegative() || longPress.compareTo(debounce) <= 0) {
-            throw new IllegalArgumentException("button long press (" + longPress
-                    + ") must be longer than its debounce (" + debounce + ")");
+            throw new IllegalArgumentException(
+                    "button long press (" + longPress + ") must be longer than its debounce (" + debounce + ")");
         }
     }
 
     /** A button to ground on {@code pin} with the default timings. */
     public static ButtonConfig of(int pin) {
-        return new ButtonConfig(pin, false, DEFAULT_DEBOUNCE, DEFAULT_LONG_PRESS,
-                DEFAULT_CONFIRM_WINDOW);
+        return new ButtonConfig(pin, false, DEFAULT_DEBOUNCE, DEFAULT_LONG_PRESS, DEFAULT_CONFIRM_WINDOW);
     }
 }

@@ -48,8 +48,12 @@ public final class Ina2xxSensor implements PowerSensor {
     public Ina2xxSensor(I2C device, PowerSensorConfig config) {
         this.device = Objects.requireNonNull(device, "device");
         this.config = Objects.requireNonNull(config, "config");
-        this.source = String.format(Locale.ROOT, "%s i2c-%d 0x%02x",
-                config.chip().name().toLowerCase(Locale.ROOT), config.bus(), config.address());
+        this.source = String.format(
+                Locale.ROOT,
+                "%s i2c-%d 0x%02x",
+                config.chip().name().toLowerCase(Locale.ROOT),
+                config.bus(),
+                config.address());
     }
 
     @Override
@@ -68,8 +72,7 @@ public final class Ina2xxSensor implements PowerSensor {
     }
 
     /** The INA219's bus and shunt registers as volts and amps. */
-    static PowerSample ina219(int busRegister, int shuntRegister, double shuntOhms)
-            throws IOException {
+    static PowerSample ina219(int busRegister, int shuntRegister, double shuntOhms) throws IOException {
         if ((busRegister & 0x1) != 0) {
             throw new IOException("INA219 math overflow: the current is beyond the shunt's range");
         }
@@ -89,9 +92,14 @@ public final class Ina2xxSensor implements PowerSensor {
         int manufacturer = word(REG_MANUFACTURER);
         int die = word(REG_DIE);
         if (manufacturer != TI_MANUFACTURER_ID || die != INA226_DIE_ID) {
-            throw new IOException(String.format(Locale.ROOT, "the device at %s is not an INA226 "
-                    + "(manufacturer id 0x%04x, die id 0x%04x; expected 0x5449, 0x2260): check "
-                    + "the chip and address in the config", source, manufacturer, die));
+            throw new IOException(String.format(
+                    Locale.ROOT,
+                    "the device at %s is not an INA226 "
+                            + "(manufacturer id 0x%04x, die id 0x%04x; expected 0x5449, 0x2260): check "
+                            + "the chip and address in the config",
+                    source,
+                    manufacturer,
+                    die));
         }
     }
 
@@ -103,13 +111,17 @@ public final class Ina2xxSensor implements PowerSensor {
             n = device.readRegister(register, b, 0, 2);
         } catch (RuntimeException e) {
             // Pi4J reports bus errors (no device answering: "Remote I/O error") unchecked.
-            throw new IOException(String.format(Locale.ROOT, "reading register 0x%02x of %s: %s",
-                    register, source, e.getMessage()), e);
+            throw new IOException(
+                    String.format(Locale.ROOT, "reading register 0x%02x of %s: %s", register, source, e.getMessage()),
+                    e);
         }
         if (n != 2) {
-            throw new IOException(String.format(Locale.ROOT,
+            throw new IOException(String.format(
+                    Locale.ROOT,
                     "register 0x%02x of %s gave %d bytes, not 2 (sensor missing?)",
-                    register, source, Math.max(n, 0)));
+                    register,
+                    source,
+                    Math.max(n, 0)));
         }
         return ((b[0] & 0xFF) << 8) | (b[1] & 0xFF);
     }

@@ -10,16 +10,17 @@ import java.util.Optional;
  * @param ledActiveHigh true if the pin drives the LED (high = lit), false if it sinks it
  * @param button the button, with its pin and timings
  */
-public record IoConfig(Optional<Integer> ledPin, boolean ledActiveHigh,
-        Optional<ButtonConfig> button) {
+public record IoConfig(Optional<Integer> ledPin, boolean ledActiveHigh, Optional<ButtonConfig> button) {
 
     public IoConfig {
         Objects.requireNonNull(ledPin, "ledPin");
         Objects.requireNonNull(button, "button");
         ledPin.ifPresent(pin -> GpioPins.check("status LED", pin));
-        if (ledPin.isPresent() && button.isPresent() && ledPin.get() == button.get().pin()) {
-            throw new IllegalArgumentException("status LED and button are both on GPIO "
-                    + ledPin.get() + ": give them different pins");
+        if (ledPin.isPresent()
+                && button.isPresent()
+                && ledPin.get() == button.get().pin()) {
+            throw new IllegalArgumentException(
+                    "status LED and button are both on GPIO " + ledPin.get() + ": give them different pins");
         }
     }
 

@@ -17,7 +17,9 @@ final class NativePi4j {
     static Context context() {
         return Pi4J.newContextBuilder()
                 .noAutoDetect()
-                .add(GpioDDigitalInputProvider.newInstance(), GpioDDigitalOutputProvider.newInstance(),
+                .add(
+                        GpioDDigitalInputProvider.newInstance(),
+                        GpioDDigitalOutputProvider.newInstance(),
                         LinuxFsI2CProvider.newInstance())
                 .build();
     }

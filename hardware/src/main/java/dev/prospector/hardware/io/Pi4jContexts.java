@@ -28,17 +28,18 @@ public final class Pi4jContexts {
     /** The provider ids a context made here uses for each kind of I/O. */
     public record Providers(String digitalInput, String digitalOutput, String i2c) {}
 
-    public static final Providers MOCK = new Providers(MockDigitalInputProvider.ID,
-            MockDigitalOutputProvider.ID, MockI2CProvider.ID);
-    public static final Providers NATIVE =
-            new Providers("gpiod-digital-input", "gpiod-digital-output", "linuxfs-i2c");
+    public static final Providers MOCK =
+            new Providers(MockDigitalInputProvider.ID, MockDigitalOutputProvider.ID, MockI2CProvider.ID);
+    public static final Providers NATIVE = new Providers("gpiod-digital-input", "gpiod-digital-output", "linuxfs-i2c");
 
     /** A context on Pi4J's mock platform: no native code, usable in tests on any machine. */
     public static Context mock() {
         return Pi4J.newContextBuilder()
                 .noAutoDetect()
                 .add(new MockPlatform())
-                .add(MockDigitalInputProvider.newInstance(), MockDigitalOutputProvider.newInstance(),
+                .add(
+                        MockDigitalInputProvider.newInstance(),
+                        MockDigitalOutputProvider.newInstance(),
                         MockI2CProvider.newInstance())
                 .build();
     }
@@ -48,8 +49,10 @@ public final class Pi4jContexts {
      * only when this JVM itself runs on ARM (a Pi fixture tree read on x86 stays on the mock).
      */
     public static boolean usesNative(BoardInfo board) {
-        return !board.kind().equals("emulated") && !board.kind().equals("linux")
-                && isArm(board.arch()) && isArm(System.getProperty("os.arch", ""));
+        return !board.kind().equals("emulated")
+                && !board.kind().equals("linux")
+                && isArm(board.arch())
+                && isArm(System.getProperty("os.arch", ""));
     }
 
     private static boolean isArm(String arch) {

@@ -36,15 +36,21 @@ public final class PowerSensors {
             return new OwningSensor(new Ina2xxSensor(device, config), context);
         } catch (RuntimeException e) {
             shutdown(context);
-            return failed(config, "cannot open /dev/i2c-" + config.bus() + " (" + e.getMessage()
-                    + "): enable I2C (raspi-config nonint do_i2c 0) and add the service user to "
-                    + "the i2c group");
+            return failed(
+                    config,
+                    "cannot open /dev/i2c-" + config.bus() + " (" + e.getMessage()
+                            + "): enable I2C (raspi-config nonint do_i2c 0) and add the service user to "
+                            + "the i2c group");
         }
     }
 
     private static PowerSensor failed(PowerSensorConfig config, String reason) {
-        String source = String.format(Locale.ROOT, "%s i2c-%d 0x%02x",
-                config.chip().name().toLowerCase(Locale.ROOT), config.bus(), config.address());
+        String source = String.format(
+                Locale.ROOT,
+                "%s i2c-%d 0x%02x",
+                config.chip().name().toLowerCase(Locale.ROOT),
+                config.bus(),
+                config.address());
         return new PowerSensor() {
             @Override
             public PowerSample sample() throws IOException {

@@ -108,8 +108,7 @@ public final class StatusLed implements AutoCloseable {
     public void start(ScheduledExecutorService scheduler) {
         synchronized (lock) {
             if (ticking == null) {
-                ticking = scheduler.scheduleAtFixedRate(this::tick, 0, TICK.toMillis(),
-                        TimeUnit.MILLISECONDS);
+                ticking = scheduler.scheduleAtFixedRate(this::tick, 0, TICK.toMillis(), TimeUnit.MILLISECONDS);
             }
         }
     }

@@ -1,6 +1,5 @@
 package dev.prospector.hardware.io;
 
-import dev.prospector.hardware.MutableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +8,7 @@ import com.pi4j.io.gpio.digital.DigitalOutput;
 import com.pi4j.io.gpio.digital.DigitalState;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalInput;
 import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.MutableClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +20,7 @@ import org.junit.jupiter.api.Test;
 /** LED and button wired from config on the emulated board's mock Pi4J context. */
 class BoardIoTest {
 
-    private static final BoardInfo EMULATED =
-            new BoardInfo("emulated", "Emulated Raspberry Pi 4", "aarch64", false);
+    private static final BoardInfo EMULATED = new BoardInfo("emulated", "Emulated Raspberry Pi 4", "aarch64", false);
 
     private final MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
     // Its ticks see the same hand-moved clock as the tests' own ticks, so they change nothing.
@@ -80,8 +79,7 @@ class BoardIoTest {
 
     @Test
     void ledAndButtonOnOnePinAreRefused() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> IoConfig.of(17, 17));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IoConfig.of(17, 17));
         assertTrue(e.getMessage().contains("different pins"), e.getMessage());
     }
 }

@@ -1,6 +1,5 @@
 package dev.prospector.hardware.io;
 
-import dev.prospector.hardware.MutableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +9,7 @@ import com.pi4j.io.gpio.digital.DigitalInput;
 import com.pi4j.io.gpio.digital.DigitalState;
 import com.pi4j.io.gpio.digital.PullResistance;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalInput;
+import dev.prospector.hardware.MutableClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,9 +21,11 @@ class ButtonTest {
 
     private final Context pi4j = Pi4jContexts.mock();
     private final MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
-    private final MockDigitalInput pin = (MockDigitalInput) pi4j.create(
-            DigitalInput.newConfigBuilder(pi4j).id("button").address(27).pull(PullResistance.PULL_UP)
-                    .provider(Pi4jContexts.MOCK.digitalInput()));
+    private final MockDigitalInput pin = (MockDigitalInput) pi4j.create(DigitalInput.newConfigBuilder(pi4j)
+            .id("button")
+            .address(27)
+            .pull(PullResistance.PULL_UP)
+            .provider(Pi4jContexts.MOCK.digitalInput()));
     private final List<String> calls = new ArrayList<>();
     private Button button;
 

@@ -10,11 +10,11 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import com.pi4j.context.Context;
 import com.pi4j.io.i2c.I2C;
 import com.pi4j.plugin.mock.provider.i2c.MockI2C;
+import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardConfig;
 import dev.prospector.hardware.BoardInfo;
 import dev.prospector.hardware.BoardSelection;
 import dev.prospector.hardware.Boards;
-import dev.prospector.hardware.Board;
 import dev.prospector.hardware.LinuxBoard;
 import dev.prospector.hardware.PowerSensor;
 import dev.prospector.hardware.PowerSensorConfig;
@@ -34,7 +34,11 @@ class Ina2xxSensorTest {
 
     private final Context pi4j = Pi4jContexts.mock();
     private final MockI2C chip = (MockI2C) pi4j.create(I2C.newConfigBuilder(pi4j)
-            .id("ina").bus(1).device(0x40).provider(Pi4jContexts.MOCK.i2c()).build());
+            .id("ina")
+            .bus(1)
+            .device(0x40)
+            .provider(Pi4jContexts.MOCK.i2c())
+            .build());
 
     @AfterEach
     void shutdown() {
@@ -70,8 +74,8 @@ class Ina2xxSensorTest {
     void ina219OverflowIsAnErrorNotAReading() {
         queue(0x02, 0x2713); // OVF set
         queue(0x01, 0x7FFF);
-        IOException e = assertThrows(IOException.class,
-                () -> sensor(PowerSensorConfig.Chip.INA219).sample());
+        IOException e = assertThrows(
+                IOException.class, () -> sensor(PowerSensorConfig.Chip.INA219).sample());
         assertTrue(e.getMessage().contains("overflow"), e.getMessage());
     }
 
@@ -95,15 +99,15 @@ class Ina2xxSensorTest {
     void anotherChipAtTheIna226AddressIsRefusedWithItsIds() {
         queue(0xFE, 0x1234);
         queue(0xFF, 0x0000);
-        IOException e = assertThrows(IOException.class,
-                () -> sensor(PowerSensorConfig.Chip.INA226).sample());
+        IOException e = assertThrows(
+                IOException.class, () -> sensor(PowerSensorConfig.Chip.INA226).sample());
         assertTrue(e.getMessage().contains("not an INA226 (manufacturer id 0x1234"), e.getMessage());
     }
 
     @Test
     void aSensorThatSendsNothingIsMissingNotZero() {
-        IOException e = assertThrows(IOException.class,
-                () -> sensor(PowerSensorConfig.Chip.INA219).sample());
+        IOException e = assertThrows(
+                IOException.class, () -> sensor(PowerSensorConfig.Chip.INA219).sample());
         assertTrue(e.getMessage().contains("sensor missing"), e.getMessage());
     }
 
@@ -111,21 +115,23 @@ class Ina2xxSensorTest {
     void theBoardShowsTheSensorsReadingsAsSupplyMeasurements() {
         queue(0x02, 0x27B2); // 1270 x 4 mV = 5.08 V
         queue(0x01, 0x1770); // 6000 x 10 µV / 0.1 Ω = 0.6 A
-        try (Board board = new LinuxBoard(BoardConfig.defaults(Path.of("/tmp"))
-                .withRoot(Path.of("src/test/resources/fixtures/pi-4")),
+        try (Board board = new LinuxBoard(
+                BoardConfig.defaults(Path.of("/tmp")).withRoot(Path.of("src/test/resources/fixtures/pi-4")),
                 Optional.of(sensor(PowerSensorConfig.Chip.INA219)))) {
             Snapshot s = board.measure();
             assertEquals(5.08, value(s, "supply.voltage"), 1e-9);
             assertEquals(0.6, value(s, "supply.current"), 1e-9);
             assertEquals(3.048, value(s, "supply.power"), 1e-9);
-            assertEquals("ina219 i2c-1 0x40", s.reading("supply.voltage").orElseThrow().source());
+            assertEquals(
+                    "ina219 i2c-1 0x40",
+                    s.reading("supply.voltage").orElseThrow().source());
         }
     }
 
     @Test
     void aSilentSensorMakesTheSupplyUnavailableOnTheBoard() {
-        try (Board board = new LinuxBoard(BoardConfig.defaults(Path.of("/tmp"))
-                .withRoot(Path.of("src/test/resources/fixtures/pi-4")),
+        try (Board board = new LinuxBoard(
+                BoardConfig.defaults(Path.of("/tmp")).withRoot(Path.of("src/test/resources/fixtures/pi-4")),
                 Optional.of(sensor(PowerSensorConfig.Chip.INA219)))) {
             Reading r = board.measure().reading("supply.current").orElseThrow();
             assertInstanceOf(Reading.Unavailable.class, r);
@@ -156,8 +162,8 @@ class Ina2xxSensorTest {
 
     @Test
     void theEmulatedBoardNeverSelectsTheNativePlugins() {
-        assertEquals(Pi4jContexts.MOCK, Pi4jContexts.providers(
-                new BoardInfo("emulated", "Emulated", "aarch64", false)));
+        assertEquals(
+                Pi4jContexts.MOCK, Pi4jContexts.providers(new BoardInfo("emulated", "Emulated", "aarch64", false)));
     }
 
     private static double value(Snapshot s, String name) {

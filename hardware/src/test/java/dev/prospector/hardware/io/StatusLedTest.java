@@ -1,6 +1,5 @@
 package dev.prospector.hardware.io;
 
-import dev.prospector.hardware.MutableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +8,7 @@ import com.pi4j.context.Context;
 import com.pi4j.io.gpio.digital.DigitalOutput;
 import com.pi4j.io.gpio.digital.DigitalState;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalOutput;
+import dev.prospector.hardware.MutableClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +21,10 @@ class StatusLedTest {
     private final Context pi4j = Pi4jContexts.mock();
     private final MutableClock clock = MutableClock.at("2026-11-26T09:00:00Z");
     private final DigitalOutput pin = pi4j.create(DigitalOutput.newConfigBuilder(pi4j)
-            .id("led").address(17).initial(DigitalState.LOW).provider(Pi4jContexts.MOCK.digitalOutput()));
+            .id("led")
+            .address(17)
+            .initial(DigitalState.LOW)
+            .provider(Pi4jContexts.MOCK.digitalOutput()));
     private final StatusLed led = new StatusLed(pin, clock, true);
 
     @AfterEach

@@ -28,8 +28,7 @@ final class EmulatedReports {
     /** What the agent reports on the emulated board, measured once per JVM. */
     private static final ReportInput TEMPLATE = measureEmulatedBoard();
 
-    private EmulatedReports() {
-    }
+    private EmulatedReports() {}
 
     /**
      * {@code perDevice} reports of each of {@code devices} devices, interleaved (device 0, 1, ...,
@@ -64,7 +63,9 @@ final class EmulatedReports {
             var point = Ed25519.validatePublicKeyPartialExport(device.publicKey(), 0);
             for (int i = d; i < count; i += devices) {
                 var report = signer.sign(input(now));
-                tbs[i] = CoseSign1.toBeSigned(CoseSign1.protectedHeader(device.deviceId().kid()), report.claims().encode());
+                tbs[i] = CoseSign1.toBeSigned(
+                        CoseSign1.protectedHeader(device.deviceId().kid()),
+                        report.claims().encode());
                 sigs[i] = device.sign(tbs[i]);
                 keys[i] = device.publicKey();
                 points[i] = point;
@@ -78,8 +79,17 @@ final class EmulatedReports {
 
     private static ReportInput input(Instant iat) {
         var t = TEMPLATE;
-        return new ReportInput(t.fleet(), iat, t.epoch(), Optional.empty(), t.bootId(), t.uptime(), t.measurements(),
-                t.softwareVersion(), t.configHash(), 0);
+        return new ReportInput(
+                t.fleet(),
+                iat,
+                t.epoch(),
+                Optional.empty(),
+                t.bootId(),
+                t.uptime(),
+                t.measurements(),
+                t.softwareVersion(),
+                t.configHash(),
+                0);
     }
 
     private static ReportInput measureEmulatedBoard() {
@@ -90,7 +100,8 @@ final class EmulatedReports {
                         .input(board.measure(), Optional.empty());
             } finally {
                 try (var files = Files.walk(dir)) {
-                    files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                    files.sorted(Comparator.reverseOrder())
+                            .forEach(f -> f.toFile().delete());
                 }
             }
         } catch (IOException e) {

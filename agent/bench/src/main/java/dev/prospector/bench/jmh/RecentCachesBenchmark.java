@@ -61,7 +61,8 @@ public class RecentCachesBenchmark {
     @Setup(Level.Trial)
     public void sign() throws ReflectiveOperationException {
         reports = EmulatedReports.interleaved(ReportDecodeBenchmark.DEVICES, POOL / ReportDecodeBenchmark.DEVICES);
-        Object recentTexts = field(Class.forName("dev.prospector.attest.Cbor"), "RECENT_TEXTS").get(null);
+        Object recentTexts = field(Class.forName("dev.prospector.attest.Cbor"), "RECENT_TEXTS")
+                .get(null);
         Object[] textSlots = (Object[]) field(recentTexts.getClass(), "slots").get(recentTexts);
         Object[] plainTexts = (Object[]) field(recentTexts.getClass(), "plain").get(recentTexts);
         Object[] deviceIds = (Object[]) field(DeviceId.class, "RECENT").get(null);
@@ -70,7 +71,8 @@ public class RecentCachesBenchmark {
             case "texts-off" -> new Object[][] {textSlots, plainTexts};
             case "ids-off" -> new Object[][] {deviceIds};
             case "off" -> new Object[][] {textSlots, plainTexts, deviceIds};
-            default -> throw new IllegalArgumentException("caches must be on, texts-off, ids-off or off, not " + caches);
+            default ->
+                throw new IllegalArgumentException("caches must be on, texts-off, ids-off or off, not " + caches);
         };
     }
 

@@ -56,8 +56,10 @@ public class ShardExecutorBenchmark {
         /** {@code low}: random recipients; {@code full}: every transfer pays the same account. */
         @Param({"low", "full"})
         String contention;
+
         @Param("20000")
         int accounts;
+
         @Param("2000")
         int txs;
 
@@ -85,7 +87,9 @@ public class ShardExecutorBenchmark {
                 case "sequential" -> new SequentialBlockExecutor();
                 case "lanes" -> new ParallelBlockExecutor(pool);
                 case "block-stm" -> new BlockStmExecutor(pool);
-                default -> throw new IllegalArgumentException("executor must be sequential, lanes or block-stm, not " + executor);
+                default ->
+                    throw new IllegalArgumentException(
+                            "executor must be sequential, lanes or block-stm, not " + executor);
             };
             validator = new BlockValidator(shardExecutor, false);
         }
@@ -112,7 +116,8 @@ public class ShardExecutorBenchmark {
 
         @Setup(Level.Invocation)
         public void build(Block b) {
-            plan = ExecutionPlan.build(b.chain.state(), b.transactions, b.chain.params().rewardKey(), b.shardExecutor.pool());
+            plan = ExecutionPlan.build(
+                    b.chain.state(), b.transactions, b.chain.params().rewardKey(), b.shardExecutor.pool());
         }
 
         @TearDown(Level.Invocation)

@@ -18,21 +18,30 @@ import picocli.CommandLine.Option;
  * from a file only, never from the command line, where every user could read it in {@code ps}.
  */
 public final class BrokerSecurityOptions {
-    @Option(names = "--ca", paramLabel = "FILE",
+    @Option(
+            names = "--ca",
+            paramLabel = "FILE",
             description = "CA certificate(s), PEM, that signed the broker's certificate; needs an ssl:// broker URL.")
     Path ca;
 
-    @Option(names = "--cert", paramLabel = "FILE", description = "Client certificate, PEM, for mutual TLS (needs --ca and --key).")
+    @Option(
+            names = "--cert",
+            paramLabel = "FILE",
+            description = "Client certificate, PEM, for mutual TLS (needs --ca and --key).")
     Path cert;
 
-    @Option(names = "--key", paramLabel = "FILE",
+    @Option(
+            names = "--key",
+            paramLabel = "FILE",
             description = "Private key of --cert: PEM (PKCS#8, PKCS#1 or SEC1), mode 0600. Not the device key.")
     Path key;
 
     @Option(names = "--username", paramLabel = "NAME", description = "MQTT user name.")
     String username;
 
-    @Option(names = "--password-file", paramLabel = "FILE",
+    @Option(
+            names = "--password-file",
+            paramLabel = "FILE",
             description = "File whose first line is the MQTT password (mode 0600; needs --username).")
     Path passwordFile;
 
@@ -48,7 +57,8 @@ public final class BrokerSecurityOptions {
     public MqttSettings apply(MqttSettings base) {
         MqttSettings s = base;
         if (ca == null && (cert != null || key != null)) {
-            throw new Failure((cert != null ? "--cert" : "--key") + " needs --ca FILE: the CA certificate that signed the broker's certificate");
+            throw new Failure((cert != null ? "--cert" : "--key")
+                    + " needs --ca FILE: the CA certificate that signed the broker's certificate");
         }
         if (ca != null) {
             TlsSettings tls = new TlsSettings(ca, Optional.ofNullable(cert), Optional.ofNullable(key));
@@ -62,7 +72,8 @@ public final class BrokerSecurityOptions {
             if (username.isBlank()) {
                 throw new Failure("--username is empty: give the MQTT user name or drop the option");
             }
-            s = s.withCredentials(username, passwordFile == null ? Optional.empty() : Optional.of(readPassword(passwordFile)));
+            s = s.withCredentials(
+                    username, passwordFile == null ? Optional.empty() : Optional.of(readPassword(passwordFile)));
         }
         return s;
     }
@@ -75,8 +86,9 @@ public final class BrokerSecurityOptions {
         } catch (NoSuchFileException e) {
             throw new Failure("password file " + file + " does not exist: check --password-file");
         } catch (IOException e) {
-            throw new Failure("cannot read password file " + file + " (" + e.getClass().getSimpleName()
-                    + "): it must be UTF-8 text readable by the service user; run: chmod 600 " + file);
+            throw new Failure(
+                    "cannot read password file " + file + " (" + e.getClass().getSimpleName()
+                            + "): it must be UTF-8 text readable by the service user; run: chmod 600 " + file);
         }
         String password = text.lines().findFirst().orElse("");
         if (password.isEmpty()) {

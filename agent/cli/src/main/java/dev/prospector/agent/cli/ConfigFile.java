@@ -1,18 +1,18 @@
 package dev.prospector.agent.cli;
 
 import dev.prospector.agent.common.Failure;
+import dev.prospector.hardware.HardwareSettings;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import dev.prospector.hardware.HardwareSettings;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import picocli.CommandLine;
 import picocli.CommandLine.IDefaultValueProvider;
@@ -70,8 +70,8 @@ public final class ConfigFile implements IDefaultValueProvider {
     /** Reads the file that {@code source} ({@code --config} or the environment variable) names. */
     private static ConfigFile load(Path path, String source) {
         if (Files.isDirectory(path)) {
-            throw new Failure("config file " + path + " is a directory: " + source + " needs a file of key = value lines, e.g. "
-                    + path.resolve("prospector.conf"));
+            throw new Failure("config file " + path + " is a directory: " + source
+                    + " needs a file of key = value lines, e.g. " + path.resolve("prospector.conf"));
         }
         if (!Files.isRegularFile(path)) {
             throw new Failure("config file " + path + " does not exist: create it or drop " + source);
@@ -113,8 +113,9 @@ public final class ConfigFile implements IDefaultValueProvider {
             }
         }
         if (!unknown.isEmpty()) {
-            throw new Failure("config file " + path + " has unknown setting(s) " + unknown
-                    + ": remove them or fix the spelling (settings are the long option names, e.g. broker, fleet, interval)");
+            throw new Failure(
+                    "config file " + path + " has unknown setting(s) " + unknown
+                            + ": remove them or fix the spelling (settings are the long option names, e.g. broker, fleet, interval)");
         }
     }
 
@@ -138,8 +139,11 @@ public final class ConfigFile implements IDefaultValueProvider {
         CommandSpec command = option.command();
         String key = key(option);
         String qualified = command == null ? null : values.getProperty(command.name() + "." + key);
-        return qualified != null ? qualified.trim()
-                : values.getProperty(key) == null ? null : values.getProperty(key).trim();
+        return qualified != null
+                ? qualified.trim()
+                : values.getProperty(key) == null
+                        ? null
+                        : values.getProperty(key).trim();
     }
 
     private static String key(OptionSpec option) {

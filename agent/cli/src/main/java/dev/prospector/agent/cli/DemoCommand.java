@@ -1,8 +1,8 @@
 package dev.prospector.agent.cli;
 
-import dev.prospector.agent.common.Failure;
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.broker.EmbeddedBroker;
+import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.node.NodeStats;
@@ -28,14 +28,19 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run broker, verifier and emulated boards together in this process.",
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run broker, verifier and emulated boards together in this process.",
             "An embedded MQTT broker on a free loopback port, a verifier and N emulated boards reporting to it.",
             "Prints a summary and exits 0 only when every report made was delivered (confirmed by the verifier's"
-                    + " signed receipt) and accepted once."})
+                    + " signed receipt) and accepted once."
+        })
 public final class DemoCommand implements Callable<Integer> {
     /** How long to wait, after the last report, for the outboxes to drain and the verifier to catch up. */
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
+
     private static final String FLEET = "demo";
 
     @Spec
@@ -44,22 +49,38 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--devices", defaultValue = "3", description = "Emulated boards (default: ${DEFAULT-VALUE}).")
     int devices;
 
-    @Option(names = "--duration", defaultValue = "30s", converter = DurationConverter.class,
+    @Option(
+            names = "--duration",
+            defaultValue = "30s",
+            converter = DurationConverter.class,
             description = "How long the boards report (default: ${DEFAULT-VALUE}).")
     Duration duration;
 
-    @Option(names = "--interval", defaultValue = "1s", converter = DurationConverter.class,
+    @Option(
+            names = "--interval",
+            defaultValue = "1s",
+            converter = DurationConverter.class,
             description = "Time between one board's reports (default: ${DEFAULT-VALUE}).")
     Duration interval;
 
-    @Option(names = "--json", description = "Print the summary as a JSON array of {device, sent, accepted, rejected, answered}.")
+    @Option(
+            names = "--json",
+            description = "Print the summary as a JSON array of {device, sent, accepted, rejected, answered}.")
     boolean json;
 
     /**
      * One board's line of the summary: what it made, what reached the broker, what its signed
      * receipts confirmed, and the verifier's counts.
      */
-    record Row(String device, long made, long sent, long delivered, long accepted, long rejected, long answered, long pending,
+    record Row(
+            String device,
+            long made,
+            long sent,
+            long delivered,
+            long accepted,
+            long rejected,
+            long answered,
+            long pending,
             long published) {
         boolean ok() {
             return made > 0 && delivered == made && accepted == made && rejected == 0 && pending == 0;
@@ -82,10 +103,13 @@ public final class DemoCommand implements Callable<Integer> {
             // Wired as `prospector verifier` is: every receipt carries a challenge that the next report
             // answers and is signed by the verifier's key, whose public half (receipt-key/device.pub) the
             // boards trust. The demo's boards are emulated: their reports say so, and this verifier accepts them.
-            VerifierWiring.Settings verifierSettings = VerifierWiring.Settings.inMemory(url, FLEET).withAllowEmulated(true)
-                    .withPartitioning(new Partitioning("verifiers", 0, 1)).withClientId("prospector-demo-verifier")
+            VerifierWiring.Settings verifierSettings = VerifierWiring.Settings.inMemory(url, FLEET)
+                    .withAllowEmulated(true)
+                    .withPartitioning(new Partitioning("verifiers", 0, 1))
+                    .withClientId("prospector-demo-verifier")
                     .withReceiptKeyDir(work.resolve("verifier").resolve("receipt-key"));
-            try (VerifierWiring.Verifier wired = VerifierWiring.open(verifierSettings, mqtt -> mqtt, Clock.systemUTC())) {
+            try (VerifierWiring.Verifier wired =
+                    VerifierWiring.open(verifierSettings, mqtt -> mqtt, Clock.systemUTC())) {
                 VerifierService verifier = wired.service();
                 Path receiptKey = wired.receiptPublicKeyFile().orElseThrow();
                 verifier.connect();
@@ -93,8 +117,15 @@ public final class DemoCommand implements Callable<Integer> {
                 for (int i = 0; i < devices; i++) {
                     // Each board trusts the verifier's receipt key: a report leaves its outbox only when
                     // a receipt signed by that key names it.
-                    var settings = new AgentWiring.RunSettings(url, FLEET, work.resolve("board-" + (i + 1)),
-                            BoardSelection.EMULATED, interval, AgentWiring.DEFAULT_OUTBOX_BYTES, i + 1, Set.of())
+                    var settings = new AgentWiring.RunSettings(
+                                    url,
+                                    FLEET,
+                                    work.resolve("board-" + (i + 1)),
+                                    BoardSelection.EMULATED,
+                                    interval,
+                                    AgentWiring.DEFAULT_OUTBOX_BYTES,
+                                    i + 1,
+                                    Set.of())
                             .withVerifierKeys(List.of(receiptKey));
                     AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
                     agents.add(node);
@@ -165,8 +196,16 @@ public final class DemoCommand implements Callable<Integer> {
         for (AgentNode a : agents) {
             var c = counts.get(a.device());
             NodeStats s = a.stats();
-            rows.add(new Row(a.device(), s.made(), s.sent(), s.delivered(), c == null ? 0 : c.accepted(),
-                    c == null ? 0 : c.rejected(), c == null ? 0 : c.answered(), s.pending(), s.publishes()));
+            rows.add(new Row(
+                    a.device(),
+                    s.made(),
+                    s.sent(),
+                    s.delivered(),
+                    c == null ? 0 : c.accepted(),
+                    c == null ? 0 : c.rejected(),
+                    c == null ? 0 : c.answered(),
+                    s.pending(),
+                    s.publishes()));
         }
         return rows;
     }
@@ -175,9 +214,16 @@ public final class DemoCommand implements Callable<Integer> {
         if (json) {
             CBORObject array = CBORObject.NewArray();
             for (Row r : rows) {
-                array.Add(CBORObject.NewOrderedMap().Add("device", r.device()).Add("made", r.made()).Add("sent", r.sent())
-                        .Add("delivered", r.delivered()).Add("accepted", r.accepted()).Add("rejected", r.rejected())
-                        .Add("answered", r.answered()).Add("pending", r.pending()).Add("published", r.published()));
+                array.Add(CBORObject.NewOrderedMap()
+                        .Add("device", r.device())
+                        .Add("made", r.made())
+                        .Add("sent", r.sent())
+                        .Add("delivered", r.delivered())
+                        .Add("accepted", r.accepted())
+                        .Add("rejected", r.rejected())
+                        .Add("answered", r.answered())
+                        .Add("pending", r.pending())
+                        .Add("published", r.published()));
             }
             out.println(JsonOutput.of(array));
         } else {
@@ -185,8 +231,10 @@ public final class DemoCommand implements Callable<Integer> {
             rows.forEach(r -> t.row(r.device(), r.made(), r.delivered(), r.accepted(), r.rejected(), r.answered()));
             t.print(out);
             boolean ok = rows.stream().allMatch(Row::ok);
-            out.println(ok ? "every report made was delivered and accepted once"
-                    : "NOT every report made was delivered and accepted");
+            out.println(
+                    ok
+                            ? "every report made was delivered and accepted once"
+                            : "NOT every report made was delivered and accepted");
             out.println("DELIVERED: confirmed by a receipt signed by the verifier's key; "
                     + "ANSWERED: accepted reports that answered the challenge in the board's latest receipt");
         }
@@ -222,7 +270,8 @@ public final class DemoCommand implements Callable<Integer> {
             long total = totalNanos / 1_000_000_000L;
             if (terminal) {
                 int filled = (int) Math.min(WIDTH, WIDTH * elapsedNanos / Math.max(1, totalNanos));
-                err.print("\r[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + elapsed + "/" + total + " s  " + totals + "   ");
+                err.print("\r[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + elapsed + "/" + total
+                        + " s  " + totals + "   ");
                 err.flush();
             } else if (elapsed / 5 != lastLine) {
                 lastLine = elapsed / 5;

@@ -21,8 +21,7 @@ final class DeviceKeyFile {
     /** Far more than an Ed25519 PKCS#8 PEM (about 120 bytes): a larger file is no such key. */
     private static final int MAX_KEY_FILE_BYTES = 64 * 1024;
 
-    private DeviceKeyFile() {
-    }
+    private DeviceKeyFile() {}
 
     /** Fails when {@code dir/device.key} exists and can be read but is no PEM private key. */
     static void requirePemIfPresent(Path dir) {
@@ -40,8 +39,8 @@ final class DeviceKeyFile {
     /** The message for a {@code device.key} in {@code dir} that is no PEM private key. */
     static String notPem(Path dir) {
         Path file = dir.resolve(DeviceKeys.PRIVATE_KEY_FILE);
-        return "device key " + file + " is not a PEM private key (no " + PEM_HEADER + " line): move it aside and make a new key"
-                + " with: prospector keygen --dir " + dir;
+        return "device key " + file + " is not a PEM private key (no " + PEM_HEADER
+                + " line): move it aside and make a new key" + " with: prospector keygen --dir " + dir;
     }
 
     /** True unless the file can be read and holds no PEM private key header in ASCII text. */

@@ -76,8 +76,8 @@ public final class DurationConverter implements ITypeConverter<Duration> {
             }
             return seconds + "s";
         }
-        BigDecimal millis = BigDecimal.valueOf(seconds).multiply(BigDecimal.valueOf(1000))
-                .add(BigDecimal.valueOf(d.getNano(), 6));
+        BigDecimal millis =
+                BigDecimal.valueOf(seconds).multiply(BigDecimal.valueOf(1000)).add(BigDecimal.valueOf(d.getNano(), 6));
         return millis.stripTrailingZeros().toPlainString() + "ms";
     }
 

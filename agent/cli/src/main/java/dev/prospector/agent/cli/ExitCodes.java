@@ -18,8 +18,7 @@ public final class ExitCodes {
     /** A bug (an internal error; run with --debug and report it). */
     public static final int INTERNAL = 70;
 
-    private ExitCodes() {
-    }
+    private ExitCodes() {}
 
     /** The exit code of a failure of this kind. */
     public static int of(Failure.Kind kind) {

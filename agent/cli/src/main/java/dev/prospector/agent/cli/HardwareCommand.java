@@ -1,7 +1,7 @@
 package dev.prospector.agent.cli;
 
-import dev.prospector.agent.common.Failure;
 import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.common.Failure;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardConfig;
 import dev.prospector.hardware.BoardInfo;
@@ -48,25 +48,38 @@ public final class HardwareCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
 
-    @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
+    @Option(
+            names = "--root",
+            paramLabel = "DIR",
+            defaultValue = "/",
             description = "Read /proc and /sys under DIR (default: ${DEFAULT-VALUE}).")
     Path root;
 
-    @Option(names = "--board", paramLabel = "auto|linux|emulated", defaultValue = "linux",
+    @Option(
+            names = "--board",
+            paramLabel = "auto|linux|emulated",
+            defaultValue = "linux",
             description = "linux: read this machine (default); emulated: the emulated board; "
                     + "auto: this machine's own readers (never emulated).")
     String board;
 
-    @Option(names = "--data-dir", paramLabel = "DIR",
+    @Option(
+            names = "--data-dir",
+            paramLabel = "DIR",
             description = "The data dir whose storage is measured (default: /var/lib/prospector, "
                     + "or the current directory if that does not exist).")
     Path dataDir;
 
-    @Option(names = "--interface", paramLabel = "NAME",
+    @Option(
+            names = "--interface",
+            paramLabel = "NAME",
             description = "Network interface to measure (default: the default route's).")
     String networkInterface;
 
-    @Option(names = "--fault", paramLabel = "FAULT", split = ",",
+    @Option(
+            names = "--fault",
+            paramLabel = "FAULT",
+            split = ",",
             description = "With --board emulated: switch a fault on (link-down, disk-full, "
                     + "read-only-fs, under-voltage, thermal-throttling, clock-jump, "
                     + "i2c-sensor-missing, i2c-sensor-error, slow-sensor). Repeatable.")
@@ -92,10 +105,12 @@ public final class HardwareCommand implements Callable<Integer> {
         }
         Path data = dataDir;
         if (data == null) {
-            data = Files.isDirectory(DEFAULT_DATA_DIR) ? DEFAULT_DATA_DIR : Path.of("").toAbsolutePath();
+            data = Files.isDirectory(DEFAULT_DATA_DIR)
+                    ? DEFAULT_DATA_DIR
+                    : Path.of("").toAbsolutePath();
         } else if (!Files.isDirectory(data)) {
-            throw new Failure("--data-dir " + data + " is not a directory: create it or give the "
-                    + "agent's data dir");
+            throw new Failure(
+                    "--data-dir " + data + " is not a directory: create it or give the " + "agent's data dir");
         }
         Set<Fault> faultSet = EnumSet.noneOf(Fault.class);
         try {
@@ -109,8 +124,10 @@ public final class HardwareCommand implements Callable<Integer> {
             throw new Failure("--fault only works on the emulated board: add --board emulated");
         }
         try {
-            BoardConfig config = BoardConfig.defaults(data.toAbsolutePath()).withSelection(selection)
-                    .withRoot(root.toAbsolutePath()).withFaults(faultSet);
+            BoardConfig config = BoardConfig.defaults(data.toAbsolutePath())
+                    .withSelection(selection)
+                    .withRoot(root.toAbsolutePath())
+                    .withFaults(faultSet);
             return networkInterface == null ? config : config.withNetworkInterface(networkInterface);
         } catch (IllegalArgumentException e) {
             throw new Failure("--interface: " + e.getMessage());
@@ -132,8 +149,14 @@ public final class HardwareCommand implements Callable<Integer> {
 
     static String table(BoardInfo info, Snapshot s) {
         StringBuilder b = new StringBuilder();
-        b.append("board: ").append(info.kind()).append(" (").append(info.model()).append(", ")
-                .append(info.arch()).append(", sha2 ").append(info.sha2Extensions() ? "yes" : "no")
+        b.append("board: ")
+                .append(info.kind())
+                .append(" (")
+                .append(info.model())
+                .append(", ")
+                .append(info.arch())
+                .append(", sha2 ")
+                .append(info.sha2Extensions() ? "yes" : "no")
                 .append(")");
         s.bootId().ifPresent(id -> b.append("  boot id ").append(id));
         b.append('\n');
@@ -144,8 +167,7 @@ public final class HardwareCommand implements Callable<Integer> {
         for (Reading r : s.readings()) {
             String[] row;
             if (r instanceof Reading.Value v) {
-                String shown = v.unit().equals("flags")
-                        ? "0x" + Long.toHexString((long) v.value()) : number(v.value());
+                String shown = v.unit().equals("flags") ? "0x" + Long.toHexString((long) v.value()) : number(v.value());
                 row = new String[] {v.name(), shown, v.unit(), v.source()};
             } else {
                 Reading.Unavailable u = (Reading.Unavailable) r;
@@ -181,7 +203,8 @@ public final class HardwareCommand implements Callable<Integer> {
             }
             list.Add(m);
         }
-        return JsonOutput.of(CBORObject.NewOrderedMap().Add("board", boardObject).Add("measurements", list));
+        return JsonOutput.of(
+                CBORObject.NewOrderedMap().Add("board", boardObject).Add("measurements", list));
     }
 
     /** Whole numbers without a fraction (byte counts), others as they are. */

@@ -11,7 +11,6 @@ import dev.prospector.attest.KeyCustodyException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -31,23 +30,31 @@ import picocli.CommandLine.Spec;
  * Exits 0 only when every message decoded and every signature checked verified; otherwise the
  * first problem is the error line.
  */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Decode messages from a file or stdin and check their signatures.",
+@Command(
+        name = "inspect",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Decode messages from a file or stdin and check their signatures.",
             "Reads reports, receipts, state messages, ledger blocks and attestations written back to back, as "
-                + "`mosquitto_sub -N -t 'prospector/v1/FLEET/#'` prints them, and prints one block per message. "
-                + "Exits 0 only when every message decoded and every signature checked is valid."})
+                    + "`mosquitto_sub -N -t 'prospector/v1/FLEET/#'` prints them, and prints one block per message. "
+                    + "Exits 0 only when every message decoded and every signature checked is valid."
+        })
 public final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE|-", description = "Messages to decode: a report written by `prospector report`, "
-            + "payloads saved from the broker, or - for stdin.")
+    @Parameters(
+            paramLabel = "FILE|-",
+            description = "Messages to decode: a report written by `prospector report`, "
+                    + "payloads saved from the broker, or - for stdin.")
     Path file;
 
     @Option(names = "--json", description = "Print one JSON object per message, one per line, with a `kind` field.")
     boolean json;
 
-    @Option(names = "--verifier-key", paramLabel = "FILE",
+    @Option(
+            names = "--verifier-key",
+            paramLabel = "FILE",
             description = "The verifier's public key (PEM): receipts must be signed by it.")
     Path verifierKey;
 
@@ -67,12 +74,17 @@ public final class InspectCommand implements Callable<Integer> {
             }
         } catch (UnreadableItemException e) {
             output.print(e);
-            tally.add(e.number(), e.offset(), Optional.of("is not a valid Prospector " + e.looksLike() + ": " + e.getMessage()));
+            tally.add(
+                    e.number(),
+                    e.offset(),
+                    Optional.of("is not a valid Prospector " + e.looksLike() + ": " + e.getMessage()));
         } catch (IOException e) {
             throw new Failure("cannot read " + name + ": " + e.getMessage());
         }
         if (tally.messages == 0) {
-            throw new Failure(stdin ? "no message on stdin" : name + " is empty: is it the right file?", Failure.Kind.CHECK_FAILED);
+            throw new Failure(
+                    stdin ? "no message on stdin" : name + " is empty: is it the right file?",
+                    Failure.Kind.CHECK_FAILED);
         }
         if (tally.problems > 0) {
             throw new Failure(tally.firstProblem(name), Failure.Kind.CHECK_FAILED);
@@ -109,7 +121,8 @@ public final class InspectCommand implements Callable<Integer> {
         try {
             return DeviceKeys.readPublicKey(pem);
         } catch (KeyCustodyException e) {
-            throw new Failure("--verifier-key: " + e.getMessage() + ": give the verifier's public key (PEM, BEGIN PUBLIC KEY)");
+            throw new Failure(
+                    "--verifier-key: " + e.getMessage() + ": give the verifier's public key (PEM, BEGIN PUBLIC KEY)");
         }
     }
 
@@ -127,8 +140,7 @@ public final class InspectCommand implements Callable<Integer> {
     private static InputStream nonClosing(InputStream in) {
         return new FilterInputStream(in) {
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 }

@@ -15,8 +15,8 @@ import dev.prospector.agent.wire.WireMessage.Undecodable;
 import dev.prospector.attest.Claims;
 import dev.prospector.attest.Measurement;
 import dev.prospector.attest.MeasurementClaim;
-import dev.prospector.attest.Receipt;
 import dev.prospector.attest.ReasonCode;
+import dev.prospector.attest.Receipt;
 import dev.prospector.attest.UnavailableMeasurement;
 import dev.prospector.ledger.Attestation;
 import dev.prospector.ledger.BlockHeader;
@@ -62,12 +62,16 @@ final class InspectOutput {
     /** Where reading stopped: the item whose end could not be found. */
     void print(UnreadableItemException e) {
         if (json) {
-            out.println(JsonOutput.of(CBORObject.NewOrderedMap().Add("kind", "unreadable").Add("message", e.number())
-                    .Add("offset", e.offset()).Add("expected", e.looksLike()).Add("error", e.getMessage())));
+            out.println(JsonOutput.of(CBORObject.NewOrderedMap()
+                    .Add("kind", "unreadable")
+                    .Add("message", e.number())
+                    .Add("offset", e.offset())
+                    .Add("expected", e.looksLike())
+                    .Add("error", e.getMessage())));
         } else {
             separate();
-            out.println("message " + e.number() + ", byte " + e.offset() + ": not a valid Prospector " + e.looksLike() + ": "
-                    + SafeText.escape(e.getMessage()) + "; reading stops here");
+            out.println("message " + e.number() + ", byte " + e.offset() + ": not a valid Prospector " + e.looksLike()
+                    + ": " + SafeText.escape(e.getMessage()) + "; reading stops here");
         }
         out.flush();
     }
@@ -179,7 +183,11 @@ final class InspectOutput {
 
     private static void receipt(ReceiptMessage m, Rows t) {
         Receipt r = m.receipt();
-        t.row("outcome", r.ok() ? "accepted" : "rejected: " + r.reason().map(ReasonCode::code).orElse("?"));
+        t.row(
+                "outcome",
+                r.ok()
+                        ? "accepted"
+                        : "rejected: " + r.reason().map(ReasonCode::code).orElse("?"));
         t.row("detail", r.detail());
         t.row("device", r.device().map(Object::toString).orElse("(not named)"));
         t.row("seq", r.seq().isPresent() ? Long.toString(r.seq().getAsLong()) : "(not named)");
@@ -195,8 +203,11 @@ final class InspectOutput {
         t.row("report", HEX.formatHex(r.reportHash()) + " (SHA-256)");
         t.row("at", r.at());
         t.row("window", format(r.window().toMillis() / 1000.0) + " s");
-        r.challenge().ifPresent(c -> t.row("challenge", HEX.formatHex(c.nonce()) + " (answer within "
-                + format(c.ttl().toMillis() / 1000.0) + " s)"));
+        r.challenge()
+                .ifPresent(c -> t.row(
+                        "challenge",
+                        HEX.formatHex(c.nonce()) + " (answer within "
+                                + format(c.ttl().toMillis() / 1000.0) + " s)"));
         m.signer().ifPresent(s -> t.row("signer", s));
     }
 
@@ -204,13 +215,21 @@ final class InspectOutput {
         t.row("online", s.online());
         t.row("device", s.device().value());
         for (Map.Entry<String, CBORObject> f : s.fields().entrySet()) {
-            boolean keyField = f.getKey().equals("key") || f.getKey().equals("key_hex") && !s.fields().containsKey("key");
+            boolean keyField = f.getKey().equals("key")
+                    || f.getKey().equals("key_hex") && !s.fields().containsKey("key");
             if (f.getKey().equals("key_hex") && !keyField && s.key().isPresent()) {
                 continue; // the same key as "key" (checked when read), shown there
             } else if (keyField && s.key().isPresent()) {
-                t.row("key", HEX.formatHex(s.key().get()) + " (base64 " + Base64.getEncoder().encodeToString(s.key().get()) + ")");
+                t.row(
+                        "key",
+                        HEX.formatHex(s.key().get()) + " (base64 "
+                                + Base64.getEncoder().encodeToString(s.key().get()) + ")");
             } else {
-                t.row(f.getKey(), f.getValue().getType() == CBORType.TextString ? f.getValue().AsString() : JsonOutput.of(f.getValue()));
+                t.row(
+                        f.getKey(),
+                        f.getValue().getType() == CBORType.TextString
+                                ? f.getValue().AsString()
+                                : JsonOutput.of(f.getValue()));
             }
         }
     }
@@ -223,22 +242,40 @@ final class InspectOutput {
         t.row("hash", HEX.formatHex(b.hash()));
         t.row("parent", HEX.formatHex(h.parentHash()));
         t.row("proposer", h.proposer().hex());
-        t.row("tx root", HEX.formatHex(h.txRoot()) + (b.txRootMatches() ? " (matches the transactions)"
-                : " (does NOT match the transactions)"));
+        t.row(
+                "tx root",
+                HEX.formatHex(h.txRoot())
+                        + (b.txRootMatches() ? " (matches the transactions)" : " (does NOT match the transactions)"));
         t.row("state root", HEX.formatHex(h.stateRoot()));
-        t.row("txs", h.txCount() + (b.txsByKind().isEmpty() ? "" : " (" + b.txsByKind().entrySet().stream()
-                .map(e -> e.getKey().name().toLowerCase(Locale.ROOT) + " " + e.getValue())
-                .collect(Collectors.joining(", ")) + ")"));
-        t.row("tx signatures", b.invalidTxSignatures() == 0 ? "all valid"
-                : b.invalidTxSignatures() + " invalid, the first in transaction " + b.firstInvalidTx().getAsInt());
+        t.row(
+                "txs",
+                h.txCount()
+                        + (b.txsByKind().isEmpty()
+                                ? ""
+                                : " ("
+                                        + b.txsByKind().entrySet().stream()
+                                                .map(e ->
+                                                        e.getKey().name().toLowerCase(Locale.ROOT) + " " + e.getValue())
+                                                .collect(Collectors.joining(", "))
+                                        + ")"));
+        t.row(
+                "tx signatures",
+                b.invalidTxSignatures() == 0
+                        ? "all valid"
+                        : b.invalidTxSignatures() + " invalid, the first in transaction "
+                                + b.firstInvalidTx().getAsInt());
     }
 
     private static void attestation(Attestation a, Rows t) {
         t.row("shard", a.shard());
         t.row("height", a.height());
         t.row("block", HEX.formatHex(a.blockHash()));
-        t.row("verdict", a.valid() ? "valid" : "invalid: " + a.reason().map(InvalidReason::code).orElse("?")
-                + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")"));
+        t.row(
+                "verdict",
+                a.valid()
+                        ? "valid"
+                        : "invalid: " + a.reason().map(InvalidReason::code).orElse("?")
+                                + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")"));
         t.row("state root", HEX.formatHex(a.stateRoot()));
         t.row("device", a.device().hex() + " (the key that signs it)");
     }
@@ -251,8 +288,11 @@ final class InspectOutput {
 
     private static CBORObject json(WireMessage m) {
         WireItem item = m.item();
-        CBORObject o = CBORObject.NewOrderedMap().Add("kind", jsonKind(m)).Add("message", item.number())
-                .Add("offset", item.offset()).Add("bytes", item.length());
+        CBORObject o = CBORObject.NewOrderedMap()
+                .Add("kind", jsonKind(m))
+                .Add("message", item.number())
+                .Add("offset", item.offset())
+                .Add("bytes", item.length());
         if (m instanceof ReportMessage r) {
             claimsJson(r.report().claims(), o);
             o.Add("signature", r.signatureValid() ? "valid" : "invalid");
@@ -272,10 +312,15 @@ final class InspectOutput {
             blockJson(b.block(), o);
         } else if (m instanceof AttestationMessage a) {
             Attestation at = a.attestation();
-            o.Add("shard", at.shard()).Add("height", at.height()).Add("block", HEX.formatHex(at.blockHash()))
-                    .Add("valid", at.valid()).Add("reason", nullable(at.reason().map(InvalidReason::code)))
-                    .Add("detail", at.detail()).Add("state_root", HEX.formatHex(at.stateRoot()))
-                    .Add("device", at.device().hex()).Add("signature", a.signatureValid() ? "valid" : "invalid");
+            o.Add("shard", at.shard())
+                    .Add("height", at.height())
+                    .Add("block", HEX.formatHex(at.blockHash()))
+                    .Add("valid", at.valid())
+                    .Add("reason", nullable(at.reason().map(InvalidReason::code)))
+                    .Add("detail", at.detail())
+                    .Add("state_root", HEX.formatHex(at.stateRoot()))
+                    .Add("device", at.device().hex())
+                    .Add("signature", a.signatureValid() ? "valid" : "invalid");
         } else if (m instanceof Undecodable u) {
             o.Add("expected", u.looksLike()).Add("error", u.reason());
         }
@@ -318,8 +363,11 @@ final class InspectOutput {
         CBORObject meas = CBORObject.NewArray();
         for (Measurement m : c.measurements()) {
             if (m instanceof MeasurementClaim v) {
-                meas.Add(CBORObject.NewOrderedMap().Add("name", v.name()).Add("value", v.value())
-                        .Add("unit", v.unit()).Add("source", v.source()));
+                meas.Add(CBORObject.NewOrderedMap()
+                        .Add("name", v.name())
+                        .Add("value", v.value())
+                        .Add("unit", v.unit())
+                        .Add("source", v.source()));
             } else if (m instanceof UnavailableMeasurement u) {
                 meas.Add(CBORObject.NewOrderedMap().Add("name", u.name()).Add("unavailable", u.reason()));
             }
@@ -341,15 +389,21 @@ final class InspectOutput {
                 .Add("at", r.at().toString())
                 .Add("window_ms", r.window().toMillis())
                 .Add("challenge", nullable(r.challenge().map(c -> HEX.formatHex(c.nonce()))))
-                .Add("challenge_ttl_ms", r.challenge().map(c -> CBORObject.FromObject(c.ttl().toMillis())).orElse(CBORObject.Null))
+                .Add(
+                        "challenge_ttl_ms",
+                        r.challenge()
+                                .map(c -> CBORObject.FromObject(c.ttl().toMillis()))
+                                .orElse(CBORObject.Null))
                 .Add("signed", m.signer().isPresent())
                 .Add("signer", nullable(m.signer()))
-                .Add("signature", switch (m.signature()) {
-                    case VALID -> "valid";
-                    case INVALID -> "invalid";
-                    case NOT_CHECKED -> "not checked";
-                    case UNSIGNED -> "none";
-                });
+                .Add(
+                        "signature",
+                        switch (m.signature()) {
+                            case VALID -> "valid";
+                            case INVALID -> "invalid";
+                            case NOT_CHECKED -> "not checked";
+                            case UNSIGNED -> "none";
+                        });
     }
 
     private static void blockJson(BlockSummary b, CBORObject o) {

@@ -19,12 +19,12 @@ public final class JsonOutput {
      * to 12 digits.
      */
     static final int SIGNIFICANT_DIGITS = 12;
+
     private static final MathContext ROUNDING = new MathContext(SIGNIFICANT_DIGITS);
     /** Below this a whole double is written as the integer it is (beyond, a double skips integers). */
     private static final double EXACT_INTEGERS = 1e15;
 
-    private JsonOutput() {
-    }
+    private JsonOutput() {}
 
     /** {@code value} as one line of JSON. */
     public static String of(CBORObject value) {
@@ -58,8 +58,10 @@ public final class JsonOutput {
                 }
                 first = false;
                 // JSON keys are strings: a number or other key is written as its JSON text, quoted.
-                b.append(key.getType() == CBORType.TextString ? key.ToJSONString()
-                        : CBORObject.FromObject(key.ToJSONString()).ToJSONString());
+                b.append(
+                        key.getType() == CBORType.TextString
+                                ? key.ToJSONString()
+                                : CBORObject.FromObject(key.ToJSONString()).ToJSONString());
                 b.append(':');
                 write(v.get(key), b);
             }

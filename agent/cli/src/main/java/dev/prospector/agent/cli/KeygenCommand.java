@@ -8,26 +8,36 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "keygen", mixinStandardHelpOptions = true,
-        description = {"Create the device's Ed25519 key pair, or rotate it (--rotate).",
+@Command(
+        name = "keygen",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Create the device's Ed25519 key pair, or rotate it (--rotate).",
             "Writes DIR/device.key (PKCS#8 PEM, mode 0600) and DIR/device.pub (PEM), and prints the device id last.",
             "--rotate replaces the key but keeps the device's identity and history: the old key signs a statement naming"
-                    + " the new one (kept in DIR/device.rot and carried in every report), which verifiers follow."})
+                    + " the new one (kept in DIR/device.rot and carried in every report), which verifiers follow."
+        })
 public final class KeygenCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Folder for the key files (created if missing).")
+    @Option(
+            names = "--dir",
+            required = true,
+            paramLabel = "DIR",
+            description = "Folder for the key files (created if missing).")
     Path dir;
 
     @Option(names = "--force", description = "Replace an existing key. The device then has a new identity.")
     boolean force;
 
-    @Option(names = "--rotate", description = "Replace the existing key with a new one for the same device (same id, chain goes on).")
+    @Option(
+            names = "--rotate",
+            description = "Replace the existing key with a new one for the same device (same id, chain goes on).")
     boolean rotate;
 
     @Override
@@ -65,7 +75,8 @@ public final class KeygenCommand implements Callable<Integer> {
 
     private int rotate() {
         if (force) {
-            throw new Failure("--rotate and --force exclude each other: --rotate keeps the device's identity, --force makes a new one");
+            throw new Failure(
+                    "--rotate and --force exclude each other: --rotate keeps the device's identity, --force makes a new one");
         }
         DeviceKeyFile.requirePemIfPresent(dir);
         DeviceKeys rotated;
@@ -76,10 +87,12 @@ public final class KeygenCommand implements Callable<Integer> {
         } catch (KeyCustodyException e) {
             throw new Failure(e.getMessage());
         } catch (IllegalStateException e) {
-            throw new Failure(e.getMessage() + "; the limit keeps reports small. Make a new identity with --force if you must");
+            throw new Failure(
+                    e.getMessage() + "; the limit keeps reports small. Make a new identity with --force if you must");
         }
         var out = spec.commandLine().getOut();
-        out.println("rotated the key in " + dir + " (rotation " + rotated.rotations().size() + "); the device keeps its id."
+        out.println("rotated the key in " + dir + " (rotation "
+                + rotated.rotations().size() + "); the device keeps its id."
                 + " Restart a running agent so that it signs with the new key.");
         out.println(rotated.deviceId().value());
         out.flush();

@@ -55,9 +55,11 @@ public final class LedgerCommand implements Runnable {
         try {
             return new BlockFile.Reader(file);
         } catch (NoSuchFileException e) {
-            throw new Failure("block file " + file + " does not exist; create one with `prospector ledger gen --out " + file + "`");
+            throw new Failure("block file " + file + " does not exist; create one with `prospector ledger gen --out "
+                    + file + "`");
         } catch (IOException e) {
-            throw new Failure("cannot read block file " + file + ": " + e.getMessage() + "; check the path and its permissions");
+            throw new Failure(
+                    "cannot read block file " + file + ": " + e.getMessage() + "; check the path and its permissions");
         } catch (MalformedException e) {
             // The ledger's own message may already say "not a ledger block file (…)": say it once.
             String why = e.getMessage();
@@ -71,26 +73,47 @@ public final class LedgerCommand implements Runnable {
     }
 
     /** {@code ledger gen}: a genesis and blocks of signed transfers. */
-    @Command(name = "gen", mixinStandardHelpOptions = true,
-            description = {"Write a block file: a genesis and blocks of signed transfers.",
-                "The genesis holds --accounts accounts, each block --txs signed transfers. An existing file is kept unless --force."})
+    @Command(
+            name = "gen",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Write a block file: a genesis and blocks of signed transfers.",
+                "The genesis holds --accounts accounts, each block --txs signed transfers. An existing file is kept unless --force."
+            })
     static final class Gen implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Option(names = "--txs", required = true, description = "Transfers per block.")
         int txs;
-        @Option(names = "--accounts", required = true, description = "Accounts in the genesis (the first ones hold keys and send).")
+
+        @Option(
+                names = "--accounts",
+                required = true,
+                description = "Accounts in the genesis (the first ones hold keys and send).")
         int accounts;
-        @Option(names = "--contention", defaultValue = "0", description = "0..1: share of transfers paying one hot account (default ${DEFAULT-VALUE}).")
+
+        @Option(
+                names = "--contention",
+                defaultValue = "0",
+                description = "0..1: share of transfers paying one hot account (default ${DEFAULT-VALUE}).")
         double contention;
-        @Option(names = "--seed", defaultValue = "1", description = "Seed for keys and transfers (default ${DEFAULT-VALUE}).")
+
+        @Option(
+                names = "--seed",
+                defaultValue = "1",
+                description = "Seed for keys and transfers (default ${DEFAULT-VALUE}).")
         long seed;
+
         @Option(names = "--blocks", defaultValue = "1", description = "Blocks to write (default ${DEFAULT-VALUE}).")
         int blocks;
+
         @Option(names = "--out", required = true, description = "Block file to write.")
         Path out;
+
         @Option(names = "--genesis-out", description = "Also write the genesis alone (what a node is configured with).")
         Path genesisOut;
+
         @Option(names = "--force", description = "Replace --out and --genesis-out if they exist.")
         boolean force;
 
@@ -118,7 +141,12 @@ public final class LedgerCommand implements Runnable {
                 for (int b = 1; b <= blocks; b++) {
                     byte[] block = w.nextBlock(contention);
                     file.append(block);
-                    o.printf(Locale.ROOT, "block %d/%d: %,d txs, root %s%n", b, blocks, txs,
+                    o.printf(
+                            Locale.ROOT,
+                            "block %d/%d: %,d txs, root %s%n",
+                            b,
+                            blocks,
+                            txs,
                             HEX.formatHex(w.builder().chain().state().root(null)));
                     o.flush();
                 }
@@ -130,7 +158,8 @@ public final class LedgerCommand implements Runnable {
                 try (var g = Files.newOutputStream(genesisOut)) {
                     w.genesis().write(g);
                 } catch (IOException e) {
-                    throw new Failure("cannot write " + genesisOut + ": " + e.getMessage() + "; check the path and free space");
+                    throw new Failure(
+                            "cannot write " + genesisOut + ": " + e.getMessage() + "; check the path and free space");
                 }
                 o.printf(Locale.ROOT, "wrote genesis %s%n", genesisOut);
             }
@@ -143,27 +172,42 @@ public final class LedgerCommand implements Runnable {
                 throw new Failure(option + " " + file + " is a directory: name a file, e.g. " + file.resolve(example));
             }
             if (Files.exists(file) && !force) {
-                throw new Failure("a file already exists at " + file + " (" + option + "): keep it, or pass --force to replace it");
+                throw new Failure("a file already exists at " + file + " (" + option
+                        + "): keep it, or pass --force to replace it");
             }
         }
     }
 
     /** {@code ledger validate}: check every block of a file, printing per-block figures. */
-    @Command(name = "validate", mixinStandardHelpOptions = true,
-            description = {"Validate a block file block by block.",
-                "Prints for each block its transactions, time, tx/s, state root and verdict; exits 1 if a block is invalid."})
+    @Command(
+            name = "validate",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Validate a block file block by block.",
+                "Prints for each block its transactions, time, tx/s, state root and verdict; exits 1 if a block is invalid."
+            })
     static final class Validate implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Parameters(paramLabel = "FILE", description = "Block file from `ledger gen`.")
         Path file;
+
         @Option(names = "--threads", description = "Executor threads; 1 runs the sequential executor (default: cores).")
         Integer threads;
+
         @Option(names = "--no-signatures", description = "Skip signature checks (execution and state root only).")
         boolean noSignatures;
-        @Option(names = "--data", description = "Persist into (or resume from) this node data directory: imports the file.")
+
+        @Option(
+                names = "--data",
+                description = "Persist into (or resume from) this node data directory: imports the file.")
         Path data;
-        @Option(names = "--snapshot-every", defaultValue = "1000", description = "With --data: blocks between snapshots (default ${DEFAULT-VALUE}).")
+
+        @Option(
+                names = "--snapshot-every",
+                defaultValue = "1000",
+                description = "With --data: blocks between snapshots (default ${DEFAULT-VALUE}).")
         int snapshotEvery;
 
         @Override
@@ -180,8 +224,14 @@ public final class LedgerCommand implements Runnable {
             int invalid = 0;
             try (BlockFile.Reader r = openBlockFile(file)) {
                 Genesis g = r.genesis();
-                o.printf(Locale.ROOT, "genesis %s: shard %d, %,d accounts; executor: %s, %d thread(s), signatures %s%n",
-                        HEX.formatHex(g.hash()), g.params().shard(), g.accountCount(), t > 1 ? "parallel" : "sequential", t,
+                o.printf(
+                        Locale.ROOT,
+                        "genesis %s: shard %d, %,d accounts; executor: %s, %d thread(s), signatures %s%n",
+                        HEX.formatHex(g.hash()),
+                        g.params().shard(),
+                        g.accountCount(),
+                        t > 1 ? "parallel" : "sequential",
+                        t,
                         noSignatures ? "skipped" : "checked");
                 o.flush();
                 Chain chain;
@@ -202,18 +252,31 @@ public final class LedgerCommand implements Runnable {
                         int n = ok.timings().txs();
                         total += n;
                         nanos += dt;
-                        o.printf(Locale.ROOT, "block %d: %,d txs, %.1f ms, %,.0f tx/s, root %s, valid%n", ok.height(), n, dt / 1e6,
-                                n / (dt / 1e9), HEX.formatHex(ok.stateRoot()));
+                        o.printf(
+                                Locale.ROOT,
+                                "block %d: %,d txs, %.1f ms, %,.0f tx/s, root %s, valid%n",
+                                ok.height(),
+                                n,
+                                dt / 1e6,
+                                n / (dt / 1e9),
+                                HEX.formatHex(ok.stateRoot()));
                     } else {
                         BlockVerdict.Invalid bad = (BlockVerdict.Invalid) v;
                         invalid++;
-                        o.printf(Locale.ROOT, "block %d: %.1f ms, root %s, invalid: %s (%s)%n", bad.height(), dt / 1e6,
-                                HEX.formatHex(chain.state().root(pool)), bad.reason().code(), bad.detail());
+                        o.printf(
+                                Locale.ROOT,
+                                "block %d: %.1f ms, root %s, invalid: %s (%s)%n",
+                                bad.height(),
+                                dt / 1e6,
+                                HEX.formatHex(chain.state().root(pool)),
+                                bad.reason().code(),
+                                bad.detail());
                     }
                     o.flush();
                 }
                 if (nanos > 0) {
-                    o.printf(Locale.ROOT, "%,d txs in valid blocks, %,.0f tx/s overall%n", total, total / (nanos / 1e9));
+                    o.printf(
+                            Locale.ROOT, "%,d txs in valid blocks, %,.0f tx/s overall%n", total, total / (nanos / 1e9));
                 }
             } catch (MalformedException e) {
                 throw new Failure(file + ": " + e.getMessage() + "; regenerate it with `prospector ledger gen`");
@@ -236,8 +299,14 @@ public final class LedgerCommand implements Runnable {
                 long t0 = System.nanoTime();
                 LedgerNode.Config cfg = new LedgerNode.Config(Optional.of(data), t, snapshotEvery, !noSignatures);
                 try (LedgerNode node = LedgerNode.open(r.genesis(), cfg, AttestationSigner.ed25519(new byte[32]))) {
-                    o.printf(Locale.ROOT, "opened %s at height %d in %.0f ms (%d blocks replayed from the log), root %s%n", data,
-                            node.height(), (System.nanoTime() - t0) / 1e6, node.replayedBlocks(), HEX.formatHex(node.stateRoot()));
+                    o.printf(
+                            Locale.ROOT,
+                            "opened %s at height %d in %.0f ms (%d blocks replayed from the log), root %s%n",
+                            data,
+                            node.height(),
+                            (System.nanoTime() - t0) / 1e6,
+                            node.replayedBlocks(),
+                            HEX.formatHex(node.stateRoot()));
                     o.flush();
                     for (Optional<byte[]> b = r.next(); b.isPresent(); b = r.next()) {
                         long t1 = System.nanoTime();
@@ -245,15 +314,27 @@ public final class LedgerCommand implements Runnable {
                         long dt = System.nanoTime() - t1;
                         if (v instanceof BlockVerdict.Valid ok) {
                             int n = ok.timings().txs();
-                            o.printf(Locale.ROOT, "block %d: %,d txs, %.1f ms (persisted), %,.0f tx/s, root %s, valid%n", ok.height(), n,
-                                    dt / 1e6, n / (dt / 1e9), HEX.formatHex(ok.stateRoot()));
-                        } else if (v instanceof BlockVerdict.Invalid old && old.reason() == InvalidReason.WRONG_HEIGHT
+                            o.printf(
+                                    Locale.ROOT,
+                                    "block %d: %,d txs, %.1f ms (persisted), %,.0f tx/s, root %s, valid%n",
+                                    ok.height(),
+                                    n,
+                                    dt / 1e6,
+                                    n / (dt / 1e9),
+                                    HEX.formatHex(ok.stateRoot()));
+                        } else if (v instanceof BlockVerdict.Invalid old
+                                && old.reason() == InvalidReason.WRONG_HEIGHT
                                 && old.height() <= node.height()) {
                             o.printf(Locale.ROOT, "block %d: already in %s%n", old.height(), data);
                         } else {
                             BlockVerdict.Invalid bad = (BlockVerdict.Invalid) v;
                             invalid++;
-                            o.printf(Locale.ROOT, "block %d: invalid: %s (%s)%n", bad.height(), bad.reason().code(), bad.detail());
+                            o.printf(
+                                    Locale.ROOT,
+                                    "block %d: invalid: %s (%s)%n",
+                                    bad.height(),
+                                    bad.reason().code(),
+                                    bad.detail());
                         }
                         o.flush();
                     }
@@ -268,20 +349,31 @@ public final class LedgerCommand implements Runnable {
     }
 
     /** {@code ledger balance}: an account's balance, optionally with its Merkle proof. */
-    @Command(name = "balance", mixinStandardHelpOptions = true,
-            description = {"Show an account's balance, optionally with its Merkle proof.",
-                "Reads the head of a block file (replaying its blocks) or of a node's data directory."})
+    @Command(
+            name = "balance",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Show an account's balance, optionally with its Merkle proof.",
+                "Reads the head of a block file (replaying its blocks) or of a node's data directory."
+            })
     static final class Balance implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Parameters(paramLabel = "ADDRESS", description = "Account address: 64 hex digits (its Ed25519 public key).")
         String address;
+
         @Option(names = "--file", description = "Block file: its genesis and, without --data, its blocks to replay.")
         Path file;
+
         @Option(names = "--genesis", description = "Genesis file of the shard (with --data, instead of --file).")
         Path genesisFile;
-        @Option(names = "--data", description = "A node's ledger data directory: read its state instead of replaying blocks.")
+
+        @Option(
+                names = "--data",
+                description = "A node's ledger data directory: read its state instead of replaying blocks.")
         Path data;
+
         @Option(names = "--proof", description = "Print the sparse Merkle proof and check it against the state root.")
         boolean proof;
 
@@ -295,7 +387,8 @@ public final class LedgerCommand implements Runnable {
             }
             PrintWriter o = spec.commandLine().getOut();
             if (file == null && (genesisFile == null || data == null)) {
-                throw new Failure("say where the shard is: --file BLOCKFILE, or --genesis GENESIS --data DIR of a node");
+                throw new Failure(
+                        "say where the shard is: --file BLOCKFILE, or --genesis GENESIS --data DIR of a node");
             }
             if (data != null && !Files.isDirectory(data)) {
                 throw new Failure("data directory " + data + " does not exist; pass the node's ledger directory");
@@ -303,13 +396,16 @@ public final class LedgerCommand implements Runnable {
             BlockFile.Reader r = file == null ? null : openBlockFile(file);
             try {
                 Genesis g = r != null ? r.genesis() : readGenesis(genesisFile);
-                LedgerNode.Config cfg = new LedgerNode.Config(Optional.ofNullable(data), defaultThreads(), Integer.MAX_VALUE, false);
+                LedgerNode.Config cfg =
+                        new LedgerNode.Config(Optional.ofNullable(data), defaultThreads(), Integer.MAX_VALUE, false);
                 try (LedgerNode node = LedgerNode.open(g, cfg, AttestationSigner.ed25519(new byte[32]))) {
                     if (data == null) {
                         for (Optional<byte[]> b = r.next(); b.isPresent(); b = r.next()) {
                             BlockVerdict v = node.apply(b.get());
                             if (v instanceof BlockVerdict.Invalid bad) {
-                                o.printf("stopping at block %d: invalid: %s (%s)%n", bad.height(), bad.reason().code(), bad.detail());
+                                o.printf(
+                                        "stopping at block %d: invalid: %s (%s)%n",
+                                        bad.height(), bad.reason().code(), bad.detail());
                                 break;
                             }
                         }
@@ -329,7 +425,8 @@ public final class LedgerCommand implements Runnable {
             try {
                 return Genesis.read(f);
             } catch (NoSuchFileException e) {
-                throw new Failure("genesis file " + f + " does not exist; pass the shard's genesis (ledger gen --genesis-out)");
+                throw new Failure(
+                        "genesis file " + f + " does not exist; pass the shard's genesis (ledger gen --genesis-out)");
             } catch (IOException e) {
                 throw new Failure("cannot read genesis " + f + ": " + e.getMessage());
             } catch (MalformedException e) {
@@ -341,9 +438,11 @@ public final class LedgerCommand implements Runnable {
             byte[] root = node.stateRoot();
             AccountProof p = node.prove(a);
             o.printf("address %s%nheight %d%nstate root %s%n", a.hex(), node.height(), HEX.formatHex(root));
-            p.account().ifPresentOrElse(
-                    acc -> o.printf("balance %d%nstake %d%nnonce %d%n", acc.balance(), acc.stake(), acc.nonce()),
-                    () -> o.printf("no account (balance 0)%n"));
+            p.account()
+                    .ifPresentOrElse(
+                            acc -> o.printf(
+                                    "balance %d%nstake %d%nnonce %d%n", acc.balance(), acc.stake(), acc.nonce()),
+                            () -> o.printf("no account (balance 0)%n"));
             if (!proof) {
                 return 0;
             }
@@ -352,7 +451,9 @@ public final class LedgerCommand implements Runnable {
                 o.printf("  %s%n", HEX.formatHex(s));
             }
             if (p.account().isEmpty()) {
-                o.printf("  ends at %s (proves absence)%n", p.leaf().map(l -> "account " + l.address().hex()).orElse("an empty subtree"));
+                o.printf(
+                        "  ends at %s (proves absence)%n",
+                        p.leaf().map(l -> "account " + l.address().hex()).orElse("an empty subtree"));
             }
             boolean ok = p.verify(root);
             o.printf("proof %s against state root%n", ok ? "verifies" : "DOES NOT verify");

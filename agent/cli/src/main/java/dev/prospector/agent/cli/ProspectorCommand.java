@@ -80,8 +80,11 @@ public final class ProspectorCommand implements Runnable {
         java.util.List<String> levels = java.util.List.of("trace", "debug", "info", "warn", "error", "off");
         String fromEnv = System.getenv("PROSPECTOR_LOG_LEVEL");
         String wanted = fromEnv == null ? "" : fromEnv.trim().toLowerCase(java.util.Locale.ROOT);
-        boolean daemon = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst()
-                .map(c -> c.equals("run") || c.equals("verifier")).orElse(false);
+        boolean daemon = Arrays.stream(args)
+                .filter(a -> !a.startsWith("-"))
+                .findFirst()
+                .map(c -> c.equals("run") || c.equals("verifier"))
+                .orElse(false);
         String level = debug ? "debug" : levels.contains(wanted) ? wanted : daemon ? "info" : "warn";
         try {
             org.tinylog.configuration.Configuration.set("writer.level", level);
@@ -89,8 +92,11 @@ public final class ProspectorCommand implements Runnable {
             // Logging already started (tests run several commands in one JVM): keep its level.
         }
         if (!wanted.isEmpty() && !levels.contains(wanted)) {
-            org.tinylog.Logger.warn("PROSPECTOR_LOG_LEVEL={} is not a log level ({}); logging at {}", fromEnv.trim(),
-                    String.join(", ", levels), level);
+            org.tinylog.Logger.warn(
+                    "PROSPECTOR_LOG_LEVEL={} is not a log level ({}); logging at {}",
+                    fromEnv.trim(),
+                    String.join(", ", levels),
+                    level);
         }
     }
 
@@ -133,8 +139,7 @@ public final class ProspectorCommand implements Runnable {
                 }
                 return ExitCodes.of(user.kind());
             }
-            err.println("prospector: internal error: " + ex
-                    + (debug ? "" : " (run again with --debug for details)"));
+            err.println("prospector: internal error: " + ex + (debug ? "" : " (run again with --debug for details)"));
             if (debug) {
                 ex.printStackTrace(err);
             }

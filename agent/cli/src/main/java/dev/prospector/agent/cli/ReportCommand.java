@@ -21,34 +21,57 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "report", mixinStandardHelpOptions = true,
-        description = {"Measure the board and write one signed report to a file.",
+@Command(
+        name = "report",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Measure the board and write one signed report to a file.",
             "The report is a tagged COSE_Sign1, signed with the key in --key-dir; it continues the chain (seq, prev)"
-                    + " kept in the state dir."})
+                    + " kept in the state dir."
+        })
 public final class ReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--once", required = true, description = "Make one report and exit (periodic reports: `prospector run`).")
+    @Option(
+            names = "--once",
+            required = true,
+            description = "Make one report and exit (periodic reports: `prospector run`).")
     boolean once;
 
-    @Option(names = "--key-dir", required = true, paramLabel = "DIR", description = "Folder with device.key (see `prospector keygen`).")
+    @Option(
+            names = "--key-dir",
+            required = true,
+            paramLabel = "DIR",
+            description = "Folder with device.key (see `prospector keygen`).")
     Path keyDir;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the report.")
     Path out;
 
-    @Option(names = "--fleet", defaultValue = "default", description = "Fleet the report is for (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--fleet",
+            defaultValue = "default",
+            description = "Fleet the report is for (default: ${DEFAULT-VALUE}).")
     String fleet;
 
-    @Option(names = "--board", defaultValue = "auto", converter = BoardOption.class,
+    @Option(
+            names = "--board",
+            defaultValue = "auto",
+            converter = BoardOption.class,
             description = "auto or linux (this machine's /proc and /sys), or emulated (default: ${DEFAULT-VALUE}).")
     BoardSelection board;
 
-    @Option(names = "--state-dir", paramLabel = "DIR", description = "Where the chain state lives (default: the key dir).")
+    @Option(
+            names = "--state-dir",
+            paramLabel = "DIR",
+            description = "Where the chain state lives (default: the key dir).")
     Path stateDir;
 
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder whose filesystem the storage readings describe (default: the key dir).")
+    @Option(
+            names = "--data-dir",
+            paramLabel = "DIR",
+            description = "Folder whose filesystem the storage readings describe (default: the key dir).")
     Path dataDir;
 
     @Override
@@ -65,12 +88,14 @@ public final class ReportCommand implements Callable<Integer> {
             ReportSigner signer = new ReportSigner(keys, ChainState.open(state));
             byte[] configHash = AgentWiring.configHash("report", fleet, board.name());
             // The file is written before the chain state moves on: if it cannot be, no seq is used.
-            report = signer.sign(AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC(), b.info())
-                    .input(b.measure(), Optional.empty()), r -> writeAtomically(out, r.bytes()));
+            report = signer.sign(
+                    AgentWiring.reportFactory(fleet, configHash, Clock.systemUTC(), b.info())
+                            .input(b.measure(), Optional.empty()),
+                    r -> writeAtomically(out, r.bytes()));
         }
         var w = spec.commandLine().getOut();
-        w.println("wrote report seq " + report.claims().seq() + " of device " + keys.deviceId().value()
-                + " (" + report.bytes().length + " bytes) to " + out);
+        w.println("wrote report seq " + report.claims().seq() + " of device "
+                + keys.deviceId().value() + " (" + report.bytes().length + " bytes) to " + out);
         w.flush();
         return 0;
     }
@@ -99,7 +124,8 @@ public final class ReportCommand implements Callable<Integer> {
                 Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
-            throw new Failure("cannot write " + file + ": " + e.getMessage() + " (check the folder exists and is writable)");
+            throw new Failure(
+                    "cannot write " + file + ": " + e.getMessage() + " (check the folder exists and is writable)");
         }
     }
 }

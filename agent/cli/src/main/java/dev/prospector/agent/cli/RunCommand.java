@@ -4,19 +4,17 @@ import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.systemd.SystemdNotifier;
-import dev.prospector.agent.transport.BrokerUrl;
-import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.hardware.BoardConfig;
 import dev.prospector.hardware.BoardSelection;
+import dev.prospector.hardware.Faults;
 import dev.prospector.hardware.HardwareSettings;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import dev.prospector.hardware.Faults;
-import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -25,11 +23,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Run the agent: measure, sign and send a report every interval.",
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the agent: measure, sign and send a report every interval.",
             "Settings come from the config file (--config, $PROSPECTOR_CONFIG or /etc/prospector/prospector.conf);"
                     + " flags override it. The device key is created in the data dir on first start.",
-            "Reports wait in the data dir's outbox while the broker is away."})
+            "Reports wait in the data dir's outbox while the broker is away."
+        })
 public final class RunCommand implements Callable<Integer> {
     /** Exit code after a factory reset: EX_TEMPFAIL, so that systemd starts the agent again. */
     static final int EXIT_RESTART = 75;
@@ -39,47 +41,74 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     FleetOptions connection;
 
-    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "/var/lib/prospector",
+    @Option(
+            names = "--data-dir",
+            paramLabel = "DIR",
+            defaultValue = "/var/lib/prospector",
             description = "Key, chain state and outbox (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
     @picocli.CommandLine.ParentCommand
     ProspectorCommand parent;
 
-    @Option(names = "--board", converter = BoardOption.class,
-            description = "auto or linux (this machine's /proc and /sys), or emulated (default: hardware.board, else auto).")
+    @Option(
+            names = "--board",
+            converter = BoardOption.class,
+            description =
+                    "auto or linux (this machine's /proc and /sys), or emulated (default: hardware.board, else auto).")
     BoardSelection board;
 
-    @Option(names = "--interval", defaultValue = "30s", converter = DurationConverter.class,
+    @Option(
+            names = "--interval",
+            defaultValue = "30s",
+            converter = DurationConverter.class,
             description = "Time between reports, e.g. 2s, 30s, 5m (default: ${DEFAULT-VALUE}).")
     Duration interval;
 
-    @Option(names = "--outbox-size", defaultValue = "8M", converter = SizeConverter.class,
-            description = "Most bytes of unsent reports kept on disk; beyond it the oldest are dropped and declared (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--outbox-size",
+            defaultValue = "8M",
+            converter = SizeConverter.class,
+            description =
+                    "Most bytes of unsent reports kept on disk; beyond it the oldest are dropped and declared (default: ${DEFAULT-VALUE}).")
     long outboxSize;
 
     @Mixin
     BrokerSecurityOptions security;
 
-    @Option(names = "--seed", description = "Emulated board only: seed of its values (default: hardware.emulated.seed, else 1).")
+    @Option(
+            names = "--seed",
+            description = "Emulated board only: seed of its values (default: hardware.emulated.seed, else 1).")
     Long seed;
 
-    @Option(names = "--ledger", paramLabel = "FILE",
-            description = "Keep and validate this board's ledger shard, starting from the genesis of FILE (from `prospector ledger gen`).")
+    @Option(
+            names = "--ledger",
+            paramLabel = "FILE",
+            description =
+                    "Keep and validate this board's ledger shard, starting from the genesis of FILE (from `prospector ledger gen`).")
     Path ledger;
 
-    @Option(names = "--faults", paramLabel = "LIST",
+    @Option(
+            names = "--faults",
+            paramLabel = "LIST",
             description = "Emulated board only: faults on at start, comma-separated (e.g. link-down,disk-full).")
     String faults;
 
-    @Option(names = "--verifier-key", paramLabel = "FILE", split = ",",
+    @Option(
+            names = "--verifier-key",
+            paramLabel = "FILE",
+            split = ",",
             description = "Public key (PEM) of a verifier whose signed receipts this board obeys: the verifier's"
                     + " receipt-key/device.pub. Repeatable (or comma-separated in the config file). A report leaves the"
                     + " outbox only when such a receipt names it; without any, the broker's acknowledgement counts.")
     List<Path> verifierKeys = new ArrayList<>();
 
-    @Option(names = "--receipt-timeout", defaultValue = "30s", converter = DurationConverter.class,
-            description = "How long to wait for a report's receipt before sending it again; doubles per attempt, up to 10m (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--receipt-timeout",
+            defaultValue = "30s",
+            converter = DurationConverter.class,
+            description =
+                    "How long to wait for a report's receipt before sending it again; doubles per attempt, up to 10m (default: ${DEFAULT-VALUE}).")
     Duration receiptTimeout;
 
     @picocli.CommandLine.Spec
@@ -92,7 +121,8 @@ public final class RunCommand implements Callable<Integer> {
         DurationConverter.requireAtLeast("--receipt-timeout", receiptTimeout, MIN_INTERVAL);
         HardwareSettings hardware;
         try {
-            hardware = HardwareSettings.parse(parent == null ? Map.of() : parent.hardwareSettings(), dataDir, Clock.systemUTC());
+            hardware = HardwareSettings.parse(
+                    parent == null ? Map.of() : parent.hardwareSettings(), dataDir, Clock.systemUTC());
         } catch (IllegalArgumentException e) {
             throw new Failure("config file: " + e.getMessage());
         }
@@ -110,8 +140,17 @@ public final class RunCommand implements Callable<Integer> {
                 throw new Failure("--faults: " + e.getMessage());
             }
         }
-        return new AgentWiring.RunSettings(connection.broker(), fleet, dataDir, boardConfig, hardware.io(),
-                interval, outboxSize, Optional.ofNullable(ledger), verifierKeys, receiptTimeout);
+        return new AgentWiring.RunSettings(
+                connection.broker(),
+                fleet,
+                dataDir,
+                boardConfig,
+                hardware.io(),
+                interval,
+                outboxSize,
+                Optional.ofNullable(ledger),
+                verifierKeys,
+                receiptTimeout);
     }
 
     @Override
@@ -120,14 +159,18 @@ public final class RunCommand implements Callable<Integer> {
         DeviceKeyFile.requirePemIfPresent(settings.dataDir());
         // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
         // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
-        AgentNode node = AgentWiring.agent(settings, Clock.systemUTC(), security::apply,
+        AgentNode node = AgentWiring.agent(
+                settings,
+                Clock.systemUTC(),
+                security::apply,
                 () -> new Thread(() -> System.exit(EXIT_RESTART), "factory-reset-exit").start());
         SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
-        java.util.concurrent.ScheduledExecutorService watchdogTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "systemd-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
+        java.util.concurrent.ScheduledExecutorService watchdogTimer =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "systemd-watchdog");
+                    t.setDaemon(true);
+                    return t;
+                });
         CountDownLatch stopped = new CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable stop = () -> {
@@ -141,22 +184,34 @@ public final class RunCommand implements Callable<Integer> {
             stopped.countDown();
         };
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "shutdown"));
-        String[] args = spec == null ? new String[0]
-                : spec.commandLine().getParseResult() == null ? new String[0]
-                : spec.root().commandLine().getParseResult().originalArgs().toArray(String[]::new);
+        String[] args = spec == null
+                ? new String[0]
+                : spec.commandLine().getParseResult() == null
+                        ? new String[0]
+                        : spec.root()
+                                .commandLine()
+                                .getParseResult()
+                                .originalArgs()
+                                .toArray(String[]::new);
         Signals.onTerminate(() -> {
             // SIGTERM (systemctl stop): flush, disconnect cleanly, exit 0 — a stop is not a failure.
             stop.run();
             Signals.exit(0);
         });
         Signals.onHangUp(() -> reload(args, settings, node));
-        Logger.info("agent {} reporting to {} as fleet {} every {} s (board {}, data {})", node.device(),
-                settings.broker(), settings.fleet(), interval.toMillis() / 1000.0,
-                settings.board().selection().name().toLowerCase(java.util.Locale.ROOT), dataDir);
+        Logger.info(
+                "agent {} reporting to {} as fleet {} every {} s (board {}, data {})",
+                node.device(),
+                settings.broker(),
+                settings.fleet(),
+                interval.toMillis() / 1000.0,
+                settings.board().selection().name().toLowerCase(java.util.Locale.ROOT),
+                dataDir);
         node.start();
         // systemd (Type=notify): ready once reporting has started (connected or buffering in the
         // outbox), and the watchdog fed only while the node makes progress, so a hung agent is restarted.
-        systemd.ready("reporting every " + interval.toSeconds() + " s to " + settings.broker() + " as " + node.device());
+        systemd.ready(
+                "reporting every " + interval.toSeconds() + " s to " + settings.broker() + " as " + node.device());
         systemd.startWatchdog(watchdogTimer, node::makingProgress);
         stopped.await();
         return 0;
@@ -171,7 +226,8 @@ public final class RunCommand implements Callable<Integer> {
         AgentWiring.RunSettings next;
         try {
             var parsed = ProspectorCommand.parseAgain(args);
-            if (!(parsed.subcommand() != null && parsed.subcommand().commandSpec().userObject() instanceof RunCommand fresh)) {
+            if (!(parsed.subcommand() != null
+                    && parsed.subcommand().commandSpec().userObject() instanceof RunCommand fresh)) {
                 Logger.warn("reload: the command line is not `run`; nothing changed");
                 return;
             }
@@ -205,10 +261,14 @@ public final class RunCommand implements Callable<Integer> {
             Logger.error("reload refused, nothing changed: {}", e.getMessage());
             return;
         }
-        Logger.info("reloaded the configuration: {} trusted verifier key(s), receipt timeout {}, interval {}",
-                next.verifierKeys().size(), DurationConverter.format(next.receiptTimeout()), DurationConverter.format(next.interval()));
+        Logger.info(
+                "reloaded the configuration: {} trusted verifier key(s), receipt timeout {}, interval {}",
+                next.verifierKeys().size(),
+                DurationConverter.format(next.receiptTimeout()),
+                DurationConverter.format(next.interval()));
         if (!restart.isEmpty()) {
-            Logger.warn("changed setting(s) {} take effect only after a restart (systemctl restart prospector); kept the running values",
+            Logger.warn(
+                    "changed setting(s) {} take effect only after a restart (systemctl restart prospector); kept the running values",
                     restart);
         }
     }

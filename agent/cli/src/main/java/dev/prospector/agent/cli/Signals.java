@@ -10,8 +10,7 @@ import sun.misc.Signal;
  * their own, never inside the signal.
  */
 final class Signals {
-    private Signals() {
-    }
+    private Signals() {}
 
     /** Runs {@code action} on SIGTERM instead of the JVM's default (shutdown with exit 143). */
     static void onTerminate(Runnable action) {
@@ -30,14 +29,19 @@ final class Signals {
 
     private static void handle(String name, Runnable action) {
         try {
-            Signal.handle(new Signal(name), s -> new Thread(() -> {
-                try {
-                    action.run();
-                } catch (RuntimeException e) {
-                    Logger.error("handling SIG{} failed: {}", name, e.toString());
-                    Logger.debug(e);
-                }
-            }, "signal-" + name.toLowerCase(java.util.Locale.ROOT)).start());
+            Signal.handle(
+                    new Signal(name),
+                    s -> new Thread(
+                                    () -> {
+                                        try {
+                                            action.run();
+                                        } catch (RuntimeException e) {
+                                            Logger.error("handling SIG{} failed: {}", name, e.toString());
+                                            Logger.debug(e);
+                                        }
+                                    },
+                                    "signal-" + name.toLowerCase(java.util.Locale.ROOT))
+                            .start());
         } catch (IllegalArgumentException e) {
             // The JVM reserves the signal here (e.g. -Xrs); keep its default.
             Logger.debug("cannot handle SIG{}: {}", name, e.getMessage());

@@ -25,9 +25,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-@Command(name = "verifier", mixinStandardHelpOptions = true,
-        description = {"Run the network side's verifier for a fleet.",
-            "Appraises every report, logs one line per outcome, and sends each device a signed receipt."},
+@Command(
+        name = "verifier",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the network side's verifier for a fleet.",
+            "Appraises every report, logs one line per outcome, and sends each device a signed receipt."
+        },
         subcommands = VerifierCommand.Repair.class)
 public final class VerifierCommand implements Callable<Integer> {
     @Spec
@@ -36,33 +40,53 @@ public final class VerifierCommand implements Callable<Integer> {
     @Mixin
     FleetOptions connection;
 
-    @Option(names = "--group", paramLabel = "NAME",
-            description = "Share the fleet's reports with the other verifiers of this group (MQTT 5 shared subscription).")
+    @Option(
+            names = "--group",
+            paramLabel = "NAME",
+            description =
+                    "Share the fleet's reports with the other verifiers of this group (MQTT 5 shared subscription).")
     String group;
 
-    @Option(names = "--partition", paramLabel = "I/N", defaultValue = "0/1",
-            description = "With --group: this verifier serves partition I of N; devices are split by a hash of their id (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--partition",
+            paramLabel = "I/N",
+            defaultValue = "0/1",
+            description =
+                    "With --group: this verifier serves partition I of N; devices are split by a hash of their id (default: ${DEFAULT-VALUE}).")
     String partition;
 
-    @Option(names = "--id", paramLabel = "NAME",
-            description = "MQTT client id; the broker keeps its session (and queues reports) while it is away. Default: "
-                    + "prospector-verifier-FLEET[-GROUP-I]-<16 random characters>, made once and kept in the state dir's client-id file"
-                    + " (without --state-dir, new for each process).")
+    @Option(
+            names = "--id",
+            paramLabel = "NAME",
+            description =
+                    "MQTT client id; the broker keeps its session (and queues reports) while it is away. Default: "
+                            + "prospector-verifier-FLEET[-GROUP-I]-<16 random characters>, made once and kept in the state dir's client-id file"
+                            + " (without --state-dir, new for each process).")
     String clientId;
 
-    @Option(names = "--session-expiry", defaultValue = "1d", converter = DurationConverter.class,
-            description = "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none).")
+    @Option(
+            names = "--session-expiry",
+            defaultValue = "1d",
+            converter = DurationConverter.class,
+            description =
+                    "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none).")
     Duration sessionExpiry;
 
-    @Option(names = "--state-dir", paramLabel = "DIR",
-            description = "Keep the verifier's state here: what it accepted (accepted.log), each device's pinned key (key-pins), the challenge"
-                    + " secret (challenge.key, mode 0600), the receipt key (receipt-key/) and the client id (client-id), so that after a restart"
-                    + " duplicates, replays, rotated-away keys and the challenges it issued are still recognised. One verifier per dir (lock).")
+    @Option(
+            names = "--state-dir",
+            paramLabel = "DIR",
+            description =
+                    "Keep the verifier's state here: what it accepted (accepted.log), each device's pinned key (key-pins), the challenge"
+                            + " secret (challenge.key, mode 0600), the receipt key (receipt-key/) and the client id (client-id), so that after a restart"
+                            + " duplicates, replays, rotated-away keys and the challenges it issued are still recognised. One verifier per dir (lock).")
     Path stateDir;
 
-    @Option(names = "--receipt-key-dir", paramLabel = "DIR",
-            description = "The key that signs every receipt: device.key (0600) and device.pub, made there on first start."
-                    + " Default: receipt-key/ in --state-dir; without either, a key for this process only, which boards cannot trust across restarts.")
+    @Option(
+            names = "--receipt-key-dir",
+            paramLabel = "DIR",
+            description =
+                    "The key that signs every receipt: device.key (0600) and device.pub, made there on first start."
+                            + " Default: receipt-key/ in --state-dir; without either, a key for this process only, which boards cannot trust across restarts.")
     Path receiptKeyDir;
 
     @Option(names = "--json", description = "Print every outcome as one JSON object per line on stdout.")
@@ -71,39 +95,59 @@ public final class VerifierCommand implements Callable<Integer> {
     @Mixin
     BrokerSecurityOptions security;
 
-    @Option(names = "--clock-skew", defaultValue = "5m", converter = DurationConverter.class,
+    @Option(
+            names = "--clock-skew",
+            defaultValue = "5m",
+            converter = DurationConverter.class,
             description = "Largest difference accepted between a report's time and ours (default: ${DEFAULT-VALUE}).")
     Duration clockSkew;
 
-    @Option(names = "--registry", paramLabel = "FILE",
-            description = "Accept reports only from the device ids listed in FILE (one per line, # comments); others are unknown-device.")
+    @Option(
+            names = "--registry",
+            paramLabel = "FILE",
+            description =
+                    "Accept reports only from the device ids listed in FILE (one per line, # comments); others are unknown-device.")
     Path registry;
 
-    @Option(names = "--require-nonce",
-            description = "Reject reports that answer no challenge (a device's first reports, before its first receipt, do not).")
+    @Option(
+            names = "--require-nonce",
+            description =
+                    "Reject reports that answer no challenge (a device's first reports, before its first receipt, do not).")
     boolean requireNonce;
 
-    @Option(names = "--allow-emulated",
-            description = "Accept reports from emulated boards (claim emulated), for tests and demos; refused as emulated otherwise.")
+    @Option(
+            names = "--allow-emulated",
+            description =
+                    "Accept reports from emulated boards (claim emulated), for tests and demos; refused as emulated otherwise.")
     boolean allowEmulated;
 
-    @Option(names = "--new-devices-per-minute", paramLabel = "N", defaultValue = "" + AppraiserConfig.DEFAULT_NEW_DEVICES_PER_MINUTE,
-            description = "Without --registry: most devices taken on for the first time per minute (a burst of N, then N a minute);"
-                    + " the first reports of further ones are refused as rate-limited and sent again later by the boards. 0 for no cap (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--new-devices-per-minute",
+            paramLabel = "N",
+            defaultValue = "" + AppraiserConfig.DEFAULT_NEW_DEVICES_PER_MINUTE,
+            description =
+                    "Without --registry: most devices taken on for the first time per minute (a burst of N, then N a minute);"
+                            + " the first reports of further ones are refused as rate-limited and sent again later by the boards. 0 for no cap (default: ${DEFAULT-VALUE}).")
     int newDevicesPerMinute;
 
-    @Option(names = "--max-devices", paramLabel = "N", defaultValue = "" + AppraiserConfig.DEFAULT_MAX_DEVICES,
-            description = "Most devices the verifier keeps chain state for (about 2.5 KiB each); reports of further new devices are refused as rate-limited (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-devices",
+            paramLabel = "N",
+            defaultValue = "" + AppraiserConfig.DEFAULT_MAX_DEVICES,
+            description =
+                    "Most devices the verifier keeps chain state for (about 2.5 KiB each); reports of further new devices are refused as rate-limited (default: ${DEFAULT-VALUE}).")
     int maxDevices;
 
     /** The settings these options describe. */
     VerifierWiring.Settings settings() {
         if (clockSkew.isZero() || clockSkew.compareTo(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) > 0) {
-            throw new Failure("--clock-skew " + DurationConverter.format(clockSkew) + " is out of range: use more than 0s and at most "
+            throw new Failure("--clock-skew " + DurationConverter.format(clockSkew)
+                    + " is out of range: use more than 0s and at most "
                     + DurationConverter.format(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) + " (default 5m)");
         }
         if (group == null && !partition.replace(" ", "").equals("0/1")) {
-            throw new Failure("--partition " + partition + " needs --group NAME: partitions split a fleet among the verifiers of one"
+            throw new Failure("--partition " + partition
+                    + " needs --group NAME: partitions split a fleet among the verifiers of one"
                     + " group; add --group (the same name on each of them) or drop --partition");
         }
         Optional<Partitioning> partitions;
@@ -112,15 +156,27 @@ public final class VerifierCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Failure(e.getMessage());
         }
-        return new VerifierWiring.Settings(connection.broker(), connection.fleet(), Optional.ofNullable(stateDir),
-                Optional.ofNullable(receiptKeyDir), clockSkew, Optional.ofNullable(registry), requireNonce, allowEmulated,
-                maxDevices, newDevicesPerMinute, partitions, Optional.ofNullable(clientId), sessionExpiry);
+        return new VerifierWiring.Settings(
+                connection.broker(),
+                connection.fleet(),
+                Optional.ofNullable(stateDir),
+                Optional.ofNullable(receiptKeyDir),
+                clockSkew,
+                Optional.ofNullable(registry),
+                requireNonce,
+                allowEmulated,
+                maxDevices,
+                newDevicesPerMinute,
+                partitions,
+                Optional.ofNullable(clientId),
+                sessionExpiry);
     }
 
     @Override
     public Integer call() throws InterruptedException {
         VerifierWiring.Settings settings = settings();
-        settings.receiptKeyDir().or(() -> settings.stateDir().map(d -> d.resolve(VerifierWiring.RECEIPT_KEY_DIR)))
+        settings.receiptKeyDir()
+                .or(() -> settings.stateDir().map(d -> d.resolve(VerifierWiring.RECEIPT_KEY_DIR)))
                 .ifPresent(dir -> DeviceKeyFile.requirePemIfPresent(dir, "receipt key: "));
         VerifierWiring.Verifier verifier = VerifierWiring.open(settings, security::apply, Clock.systemUTC());
         try {
@@ -150,11 +206,17 @@ public final class VerifierCommand implements Callable<Integer> {
                 stop.run();
                 Signals.exit(0);
             });
-            Signals.onHangUp(() -> Logger.warn("SIGHUP: the verifier's settings take effect only after a restart (systemctl restart); nothing changed"));
+            Signals.onHangUp(
+                    () -> Logger.warn(
+                            "SIGHUP: the verifier's settings take effect only after a restart (systemctl restart); nothing changed"));
             service.start();
-            Logger.info("verifier for fleet {} started{}; reaching broker {} (retrying with backoff until it answers)", settings.fleet(),
-                    settings.partitioning().map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")")
-                            .orElse(""), settings.broker());
+            Logger.info(
+                    "verifier for fleet {} started{}; reaching broker {} (retrying with backoff until it answers)",
+                    settings.fleet(),
+                    settings.partitioning()
+                            .map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")")
+                            .orElse(""),
+                    settings.broker());
             stopped.await();
             return 0;
         } catch (RuntimeException | InterruptedException e) {
@@ -164,10 +226,14 @@ public final class VerifierCommand implements Callable<Integer> {
     }
 
     /** {@code prospector verifier repair}: salvages a damaged accepted log. */
-    @Command(name = "repair", mixinStandardHelpOptions = true,
-            description = {"Repair a damaged accepted log, keeping every record that checks out.",
+    @Command(
+            name = "repair",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Repair a damaged accepted log, keeping every record that checks out.",
                 "Writes a new accepted.log from those records and prints what was kept and what was dropped.",
-                "Stop the verifier first."})
+                "Stop the verifier first."
+            })
     static final class Repair implements Callable<Integer> {
         @ParentCommand
         VerifierCommand parent;
@@ -175,7 +241,10 @@ public final class VerifierCommand implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--state-dir", paramLabel = "DIR", description = "The verifier's state dir (default: the verifier's --state-dir setting).")
+        @Option(
+                names = "--state-dir",
+                paramLabel = "DIR",
+                description = "The verifier's state dir (default: the verifier's --state-dir setting).")
         Path stateDir;
 
         @Override
@@ -205,15 +274,25 @@ public final class VerifierCommand implements Callable<Integer> {
             }
             for (AcceptedLog.Salvage s : r.sources()) {
                 out.println(s.file() + ": kept " + s.records() + " record(s)"
-                        + (s.dropped().isEmpty() ? "" : "; dropped " + s.dropped().stream().map(Object::toString)
-                                .reduce((a, b) -> a + ", " + b).orElse("") + " (damaged)")
+                        + (s.dropped().isEmpty()
+                                ? ""
+                                : "; dropped "
+                                        + s.dropped().stream()
+                                                .map(Object::toString)
+                                                .reduce((a, b) -> a + ", " + b)
+                                                .orElse("")
+                                        + " (damaged)")
                         + (s.tornTail() > 0 ? "; cut a torn tail of " + s.tornTail() + " byte(s)" : ""));
             }
             out.println("wrote " + r.file() + ": " + r.kept() + " acceptance(s) of " + r.devices() + " device(s)");
             if (r.droppedBytes() > 0) {
                 long estimate = r.averageRecordBytes() > 0 ? Math.round(r.droppedBytes() / r.averageRecordBytes()) : 0;
-                out.println(String.format(Locale.ROOT, "dropped %d damaged byte(s), about %d record(s): a report they recorded is"
-                        + " accepted again if a device sends it again; the damaged copies are kept as *.salvaged", r.droppedBytes(), estimate));
+                out.println(String.format(
+                        Locale.ROOT,
+                        "dropped %d damaged byte(s), about %d record(s): a report they recorded is"
+                                + " accepted again if a device sends it again; the damaged copies are kept as *.salvaged",
+                        r.droppedBytes(),
+                        estimate));
             }
             out.flush();
         }

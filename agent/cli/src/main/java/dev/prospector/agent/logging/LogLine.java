@@ -15,8 +15,7 @@ import org.tinylog.Level;
  * strips and stores as the entry's priority.
  */
 public final class LogLine {
-    private LogLine() {
-    }
+    private LogLine() {}
 
     /**
      * The message a record's line shows: its own, followed by the exception's class and message
@@ -60,10 +59,16 @@ public final class LogLine {
         String heading = "";
         for (Throwable t = exception; t != null && seen.add(t); t = t.getCause()) {
             if (!heading.isEmpty()) {
-                b.append(prefix).append(heading).append(SafeText.escape(t.toString())).append('\n');
+                b.append(prefix)
+                        .append(heading)
+                        .append(SafeText.escape(t.toString()))
+                        .append('\n');
             }
             for (StackTraceElement frame : t.getStackTrace()) {
-                b.append(prefix).append("\tat ").append(SafeText.escape(frame.toString())).append('\n');
+                b.append(prefix)
+                        .append("\tat ")
+                        .append(SafeText.escape(frame.toString()))
+                        .append('\n');
             }
             heading = "Caused by: ";
         }

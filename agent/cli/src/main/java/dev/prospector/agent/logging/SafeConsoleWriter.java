@@ -76,9 +76,18 @@ public final class SafeConsoleWriter extends AbstractFormatPatternWriter {
     public void write(LogEntry entry) {
         Throwable exception = entry.getException();
         // The pattern renders the message line only; the stack trace is LogLine's, escaped frame by frame.
-        LogEntry line = new LogEntry(entry.getTimestamp(), entry.getThread(), entry.getContext(), entry.getClassName(),
-                entry.getMethodName(), entry.getFileName(), entry.getLineNumber(), entry.getTag(), entry.getLevel(),
-                LogLine.message(entry.getMessage(), exception), null);
+        LogEntry line = new LogEntry(
+                entry.getTimestamp(),
+                entry.getThread(),
+                entry.getContext(),
+                entry.getClassName(),
+                entry.getMethodName(),
+                entry.getFileName(),
+                entry.getLineNumber(),
+                entry.getTag(),
+                entry.getLevel(),
+                LogLine.message(entry.getMessage(), exception),
+                null);
         String rendered = render(line);
         int end = rendered.length();
         while (end > 0 && (rendered.charAt(end - 1) == '\n' || rendered.charAt(end - 1) == '\r')) {

@@ -11,8 +11,7 @@ package dev.prospector.agent.logging;
 public final class SafeText {
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
-    private SafeText() {
-    }
+    private SafeText() {}
 
     /** {@code text} with every control character escaped; the same string when it has none. */
     public static String escape(String text) {
@@ -37,7 +36,11 @@ public final class SafeText {
             } else if (c < 0x80) {
                 b.append("\\x").append(HEX[c >> 4]).append(HEX[c & 0xf]);
             } else {
-                b.append("\\u").append(HEX[c >> 12]).append(HEX[(c >> 8) & 0xf]).append(HEX[(c >> 4) & 0xf]).append(HEX[c & 0xf]);
+                b.append("\\u")
+                        .append(HEX[c >> 12])
+                        .append(HEX[(c >> 8) & 0xf])
+                        .append(HEX[(c >> 4) & 0xf])
+                        .append(HEX[c & 0xf]);
             }
         }
         return b.toString();

@@ -89,13 +89,18 @@ public final class SystemdNotifier {
         } else if (name.startsWith("/")) {
             path = name.getBytes(StandardCharsets.UTF_8);
         } else {
-            Logger.warn("NOTIFY_SOCKET={} is neither an absolute path nor @name (vsock: needs systemd-notify); "
-                    + "systemd will not hear that the agent is ready: run it with Type=simple or from a newer agent", name);
+            Logger.warn(
+                    "NOTIFY_SOCKET={} is neither an absolute path nor @name (vsock: needs systemd-notify); "
+                            + "systemd will not hear that the agent is ready: run it with Type=simple or from a newer agent",
+                    name);
             return Optional.empty();
         }
         if (path.length + 1 > SUN_PATH_MAX || path.length == 0) {
-            Logger.warn("NOTIFY_SOCKET={} is not a usable AF_UNIX address (empty or longer than {} bytes); "
-                    + "systemd will not hear from the agent", name, SUN_PATH_MAX - 1);
+            Logger.warn(
+                    "NOTIFY_SOCKET={} is not a usable AF_UNIX address (empty or longer than {} bytes); "
+                            + "systemd will not hear from the agent",
+                    name,
+                    SUN_PATH_MAX - 1);
             return Optional.empty();
         }
         ByteBuffer b = ByteBuffer.allocate(2 + 1 + path.length).order(ByteOrder.nativeOrder());
@@ -122,7 +127,10 @@ public final class SystemdNotifier {
             long micros = Long.parseLong(usec.trim());
             return micros > 0 ? Optional.of(Duration.ofNanos(micros * 1000)) : Optional.empty();
         } catch (NumberFormatException e) {
-            Logger.warn("WATCHDOG_USEC={} / WATCHDOG_PID={} are not numbers; not pinging the systemd watchdog", usec, forPid);
+            Logger.warn(
+                    "WATCHDOG_USEC={} / WATCHDOG_PID={} are not numbers; not pinging the systemd watchdog",
+                    usec,
+                    forPid);
             return Optional.empty();
         }
     }
@@ -179,27 +187,31 @@ public final class SystemdNotifier {
         }
         long millis = Math.max(1, every.get().toMillis());
         boolean[] stalled = {false};
-        return Optional.of(timer.scheduleAtFixedRate(() -> {
-            boolean ok;
-            try {
-                ok = progress.getAsBoolean();
-            } catch (RuntimeException e) {
-                ok = false;
-                Logger.debug(e);
-            }
-            if (ok) {
-                if (stalled[0]) {
-                    stalled[0] = false;
-                    Logger.info("the agent makes progress again; pinging the systemd watchdog");
-                }
-                watchdog();
-            } else if (!stalled[0]) {
-                stalled[0] = true;
-                Logger.warn("the agent has made no progress lately: no more systemd watchdog pings, so systemd "
-                        + "restarts it within WatchdogSec= unless it recovers");
-                status("stalled: no progress, waiting for the watchdog");
-            }
-        }, millis, millis, TimeUnit.MILLISECONDS));
+        return Optional.of(timer.scheduleAtFixedRate(
+                () -> {
+                    boolean ok;
+                    try {
+                        ok = progress.getAsBoolean();
+                    } catch (RuntimeException e) {
+                        ok = false;
+                        Logger.debug(e);
+                    }
+                    if (ok) {
+                        if (stalled[0]) {
+                            stalled[0] = false;
+                            Logger.info("the agent makes progress again; pinging the systemd watchdog");
+                        }
+                        watchdog();
+                    } else if (!stalled[0]) {
+                        stalled[0] = true;
+                        Logger.warn("the agent has made no progress lately: no more systemd watchdog pings, so systemd "
+                                + "restarts it within WatchdogSec= unless it recovers");
+                        status("stalled: no progress, waiting for the watchdog");
+                    }
+                },
+                millis,
+                millis,
+                TimeUnit.MILLISECONDS));
     }
 
     /** What {@code $NOTIFY_SOCKET} said (empty when unset), for messages. */
@@ -233,9 +245,12 @@ public final class SystemdNotifier {
             String why = describe(e);
             if (!warned) {
                 warned = true;
-                Logger.warn("cannot notify systemd at NOTIFY_SOCKET={} ({}): {}; with Type=notify systemd will stop "
-                        + "the agent when start-up or the watchdog times out — see docs/OPERATIONS.md, troubleshooting",
-                        socketName, firstLine(message), why);
+                Logger.warn(
+                        "cannot notify systemd at NOTIFY_SOCKET={} ({}): {}; with Type=notify systemd will stop "
+                                + "the agent when start-up or the watchdog times out — see docs/OPERATIONS.md, troubleshooting",
+                        socketName,
+                        firstLine(message),
+                        why);
             } else {
                 Logger.debug("cannot notify systemd ({}): {}", firstLine(message), why);
             }
@@ -274,14 +289,14 @@ public final class SystemdNotifier {
         private static final int SOCK_CLOEXEC = 0x80000;
         private static final int MSG_NOSIGNAL = 0x4000;
 
-        private LibcDatagram() {
-        }
+        private LibcDatagram() {}
 
         /** The few libc calls used; loaded on first use only. */
         interface LibC extends Library {
             int socket(int domain, int type, int protocol) throws LastErrorException;
 
-            NativeLong sendto(int fd, byte[] buf, NativeLong len, int flags, byte[] addr, int addrlen) throws LastErrorException;
+            NativeLong sendto(int fd, byte[] buf, NativeLong len, int flags, byte[] addr, int addrlen)
+                    throws LastErrorException;
 
             int close(int fd);
         }
@@ -294,7 +309,8 @@ public final class SystemdNotifier {
             LibC libc = Holder.LIBC;
             int fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
             try {
-                long n = libc.sendto(fd, message, new NativeLong(message.length), MSG_NOSIGNAL, sockaddr, sockaddr.length)
+                long n = libc.sendto(
+                                fd, message, new NativeLong(message.length), MSG_NOSIGNAL, sockaddr, sockaddr.length)
                         .longValue();
                 if (n != message.length) {
                     throw new IllegalStateException("sent " + n + " of " + message.length + " bytes");

@@ -110,8 +110,8 @@ public final class WireItemReader {
         item.take(BlockHeader.SIZE - BLOCK_MAGIC.length);
         int txs = item.intAt(BlockHeader.SIZE - 4);
         if (txs < 0 || txs > BlockHeader.MAX_TXS) {
-            throw item.unreadable("its header declares " + Integer.toUnsignedString(txs) + " transactions, more than the "
-                    + BlockHeader.MAX_TXS + " a block may carry");
+            throw item.unreadable("its header declares " + Integer.toUnsignedString(txs)
+                    + " transactions, more than the " + BlockHeader.MAX_TXS + " a block may carry");
         }
         item.take(BlockHeader.blockSize(txs) - BlockHeader.SIZE);
     }
@@ -165,7 +165,8 @@ public final class WireItemReader {
         int major = ib >>> 5;
         int info = ib & 0x1f;
         if (info >= 28 && info <= 30) {
-            throw item.unreadable("not well-formed CBOR: reserved additional information " + info + " at byte " + (item.size - 1));
+            throw item.unreadable(
+                    "not well-formed CBOR: reserved additional information " + info + " at byte " + (item.size - 1));
         }
         if (info == 31) {
             indefinite(item, major, depth);
@@ -199,8 +200,9 @@ public final class WireItemReader {
             case 2, 3 -> {
                 for (int c = item.u8(); c != 0xff; c = item.u8()) {
                     if (c >>> 5 != major || (c & 0x1f) >= 28) {
-                        throw item.unreadable("not well-formed CBOR: a chunk of an indefinite string is not a definite string"
-                                + " of its type at byte " + (item.size - 1));
+                        throw item.unreadable(
+                                "not well-formed CBOR: a chunk of an indefinite string is not a definite string"
+                                        + " of its type at byte " + (item.size - 1));
                     }
                     item.take(argument(item, c & 0x1f));
                 }
@@ -211,11 +213,16 @@ public final class WireItemReader {
                     cborFrom(item, c, depth + 1);
                 }
                 if (major == 5 && n % 2 != 0) {
-                    throw item.unreadable("not well-formed CBOR: an indefinite map ends after a key, at byte " + (item.size - 1));
+                    throw item.unreadable(
+                            "not well-formed CBOR: an indefinite map ends after a key, at byte " + (item.size - 1));
                 }
             }
-            case 7 -> throw item.unreadable("not well-formed CBOR: a break outside an indefinite-length item at byte " + (item.size - 1));
-            default -> throw item.unreadable("not well-formed CBOR: indefinite length on an integer or tag at byte " + (item.size - 1));
+            case 7 ->
+                throw item.unreadable(
+                        "not well-formed CBOR: a break outside an indefinite-length item at byte " + (item.size - 1));
+            default ->
+                throw item.unreadable(
+                        "not well-formed CBOR: indefinite length on an integer or tag at byte " + (item.size - 1));
         }
     }
 
@@ -294,7 +301,10 @@ public final class WireItemReader {
         }
 
         int intAt(int off) {
-            return ((data[off] & 0xff) << 24) | ((data[off + 1] & 0xff) << 16) | ((data[off + 2] & 0xff) << 8) | (data[off + 3] & 0xff);
+            return ((data[off] & 0xff) << 24)
+                    | ((data[off + 1] & 0xff) << 16)
+                    | ((data[off + 2] & 0xff) << 8)
+                    | (data[off + 3] & 0xff);
         }
 
         /**

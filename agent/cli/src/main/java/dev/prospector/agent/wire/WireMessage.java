@@ -67,8 +67,13 @@ public sealed interface WireMessage {
      * A receipt, signed (COSE_Sign1 by the verifier, {@code signer} its kid) or bare. An unsigned
      * receipt is a problem only when a verifier key was given: nothing then vouches for it.
      */
-    record ReceiptMessage(WireItem item, Receipt receipt, Optional<String> signer, ReceiptSignature signature,
-            boolean verifierKeyGiven) implements WireMessage {
+    record ReceiptMessage(
+            WireItem item,
+            Receipt receipt,
+            Optional<String> signer,
+            ReceiptSignature signature,
+            boolean verifierKeyGiven)
+            implements WireMessage {
         @Override
         public Optional<String> problem() {
             if (signature == ReceiptSignature.INVALID) {
@@ -87,7 +92,8 @@ public sealed interface WireMessage {
      * shutdown or the last will). {@code fields} holds every member but {@code online} and
      * {@code device}, in order; {@code key} is the decoded base64 {@code key} member.
      */
-    record StateMessage(WireItem item, boolean online, DeviceId device, Optional<byte[]> key, Map<String, CBORObject> fields)
+    record StateMessage(
+            WireItem item, boolean online, DeviceId device, Optional<byte[]> key, Map<String, CBORObject> fields)
             implements WireMessage {
         public StateMessage {
             fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
@@ -110,7 +116,8 @@ public sealed interface WireMessage {
                 return Optional.of("is a ledger block whose transaction root does not match its transactions");
             }
             if (block.invalidTxSignatures() > 0) {
-                return Optional.of("is a ledger block with " + block.invalidTxSignatures() + " transaction(s) whose signature is invalid");
+                return Optional.of("is a ledger block with " + block.invalidTxSignatures()
+                        + " transaction(s) whose signature is invalid");
             }
             return Optional.empty();
         }
@@ -120,7 +127,9 @@ public sealed interface WireMessage {
     record AttestationMessage(WireItem item, Attestation attestation, boolean signatureValid) implements WireMessage {
         @Override
         public Optional<String> problem() {
-            return signatureValid ? Optional.empty() : Optional.of("is a ledger attestation whose signature is invalid");
+            return signatureValid
+                    ? Optional.empty()
+                    : Optional.of("is a ledger attestation whose signature is invalid");
         }
     }
 
@@ -148,7 +157,8 @@ public sealed interface WireMessage {
             return new Undecodable(item, item.looksLike(), e.getMessage());
         } catch (RuntimeException | StackOverflowError e) {
             // Defence in depth: the decoders are written to throw nothing else.
-            return new Undecodable(item, item.looksLike(), "undecodable (" + e.getClass().getSimpleName() + ")");
+            return new Undecodable(
+                    item, item.looksLike(), "undecodable (" + e.getClass().getSimpleName() + ")");
         }
     }
 
@@ -160,7 +170,11 @@ public sealed interface WireMessage {
         }
         if (first >>> 5 == 5) {
             try {
-                return new ReceiptMessage(item, Receipt.decode(bytes), Optional.empty(), ReceiptSignature.UNSIGNED,
+                return new ReceiptMessage(
+                        item,
+                        Receipt.decode(bytes),
+                        Optional.empty(),
+                        ReceiptSignature.UNSIGNED,
                         verifierKey.isPresent());
             } catch (MalformedReportException e) {
                 return new Undecodable(item, "receipt", e.getMessage());
@@ -193,14 +207,16 @@ public sealed interface WireMessage {
         } catch (MalformedReportException e) {
             return new Undecodable(item, "receipt", e.getMessage());
         }
-        ReceiptSignature signature = verifierKey.map(k -> parts.verify(k) ? ReceiptSignature.VALID : ReceiptSignature.INVALID)
+        ReceiptSignature signature = verifierKey
+                .map(k -> parts.verify(k) ? ReceiptSignature.VALID : ReceiptSignature.INVALID)
                 .orElse(ReceiptSignature.NOT_CHECKED);
         return new ReceiptMessage(item, receipt, Optional.of(kidText(parts.kid())), signature, verifierKey.isPresent());
     }
 
     private static boolean isReceiptPayload(byte[] payload) {
         try {
-            return Cbor.decode(payload) instanceof Cbor.MapValue m && m.get("ok").isPresent();
+            return Cbor.decode(payload) instanceof Cbor.MapValue m
+                    && m.get("ok").isPresent();
         } catch (MalformedReportException e) {
             return false;
         }
@@ -230,8 +246,12 @@ public sealed interface WireMessage {
     private static WireMessage state(WireItem item) {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(item.bytes())).toString();
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(item.bytes()))
+                    .toString();
         } catch (CharacterCodingException e) {
             return new Undecodable(item, "state message", "it is not UTF-8 text");
         }
@@ -255,7 +275,10 @@ public sealed interface WireMessage {
         if (keyText != null) {
             byte[] raw = keyText.getType() == CBORType.TextString ? publicKey(keyText.AsString()) : null;
             if (raw == null) {
-                return new Undecodable(item, "state message", "\"key\" is neither the base64 nor the hex of a 32-byte Ed25519 public key");
+                return new Undecodable(
+                        item,
+                        "state message",
+                        "\"key\" is neither the base64 nor the hex of a 32-byte Ed25519 public key");
             }
             key = Optional.of(raw);
         }
@@ -263,7 +286,8 @@ public sealed interface WireMessage {
         if (keyHex != null) {
             byte[] raw = keyHex.getType() == CBORType.TextString ? hexKey(keyHex.AsString()) : null;
             if (raw == null) {
-                return new Undecodable(item, "state message", "\"key_hex\" is not the hex of a 32-byte Ed25519 public key");
+                return new Undecodable(
+                        item, "state message", "\"key_hex\" is not the hex of a 32-byte Ed25519 public key");
             }
             if (key.isPresent() && !Arrays.equals(key.get(), raw)) {
                 return new Undecodable(item, "state message", "\"key_hex\" and \"key\" name different keys");

@@ -23,100 +23,172 @@ class ModuleRulesTest {
 
     @BeforeAll
     static void importClasses() {
-        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("dev.prospector");
     }
 
     @Test
     void attestHardwareAndTheLedgerImportNoMqttNoCommandLineAndNoAgentCode() {
-        noClasses().that().resideInAnyPackage("dev.prospector.attest..", "dev.prospector.hardware..", "dev.prospector.ledger..")
-                .should().dependOnClassesThat().resideInAnyPackage("org.eclipse.paho..", "picocli..", "dev.prospector.agent..",
-                        "com.hivemq..")
-                .because("evidence, board access and the ledger shard must be usable without MQTT or the CLI (DESIGN.md)")
+        noClasses()
+                .that()
+                .resideInAnyPackage("dev.prospector.attest..", "dev.prospector.hardware..", "dev.prospector.ledger..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.eclipse.paho..", "picocli..", "dev.prospector.agent..", "com.hivemq..")
+                .because(
+                        "evidence, board access and the ledger shard must be usable without MQTT or the CLI (DESIGN.md)")
                 .check(classes);
     }
 
     @Test
     void attestAndHardwareKnowNothingOfEachOtherOrTheLedger() {
-        noClasses().that().resideInAPackage("dev.prospector.attest..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.hardware..", "dev.prospector.ledger..")
+        noClasses()
+                .that()
+                .resideInAPackage("dev.prospector.attest..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("dev.prospector.hardware..", "dev.prospector.ledger..")
                 .check(classes);
-        noClasses().that().resideInAPackage("dev.prospector.hardware..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.attest..", "dev.prospector.ledger..")
+        noClasses()
+                .that()
+                .resideInAPackage("dev.prospector.hardware..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("dev.prospector.attest..", "dev.prospector.ledger..")
                 .check(classes);
     }
 
     @Test
     void onlyTheCommandLineImportsPicocli() {
-        noClasses().that().resideOutsideOfPackage("dev.prospector.agent.cli..")
-                .should().dependOnClassesThat().resideInAPackage("picocli..")
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("dev.prospector.agent.cli..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("picocli..")
                 .because("only the CLI parses arguments and maps failures to exit codes")
                 .check(classes);
     }
 
     @Test
     void onlyTheTransportImportsPaho() {
-        noClasses().that().resideOutsideOfPackage("dev.prospector.agent.transport..")
-                .should().dependOnClassesThat().resideInAPackage("org.eclipse.paho..")
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("dev.prospector.agent.transport..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("org.eclipse.paho..")
                 .because("MQTT is behind MqttLink, so the node and the verifier can be tested and changed without Paho")
                 .check(classes);
     }
 
     @Test
     void theBoardDaemonKnowsNothingOfTheNetworkSideOrTheCommandLine() {
-        noClasses().that().resideInAnyPackage("dev.prospector.agent.node..", "dev.prospector.agent.outbox..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.agent.verifier..", "dev.prospector.agent.broker..",
-                        "dev.prospector.agent.cli..", "com.hivemq..")
+        noClasses()
+                .that()
+                .resideInAnyPackage("dev.prospector.agent.node..", "dev.prospector.agent.outbox..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "dev.prospector.agent.verifier..",
+                        "dev.prospector.agent.broker..",
+                        "dev.prospector.agent.cli..",
+                        "com.hivemq..")
                 .because("a board runs the node without the verifier, the embedded broker or picocli")
                 .check(classes);
     }
 
     @Test
     void theNetworkSideKnowsNothingOfTheBoardDaemonOrTheCommandLine() {
-        noClasses().that().resideInAnyPackage("dev.prospector.agent.verifier..", "dev.prospector.agent.broker..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.agent.node..", "dev.prospector.agent.outbox..",
-                        "dev.prospector.agent.cli..", "dev.prospector.hardware..")
+        noClasses()
+                .that()
+                .resideInAnyPackage("dev.prospector.agent.verifier..", "dev.prospector.agent.broker..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "dev.prospector.agent.node..",
+                        "dev.prospector.agent.outbox..",
+                        "dev.prospector.agent.cli..",
+                        "dev.prospector.hardware..")
                 .check(classes);
     }
 
     @Test
     void theTransportAndTheCommonPartsKnowNoneOfTheirUsers() {
-        noClasses().that().resideInAPackage("dev.prospector.agent.transport..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.agent.node..", "dev.prospector.agent.outbox..",
-                        "dev.prospector.agent.verifier..", "dev.prospector.agent.broker..", "dev.prospector.agent.cli..",
-                        "dev.prospector.attest..", "dev.prospector.hardware..", "dev.prospector.ledger..")
+        noClasses()
+                .that()
+                .resideInAPackage("dev.prospector.agent.transport..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "dev.prospector.agent.node..",
+                        "dev.prospector.agent.outbox..",
+                        "dev.prospector.agent.verifier..",
+                        "dev.prospector.agent.broker..",
+                        "dev.prospector.agent.cli..",
+                        "dev.prospector.attest..",
+                        "dev.prospector.hardware..",
+                        "dev.prospector.ledger..")
                 .check(classes);
-        noClasses().that().resideInAnyPackage("dev.prospector.agent.common..", "dev.prospector.agent.storage..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.prospector.agent.node..", "dev.prospector.agent.outbox..",
-                        "dev.prospector.agent.verifier..", "dev.prospector.agent.broker..", "dev.prospector.agent.cli..",
-                        "dev.prospector.agent.transport..", "org.eclipse.paho..", "picocli..")
+        noClasses()
+                .that()
+                .resideInAnyPackage("dev.prospector.agent.common..", "dev.prospector.agent.storage..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "dev.prospector.agent.node..",
+                        "dev.prospector.agent.outbox..",
+                        "dev.prospector.agent.verifier..",
+                        "dev.prospector.agent.broker..",
+                        "dev.prospector.agent.cli..",
+                        "dev.prospector.agent.transport..",
+                        "org.eclipse.paho..",
+                        "picocli..")
                 .check(classes);
     }
 
     @Test
     void thereAreNoCyclesBetweenModulesNorBetweenTheAgentsPackages() {
         slices().matching("dev.prospector.(*)..").should().beFreeOfCycles().check(classes);
-        slices().matching("dev.prospector.agent.(*)..").should().beFreeOfCycles().check(classes);
+        slices().matching("dev.prospector.agent.(*)..")
+                .should()
+                .beFreeOfCycles()
+                .check(classes);
         // Not yet: hardware and hardware.io use each other (board info and power sensors); see docs/ARCHITECTURE.md.
     }
 
     @Test
     void noBenchmarkIsOnTheBoardsClassPath() {
-        assertTrue(classes.stream().noneMatch(c -> c.getPackageName().startsWith("dev.prospector.bench")),
+        assertTrue(
+                classes.stream().noneMatch(c -> c.getPackageName().startsWith("dev.prospector.bench")),
                 "agent/bench is not a dependency of the program");
-        assertTrue(classes.stream().noneMatch(c -> c.getSimpleName().endsWith("Benchmark") || c.getSimpleName().startsWith("Bench")),
-                () -> "benchmark classes on the board's class path: " + classes.stream()
-                        .filter(c -> c.getSimpleName().endsWith("Benchmark") || c.getSimpleName().startsWith("Bench"))
-                        .map(c -> c.getName()).toList());
+        assertTrue(
+                classes.stream()
+                        .noneMatch(c -> c.getSimpleName().endsWith("Benchmark")
+                                || c.getSimpleName().startsWith("Bench")),
+                () -> "benchmark classes on the board's class path: "
+                        + classes.stream()
+                                .filter(c -> c.getSimpleName().endsWith("Benchmark")
+                                        || c.getSimpleName().startsWith("Bench"))
+                                .map(c -> c.getName())
+                                .toList());
         assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.bench.BenchCommand"));
     }
 
     @Test
     void theRulesSeeTheWholeBoardClassPath() {
         // A rule checked on no classes proves nothing: the import must hold every module's code.
-        for (String p : new String[] {"dev.prospector.attest", "dev.prospector.hardware", "dev.prospector.ledger",
-            "dev.prospector.agent.node", "dev.prospector.agent.transport", "dev.prospector.agent.cli",
-            "dev.prospector.agent.verifier", "dev.prospector.agent.common"}) {
+        for (String p : new String[] {
+            "dev.prospector.attest",
+            "dev.prospector.hardware",
+            "dev.prospector.ledger",
+            "dev.prospector.agent.node",
+            "dev.prospector.agent.transport",
+            "dev.prospector.agent.cli",
+            "dev.prospector.agent.verifier",
+            "dev.prospector.agent.common"
+        }) {
             assertFalse(classes.stream().noneMatch(c -> c.getPackageName().equals(p)), "no classes imported from " + p);
         }
     }

@@ -23,17 +23,22 @@ class EmbeddedBrokerTest {
             BlockingQueue<String> received = new ArrayBlockingQueue<>(4);
             BlockingQueue<byte[]> payloads = new ArrayBlockingQueue<>(4);
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            try (MqttLink sub = new MqttLink(MqttSettings.of(url, "sub").withSessionExpiry(Duration.ZERO), Optional.empty(),
-                    (topic, payload) -> {
-                        received.add(topic);
-                        payloads.add(payload);
-                    });
-                 MqttLink pub = new MqttLink(MqttSettings.of(url, "pub").withSessionExpiry(Duration.ZERO), Optional.empty(),
-                         (topic, payload) -> { })) {
+            try (MqttLink sub = new MqttLink(
+                            MqttSettings.of(url, "sub").withSessionExpiry(Duration.ZERO),
+                            Optional.empty(),
+                            (topic, payload) -> {
+                                received.add(topic);
+                                payloads.add(payload);
+                            });
+                    MqttLink pub = new MqttLink(
+                            MqttSettings.of(url, "pub").withSessionExpiry(Duration.ZERO),
+                            Optional.empty(),
+                            (topic, payload) -> {})) {
                 sub.connect();
                 sub.subscribe("$share/verifiers/prospector/v1/test/+/report", 1);
                 pub.connect();
-                pub.publish("prospector/v1/test/dev1/report", new byte[] {1, 2, 3}, 1, false).get(10, TimeUnit.SECONDS);
+                pub.publish("prospector/v1/test/dev1/report", new byte[] {1, 2, 3}, 1, false)
+                        .get(10, TimeUnit.SECONDS);
                 assertEquals("prospector/v1/test/dev1/report", received.poll(10, TimeUnit.SECONDS));
                 assertArrayEquals(new byte[] {1, 2, 3}, payloads.poll(1, TimeUnit.SECONDS));
             }
@@ -47,9 +52,13 @@ class EmbeddedBrokerTest {
         }
         // Paho logs through java.util.logging; the broker's logging bridge must not outlive its class loader.
         java.util.logging.Logger jul = java.util.logging.Logger.getLogger("org.eclipse.paho.test");
-        for (java.util.logging.Handler h : java.util.logging.LogManager.getLogManager().getLogger("").getHandlers()) {
-            assertTrue(h.getClass().getClassLoader() != null && !h.getClass().getClassLoader().getName().equals("embedded-broker")
-                    || h.getClass().getClassLoader() == null, "a handler of the closed broker: " + h);
+        for (java.util.logging.Handler h :
+                java.util.logging.LogManager.getLogManager().getLogger("").getHandlers()) {
+            assertTrue(
+                    h.getClass().getClassLoader() != null
+                                    && !h.getClass().getClassLoader().getName().equals("embedded-broker")
+                            || h.getClass().getClassLoader() == null,
+                    "a handler of the closed broker: " + h);
         }
         jul.warning("a line after the embedded broker stopped"); // threw NoClassDefFoundError before
     }

@@ -37,7 +37,9 @@ class CliTest {
     static Run prospector(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = ProspectorCommand.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        int exit = ProspectorCommand.execute(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
@@ -50,46 +52,90 @@ class CliTest {
         String deviceId = keygen.out().lines().reduce((a, b) -> b).orElseThrow();
         Path first = dir.resolve("1.cbor");
         Path second = dir.resolve("2.cbor");
-        assertEquals(0, prospector("report", "--once", "--key-dir", keys.toString(), "--out", first.toString(), "--board", "emulated").exit());
+        assertEquals(
+                0,
+                prospector(
+                                "report",
+                                "--once",
+                                "--key-dir",
+                                keys.toString(),
+                                "--out",
+                                first.toString(),
+                                "--board",
+                                "emulated")
+                        .exit());
         byte[] oldPublic = Files.readAllBytes(keys.resolve("device.pub"));
 
         Run rotate = prospector("keygen", "--dir", keys.toString(), "--rotate");
         assertEquals(0, rotate.exit(), rotate.err());
         assertEquals(deviceId, rotate.out().lines().reduce((a, b) -> b).orElseThrow(), "same device id");
         assertFalse(Arrays.equals(oldPublic, Files.readAllBytes(keys.resolve("device.pub"))), "a new public key");
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys.resolve("device.key"))));
-        assertEquals(0, prospector("report", "--once", "--key-dir", keys.toString(), "--out", second.toString(), "--board", "emulated").exit());
+        assertEquals(
+                "rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys.resolve("device.key"))));
+        assertEquals(
+                0,
+                prospector(
+                                "report",
+                                "--once",
+                                "--key-dir",
+                                keys.toString(),
+                                "--out",
+                                second.toString(),
+                                "--board",
+                                "emulated")
+                        .exit());
 
         // Reports made on the emulated board say so: a verifier for tests accepts them.
-        var verifier = new dev.prospector.attest.Appraiser(dev.prospector.attest.AppraiserConfig.defaults().withFleet("default")
+        var verifier = new dev.prospector.attest.Appraiser(dev.prospector.attest.AppraiserConfig.defaults()
+                .withFleet("default")
                 .withAllowEmulated(true));
         var a = verifier.appraise(Files.readAllBytes(first));
         var b = verifier.appraise(Files.readAllBytes(second));
         assertTrue(a instanceof dev.prospector.attest.Appraisal.Accepted, a.toString());
-        assertTrue(b instanceof dev.prospector.attest.Appraisal.Accepted acc && acc.seq() == 2 && acc.gap() == 0, b.toString());
+        assertTrue(
+                b instanceof dev.prospector.attest.Appraisal.Accepted acc && acc.seq() == 2 && acc.gap() == 0,
+                b.toString());
         // The verifier now holds the new key: a report signed by the old one would be refused.
-        assertTrue(Arrays.equals(dev.prospector.attest.DeviceKeys.load(keys).publicKey(),
-                verifier.pinnedKey(dev.prospector.attest.DeviceId.parse(deviceId)).orElseThrow()), "the verifier follows the rotation");
+        assertTrue(
+                Arrays.equals(
+                        dev.prospector.attest.DeviceKeys.load(keys).publicKey(),
+                        verifier.pinnedKey(dev.prospector.attest.DeviceId.parse(deviceId))
+                                .orElseThrow()),
+                "the verifier follows the rotation");
     }
 
     @Test
     void keygenForceAfterARotationMakesANewIdentityThatLoads() {
         Path keys = dir.resolve("keys");
-        String first = prospector("keygen", "--dir", keys.toString()).out().lines().reduce((a, b) -> b).orElseThrow();
-        assertEquals(0, prospector("keygen", "--dir", keys.toString(), "--rotate").exit());
+        String first = prospector("keygen", "--dir", keys.toString())
+                .out()
+                .lines()
+                .reduce((a, b) -> b)
+                .orElseThrow();
+        assertEquals(
+                0, prospector("keygen", "--dir", keys.toString(), "--rotate").exit());
         assertTrue(Files.exists(keys.resolve("device.rot")));
         Run forced = prospector("keygen", "--dir", keys.toString(), "--force");
         assertEquals(0, forced.exit(), forced.err());
         String second = forced.out().lines().reduce((a, b) -> b).orElseThrow();
         assertNotEquals(first, second, "a new identity");
         assertFalse(Files.exists(keys.resolve("device.rot")), "the old identity's rotations are gone");
-        Run made = prospector("report", "--once", "--key-dir", keys.toString(), "--out", dir.resolve("r.cbor").toString(), "--board", "emulated");
+        Run made = prospector(
+                "report",
+                "--once",
+                "--key-dir",
+                keys.toString(),
+                "--out",
+                dir.resolve("r.cbor").toString(),
+                "--board",
+                "emulated");
         assertEquals(0, made.exit(), made.err());
     }
 
     @Test
     void keygenRotateWithoutAKeyOrWithForceIsAUserError() {
-        prospector("keygen", "--dir", dir.resolve("none").toString(), "--rotate").assertOneLineError("prospector keygen --dir");
+        prospector("keygen", "--dir", dir.resolve("none").toString(), "--rotate")
+                .assertOneLineError("prospector keygen --dir");
         Path keys = dir.resolve("keys");
         assertEquals(0, prospector("keygen", "--dir", keys.toString()).exit());
         prospector("keygen", "--dir", keys.toString(), "--rotate", "--force").assertOneLineError("--rotate");
@@ -97,7 +143,14 @@ class CliTest {
 
     @Test
     void aVerifierRegistryThatCannotBeReadIsOneLine() throws Exception {
-        prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--registry", dir.resolve("nope.txt").toString())
+        prospector(
+                        "verifier",
+                        "--broker",
+                        "tcp://127.0.0.1:1",
+                        "--fleet",
+                        "f",
+                        "--registry",
+                        dir.resolve("nope.txt").toString())
                 .assertOneLineError("nope.txt");
         Path bad = dir.resolve("bad.txt");
         Files.writeString(bad, "not-a-device-id\n");
@@ -115,7 +168,8 @@ class CliTest {
         assertTrue(deviceId.matches("[a-z0-9]{10,26}"), deviceId);
 
         Path report = dir.resolve("r.cbor");
-        Run made = prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString(), "--board", "emulated");
+        Run made = prospector(
+                "report", "--once", "--key-dir", keys.toString(), "--out", report.toString(), "--board", "emulated");
         assertEquals(0, made.exit(), made.err());
 
         Run inspect = prospector("inspect", report.toString());
@@ -129,7 +183,10 @@ class CliTest {
         Path keys = dir.resolve("keys");
         assertEquals(0, prospector("keygen", "--dir", keys.toString()).exit());
         Path report = dir.resolve("r.cbor");
-        assertEquals(0, prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString()).exit());
+        assertEquals(
+                0,
+                prospector("report", "--once", "--key-dir", keys.toString(), "--out", report.toString())
+                        .exit());
         byte[] bytes = Files.readAllBytes(report);
         assertEquals((byte) 0xd2, bytes[0], "CBOR tag 18 (COSE_Sign1)");
         assertEquals((byte) 0x84, bytes[1], "an array of four");
@@ -192,7 +249,13 @@ class CliTest {
         Path keys = dir.resolve("keys");
         prospector("keygen", "--dir", keys.toString());
         Files.setPosixFilePermissions(keys.resolve("device.key"), PosixFilePermissions.fromString("rw-r--r--"));
-        Run run = prospector("report", "--once", "--key-dir", keys.toString(), "--out", dir.resolve("r").toString());
+        Run run = prospector(
+                "report",
+                "--once",
+                "--key-dir",
+                keys.toString(),
+                "--out",
+                dir.resolve("r").toString());
         run.assertOneLineError("chmod 600");
         assertFalse(Files.exists(dir.resolve("r")), "no report from a refused key");
     }
@@ -242,19 +305,23 @@ class CliTest {
 
     @Test
     void aBrokerPortThatIsNotANumberIsNamedAsSuch() {
-        Run run = prospector("run", "--broker", "tcp://127.0.0.1:notaport", "--fleet", "f", "--data-dir", dir.toString());
+        Run run =
+                prospector("run", "--broker", "tcp://127.0.0.1:notaport", "--fleet", "f", "--data-dir", dir.toString());
         run.assertOneLineError("has a port that is not a number ('notaport')");
         assertEquals(ExitCodes.BAD_INPUT, run.exit());
         assertFalse(run.err().contains("has no host"), run.err());
-        prospector("verifier", "--broker", "tcp://127.0.0.1:70000", "--fleet", "f").assertOneLineError("port 70000, outside 1-65535");
-        prospector("verifier", "--broker", "tcp://my_broker:1883", "--fleet", "f").assertOneLineError("no valid host name ('my_broker')");
+        prospector("verifier", "--broker", "tcp://127.0.0.1:70000", "--fleet", "f")
+                .assertOneLineError("port 70000, outside 1-65535");
+        prospector("verifier", "--broker", "tcp://my_broker:1883", "--fleet", "f")
+                .assertOneLineError("no valid host name ('my_broker')");
     }
 
     @Test
     void aConfigPathThatIsADirectoryIsNamedAsOne() throws Exception {
         Path configDir = Files.createDirectories(dir.resolve("etc"));
         Run run = prospector("run", "--config", configDir.toString());
-        run.assertOneLineError("config file " + configDir + " is a directory: --config needs a file of key = value lines");
+        run.assertOneLineError(
+                "config file " + configDir + " is a directory: --config needs a file of key = value lines");
         assertEquals(ExitCodes.BAD_INPUT, run.exit());
         assertFalse(run.err().contains("does not exist"), run.err());
     }
@@ -264,7 +331,16 @@ class CliTest {
         String data = dir.toString();
         prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data, "--interval", "0s")
                 .assertOneLineError("--interval 0s is too short: use at least 100ms");
-        prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data, "--receipt-timeout", "PT0.05S")
+        prospector(
+                        "run",
+                        "--broker",
+                        "tcp://127.0.0.1:1",
+                        "--fleet",
+                        "f",
+                        "--data-dir",
+                        data,
+                        "--receipt-timeout",
+                        "PT0.05S")
                 .assertOneLineError("--receipt-timeout 50ms is too short: use at least 100ms");
         prospector("demo", "--duration", "500ms").assertOneLineError("--duration 500ms is too short: use at least 1s");
         prospector("demo", "--interval", "0s").assertOneLineError("--interval 0s is too short: use at least 100ms");
@@ -285,7 +361,13 @@ class CliTest {
             Files.write(key, garbage);
             Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
             for (Run run : List.of(
-                    prospector("report", "--once", "--key-dir", keys.toString(), "--out", dir.resolve("r.cbor").toString()),
+                    prospector(
+                            "report",
+                            "--once",
+                            "--key-dir",
+                            keys.toString(),
+                            "--out",
+                            dir.resolve("r.cbor").toString()),
                     prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", keys.toString()),
                     prospector("keygen", "--dir", keys.toString(), "--rotate"))) {
                 run.assertOneLineError("device key " + key + " is not a PEM private key");
@@ -293,9 +375,11 @@ class CliTest {
                 assertFalse(run.err().contains("chmod"), run.err());
                 assertEquals(ExitCodes.BAD_INPUT, run.exit());
             }
-            prospector("keygen", "--dir", keys.toString()).assertOneLineError("(not a PEM private key): keep it, or pass --force");
+            prospector("keygen", "--dir", keys.toString())
+                    .assertOneLineError("(not a PEM private key): keep it, or pass --force");
         }
-        assertEquals(0, prospector("keygen", "--dir", keys.toString(), "--force").exit(), "--force replaces it");
+        assertEquals(
+                0, prospector("keygen", "--dir", keys.toString(), "--force").exit(), "--force replaces it");
     }
 
     @Test
@@ -314,14 +398,25 @@ class CliTest {
         Files.writeString(file, "keep me");
         String[] gen = {"ledger", "gen", "--txs", "5", "--accounts", "20", "--out", file.toString()};
         Run refused = prospector(gen);
-        refused.assertOneLineError("a file already exists at " + file + " (--out): keep it, or pass --force to replace it");
+        refused.assertOneLineError(
+                "a file already exists at " + file + " (--out): keep it, or pass --force to replace it");
         assertEquals(ExitCodes.BAD_INPUT, refused.exit());
         assertEquals("keep me", Files.readString(file), "the file is untouched");
 
         Path genesis = dir.resolve("genesis.bin");
         Files.writeString(genesis, "keep me too");
-        prospector("ledger", "gen", "--txs", "5", "--accounts", "20", "--out", dir.resolve("other.plf").toString(),
-                "--genesis-out", genesis.toString()).assertOneLineError("(--genesis-out): keep it, or pass --force");
+        prospector(
+                        "ledger",
+                        "gen",
+                        "--txs",
+                        "5",
+                        "--accounts",
+                        "20",
+                        "--out",
+                        dir.resolve("other.plf").toString(),
+                        "--genesis-out",
+                        genesis.toString())
+                .assertOneLineError("(--genesis-out): keep it, or pass --force");
         assertFalse(Files.exists(dir.resolve("other.plf")), "nothing written when one of the files is refused");
 
         Run forced = prospector("ledger", "gen", "--txs", "5", "--accounts", "20", "--out", file.toString(), "--force");
@@ -349,7 +444,9 @@ class CliTest {
     private static void checkSubcommandLists(picocli.CommandLine command) {
         for (picocli.CommandLine sub : command.getSubcommands().values()) {
             if (!sub.getSubcommands().isEmpty()) {
-                assertCompleteSentences(commandSummaries(sub.getUsageMessage()), sub.getCommandSpec().qualifiedName() + " --help");
+                assertCompleteSentences(
+                        commandSummaries(sub.getUsageMessage()),
+                        sub.getCommandSpec().qualifiedName() + " --help");
                 checkSubcommandLists(sub);
             }
         }
@@ -360,13 +457,17 @@ class CliTest {
         List<String> lines = usage.lines().toList();
         int start = lines.indexOf("Commands:");
         assertTrue(start >= 0, usage);
-        return lines.subList(start + 1, lines.size()).stream().takeWhile(l -> l.startsWith("  ")).toList();
+        return lines.subList(start + 1, lines.size()).stream()
+                .takeWhile(l -> l.startsWith("  "))
+                .toList();
     }
 
     /** Each line is one command and a summary that ends with a full stop: nothing wraps onto a next line. */
     static void assertCompleteSentences(List<String> summaries, String where) {
         for (String line : summaries) {
-            assertTrue(line.matches("  [a-z]\\S*\\s+[A-Z].*\\."), () -> where + ": not one complete sentence: '" + line + "'");
+            assertTrue(
+                    line.matches("  [a-z]\\S*\\s+[A-Z].*\\."),
+                    () -> where + ": not one complete sentence: '" + line + "'");
         }
     }
 
@@ -377,9 +478,14 @@ class CliTest {
         List<String> lines = help.out().lines().toList();
         int start = lines.indexOf("Exit codes:");
         assertTrue(start >= 0, help.out());
-        List<String> codes = lines.subList(start + 1, lines.size()).stream().map(String::strip).toList();
-        for (int code : new int[] {ExitCodes.OK, ExitCodes.CHECK_FAILED, ExitCodes.BAD_INPUT, ExitCodes.UNAVAILABLE, ExitCodes.INTERNAL}) {
-            assertTrue(codes.stream().anyMatch(l -> l.startsWith(code + " ")), () -> code + " missing in:\n" + help.out());
+        List<String> codes = lines.subList(start + 1, lines.size()).stream()
+                .map(String::strip)
+                .toList();
+        for (int code : new int[] {
+            ExitCodes.OK, ExitCodes.CHECK_FAILED, ExitCodes.BAD_INPUT, ExitCodes.UNAVAILABLE, ExitCodes.INTERNAL
+        }) {
+            assertTrue(
+                    codes.stream().anyMatch(l -> l.startsWith(code + " ")), () -> code + " missing in:\n" + help.out());
         }
         assertTrue(help.out().contains("check failed"), help.out());
         assertTrue(help.out().contains("bad input"), help.out());

@@ -15,8 +15,10 @@ class DemoCommandTest {
     void everyReportIsAcceptedAndLaterOnesAnswerTheirChallenge() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = ProspectorCommand.execute(new String[] {"demo", "--devices", "2", "--duration", "4s", "--interval", "300ms", "--json"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int exit = ProspectorCommand.execute(
+                new String[] {"demo", "--devices", "2", "--duration", "4s", "--interval", "300ms", "--json"},
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         String json = out.toString(StandardCharsets.UTF_8).trim();
         assertEquals(0, exit, err.toString(StandardCharsets.UTF_8));
         CBORObject rows = CBORObject.FromJSONString(json);
@@ -25,11 +27,14 @@ class DemoCommandTest {
             CBORObject r = rows.get(i);
             long made = r.get("made").AsInt64Value();
             assertTrue(made >= 3, "each board made reports: " + json);
-            assertEquals(made, r.get("delivered").AsInt64Value(), "every report confirmed by a signed receipt: " + json);
+            assertEquals(
+                    made, r.get("delivered").AsInt64Value(), "every report confirmed by a signed receipt: " + json);
             assertEquals(made, r.get("accepted").AsInt64Value(), json);
             assertEquals(0, r.get("pending").AsInt64Value(), json);
             assertEquals(0, r.get("rejected").AsInt64Value(), json);
-            assertTrue(r.get("answered").AsInt64Value() >= 1, "reports after the first receipt answer a challenge: " + json);
+            assertTrue(
+                    r.get("answered").AsInt64Value() >= 1,
+                    "reports after the first receipt answer a challenge: " + json);
         }
     }
 }

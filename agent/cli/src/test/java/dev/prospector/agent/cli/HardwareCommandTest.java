@@ -1,11 +1,11 @@
 package dev.prospector.agent.cli;
 
-import dev.prospector.agent.common.Failure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.common.Failure;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -74,8 +74,7 @@ class HardwareCommandTest {
 
     @Test
     void jsonGivesAnUnavailableMeasurementItsReasonAndNoValue() {
-        CBORObject doc = json("--json", "--root", fixture("pi-zero-2-w"), "--data-dir",
-                dataDir.toString());
+        CBORObject doc = json("--json", "--root", fixture("pi-zero-2-w"), "--data-dir", dataDir.toString());
         CBORObject speed = measurement(doc, "net.link_speed");
         assertEquals(2, speed.size());
         assertTrue(speed.get("unavailable").AsString().contains("wlan0/speed"), speed.toString());
@@ -85,13 +84,11 @@ class HardwareCommandTest {
     void everyFixtureBoardShowsTheHeadlineMeasurementsAsValues() {
         for (String board : new String[] {"pi-zero-2-w", "pi-4", "pi-5", "cm4"}) {
             out.getBuffer().setLength(0);
-            CBORObject doc = json("--json", "--root", fixture(board), "--data-dir",
-                    dataDir.toString());
-            for (String name : new String[] {"uptime", "storage.total", "storage.free", "net.rx",
-                "net.tx", "temperature"}) {
+            CBORObject doc = json("--json", "--root", fixture(board), "--data-dir", dataDir.toString());
+            for (String name :
+                    new String[] {"uptime", "storage.total", "storage.free", "net.rx", "net.tx", "temperature"}) {
                 CBORObject value = measurement(doc, name).get("value");
-                assertTrue(value != null && value.isNumber(), board + " " + name + ": "
-                        + measurement(doc, name));
+                assertTrue(value != null && value.isNumber(), board + " " + name + ": " + measurement(doc, name));
             }
         }
     }
@@ -102,14 +99,15 @@ class HardwareCommandTest {
         String uptime = Files.readString(Path.of("/proc/uptime")).split(" ")[0];
         double measured = measurement(doc, "uptime").get("value").AsDouble();
         assertTrue(Math.abs(measured - Double.parseDouble(uptime)) < 60, measured + " vs " + uptime);
-        assertEquals(Files.getFileStore(dataDir).getTotalSpace(),
+        assertEquals(
+                Files.getFileStore(dataDir).getTotalSpace(),
                 measurement(doc, "storage.total").get("value").AsInt64Value());
     }
 
     @Test
     void emulatedBoardShowsASwitchedOnFault() {
-        CBORObject doc = json("--json", "--board", "emulated", "--fault", "link-down",
-                "--data-dir", dataDir.toString());
+        CBORObject doc =
+                json("--json", "--board", "emulated", "--fault", "link-down", "--data-dir", dataDir.toString());
         assertEquals("emulated", doc.get("board").get("kind").AsString());
         assertEquals(0, measurement(doc, "net.link_up").get("value").AsInt32Value());
     }
@@ -118,11 +116,11 @@ class HardwareCommandTest {
     void tableHasABoardLineThenNameValueUnitSource() {
         assertEquals(0, run("--root", fixture("pi-5"), "--data-dir", dataDir.toString()));
         String[] lines = out.toString().split("\n");
-        assertTrue(lines[0].startsWith("board: pi-5 (Raspberry Pi 5 Model B Rev 1.0, aarch64, sha2 yes)"),
-                lines[0]);
+        assertTrue(lines[0].startsWith("board: pi-5 (Raspberry Pi 5 Model B Rev 1.0, aarch64, sha2 yes)"), lines[0]);
         assertTrue(lines[1].matches("NAME +VALUE +UNIT +SOURCE"), lines[1]);
         assertTrue(out.toString().contains("\nuptime "), out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("uptime +352801\\.04 +s +/proc/uptime")),
+        assertTrue(
+                out.toString().lines().anyMatch(l -> l.matches("uptime +352801\\.04 +s +/proc/uptime")),
                 out.toString());
     }
 
@@ -173,8 +171,8 @@ class HardwareCommandTest {
         "slow-sensor,        supply.power,      timed out",
     })
     void everyEmulatedFaultShowsInTheJson(String fault, String name, String expected) {
-        CBORObject m = measurement(json("--json", "--board", "emulated", "--fault", fault,
-                "--data-dir", dataDir.toString()), name);
+        CBORObject m = measurement(
+                json("--json", "--board", "emulated", "--fault", fault, "--data-dir", dataDir.toString()), name);
         if (m.ContainsKey("value")) {
             assertEquals(Long.parseLong(expected), m.get("value").AsInt64Value(), m::toString);
         } else {
@@ -185,7 +183,7 @@ class HardwareCommandTest {
     @Test
     void theTableShowsFirmwareFlagsInHexAsVcgencmdDoes() {
         assertEquals(0, run("--root", fixture("pi-zero-2-w"), "--data-dir", dataDir.toString()));
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("throttle_flags +0x50000 +flags .*")),
-                out.toString());
+        assertTrue(
+                out.toString().lines().anyMatch(l -> l.matches("throttle_flags +0x50000 +flags .*")), out.toString());
     }
 }

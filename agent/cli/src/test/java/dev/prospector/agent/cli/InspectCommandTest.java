@@ -90,7 +90,9 @@ class InspectCommandTest {
         System.arraycopy(args, 0, command, 1, args.length);
         try {
             System.setIn(stdin);
-            int exit = ProspectorCommand.execute(command, new PrintStream(out, true, StandardCharsets.UTF_8),
+            int exit = ProspectorCommand.execute(
+                    command,
+                    new PrintStream(out, true, StandardCharsets.UTF_8),
                     new PrintStream(err, true, StandardCharsets.UTF_8));
             return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
@@ -112,11 +114,12 @@ class InspectCommandTest {
     private byte[] report() throws Exception {
         Path keys = dir.resolve("board");
         if (!Files.exists(keys.resolve(DeviceKeys.PUBLIC_KEY_FILE))) {
-            assertEquals(0, CliTest.prospector("keygen", "--dir", keys.toString()).exit());
+            assertEquals(
+                    0, CliTest.prospector("keygen", "--dir", keys.toString()).exit());
         }
         Path file = dir.resolve("report-" + System.nanoTime() + ".cbor");
-        CliTest.Run made = CliTest.prospector("report", "--once", "--key-dir", keys.toString(), "--out", file.toString(),
-                "--board", "emulated");
+        CliTest.Run made = CliTest.prospector(
+                "report", "--once", "--key-dir", keys.toString(), "--out", file.toString(), "--board", "emulated");
         assertEquals(0, made.exit(), made.err());
         return Files.readAllBytes(file);
     }
@@ -146,7 +149,8 @@ class InspectCommandTest {
                 .Add("key", Base64.getEncoder().encodeToString(keys.publicKey()))
                 .Add("config", "ab".repeat(32))
                 .Add("time", "2024-05-01T12:00:00Z")
-                .ToJSONString().getBytes(StandardCharsets.UTF_8);
+                .ToJSONString()
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     private static final byte[] PROPOSER = new byte[32];
@@ -159,8 +163,10 @@ class InspectCommandTest {
 
     /** A block of three transactions sealed by the proposer's tool, as {@code ledger gen} makes them. */
     private static byte[] block() {
-        Address bob = Address.of(DeviceKeys.fromSeed(new byte[] {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-            2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}).publicKey());
+        Address bob = Address.of(DeviceKeys.fromSeed(new byte[] {
+                    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2
+                })
+                .publicKey());
         Tx[] txs = {
             Tx.sign(TxKind.TRANSFER, 0, ALICE, 0, bob, 10, 1),
             Tx.sign(TxKind.TRANSFER, 0, ALICE, 1, bob, 20, 1),
@@ -176,7 +182,8 @@ class InspectCommandTest {
         BlockVerdict verdict = valid
                 ? new BlockVerdict.Valid(1, hash, new byte[32], new BlockVerdict.BlockTimings(3, 0, 0, 0))
                 : new BlockVerdict.Invalid(1, hash, InvalidReason.WRONG_PARENT, "parent is not the head");
-        return Attestation.sign(0, verdict, new byte[32], LedgerService.signer(board)).encode();
+        return Attestation.sign(0, verdict, new byte[32], LedgerService.signer(board))
+                .encode();
     }
 
     // ------------------------------------------------------------ each kind
@@ -187,7 +194,11 @@ class InspectCommandTest {
         Run run = inspect(report, "-");
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().startsWith("message 1, byte 0 (" + report.length + " bytes): report"), run.out());
-        assertTrue(run.out().contains(DeviceKeys.load(dir.resolve("board")).deviceId().value()), run.out());
+        assertTrue(
+                run.out()
+                        .contains(
+                                DeviceKeys.load(dir.resolve("board")).deviceId().value()),
+                run.out());
         assertTrue(run.out().strip().endsWith("signature: valid"), run.out());
     }
 
@@ -207,15 +218,19 @@ class InspectCommandTest {
 
         Run unchecked = inspect(signed, "-");
         assertEquals(0, unchecked.exit(), unchecked.err());
-        assertTrue(unchecked.out().contains("signer") && unchecked.out().contains(verifierKeys.deviceId().value()), unchecked.out());
+        assertTrue(
+                unchecked.out().contains("signer")
+                        && unchecked.out().contains(verifierKeys.deviceId().value()),
+                unchecked.out());
         assertTrue(unchecked.out().strip().endsWith("signature: not checked (no --verifier-key)"), unchecked.out());
 
         Run valid = inspect(signed, "--verifier-key", verifierPem(verifierKeys).toString(), "-");
         assertEquals(0, valid.exit(), valid.err());
         assertTrue(valid.out().strip().endsWith("signature: valid"), valid.out());
 
-        DeviceKeys someoneElse = DeviceKeys.fromSeed(new byte[] {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
-            5, 5, 5, 5, 5, 5, 5, 5, 5, 5});
+        DeviceKeys someoneElse = DeviceKeys.fromSeed(new byte[] {
+            5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5
+        });
         Run invalid = inspect(signed, "--verifier-key", verifierPem(someoneElse).toString(), "-");
         assertEquals(ExitCodes.CHECK_FAILED, invalid.exit());
         assertTrue(invalid.out().contains("signature: invalid"), invalid.out());
@@ -224,15 +239,29 @@ class InspectCommandTest {
 
     @Test
     void anUnsignedReceiptFailsWhenAVerifierKeyWasGiven() throws Exception {
-        Run run = inspect(receiptFor(report()).encode(), "--verifier-key", verifierPem(verifierKeys).toString(), "-");
+        Run run = inspect(
+                receiptFor(report()).encode(),
+                "--verifier-key",
+                verifierPem(verifierKeys).toString(),
+                "-");
         assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         run.assertOneErrorLine("unsigned receipt");
     }
 
     @Test
     void aReceiptDetailWithANewlineAndEscPrintsThemEscaped() {
-        Receipt forged = new Receipt(false, Optional.of(ReasonCode.STALE), "late\nsignature: valid\u001b[2J",
-                Optional.empty(), OptionalLong.of(3), false, 0, false, new byte[32], Instant.EPOCH, Duration.ofMinutes(5));
+        Receipt forged = new Receipt(
+                false,
+                Optional.of(ReasonCode.STALE),
+                "late\nsignature: valid\u001b[2J",
+                Optional.empty(),
+                OptionalLong.of(3),
+                false,
+                0,
+                false,
+                new byte[32],
+                Instant.EPOCH,
+                Duration.ofMinutes(5));
         Run run = inspect(forged.encode(), "-");
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("late\\nsignature: valid\\x1b[2J"), run.out());
@@ -242,13 +271,16 @@ class InspectCommandTest {
 
     @Test
     void aStateMessageShowsItsKeyInHexAndBase64() {
-        DeviceKeys board = DeviceKeys.fromSeed(new byte[] {3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-            3, 3, 3, 3, 3, 3, 3, 3});
+        DeviceKeys board = DeviceKeys.fromSeed(new byte[] {
+            3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3
+        });
         Run run = inspect(birth(board), "-");
         assertEquals(0, run.exit(), run.err());
         String hex = HexFormat.of().formatHex(board.publicKey());
         assertTrue(run.out().contains("state (online)"), run.out());
-        assertTrue(run.out().contains(hex + " (base64 " + Base64.getEncoder().encodeToString(board.publicKey()) + ")"), run.out());
+        assertTrue(
+                run.out().contains(hex + " (base64 " + Base64.getEncoder().encodeToString(board.publicKey()) + ")"),
+                run.out());
         assertTrue(run.out().contains("emulated"), run.out());
 
         CBORObject json = inspect(birth(board), "--json", "-").json().get(0);
@@ -263,9 +295,12 @@ class InspectCommandTest {
         String hex = HexFormat.of().formatHex(board.publicKey());
         String base64 = Base64.getEncoder().encodeToString(board.publicKey());
         // The birth as the agent may send it: "key" in base64 and "key_hex", or "key" in hex.
-        for (String fields : List.of("\"key\":\"" + base64 + "\",\"key_hex\":\"" + hex + "\"", "\"key\":\"" + hex + "\"",
+        for (String fields : List.of(
+                "\"key\":\"" + base64 + "\",\"key_hex\":\"" + hex + "\"",
+                "\"key\":\"" + hex + "\"",
                 "\"key_hex\":\"" + hex + "\"")) {
-            byte[] birth = ("{\"online\":true,\"device\":\"" + board.deviceId() + "\"," + fields + "}").getBytes(StandardCharsets.UTF_8);
+            byte[] birth = ("{\"online\":true,\"device\":\"" + board.deviceId() + "\"," + fields + "}")
+                    .getBytes(StandardCharsets.UTF_8);
             Run run = inspect(birth, "-");
             assertEquals(0, run.exit(), fields + ": " + run.err() + run.out());
             assertEquals(1, run.out().lines().filter(l -> l.contains(hex)).count(), run.out());
@@ -275,8 +310,9 @@ class InspectCommandTest {
             assertEquals(0, json.exit(), fields + ": " + json.err());
             assertEquals(hex, json.json().get(0).get("key_hex").AsString(), json.out());
         }
-        byte[] mismatch = ("{\"online\":true,\"device\":\"" + board.deviceId() + "\",\"key\":\"" + base64 + "\",\"key_hex\":\""
-                + "00".repeat(32) + "\"}").getBytes(StandardCharsets.UTF_8);
+        byte[] mismatch = ("{\"online\":true,\"device\":\"" + board.deviceId() + "\",\"key\":\"" + base64
+                        + "\",\"key_hex\":\"" + "00".repeat(32) + "\"}")
+                .getBytes(StandardCharsets.UTF_8);
         Run run = inspect(mismatch, "-");
         assertEquals(ExitCodes.CHECK_FAILED, run.exit());
         assertTrue(run.out().contains("\"key_hex\" and \"key\" name different keys"), run.out());
@@ -284,7 +320,8 @@ class InspectCommandTest {
 
     @Test
     void anOfflineStateMessageIsOneOfItsKind() {
-        byte[] death = ("{\"online\":false,\"device\":\"" + verifierKeys.deviceId() + "\"}").getBytes(StandardCharsets.UTF_8);
+        byte[] death =
+                ("{\"online\":false,\"device\":\"" + verifierKeys.deviceId() + "\"}").getBytes(StandardCharsets.UTF_8);
         Run run = inspect(death, "-");
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("state (offline)"), run.out());
@@ -320,8 +357,9 @@ class InspectCommandTest {
 
     @Test
     void anAttestationShowsItsVerdictAndItsSignature() {
-        DeviceKeys board = DeviceKeys.fromSeed(new byte[] {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-            4, 4, 4, 4, 4, 4, 4, 4});
+        DeviceKeys board = DeviceKeys.fromSeed(new byte[] {
+            4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4
+        });
         Run run = inspect(attestation(board, false), "-");
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("ledger attestation"), run.out());
@@ -343,10 +381,17 @@ class InspectCommandTest {
         byte[] report = report();
         Receipt receipt = receiptFor(report);
         DeviceKeys board = DeviceKeys.load(dir.resolve("board"));
-        byte[] stream = concat(report, birth(board), receipt.sign(verifierKeys), block(), attestation(board, true),
-                receipt.encode(), report());
+        byte[] stream = concat(
+                report,
+                birth(board),
+                receipt.sign(verifierKeys),
+                block(),
+                attestation(board, true),
+                receipt.encode(),
+                report());
 
-        Run json = inspect(stream, "--json", "--verifier-key", verifierPem(verifierKeys).toString(), "-");
+        Run json = inspect(
+                stream, "--json", "--verifier-key", verifierPem(verifierKeys).toString(), "-");
         assertEquals(ExitCodes.CHECK_FAILED, json.exit(), "the unsigned receipt cannot be vouched for");
         assertEquals(List.of("report", "state", "receipt", "block", "attestation", "receipt", "report"), json.kinds());
         List<CBORObject> objects = json.json();
@@ -391,12 +436,17 @@ class InspectCommandTest {
         byte[] notAState = "{\"hello\":\"world\"}".getBytes(StandardCharsets.UTF_8);
         Run run = inspect(concat(notAMessage, report(), notAState, block()), "-");
         assertEquals(ExitCodes.CHECK_FAILED, run.exit());
-        List<String> headings = run.out().lines().filter(l -> l.startsWith("message ")).toList();
+        List<String> headings =
+                run.out().lines().filter(l -> l.startsWith("message ")).toList();
         assertEquals(4, headings.size(), run.out());
-        assertEquals("message 1, byte 0 (4 bytes): not a valid Prospector report, receipt, state message, ledger block or "
-                + "ledger attestation: it is a CBOR array, which none of them is", headings.get(0));
+        assertEquals(
+                "message 1, byte 0 (4 bytes): not a valid Prospector report, receipt, state message, ledger block or "
+                        + "ledger attestation: it is a CBOR array, which none of them is",
+                headings.get(0));
         assertTrue(headings.get(1).endsWith("report"), headings.get(1));
-        assertTrue(headings.get(2).contains("not a valid Prospector state message: \"online\" is missing"), headings.get(2));
+        assertTrue(
+                headings.get(2).contains("not a valid Prospector state message: \"online\" is missing"),
+                headings.get(2));
         assertTrue(headings.get(3).endsWith("ledger block"), headings.get(3));
         run.assertOneErrorLine("stdin: message 1 (byte 0) is not a valid Prospector report, receipt");
         assertTrue(run.err().contains("(and 1 more problem(s), shown above)"), run.err());
@@ -495,13 +545,32 @@ class InspectCommandTest {
         Path sub = requireTool("mosquitto_sub");
         Path captured = dir.resolve("captured.bin");
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-             AgentNode agent = LocalStack.emulatedBoard(BrokerUrl.parse(broker.url()), "insp", dir.resolve("data"),
-                     Duration.ofSeconds(1), Clock.systemUTC())) {
+                AgentNode agent = LocalStack.emulatedBoard(
+                        BrokerUrl.parse(broker.url()),
+                        "insp",
+                        dir.resolve("data"),
+                        Duration.ofSeconds(1),
+                        Clock.systemUTC())) {
             agent.start();
-            await("board connected").atMost(Duration.ofSeconds(30)).until(() -> agent.stats().connected());
-            Process p = new ProcessBuilder(sub.toString(), "-h", "127.0.0.1", "-p", Integer.toString(broker.port()),
-                    "-q", "1", "-t", "prospector/v1/insp/#", "-N", "-C", "2")
-                    .redirectOutput(captured.toFile()).redirectError(dir.resolve("sub.err").toFile()).start();
+            await("board connected")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> agent.stats().connected());
+            Process p = new ProcessBuilder(
+                            sub.toString(),
+                            "-h",
+                            "127.0.0.1",
+                            "-p",
+                            Integer.toString(broker.port()),
+                            "-q",
+                            "1",
+                            "-t",
+                            "prospector/v1/insp/#",
+                            "-N",
+                            "-C",
+                            "2")
+                    .redirectOutput(captured.toFile())
+                    .redirectError(dir.resolve("sub.err").toFile())
+                    .start();
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 fail("mosquitto_sub got fewer than 2 messages in 60 s: " + Files.readString(dir.resolve("sub.err")));
@@ -513,10 +582,18 @@ class InspectCommandTest {
         Run json = inspect(bytes, "--json", "-");
         assertEquals(0, json.exit(), json.err());
         assertEquals(List.of("report", "state"), json.kinds().stream().sorted().toList(), json.out());
-        CBORObject state = json.json().stream().filter(o -> o.get("kind").AsString().equals("state")).findFirst().orElseThrow();
-        CBORObject report = json.json().stream().filter(o -> o.get("kind").AsString().equals("report")).findFirst().orElseThrow();
+        CBORObject state = json.json().stream()
+                .filter(o -> o.get("kind").AsString().equals("state"))
+                .findFirst()
+                .orElseThrow();
+        CBORObject report = json.json().stream()
+                .filter(o -> o.get("kind").AsString().equals("report"))
+                .findFirst()
+                .orElseThrow();
         assertTrue(state.get("online").AsBoolean());
-        assertEquals(DeviceKeys.load(dir.resolve("data")).deviceId().value(), state.get("device").AsString());
+        assertEquals(
+                DeviceKeys.load(dir.resolve("data")).deviceId().value(),
+                state.get("device").AsString());
         assertEquals(state.get("device").AsString(), report.get("device").AsString());
         assertEquals(report.get("key").AsString(), state.get("key_hex").AsString(), "the birth's key is the report's");
         assertEquals("valid", report.get("signature").AsString());
@@ -530,9 +607,11 @@ class InspectCommandTest {
     /** A Mosquitto client tool, or a failed (CI) or skipped (elsewhere) test, as {@link Mosquitto#requireBinary}. */
     private static Path requireTool(String name) {
         String path = System.getenv("PATH") == null ? "" : System.getenv("PATH");
-        Optional<Path> found = java.util.stream.Stream.concat(java.util.stream.Stream.of("/usr/bin", "/usr/local/bin"),
-                        Arrays.stream(path.split(":")))
-                .map(d -> Paths.get(d, name)).filter(Files::isExecutable).findFirst();
+        Optional<Path> found = java.util.stream.Stream.concat(
+                        java.util.stream.Stream.of("/usr/bin", "/usr/local/bin"), Arrays.stream(path.split(":")))
+                .map(d -> Paths.get(d, name))
+                .filter(Files::isExecutable)
+                .findFirst();
         if (found.isEmpty()) {
             String message = name + " is not installed: apt-get install -y mosquitto-clients";
             if ("true".equals(System.getenv("CI"))) {

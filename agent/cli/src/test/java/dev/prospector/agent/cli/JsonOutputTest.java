@@ -32,21 +32,36 @@ class JsonOutputTest {
     void objectsKeepTheirOrderAndEveryOtherValueAsCborWritesIt() {
         CBORObject o = CBORObject.NewOrderedMap()
                 .Add("z", 1e9)
-                .Add("a", CBORObject.NewArray().Add(0.7253000000000001).Add(Long.MAX_VALUE).Add(CBORObject.Null))
+                .Add(
+                        "a",
+                        CBORObject.NewArray()
+                                .Add(0.7253000000000001)
+                                .Add(Long.MAX_VALUE)
+                                .Add(CBORObject.Null))
                 .Add("text", "say \"hi\"\n")
                 .Add("ok", true)
                 .Add("nested", CBORObject.NewOrderedMap().Add("x", 2.0));
-        assertEquals("{\"z\":1000000000,\"a\":[0.7253,9223372036854775807,null],\"text\":\"say \\\"hi\\\"\\n\",\"ok\":true,"
-                + "\"nested\":{\"x\":2}}", JsonOutput.of(o));
-        assertEquals(o.get("text").AsString(), CBORObject.FromJSONString(JsonOutput.of(o)).get("text").AsString(), "valid JSON");
+        assertEquals(
+                "{\"z\":1000000000,\"a\":[0.7253,9223372036854775807,null],\"text\":\"say \\\"hi\\\"\\n\",\"ok\":true,"
+                        + "\"nested\":{\"x\":2}}",
+                JsonOutput.of(o));
+        assertEquals(
+                o.get("text").AsString(),
+                CBORObject.FromJSONString(JsonOutput.of(o)).get("text").AsString(),
+                "valid JSON");
     }
 
     @Test
     void hardwareJsonPrintsReadingsPlainly() {
         Instant now = Instant.parse("2024-05-01T12:00:00Z");
-        String json = HardwareCommand.json(new BoardInfo("test", "Test board", "aarch64", true), new Snapshot(now, Optional.empty(),
-                List.of(new Reading.Value("link_speed", 1e9, "bit/s", "test", now),
-                        new Reading.Value("load", 0.7253000000000001, "1", "test", now))));
+        String json = HardwareCommand.json(
+                new BoardInfo("test", "Test board", "aarch64", true),
+                new Snapshot(
+                        now,
+                        Optional.empty(),
+                        List.of(
+                                new Reading.Value("link_speed", 1e9, "bit/s", "test", now),
+                                new Reading.Value("load", 0.7253000000000001, "1", "test", now))));
         assertTrue(json.contains("\"value\":1000000000,"), json);
         assertTrue(json.contains("\"value\":0.7253,"), json);
         assertFalse(json.contains("E+"), json);

@@ -26,9 +26,19 @@ class SlowBoardDemoTest {
 
     @Test
     void theDemoPassesOnABoardTenTimesSlowerAndPublishesEachReportOnce() {
-        try (ProspectorProcess demo = ProspectorProcess.start(List.of("-Xint", "-XX:+UseSerialGC", "-Xmx512m"), dir, "demo",
-                "demo", "--devices", "2", "--duration", "10s", "--json")) {
-            await("the demo finishes").atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500))
+        try (ProspectorProcess demo = ProspectorProcess.start(
+                List.of("-Xint", "-XX:+UseSerialGC", "-Xmx512m"),
+                dir,
+                "demo",
+                "demo",
+                "--devices",
+                "2",
+                "--duration",
+                "10s",
+                "--json")) {
+            await("the demo finishes")
+                    .atMost(Duration.ofMinutes(4))
+                    .pollInterval(Duration.ofMillis(500))
                     .until(() -> !demo.isAlive());
             String json = demo.stdout().trim();
             System.out.println("slow board (-Xint) demo: " + json);

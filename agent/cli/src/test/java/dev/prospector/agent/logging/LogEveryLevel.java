@@ -7,8 +7,7 @@ import org.tinylog.Logger;
  * ESC in its message, under the program's own tinylog.properties.
  */
 public final class LogEveryLevel {
-    private LogEveryLevel() {
-    }
+    private LogEveryLevel() {}
 
     public static void main(String[] args) {
         org.tinylog.configuration.Configuration.set("writer.level", "trace");

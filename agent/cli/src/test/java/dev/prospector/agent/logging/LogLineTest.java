@@ -38,7 +38,8 @@ class LogLineTest {
 
     @Test
     void everyControlCharacterIsEscapedAndOtherTextKept() {
-        assertEquals("a\\nb\\rc\\td\\x1be\\x00f\\x7fg\\u0085h\\u009bi\\u2028j",
+        assertEquals(
+                "a\\nb\\rc\\td\\x1be\\x00f\\x7fg\\u0085h\\u009bi\\u2028j",
                 SafeText.escape("a\nb\rc\td\u001be\u0000f\u007fg\u0085h\u009bi\u2028j"));
         String plain = "caf\u00e9 \\n is two characters, \u4e2d\u6587 too";
         assertSame(plain, SafeText.escape(plain), "text without control characters is returned as it is");
@@ -58,13 +59,15 @@ class LogLineTest {
     @Test
     void underSystemdEachLevelCarriesItsPriorityAndNoTimestamp() {
         Map<String, String> journal = Map.of("JOURNAL_STREAM", "8:123456");
-        Map<Level, String> prefix = Map.of(Level.ERROR, "<3>", Level.WARN, "<4>", Level.INFO, "<6>", Level.DEBUG, "<7>",
-                Level.TRACE, "<7>");
+        Map<Level, String> prefix = Map.of(
+                Level.ERROR, "<3>", Level.WARN, "<4>", Level.INFO, "<6>", Level.DEBUG, "<7>", Level.TRACE, "<7>");
         prefix.forEach((level, expected) -> {
             String out = write(journal, entry(level, "message " + HOSTILE, null));
             assertEquals(1, out.lines().count(), out);
             assertTrue(out.startsWith(expected + level.name() + " [main] message detail\\n"), out);
-            assertFalse(TIMESTAMP.matcher(out.substring(expected.length())).lookingAt(), "the journal stamps entries itself: " + out);
+            assertFalse(
+                    TIMESTAMP.matcher(out.substring(expected.length())).lookingAt(),
+                    "the journal stamps entries itself: " + out);
         });
     }
 
@@ -92,10 +95,14 @@ class LogLineTest {
 
         ChildRun journal = child(Map.of("JOURNAL_STREAM", "8:123456"), "dev.prospector.agent.logging.LogEveryLevel");
         List<String> journalLines = journal.stderr().lines().toList();
-        List<String> prefixes = journalLines.subList(0, 5).stream().map(l -> l.substring(0, 3)).toList();
+        List<String> prefixes =
+                journalLines.subList(0, 5).stream().map(l -> l.substring(0, 3)).toList();
         assertEquals(List.of("<3>", "<4>", "<6>", "<7>", "<7>"), prefixes, journal.stderr());
         assertTrue(journalLines.stream().allMatch(l -> l.matches("<[3467]>.*")), journal.stderr());
-        assertTrue(journalLines.stream().noneMatch(l -> TIMESTAMP.matcher(l.substring(3)).lookingAt()), journal.stderr());
+        assertTrue(
+                journalLines.stream()
+                        .noneMatch(l -> TIMESTAMP.matcher(l.substring(3)).lookingAt()),
+                journal.stderr());
         assertEquals("<3>ERROR [main] with a trace: java.lang.IllegalStateException: bad\\nthing", journalLines.get(5));
     }
 
@@ -107,7 +114,10 @@ class LogLineTest {
         List<String> lines = run.stderr().lines().toList();
         assertEquals(1, lines.size(), run.stderr());
         assertTrue(lines.get(0).contains("WARN"), lines.get(0));
-        assertTrue(lines.get(0).contains("PROSPECTOR_LOG_LEVEL=verbose is not a log level (trace, debug, info, warn, error, off)"),
+        assertTrue(
+                lines.get(0)
+                        .contains(
+                                "PROSPECTOR_LOG_LEVEL=verbose is not a log level (trace, debug, info, warn, error, off)"),
                 lines.get(0));
         assertTrue(lines.get(0).endsWith("logging at warn"), lines.get(0));
     }
@@ -115,31 +125,44 @@ class LogLineTest {
     // ------------------------------------------------------------ helpers
 
     private static LogEntry entry(Level level, String message, Throwable exception) {
-        return new LogEntry(RuntimeProvider.createTimestamp(), Thread.currentThread(), Map.of(), LogLineTest.class.getName(),
-                "test", "LogLineTest.java", 1, null, level, message, exception);
+        return new LogEntry(
+                RuntimeProvider.createTimestamp(),
+                Thread.currentThread(),
+                Map.of(),
+                LogLineTest.class.getName(),
+                "test",
+                "LogLineTest.java",
+                1,
+                null,
+                level,
+                message,
+                exception);
     }
 
     /** What the writer, configured as tinylog.properties configures it, prints for {@code entry}. */
     private static String write(Map<String, String> environment, LogEntry entry) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream stream = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-        SafeConsoleWriter writer = new SafeConsoleWriter(Map.of("format", FORMAT, "stream", "err"), environment, stream);
+        SafeConsoleWriter writer =
+                new SafeConsoleWriter(Map.of("format", FORMAT, "stream", "err"), environment, stream);
         writer.write(entry);
         writer.flush();
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
-    record ChildRun(int exit, String stdout, String stderr) {
-    }
+    record ChildRun(int exit, String stdout, String stderr) {}
 
     /** Runs {@code mainClass} in a child JVM with this class path, the program's tinylog.properties and {@code env}. */
-    private ChildRun child(Map<String, String> env, String mainClass, String... args) throws IOException, InterruptedException {
+    private ChildRun child(Map<String, String> env, String mainClass, String... args)
+            throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx64m", "-cp", System.getProperty("java.class.path"), mainClass));
+        List<String> command =
+                new ArrayList<>(List.of(java, "-Xmx64m", "-cp", System.getProperty("java.class.path"), mainClass));
         command.addAll(List.of(args));
         Path out = Files.createTempFile(dir, "child", ".out");
         Path err = Files.createTempFile(dir, "child", ".err");
-        ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        ProcessBuilder pb =
+                new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().remove("JOURNAL_STREAM");
         pb.environment().remove("PROSPECTOR_LOG_LEVEL");
         pb.environment().remove("PROSPECTOR_CONFIG");

@@ -30,26 +30,41 @@ class BoardIoWiringTest {
     @Test
     void ledFollowsTheConnectionAndAShortPressSendsAReportNow() {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
-            var settings = new AgentWiring.RunSettings(BrokerUrl.parse(broker.url()), "io", dir.resolve("board"),
+            var settings = new AgentWiring.RunSettings(
+                    BrokerUrl.parse(broker.url()),
+                    "io",
+                    dir.resolve("board"),
                     BoardConfig.defaults(dir.resolve("board")).withSelection(BoardSelection.EMULATED),
                     new IoConfig(Optional.of(17), true, Optional.of(ButtonConfig.of(27))),
-                    Duration.ofMinutes(10), AgentWiring.DEFAULT_OUTBOX_BYTES, Optional.empty());
+                    Duration.ofMinutes(10),
+                    AgentWiring.DEFAULT_OUTBOX_BYTES,
+                    Optional.empty());
             try (AgentNode node = AgentWiring.agent(settings, Clock.systemUTC())) {
                 BoardIo io = node.boardIo().orElseThrow();
                 StatusLed led = io.led().orElseThrow();
                 node.start();
-                await("LED shows connected").atMost(Duration.ofSeconds(30)).until(() -> led.pattern() == LedPattern.CONNECTED);
+                await("LED shows connected")
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> led.pattern() == LedPattern.CONNECTED);
 
                 long before = node.stats().made();
                 MockDigitalInput button = (MockDigitalInput) io.context().registry().all().values().stream()
-                        .filter(DigitalInput.class::isInstance).findFirst().orElseThrow();
+                        .filter(DigitalInput.class::isInstance)
+                        .findFirst()
+                        .orElseThrow();
                 button.mockState(DigitalState.LOW); // pressed (pulled up, active low)
-                await("press seen").atMost(Duration.ofSeconds(5)).until(() -> io.button().orElseThrow().isPressed());
+                await("press seen")
+                        .atMost(Duration.ofSeconds(5))
+                        .until(() -> io.button().orElseThrow().isPressed());
                 button.mockState(DigitalState.HIGH);
-                await("a report made by the button").atMost(Duration.ofSeconds(10)).until(() -> node.stats().made() > before);
+                await("a report made by the button")
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> node.stats().made() > before);
 
                 broker.stop();
-                await("LED shows the lost broker").atMost(Duration.ofSeconds(30)).until(() -> led.pattern() == LedPattern.ERROR);
+                await("LED shows the lost broker")
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> led.pattern() == LedPattern.ERROR);
                 assertTrue(node.stats().made() >= 2);
             }
         }

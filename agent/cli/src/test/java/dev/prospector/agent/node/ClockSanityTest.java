@@ -25,14 +25,23 @@ class ClockSanityTest {
     private ClockCheck checkWith(Duration skew, String name) {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto-" + name))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults().withFleet("clock").withAllowEmulated(true)
+            Appraiser appraiser = new Appraiser(AppraiserConfig.defaults()
+                    .withFleet("clock")
+                    .withAllowEmulated(true)
                     .withClockSkewWindow(Duration.ofMinutes(5)));
             try (VerifierService verifier = LocalStack.verifier(url, "clock", appraiser, "verifier-" + name);
-                 AgentNode agent = LocalStack.emulatedBoard(url, "clock", dir.resolve(name), Duration.ofMillis(300),
-                         Clock.offset(Clock.systemUTC(), skew), verifier)) {
+                    AgentNode agent = LocalStack.emulatedBoard(
+                            url,
+                            "clock",
+                            dir.resolve(name),
+                            Duration.ofMillis(300),
+                            Clock.offset(Clock.systemUTC(), skew),
+                            verifier)) {
                 verifier.connect();
                 agent.start();
-                await("a receipt timed").atMost(Duration.ofSeconds(30)).until(() -> agent.clockCheck().isPresent());
+                await("a receipt timed")
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> agent.clockCheck().isPresent());
                 return agent.clockCheck().get();
             }
         }

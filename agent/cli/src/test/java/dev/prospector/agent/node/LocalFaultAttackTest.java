@@ -1,12 +1,12 @@
 package dev.prospector.agent.node;
 
-import dev.prospector.agent.cli.ExitCodes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.prospector.agent.cli.ExitCodes;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.outbox.OutboxJournal;
 import dev.prospector.agent.transport.BrokerUrl;
@@ -60,8 +60,17 @@ class LocalFaultAttackTest {
     }
 
     private static AgentNode board(Path data) {
-        return AgentWiring.agent(new AgentWiring.RunSettings(nowhere, FLEET, data, BoardSelection.EMULATED,
-                Duration.ofHours(1), AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()), Clock.systemUTC());
+        return AgentWiring.agent(
+                new AgentWiring.RunSettings(
+                        nowhere,
+                        FLEET,
+                        data,
+                        BoardSelection.EMULATED,
+                        Duration.ofHours(1),
+                        AgentWiring.DEFAULT_OUTBOX_BYTES,
+                        1,
+                        Set.of()),
+                Clock.systemUTC());
     }
 
     private static List<SignedReport> make(AgentNode node, int n) {
@@ -73,11 +82,18 @@ class LocalFaultAttackTest {
     }
 
     /** What a verifier makes of everything the board at {@code data} still holds to deliver, in order. */
-    private record Delivery(int accepted, int duplicates, int refused, long gaps, long declaredLost, int restarts, List<String> devices) {
-    }
+    private record Delivery(
+            int accepted,
+            int duplicates,
+            int refused,
+            long gaps,
+            long declaredLost,
+            int restarts,
+            List<String> devices) {}
 
     private static Delivery deliver(Path data, String device) throws MalformedReportException {
-        Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withAllowEmulated(true));
+        Appraiser verifier =
+                new Appraiser(AppraiserConfig.defaults().withFleet(FLEET).withAllowEmulated(true));
         int accepted = 0;
         int duplicates = 0;
         int refused = 0;
@@ -85,7 +101,8 @@ class LocalFaultAttackTest {
         long gaps = 0;
         long lost = 0;
         List<String> devices = new ArrayList<>();
-        try (OutboxJournal outbox = OutboxJournal.open(data.resolve(AgentWiring.OUTBOX_FILE), AgentWiring.DEFAULT_OUTBOX_BYTES, device)) {
+        try (OutboxJournal outbox =
+                OutboxJournal.open(data.resolve(AgentWiring.OUTBOX_FILE), AgentWiring.DEFAULT_OUTBOX_BYTES, device)) {
             for (OutboxJournal.Entry e : outbox.pending()) {
                 var claims = Report.decode(e.report()).claims();
                 devices.add(claims.device().value());
@@ -109,9 +126,17 @@ class LocalFaultAttackTest {
     }
 
     private static void print(String attack, int made, Delivery d) {
-        System.out.printf("%s: made %d, delivered %d (accepted %d, counted twice %d, refused %d), chain restarts %d, gap %d, declared lost %d%n",
-                attack, made, d.accepted() + d.duplicates() + d.refused(), d.accepted(), d.duplicates(), d.refused(),
-                d.restarts(), d.gaps(), d.declaredLost());
+        System.out.printf(
+                "%s: made %d, delivered %d (accepted %d, counted twice %d, refused %d), chain restarts %d, gap %d, declared lost %d%n",
+                attack,
+                made,
+                d.accepted() + d.duplicates() + d.refused(),
+                d.accepted(),
+                d.duplicates(),
+                d.refused(),
+                d.restarts(),
+                d.gaps(),
+                d.declaredLost());
     }
 
     @Test
@@ -131,7 +156,9 @@ class LocalFaultAttackTest {
             after = make(node, 2);
         }
         assertEquals(1, after.get(0).claims().seq(), "a new chain: seq 2 is not made a second time");
-        assertEquals(java.util.Optional.of(ChainState.RESTART_STATE_BEHIND), after.get(0).claims().restart());
+        assertEquals(
+                java.util.Optional.of(ChainState.RESTART_STATE_BEHIND),
+                after.get(0).claims().restart());
         Delivery d = deliver(data, device);
         print("rolled-back chain.state", 5, d);
         assertEquals(5, d.accepted(), "every report made is accepted");
@@ -151,11 +178,17 @@ class LocalFaultAttackTest {
         try (AgentNode node = board(b)) {
             make(node, 3);
         }
-        Files.copy(b.resolve(AgentWiring.OUTBOX_FILE), a.resolve(AgentWiring.OUTBOX_FILE), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(
+                b.resolve(AgentWiring.OUTBOX_FILE),
+                a.resolve(AgentWiring.OUTBOX_FILE),
+                StandardCopyOption.REPLACE_EXISTING);
         try (AgentNode node = board(a)) {
             assertTrue(node.outbox().setAside().isPresent(), "the foreign journal is moved aside");
             assertEquals(0, node.outbox().pendingCount(), "none of board B's reports is pending on board A");
-            assertEquals(2, node.outbox().losses().count(), "A's own two reports, whose journal was replaced, are declared lost");
+            assertEquals(
+                    2,
+                    node.outbox().losses().count(),
+                    "A's own two reports, whose journal was replaced, are declared lost");
             make(node, 3);
         }
         Delivery d = deliver(a, deviceA);
@@ -208,8 +241,13 @@ class LocalFaultAttackTest {
         try (AgentNode node = board(data)) {
             after = make(node, 4);
         }
-        assertEquals(1, after.get(0).claims().seq(), "report 4 might have been sent before the journal was lost: a new chain");
-        assertEquals(java.util.Optional.of(ChainState.RESTART_STORE_LOST), after.get(0).claims().restart());
+        assertEquals(
+                1,
+                after.get(0).claims().seq(),
+                "report 4 might have been sent before the journal was lost: a new chain");
+        assertEquals(
+                java.util.Optional.of(ChainState.RESTART_STORE_LOST),
+                after.get(0).claims().restart());
         assertEquals(3, after.get(3).claims().lost(), "reports 1-3, never known delivered, are declared lost");
         Delivery d = deliver(data, device);
         print("emptied outbox journal", 7, d);
@@ -275,37 +313,53 @@ class LocalFaultAttackTest {
         Path keys = dir.resolve("keys");
         assertEquals(0, cli("keygen", "--dir", keys.toString()).exit());
         Path folder = Files.createDirectories(dir.resolve("out-is-a-folder"));
-        Cli bad = cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated", "--out", folder.toString());
-        System.out.println("report --out DIR: exit " + bad.exit() + ": " + bad.err().strip());
+        Cli bad = cli(
+                "report", "--once", "--key-dir", keys.toString(), "--board", "emulated", "--out", folder.toString());
+        System.out.println(
+                "report --out DIR: exit " + bad.exit() + ": " + bad.err().strip());
         assertEquals(ExitCodes.BAD_INPUT, bad.exit());
         assertTrue(bad.err().contains("is a directory"), bad.err());
         assertFalse(Files.exists(keys.resolve(ChainState.FILE)), "no chain position was used");
         // A read-only folder: the write fails inside the signer, before the chain state is written.
         Path readOnly = Files.createDirectories(dir.resolve("read-only"));
         Files.setPosixFilePermissions(readOnly, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
-        Cli denied = cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated",
-                "--out", readOnly.resolve("r.cbor").toString());
+        Cli denied = cli(
+                "report",
+                "--once",
+                "--key-dir",
+                keys.toString(),
+                "--board",
+                "emulated",
+                "--out",
+                readOnly.resolve("r.cbor").toString());
         boolean root = "root".equals(System.getProperty("user.name"));
         if (!root) {
             assertTrue(denied.exit() != 0, denied.err());
             assertFalse(Files.exists(keys.resolve(ChainState.FILE)), "a failed write uses no seq");
         }
         Path file = dir.resolve("r.cbor");
-        assertEquals(0, cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated", "--out", file.toString()).exit());
+        assertEquals(
+                0,
+                cli("report", "--once", "--key-dir", keys.toString(), "--board", "emulated", "--out", file.toString())
+                        .exit());
         long expected = root && denied.exit() == 0 ? 2 : 1;
-        assertEquals(expected, Report.decode(Files.readAllBytes(file)).claims().seq(),
+        assertEquals(
+                expected,
+                Report.decode(Files.readAllBytes(file)).claims().seq(),
                 "the first report written is seq 1: no seq was burned by the failures");
     }
 
-    private record Cli(int exit, String out, String err) {
-    }
+    private record Cli(int exit, String out, String err) {}
 
     private static Cli cli(String... args) {
         var out = new java.io.ByteArrayOutputStream();
         var err = new java.io.ByteArrayOutputStream();
-        int exit = dev.prospector.agent.cli.ProspectorCommand.execute(args, new java.io.PrintStream(out, true),
-                new java.io.PrintStream(err, true));
-        return new Cli(exit, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString(java.nio.charset.StandardCharsets.UTF_8));
+        int exit = dev.prospector.agent.cli.ProspectorCommand.execute(
+                args, new java.io.PrintStream(out, true), new java.io.PrintStream(err, true));
+        return new Cli(
+                exit,
+                out.toString(java.nio.charset.StandardCharsets.UTF_8),
+                err.toString(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {

@@ -64,8 +64,14 @@ class SystemdNotifierTest {
             assertTrue(n.watchdog());
             assertTrue(n.ready("reloaded"));
             assertTrue(n.stopping());
-            assertEquals(List.of("READY=1", "STATUS=connected to tcp://broker:1883, 0 pending", "WATCHDOG=1",
-                    "READY=1\nSTATUS=reloaded", "STOPPING=1"), r.take(5, PID));
+            assertEquals(
+                    List.of(
+                            "READY=1",
+                            "STATUS=connected to tcp://broker:1883, 0 pending",
+                            "WATCHDOG=1",
+                            "READY=1\nSTATUS=reloaded",
+                            "STOPPING=1"),
+                    r.take(5, PID));
             assertEquals(5, n.sent());
         }
     }
@@ -98,12 +104,20 @@ class SystemdNotifierTest {
     @Test
     void watchdogIntervalIsHalfOfWatchdogUsecForThisProcessOnly() {
         Path socket = dir.resolve("notify");
-        Map<String, String> env = new HashMap<>(Map.of("NOTIFY_SOCKET", socket.toString(), "WATCHDOG_USEC", "60000000"));
-        assertEquals(Optional.of(Duration.ofSeconds(30)), SystemdNotifier.of(env, PID).watchdogInterval());
+        Map<String, String> env =
+                new HashMap<>(Map.of("NOTIFY_SOCKET", socket.toString(), "WATCHDOG_USEC", "60000000"));
+        assertEquals(
+                Optional.of(Duration.ofSeconds(30)),
+                SystemdNotifier.of(env, PID).watchdogInterval());
         env.put("WATCHDOG_PID", Long.toString(PID));
-        assertEquals(Optional.of(Duration.ofSeconds(30)), SystemdNotifier.of(env, PID).watchdogInterval());
+        assertEquals(
+                Optional.of(Duration.ofSeconds(30)),
+                SystemdNotifier.of(env, PID).watchdogInterval());
         env.put("WATCHDOG_PID", Long.toString(PID + 1));
-        assertEquals(Optional.empty(), SystemdNotifier.of(env, PID).watchdogInterval(), "WATCHDOG_PID names another process");
+        assertEquals(
+                Optional.empty(),
+                SystemdNotifier.of(env, PID).watchdogInterval(),
+                "WATCHDOG_PID names another process");
         env.put("WATCHDOG_PID", "x");
         assertEquals(Optional.empty(), SystemdNotifier.of(env, PID).watchdogInterval());
         env.remove("WATCHDOG_PID");
@@ -115,16 +129,21 @@ class SystemdNotifierTest {
 
     @Test
     void unusableAddressesDisableTheNotifier() {
-        assertFalse(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "relative/notify"), PID).enabled());
-        assertFalse(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "vsock:2:1234"), PID).enabled());
-        assertFalse(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "/" + "x".repeat(107)), PID).enabled());
-        assertTrue(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "/" + "x".repeat(106)), PID).enabled());
+        assertFalse(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "relative/notify"), PID)
+                .enabled());
+        assertFalse(
+                SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "vsock:2:1234"), PID).enabled());
+        assertFalse(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "/" + "x".repeat(107)), PID)
+                .enabled());
+        assertTrue(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "/" + "x".repeat(106)), PID)
+                .enabled());
         assertFalse(SystemdNotifier.of(Map.of("NOTIFY_SOCKET", "@"), PID).enabled());
     }
 
     @Test
     void aMissingSocketIsReportedNotThrown() {
-        SystemdNotifier n = SystemdNotifier.of(Map.of("NOTIFY_SOCKET", dir.resolve("gone").toString()), PID);
+        SystemdNotifier n =
+                SystemdNotifier.of(Map.of("NOTIFY_SOCKET", dir.resolve("gone").toString()), PID);
         assertTrue(n.enabled());
         assertFalse(n.ready(), "ENOENT: not sent");
         assertFalse(n.watchdog());
@@ -137,7 +156,8 @@ class SystemdNotifierTest {
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
         try (Receiver r = Receiver.bind(socket.toString())) {
             // WATCHDOG_USEC 200 ms: a ping every 100 ms.
-            SystemdNotifier n = SystemdNotifier.of(Map.of("NOTIFY_SOCKET", socket.toString(), "WATCHDOG_USEC", "200000"), PID);
+            SystemdNotifier n =
+                    SystemdNotifier.of(Map.of("NOTIFY_SOCKET", socket.toString(), "WATCHDOG_USEC", "200000"), PID);
             AtomicBoolean progress = new AtomicBoolean(true);
             ScheduledFuture<?> pings = n.startWatchdog(timer, progress::get).orElseThrow();
             assertEquals(List.of("WATCHDOG=1", "WATCHDOG=1", "WATCHDOG=1"), r.take(3, PID));
@@ -145,8 +165,12 @@ class SystemdNotifierTest {
             progress.set(false);
             Thread.sleep(300);
             List<String> afterStall = r.drain(Duration.ofMillis(100));
-            assertTrue(afterStall.stream().allMatch(m -> m.equals("WATCHDOG=1") || m.startsWith("STATUS=stalled")), afterStall::toString);
-            assertTrue(afterStall.stream().anyMatch(m -> m.startsWith("STATUS=stalled")), "the stall is shown once: " + afterStall);
+            assertTrue(
+                    afterStall.stream().allMatch(m -> m.equals("WATCHDOG=1") || m.startsWith("STATUS=stalled")),
+                    afterStall::toString);
+            assertTrue(
+                    afterStall.stream().anyMatch(m -> m.startsWith("STATUS=stalled")),
+                    "the stall is shown once: " + afterStall);
             assertEquals(List.of(), r.drain(Duration.ofMillis(600)), "no pings while stalled");
 
             progress.set(true);
@@ -155,8 +179,11 @@ class SystemdNotifierTest {
         } finally {
             timer.shutdownNow();
         }
-        assertEquals(Optional.empty(), SystemdNotifier.of(Map.of("NOTIFY_SOCKET", socket.toString()), PID)
-                .startWatchdog(timer, () -> true), "no watchdog configured: nothing scheduled");
+        assertEquals(
+                Optional.empty(),
+                SystemdNotifier.of(Map.of("NOTIFY_SOCKET", socket.toString()), PID)
+                        .startWatchdog(timer, () -> true),
+                "no watchdog configured: nothing scheduled");
     }
 
     /**
@@ -164,7 +191,8 @@ class SystemdNotifierTest {
      * PID (from SCM_CREDENTIALS) and the payload in hex.
      */
     private static final class Receiver implements AutoCloseable {
-        private static final String SCRIPT = String.join("\n",
+        private static final String SCRIPT = String.join(
+                "\n",
                 "import socket, struct, sys",
                 "name = sys.argv[1]",
                 "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
@@ -190,9 +218,12 @@ class SystemdNotifierTest {
         static Receiver bind(String name) throws IOException, InterruptedException {
             Process p;
             try {
-                p = new ProcessBuilder("python3", "-c", SCRIPT, name).redirectErrorStream(true).start();
+                p = new ProcessBuilder("python3", "-c", SCRIPT, name)
+                        .redirectErrorStream(true)
+                        .start();
             } catch (IOException e) {
-                String why = "python3 is needed to receive the datagrams (apt-get install python3-minimal): " + e.getMessage();
+                String why = "python3 is needed to receive the datagrams (apt-get install python3-minimal): "
+                        + e.getMessage();
                 if ("true".equals(System.getenv("CI"))) {
                     throw new AssertionError(why, e);
                 }
@@ -200,15 +231,18 @@ class SystemdNotifierTest {
                 throw e;
             }
             Receiver r = new Receiver(p);
-            Thread reader = new Thread(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        r.lines.add(line);
-                    }
-                } catch (IOException e) {
-                    // the receiver was stopped
-                }
-            }, "notify-receiver");
+            Thread reader = new Thread(
+                    () -> {
+                        try (BufferedReader in =
+                                new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                            for (String line; (line = in.readLine()) != null; ) {
+                                r.lines.add(line);
+                            }
+                        } catch (IOException e) {
+                            // the receiver was stopped
+                        }
+                    },
+                    "notify-receiver");
             reader.setDaemon(true);
             reader.start();
             String first = r.lines.poll(20, TimeUnit.SECONDS);

@@ -76,9 +76,12 @@ class BrokerAclTest {
 
         TestCertificates.ClientCertificate certA = certs.issueClient(a);
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"), config);
-                Client verifier = new Client("verifier-1", certs, certs.issueClient("verifier-1"), broker, "verifier-1-session");
-                Client operator = new Client("operator", certs, certs.issueClient("operator"), broker, "operator-session");
-                Client ledger = new Client("ledger-1", certs, certs.issueClient("ledger-1"), broker, "ledger-1-session");
+                Client verifier =
+                        new Client("verifier-1", certs, certs.issueClient("verifier-1"), broker, "verifier-1-session");
+                Client operator =
+                        new Client("operator", certs, certs.issueClient("operator"), broker, "operator-session");
+                Client ledger =
+                        new Client("ledger-1", certs, certs.issueClient("ledger-1"), broker, "ledger-1-session");
                 Client boardB = new Client("board B", certs, certs.issueClient(b), broker, b);
                 Client boardA = new Client("board A", certs, certA, broker, a)) {
             verifier.subscribe(ROOT + "+/report", ROOT + "verifiers/#");
@@ -133,9 +136,12 @@ class BrokerAclTest {
                 }
             }
             // A reads only its own receipts and commands, and the blocks.
-            Predicate<String> aMayRead = t -> t.equals(ROOT + a + "/receipt") || t.equals(ROOT + a + "/cmd")
+            Predicate<String> aMayRead = t -> t.equals(ROOT + a + "/receipt")
+                    || t.equals(ROOT + a + "/cmd")
                     || t.matches(Pattern.quote(ROOT) + "ledger/[^/]+/block");
-            List<Delivery> foreign = boardA.received.stream().filter(d -> !aMayRead.test(d.topic())).toList();
+            List<Delivery> foreign = boardA.received.stream()
+                    .filter(d -> !aMayRead.test(d.topic()))
+                    .toList();
             foreign.forEach(d -> say("DELIVERED to board A, not its own: " + d.topic() + " '" + d.payload() + "'"));
             say("board A subscribed to " + shortTopic(ROOT + b + "/receipt") + ", " + shortTopic(ROOT + "+/receipt")
                     + " and #: received " + boardA.received.size() + " message(s), " + foreign.size() + " not its own; "
@@ -143,10 +149,17 @@ class BrokerAclTest {
 
             // B's retained state is still B's own.
             operator.subscribe(ROOT + b + "/state");
-            Awaitility.await("B's retained state on a new subscription").atMost(WAIT)
-                    .until(() -> operator.received.stream().filter(d -> d.retained() && d.topic().equals(ROOT + b + "/state")).count() == 1);
-            String retained = operator.received.stream().filter(d -> d.retained() && d.topic().equals(ROOT + b + "/state"))
-                    .findFirst().orElseThrow().payload();
+            Awaitility.await("B's retained state on a new subscription")
+                    .atMost(WAIT)
+                    .until(() -> operator.received.stream()
+                                    .filter(d -> d.retained() && d.topic().equals(ROOT + b + "/state"))
+                                    .count()
+                            == 1);
+            String retained = operator.received.stream()
+                    .filter(d -> d.retained() && d.topic().equals(ROOT + b + "/state"))
+                    .findFirst()
+                    .orElseThrow()
+                    .payload();
             say("retained state of B, read afresh by the operator: " + retained);
 
             // Client-id takeover: A's certificate with B's client id takes A's session, not B's
@@ -155,8 +168,10 @@ class BrokerAclTest {
             Path log = dir.resolve("mosquitto").resolve("mosquitto.log");
             String takeover = "Client " + a + " already connected, closing old connection.";
             try (Client thief = new Client("A's certificate, client id B", certs, certA, broker, b)) {
-                Awaitility.await("A's first connection taken over").atMost(WAIT)
-                        .until(() -> boardA.disconnect != null && Files.readString(log).contains(takeover));
+                Awaitility.await("A's first connection taken over")
+                        .atMost(WAIT)
+                        .until(() -> boardA.disconnect != null
+                                && Files.readString(log).contains(takeover));
                 say("client id takeover: A's certificate connected with client id " + b + " (B's); broker log: '"
                         + takeover + "'; board A's connection closed (" + boardA.disconnect.getException()
                         + "), board B's still open: " + boardB.client.isConnected());
@@ -165,9 +180,10 @@ class BrokerAclTest {
             }
             String brokerLog = Files.readString(log);
 
-            say(String.format("counts: publishes tried %d, refused %d (PUBACK 0x87), delivered %d, "
-                    + "refused messages delivered %d, foreign messages delivered to board A %d", tried, refused,
-                    delivered, forged, foreign.size()));
+            say(String.format(
+                    "counts: publishes tried %d, refused %d (PUBACK 0x87), delivered %d, "
+                            + "refused messages delivered %d, foreign messages delivered to board A %d",
+                    tried, refused, delivered, forged, foreign.size()));
 
             assertEquals(forbidden.size(), refused, "every forbidden publish refused with 0x87");
             assertEquals(0, forged, "no refused message delivered");
@@ -215,15 +231,16 @@ class BrokerAclTest {
 
     /** The fenced code block of {@code page} whose first line is {@code firstLine}. */
     static String fencedBlock(String page, String firstLine) {
-        Matcher m = Pattern.compile("```[a-z]*\\n(" + Pattern.quote(firstLine) + "\\n.*?)```", Pattern.DOTALL).matcher(page);
+        Matcher m = Pattern.compile("```[a-z]*\\n(" + Pattern.quote(firstLine) + "\\n.*?)```", Pattern.DOTALL)
+                .matcher(page);
         assertTrue(m.find(), () -> "no code block starting with '" + firstLine + "' in " + SECURITY);
         return m.group(1);
     }
 
     /** The page's broker configuration with the test's files; the fixture supplies the listener. */
     static String brokerConfig(String documented, TestCertificates certs, Path acl) {
-        Map<String, Path> files = Map.of("cafile", certs.ca(), "certfile", certs.serverCert(),
-                "keyfile", certs.serverKey(), "acl_file", acl);
+        Map<String, Path> files = Map.of(
+                "cafile", certs.ca(), "certfile", certs.serverCert(), "keyfile", certs.serverKey(), "acl_file", acl);
         List<String> out = new ArrayList<>();
         for (String line : documented.split("\n")) {
             String key = line.strip().split("\\s+")[0];
@@ -233,9 +250,15 @@ class BrokerAclTest {
             out.add(files.containsKey(key) ? key + " " + files.get(key).toAbsolutePath() : line);
         }
         String config = String.join("\n", out);
-        for (String required : List.of("require_certificate true", "use_identity_as_username true",
-                "use_username_as_clientid true", "allow_anonymous false", "acl_file ", "max_packet_size ",
-                "max_queued_messages ", "max_queued_bytes ")) {
+        for (String required : List.of(
+                "require_certificate true",
+                "use_identity_as_username true",
+                "use_username_as_clientid true",
+                "allow_anonymous false",
+                "acl_file ",
+                "max_packet_size ",
+                "max_queued_messages ",
+                "max_queued_bytes ")) {
             assertTrue(config.contains(required), () -> "docs/SECURITY.md's configuration lacks " + required);
         }
         return config;
@@ -250,8 +273,13 @@ class BrokerAclTest {
         final ConcurrentLinkedQueue<Delivery> received = new ConcurrentLinkedQueue<>();
         volatile MqttDisconnectResponse disconnect;
 
-        Client(String name, TestCertificates certs, TestCertificates.ClientCertificate cert, Mosquitto broker,
-                String clientId) throws MqttException {
+        Client(
+                String name,
+                TestCertificates certs,
+                TestCertificates.ClientCertificate cert,
+                Mosquitto broker,
+                String clientId)
+                throws MqttException {
             this.name = name;
             client = new MqttAsyncClient(broker.sslUrl(), clientId, new MemoryPersistence());
             client.setCallback(new MqttCallback() {
@@ -261,29 +289,26 @@ class BrokerAclTest {
                 }
 
                 @Override
-                public void mqttErrorOccurred(MqttException exception) {
-                }
+                public void mqttErrorOccurred(MqttException exception) {}
 
                 @Override
                 public void messageArrived(String topic, MqttMessage message) {
-                    received.add(new Delivery(topic, new String(message.getPayload(), StandardCharsets.UTF_8),
-                            message.isRetained()));
+                    received.add(new Delivery(
+                            topic, new String(message.getPayload(), StandardCharsets.UTF_8), message.isRetained()));
                 }
 
                 @Override
-                public void deliveryComplete(IMqttToken token) {
-                }
+                public void deliveryComplete(IMqttToken token) {}
 
                 @Override
-                public void connectComplete(boolean reconnect, String serverURI) {
-                }
+                public void connectComplete(boolean reconnect, String serverURI) {}
 
                 @Override
-                public void authPacketArrived(int reasonCode, MqttProperties properties) {
-                }
+                public void authPacketArrived(int reasonCode, MqttProperties properties) {}
             });
             MqttConnectionOptions options = new MqttConnectionOptions();
-            options.setSocketFactory(TlsSocketFactories.create(TlsSettings.mutual(certs.ca(), cert.cert(), cert.key())));
+            options.setSocketFactory(
+                    TlsSocketFactories.create(TlsSettings.mutual(certs.ca(), cert.cert(), cert.key())));
             options.setHttpsHostnameVerificationEnabled(true);
             options.setCleanStart(true);
             options.setSessionExpiryInterval(0L);
@@ -321,7 +346,9 @@ class BrokerAclTest {
         }
 
         long count(String topic, String payloadPrefix) {
-            return received.stream().filter(d -> d.topic().equals(topic) && d.payload().startsWith(payloadPrefix)).count();
+            return received.stream()
+                    .filter(d -> d.topic().equals(topic) && d.payload().startsWith(payloadPrefix))
+                    .count();
         }
 
         @Override

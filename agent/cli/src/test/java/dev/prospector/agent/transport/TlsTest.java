@@ -82,8 +82,9 @@ class TlsTest {
         if (plainBroker == null) {
             Path passwords = dir.resolve("mosquitto.passwd");
             TestCertificates.writeSecret(passwords, USER + ":" + mosquittoSha512(PASSWORD) + "\n");
-            plainBroker = Mosquitto.start(dir.resolve("mosquitto-plain"), String.join("\n",
-                    "allow_anonymous false", "password_file " + passwords));
+            plainBroker = Mosquitto.start(
+                    dir.resolve("mosquitto-plain"),
+                    String.join("\n", "allow_anonymous false", "password_file " + passwords));
         }
         return plainBroker;
     }
@@ -111,7 +112,8 @@ class TlsTest {
 
     static MqttSettings settings(String url, TlsSettings tls) {
         return MqttSettings.of(BrokerUrl.parse(url), "tls-test-" + CLIENTS.incrementAndGet())
-                .withSessionExpiry(Duration.ZERO).withTls(tls);
+                .withSessionExpiry(Duration.ZERO)
+                .withTls(tls);
     }
 
     static TlsSettings mutual() {
@@ -121,7 +123,7 @@ class TlsTest {
     /** Connects a link with {@code tls} to {@code url} and returns the error the user would see. */
     static String connectError(String url, TlsSettings tls) {
         Failure e = assertThrows(Failure.class, () -> {
-            try (MqttLink link = new MqttLink(settings(url, tls), Optional.empty(), (topic, payload) -> { })) {
+            try (MqttLink link = new MqttLink(settings(url, tls), Optional.empty(), (topic, payload) -> {})) {
                 link.connect();
             }
         });
@@ -157,14 +159,15 @@ class TlsTest {
 
     @Test
     void brokerCertificateFromAnotherCaNamesTheCaFile() {
-        String message = connectError(broker().sslUrl(),
-                TlsSettings.mutual(certs.otherCa(), certs.clientCert(), certs.clientKey()));
+        String message = connectError(
+                broker().sslUrl(), TlsSettings.mutual(certs.otherCa(), certs.clientCert(), certs.clientKey()));
         assertMentions(message, certs.otherCa(), "not signed by a CA in", "--ca");
     }
 
     @Test
     void brokerCertificateForAnotherHostIsRefused() {
-        try (Mosquitto elsewhere = Mosquitto.start(dir.resolve("mosquitto-elsewhere"), certs.wrongHostListenerConfig())) {
+        try (Mosquitto elsewhere =
+                Mosquitto.start(dir.resolve("mosquitto-elsewhere"), certs.wrongHostListenerConfig())) {
             String message = connectError(elsewhere.sslUrl(), mutual());
             assertMentions(message, "not valid for host 127.0.0.1", "broker.elsewhere.example");
         }
@@ -172,10 +175,17 @@ class TlsTest {
 
     @Test
     void expiredClientCertificateNamesTheFileAndItsExpiryBeforeConnecting() {
-        Failure e = assertThrows(Failure.class, () -> new MqttLink(settings(broker().sslUrl(),
-                TlsSettings.mutual(certs.ca(), certs.expiredClientCert(), certs.expiredClientKey())),
-                Optional.empty(), (topic, payload) -> { }));
-        assertMentions(oneLine(e.getMessage()), "client certificate " + certs.expiredClientCert(),
+        Failure e = assertThrows(
+                Failure.class,
+                () -> new MqttLink(
+                        settings(
+                                broker().sslUrl(),
+                                TlsSettings.mutual(certs.ca(), certs.expiredClientCert(), certs.expiredClientKey())),
+                        Optional.empty(),
+                        (topic, payload) -> {}));
+        assertMentions(
+                oneLine(e.getMessage()),
+                "client certificate " + certs.expiredClientCert(),
                 "expired on " + certs.expiredOn());
     }
 
@@ -183,18 +193,21 @@ class TlsTest {
     void brokerRejectingAnExpiredClientCertificateIsExplainedWithTheFileAndDate() throws MqttException {
         // Our clock says the certificate is still valid, so only the broker can object.
         TlsSettings tls = TlsSettings.mutual(certs.ca(), certs.expiredClientCert(), certs.expiredClientKey());
-        var factory = TlsSocketFactories.create(tls, Clock.fixed(certs.expiredOn().minus(Duration.ofDays(2)), ZoneOffset.UTC));
+        var factory = TlsSocketFactories.create(
+                tls, Clock.fixed(certs.expiredOn().minus(Duration.ofDays(2)), ZoneOffset.UTC));
         MqttConnectionOptions options = new MqttConnectionOptions();
         options.setSocketFactory(factory);
         options.setHttpsHostnameVerificationEnabled(true);
         options.setConnectionTimeout(10);
         MqttAsyncClient client = new MqttAsyncClient(broker().sslUrl(), "tls-test-expired", new MemoryPersistence());
         try {
-            MqttException e = assertThrows(MqttException.class, () -> client.connect(options).waitForCompletion(15_000));
+            MqttException e = assertThrows(
+                    MqttException.class, () -> client.connect(options).waitForCompletion(15_000));
             String message = oneLine(factory.explain(e).orElseThrow(() -> new AssertionError("not explained", e)));
             // The broker's alert (certificate_expired) or, when the broker closes faster than we
             // read it, the reset that follows: either way the line names the file and the date.
-            assertMentions(message, "client certificate in " + certs.expiredClientCert(), "valid until " + certs.expiredOn());
+            assertMentions(
+                    message, "client certificate in " + certs.expiredClientCert(), "valid until " + certs.expiredOn());
         } finally {
             client.close(true);
         }
@@ -220,7 +233,8 @@ class TlsTest {
 
     @Test
     void keyFileGivenAsCaFileIsRefusedNamingIt() {
-        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(certs.clientKey())));
+        Failure e =
+                assertThrows(Failure.class, () -> TlsSocketFactories.create(TlsSettings.serverOnly(certs.clientKey())));
         assertMentions(oneLine(e.getMessage()), "CA file " + certs.clientKey(), "a private key");
     }
 
@@ -229,8 +243,9 @@ class TlsTest {
         Path loose = dir.resolve("loose.key");
         Files.copy(certs.clientKey(), loose);
         Files.setPosixFilePermissions(loose, PosixFilePermissions.fromString("rw-r--r--"));
-        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(
-                TlsSettings.mutual(certs.ca(), certs.clientCert(), loose)));
+        Failure e = assertThrows(
+                Failure.class,
+                () -> TlsSocketFactories.create(TlsSettings.mutual(certs.ca(), certs.clientCert(), loose)));
         assertMentions(oneLine(e.getMessage()), "TLS client key " + loose, "chmod 600 " + loose);
     }
 
@@ -238,7 +253,9 @@ class TlsTest {
     void encryptedClientKeyIsRefusedWithTheCommandThatDecryptsIt() throws Exception {
         KeyPair keys = TestCertificates.ecKeyPair();
         var encryptor = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
-                .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider()).setPassword("pass".toCharArray()).build();
+                .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider())
+                .setPassword("pass".toCharArray())
+                .build();
         java.io.StringWriter pem = new java.io.StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(pem)) {
             w.writeObject(new JcaPKCS8Generator(keys.getPrivate(), encryptor));
@@ -246,15 +263,21 @@ class TlsTest {
         Path encrypted = dir.resolve("encrypted.key");
         TestCertificates.writeSecret(encrypted, pem.toString());
         Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.readPrivateKey(encrypted));
-        assertMentions(oneLine(e.getMessage()), "TLS client key " + encrypted + " is encrypted", "openssl pkey -in " + encrypted);
+        assertMentions(
+                oneLine(e.getMessage()),
+                "TLS client key " + encrypted + " is encrypted",
+                "openssl pkey -in " + encrypted);
     }
 
     @Test
     void clientKeyOfAnotherCertificateIsRefused() {
-        Failure e = assertThrows(Failure.class, () -> TlsSocketFactories.create(
-                TlsSettings.mutual(certs.ca(), certs.clientCert(), certs.expiredClientKey())));
-        assertMentions(oneLine(e.getMessage()), certs.expiredClientKey() + " does not belong to the certificate in "
-                + certs.clientCert());
+        Failure e = assertThrows(
+                Failure.class,
+                () -> TlsSocketFactories.create(
+                        TlsSettings.mutual(certs.ca(), certs.clientCert(), certs.expiredClientKey())));
+        assertMentions(
+                oneLine(e.getMessage()),
+                certs.expiredClientKey() + " does not belong to the certificate in " + certs.clientCert());
     }
 
     @Test
@@ -289,8 +312,10 @@ class TlsTest {
 
     @Test
     void caWithAPlainBrokerUrlIsRefused() {
-        Failure e = assertThrows(Failure.class, () -> MqttSettings.of(BrokerUrl.parse("tcp://127.0.0.1:1883"), "c")
-                .withTls(TlsSettings.serverOnly(certs.ca())));
+        Failure e = assertThrows(
+                Failure.class,
+                () -> MqttSettings.of(BrokerUrl.parse("tcp://127.0.0.1:1883"), "c")
+                        .withTls(TlsSettings.serverOnly(certs.ca())));
         assertMentions(oneLine(e.getMessage()), "ssl://127.0.0.1:8883");
     }
 
@@ -303,8 +328,9 @@ class TlsTest {
     @Test
     void usernameAndPasswordLetTheClientIn() throws Exception {
         var settings = MqttSettings.of(BrokerUrl.parse(plainBroker().url()), "tls-test-" + CLIENTS.incrementAndGet())
-                .withSessionExpiry(Duration.ZERO).withCredentials(USER, Optional.of(PASSWORD));
-        try (MqttLink link = new MqttLink(settings, Optional.empty(), (topic, payload) -> { })) {
+                .withSessionExpiry(Duration.ZERO)
+                .withCredentials(USER, Optional.of(PASSWORD));
+        try (MqttLink link = new MqttLink(settings, Optional.empty(), (topic, payload) -> {})) {
             link.connect();
             assertTrue(link.isConnected());
         }
@@ -325,7 +351,9 @@ class TlsTest {
     static Run prospector(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = ProspectorCommand.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        int exit = ProspectorCommand.execute(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(exit, err.toString(StandardCharsets.UTF_8));
     }
@@ -339,11 +367,17 @@ class TlsTest {
         List<String> command = new java.util.ArrayList<>(List.of("verifier", "--debug"));
         command.addAll(List.of(args));
         try (ProspectorProcess v = ProspectorProcess.start(dir.resolve("logs"), name, command.toArray(String[]::new))) {
-            await("a second attempt").atMost(Duration.ofSeconds(30)).until(() -> !v.isAlive()
-                    || v.stderr().lines().anyMatch(l -> l.contains(" DEBUG ") && l.contains(failure)));
+            await("a second attempt")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> !v.isAlive()
+                            || v.stderr().lines().anyMatch(l -> l.contains(" DEBUG ") && l.contains(failure)));
             assertTrue(v.isAlive(), () -> "the verifier gave up instead of waiting for its broker:\n" + v.stderr());
-            List<String> warnings = v.stderr().lines().filter(l -> l.contains(" WARN ") && l.contains(failure)).toList();
-            assertEquals(1, warnings.size(), () -> "one warning for one failure, however often it repeats:\n" + v.stderr());
+            List<String> warnings = v.stderr()
+                    .lines()
+                    .filter(l -> l.contains(" WARN ") && l.contains(failure))
+                    .toList();
+            assertEquals(
+                    1, warnings.size(), () -> "one warning for one failure, however often it repeats:\n" + v.stderr());
             System.out.println(name + ": verifier kept retrying; its one warning: " + warnings.get(0));
             return warnings.get(0);
         }
@@ -351,9 +385,19 @@ class TlsTest {
 
     @Test
     void aVerifierWithTheWrongCaKeepsRetryingAndSaysOnceWhichCaFileIsWrong() {
-        String line = verifierWarnsOnceWhileRetrying("verifier-wrong-ca", "broker " + broker().sslUrl(),
-                "--broker", broker().sslUrl(), "--fleet", "f",
-                "--ca", certs.otherCa().toString(), "--cert", certs.clientCert().toString(), "--key", certs.clientKey().toString());
+        String line = verifierWarnsOnceWhileRetrying(
+                "verifier-wrong-ca",
+                "broker " + broker().sslUrl(),
+                "--broker",
+                broker().sslUrl(),
+                "--fleet",
+                "f",
+                "--ca",
+                certs.otherCa().toString(),
+                "--cert",
+                certs.clientCert().toString(),
+                "--key",
+                certs.clientKey().toString());
         assertMentions(line, certs.otherCa());
     }
 
@@ -361,8 +405,17 @@ class TlsTest {
     void aVerifierWithAWrongPasswordKeepsRetryingAndNeverShowsThePassword() throws Exception {
         Path password = dir.resolve("wrong.password");
         TestCertificates.writeSecret(password, "not the password\n");
-        String line = verifierWarnsOnceWhileRetrying("verifier-wrong-password", "refused our credentials",
-                "--broker", plainBroker().url(), "--fleet", "f", "--username", USER, "--password-file", password.toString());
+        String line = verifierWarnsOnceWhileRetrying(
+                "verifier-wrong-password",
+                "refused our credentials",
+                "--broker",
+                plainBroker().url(),
+                "--fleet",
+                "f",
+                "--username",
+                USER,
+                "--password-file",
+                password.toString());
         assertFalse(line.contains("not the password"), "the password is never shown");
     }
 
@@ -370,8 +423,18 @@ class TlsTest {
     void runWithACaFileThatIsNotPemExitsWithOneLineNamingIt() throws Exception {
         Path notPem = dir.resolve("run-ca.txt");
         Files.writeString(notPem, "not a certificate\n");
-        Run run = prospector("run", "--broker", "ssl://127.0.0.1:8883", "--fleet", "f",
-                "--data-dir", dir.resolve("run-data").toString(), "--board", "emulated", "--ca", notPem.toString());
+        Run run = prospector(
+                "run",
+                "--broker",
+                "ssl://127.0.0.1:8883",
+                "--fleet",
+                "f",
+                "--data-dir",
+                dir.resolve("run-data").toString(),
+                "--board",
+                "emulated",
+                "--ca",
+                notPem.toString());
         assertMentions(run.oneLineError(), "prospector: CA file " + notPem);
     }
 
@@ -380,8 +443,18 @@ class TlsTest {
         Path password = dir.resolve("mqtt.password");
         Files.writeString(password, "s3cret\n");
         Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-r--r--"));
-        Run run = prospector("verifier", "--broker", "ssl://127.0.0.1:8883", "--fleet", "f", "--ca", certs.ca().toString(),
-                "--username", "verifier", "--password-file", password.toString());
+        Run run = prospector(
+                "verifier",
+                "--broker",
+                "ssl://127.0.0.1:8883",
+                "--fleet",
+                "f",
+                "--ca",
+                certs.ca().toString(),
+                "--username",
+                "verifier",
+                "--password-file",
+                password.toString());
         String line = run.oneLineError();
         assertMentions(line, "password file " + password, "chmod 600 " + password);
         assertFalse(line.contains("s3cret"), "the password is never shown");

@@ -44,11 +44,21 @@ class VerifierFloodTest {
     @Test
     void oneHundredThousandGarbageMessagesOnDistinctTopicsLeaveABoundedVerifierServingAGenuineBoard() throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-             ProspectorProcess verifier = ProspectorProcess.start(List.of("-Xmx64m", "-XX:+UseSerialGC"), dir.resolve("logs"),
-                     "verifier", "verifier", "--broker", broker.url(), "--fleet", FLEET, "--allow-emulated",
-                     "--state-dir", dir.resolve("state").toString())) {
+                ProspectorProcess verifier = ProspectorProcess.start(
+                        List.of("-Xmx64m", "-XX:+UseSerialGC"),
+                        dir.resolve("logs"),
+                        "verifier",
+                        "verifier",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        FLEET,
+                        "--allow-emulated",
+                        "--state-dir",
+                        dir.resolve("state").toString())) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            await("verifier connected").atMost(Duration.ofSeconds(60))
+            await("verifier connected")
+                    .atMost(Duration.ofSeconds(60))
                     .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
             assertTrue(verifier.isAlive(), verifier::stderr);
 
@@ -56,8 +66,10 @@ class VerifierFloodTest {
             List<CompletableFuture<Void>> done = new ArrayList<>();
             List<MqttLink> attackers = new ArrayList<>();
             for (int a = 0; a < ATTACKERS; a++) {
-                MqttLink link = new MqttLink(MqttSettings.of(url, "attacker-" + a).withSessionExpiry(Duration.ZERO),
-                        Optional.empty(), (t, p) -> { });
+                MqttLink link = new MqttLink(
+                        MqttSettings.of(url, "attacker-" + a).withSessionExpiry(Duration.ZERO),
+                        Optional.empty(),
+                        (t, p) -> {});
                 link.connect();
                 attackers.add(link);
             }
@@ -74,7 +86,8 @@ class VerifierFloodTest {
                     segment = DeviceId.of(key).value();
                 }
                 random.nextBytes(garbage);
-                CompletableFuture<Void> f = attackers.get(i % ATTACKERS)
+                CompletableFuture<Void> f = attackers
+                        .get(i % ATTACKERS)
                         .publish("prospector/v1/" + FLEET + "/" + segment + "/report", garbage.clone(), 1, false);
                 if (i % 1000 == 999) {
                     done.add(f);
@@ -86,19 +99,31 @@ class VerifierFloodTest {
 
             // A genuine board, after the flood, trusting the verifier's receipt key.
             Path pem = dir.resolve("state").resolve("receipt-key").resolve("device.pub");
-            var settings = new AgentWiring.RunSettings(url, FLEET, dir.resolve("board"), BoardSelection.EMULATED,
-                    Duration.ofMillis(200), AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of())
-                    .withVerifierKeys(List.of(pem)).withReceiptTimeout(Duration.ofSeconds(2));
+            var settings = new AgentWiring.RunSettings(
+                            url,
+                            FLEET,
+                            dir.resolve("board"),
+                            BoardSelection.EMULATED,
+                            Duration.ofMillis(200),
+                            AgentWiring.DEFAULT_OUTBOX_BYTES,
+                            1,
+                            Set.of())
+                    .withVerifierKeys(List.of(pem))
+                    .withReceiptTimeout(Duration.ofSeconds(2));
             try (AgentNode board = AgentWiring.agent(settings, Clock.systemUTC())) {
                 board.start();
-                await("the board's reports delivered").atMost(Duration.ofMinutes(3))
+                await("the board's reports delivered")
+                        .atMost(Duration.ofMinutes(3))
                         .until(() -> board.stats().delivered() >= 5 || !verifier.isAlive());
                 assertTrue(verifier.isAlive(), () -> "the verifier died: " + tail(verifier.stderr()));
                 board.stopReporting();
-                await("settled").atMost(Duration.ofMinutes(1)).until(() -> board.stats().pending() == 0);
+                await("settled")
+                        .atMost(Duration.ofMinutes(1))
+                        .until(() -> board.stats().pending() == 0);
                 var s = board.stats();
                 long rssKb = rssKb(verifier.pid());
-                System.out.printf("garbage flood: tried %d messages on distinct topics in %.1f s (half 1 KB non-device segments,"
+                System.out.printf(
+                        "garbage flood: tried %d messages on distinct topics in %.1f s (half 1 KB non-device segments,"
                                 + " half distinct device ids with garbage); verifier (-Xmx64m) alive, resident %d MB; the genuine"
                                 + " board made %d, delivered %d, rejected %d, lost %d%n",
                         MESSAGES, seconds, rssKb / 1024, s.made(), s.delivered(), s.rejected(), s.lost());

@@ -85,7 +85,8 @@ public final class StateDirLock implements AutoCloseable {
         FileChannel channel;
         FileLock lock;
         try {
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel = FileChannel.open(
+                    file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException | RuntimeException e) {
             HELD.remove(key);
             throw e;
@@ -118,8 +119,11 @@ public final class StateDirLock implements AutoCloseable {
     }
 
     private static HeldException held(String what, Path dir, Path file, String holder) {
-        return new HeldException(what + " " + dir + " is in use by process " + holder + " (it holds " + file
-                + "); stop that process first, or give this one another directory", dir, holder);
+        return new HeldException(
+                what + " " + dir + " is in use by process " + holder + " (it holds " + file
+                        + "); stop that process first, or give this one another directory",
+                dir,
+                holder);
     }
 
     private static String readPid(FileChannel channel) {

@@ -20,12 +20,15 @@ class StateDirLockTest {
         String pid = Long.toString(ProcessHandle.current().pid());
         try (StateDirLock first = StateDirLock.acquire(state, "verifier state dir")) {
             assertEquals(pid, Files.readString(state.resolve(StateDirLock.FILE)).trim(), "the holder writes its PID");
-            var e = assertThrows(StateDirLock.HeldException.class, () -> StateDirLock.acquire(state, "verifier state dir"));
+            var e = assertThrows(
+                    StateDirLock.HeldException.class, () -> StateDirLock.acquire(state, "verifier state dir"));
             assertTrue(e.getMessage().contains("process " + pid), e.getMessage());
             assertTrue(e.getMessage().contains(state.toString()), e.getMessage());
             assertEquals(pid, e.holderPid());
             // The refused attempt must not have dropped the holder's lock (closing a descriptor would).
-            assertThrows(StateDirLock.HeldException.class, () -> StateDirLock.acquire(state.resolve("."), "verifier state dir"));
+            assertThrows(
+                    StateDirLock.HeldException.class,
+                    () -> StateDirLock.acquire(state.resolve("."), "verifier state dir"));
         }
         try (StateDirLock again = StateDirLock.acquire(state, "verifier state dir")) {
             assertEquals(state, again.dir());

@@ -20,8 +20,7 @@ public final class BrokerRuntime {
     /** Where the Debian package installs it. */
     public static final Path INSTALLED = Paths.get("/usr/share/prospector/lib/broker");
 
-    private BrokerRuntime() {
-    }
+    private BrokerRuntime() {}
 
     /** The broker's jars, or a {@link Failure} that says where we looked and what to do. */
     public static List<Path> locate() {
@@ -32,13 +31,16 @@ public final class BrokerRuntime {
         candidates.add(INSTALLED);
         for (Path dir : candidates) {
             List<Path> jars = jars(dir);
-            if (jars.stream().anyMatch(j -> j.getFileName().toString().startsWith("hivemq-community-edition-embedded"))) {
+            if (jars.stream()
+                    .anyMatch(j -> j.getFileName().toString().startsWith("hivemq-community-edition-embedded"))) {
                 return jars;
             }
         }
-        throw new Failure("the embedded MQTT broker is not installed (looked in " + candidates
-                + "): build it with `mvn -q package -DskipTests` or point " + ENVIRONMENT
-                + " at its jars", Failure.Kind.UNAVAILABLE);
+        throw new Failure(
+                "the embedded MQTT broker is not installed (looked in " + candidates
+                        + "): build it with `mvn -q package -DskipTests` or point " + ENVIRONMENT
+                        + " at its jars",
+                Failure.Kind.UNAVAILABLE);
     }
 
     /**
@@ -71,7 +73,9 @@ public final class BrokerRuntime {
             return List.of();
         }
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
+            return files.filter(f -> f.getFileName().toString().endsWith(".jar"))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             return List.of();
         }

@@ -59,8 +59,10 @@ public final class EmbeddedBroker implements AutoCloseable {
                 last = e;
             }
         }
-        throw new Failure("could not start the embedded broker on a free loopback port: "
-                + last.getMessage(), Failure.Kind.UNAVAILABLE, last);
+        throw new Failure(
+                "could not start the embedded broker on a free loopback port: " + last.getMessage(),
+                Failure.Kind.UNAVAILABLE,
+                last);
     }
 
     /** Starts a broker on the given port of 127.0.0.1. */
@@ -76,14 +78,14 @@ public final class EmbeddedBroker implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the embedded broker's folder", e);
         }
-        URLClassLoader loader = new URLClassLoader("embedded-broker", urls(jars),
-                ClassLoader.getPlatformClassLoader());
+        URLClassLoader loader = new URLClassLoader("embedded-broker", urls(jars), ClassLoader.getPlatformClassLoader());
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(loader);
         // Only the broker's class loader has logback; point it at our quiet configuration before
         // HiveMQ's own start-up logging begins.
-        System.setProperty("logback.configurationFile", work.resolve("logback.xml").toString());
+        System.setProperty(
+                "logback.configurationFile", work.resolve("logback.xml").toString());
         try {
             Class<?> hive = loader.loadClass(HIVEMQ);
             Object builder = hive.getMethod("builder").invoke(null);
@@ -92,7 +94,8 @@ public final class EmbeddedBroker implements AutoCloseable {
             builder = call(builderType, builder, "withDataFolder", work.resolve("data"));
             builder = call(builderType, builder, "withExtensionsFolder", work.resolve("extensions"));
             Object broker = builderType.getMethod("build").invoke(builder);
-            CompletableFuture<?> started = (CompletableFuture<?>) hive.getMethod("start").invoke(broker);
+            CompletableFuture<?> started =
+                    (CompletableFuture<?>) hive.getMethod("start").invoke(broker);
             try {
                 started.get(START_STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
@@ -102,15 +105,19 @@ public final class EmbeddedBroker implements AutoCloseable {
             Logger.debug("embedded broker listening on 127.0.0.1:{}", port);
             return new EmbeddedBroker(loader, broker, work, port);
         } catch (ReflectiveOperationException | ClassCastException e) {
-            throw new Failure("the embedded broker's jars at " + jars.get(0).getParent()
-                    + " are not a usable HiveMQ CE runtime (" + e + "): rebuild with `mvn package`",
-                    Failure.Kind.UNAVAILABLE, e);
+            throw new Failure(
+                    "the embedded broker's jars at " + jars.get(0).getParent() + " are not a usable HiveMQ CE runtime ("
+                            + e + "): rebuild with `mvn package`",
+                    Failure.Kind.UNAVAILABLE,
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Failure("interrupted while starting the embedded broker", Failure.Kind.UNAVAILABLE, e);
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new Failure("the embedded broker did not start within "
-                    + START_STOP_TIMEOUT_SECONDS + " s", Failure.Kind.UNAVAILABLE, e);
+            throw new Failure(
+                    "the embedded broker did not start within " + START_STOP_TIMEOUT_SECONDS + " s",
+                    Failure.Kind.UNAVAILABLE,
+                    e);
         } finally {
             thread.setContextClassLoader(previous);
         }
@@ -132,7 +139,8 @@ public final class EmbeddedBroker implements AutoCloseable {
         thread.setContextClassLoader(loader);
         try {
             Class<?> hive = loader.loadClass(HIVEMQ);
-            CompletableFuture<?> stopped = (CompletableFuture<?>) hive.getMethod("stop").invoke(hivemq);
+            CompletableFuture<?> stopped =
+                    (CompletableFuture<?>) hive.getMethod("stop").invoke(hivemq);
             stopped.get(START_STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             closeQuietly(hive, hivemq);
         } catch (Exception e) {
@@ -156,7 +164,8 @@ public final class EmbeddedBroker implements AutoCloseable {
      * handlers of the broker's class loader are removed with it.
      */
     private void removeLoggingBridges() {
-        java.util.logging.Logger root = java.util.logging.LogManager.getLogManager().getLogger("");
+        java.util.logging.Logger root =
+                java.util.logging.LogManager.getLogManager().getLogger("");
         if (root == null) {
             return;
         }

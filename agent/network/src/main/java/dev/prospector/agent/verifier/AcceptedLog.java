@@ -1,9 +1,9 @@
 package dev.prospector.agent.verifier;
 
+import dev.prospector.agent.common.StorageFailure;
 import dev.prospector.attest.Appraiser.AcceptedEntry;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.Limits;
-import dev.prospector.agent.common.StorageFailure;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -82,6 +82,7 @@ public final class AcceptedLog implements AutoCloseable {
     static final long FLUSH_INTERVAL_MS = 20;
     /** Growth after which the file is compacted while running. */
     static final long COMPACT_AFTER_BYTES = 64L << 20;
+
     private static final int MAX_BODY = 1024;
     /** Infix of a damaged log moved aside: {@code accepted.log.corrupt-<epoch ms>}. */
     static final String CORRUPT = ".corrupt-";
@@ -149,21 +150,29 @@ public final class AcceptedLog implements AutoCloseable {
             List<Path> unrepaired = damagedCopies(file);
             if (!unrepaired.isEmpty()) {
                 Path aside = unrepaired.get(unrepaired.size() - 1);
-                throw new DamagedException("the verifier's accepted log was found damaged and moved to " + aside
-                        + ", which is not repaired yet; starting without it would accept replays of what it records;"
-                        + " run: " + repairCommand(file), aside);
+                throw new DamagedException(
+                        "the verifier's accepted log was found damaged and moved to " + aside
+                                + ", which is not repaired yet; starting without it would accept replays of what it records;"
+                                + " run: " + repairCommand(file),
+                        aside);
             }
             Scan scan = scan(Files.exists(file) ? Files.readAllBytes(file) : new byte[0]);
             if (!scan.damaged().isEmpty()) {
                 Path aside = file.resolveSibling(file.getFileName() + CORRUPT + System.currentTimeMillis());
                 Files.move(file, aside);
-                throw new DamagedException("the verifier's accepted log " + file + " is damaged (" + describe(scan.damaged())
-                        + ", with valid records after it); moved it to " + aside + " and refusing to start, so that no"
-                        + " acceptance is forgotten; run: " + repairCommand(file), aside);
+                throw new DamagedException(
+                        "the verifier's accepted log " + file + " is damaged (" + describe(scan.damaged())
+                                + ", with valid records after it); moved it to " + aside
+                                + " and refusing to start, so that no"
+                                + " acceptance is forgotten; run: " + repairCommand(file),
+                        aside);
             }
             if (scan.tornTail() > 0) {
-                Logger.warn("accepted log {}: cut a torn tail of {} bytes (a write the power cut short; its report was"
-                        + " never acknowledged)", file, scan.tornTail());
+                Logger.warn(
+                        "accepted log {}: cut a torn tail of {} bytes (a write the power cut short; its report was"
+                                + " never acknowledged)",
+                        file,
+                        scan.tornTail());
             }
             List<AcceptedEntry> kept = retain(scan.entries());
             kept.forEach(replay);
@@ -184,7 +193,8 @@ public final class AcceptedLog implements AutoCloseable {
 
     private static String describe(List<Region> damaged) {
         long bytes = damaged.stream().mapToLong(Region::length).sum();
-        return bytes + " bad byte(s) in " + damaged.size() + " place(s), the first at offset " + damaged.get(0).offset();
+        return bytes + " bad byte(s) in " + damaged.size() + " place(s), the first at offset "
+                + damaged.get(0).offset();
     }
 
     /** Damaged copies of {@code file} moved aside and not repaired yet, oldest first. */
@@ -194,11 +204,14 @@ public final class AcceptedLog implements AutoCloseable {
         List<Path> out = new ArrayList<>();
         try (var list = Files.list(dir)) {
             list.filter(p -> {
-                String name = p.getFileName().toString();
-                return name.startsWith(prefix) && name.substring(prefix.length()).matches("\\d{1,19}");
-            }).forEach(out::add);
+                        String name = p.getFileName().toString();
+                        return name.startsWith(prefix)
+                                && name.substring(prefix.length()).matches("\\d{1,19}");
+                    })
+                    .forEach(out::add);
         }
-        out.sort(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(prefix.length()))));
+        out.sort(java.util.Comparator.comparingLong(
+                p -> Long.parseLong(p.getFileName().toString().substring(prefix.length()))));
         return out;
     }
 
@@ -215,7 +228,10 @@ public final class AcceptedLog implements AutoCloseable {
     public record RepairReport(Path file, List<Salvage> sources, int kept, int devices, double averageRecordBytes) {
         /** Bytes dropped as damaged (torn tails not included). */
         public long droppedBytes() {
-            return sources.stream().flatMap(s -> s.dropped().stream()).mapToLong(Region::length).sum();
+            return sources.stream()
+                    .flatMap(s -> s.dropped().stream())
+                    .mapToLong(Region::length)
+                    .sum();
         }
     }
 
@@ -236,7 +252,9 @@ public final class AcceptedLog implements AutoCloseable {
             Scan scan = scan(Files.readAllBytes(source));
             if (source.equals(file) && (!scan.damaged().isEmpty() || scan.tornTail() > 0)) {
                 // Repaired in place (no start found it first): keep the damaged bytes beside it too.
-                Files.copy(file, file.resolveSibling(file.getFileName() + CORRUPT + System.currentTimeMillis() + SALVAGED));
+                Files.copy(
+                        file,
+                        file.resolveSibling(file.getFileName() + CORRUPT + System.currentTimeMillis() + SALVAGED));
             }
             salvages.add(new Salvage(source, scan.entries().size(), scan.damaged(), scan.tornTail()));
             all.addAll(scan.entries());
@@ -255,7 +273,8 @@ public final class AcceptedLog implements AutoCloseable {
         }
         int devices = (int) all.stream().map(AcceptedEntry::device).distinct().count();
         Logger.info("accepted log {} repaired: {} record(s) of {} device(s) kept", file, all.size(), devices);
-        return new RepairReport(file, salvages, all.size(), devices, all.isEmpty() ? 0 : (double) keptBytes / all.size());
+        return new RepairReport(
+                file, salvages, all.size(), devices, all.isEmpty() ? 0 : (double) keptBytes / all.size());
     }
 
     /** Records an acceptance; the future completes once it is on disk. */
@@ -290,8 +309,12 @@ public final class AcceptedLog implements AutoCloseable {
             channel.truncate(end);
         } catch (IOException e) {
             broken = cause;
-            Logger.error("accepted log {}: an append failed ({}) and could not be undone ({}); accepting nothing more"
-                    + " until the verifier is restarted", file, cause.getMessage(), e.getMessage());
+            Logger.error(
+                    "accepted log {}: an append failed ({}) and could not be undone ({}); accepting nothing more"
+                            + " until the verifier is restarted",
+                    file,
+                    cause.getMessage(),
+                    e.getMessage());
         }
     }
 
@@ -323,9 +346,13 @@ public final class AcceptedLog implements AutoCloseable {
             Scan scan = scan(Files.readAllBytes(file));
             if (!scan.damaged().isEmpty() || scan.tornTail() > 0) {
                 // Not ours to fix while running: the next start refuses it, and repair salvages it.
-                Logger.error("accepted log {} is damaged on disk ({}); not compacting it. The verifier keeps what it"
-                        + " holds in memory; after it stops, run: {}", file,
-                        scan.damaged().isEmpty() ? "a bad tail of " + scan.tornTail() + " bytes" : describe(scan.damaged()),
+                Logger.error(
+                        "accepted log {} is damaged on disk ({}); not compacting it. The verifier keeps what it"
+                                + " holds in memory; after it stops, run: {}",
+                        file,
+                        scan.damaged().isEmpty()
+                                ? "a bad tail of " + scan.tornTail() + " bytes"
+                                : describe(scan.damaged()),
                         repairCommand(file));
                 return;
             }
@@ -339,8 +366,11 @@ public final class AcceptedLog implements AutoCloseable {
                     channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
                 } catch (IOException again) {
                     broken = again;
-                    Logger.error("accepted log {}: cannot reopen it ({}); accepting nothing more until the verifier is"
-                            + " restarted", file, again.getMessage());
+                    Logger.error(
+                            "accepted log {}: cannot reopen it ({}); accepting nothing more until the verifier is"
+                                    + " restarted",
+                            file,
+                            again.getMessage());
                 }
             }
         }
@@ -366,7 +396,8 @@ public final class AcceptedLog implements AutoCloseable {
 
     /** Per device: the last DUPLICATE_WINDOW entries of its current chain, the last entry of recent closed chains. */
     static List<AcceptedEntry> retain(List<AcceptedEntry> entries) {
-        Map<DeviceId, LinkedHashMap<String, Long>> chainsByDevice = new HashMap<>(); // chain -> highest seq, in order of last use
+        Map<DeviceId, LinkedHashMap<String, Long>> chainsByDevice =
+                new HashMap<>(); // chain -> highest seq, in order of last use
         for (AcceptedEntry e : entries) {
             var chains = chainsByDevice.computeIfAbsent(e.device(), d -> new LinkedHashMap<>());
             String chain = Arrays.toString(e.chain());
@@ -463,8 +494,8 @@ public final class AcceptedLog implements AutoCloseable {
 
     private static void writeCompacted(Path file, List<AcceptedEntry> kept) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".compact");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel out = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             out.write(ByteBuffer.wrap(MAGIC));
             for (AcceptedEntry e : kept) {
                 ByteBuffer b = encode(e);
@@ -490,7 +521,13 @@ public final class AcceptedLog implements AutoCloseable {
         byte[] device = e.device().value().getBytes(StandardCharsets.US_ASCII);
         int length = 1 + device.length + 32 + 16 + 8 + 1 + (e.prev().isPresent() ? 32 : 0) + 8 + 32;
         ByteBuffer b = ByteBuffer.allocate(8 + length);
-        b.putInt(length).putInt(0).put((byte) device.length).put(device).put(e.key()).put(e.chain()).putLong(e.seq());
+        b.putInt(length)
+                .putInt(0)
+                .put((byte) device.length)
+                .put(device)
+                .put(e.key())
+                .put(e.chain())
+                .putLong(e.seq());
         b.put((byte) (e.prev().isPresent() ? 1 : 0));
         e.prev().ifPresent(b::put);
         b.putLong(e.iatMillis()).put(e.hash());
@@ -517,6 +554,7 @@ public final class AcceptedLog implements AutoCloseable {
         long iat = b.getLong();
         byte[] hash = new byte[32];
         b.get(hash);
-        return new AcceptedEntry(new DeviceId(new String(device, StandardCharsets.US_ASCII)), key, chain, seq, prev, iat, hash);
+        return new AcceptedEntry(
+                new DeviceId(new String(device, StandardCharsets.US_ASCII)), key, chain, seq, prev, iat, hash);
     }
 }

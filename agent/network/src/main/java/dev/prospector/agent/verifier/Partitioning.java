@@ -19,8 +19,8 @@ public record Partitioning(String group, int index, int count) {
 
     public Partitioning {
         if (group == null || !group.matches("[a-z0-9][a-z0-9_-]{0,62}")) {
-            throw new IllegalArgumentException("verifier group '" + group
-                    + "' is not valid: use 1-63 lowercase letters, digits, '_' or '-'");
+            throw new IllegalArgumentException(
+                    "verifier group '" + group + "' is not valid: use 1-63 lowercase letters, digits, '_' or '-'");
         }
         if (count < 1 || count > MAX_PARTITIONS) {
             throw new IllegalArgumentException("partition count " + count + " is out of range 1-" + MAX_PARTITIONS);
@@ -34,12 +34,14 @@ public record Partitioning(String group, int index, int count) {
     public static Partitioning parse(String group, String spec) {
         String[] parts = spec.split("/");
         if (parts.length != 2) {
-            throw new IllegalArgumentException("partition '" + spec + "' is not I/N: write e.g. 0/2 for the first of two verifiers");
+            throw new IllegalArgumentException(
+                    "partition '" + spec + "' is not I/N: write e.g. 0/2 for the first of two verifiers");
         }
         try {
             return new Partitioning(group, Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("partition '" + spec + "' is not I/N: write e.g. 0/2 for the first of two verifiers");
+            throw new IllegalArgumentException(
+                    "partition '" + spec + "' is not I/N: write e.g. 0/2 for the first of two verifiers");
         }
     }
 

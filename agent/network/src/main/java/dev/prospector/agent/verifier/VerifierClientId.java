@@ -25,11 +25,11 @@ public final class VerifierClientId {
     public static final String FILE = "client-id";
     /** Random characters after the prefix. */
     static final int RANDOM_CHARS = 16;
+
     private static final char[] BASE32 = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private VerifierClientId() {
-    }
+    private VerifierClientId() {}
 
     /** A new random client id. */
     public static String random(String prefix) {
@@ -51,15 +51,16 @@ public final class VerifierClientId {
         if (Files.exists(file)) {
             String id = Files.readString(file, StandardCharsets.US_ASCII).trim();
             if (id.isEmpty() || id.length() > 128 || !id.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-                throw new IOException("client id file " + file + " does not hold a client id (1-128 printable characters);"
-                        + " delete it to make a new one (the broker's queued reports for the old id are then lost)");
+                throw new IOException(
+                        "client id file " + file + " does not hold a client id (1-128 printable characters);"
+                                + " delete it to make a new one (the broker's queued reports for the old id are then lost)");
             }
             return id;
         }
         String id = random(prefix);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel out = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             out.write(ByteBuffer.wrap((id + "\n").getBytes(StandardCharsets.US_ASCII)));
             out.force(true);
         }

@@ -16,9 +16,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import org.tinylog.Logger;
@@ -121,7 +121,11 @@ public final class VerifierService implements AutoCloseable {
      * @param partitioning the group and this verifier's partition, or empty to receive every
      *     report of the fleet alone
      */
-    public VerifierService(String fleet, Appraiser appraiser, DeviceKeys receiptKey, Optional<Partitioning> partitioning,
+    public VerifierService(
+            String fleet,
+            Appraiser appraiser,
+            DeviceKeys receiptKey,
+            Optional<Partitioning> partitioning,
             LinkFactory links) {
         this(fleet, appraiser, receiptKey, partitioning, Optional.empty(), links);
     }
@@ -131,8 +135,13 @@ public final class VerifierService implements AutoCloseable {
      * @param acceptedLog where acceptances are made durable before they are acknowledged (see
      *     {@link AcceptedLog}); empty to keep them in memory only
      */
-    public VerifierService(String fleet, Appraiser appraiser, DeviceKeys receiptKey, Optional<Partitioning> partitioning,
-            Optional<AcceptedLog> acceptedLog, LinkFactory links) {
+    public VerifierService(
+            String fleet,
+            Appraiser appraiser,
+            DeviceKeys receiptKey,
+            Optional<Partitioning> partitioning,
+            Optional<AcceptedLog> acceptedLog,
+            LinkFactory links) {
         this.fleet = fleet;
         this.appraiser = appraiser;
         this.receiptKey = receiptKey;
@@ -235,7 +244,9 @@ public final class VerifierService implements AutoCloseable {
             return;
         }
         DeviceId d = new DeviceId(segment.get());
-        if (reported.isPresent() && partitioning.isPresent() && !partitioning.get().owns(d.value())) {
+        if (reported.isPresent()
+                && partitioning.isPresent()
+                && !partitioning.get().owns(d.value())) {
             Partitioning p = partitioning.get();
             String to = Topics.forwarded(fleet, p.group(), p.owner(d.value()), d.value());
             link.publish(to, payload, 1, false).whenComplete((ok, failure) -> {
@@ -244,7 +255,10 @@ public final class VerifierService implements AutoCloseable {
                     ack.run();
                 } else {
                     // Not acknowledged: the broker sends the report to us (or a peer) again.
-                    Logger.warn("forwarding a report of {} to partition {} failed: {}", d, p.owner(d.value()),
+                    Logger.warn(
+                            "forwarding a report of {} to partition {} failed: {}",
+                            d,
+                            p.owner(d.value()),
                             failure.getMessage());
                 }
             });
@@ -257,7 +271,10 @@ public final class VerifierService implements AutoCloseable {
     private void drop(String topic) {
         long n = droppedTopics.incrementAndGet();
         if (n == 1 || isPowerOfTen(n)) {
-            Logger.warn("dropped {} message(s) so far on topics that name no device of fleet {} (latest: {})", n, fleet,
+            Logger.warn(
+                    "dropped {} message(s) so far on topics that name no device of fleet {} (latest: {})",
+                    n,
+                    fleet,
                     shorten(topic));
         } else {
             Logger.debug("dropped a message on topic {}", shorten(topic));
@@ -285,7 +302,8 @@ public final class VerifierService implements AutoCloseable {
         durable.whenComplete((ok, failure) -> {
             if (failure != null) {
                 // Not durable, so not acknowledged: the broker delivers the report again.
-                Logger.error("could not record the acceptance of a report of {}: {}", topicDevice, failure.getMessage());
+                Logger.error(
+                        "could not record the acceptance of a report of {}: {}", topicDevice, failure.getMessage());
                 return;
             }
             try {
@@ -298,7 +316,9 @@ public final class VerifierService implements AutoCloseable {
 
     /** Counts, logs and announces an outcome that is final (for an acceptance: durable). */
     private void conclude(DeviceId topicDevice, byte[] payload, Appraisal outcome) {
-        DeviceCounts c = appraiser.tracks(topicDevice) ? counts.computeIfAbsent(topicDevice, d -> new DeviceCounts()) : untracked;
+        DeviceCounts c = appraiser.tracks(topicDevice)
+                ? counts.computeIfAbsent(topicDevice, d -> new DeviceCounts())
+                : untracked;
         if (outcome instanceof Appraisal.Accepted a) {
             if (a.duplicate()) {
                 c.duplicates.increment();
@@ -318,8 +338,11 @@ public final class VerifierService implements AutoCloseable {
                 // such garbage, so it is counted and said at the 1st, 10th, 100th, ... only.
                 long n = untracked.rejected();
                 if (n == 1 || isPowerOfTen(n)) {
-                    Logger.warn("{} report(s) so far refused from devices this verifier does not track; latest: {} (topic device {})",
-                            n, outcome, topicDevice);
+                    Logger.warn(
+                            "{} report(s) so far refused from devices this verifier does not track; latest: {} (topic device {})",
+                            n,
+                            outcome,
+                            topicDevice);
                 } else {
                     Logger.debug("{} (topic device {})", outcome, topicDevice);
                 }
@@ -328,7 +351,11 @@ public final class VerifierService implements AutoCloseable {
             }
         }
         observers.forEach(o -> o.accept(topicDevice.value(), outcome));
-        link.publish(Topics.receipt(fleet, topicDevice.value()), receipt(topicDevice, outcome, payload).sign(receiptKey), 1, false);
+        link.publish(
+                Topics.receipt(fleet, topicDevice.value()),
+                receipt(topicDevice, outcome, payload).sign(receiptKey),
+                1,
+                false);
     }
 
     /**
@@ -339,29 +366,44 @@ public final class VerifierService implements AutoCloseable {
      */
     private Receipt receipt(DeviceId topicDevice, Appraisal outcome, byte[] payload) {
         Receipt receipt = Receipt.of(outcome, payload, appraiser.config());
-        Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a ? Optional.of(a.device())
-                : SIGNATURE_CHECKED.contains(((Appraisal.Rejected) outcome).reason()) ? ((Appraisal.Rejected) outcome).device() : Optional.empty();
+        Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a
+                ? Optional.of(a.device())
+                : SIGNATURE_CHECKED.contains(((Appraisal.Rejected) outcome).reason())
+                        ? ((Appraisal.Rejected) outcome).device()
+                        : Optional.empty();
         var challenges = appraiser.config().challenges();
         if (signedBy.isPresent() && signedBy.get().equals(topicDevice) && challenges.isPresent()) {
-            receipt = receipt.withChallenge(new Receipt.Challenge(challenges.get().issue(signedBy.get()), challenges.get().ttl()));
+            receipt = receipt.withChallenge(new Receipt.Challenge(
+                    challenges.get().issue(signedBy.get()), challenges.get().ttl()));
         }
         return receipt;
     }
 
     /** Rejections the appraiser makes only after the report's signature verified. */
-    private static final java.util.Set<ReasonCode> SIGNATURE_CHECKED = java.util.EnumSet.of(ReasonCode.STALE, ReasonCode.BAD_NONCE,
-            ReasonCode.IMPLAUSIBLE, ReasonCode.REPLAY, ReasonCode.CHAIN_BREAK, ReasonCode.RATE_LIMITED);
+    private static final java.util.Set<ReasonCode> SIGNATURE_CHECKED = java.util.EnumSet.of(
+            ReasonCode.STALE,
+            ReasonCode.BAD_NONCE,
+            ReasonCode.IMPLAUSIBLE,
+            ReasonCode.REPLAY,
+            ReasonCode.CHAIN_BREAK,
+            ReasonCode.RATE_LIMITED);
 
     /** One outcome as JSON, for {@code prospector verifier --json}. */
     public static CBORObject outcomeJson(String device, Appraisal outcome) {
         CBORObject r = CBORObject.NewOrderedMap();
         if (outcome instanceof Appraisal.Accepted a) {
-            r.Add("outcome", "accepted").Add("device", a.device().value()).Add("seq", a.seq())
-                    .Add("duplicate", a.duplicate()).Add("gap", a.gap()).Add("chain_restart", a.chainRestart());
+            r.Add("outcome", "accepted")
+                    .Add("device", a.device().value())
+                    .Add("seq", a.seq())
+                    .Add("duplicate", a.duplicate())
+                    .Add("gap", a.gap())
+                    .Add("chain_restart", a.chainRestart());
         } else {
             Appraisal.Rejected x = (Appraisal.Rejected) outcome;
-            r.Add("outcome", "rejected").Add("device", x.device().map(Object::toString).orElse(device))
-                    .Add("reason", x.reason().code()).Add("detail", x.detail());
+            r.Add("outcome", "rejected")
+                    .Add("device", x.device().map(Object::toString).orElse(device))
+                    .Add("reason", x.reason().code())
+                    .Add("detail", x.detail());
             if (x.seq().isPresent()) {
                 r.Add("seq", x.seq().getAsLong());
             }

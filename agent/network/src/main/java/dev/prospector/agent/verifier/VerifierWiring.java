@@ -39,8 +39,7 @@ public final class VerifierWiring {
     /** The accepted log's file in the state dir. */
     public static final String ACCEPTED_LOG = "accepted.log";
 
-    private VerifierWiring() {
-    }
+    private VerifierWiring() {}
 
     /**
      * How to run a verifier. Validated on construction; each message names the option.
@@ -50,43 +49,114 @@ public final class VerifierWiring {
      * @param receiptKeyDir where the receipt key is, when not in the state dir
      * @param clientId the MQTT client id; empty: the one kept in the state dir, else a random one
      */
-    public record Settings(BrokerUrl broker, String fleet, Optional<Path> stateDir, Optional<Path> receiptKeyDir,
-            Duration clockSkew, Optional<Path> registry, boolean requireNonce, boolean allowEmulated, int maxDevices,
-            int newDevicesPerMinute, Optional<Partitioning> partitioning, Optional<String> clientId, Duration sessionExpiry) {
+    public record Settings(
+            BrokerUrl broker,
+            String fleet,
+            Optional<Path> stateDir,
+            Optional<Path> receiptKeyDir,
+            Duration clockSkew,
+            Optional<Path> registry,
+            boolean requireNonce,
+            boolean allowEmulated,
+            int maxDevices,
+            int newDevicesPerMinute,
+            Optional<Partitioning> partitioning,
+            Optional<String> clientId,
+            Duration sessionExpiry) {
         public Settings {
             if (maxDevices < 1) {
                 throw new Failure("--max-devices " + maxDevices + " is out of range: use 1 or more");
             }
             if (newDevicesPerMinute < 0) {
-                throw new Failure("--new-devices-per-minute " + newDevicesPerMinute + " is out of range: use 0 (no cap) or more");
+                throw new Failure(
+                        "--new-devices-per-minute " + newDevicesPerMinute + " is out of range: use 0 (no cap) or more");
             }
         }
 
         /** A lone verifier of {@code fleet} with the defaults of `prospector verifier`, in memory, with a clean session. */
         public static Settings inMemory(BrokerUrl broker, String fleet) {
-            return new Settings(broker, fleet, Optional.empty(), Optional.empty(), Limits.CLOCK_SKEW_WINDOW, Optional.empty(),
-                    false, false, AppraiserConfig.DEFAULT_MAX_DEVICES, AppraiserConfig.DEFAULT_NEW_DEVICES_PER_MINUTE,
-                    Optional.empty(), Optional.empty(), Duration.ZERO);
+            return new Settings(
+                    broker,
+                    fleet,
+                    Optional.empty(),
+                    Optional.empty(),
+                    Limits.CLOCK_SKEW_WINDOW,
+                    Optional.empty(),
+                    false,
+                    false,
+                    AppraiserConfig.DEFAULT_MAX_DEVICES,
+                    AppraiserConfig.DEFAULT_NEW_DEVICES_PER_MINUTE,
+                    Optional.empty(),
+                    Optional.empty(),
+                    Duration.ZERO);
         }
 
         public Settings withAllowEmulated(boolean allow) {
-            return new Settings(broker, fleet, stateDir, receiptKeyDir, clockSkew, registry, requireNonce, allow, maxDevices,
-                    newDevicesPerMinute, partitioning, clientId, sessionExpiry);
+            return new Settings(
+                    broker,
+                    fleet,
+                    stateDir,
+                    receiptKeyDir,
+                    clockSkew,
+                    registry,
+                    requireNonce,
+                    allow,
+                    maxDevices,
+                    newDevicesPerMinute,
+                    partitioning,
+                    clientId,
+                    sessionExpiry);
         }
 
         public Settings withPartitioning(Partitioning p) {
-            return new Settings(broker, fleet, stateDir, receiptKeyDir, clockSkew, registry, requireNonce, allowEmulated,
-                    maxDevices, newDevicesPerMinute, Optional.of(p), clientId, sessionExpiry);
+            return new Settings(
+                    broker,
+                    fleet,
+                    stateDir,
+                    receiptKeyDir,
+                    clockSkew,
+                    registry,
+                    requireNonce,
+                    allowEmulated,
+                    maxDevices,
+                    newDevicesPerMinute,
+                    Optional.of(p),
+                    clientId,
+                    sessionExpiry);
         }
 
         public Settings withClientId(String id) {
-            return new Settings(broker, fleet, stateDir, receiptKeyDir, clockSkew, registry, requireNonce, allowEmulated,
-                    maxDevices, newDevicesPerMinute, partitioning, Optional.of(id), sessionExpiry);
+            return new Settings(
+                    broker,
+                    fleet,
+                    stateDir,
+                    receiptKeyDir,
+                    clockSkew,
+                    registry,
+                    requireNonce,
+                    allowEmulated,
+                    maxDevices,
+                    newDevicesPerMinute,
+                    partitioning,
+                    Optional.of(id),
+                    sessionExpiry);
         }
 
         public Settings withReceiptKeyDir(Path dir) {
-            return new Settings(broker, fleet, stateDir, Optional.of(dir), clockSkew, registry, requireNonce, allowEmulated,
-                    maxDevices, newDevicesPerMinute, partitioning, clientId, sessionExpiry);
+            return new Settings(
+                    broker,
+                    fleet,
+                    stateDir,
+                    Optional.of(dir),
+                    clockSkew,
+                    registry,
+                    requireNonce,
+                    allowEmulated,
+                    maxDevices,
+                    newDevicesPerMinute,
+                    partitioning,
+                    clientId,
+                    sessionExpiry);
         }
     }
 
@@ -98,7 +168,11 @@ public final class VerifierWiring {
         private final Optional<Path> receiptPublicKeyFile;
         private final Deque<AutoCloseable> opened;
 
-        private Verifier(VerifierService service, Appraiser appraiser, DeviceKeys receiptKey, Optional<Path> receiptPublicKeyFile,
+        private Verifier(
+                VerifierService service,
+                Appraiser appraiser,
+                DeviceKeys receiptKey,
+                Optional<Path> receiptPublicKeyFile,
                 Deque<AutoCloseable> opened) {
             this.service = service;
             this.appraiser = appraiser;
@@ -139,16 +213,20 @@ public final class VerifierWiring {
             if (s.stateDir().isPresent()) {
                 opened.push(lock(s.stateDir().get()));
             }
-            AppraiserConfig appraisal = AppraiserConfig.defaults().withClock(clock).withFleet(s.fleet())
-                    .withClockSkewWindow(s.clockSkew()).withAllowEmulated(s.allowEmulated()).withMaxDevices(s.maxDevices())
+            AppraiserConfig appraisal = AppraiserConfig.defaults()
+                    .withClock(clock)
+                    .withFleet(s.fleet())
+                    .withClockSkewWindow(s.clockSkew())
+                    .withAllowEmulated(s.allowEmulated())
+                    .withMaxDevices(s.maxDevices())
                     .withNewDevicesPerMinute(s.newDevicesPerMinute());
             if (s.registry().isPresent()) {
                 Path registry = s.registry().get();
                 try {
                     DeviceRegistry devices = DeviceRegistry.load(registry);
                     if (devices.size() > s.maxDevices()) {
-                        throw new Failure("registry " + registry + " lists " + devices.size() + " devices, more than --max-devices "
-                                + s.maxDevices() + ": raise --max-devices");
+                        throw new Failure("registry " + registry + " lists " + devices.size()
+                                + " devices, more than --max-devices " + s.maxDevices() + ": raise --max-devices");
                     }
                     appraisal = appraisal.withRegistry(devices);
                     Logger.info("device registry {}: {} device(s)", registry, devices.size());
@@ -156,8 +234,11 @@ public final class VerifierWiring {
                     throw new Failure(e.getMessage());
                 }
             } else if (s.newDevicesPerMinute() > 0) {
-                Logger.info("no device registry: at most {} new devices a minute are taken on (--new-devices-per-minute),"
-                        + " at most {} in all (--max-devices)", s.newDevicesPerMinute(), s.maxDevices());
+                Logger.info(
+                        "no device registry: at most {} new devices a minute are taken on (--new-devices-per-minute),"
+                                + " at most {} in all (--max-devices)",
+                        s.newDevicesPerMinute(),
+                        s.maxDevices());
             }
             if (s.allowEmulated()) {
                 Logger.warn("accepting reports from emulated boards (--allow-emulated): for tests and demos only");
@@ -172,7 +253,9 @@ public final class VerifierWiring {
                     challengeSecret = ChallengeStore.secretIn(stateDir.resolve(CHALLENGE_SECRET_FILE));
                 } catch (RuntimeException e) {
                     throw new Failure("cannot use verifier state dir " + stateDir + ": " + e.getMessage()
-                            + (e.getMessage() != null && e.getMessage().contains("chmod") ? "" : " (create it and make it writable for the verifier)"));
+                            + (e.getMessage() != null && e.getMessage().contains("chmod")
+                                    ? ""
+                                    : " (create it and make it writable for the verifier)"));
                 }
             }
             // Challenges go out in receipts; without a state dir their secret lives only as long as this process.
@@ -197,10 +280,11 @@ public final class VerifierWiring {
             }
             String id = clientId(s);
             MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), id).withSessionExpiry(s.sessionExpiry()));
-            VerifierService service = new VerifierService(s.fleet(), appraiser, receiptKey, s.partitioning(), accepted,
-                    VerifierService.links(mqtt));
+            VerifierService service = new VerifierService(
+                    s.fleet(), appraiser, receiptKey, s.partitioning(), accepted, VerifierService.links(mqtt));
             opened.push(service::close);
-            return new Verifier(service, appraiser, receiptKey, keyDir.map(d -> d.resolve(DeviceKeys.PUBLIC_KEY_FILE)), opened);
+            return new Verifier(
+                    service, appraiser, receiptKey, keyDir.map(d -> d.resolve(DeviceKeys.PUBLIC_KEY_FILE)), opened);
         } catch (RuntimeException e) {
             closeAll(opened);
             throw e;
@@ -223,8 +307,10 @@ public final class VerifierWiring {
     private static DeviceKeys receiptKey(Optional<Path> dir) {
         if (dir.isEmpty()) {
             DeviceKeys key = DeviceKeys.generate();
-            Logger.warn("receipts are signed by key {}, made for this process only (no --state-dir or --receipt-key-dir):"
-                    + " boards cannot trust it across restarts", key.deviceId());
+            Logger.warn(
+                    "receipts are signed by key {}, made for this process only (no --state-dir or --receipt-key-dir):"
+                            + " boards cannot trust it across restarts",
+                    key.deviceId());
             return key;
         }
         Path d = dir.get();
@@ -240,7 +326,9 @@ public final class VerifierWiring {
         } catch (KeyCustodyException e) {
             throw new Failure("receipt key: " + e.getMessage());
         }
-        Logger.info("receipts are signed by key {}; boards trust it with --verifier-key {}", key.deviceId(),
+        Logger.info(
+                "receipts are signed by key {}; boards trust it with --verifier-key {}",
+                key.deviceId(),
                 d.resolve(DeviceKeys.PUBLIC_KEY_FILE).toAbsolutePath());
         return key;
     }
@@ -250,7 +338,8 @@ public final class VerifierWiring {
         if (s.clientId().isPresent()) {
             return s.clientId().get();
         }
-        String prefix = "prospector-verifier-" + s.fleet() + s.partitioning().map(p -> "-" + p.group() + "-" + p.index()).orElse("");
+        String prefix = "prospector-verifier-" + s.fleet()
+                + s.partitioning().map(p -> "-" + p.group() + "-" + p.index()).orElse("");
         if (s.stateDir().isEmpty()) {
             return VerifierClientId.random(prefix);
         }

@@ -9,15 +9,18 @@ import org.junit.jupiter.api.Test;
 class BrokerRuntimeTest {
     @Test
     void fromALibraryJarBesideTheProgramTheBrokerIsInThatLibFolder() {
-        assertEquals(Path.of("/usr/share/prospector/lib/broker"),
+        assertEquals(
+                Path.of("/usr/share/prospector/lib/broker"),
                 BrokerRuntime.brokerDirFor(Path.of("/usr/share/prospector/lib/prospector-agent-network-0.1.0.jar")));
-        assertEquals(Path.of("agent/cli/target/lib/broker"),
+        assertEquals(
+                Path.of("agent/cli/target/lib/broker"),
                 BrokerRuntime.brokerDirFor(Path.of("agent/cli/target/lib/prospector-agent-network-0.1.0.jar")));
     }
 
     @Test
     void fromClassesTheBrokerIsInTheTargetsLibFolder() {
-        assertEquals(Path.of("agent/network/target/lib/broker"),
+        assertEquals(
+                Path.of("agent/network/target/lib/broker"),
                 BrokerRuntime.brokerDirFor(Path.of("agent/network/target/classes")));
     }
 }

@@ -38,8 +38,16 @@ class AcceptedLogTest {
     private List<SignedReport> reports(ReportSigner signer, int n) {
         List<SignedReport> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            out.add(signer.sign(new ReportInput("f", Instant.now(), 1, Optional.empty(), "boot", Duration.ofSeconds(i + 1),
-                    List.of(new MeasurementClaim("uptime", i + 1, "s", "test")), "1.0", new byte[32])));
+            out.add(signer.sign(new ReportInput(
+                    "f",
+                    Instant.now(),
+                    1,
+                    Optional.empty(),
+                    "boot",
+                    Duration.ofSeconds(i + 1),
+                    List.of(new MeasurementClaim("uptime", i + 1, "s", "test")),
+                    "1.0",
+                    new byte[32])));
         }
         return out;
     }
@@ -73,13 +81,18 @@ class AcceptedLogTest {
         Appraiser after = appraiser();
         try (AcceptedLog log = AcceptedLog.open(file, after::restore)) {
             Appraisal again = after.appraise(first.get(2).bytes());
-            assertTrue(assertInstanceOf(Appraisal.Accepted.class, again).duplicate(), "the same report again counts once");
+            assertTrue(
+                    assertInstanceOf(Appraisal.Accepted.class, again).duplicate(), "the same report again counts once");
 
             // Another report claiming seq 3 of the same chain: a replay, as before the restart.
-            SignedReport other = reports(new ReportSigner(keys, ChainState.open(fork)), 1).get(0);
+            SignedReport other =
+                    reports(new ReportSigner(keys, ChainState.open(fork)), 1).get(0);
             assertEquals(3, other.claims().seq());
             Appraisal replay = after.appraise(other.bytes());
-            assertEquals(ReasonCode.REPLAY, assertInstanceOf(Appraisal.Rejected.class, replay).reason(), replay.toString());
+            assertEquals(
+                    ReasonCode.REPLAY,
+                    assertInstanceOf(Appraisal.Rejected.class, replay).reason(),
+                    replay.toString());
 
             SignedReport next = reports(signer, 1).get(0);
             Appraisal.Accepted ok = assertInstanceOf(Appraisal.Accepted.class, after.appraise(next.bytes()));
@@ -104,7 +117,9 @@ class AcceptedLogTest {
         }
         List<Appraiser.AcceptedEntry> restored = new ArrayList<>();
         try (AcceptedLog log = AcceptedLog.open(file, restored::add)) {
-            assertEquals(List.of(1L, 2L), restored.stream().map(Appraiser.AcceptedEntry::seq).toList());
+            assertEquals(
+                    List.of(1L, 2L),
+                    restored.stream().map(Appraiser.AcceptedEntry::seq).toList());
         }
     }
 
@@ -130,7 +145,9 @@ class AcceptedLogTest {
         Appraiser after = appraiser();
         try (AcceptedLog log = AcceptedLog.open(file, after::restore)) {
             Appraisal stale = after.appraise(reports(oldChain, 1).get(0).bytes());
-            assertEquals(ReasonCode.REPLAY, assertInstanceOf(Appraisal.Rejected.class, stale).reason());
+            assertEquals(
+                    ReasonCode.REPLAY,
+                    assertInstanceOf(Appraisal.Rejected.class, stale).reason());
         }
     }
 
@@ -163,9 +180,13 @@ class AcceptedLogTest {
 
         List<Appraiser.AcceptedEntry> restored = new ArrayList<>();
         var e = assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, restored::add));
-        assertTrue(e.getMessage().contains("prospector verifier repair --state-dir " + dir.toAbsolutePath()), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("prospector verifier repair --state-dir " + dir.toAbsolutePath()),
+                e.getMessage());
         assertTrue(e.getMessage().contains(e.aside().toString()), e.getMessage());
-        assertTrue(e.aside().getFileName().toString().startsWith("accepted.log.corrupt-"), e.aside().toString());
+        assertTrue(
+                e.aside().getFileName().toString().startsWith("accepted.log.corrupt-"),
+                e.aside().toString());
         assertTrue(Files.exists(e.aside()) && !Files.exists(file), "moved aside, not cut or compacted away");
         assertEquals(List.of(), restored, "nothing replayed from a damaged log");
 
@@ -191,7 +212,7 @@ class AcceptedLogTest {
             acceptAll(before, log, accepted);
         }
         flipAByteOfTheThirdRecord(file);
-        assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, e -> { }));
+        assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, e -> {}));
 
         AcceptedLog.RepairReport report = AcceptedLog.repair(file);
         assertEquals(4, report.kept(), "every record that still checks out");
@@ -199,9 +220,15 @@ class AcceptedLogTest {
         assertEquals(1, report.sources().size());
         AcceptedLog.Salvage salvage = report.sources().get(0);
         assertEquals(1, salvage.dropped().size(), "one damaged place");
-        assertEquals(AcceptedLog.encode(Appraiser.AcceptedEntry.of(accepted.get(2).claims(), accepted.get(2).bytes())).remaining(),
-                salvage.dropped().get(0).length(), "exactly the damaged record is dropped");
-        assertTrue(Files.exists(salvage.file().resolveSibling(salvage.file().getFileName() + ".salvaged")), "the damaged copy is kept");
+        assertEquals(
+                AcceptedLog.encode(Appraiser.AcceptedEntry.of(
+                                accepted.get(2).claims(), accepted.get(2).bytes()))
+                        .remaining(),
+                salvage.dropped().get(0).length(),
+                "exactly the damaged record is dropped");
+        assertTrue(
+                Files.exists(salvage.file().resolveSibling(salvage.file().getFileName() + ".salvaged")),
+                "the damaged copy is kept");
 
         Appraiser after = appraiser();
         List<Long> seqs = new ArrayList<>();
@@ -210,13 +237,24 @@ class AcceptedLogTest {
             after.restore(e);
         })) {
             assertEquals(List.of(1L, 2L, 4L, 5L), seqs);
-            SignedReport replay = reports(new ReportSigner(keys, ChainState.open(fork)), 1).get(0);
+            SignedReport replay =
+                    reports(new ReportSigner(keys, ChainState.open(fork)), 1).get(0);
             assertEquals(5, replay.claims().seq());
             Appraisal refused = after.appraise(replay.bytes());
-            assertEquals(ReasonCode.REPLAY, assertInstanceOf(Appraisal.Rejected.class, refused).reason(), refused.toString());
-            assertTrue(assertInstanceOf(Appraisal.Accepted.class, after.appraise(accepted.get(4).bytes())).duplicate(),
+            assertEquals(
+                    ReasonCode.REPLAY,
+                    assertInstanceOf(Appraisal.Rejected.class, refused).reason(),
+                    refused.toString());
+            assertTrue(
+                    assertInstanceOf(
+                                    Appraisal.Accepted.class,
+                                    after.appraise(accepted.get(4).bytes()))
+                            .duplicate(),
                     "a salvaged acceptance is still a duplicate, counted once");
-            assertTrue(assertInstanceOf(Appraisal.Accepted.class, after.appraise(accepted.get(0).bytes())).duplicate());
+            assertTrue(assertInstanceOf(
+                            Appraisal.Accepted.class,
+                            after.appraise(accepted.get(0).bytes()))
+                    .duplicate());
         }
         System.out.println("repair: kept " + report.kept() + " of 5 records, dropped " + salvage.dropped()
                 + "; a replay of seq 5 refused, seq 1 and 5 again are duplicates");
@@ -229,7 +267,7 @@ class AcceptedLogTest {
         byte[] all = Files.readAllBytes(file);
         all[0] ^= 0x20;
         Files.write(file, all);
-        assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, e -> { }));
+        assertThrows(AcceptedLog.DamagedException.class, () -> AcceptedLog.open(file, e -> {}));
         AcceptedLog.RepairReport report = AcceptedLog.repair(file);
         assertEquals(5, report.kept(), "records after a damaged magic are salvaged too");
     }

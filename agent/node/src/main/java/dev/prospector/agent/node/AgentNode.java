@@ -1,6 +1,6 @@
 package dev.prospector.agent.node;
 
-import dev.prospector.agent.common.Failure;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.outbox.OutboxJournal;
 import dev.prospector.agent.transport.MqttLink;
@@ -37,7 +37,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import org.tinylog.Logger;
 
 /**
@@ -106,10 +105,13 @@ public final class AgentNode implements AutoCloseable {
     private final Optional<LedgerService> ledger;
     private volatile TrustedVerifiers verifiers;
     private volatile Duration receiptTimeout;
+
     @GuardedBy("this")
     private java.util.concurrent.ScheduledFuture<?> reportTask;
+
     @GuardedBy("this")
     private java.util.concurrent.ScheduledFuture<?> resendTask;
+
     private final ScheduledExecutorService scheduler;
     private final ScheduledExecutorService delivery;
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
@@ -119,6 +121,7 @@ public final class AgentNode implements AutoCloseable {
     /** The outbox id of each in-flight report, by its SHA-256 (what a receipt names). */
     @GuardedBy("this")
     private final Map<ByteBuffer, Long> idByHash = new HashMap<>();
+
     private volatile Optional<BoardIo> io = Optional.empty();
     private volatile Optional<ClockCheck> clockCheck = Optional.empty();
     private volatile Optional<HeldChallenge> challenge = Optional.empty();
@@ -135,6 +138,7 @@ public final class AgentNode implements AutoCloseable {
     private volatile boolean closed;
     /** Slack on top of two report intervals before the node counts as stuck (slow SD card, GC on a small board). */
     static final Duration PROGRESS_SLACK = Duration.ofSeconds(30);
+
     private volatile long lastCycleNanos = System.nanoTime();
     private volatile long lastPumpNanos = System.nanoTime();
     /** Held while the node runs; released last by {@link #close()}. */
@@ -166,17 +170,29 @@ public final class AgentNode implements AutoCloseable {
     public record Threads(ScheduledExecutorService reports, ScheduledExecutorService delivery) {
         /** Two daemon threads named after the device. */
         public static Threads forDevice(String device) {
-            return new Threads(Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "agent-" + device)),
+            return new Threads(
+                    Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "agent-" + device)),
                     Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outbox-" + device)));
         }
     }
 
     /** The parts of a node, built by {@link AgentWiring}. */
-    public record Parts(String fleet, Board board, DeviceKeys keys, ChainState chain, ReportSigner signer,
-            ReportFactory factory, OutboxJournal outbox, Duration interval, byte[] configHash, Clock clock,
-            Optional<LedgerService> ledger, TrustedVerifiers verifiers, Duration receiptTimeout, AutoCloseable dataDirLock,
-            Threads threads) {
-    }
+    public record Parts(
+            String fleet,
+            Board board,
+            DeviceKeys keys,
+            ChainState chain,
+            ReportSigner signer,
+            ReportFactory factory,
+            OutboxJournal outbox,
+            Duration interval,
+            byte[] configHash,
+            Clock clock,
+            Optional<LedgerService> ledger,
+            TrustedVerifiers verifiers,
+            Duration receiptTimeout,
+            AutoCloseable dataDirLock,
+            Threads threads) {}
 
     /**
      * @param link builds the node's link given its last will and listener; see {@link AgentWiring}
@@ -198,7 +214,8 @@ public final class AgentNode implements AutoCloseable {
         this.dataDirLock = parts.dataDirLock();
         this.scheduler = parts.threads().reports();
         this.delivery = parts.threads().delivery();
-        this.link = link.create(Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
+        this.link = link.create(
+                Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
                 new MqttLink.AcknowledgingListener() {
                     @Override
                     public void onMessage(String topic, byte[] payload, Runnable ack) {
@@ -207,9 +224,13 @@ public final class AgentNode implements AutoCloseable {
                         if (topic.equals(Topics.receipt(fleet, device()))) {
                             onReceipt(payload);
                             ack.run();
-                        } else if (ledger.isPresent() && topic.equals(ledger.get().blockTopic())) {
-                            ledger.get().onBlock(payload,
-                                    (t, bytes) -> AgentNode.this.link.publish(t, bytes, 1, false), ack);
+                        } else if (ledger.isPresent()
+                                && topic.equals(ledger.get().blockTopic())) {
+                            ledger.get()
+                                    .onBlock(
+                                            payload,
+                                            (t, bytes) -> AgentNode.this.link.publish(t, bytes, 1, false),
+                                            ack);
                         } else {
                             ack.run();
                         }
@@ -260,14 +281,17 @@ public final class AgentNode implements AutoCloseable {
         lastPumpNanos = lastCycleNanos;
         link.start();
         synchronized (this) {
-            reportTask = scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
-            resendTask = delivery.scheduleWithFixedDelay(this::pump, RESEND_TICK.toMillis(), RESEND_TICK.toMillis(), TimeUnit.MILLISECONDS);
+            reportTask =
+                    scheduler.scheduleAtFixedRate(this::reportSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+            resendTask = delivery.scheduleWithFixedDelay(
+                    this::pump, RESEND_TICK.toMillis(), RESEND_TICK.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
     private void announceDelivery() {
         if (verifiers.isEmpty()) {
-            Logger.warn("no trusted verifier key (--verifier-key): receipts are ignored, a report counts as delivered once the broker has it, and challenges are not answered");
+            Logger.warn(
+                    "no trusted verifier key (--verifier-key): receipts are ignored, a report counts as delivered once the broker has it, and challenges are not answered");
         } else {
             Logger.info("reports leave the outbox when a receipt signed by {} names them", verifiers);
         }
@@ -295,8 +319,8 @@ public final class AgentNode implements AutoCloseable {
             if (!next.interval().equals(interval) && reportTask != null && !closed) {
                 interval = next.interval();
                 reportTask.cancel(false);
-                reportTask = scheduler.scheduleAtFixedRate(this::reportSafely, interval.toMillis(), interval.toMillis(),
-                        TimeUnit.MILLISECONDS);
+                reportTask = scheduler.scheduleAtFixedRate(
+                        this::reportSafely, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
             }
         }
         kick();
@@ -318,7 +342,9 @@ public final class AgentNode implements AutoCloseable {
         Optional<Receipt> verified = verifiers.verify(payload);
         if (verified.isEmpty()) {
             long n = receiptsRefused.incrementAndGet();
-            Logger.debug("ignored a message on the receipt topic that is not a receipt signed by a trusted verifier ({} so far)", n);
+            Logger.debug(
+                    "ignored a message on the receipt topic that is not a receipt signed by a trusted verifier ({} so far)",
+                    n);
             return;
         }
         Receipt receipt = verified.get();
@@ -336,7 +362,8 @@ public final class AgentNode implements AutoCloseable {
             }
             id = found;
             sentAt = f.sentAt != null ? f.sentAt : now;
-            boolean transientRejection = !receipt.ok() && receipt.reason().map(TRANSIENT::contains).orElse(false);
+            boolean transientRejection =
+                    !receipt.ok() && receipt.reason().map(TRANSIENT::contains).orElse(false);
             if (transientRejection) {
                 f.sentAt = now; // try again after the timeout
             } else {
@@ -348,11 +375,15 @@ public final class AgentNode implements AutoCloseable {
         }
         lastReceipt = Optional.of(receipt);
         if (!receipt.ok()) {
-            Logger.warn("the verifier rejected report seq {}: {}: {}", f.seq, receipt.reason().map(ReasonCode::code).orElse("?"),
+            Logger.warn(
+                    "the verifier rejected report seq {}: {}: {}",
+                    f.seq,
+                    receipt.reason().map(ReasonCode::code).orElse("?"),
                     receipt.detail());
         }
         // The challenge's issue time is the receipt's `at`, on the verifier's clock.
-        receipt.challenge().ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), receipt.at())));
+        receipt.challenge()
+                .ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), receipt.at())));
         ClockCheck check = ClockCheck.of(receipt, sentAt, now);
         clockCheck = Optional.of(check);
         if (check.outsideWindow() && !clockWarned) {
@@ -380,11 +411,13 @@ public final class AgentNode implements AutoCloseable {
      */
     Optional<byte[]> nonce() {
         Instant now = clock.instant();
-        return challenge.filter(c -> {
-            Duration age = Duration.between(c.issued(), now);
-            Duration limit = c.ttl().minus(CHALLENGE_MARGIN);
-            return age.compareTo(limit) <= 0 && age.negated().compareTo(limit) <= 0;
-        }).map(HeldChallenge::nonce);
+        return challenge
+                .filter(c -> {
+                    Duration age = Duration.between(c.issued(), now);
+                    Duration limit = c.ttl().minus(CHALLENGE_MARGIN);
+                    return age.compareTo(limit) <= 0 && age.negated().compareTo(limit) <= 0;
+                })
+                .map(HeldChallenge::nonce);
     }
 
     /** The last clock check against the verifier's receipts, once one has arrived. */
@@ -427,8 +460,10 @@ public final class AgentNode implements AutoCloseable {
         // so no report is lost and no seq is used twice (AgentWiring reconciled both at start).
         AgentWiring.reconcile(chain, outbox);
         chain.noteDelivered(deliveredThrough());
-        ReportInput input = factory.input(board.measure(), nonce(), outbox.losses().count());
-        SignedReport report = signer.sign(input, r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
+        ReportInput input =
+                factory.input(board.measure(), nonce(), outbox.losses().count());
+        SignedReport report = signer.sign(
+                input, r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
         made.incrementAndGet();
         Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);
         kick();
@@ -441,8 +476,17 @@ public final class AgentNode implements AutoCloseable {
     }
 
     public NodeStats stats() {
-        return new NodeStats(made.get(), sent.get(), outbox.pendingCount(), outbox.losses().count(), link.isConnected(),
-                delivered.get(), rejected.get(), publishes.get(), receiptsRefused.get(), !verifiers.isEmpty());
+        return new NodeStats(
+                made.get(),
+                sent.get(),
+                outbox.pendingCount(),
+                outbox.losses().count(),
+                link.isConnected(),
+                delivered.get(),
+                rejected.get(),
+                publishes.get(),
+                receiptsRefused.get(),
+                !verifiers.isEmpty());
     }
 
     public OutboxJournal outbox() {
@@ -461,7 +505,9 @@ public final class AgentNode implements AutoCloseable {
      */
     public boolean makingProgress() {
         long now = System.nanoTime();
-        return !closed && now - lastCycleNanos <= interval.multipliedBy(2).plus(PROGRESS_SLACK).toNanos()
+        return !closed
+                && now - lastCycleNanos
+                        <= interval.multipliedBy(2).plus(PROGRESS_SLACK).toNanos()
                 && now - lastPumpNanos <= PROGRESS_SLACK.toNanos();
     }
 
@@ -543,7 +589,9 @@ public final class AgentNode implements AutoCloseable {
                 f = new InFlight(entry.seq(), sha256(entry.report()));
                 inFlight.put(entry.id(), f);
                 idByHash.put(ByteBuffer.wrap(f.hash), entry.id());
-            } else if (f.publishing || (f.sentAt != null && (verifiers.isEmpty() || now.isBefore(f.sentAt.plus(resendAfter(f.attempts)))))) {
+            } else if (f.publishing
+                    || (f.sentAt != null
+                            && (verifiers.isEmpty() || now.isBefore(f.sentAt.plus(resendAfter(f.attempts)))))) {
                 continue;
             }
             if (f.attempts > 0) {
@@ -555,7 +603,8 @@ public final class AgentNode implements AutoCloseable {
             publishes.incrementAndGet();
             long id = entry.id();
             InFlight sending = f;
-            link.publish(topic, entry.report(), 1, false).whenComplete((ok, failure) -> onPublished(id, sending, failure));
+            link.publish(topic, entry.report(), 1, false)
+                    .whenComplete((ok, failure) -> onPublished(id, sending, failure));
         }
     }
 
@@ -614,8 +663,11 @@ public final class AgentNode implements AutoCloseable {
     }
 
     private byte[] offline() {
-        return CBORObject.NewOrderedMap().Add("online", false).Add("device", device())
-                .ToJSONString().getBytes(StandardCharsets.UTF_8);
+        return CBORObject.NewOrderedMap()
+                .Add("online", false)
+                .Add("device", device())
+                .ToJSONString()
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     /** Publishes the offline state (a clean shutdown sends no last will) and disconnects. */

@@ -18,28 +18,28 @@ import dev.prospector.hardware.BoardInfo;
 import dev.prospector.hardware.BoardSelection;
 import dev.prospector.hardware.Boards;
 import dev.prospector.hardware.Fault;
+import dev.prospector.hardware.io.BoardIo;
+import dev.prospector.hardware.io.ButtonListener;
+import dev.prospector.hardware.io.IoConfig;
+import dev.prospector.ledger.BlockFile;
+import dev.prospector.ledger.Genesis;
+import dev.prospector.ledger.LedgerNode;
+import dev.prospector.ledger.MalformedException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
-import dev.prospector.hardware.io.BoardIo;
-import dev.prospector.hardware.io.ButtonListener;
-import dev.prospector.hardware.io.IoConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.nio.file.NoSuchFileException;
-import dev.prospector.ledger.BlockFile;
-import dev.prospector.ledger.Genesis;
-import dev.prospector.ledger.LedgerNode;
-import dev.prospector.ledger.MalformedException;
 import java.util.function.UnaryOperator;
 
 /**
@@ -57,8 +57,7 @@ public final class AgentWiring {
     /** Outbox file name inside the data dir. */
     public static final String OUTBOX_FILE = "outbox.journal";
 
-    private AgentWiring() {
-    }
+    private AgentWiring() {}
 
     /**
      * Settings of {@code prospector run}.
@@ -76,32 +75,84 @@ public final class AgentWiring {
      *     empty: receipts are ignored and the broker's acknowledgement counts as delivery
      * @param receiptTimeout how long to wait for a report's receipt before sending it again
      */
-    public record RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
-            Duration interval, long outboxBytes, Optional<Path> ledger, List<Path> verifierKeys, Duration receiptTimeout) {
+    public record RunSettings(
+            BrokerUrl broker,
+            String fleet,
+            Path dataDir,
+            BoardConfig board,
+            IoConfig io,
+            Duration interval,
+            long outboxBytes,
+            Optional<Path> ledger,
+            List<Path> verifierKeys,
+            Duration receiptTimeout) {
 
         /** Without trusted verifier keys. */
-        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardConfig board, IoConfig io,
-                Duration interval, long outboxBytes, Optional<Path> ledger) {
-            this(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, List.of(), AgentNode.DEFAULT_RECEIPT_TIMEOUT);
+        public RunSettings(
+                BrokerUrl broker,
+                String fleet,
+                Path dataDir,
+                BoardConfig board,
+                IoConfig io,
+                Duration interval,
+                long outboxBytes,
+                Optional<Path> ledger) {
+            this(
+                    broker,
+                    fleet,
+                    dataDir,
+                    board,
+                    io,
+                    interval,
+                    outboxBytes,
+                    ledger,
+                    List.of(),
+                    AgentNode.DEFAULT_RECEIPT_TIMEOUT);
         }
 
         /** An emulated or auto-detected board without LED or button, and no ledger shard. */
-        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
-                long outboxBytes, long seed, Set<Fault> faults) {
+        public RunSettings(
+                BrokerUrl broker,
+                String fleet,
+                Path dataDir,
+                BoardSelection board,
+                Duration interval,
+                long outboxBytes,
+                long seed,
+                Set<Fault> faults) {
             this(broker, fleet, dataDir, board, interval, outboxBytes, seed, faults, Optional.empty());
         }
 
         /** As above, with a ledger shard. */
-        public RunSettings(BrokerUrl broker, String fleet, Path dataDir, BoardSelection board, Duration interval,
-                long outboxBytes, long seed, Set<Fault> faults, Optional<Path> ledger) {
-            this(broker, fleet, dataDir, BoardConfig.defaults(dataDir).withSelection(board).withSeed(seed)
-                    .withFaults(faults), NO_IO, interval, outboxBytes, ledger);
+        public RunSettings(
+                BrokerUrl broker,
+                String fleet,
+                Path dataDir,
+                BoardSelection board,
+                Duration interval,
+                long outboxBytes,
+                long seed,
+                Set<Fault> faults,
+                Optional<Path> ledger) {
+            this(
+                    broker,
+                    fleet,
+                    dataDir,
+                    BoardConfig.defaults(dataDir)
+                            .withSelection(board)
+                            .withSeed(seed)
+                            .withFaults(faults),
+                    NO_IO,
+                    interval,
+                    outboxBytes,
+                    ledger);
         }
 
         public RunSettings {
             verifierKeys = List.copyOf(verifierKeys);
             if (receiptTimeout.toMillis() < 100) {
-                throw new Failure("--receipt-timeout " + receiptTimeout.toMillis() + "ms is too short: use at least 100ms");
+                throw new Failure(
+                        "--receipt-timeout " + receiptTimeout.toMillis() + "ms is too short: use at least 100ms");
             }
             requireFleet(fleet);
             if (interval.toMillis() < 100) {
@@ -114,23 +165,33 @@ public final class AgentWiring {
 
         /** These settings, trusting receipts signed by the verifier keys in {@code files}. */
         public RunSettings withVerifierKeys(List<Path> files) {
-            return new RunSettings(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, files, receiptTimeout);
+            return new RunSettings(
+                    broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, files, receiptTimeout);
         }
 
         /** These settings with another receipt timeout. */
         public RunSettings withReceiptTimeout(Duration timeout) {
-            return new RunSettings(broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, verifierKeys, timeout);
+            return new RunSettings(
+                    broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, verifierKeys, timeout);
         }
 
         byte[] configHash() {
-            return AgentWiring.configHash("run", broker.toString(), fleet, board.toString(), io.toString(),
-                    interval.toString(), Long.toString(outboxBytes), ledger.toString(), verifierKeys.toString());
+            return AgentWiring.configHash(
+                    "run",
+                    broker.toString(),
+                    fleet,
+                    board.toString(),
+                    io.toString(),
+                    interval.toString(),
+                    Long.toString(outboxBytes),
+                    ledger.toString(),
+                    verifierKeys.toString());
         }
     }
 
     /** Builds an agent on a plain connection; the key is created in the data dir on first start. */
     public static AgentNode agent(RunSettings s, Clock clock) {
-        return agent(s, clock, UnaryOperator.identity(), () -> { });
+        return agent(s, clock, UnaryOperator.identity(), () -> {});
     }
 
     /**
@@ -138,7 +199,8 @@ public final class AgentWiring {
      * {@code BrokerSecurityOptions}); {@code afterReset} runs after a factory reset by the button.
      * The key is created in the data dir on first start.
      */
-    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
+    public static AgentNode agent(
+            RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
         prepareDataDir(s.dataDir());
         StateDirLock lock = lockDataDir(s.dataDir());
         try {
@@ -149,8 +211,8 @@ public final class AgentWiring {
         }
     }
 
-    private static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset,
-            StateDirLock lock) {
+    private static AgentNode agent(
+            RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset, StateDirLock lock) {
         DeviceKeys keys = identity(s.dataDir());
         TrustedVerifiers verifiers;
         try {
@@ -168,12 +230,28 @@ public final class AgentWiring {
         byte[] configHash = s.configHash();
         // The broker never delivers this board a packet larger than it can use: a receipt, or a
         // ledger block when the board keeps a shard (see TrustedVerifiers and LedgerService).
-        long maxPacket = s.ledger().isPresent() ? LedgerService.MAX_BLOCK_BYTES + PACKET_OVERHEAD
+        long maxPacket = s.ledger().isPresent()
+                ? LedgerService.MAX_BLOCK_BYTES + PACKET_OVERHEAD
                 : TrustedVerifiers.MAX_RECEIPT_BYTES + PACKET_OVERHEAD;
-        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device)).withMaxPacketBytes(maxPacket);
-        Optional<LedgerService> ledger = s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
-        var parts = new AgentNode.Parts(s.fleet(), board, keys, chain, signer, reportFactory(s.fleet(), configHash, clock, board.info()),
-                outbox, s.interval(), configHash, clock, ledger, verifiers, s.receiptTimeout(), lock,
+        MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device))
+                .withMaxPacketBytes(maxPacket);
+        Optional<LedgerService> ledger =
+                s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
+        var parts = new AgentNode.Parts(
+                s.fleet(),
+                board,
+                keys,
+                chain,
+                signer,
+                reportFactory(s.fleet(), configHash, clock, board.info()),
+                outbox,
+                s.interval(),
+                configHash,
+                clock,
+                ledger,
+                verifiers,
+                s.receiptTimeout(),
+                lock,
                 AgentNode.Threads.forDevice(device));
         AgentNode node = new AgentNode(parts, (will, listener) -> new MqttLink(mqtt, will, listener));
         if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
@@ -210,8 +288,9 @@ public final class AgentWiring {
         Path key = dataDir.resolve(DeviceKeys.PRIVATE_KEY_FILE);
         try {
             if (Files.isSymbolicLink(key) && !Files.exists(key)) {
-                throw new Failure("device key " + key + " is a symbolic link to " + readLink(key)
-                        + ", which does not exist (storage not mounted?): mount or restore it; a new key would make this board another device");
+                throw new Failure(
+                        "device key " + key + " is a symbolic link to " + readLink(key)
+                                + ", which does not exist (storage not mounted?): mount or restore it; a new key would make this board another device");
             }
             if (!Files.exists(key)) {
                 List<String> state = new ArrayList<>();
@@ -222,8 +301,10 @@ public final class AgentWiring {
                 }
                 if (!state.isEmpty()) {
                     throw new Failure("no device key at " + key + " but " + String.join(" and ", state)
-                            + " of a device exist in " + dataDir + ": restore the key (device.key), or, to start over as a new device,"
-                            + " move " + String.join(" and ", state) + " aside (reports not yet delivered are then lost)");
+                            + " of a device exist in " + dataDir
+                            + ": restore the key (device.key), or, to start over as a new device,"
+                            + " move " + String.join(" and ", state)
+                            + " aside (reports not yet delivered are then lost)");
                 }
             }
             return DeviceKeys.loadOrCreate(dataDir);
@@ -307,8 +388,11 @@ public final class AgentWiring {
                 org.tinylog.Logger.error("factory reset: cannot delete {}: {}", dataDir.resolve(f), e.getMessage());
             }
         }
-        org.tinylog.Logger.warn("factory reset by the button: removed {} from {}; the next start begins a new chain{}",
-                files, dataDir, key ? " with a new key (a new device id)" : "");
+        org.tinylog.Logger.warn(
+                "factory reset by the button: removed {} from {}; the next start begins a new chain{}",
+                files,
+                dataDir,
+                key ? " with a new key (a new device id)" : "");
     }
 
     /** Opens (and recovers) the board's ledger shard from the genesis at the head of a ledger file. */
@@ -317,13 +401,18 @@ public final class AgentWiring {
         try (BlockFile.Reader reader = new BlockFile.Reader(file)) {
             genesis = reader.genesis();
         } catch (NoSuchFileException e) {
-            throw new Failure("ledger file " + file + " does not exist: make one with `prospector ledger gen` or fix --ledger");
+            throw new Failure(
+                    "ledger file " + file + " does not exist: make one with `prospector ledger gen` or fix --ledger");
         } catch (IOException | MalformedException e) {
-            throw new Failure("ledger file " + file + " is not a ledger file (" + e.getMessage() + "): make one with `prospector ledger gen`");
+            throw new Failure("ledger file " + file + " is not a ledger file (" + e.getMessage()
+                    + "): make one with `prospector ledger gen`");
         }
         try {
-            LedgerNode node = LedgerNode.open(genesis, new LedgerNode.Config(Optional.of(dir),
-                    Runtime.getRuntime().availableProcessors(), LEDGER_SNAPSHOT_EVERY, true), LedgerService.signer(keys));
+            LedgerNode node = LedgerNode.open(
+                    genesis,
+                    new LedgerNode.Config(
+                            Optional.of(dir), Runtime.getRuntime().availableProcessors(), LEDGER_SNAPSHOT_EVERY, true),
+                    LedgerService.signer(keys));
             return new LedgerService(node, fleet, keys.deviceId().value());
         } catch (IOException | MalformedException e) {
             throw new Failure("cannot open the ledger shard in " + dir + ": " + e.getMessage()
@@ -333,7 +422,10 @@ public final class AgentWiring {
 
     /** Opens a board for one-off use (report, hardware). */
     public static Board board(BoardSelection selection, Path dataDir, long seed, Clock clock) {
-        return Boards.open(BoardConfig.defaults(dataDir).withSelection(selection).withSeed(seed).withClock(clock));
+        return Boards.open(BoardConfig.defaults(dataDir)
+                .withSelection(selection)
+                .withSeed(seed)
+                .withClock(clock));
     }
 
     /** Reports that do not claim emulation, whatever made the measurements (benchmarks, tests). */
@@ -343,7 +435,13 @@ public final class AgentWiring {
 
     /** Reports of {@code board}: claim {@code emulated} when it is the emulated board. */
     public static ReportFactory reportFactory(String fleet, byte[] configHash, Clock clock, BoardInfo board) {
-        return new ReportFactory(fleet, EPOCH_LENGTH, Version.current(), configHash, clock, board.kind().equals("emulated"));
+        return new ReportFactory(
+                fleet,
+                EPOCH_LENGTH,
+                Version.current(),
+                configHash,
+                clock,
+                board.kind().equals("emulated"));
     }
 
     /** SHA-256 over the effective settings, one per line: what the report's config hash claims. */

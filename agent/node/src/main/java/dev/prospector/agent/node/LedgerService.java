@@ -97,8 +97,14 @@ public final class LedgerService implements AutoCloseable {
                 try {
                     Attestation a = node.onBlock(block);
                     publish.accept(attestTopic, a.encode());
-                    Logger.info("ledger shard {} block {}: {}", a.shard(), a.height(),
-                            a.valid() ? "valid" : "invalid (" + a.reason().map(Object::toString).orElse("") + ": " + a.detail() + ")");
+                    Logger.info(
+                            "ledger shard {} block {}: {}",
+                            a.shard(),
+                            a.height(),
+                            a.valid()
+                                    ? "valid"
+                                    : "invalid ("
+                                            + a.reason().map(Object::toString).orElse("") + ": " + a.detail() + ")");
                     ack.run();
                 } catch (RuntimeException e) {
                     Logger.error("ledger block could not be validated: {}", e.toString());

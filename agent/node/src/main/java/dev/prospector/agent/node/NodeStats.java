@@ -15,6 +15,14 @@ package dev.prospector.agent.node;
  * @param receiptsRefused messages on the receipt topic that were not receipts signed by a trusted verifier
  * @param endToEnd whether delivery is confirmed by signed receipts (true) or by the broker (false)
  */
-public record NodeStats(long made, long sent, int pending, long lost, boolean connected, long delivered, long rejected,
-        long publishes, long receiptsRefused, boolean endToEnd) {
-}
+public record NodeStats(
+        long made,
+        long sent,
+        int pending,
+        long lost,
+        boolean connected,
+        long delivered,
+        long rejected,
+        long publishes,
+        long receiptsRefused,
+        boolean endToEnd) {}

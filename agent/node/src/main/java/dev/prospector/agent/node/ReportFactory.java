@@ -36,7 +36,12 @@ public final class ReportFactory {
     }
 
     /** @param emulated the board is emulated: every report claims {@code emulated} */
-    public ReportFactory(String fleet, Duration epochLength, String softwareVersion, byte[] configHash, Clock clock,
+    public ReportFactory(
+            String fleet,
+            Duration epochLength,
+            String softwareVersion,
+            byte[] configHash,
+            Clock clock,
             boolean emulated) {
         if (epochLength.isNegative() || epochLength.isZero()) {
             throw new IllegalArgumentException("epoch length must be positive");
@@ -76,7 +81,17 @@ public final class ReportFactory {
                 measurements.add(new UnavailableMeasurement(u.name(), u.reason()));
             }
         }
-        return new ReportInput(fleet, iat, epoch, nonce, snapshot.bootId().orElse(NO_BOOT_ID), uptime,
-                measurements, softwareVersion, configHash, lost, emulated);
+        return new ReportInput(
+                fleet,
+                iat,
+                epoch,
+                nonce,
+                snapshot.bootId().orElse(NO_BOOT_ID),
+                uptime,
+                measurements,
+                softwareVersion,
+                configHash,
+                lost,
+                emulated);
     }
 }

@@ -29,8 +29,7 @@ public final class TrustedVerifiers {
     /** No trusted verifier: receipts are ignored and the broker's acknowledgement counts as delivery. */
     public static final TrustedVerifiers NONE = new TrustedVerifiers(List.of());
 
-    private record Key(String name, byte[] kid, Ed25519.PublicPoint point) {
-    }
+    private record Key(String name, byte[] kid, Ed25519.PublicPoint point) {}
 
     private final List<Key> keys;
 
@@ -100,6 +99,8 @@ public final class TrustedVerifiers {
 
     @Override
     public String toString() {
-        return keys.isEmpty() ? "no trusted verifier" : keys.stream().map(Key::name).toList().toString();
+        return keys.isEmpty()
+                ? "no trusted verifier"
+                : keys.stream().map(Key::name).toList().toString();
     }
 }

@@ -91,15 +91,13 @@ public final class OutboxJournal implements AutoCloseable {
     static final long COMPACT_MIN_BYTES = 256 * 1024;
 
     /** A report waiting for delivery: its journal id (append order), its seq, its bytes. */
-    public record Entry(long id, long seq, byte[] report) {
-    }
+    public record Entry(long id, long seq, byte[] report) {}
 
     /**
      * The report appended last (by file order), even once delivered: what the chain state must
      * have reached. {@code chain} is empty for journals of the first format.
      */
-    public record Appended(long seq, Optional<byte[]> chain, byte[] sha256) {
-    }
+    public record Appended(long seq, Optional<byte[]> chain, byte[] sha256) {}
 
     /** Reports lost (dropped because the outbox was full, or damaged on disk), in total since the journal was created. */
     public record Losses(long count, long firstSeq, long lastSeq) {
@@ -107,8 +105,7 @@ public final class OutboxJournal implements AutoCloseable {
     }
 
     /** A report kept in memory while pending. */
-    private record Pending(long seq, byte[] chain, byte[] report) {
-    }
+    private record Pending(long seq, byte[] chain, byte[] report) {}
 
     private final Path file;
     private final long maxPendingBytes;
@@ -131,8 +128,8 @@ public final class OutboxJournal implements AutoCloseable {
         this.maxPendingBytes = maxPendingBytes;
         this.owner = owner;
         Files.createDirectories(file.toAbsolutePath().getParent());
-        this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
+        this.channel =
+                FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         recover();
         if (rewriteAfterRecovery) {
             compact();
@@ -150,7 +147,9 @@ public final class OutboxJournal implements AutoCloseable {
         if (maxPendingBytes < 1024) {
             throw new IllegalArgumentException("outbox size must be at least 1 KiB, got " + maxPendingBytes);
         }
-        if (owner.isEmpty() || owner.length() > MAX_OWNER_BYTES || !StandardCharsets.US_ASCII.newEncoder().canEncode(owner)) {
+        if (owner.isEmpty()
+                || owner.length() > MAX_OWNER_BYTES
+                || !StandardCharsets.US_ASCII.newEncoder().canEncode(owner)) {
             throw new IllegalArgumentException("outbox owner must be 1-" + MAX_OWNER_BYTES + " ASCII characters");
         }
         try {
@@ -183,8 +182,11 @@ public final class OutboxJournal implements AutoCloseable {
             pendingBytes -= oldest.getValue().report().length;
             writeRecord(DROPPED, oldest.getKey(), null, false);
             losses = addLoss(losses, oldest.getValue().seq(), oldest.getValue().seq());
-            Logger.warn("outbox full ({} bytes): dropped report seq {}; {} report(s) lost so far, declared in the next report",
-                    maxPendingBytes, oldest.getValue().seq(), losses.count());
+            Logger.warn(
+                    "outbox full ({} bytes): dropped report seq {}; {} report(s) lost so far, declared in the next report",
+                    maxPendingBytes,
+                    oldest.getValue().seq(),
+                    losses.count());
         }
         long id = nextId++;
         writeRecord(REPORT, id, reportData(seq, chain, report), true);
@@ -216,8 +218,11 @@ public final class OutboxJournal implements AutoCloseable {
         }
         losses = addLoss(losses, firstSeq, lastSeq);
         writeRecord(LOSSES, losses.count(), lossData(losses), true);
-        Logger.error("declared reports seq {}..{} lost: their outbox records are gone; {} report(s) lost so far, declared in the next report",
-                firstSeq, lastSeq, losses.count());
+        Logger.error(
+                "declared reports seq {}..{} lost: their outbox records are gone; {} report(s) lost so far, declared in the next report",
+                firstSeq,
+                lastSeq,
+                losses.count());
     }
 
     /**
@@ -373,8 +378,11 @@ public final class OutboxJournal implements AutoCloseable {
                 }
                 damagedBytes += next - pos;
                 rewriteAfterRecovery = true;
-                Logger.error("outbox journal {}: {} damaged bytes at offset {} skipped; the records after them are kept",
-                        file, next - pos, pos);
+                Logger.error(
+                        "outbox journal {}: {} damaged bytes at offset {} skipped; the records after them are kept",
+                        file,
+                        next - pos,
+                        pos);
                 lastReportSeqBeforeHole = last == null ? -1 : last.seq();
                 inHoleAfterReport = true;
                 pos = next;
@@ -404,13 +412,17 @@ public final class OutboxJournal implements AutoCloseable {
                         inHoleAfterReport = false;
                         if (lastReportSeqBeforeHole >= 0 && seq > lastReportSeqBeforeHole + 1) {
                             losses = addLoss(losses, lastReportSeqBeforeHole + 1, seq - 1);
-                            Logger.error("outbox journal {}: reports seq {}..{} were in the damaged bytes; declared lost",
-                                    file, lastReportSeqBeforeHole + 1, seq - 1);
+                            Logger.error(
+                                    "outbox journal {}: reports seq {}..{} were in the damaged bytes; declared lost",
+                                    file,
+                                    lastReportSeqBeforeHole + 1,
+                                    seq - 1);
                         }
                     }
                     Pending old = pending.put(id, new Pending(seq, chain, report));
                     pendingBytes += report.length - (old == null ? 0 : old.report().length);
-                    last = new Appended(seq, rec.type() == REPORT ? Optional.of(chain) : Optional.empty(), sha256(report));
+                    last = new Appended(
+                            seq, rec.type() == REPORT ? Optional.of(chain) : Optional.empty(), sha256(report));
                     nextId = Math.max(nextId, id + 1);
                 }
                 case DELIVERED -> {
@@ -444,15 +456,18 @@ public final class OutboxJournal implements AutoCloseable {
                 }
                 default -> {
                     // An unknown type with a valid checksum: written by a newer version. Keep going.
-                    Logger.warn("outbox journal {}: unknown record type {} at offset {}, skipped", file, rec.type(), pos);
+                    Logger.warn(
+                            "outbox journal {}: unknown record type {} at offset {}, skipped", file, rec.type(), pos);
                 }
             }
             pos += 8 + rec.length();
         }
         if (fileOwner.isPresent() && !fileOwner.get().equals(owner)) {
             resetState();
-            moveAside("foreign-" + fileOwner.get(), "belongs to device " + fileOwner.get() + ", not to this device " + owner
-                    + " (copied from another board?); its reports are not sent");
+            moveAside(
+                    "foreign-" + fileOwner.get(),
+                    "belongs to device " + fileOwner.get() + ", not to this device " + owner
+                            + " (copied from another board?); its reports are not sent");
             return;
         }
         long cut = size - pos;
@@ -460,8 +475,12 @@ public final class OutboxJournal implements AutoCloseable {
             channel.truncate(pos);
             channel.force(true);
             recoveredTailBytes = cut;
-            Logger.warn("outbox journal {}: cut a torn tail of {} bytes at offset {} (a power cut while writing); {} report(s) recovered",
-                    file, cut, pos, pending.size());
+            Logger.warn(
+                    "outbox journal {}: cut a torn tail of {} bytes at offset {} (a power cut while writing); {} report(s) recovered",
+                    file,
+                    cut,
+                    pos,
+                    pending.size());
         }
         fileBytes = pos;
         if (v1 || fileOwner.isEmpty()) {
@@ -525,7 +544,8 @@ public final class OutboxJournal implements AutoCloseable {
         Files.move(file, aside);
         setAside = Optional.of(aside);
         Logger.error("outbox journal {} {}; moved it to {} and started a new one", file, why, aside);
-        channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        channel = FileChannel.open(
+                file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
         startNew();
     }
 
@@ -565,8 +585,8 @@ public final class OutboxJournal implements AutoCloseable {
     /** Rewrites the file to what is live (temp file, sync, rename, sync directory). */
     private void compact() {
         Path tmp = file.resolveSibling(file.getFileName() + ".compact");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel out = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             long written = 0;
             written += writeTo(out, ByteBuffer.wrap(MAGIC));
             written += writeTo(out, encode(OWNER, nextId, owner.getBytes(StandardCharsets.US_ASCII)));
@@ -609,7 +629,11 @@ public final class OutboxJournal implements AutoCloseable {
 
     private static byte[] reportData(long seq, byte[] chain, byte[] report) {
         return ByteBuffer.allocate(REPORT_FIXED + chain.length + report.length)
-                .putLong(seq).put((byte) chain.length).put(chain).put(report).array();
+                .putLong(seq)
+                .put((byte) chain.length)
+                .put(chain)
+                .put(report)
+                .array();
     }
 
     /** One record: {@code u32 length | u32 crc32c(body) | u8 type | u64 a | data}. */
@@ -635,7 +659,10 @@ public final class OutboxJournal implements AutoCloseable {
     }
 
     private static byte[] lossData(Losses l) {
-        return ByteBuffer.allocate(16).putLong(l.firstSeq()).putLong(l.lastSeq()).array();
+        return ByteBuffer.allocate(16)
+                .putLong(l.firstSeq())
+                .putLong(l.lastSeq())
+                .array();
     }
 
     private static void syncDirectory(Path dir) {

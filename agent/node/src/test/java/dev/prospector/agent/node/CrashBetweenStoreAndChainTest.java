@@ -39,17 +39,21 @@ class CrashBetweenStoreAndChainTest {
         SignedReport first;
         SignedReport stored;
         try (Board board = AgentWiring.board(BoardSelection.EMULATED, dir, 1, clock);
-             OutboxJournal outbox = OutboxJournal.open(journal, 1 << 20, keys.deviceId().value())) {
+                OutboxJournal outbox =
+                        OutboxJournal.open(journal, 1 << 20, keys.deviceId().value())) {
             ReportSigner signer = new ReportSigner(keys, ChainState.open(dir));
-            first = signer.sign(factory.input(board.measure(), Optional.empty()),
+            first = signer.sign(
+                    factory.input(board.measure(), Optional.empty()),
                     r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
             SignedReport[] inStore = new SignedReport[1];
             // The process "dies" right after the outbox append: the chain state is not written.
-            assertThrows(SimulatedCrash.class, () -> signer.sign(factory.input(board.measure(), Optional.empty()), r -> {
-                outbox.append(r.claims().seq(), r.claims().chain(), r.bytes());
-                inStore[0] = r;
-                throw new SimulatedCrash();
-            }));
+            assertThrows(
+                    SimulatedCrash.class,
+                    () -> signer.sign(factory.input(board.measure(), Optional.empty()), r -> {
+                        outbox.append(r.claims().seq(), r.claims().chain(), r.bytes());
+                        inStore[0] = r;
+                        throw new SimulatedCrash();
+                    }));
             stored = inStore[0];
         }
         assertEquals(1, ChainState.open(dir).seq(), "on disk the chain is still at the first report");
@@ -58,14 +62,19 @@ class CrashBetweenStoreAndChainTest {
         ChainState chain = ChainState.open(dir);
         SignedReport next;
         try (Board board = AgentWiring.board(BoardSelection.EMULATED, dir, 1, clock);
-             OutboxJournal outbox = OutboxJournal.open(journal, 1 << 20, keys.deviceId().value())) {
+                OutboxJournal outbox =
+                        OutboxJournal.open(journal, 1 << 20, keys.deviceId().value())) {
             AgentWiring.reconcile(chain, outbox);
-            next = new ReportSigner(keys, chain).sign(factory.input(board.measure(), Optional.empty()),
-                    r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
+            next = new ReportSigner(keys, chain)
+                    .sign(
+                            factory.input(board.measure(), Optional.empty()),
+                            r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
             assertEquals(3, outbox.pending().size(), "all three reports wait in the outbox");
         }
         assertEquals(3, next.claims().seq());
-        assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(stored.bytes()), next.claims().prev().orElseThrow());
+        assertArrayEquals(
+                MessageDigest.getInstance("SHA-256").digest(stored.bytes()),
+                next.claims().prev().orElseThrow());
 
         Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet("f"));
         for (SignedReport r : new SignedReport[] {first, stored, next}) {

@@ -35,8 +35,15 @@ class DeclaredLossTest {
             closedPort = s.getLocalPort();
         }
         // The broker is away (nothing listens) and the outbox holds only 64 KiB.
-        var settings = new AgentWiring.RunSettings(BrokerUrl.parse("tcp://127.0.0.1:" + closedPort), "f", dir,
-                BoardSelection.EMULATED, Duration.ofSeconds(1), 64 * 1024, 1, Set.of());
+        var settings = new AgentWiring.RunSettings(
+                BrokerUrl.parse("tcp://127.0.0.1:" + closedPort),
+                "f",
+                dir,
+                BoardSelection.EMULATED,
+                Duration.ofSeconds(1),
+                64 * 1024,
+                1,
+                Set.of());
         List<SignedReport> made = new ArrayList<>();
         long declared;
         long knownBeforeLast;
@@ -54,13 +61,15 @@ class DeclaredLossTest {
         assertEquals(knownBeforeLast, Report.decode(last.bytes()).claims().lost());
 
         // A verifier that sees only what was kept: the gap is there, and it is declared.
-        Appraiser verifier = new Appraiser(AppraiserConfig.defaults().withFleet("f").withAllowEmulated(true));
+        Appraiser verifier =
+                new Appraiser(AppraiserConfig.defaults().withFleet("f").withAllowEmulated(true));
         String device = dev.prospector.attest.DeviceKeys.load(dir).deviceId().value();
         try (OutboxJournal outbox = OutboxJournal.open(dir.resolve(AgentWiring.OUTBOX_FILE), 64 * 1024, device)) {
             long gaps = 0;
             for (OutboxJournal.Entry e : outbox.pending()) {
                 Appraisal a = verifier.appraise(e.report());
-                gaps += assertInstanceOf(Appraisal.Accepted.class, a, a.toString()).gap();
+                gaps += assertInstanceOf(Appraisal.Accepted.class, a, a.toString())
+                        .gap();
             }
             assertTrue(declared >= 3);
             assertEquals(made.size() - outbox.pendingCount(), declared, "every report not kept is declared lost");

@@ -28,9 +28,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Each fault of the emulated board shows in the next signed report, none breaks the cycle, and the
@@ -47,12 +47,16 @@ class FaultsInReportsTest {
         Clock clock = Clock.systemUTC();
         ReportSigner signer = new ReportSigner(DeviceKeys.generate(), ChainState.inMemory());
         ReportFactory factory = AgentWiring.reportFactory("f", AgentWiring.configHash("faults"), clock);
-        try (EmulatedBoard board = new EmulatedBoard(BoardConfig.defaults(dir).withSelection(BoardSelection.EMULATED)
-                .withClock(clock).withReadTimeout(Duration.ofMillis(300)))) {
+        try (EmulatedBoard board = new EmulatedBoard(BoardConfig.defaults(dir)
+                .withSelection(BoardSelection.EMULATED)
+                .withClock(clock)
+                .withReadTimeout(Duration.ofMillis(300)))) {
             var verifier = new Appraiser(AppraiserConfig.defaults().withFleet("f"));
-            byte[] first = signer.sign(factory.input(board.measure(), Optional.empty())).bytes();
+            byte[] first = signer.sign(factory.input(board.measure(), Optional.empty()))
+                    .bytes();
             board.faults().on(fault);
-            byte[] second = signer.sign(factory.input(board.measure(), Optional.empty())).bytes();
+            byte[] second = signer.sign(factory.input(board.measure(), Optional.empty()))
+                    .bytes();
             Claims before = Report.decode(first).claims();
             Claims after = Report.decode(second).claims();
             assertEquals(before.seq() + 1, after.seq(), "the report cycle goes on");
@@ -72,14 +76,20 @@ class FaultsInReportsTest {
                     assertTrue(value(after, "temperature") >= 80);
                     assertEquals(1, value(after, "throttled"));
                 }
-                case CLOCK_JUMP -> assertTrue(Math.abs(value(after, "clock.step")) >= 60,
-                        "clock.step " + value(after, "clock.step"));
-                case I2C_SENSOR_MISSING -> assertTrue(unavailable(after, "supply.voltage").contains("missing"),
-                        unavailable(after, "supply.voltage"));
-                case I2C_SENSOR_ERROR -> assertTrue(unavailable(after, "supply.voltage").contains("I/O error"),
-                        unavailable(after, "supply.voltage"));
-                case SLOW_SENSOR -> assertTrue(unavailable(after, "supply.voltage").contains("timed out"),
-                        unavailable(after, "supply.voltage"));
+                case CLOCK_JUMP ->
+                    assertTrue(Math.abs(value(after, "clock.step")) >= 60, "clock.step " + value(after, "clock.step"));
+                case I2C_SENSOR_MISSING ->
+                    assertTrue(
+                            unavailable(after, "supply.voltage").contains("missing"),
+                            unavailable(after, "supply.voltage"));
+                case I2C_SENSOR_ERROR ->
+                    assertTrue(
+                            unavailable(after, "supply.voltage").contains("I/O error"),
+                            unavailable(after, "supply.voltage"));
+                case SLOW_SENSOR ->
+                    assertTrue(
+                            unavailable(after, "supply.voltage").contains("timed out"),
+                            unavailable(after, "supply.voltage"));
                 default -> throw new AssertionError("no expectation for fault " + fault + ": add one");
             }
         }
@@ -89,10 +99,12 @@ class FaultsInReportsTest {
     void theVerifierRefusesWhatTheBoardCouldNotHaveMeasured() throws Exception {
         Clock clock = Clock.systemUTC();
         ReportFactory factory = AgentWiring.reportFactory("f", AgentWiring.configHash("faults"), clock);
-        try (EmulatedBoard board = new EmulatedBoard(BoardConfig.defaults(dir).withSelection(BoardSelection.EMULATED).withClock(clock))) {
+        try (EmulatedBoard board = new EmulatedBoard(
+                BoardConfig.defaults(dir).withSelection(BoardSelection.EMULATED).withClock(clock))) {
             var input = factory.input(board.measure(), Optional.empty());
             double total = value(input.measurements(), "storage.total");
-            for (var lie : List.of(new MeasurementClaim("storage.free", total + 1, "B", "emulated"),
+            for (var lie : List.of(
+                    new MeasurementClaim("storage.free", total + 1, "B", "emulated"),
                     new MeasurementClaim("temperature", 300, "Cel", "emulated"),
                     new MeasurementClaim("net.link_up", 2, "bool", "emulated"))) {
                 var verifier = new Appraiser(AppraiserConfig.defaults().withFleet("f"));
@@ -112,16 +124,32 @@ class FaultsInReportsTest {
             ms.add(name(old).equals(m.name()) ? m : old);
         }
         assertTrue(ms.contains(m), "the board measures " + m.name());
-        return new ReportInput(input.fleet(), input.iat(), input.epoch(), input.nonce(), input.bootId(), input.uptime(), ms,
-                input.softwareVersion(), input.configHash(), input.lost());
+        return new ReportInput(
+                input.fleet(),
+                input.iat(),
+                input.epoch(),
+                input.nonce(),
+                input.bootId(),
+                input.uptime(),
+                ms,
+                input.softwareVersion(),
+                input.configHash(),
+                input.lost());
     }
 
     private static double value(List<Measurement> ms, String name) {
-        return ms.stream().filter(m -> name(m).equals(name)).map(MeasurementClaim.class::cast).findFirst().orElseThrow().value();
+        return ms.stream()
+                .filter(m -> name(m).equals(name))
+                .map(MeasurementClaim.class::cast)
+                .findFirst()
+                .orElseThrow()
+                .value();
     }
 
     private static Measurement find(Claims c, String name) {
-        return c.measurements().stream().filter(m -> name(m).equals(name)).findFirst()
+        return c.measurements().stream()
+                .filter(m -> name(m).equals(name))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no measurement " + name + " in the report"));
     }
 
@@ -134,6 +162,7 @@ class FaultsInReportsTest {
     }
 
     private static String unavailable(Claims c, String name) {
-        return assertInstanceOf(UnavailableMeasurement.class, find(c, name), name).reason();
+        return assertInstanceOf(UnavailableMeasurement.class, find(c, name), name)
+                .reason();
     }
 }

@@ -5,8 +5,7 @@ import java.util.Random;
 
 /** Appends reports forever, printing each seq after append returned; killed by the test. */
 public final class OutboxCrashChild {
-    private OutboxCrashChild() {
-    }
+    private OutboxCrashChild() {}
 
     public static void main(String[] args) {
         try (OutboxJournal j = OutboxJournal.open(Path.of(args[0]), 64L << 20, "pcrashchild")) {

@@ -49,7 +49,9 @@ class OutboxJournalTest {
         }
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             List<OutboxJournal.Entry> pending = j.pending();
-            assertEquals(List.of(1L, 3L, 5L), pending.stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(1L, 3L, 5L),
+                    pending.stream().map(OutboxJournal.Entry::seq).toList());
             assertArrayEquals(report(3, 300), pending.get(1).report());
         }
     }
@@ -67,12 +69,16 @@ class OutboxJournalTest {
             ch.truncate(full - 50);
         }
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
-            assertEquals(List.of(1L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(1L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(recordBytes(200) - 50, j.recoveredTailBytes(), "the partial record 2 is cut");
             j.append(3, report(3, 200));
         }
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
-            assertEquals(List.of(1L, 3L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(1L, 3L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(0, j.recoveredTailBytes());
         }
     }
@@ -84,7 +90,9 @@ class OutboxJournalTest {
                 j.append(seq, report((int) seq, 40));
             }
             j.acknowledge(2);
-            assertEquals(List.of(1L, 3L, 4L), j.pending(3).stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(1L, 3L, 4L),
+                    j.pending(3).stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(49, j.pending(1000).size());
             assertEquals(List.of(), j.pending(0));
         }
@@ -103,14 +111,18 @@ class OutboxJournalTest {
         bytes[second + recordBytes(100) - 10] ^= 0x40; // a flipped bit inside record 2's report bytes
         Files.write(file, bytes);
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
-            assertEquals(List.of(1L, 3L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(1L, 3L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(recordBytes(100), j.damagedBytes());
             assertEquals(new OutboxJournal.Losses(1, 2, 2), j.losses(), "report 2 is declared lost");
         }
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(0, j.damagedBytes(), "the damaged bytes were rewritten away");
             assertEquals(new OutboxJournal.Losses(1, 2, 2), j.losses(), "the loss is remembered");
-            assertEquals(List.of(1L, 3L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(1L, 3L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
         }
     }
 
@@ -140,7 +152,9 @@ class OutboxJournalTest {
             j.append(1, newChain, report(10, 50));
         }
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
-            assertEquals(List.of(7L, 8L, 1L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(7L, 8L, 1L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertArrayEquals(newChain, j.lastAppended().orElseThrow().chain().orElseThrow());
             assertEquals(java.util.Optional.of(1L), j.firstPendingSeq(newChain));
             assertEquals(java.util.Optional.of(7L), j.firstPendingSeq(oldChain));
@@ -155,21 +169,31 @@ class OutboxJournalTest {
         out.writeBytes("PXOUTBX1".getBytes(StandardCharsets.US_ASCII));
         for (long seq = 4; seq <= 5; seq++) {
             byte[] r = report(seq, 60);
-            java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(9 + r.length).put((byte) 1).putLong(seq).put(r);
+            java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(9 + r.length)
+                    .put((byte) 1)
+                    .putLong(seq)
+                    .put(r);
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
             crc.update(body.array());
-            out.writeBytes(java.nio.ByteBuffer.allocate(8).putInt(body.capacity()).putInt((int) crc.getValue()).array());
+            out.writeBytes(java.nio.ByteBuffer.allocate(8)
+                    .putInt(body.capacity())
+                    .putInt((int) crc.getValue())
+                    .array());
             out.writeBytes(body.array());
         }
         Files.write(file, out.toByteArray());
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
-            assertEquals(List.of(4L, 5L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(4L, 5L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             long id = j.append(6, report(6, 60));
             assertTrue(id > 5, "new ids follow the old ones");
         }
         assertEquals("PXOUTBX2", new String(Files.readAllBytes(file), 0, 8, StandardCharsets.US_ASCII));
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
-            assertEquals(List.of(4L, 5L, 6L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(4L, 5L, 6L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertArrayEquals(report(5, 60), j.pending().get(1).report());
         }
     }
@@ -182,7 +206,9 @@ class OutboxJournalTest {
         }
         Files.write(file, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3}, StandardOpenOption.APPEND);
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
-            assertEquals(List.of(7L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(7L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(7, j.recoveredTailBytes());
         }
     }
@@ -206,7 +232,9 @@ class OutboxJournalTest {
             for (long seq = 1; seq <= 10; seq++) {
                 j.append(seq, report(seq, 1000));
             }
-            assertEquals(List.of(7L, 8L, 9L, 10L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(7L, 8L, 9L, 10L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertEquals(new OutboxJournal.Losses(6, 1, 6), j.losses());
         }
         try (OutboxJournal j = OutboxJournal.open(file, 4096, OWNER)) {
@@ -245,7 +273,9 @@ class OutboxJournalTest {
             throw new AssertionError(e);
         }
         try (OutboxJournal j = OutboxJournal.open(file, 8 * 1024, OWNER)) {
-            assertEquals(List.of(1998L), j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(
+                    List.of(1998L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
             assertArrayEquals(report(1998, 500), j.pending().get(0).report());
             assertTrue(j.losses().count() > 0);
         }
@@ -278,11 +308,17 @@ class OutboxJournalTest {
     void killMinusNineNeverLosesAnAppendedReport() throws Exception {
         Path file = dir.resolve("outbox.journal");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                OutboxCrashChild.class.getName(), file.toString())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process child = new ProcessBuilder(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        OutboxCrashChild.class.getName(),
+                        file.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         List<Long> confirmed = new ArrayList<>();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = out.readLine()) != null) {
                 confirmed.add(Long.parseLong(line.trim()));

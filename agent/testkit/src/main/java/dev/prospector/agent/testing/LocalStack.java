@@ -16,8 +16,7 @@ import java.util.Set;
 
 /** A lone verifier and an emulated board on one broker, in this process, as the node tests use them. */
 public final class LocalStack {
-    private LocalStack() {
-    }
+    private LocalStack() {}
 
     /** A verifier of {@code fleet} alone (no group), with a clean session and a fresh receipt key; call {@code connect()}. */
     public static VerifierService verifier(BrokerUrl url, String fleet, Appraiser appraiser, String clientId) {
@@ -25,15 +24,29 @@ public final class LocalStack {
     }
 
     /** As {@link #verifier(BrokerUrl, String, Appraiser, String)}, signing receipts with {@code receiptKey}. */
-    public static VerifierService verifier(BrokerUrl url, String fleet, Appraiser appraiser, String clientId, DeviceKeys receiptKey) {
-        return new VerifierService(fleet, appraiser, receiptKey, Optional.empty(),
+    public static VerifierService verifier(
+            BrokerUrl url, String fleet, Appraiser appraiser, String clientId, DeviceKeys receiptKey) {
+        return new VerifierService(
+                fleet,
+                appraiser,
+                receiptKey,
+                Optional.empty(),
                 VerifierService.links(MqttSettings.of(url, clientId).withSessionExpiry(Duration.ZERO)));
     }
 
     /** An agent on an emulated board (seed 1) in {@code dataDir}, reporting every {@code interval}; call {@code start()}. */
     public static AgentNode emulatedBoard(BrokerUrl url, String fleet, Path dataDir, Duration interval, Clock clock) {
-        return AgentWiring.agent(new AgentWiring.RunSettings(url, fleet, dataDir, BoardSelection.EMULATED, interval,
-                AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()), clock);
+        return AgentWiring.agent(
+                new AgentWiring.RunSettings(
+                        url,
+                        fleet,
+                        dataDir,
+                        BoardSelection.EMULATED,
+                        interval,
+                        AgentWiring.DEFAULT_OUTBOX_BYTES,
+                        1,
+                        Set.of()),
+                clock);
     }
 
     /**
@@ -41,12 +54,22 @@ public final class LocalStack {
      * beside its data dir): reports leave its outbox on the verifier's signed receipts, and it
      * answers their challenges.
      */
-    public static AgentNode emulatedBoard(BrokerUrl url, String fleet, Path dataDir, Duration interval, Clock clock,
-            VerifierService verifier) {
+    public static AgentNode emulatedBoard(
+            BrokerUrl url, String fleet, Path dataDir, Duration interval, Clock clock, VerifierService verifier) {
         Path pem = dataDir.resolveSibling(dataDir.getFileName() + "-verifier.pub");
         writePublicKeyPem(pem, verifier.receiptPublicKey());
-        return AgentWiring.agent(new AgentWiring.RunSettings(url, fleet, dataDir, BoardSelection.EMULATED, interval,
-                AgentWiring.DEFAULT_OUTBOX_BYTES, 1, Set.of()).withVerifierKeys(java.util.List.of(pem)), clock);
+        return AgentWiring.agent(
+                new AgentWiring.RunSettings(
+                                url,
+                                fleet,
+                                dataDir,
+                                BoardSelection.EMULATED,
+                                interval,
+                                AgentWiring.DEFAULT_OUTBOX_BYTES,
+                                1,
+                                Set.of())
+                        .withVerifierKeys(java.util.List.of(pem)),
+                clock);
     }
 
     /** Writes a raw Ed25519 public key as a SubjectPublicKeyInfo PEM (RFC 8410: a fixed 12-byte prefix, then the key). */
@@ -54,7 +77,8 @@ public final class LocalStack {
         byte[] prefix = java.util.HexFormat.of().parseHex("302a300506032b6570032100");
         byte[] der = java.util.Arrays.copyOf(prefix, prefix.length + rawKey.length);
         System.arraycopy(rawKey, 0, der, prefix.length, rawKey.length);
-        String pem = "-----BEGIN PUBLIC KEY-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+        String pem = "-----BEGIN PUBLIC KEY-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
                 + "\n-----END PUBLIC KEY-----\n";
         try {
             java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Assumptions;
  * the install hint.
  */
 public final class Mosquitto implements AutoCloseable {
-    private static final List<String> LOCATIONS = List.of("/usr/sbin/mosquitto", "/usr/bin/mosquitto",
-            "/usr/local/sbin/mosquitto", "/usr/local/bin/mosquitto");
+    private static final List<String> LOCATIONS = List.of(
+            "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/local/bin/mosquitto");
 
     private final Path binary;
     private final Path dir;
@@ -61,7 +61,8 @@ public final class Mosquitto implements AutoCloseable {
 
     /** The binary, or a failed (CI) or skipped (elsewhere) test. */
     public static Path requireBinary() {
-        Optional<Path> found = LOCATIONS.stream().map(Paths::get).filter(Files::isExecutable).findFirst();
+        Optional<Path> found =
+                LOCATIONS.stream().map(Paths::get).filter(Files::isExecutable).findFirst();
         if (found.isEmpty()) {
             String path = System.getenv("PATH") == null ? "" : System.getenv("PATH");
             for (String d : path.split(":")) {
@@ -123,18 +124,22 @@ public final class Mosquitto implements AutoCloseable {
         try {
             Files.createDirectories(dir);
             Path conf = dir.resolve("mosquitto.conf");
-            Files.writeString(conf, String.join("\n",
-                    "listener " + port + " 127.0.0.1",
-                    "allow_anonymous true",
-                    "persistence true",
-                    "persistence_location " + dir.toAbsolutePath() + "/",
-                    "autosave_interval 1",
-                    "max_queued_messages 100000",
-                    "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
-                    // Started as root, mosquitto drops to user "mosquitto", which cannot write its
-                    // persistence file here; stay as the user that runs the tests.
-                    "user " + System.getProperty("user.name"),
-                    extraConfig, ""));
+            Files.writeString(
+                    conf,
+                    String.join(
+                            "\n",
+                            "listener " + port + " 127.0.0.1",
+                            "allow_anonymous true",
+                            "persistence true",
+                            "persistence_location " + dir.toAbsolutePath() + "/",
+                            "autosave_interval 1",
+                            "max_queued_messages 100000",
+                            "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
+                            // Started as root, mosquitto drops to user "mosquitto", which cannot write its
+                            // persistence file here; stay as the user that runs the tests.
+                            "user " + System.getProperty("user.name"),
+                            extraConfig,
+                            ""));
             process = new ProcessBuilder(binary.toString(), "-c", conf.toString())
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("mosquitto.out").toFile())
@@ -142,11 +147,13 @@ public final class Mosquitto implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start mosquitto", e);
         }
-        Awaitility.await("mosquitto listening on " + port).atMost(Duration.ofSeconds(20))
-                .pollInterval(Duration.ofMillis(50)).until(() -> {
+        Awaitility.await("mosquitto listening on " + port)
+                .atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> {
                     if (!process.isAlive()) {
-                        throw new IllegalStateException("mosquitto exited: "
-                                + Files.readString(dir.resolve("mosquitto.out")));
+                        throw new IllegalStateException(
+                                "mosquitto exited: " + Files.readString(dir.resolve("mosquitto.out")));
                     }
                     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
                         return true;

@@ -36,7 +36,8 @@ public final class ProspectorProcess implements AutoCloseable {
             Files.createDirectories(logDir);
             Path out = logDir.resolve(name + ".out");
             Path err = logDir.resolve(name + ".err");
-            ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+            ProcessBuilder pb =
+                    new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
             pb.environment().remove("PROSPECTOR_CONFIG");
             // The build tells the test JVM where the embedded broker's jars are (demo); tell the child too.
             String brokerLib = System.getProperty("prospector.broker.lib");
@@ -63,8 +64,7 @@ public final class ProspectorProcess implements AutoCloseable {
     }
 
     /** What a finished command left. */
-    public record Result(int exitCode, String stdout, String stderr) {
-    }
+    public record Result(int exitCode, String stdout, String stderr) {}
 
     /** The child's process id. */
     public long pid() {

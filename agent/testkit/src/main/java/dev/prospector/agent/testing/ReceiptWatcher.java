@@ -39,22 +39,21 @@ public final class ReceiptWatcher implements AutoCloseable {
     private ReceiptWatcher(String brokerUrl, String fleet, Optional<TlsSettings> tls, Optional<byte[]> verifierKey) {
         MqttSettings settings = MqttSettings.of(BrokerUrl.parse(brokerUrl), "receipt-watcher-" + System.nanoTime())
                 .withSessionExpiry(Duration.ZERO);
-        this.link = new MqttLink(tls.map(settings::withTls).orElse(settings), Optional.empty(),
-                (topic, payload) -> {
-                    try {
-                        if (verifierKey.isPresent()) {
-                            receipts.add(Receipt.verify(payload, verifierKey.get()));
-                        } else {
-                            receipts.add(Receipt.decode(CoseSign1.decode(payload).payload()));
-                        }
-                    } catch (MalformedReportException e) {
-                        if (verifierKey.isPresent()) {
-                            forged.incrementAndGet();
-                        } else {
-                            throw new AssertionError("a receipt that does not decode: " + e.getMessage());
-                        }
-                    }
-                });
+        this.link = new MqttLink(tls.map(settings::withTls).orElse(settings), Optional.empty(), (topic, payload) -> {
+            try {
+                if (verifierKey.isPresent()) {
+                    receipts.add(Receipt.verify(payload, verifierKey.get()));
+                } else {
+                    receipts.add(Receipt.decode(CoseSign1.decode(payload).payload()));
+                }
+            } catch (MalformedReportException e) {
+                if (verifierKey.isPresent()) {
+                    forged.incrementAndGet();
+                } else {
+                    throw new AssertionError("a receipt that does not decode: " + e.getMessage());
+                }
+            }
+        });
         link.subscribe(Topics.allReceipts(fleet), 1);
         link.connect();
     }

@@ -21,7 +21,6 @@ import java.util.Date;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.sec.ECPrivateKey;
 import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -29,6 +28,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
@@ -59,13 +59,23 @@ import org.bouncycastle.util.io.pem.PemObject;
  * @param wrongHostCert a broker certificate from {@code ca} for broker.elsewhere.example only
  * @param wrongHostKey its key
  */
-public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path clientCert, Path clientKey,
-        Path expiredClientCert, Path expiredClientKey, Instant expiredOn, Path otherCa,
-        Path wrongHostCert, Path wrongHostKey) {
+public record TestCertificates(
+        Path ca,
+        Path serverCert,
+        Path serverKey,
+        Path clientCert,
+        Path clientKey,
+        Path expiredClientCert,
+        Path expiredClientKey,
+        Instant expiredOn,
+        Path otherCa,
+        Path wrongHostCert,
+        Path wrongHostKey) {
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String CA_KEY_FILE = "ca.key";
-    private static final java.util.regex.Pattern COMMON_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    private static final java.util.regex.Pattern COMMON_NAME =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
 
     /**
      * A client certificate and its key (PKCS#8, mode 0600).
@@ -89,30 +99,65 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
             X509Certificate other = caCertificate("CN=Unrelated Test CA", otherKeys, yearAgo, inAYear);
 
             KeyPair serverKeys = ecKeyPair();
-            X509Certificate server = leaf("CN=localhost", serverKeys, ca, caKeys.getPrivate(), yearAgo, inAYear,
+            X509Certificate server = leaf(
+                    "CN=localhost",
+                    serverKeys,
+                    ca,
+                    caKeys.getPrivate(),
+                    yearAgo,
+                    inAYear,
                     KeyPurposeId.id_kp_serverAuth,
                     new GeneralNames(new GeneralName[] {
                         new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
-                        new GeneralName(GeneralName.dNSName, "localhost")}));
+                        new GeneralName(GeneralName.dNSName, "localhost")
+                    }));
 
             KeyPair elsewhereKeys = ecKeyPair();
-            X509Certificate elsewhere = leaf("CN=broker.elsewhere.example", elsewhereKeys, ca, caKeys.getPrivate(),
-                    yearAgo, inAYear, KeyPurposeId.id_kp_serverAuth,
+            X509Certificate elsewhere = leaf(
+                    "CN=broker.elsewhere.example",
+                    elsewhereKeys,
+                    ca,
+                    caKeys.getPrivate(),
+                    yearAgo,
+                    inAYear,
+                    KeyPurposeId.id_kp_serverAuth,
                     new GeneralNames(new GeneralName(GeneralName.dNSName, "broker.elsewhere.example")));
 
             KeyPair clientKeys = ecKeyPair();
-            X509Certificate client = leaf("CN=device-1", clientKeys, ca, caKeys.getPrivate(), yearAgo, inAYear,
-                    KeyPurposeId.id_kp_clientAuth, null);
+            X509Certificate client = leaf(
+                    "CN=device-1",
+                    clientKeys,
+                    ca,
+                    caKeys.getPrivate(),
+                    yearAgo,
+                    inAYear,
+                    KeyPurposeId.id_kp_clientAuth,
+                    null);
 
             Instant expiredOn = now.minus(Duration.ofDays(1));
             KeyPair expiredKeys = ecKeyPair();
-            X509Certificate expired = leaf("CN=device-2", expiredKeys, ca, caKeys.getPrivate(),
-                    expiredOn.minus(Duration.ofDays(30)), expiredOn, KeyPurposeId.id_kp_clientAuth, null);
+            X509Certificate expired = leaf(
+                    "CN=device-2",
+                    expiredKeys,
+                    ca,
+                    caKeys.getPrivate(),
+                    expiredOn.minus(Duration.ofDays(30)),
+                    expiredOn,
+                    KeyPurposeId.id_kp_clientAuth,
+                    null);
 
-            var files = new TestCertificates(dir.resolve("ca.pem"), dir.resolve("server.pem"), dir.resolve("server.key"),
-                    dir.resolve("client.pem"), dir.resolve("client.key"), dir.resolve("expired.pem"),
-                    dir.resolve("expired.key"), expiredOn, dir.resolve("other-ca.pem"),
-                    dir.resolve("elsewhere.pem"), dir.resolve("elsewhere.key"));
+            var files = new TestCertificates(
+                    dir.resolve("ca.pem"),
+                    dir.resolve("server.pem"),
+                    dir.resolve("server.key"),
+                    dir.resolve("client.pem"),
+                    dir.resolve("client.key"),
+                    dir.resolve("expired.pem"),
+                    dir.resolve("expired.key"),
+                    expiredOn,
+                    dir.resolve("other-ca.pem"),
+                    dir.resolve("elsewhere.pem"),
+                    dir.resolve("elsewhere.key"));
             writePem(files.ca(), ca);
             // Kept beside ca.pem so that issueClient can make more client certificates later.
             writeSecret(dir.resolve(CA_KEY_FILE), pkcs8(caKeys.getPrivate()));
@@ -149,16 +194,25 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
                 caCert = new JcaX509CertificateConverter()
                         .getCertificate((org.bouncycastle.cert.X509CertificateHolder) parser.readObject());
             }
-            try (var parser = new org.bouncycastle.openssl.PEMParser(
-                    Files.newBufferedReader(ca.resolveSibling(CA_KEY_FILE)))) {
+            try (var parser =
+                    new org.bouncycastle.openssl.PEMParser(Files.newBufferedReader(ca.resolveSibling(CA_KEY_FILE)))) {
                 caKey = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter()
                         .getPrivateKey((PrivateKeyInfo) parser.readObject());
             }
             Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
             KeyPair keys = ecKeyPair();
-            X509Certificate cert = leaf("CN=" + commonName, keys, caCert, caKey, now.minus(Duration.ofDays(1)),
-                    now.plus(Duration.ofDays(365)), KeyPurposeId.id_kp_clientAuth, null);
-            var issued = new ClientCertificate(commonName, ca.resolveSibling("client-" + commonName + ".pem"),
+            X509Certificate cert = leaf(
+                    "CN=" + commonName,
+                    keys,
+                    caCert,
+                    caKey,
+                    now.minus(Duration.ofDays(1)),
+                    now.plus(Duration.ofDays(365)),
+                    KeyPurposeId.id_kp_clientAuth,
+                    null);
+            var issued = new ClientCertificate(
+                    commonName,
+                    ca.resolveSibling("client-" + commonName + ".pem"),
                     ca.resolveSibling("client-" + commonName + ".key"));
             writePem(issued.cert(), cert);
             writeSecret(issued.key(), pkcs8(keys.getPrivate()));
@@ -181,7 +235,8 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
     }
 
     private String listenerConfig(Path cert, Path key) {
-        return String.join("\n",
+        return String.join(
+                "\n",
                 // The Mosquitto fixture already keeps the broker as the test's user, so it can
                 // read the test's 0600 key.
                 "cafile " + ca.toAbsolutePath(),
@@ -207,23 +262,37 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
     private static X509Certificate caCertificate(String name, KeyPair keys, Instant from, Instant to)
             throws GeneralSecurityException, OperatorCreationException, IOException {
         var utils = new JcaX509ExtensionUtils();
-        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name(name), serial(),
-                Date.from(from), Date.from(to), new X500Name(name), keys.getPublic())
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                        new X500Name(name),
+                        serial(),
+                        Date.from(from),
+                        Date.from(to),
+                        new X500Name(name),
+                        keys.getPublic())
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
                 .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
-                .addExtension(Extension.subjectKeyIdentifier, false, utils.createSubjectKeyIdentifier(keys.getPublic()));
+                .addExtension(
+                        Extension.subjectKeyIdentifier, false, utils.createSubjectKeyIdentifier(keys.getPublic()));
         return sign(b, keys.getPrivate());
     }
 
     /** A certificate for {@code keys} signed by {@code issuer}; {@code names} may be null. */
-    public static X509Certificate leaf(String subject, KeyPair keys, X509Certificate issuer, PrivateKey issuerKey,
-            Instant from, Instant to, KeyPurposeId purpose, GeneralNames names)
+    public static X509Certificate leaf(
+            String subject,
+            KeyPair keys,
+            X509Certificate issuer,
+            PrivateKey issuerKey,
+            Instant from,
+            Instant to,
+            KeyPurposeId purpose,
+            GeneralNames names)
             throws GeneralSecurityException, OperatorCreationException, IOException {
         var utils = new JcaX509ExtensionUtils();
-        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, serial(), Date.from(from), Date.from(to),
-                new X500Name(subject), keys.getPublic())
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                        issuer, serial(), Date.from(from), Date.from(to), new X500Name(subject), keys.getPublic())
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
-                .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
+                .addExtension(
+                        Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
                 .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purpose))
                 .addExtension(Extension.subjectKeyIdentifier, false, utils.createSubjectKeyIdentifier(keys.getPublic()))
                 .addExtension(Extension.authorityKeyIdentifier, false, utils.createAuthorityKeyIdentifier(issuer));
@@ -246,8 +315,12 @@ public record TestCertificates(Path ca, Path serverCert, Path serverKey, Path cl
     /** SEC1 PEM (BEGIN EC PRIVATE KEY) with curve and public key, as {@code openssl ecparam -genkey} writes it. */
     public static String sec1(KeyPair keys) throws IOException {
         var info = PrivateKeyInfo.getInstance(keys.getPrivate().getEncoded());
-        var point = SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()).getPublicKeyData();
-        var key = new ECPrivateKey(256, ((java.security.interfaces.ECPrivateKey) keys.getPrivate()).getS(), point,
+        var point =
+                SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()).getPublicKeyData();
+        var key = new ECPrivateKey(
+                256,
+                ((java.security.interfaces.ECPrivateKey) keys.getPrivate()).getS(),
+                point,
                 info.getPrivateKeyAlgorithm().getParameters());
         StringWriter s = new StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(s)) {

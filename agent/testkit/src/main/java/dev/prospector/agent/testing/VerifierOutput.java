@@ -6,8 +6,7 @@ import java.util.List;
 
 /** Reads what {@code prospector verifier --json} printed: one outcome object per line. */
 public final class VerifierOutput {
-    private VerifierOutput() {
-    }
+    private VerifierOutput() {}
 
     /** Every outcome printed so far by these verifier processes, in order per process. */
     public static List<CBORObject> outcomes(List<ProspectorProcess> verifiers) {

@@ -37,8 +37,9 @@ public record BrokerUrl(String host, int port, boolean tls) {
         switch (scheme) {
             case "tcp", "mqtt" -> tls = false;
             case "ssl", "mqtts", "tls" -> tls = true;
-            default -> throw new Failure("broker URL '" + text + "' has "
-                    + (scheme.isEmpty() ? "no scheme" : "the unsupported scheme '" + scheme + "'") + hint);
+            default ->
+                throw new Failure("broker URL '" + text + "' has "
+                        + (scheme.isEmpty() ? "no scheme" : "the unsupported scheme '" + scheme + "'") + hint);
         }
         if (uri.getHost() == null) {
             throw new Failure("broker URL '" + text + "' " + whyNoHost(uri.getRawAuthority()) + hint);

@@ -42,11 +42,9 @@ public final class MqttLink implements AutoCloseable {
     public interface Listener {
         void onMessage(String topic, byte[] payload);
 
-        default void onConnected() {
-        }
+        default void onConnected() {}
 
-        default void onConnectionLost(String reason) {
-        }
+        default void onConnectionLost(String reason) {}
     }
 
     /**
@@ -64,8 +62,7 @@ public final class MqttLink implements AutoCloseable {
     }
 
     /** A last will: published by the broker when the connection dies without DISCONNECT. */
-    public record Will(String topic, byte[] payload, boolean retained) {
-    }
+    public record Will(String topic, byte[] payload, boolean retained) {}
 
     /** Connection time-out of one attempt. */
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
@@ -87,7 +84,8 @@ public final class MqttLink implements AutoCloseable {
     private final AtomicInteger attempt = new AtomicInteger();
     private final RandomGenerator random = RandomGenerator.getDefault();
     private final Window window = new Window(SEND_WINDOW);
-    private final java.util.concurrent.ConcurrentLinkedDeque<Outgoing> waiting = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private final java.util.concurrent.ConcurrentLinkedDeque<Outgoing> waiting =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
     private volatile String lastFailure = "";
     /** A connect attempt under way, if any: {@link #close()} lets it finish before closing the client (Paho fails with a NullPointerException in its own thread otherwise). */
     private volatile IMqttToken connectInFlight;
@@ -185,8 +183,7 @@ public final class MqttLink implements AutoCloseable {
     }
 
     /** A publish waiting for a place in the send window. */
-    private record Outgoing(String topic, byte[] payload, int qos, boolean retained, CompletableFuture<Void> done) {
-    }
+    private record Outgoing(String topic, byte[] payload, int qos, boolean retained, CompletableFuture<Void> done) {}
 
     /** Sends waiting publishes while the window has room. */
     private void drain() {
@@ -380,11 +377,13 @@ public final class MqttLink implements AutoCloseable {
             return where + " did not answer within " + CONNECT_TIMEOUT_SECONDS + " s: check the network and --broker";
         }
         if (cause instanceof javax.net.ssl.SSLException) {
-            return where + ": TLS handshake failed (" + cause.getMessage() + "): check the CA and client certificate files";
+            return where + ": TLS handshake failed (" + cause.getMessage()
+                    + "): check the CA and client certificate files";
         }
         int code = e.getReasonCode();
         if (code == 0x86 || code == 0x87) {
-            return where + " refused our credentials (reason " + code + "): check the username/password or client certificate";
+            return where + " refused our credentials (reason " + code
+                    + "): check the username/password or client certificate";
         }
         return where + ": " + (e.getMessage() == null ? e.toString() : e.getMessage())
                 + (cause != null && cause != e ? " (" + cause.getMessage() + ")" : "");
@@ -405,7 +404,8 @@ public final class MqttLink implements AutoCloseable {
     private final class Callback implements MqttCallback {
         @Override
         public void disconnected(MqttDisconnectResponse response) {
-            String reason = response.getException() != null ? response.getException().getMessage()
+            String reason = response.getException() != null
+                    ? response.getException().getMessage()
                     : String.valueOf(response.getReasonString());
             if (closed.get()) {
                 return;
@@ -436,15 +436,12 @@ public final class MqttLink implements AutoCloseable {
         }
 
         @Override
-        public void deliveryComplete(IMqttToken token) {
-        }
+        public void deliveryComplete(IMqttToken token) {}
 
         @Override
-        public void connectComplete(boolean reconnect, String serverUri) {
-        }
+        public void connectComplete(boolean reconnect, String serverUri) {}
 
         @Override
-        public void authPacketArrived(int reasonCode, MqttProperties properties) {
-        }
+        public void authPacketArrived(int reasonCode, MqttProperties properties) {}
     }
 }

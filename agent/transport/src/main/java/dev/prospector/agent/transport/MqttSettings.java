@@ -44,18 +44,27 @@ public record MqttSettings(
             throw new IllegalArgumentException("session expiry must not be negative");
         }
         if (maxPacketBytes < 0 || maxPacketBytes > 268_435_460L) {
-            throw new IllegalArgumentException("maximum packet size must be 0 (none) to 268435460 bytes (MQTT's limit)");
+            throw new IllegalArgumentException(
+                    "maximum packet size must be 0 (none) to 268435460 bytes (MQTT's limit)");
         }
         if (tls.isPresent() && !url.tls()) {
-            throw new Failure("--ca is given but broker URL " + url
-                    + " is not TLS: use ssl://" + url.host() + ":8883 (or the broker's TLS port)");
+            throw new Failure("--ca is given but broker URL " + url + " is not TLS: use ssl://" + url.host()
+                    + ":8883 (or the broker's TLS port)");
         }
     }
 
     /** Defaults for a client: 30 s keep-alive, a one-day session, standard backoff. */
     public static MqttSettings of(BrokerUrl url, String clientId) {
-        return new MqttSettings(url, clientId, Optional.empty(), Optional.empty(),
-                Duration.ofSeconds(30), Duration.ofDays(1), Backoff.standard(), Optional.empty(), 0);
+        return new MqttSettings(
+                url,
+                clientId,
+                Optional.empty(),
+                Optional.empty(),
+                Duration.ofSeconds(30),
+                Duration.ofDays(1),
+                Backoff.standard(),
+                Optional.empty(),
+                0);
     }
 
     public MqttSettings withSessionExpiry(Duration expiry) {
@@ -64,12 +73,22 @@ public record MqttSettings(
 
     /** TLS with these files (the URL must be {@code ssl://}). */
     public MqttSettings withTls(TlsSettings files) {
-        return new MqttSettings(url, clientId, username, password, keepAlive, sessionExpiry, backoff, Optional.of(files), maxPacketBytes);
+        return new MqttSettings(
+                url,
+                clientId,
+                username,
+                password,
+                keepAlive,
+                sessionExpiry,
+                backoff,
+                Optional.of(files),
+                maxPacketBytes);
     }
 
     /** MQTT user name and password (the password is never logged). */
     public MqttSettings withCredentials(String user, Optional<String> secret) {
-        return new MqttSettings(url, clientId, Optional.of(user), secret, keepAlive, sessionExpiry, backoff, tls, maxPacketBytes);
+        return new MqttSettings(
+                url, clientId, Optional.of(user), secret, keepAlive, sessionExpiry, backoff, tls, maxPacketBytes);
     }
 
     /** Announces {@code bytes} as our Maximum Packet Size: the broker drops larger messages for us. */
@@ -79,7 +98,7 @@ public record MqttSettings(
 
     @Override
     public String toString() {
-        return "MqttSettings[url=" + url + ", clientId=" + clientId + ", username=" + username
-                + ", password=" + (password.isPresent() ? "(set)" : "(none)") + ", tls=" + tls + "]";
+        return "MqttSettings[url=" + url + ", clientId=" + clientId + ", username=" + username + ", password="
+                + (password.isPresent() ? "(set)" : "(none)") + ", tls=" + tls + "]";
     }
 }

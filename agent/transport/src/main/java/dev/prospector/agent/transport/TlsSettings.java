@@ -26,17 +26,22 @@ public record TlsSettings(Path caFile, Optional<Path> certFile, Optional<Path> k
 
     /** Permissions that must be absent on secrets: as for device keys, nobody but the owner. */
     private static final Set<PosixFilePermission> GROUP_OR_OTHERS = EnumSet.of(
-            PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
-            PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_EXECUTE);
 
     public TlsSettings {
         Objects.requireNonNull(caFile, "caFile");
         Objects.requireNonNull(certFile, "certFile");
         Objects.requireNonNull(keyFile, "keyFile");
         if (certFile.isPresent() != keyFile.isPresent()) {
-            throw new Failure(certFile.isPresent()
-                    ? "--cert " + certFile.get() + " needs its private key: add --key FILE"
-                    : "--key " + keyFile.get() + " needs its certificate: add --cert FILE");
+            throw new Failure(
+                    certFile.isPresent()
+                            ? "--cert " + certFile.get() + " needs its private key: add --key FILE"
+                            : "--key " + keyFile.get() + " needs its certificate: add --cert FILE");
         }
     }
 

@@ -79,8 +79,7 @@ public final class TlsSocketFactories {
     /** Alias of the one client key in the in-memory key store. */
     private static final String CLIENT_ALIAS = "client";
 
-    private TlsSocketFactories() {
-    }
+    private TlsSocketFactories() {}
 
     /** Loads the files of {@code settings}, checking the client certificate's dates against now. */
     public static TlsSocketFactory create(TlsSettings settings) {
@@ -93,8 +92,8 @@ public final class TlsSocketFactories {
      */
     public static TlsSocketFactory create(TlsSettings settings, Clock clock) {
         List<X509Certificate> cas = readCertificates(settings.caFile(), "CA file", "--ca");
-        Optional<ClientIdentity> client = settings.certFile().map(cert -> readClientIdentity(cert,
-                settings.keyFile().orElseThrow(), clock.instant()));
+        Optional<ClientIdentity> client = settings.certFile()
+                .map(cert -> readClientIdentity(cert, settings.keyFile().orElseThrow(), clock.instant()));
         try {
             KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
             trust.load(null, null);
@@ -110,7 +109,10 @@ public final class TlsSocketFactories {
                 char[] password = randomPassword();
                 KeyStore keys = KeyStore.getInstance(KeyStore.getDefaultType());
                 keys.load(null, null);
-                keys.setKeyEntry(CLIENT_ALIAS, client.get().key(), password,
+                keys.setKeyEntry(
+                        CLIENT_ALIAS,
+                        client.get().key(),
+                        password,
                         client.get().chain().toArray(X509Certificate[]::new));
                 KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
                 kmf.init(keys, password);
@@ -118,9 +120,16 @@ public final class TlsSocketFactories {
             }
             SSLContext context = SSLContext.getInstance("TLS");
             AtomicBoolean brokerTrusted = new AtomicBoolean();
-            context.init(keyManagers, new javax.net.ssl.TrustManager[] {
-                new ExplainingTrustManager(pkix, settings.caFile(), brokerTrusted)}, new SecureRandom());
-            return new TlsSocketFactory(context.getSocketFactory(), settings, client.map(c -> c.chain().get(0)), brokerTrusted);
+            context.init(
+                    keyManagers,
+                    new javax.net.ssl.TrustManager[] {new ExplainingTrustManager(pkix, settings.caFile(), brokerTrusted)
+                    },
+                    new SecureRandom());
+            return new TlsSocketFactory(
+                    context.getSocketFactory(),
+                    settings,
+                    client.map(c -> c.chain().get(0)),
+                    brokerTrusted);
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("the JDK cannot set up TLS: " + e, e);
         }
@@ -142,7 +151,10 @@ public final class TlsSocketFactories {
          */
         private final AtomicBoolean brokerTrusted;
 
-        private TlsSocketFactory(SSLSocketFactory delegate, TlsSettings settings, Optional<X509Certificate> clientCertificate,
+        private TlsSocketFactory(
+                SSLSocketFactory delegate,
+                TlsSettings settings,
+                Optional<X509Certificate> clientCertificate,
                 AtomicBoolean brokerTrusted) {
             this.delegate = delegate;
             this.settings = settings;
@@ -177,13 +189,18 @@ public final class TlsSocketFactories {
             for (Throwable t : causes) {
                 String message = t.getMessage() == null ? "" : t.getMessage();
                 if (t instanceof SSLException && message.startsWith(ALERT)) {
-                    return Optional.of(explainAlert(message.substring(ALERT.length()).trim()));
+                    return Optional.of(
+                            explainAlert(message.substring(ALERT.length()).trim()));
                 }
             }
             for (Throwable t : causes) {
-                if (t instanceof SSLException || t instanceof java.io.EOFException || (t instanceof java.net.SocketException
-                        && !(t instanceof java.net.ConnectException) && !(t instanceof java.net.NoRouteToHostException))) {
-                    return Optional.of(explainClosed(t.getMessage() == null ? t.getClass().getSimpleName() : oneLine(t.getMessage())));
+                if (t instanceof SSLException
+                        || t instanceof java.io.EOFException
+                        || (t instanceof java.net.SocketException
+                                && !(t instanceof java.net.ConnectException)
+                                && !(t instanceof java.net.NoRouteToHostException))) {
+                    return Optional.of(explainClosed(
+                            t.getMessage() == null ? t.getClass().getSimpleName() : oneLine(t.getMessage())));
                 }
             }
             return Optional.empty();
@@ -197,9 +214,11 @@ public final class TlsSocketFactories {
             }
             if (clientCertificate.isPresent()) {
                 X509Certificate c = clientCertificate.get();
-                return "it closed the connection after the TLS handshake began (" + why + "): it most likely refused the"
+                return "it closed the connection after the TLS handshake began (" + why
+                        + "): it most likely refused the"
                         + " client certificate in " + settings.certFile().orElseThrow() + " (valid until "
-                        + date(c.getNotAfter().toInstant()) + ", issued by " + name(c.getIssuerX500Principal().getName())
+                        + date(c.getNotAfter().toInstant()) + ", issued by "
+                        + name(c.getIssuerX500Principal().getName())
                         + "); check that it is current and issued by the CA in the broker's cafile; the broker's log says why";
             }
             return "it closed the TLS connection (" + why + "): it may require a client certificate (pass --cert FILE"
@@ -208,32 +227,46 @@ public final class TlsSocketFactories {
 
         private String explainAlert(String alert) {
             String cert = settings.certFile().map(Path::toString).orElse("");
-            String validity = clientCertificate.map(c -> " (valid until " + date(c.getNotAfter().toInstant()) + ")").orElse("");
-            String issuer = clientCertificate.map(c -> ", issued by " + name(c.getIssuerX500Principal().getName())).orElse("");
+            String validity = clientCertificate
+                    .map(c -> " (valid until " + date(c.getNotAfter().toInstant()) + ")")
+                    .orElse("");
+            String issuer = clientCertificate
+                    .map(c -> ", issued by " + name(c.getIssuerX500Principal().getName()))
+                    .orElse("");
             switch (alert) {
                 case "certificate_expired":
                     return clientCertificate.isPresent()
                             ? "it rejected the client certificate in " + cert + " as expired" + validity
-                                + ": renew the certificate, and check the clocks of this machine and the broker"
+                                    + ": renew the certificate, and check the clocks of this machine and the broker"
                             : "it reports an expired certificate (TLS alert certificate_expired): check the broker's log";
-                case "unknown_ca", "bad_certificate", "certificate_unknown", "unsupported_certificate",
-                        "certificate_revoked", "access_denied":
+                case "unknown_ca",
+                        "bad_certificate",
+                        "certificate_unknown",
+                        "unsupported_certificate",
+                        "certificate_revoked",
+                        "access_denied":
                     return clientCertificate.isPresent()
                             ? "it does not accept the client certificate in " + cert + issuer + " (TLS alert " + alert
-                                + "): have it issued by the CA in the broker's cafile, for client authentication"
-                            : "it refused the TLS connection (alert " + alert + "): it may require a client certificate: pass --cert FILE and --key FILE";
+                                    + "): have it issued by the CA in the broker's cafile, for client authentication"
+                            : "it refused the TLS connection (alert " + alert
+                                    + "): it may require a client certificate: pass --cert FILE and --key FILE";
                 case "certificate_required", "handshake_failure":
                     return clientCertificate.isPresent()
-                            ? "TLS handshake failed (alert " + alert + "): the broker refused the client certificate in "
-                                + cert + issuer + " or shares no cipher with us; see the broker's log"
-                            : "it requires a client certificate (TLS alert " + alert + "): pass --cert FILE and --key FILE";
+                            ? "TLS handshake failed (alert " + alert
+                                    + "): the broker refused the client certificate in " + cert + issuer
+                                    + " or shares no cipher with us; see the broker's log"
+                            : "it requires a client certificate (TLS alert " + alert
+                                    + "): pass --cert FILE and --key FILE";
                 case "protocol_version":
                     return "it shares no TLS version with us (we offer TLS 1.2 and 1.3): allow tls_version tlsv1.2 or later on the broker";
                 default:
                     break;
             }
             return "TLS handshake failed (alert " + alert + "): check --ca " + settings.caFile()
-                    + (settings.mutual() ? ", --cert " + cert + " and --key " + settings.keyFile().orElseThrow() : "")
+                    + (settings.mutual()
+                            ? ", --cert " + cert + " and --key "
+                                    + settings.keyFile().orElseThrow()
+                            : "")
                     + " and the broker's log";
         }
 
@@ -273,7 +306,8 @@ public final class TlsSocketFactories {
         }
 
         @Override
-        public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+        public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
+                throws IOException {
             return configure(delegate.createSocket(address, port, localAddress, localPort));
         }
 
@@ -315,19 +349,22 @@ public final class TlsSocketFactories {
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
             try {
                 pkix.checkServerTrusted(chain, authType, socket);
                 trusted.set(true);
             } catch (CertificateException e) {
                 String host = socket instanceof SSLSocket ssl && ssl.getHandshakeSession() != null
-                        ? ssl.getHandshakeSession().getPeerHost() : "the broker";
+                        ? ssl.getHandshakeSession().getPeerHost()
+                        : "the broker";
                 throw diagnose(chain, authType, host, e);
             }
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
             try {
                 pkix.checkServerTrusted(chain, authType, engine);
                 trusted.set(true);
@@ -346,22 +383,29 @@ public final class TlsSocketFactories {
             }
         }
 
-        private ServerCertificateRejected diagnose(X509Certificate[] chain, String authType, String host, CertificateException e) {
+        private ServerCertificateRejected diagnose(
+                X509Certificate[] chain, String authType, String host, CertificateException e) {
             if (chain == null || chain.length == 0) {
-                return new ServerCertificateRejected("it sent no certificate: check certfile in the broker's configuration", e);
+                return new ServerCertificateRejected(
+                        "it sent no certificate: check certfile in the broker's configuration", e);
             }
             X509Certificate leaf = chain[0];
             String subject = name(leaf.getSubjectX500Principal().getName());
             String issuer = name(leaf.getIssuerX500Principal().getName());
             Instant now = Instant.now();
             if (now.isAfter(leaf.getNotAfter().toInstant())) {
-                return new ServerCertificateRejected("its certificate (" + subject + ") expired on "
-                        + date(leaf.getNotAfter().toInstant()) + ": renew the broker's certificate (certfile in mosquitto.conf),"
-                        + " or check this machine's clock", e);
+                return new ServerCertificateRejected(
+                        "its certificate (" + subject + ") expired on "
+                                + date(leaf.getNotAfter().toInstant())
+                                + ": renew the broker's certificate (certfile in mosquitto.conf),"
+                                + " or check this machine's clock",
+                        e);
             }
             if (now.isBefore(leaf.getNotBefore().toInstant())) {
-                return new ServerCertificateRejected("its certificate (" + subject + ") is not valid before "
-                        + date(leaf.getNotBefore().toInstant()) + ": check this machine's clock (timedatectl)", e);
+                return new ServerCertificateRejected(
+                        "its certificate (" + subject + ") is not valid before "
+                                + date(leaf.getNotBefore().toInstant()) + ": check this machine's clock (timedatectl)",
+                        e);
             }
             boolean trusted;
             try {
@@ -371,22 +415,30 @@ public final class TlsSocketFactories {
                 trusted = false;
             }
             if (trusted) {
-                return new ServerCertificateRejected("its certificate (" + subject + ") is not valid for host " + host
-                        + " (it names " + alternativeNames(leaf) + "): use a name from the certificate in --broker,"
-                        + " or reissue the broker's certificate with subjectAltName " + host, e);
+                return new ServerCertificateRejected(
+                        "its certificate (" + subject + ") is not valid for host " + host
+                                + " (it names " + alternativeNames(leaf)
+                                + "): use a name from the certificate in --broker,"
+                                + " or reissue the broker's certificate with subjectAltName " + host,
+                        e);
             }
-            return new ServerCertificateRejected("its certificate (" + subject + ", issued by " + issuer
-                    + ") is not signed by a CA in " + caFile + " (--ca): pass the CA certificate that issued the"
-                    + " broker's certificate", e);
+            return new ServerCertificateRejected(
+                    "its certificate (" + subject + ", issued by " + issuer
+                            + ") is not signed by a CA in " + caFile
+                            + " (--ca): pass the CA certificate that issued the"
+                            + " broker's certificate",
+                    e);
         }
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
             pkix.checkClientTrusted(chain, authType, socket);
         }
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
             pkix.checkClientTrusted(chain, authType, engine);
         }
 
@@ -450,28 +502,31 @@ public final class TlsSocketFactories {
         }
     }
 
-    private record ClientIdentity(List<X509Certificate> chain, PrivateKey key) {
-    }
+    private record ClientIdentity(List<X509Certificate> chain, PrivateKey key) {}
 
     private static ClientIdentity readClientIdentity(Path certFile, Path keyFile, Instant now) {
         List<X509Certificate> chain = readCertificates(certFile, "client certificate file", "--cert");
         X509Certificate leaf = chain.get(0);
         if (now.isAfter(leaf.getNotAfter().toInstant())) {
-            throw new Failure("client certificate " + certFile + " expired on " + date(leaf.getNotAfter().toInstant())
+            throw new Failure("client certificate " + certFile + " expired on "
+                    + date(leaf.getNotAfter().toInstant())
                     + ": the broker will refuse it; have the CA issue a new one (or check this machine's clock)");
         }
         if (now.isBefore(leaf.getNotBefore().toInstant())) {
-            throw new Failure("client certificate " + certFile + " is not valid before " + date(leaf.getNotBefore().toInstant())
+            throw new Failure("client certificate " + certFile + " is not valid before "
+                    + date(leaf.getNotBefore().toInstant())
                     + ": check this machine's clock (timedatectl) or wait until then");
         }
         try {
             List<String> usages = leaf.getExtendedKeyUsage();
             if (usages != null && !usages.contains("1.3.6.1.5.5.7.3.2") && !usages.contains("2.5.29.37.0")) {
-                throw new Failure("client certificate " + certFile + " is not for client authentication"
-                        + " (its extended key usage lacks clientAuth): have the CA issue one with extendedKeyUsage = clientAuth");
+                throw new Failure(
+                        "client certificate " + certFile + " is not for client authentication"
+                                + " (its extended key usage lacks clientAuth): have the CA issue one with extendedKeyUsage = clientAuth");
             }
         } catch (CertificateParsingException e) {
-            throw new Failure("client certificate " + certFile + " has a malformed extended key usage: have the CA issue a new one");
+            throw new Failure("client certificate " + certFile
+                    + " has a malformed extended key usage: have the CA issue a new one");
         }
         PrivateKey key = readPrivateKey(keyFile);
         requireMatchingKey(leaf, key, certFile, keyFile);
@@ -496,13 +551,15 @@ public final class TlsSocketFactories {
             if (e instanceof Failure u) {
                 throw u;
             }
-            throw new Failure(what + " " + file + " is not valid PEM (" + oneLine(e.getMessage())
-                    + "): " + option + " takes PEM certificates (-----BEGIN CERTIFICATE-----)");
+            throw new Failure(what + " " + file + " is not valid PEM (" + oneLine(e.getMessage()) + "): " + option
+                    + " takes PEM certificates (-----BEGIN CERTIFICATE-----)");
         }
         if (certificates.isEmpty()) {
             throw new Failure(what + " " + file + " is not a PEM certificate (no -----BEGIN CERTIFICATE----- line)"
-                    + (looksLikeDer(text) ? "; it looks like DER: convert it with: openssl x509 -inform der -in "
-                            + file + " -out " + file + ".pem" : ": " + option + " takes PEM certificates"));
+                    + (looksLikeDer(text)
+                            ? "; it looks like DER: convert it with: openssl x509 -inform der -in " + file + " -out "
+                                    + file + ".pem"
+                            : ": " + option + " takes PEM certificates"));
         }
         return certificates;
     }
@@ -527,7 +584,8 @@ public final class TlsSocketFactories {
                 }
                 if (o instanceof PEMEncryptedKeyPair || o instanceof PKCS8EncryptedPrivateKeyInfo) {
                     throw new Failure(what + " " + file + " is encrypted and the agent cannot ask for a passphrase:"
-                            + " decrypt it with: openssl pkey -in " + file + " -out KEY.pem, then chmod 600 KEY.pem and pass --key KEY.pem");
+                            + " decrypt it with: openssl pkey -in " + file
+                            + " -out KEY.pem, then chmod 600 KEY.pem and pass --key KEY.pem");
                 }
                 throw new Failure(what + " " + file + " contains " + describePem(o) + ", not a private key:"
                         + " --key takes the PEM private key (-----BEGIN PRIVATE KEY-----), --cert the certificate");
@@ -581,9 +639,11 @@ public final class TlsSocketFactories {
         } catch (NoSuchFileException e) {
             throw new Failure(what + " " + file + " does not exist: check " + option);
         } catch (AccessDeniedException e) {
-            throw new Failure("cannot read " + what + " " + file + " (permission denied): let the service user read it");
+            throw new Failure(
+                    "cannot read " + what + " " + file + " (permission denied): let the service user read it");
         } catch (IOException e) {
-            throw new Failure("cannot read " + what + " " + file + " (" + oneLine(e.getMessage()) + "): check " + option);
+            throw new Failure(
+                    "cannot read " + what + " " + file + " (" + oneLine(e.getMessage()) + "): check " + option);
         }
     }
 
@@ -592,14 +652,20 @@ public final class TlsSocketFactories {
     }
 
     private static String describePem(Object o) {
-        if (o instanceof PEMKeyPair || o instanceof PrivateKeyInfo || o instanceof PEMEncryptedKeyPair
+        if (o instanceof PEMKeyPair
+                || o instanceof PrivateKeyInfo
+                || o instanceof PEMEncryptedKeyPair
                 || o instanceof PKCS8EncryptedPrivateKeyInfo) {
             return "a private key";
         }
         if (o instanceof X509CertificateHolder) {
             return "a certificate";
         }
-        return "a " + o.getClass().getSimpleName().replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT);
+        return "a "
+                + o.getClass()
+                        .getSimpleName()
+                        .replaceAll("([a-z])([A-Z])", "$1 $2")
+                        .toLowerCase(Locale.ROOT);
     }
 
     private static String alternativeNames(X509Certificate leaf) {
@@ -608,8 +674,10 @@ public final class TlsSocketFactories {
             if (names == null || names.isEmpty()) {
                 return "no subjectAltName";
             }
-            return names.stream().map(n -> (Integer) n.get(0) == 7 ? "IP:" + n.get(1)
-                    : (Integer) n.get(0) == 2 ? "DNS:" + n.get(1) : String.valueOf(n.get(1)))
+            return names.stream()
+                    .map(n -> (Integer) n.get(0) == 7
+                            ? "IP:" + n.get(1)
+                            : (Integer) n.get(0) == 2 ? "DNS:" + n.get(1) : String.valueOf(n.get(1)))
                     .collect(Collectors.joining(", "));
         } catch (CertificateParsingException e) {
             return "a malformed subjectAltName";

@@ -10,16 +10,17 @@ import java.util.regex.Pattern;
 public final class Topics {
     /** Fleet names and device ids: safe in topics and file names. */
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+
     private static final String ROOT = "prospector/v1/";
 
-    private Topics() {
-    }
+    private Topics() {}
 
     /** Checks a fleet name; the message names the rule. */
     public static String requireFleet(String fleet) {
         if (fleet == null || !NAME.matcher(fleet).matches()) {
-            throw new IllegalArgumentException("fleet name '" + fleet
-                    + "' is not valid: use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
+            throw new IllegalArgumentException(
+                    "fleet name '" + fleet
+                            + "' is not valid: use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
         return fleet;
     }
