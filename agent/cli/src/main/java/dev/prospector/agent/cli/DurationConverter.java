@@ -82,7 +82,7 @@ public final class DurationConverter implements ITypeConverter<Duration> {
     }
 
     /** Fails, naming {@code option} and the floor, when {@code value} is below {@code least}. */
-    static void requireAtLeast(String option, Duration value, Duration least) {
+    public static void requireAtLeast(String option, Duration value, Duration least) {
         if (value.compareTo(least) < 0) {
             throw new Failure(option + " " + format(value) + " is too short: use at least " + format(least));
         }

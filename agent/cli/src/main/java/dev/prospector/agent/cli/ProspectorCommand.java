@@ -31,7 +31,6 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             RunCommand.class,
             VerifierCommand.class,
-            DemoCommand.class,
             HardwareCommand.class,
             LedgerCommand.class,
             CommandLine.HelpCommand.class,

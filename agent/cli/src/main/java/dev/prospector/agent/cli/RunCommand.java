@@ -36,7 +36,7 @@ public final class RunCommand implements Callable<Integer> {
     /** Exit code after a factory reset: EX_TEMPFAIL, so that systemd starts the agent again. */
     static final int EXIT_RESTART = 75;
     /** Shortest report interval and receipt timeout: the floor {@code AgentWiring.RunSettings} enforces. */
-    static final Duration MIN_INTERVAL = Duration.ofMillis(100);
+    public static final Duration MIN_INTERVAL = Duration.ofMillis(100);
 
     @Mixin
     FleetOptions connection;

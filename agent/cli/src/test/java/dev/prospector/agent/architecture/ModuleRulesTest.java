@@ -159,6 +159,17 @@ class ModuleRulesTest {
     }
 
     @Test
+    void noBrokerOrDemoCodeIsOnTheBoardsClassPath() {
+        assertTrue(
+                classes.stream()
+                        .noneMatch(c -> c.getPackageName().startsWith("dev.prospector.agent.broker")
+                                || c.getPackageName().startsWith("dev.prospector.demo")),
+                "the embedded broker's loader and the demo live in agent/demo, which a board never carries");
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.agent.broker.EmbeddedBroker"));
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.demo.DemoCommand"));
+    }
+
+    @Test
     void noBenchmarkIsOnTheBoardsClassPath() {
         assertTrue(
                 classes.stream().noneMatch(c -> c.getPackageName().startsWith("dev.prospector.bench")),

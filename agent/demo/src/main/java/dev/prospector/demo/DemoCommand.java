@@ -1,7 +1,12 @@
-package dev.prospector.agent.cli;
+package dev.prospector.demo;
 
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.broker.EmbeddedBroker;
+import dev.prospector.agent.cli.DurationConverter;
+import dev.prospector.agent.cli.ExitCodes;
+import dev.prospector.agent.cli.JsonOutput;
+import dev.prospector.agent.cli.RunCommand;
+import dev.prospector.agent.cli.Table;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;

@@ -1,4 +1,4 @@
-package dev.prospector.agent;
+package dev.prospector.demo;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
