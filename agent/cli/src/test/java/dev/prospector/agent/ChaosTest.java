@@ -55,6 +55,9 @@ class ChaosTest {
     void noReportIsLostOrCountedTwice() throws Exception {
         // Kept after the run (target/chaos-logs) so that a failure can be read.
         logs = Path.of("target", "chaos-logs").toAbsolutePath();
+        // A run starts clean: the broker's persistence from an earlier run would hand this run's
+        // verifier (same client id) reports and sessions of boards that no longer exist.
+        deleteTree(logs);
         Path disk = dir.resolve("small-disk");
         mountSmallDisk(disk);
         try (Mosquitto broker = Mosquitto.start(logs.resolve("mosquitto"), "log_type all")) {
@@ -346,5 +349,16 @@ class ChaosTest {
                 .redirectErrorStream(true)
                 .start()
                 .waitFor(20, TimeUnit.SECONDS);
+    }
+
+    private static void deleteTree(Path root) throws java.io.IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 }

@@ -38,4 +38,36 @@ class DemoCommandTest {
                     "reports after the first receipt answer a challenge: " + json);
         }
     }
+
+    @Test
+    void tooShortDurationsAreOneLineWrittenAsTheUserWroteThem() {
+        assertOneLineError(
+                new String[] {"demo", "--duration", "500ms"}, "--duration 500ms is too short: use at least 1s");
+        assertOneLineError(new String[] {"demo", "--interval", "0s"}, "--interval 0s is too short: use at least 100ms");
+    }
+
+    @Test
+    void theDemoHasHelpWhenItsJarIsOnTheClassPath() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int exit = ProspectorCommand.execute(
+                new String[] {"demo", "--help"},
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        assertEquals(0, exit);
+        assertTrue(
+                out.toString(StandardCharsets.UTF_8).contains("Usage: prospector demo"),
+                out.toString(StandardCharsets.UTF_8));
+    }
+
+    private static void assertOneLineError(String[] args, String mustMention) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = ProspectorCommand.execute(
+                args,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String text = err.toString(StandardCharsets.UTF_8);
+        assertEquals(2, exit, text);
+        assertEquals(1, text.lines().filter(l -> !l.isBlank()).count(), text);
+        assertTrue(text.contains(mustMention), text);
+    }
 }

@@ -293,7 +293,7 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : List.of("keygen", "report", "inspect", "run", "verifier", "demo")) {
+        for (String command : List.of("keygen", "report", "inspect", "run", "verifier")) {
             Run help = prospector(command, "--help");
             assertEquals(0, help.exit(), command);
             assertTrue(help.out().contains("Usage: prospector " + command), command + ": " + help.out());
@@ -342,8 +342,6 @@ class CliTest {
                         "--receipt-timeout",
                         "PT0.05S")
                 .assertOneLineError("--receipt-timeout 50ms is too short: use at least 100ms");
-        prospector("demo", "--duration", "500ms").assertOneLineError("--duration 500ms is too short: use at least 1s");
-        prospector("demo", "--interval", "0s").assertOneLineError("--interval 0s is too short: use at least 100ms");
         Run skew = prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--clock-skew", "0s");
         skew.assertOneLineError("--clock-skew 0s is out of range: use more than 0s and at most 1d");
         assertEquals(ExitCodes.BAD_INPUT, skew.exit(), "a setting out of range is bad input, not an internal error");
@@ -436,7 +434,7 @@ class CliTest {
         Run help = prospector("--help");
         assertEquals(0, help.exit(), help.err());
         List<String> top = commandSummaries(help.out());
-        assertTrue(top.size() >= 9, help.out());
+        assertTrue(top.size() >= 8, help.out());
         assertCompleteSentences(top, "prospector --help");
         checkSubcommandLists(ProspectorCommand.commandLine(new ProspectorCommand()));
     }
