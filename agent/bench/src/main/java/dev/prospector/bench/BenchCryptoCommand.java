@@ -4,28 +4,19 @@ import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.cli.ExitCodes;
 import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.common.Failure;
-import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
 import dev.prospector.attest.ChainState;
-import dev.prospector.attest.CoseSign1;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
-import dev.prospector.hardware.BoardConfig;
-import dev.prospector.hardware.BoardSelection;
-import dev.prospector.hardware.EmulatedBoard;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -380,26 +371,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         static final int POOL_DEVICES = 16;
 
         static SignedPool build() {
-            var tbs = new byte[SIZE][];
-            var sigs = new byte[SIZE][];
-            var keys = new byte[SIZE][];
-            var points = new Ed25519.PublicPoint[SIZE];
-            Instant now = Instant.now();
-            for (int d = 0; d < POOL_DEVICES; d++) {
-                var device = DeviceKeys.generate();
-                var signer = new ReportSigner(device, ChainState.inMemory());
-                var point = Ed25519.validatePublicKeyPartialExport(device.publicKey(), 0);
-                for (int i = d; i < SIZE; i += POOL_DEVICES) {
-                    var report = signer.sign(input(now));
-                    tbs[i] = CoseSign1.toBeSigned(
-                            CoseSign1.protectedHeader(device.deviceId().kid()),
-                            report.claims().encode());
-                    sigs[i] = device.sign(tbs[i]);
-                    keys[i] = device.publicKey();
-                    points[i] = point;
-                }
-            }
-            return new SignedPool(tbs, sigs, keys, points);
+            var signed = EmulatedReports.signedStructures(POOL_DEVICES, SIZE);
+            return new SignedPool(signed.tbs(), signed.sigs(), signed.keys(), signed.points());
         }
 
         /** Thread {@code t}'s loop: verify the pool's signatures in turn with the decoded points. */
@@ -574,42 +547,8 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         return byDevice;
     }
 
-    /**
-     * What the agent reports on the emulated board (29 measurements, about 2 KB signed), measured
-     * once: every benchmark report carries these measurements, with its own iat, seq and prev.
-     */
-    private static final ReportInput TEMPLATE = emulatedBoardReport();
-
-    private static ReportInput emulatedBoardReport() {
-        try {
-            Path dir = Files.createTempDirectory("prospector-bench");
-            try (var board = new EmulatedBoard(BoardConfig.defaults(dir).withSelection(BoardSelection.EMULATED))) {
-                return AgentWiring.reportFactory("bench", AgentWiring.configHash("bench"), Clock.systemUTC())
-                        .input(board.measure(), Optional.empty());
-            } finally {
-                try (var files = Files.walk(dir)) {
-                    files.sorted(java.util.Comparator.reverseOrder())
-                            .forEach(f -> f.toFile().delete());
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot create a temporary folder for the emulated board", e);
-        }
-    }
-
     private static ReportInput input(Instant iat) {
-        var t = TEMPLATE;
-        return new ReportInput(
-                t.fleet(),
-                iat,
-                t.epoch(),
-                Optional.empty(),
-                t.bootId(),
-                t.uptime(),
-                t.measurements(),
-                t.softwareVersion(),
-                t.configHash(),
-                0);
+        return EmulatedReports.input(iat);
     }
 
     /** CPU time of the calling thread (wall time where the JVM cannot measure it). */

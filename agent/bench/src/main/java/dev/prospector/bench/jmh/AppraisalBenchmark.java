@@ -3,6 +3,7 @@ package dev.prospector.bench.jmh;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.bench.EmulatedReports;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 import org.openjdk.jmh.annotations.Benchmark;

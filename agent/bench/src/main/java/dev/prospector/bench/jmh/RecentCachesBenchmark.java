@@ -3,6 +3,7 @@ package dev.prospector.bench.jmh;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Report;
+import dev.prospector.bench.EmulatedReports;
 import java.lang.reflect.Field;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;

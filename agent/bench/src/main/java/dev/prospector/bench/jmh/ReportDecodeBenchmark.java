@@ -3,6 +3,7 @@ package dev.prospector.bench.jmh;
 import dev.prospector.attest.Claims;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Report;
+import dev.prospector.bench.EmulatedReports;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

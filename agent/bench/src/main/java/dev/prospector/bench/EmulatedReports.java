@@ -1,4 +1,4 @@
-package dev.prospector.bench.jmh;
+package dev.prospector.bench;
 
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.attest.ChainState;
@@ -22,9 +22,10 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
 /**
  * Full-size reports for the micro benchmarks, made as {@code prospector bench crypto} makes them:
  * the emulated board's measurements (29 of them, about 2 KB signed), each report with its own iat,
- * seq and prev, signed by {@link ReportSigner} with a fresh device key.
+ * seq and prev, signed by {@link ReportSigner} with a fresh device key. The one place the
+ * benchmarks make reports: {@code bench crypto} and the JMH micro benchmarks share it.
  */
-final class EmulatedReports {
+public final class EmulatedReports {
     /** What the agent reports on the emulated board, measured once per JVM. */
     private static final ReportInput TEMPLATE = measureEmulatedBoard();
 
@@ -34,7 +35,7 @@ final class EmulatedReports {
      * {@code perDevice} reports of each of {@code devices} devices, interleaved (device 0, 1, ...,
      * then each device's next report), so that every device's reports come in seq order.
      */
-    static byte[][] interleaved(int devices, int perDevice) {
+    public static byte[][] interleaved(int devices, int perDevice) {
         var signers = new ReportSigner[devices];
         for (int d = 0; d < devices; d++) {
             signers[d] = new ReportSigner(DeviceKeys.generate(), ChainState.inMemory());
@@ -51,7 +52,7 @@ final class EmulatedReports {
      * The Sig_structures (what Ed25519 signs and verifies) of {@code count} distinct reports of
      * {@code devices} devices, with their signatures and the signers' decoded public points.
      */
-    static Signed signedStructures(int devices, int count) {
+    public static Signed signedStructures(int devices, int count) {
         var tbs = new byte[count][];
         var sigs = new byte[count][];
         var keys = new byte[count][];
@@ -75,9 +76,10 @@ final class EmulatedReports {
     }
 
     /** Sig_structures, their signatures, the raw public keys and the same keys decoded. */
-    record Signed(byte[][] tbs, byte[][] sigs, byte[][] keys, Ed25519.PublicPoint[] points) {}
+    public record Signed(byte[][] tbs, byte[][] sigs, byte[][] keys, Ed25519.PublicPoint[] points) {}
 
-    private static ReportInput input(Instant iat) {
+    /** A report input of the emulated board's measurements, made at {@code iat}, answering no challenge. */
+    public static ReportInput input(Instant iat) {
         var t = TEMPLATE;
         return new ReportInput(
                 t.fleet(),
@@ -94,7 +96,7 @@ final class EmulatedReports {
 
     private static ReportInput measureEmulatedBoard() {
         try {
-            Path dir = Files.createTempDirectory("prospector-jmh");
+            Path dir = Files.createTempDirectory("prospector-bench");
             try (var board = new EmulatedBoard(BoardConfig.defaults(dir).withSelection(BoardSelection.EMULATED))) {
                 return AgentWiring.reportFactory("bench", AgentWiring.configHash("bench"), Clock.systemUTC())
                         .input(board.measure(), Optional.empty());
