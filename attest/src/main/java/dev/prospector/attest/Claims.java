@@ -34,7 +34,50 @@ public record Claims(
         Optional<String> restart,
         List<KeyRotation> rotations,
         long lost,
-        boolean emulated) {
+        boolean emulated,
+        Optional<ServiceEvidence> service) {
+
+    /** The claims of a report without proof-of-service evidence (claim {@code pos} absent). */
+    public Claims(
+            DeviceId device,
+            byte[] key,
+            String fleet,
+            long seq,
+            Optional<byte[]> prev,
+            byte[] chain,
+            Instant iat,
+            long epoch,
+            Optional<byte[]> nonce,
+            String bootId,
+            Duration uptime,
+            List<Measurement> measurements,
+            String softwareVersion,
+            byte[] configHash,
+            Optional<String> restart,
+            List<KeyRotation> rotations,
+            long lost,
+            boolean emulated) {
+        this(
+                device,
+                key,
+                fleet,
+                seq,
+                prev,
+                chain,
+                iat,
+                epoch,
+                nonce,
+                bootId,
+                uptime,
+                measurements,
+                softwareVersion,
+                configHash,
+                restart,
+                rotations,
+                lost,
+                emulated,
+                Optional.empty());
+    }
 
     /** The claims of a device that has lost no report ({@code lost} = 0, the claim absent). */
     public Claims(
@@ -142,6 +185,11 @@ public record Claims(
      * real board. Verifiers refuse such reports ({@code emulated}) unless told to accept them.
      */
     public static final String EMULATED = "emulated";
+    /**
+     * Proof-of-service evidence ({@link ServiceEvidence}): the committed plot, an audit answer,
+     * bandwidth receipts, the agent's run start. A byte string holding a CBOR map; absent when empty.
+     */
+    public static final String SERVICE = "pos";
 
     public static final String M_NAME = "name";
     public static final String M_VALUE = "value";
@@ -261,6 +309,7 @@ public record Claims(
         if (emulated) {
             m.put(EMULATED, new Cbor.Bool(true));
         }
+        service.ifPresent(e -> m.put(SERVICE, new Cbor.Bytes(e.encode())));
         if (!rotations.isEmpty()) {
             var items = new ArrayList<Cbor.Value>();
             rotations.forEach(r -> items.add(new Cbor.Bytes(r.bytes())));
@@ -328,7 +377,8 @@ public record Claims(
                     RESTART,
                     ROTATIONS,
                     LOST,
-                    EMULATED)
+                    EMULATED,
+                    SERVICE)
             .sorted((a, b) -> Arrays.compareUnsigned(Cbor.encode(new Cbor.Text(a)), Cbor.encode(new Cbor.Text(b))))
             .toList();
 
@@ -359,6 +409,7 @@ public record Claims(
         var rotations = new ArrayList<KeyRotation>();
         long lost = 0;
         boolean emulated = false;
+        ServiceEvidence service = null;
         int next = 0; // index in KEYS where the next key is looked for
         for (int i = 0; i < n; i++) {
             int keyStart = r.pos;
@@ -404,6 +455,7 @@ public record Claims(
                 }
                 case LOST -> lost = positive(r.uint(notUint), name);
                 case EMULATED -> emulated = onlyTrue(r.bool(NOT_EMULATED));
+                case SERVICE -> service = ServiceEvidence.decode(r.bytes(NOT_SERVICE, 1, Limits.MAX_REPORT_BYTES));
                 default -> throw new AssertionError(name);
             }
         }
@@ -439,7 +491,8 @@ public record Claims(
                     Optional.ofNullable(restart),
                     rotations,
                     lost,
-                    emulated);
+                    emulated,
+                    Optional.ofNullable(service));
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new MalformedReportException("invalid claims: " + e.getMessage());
         }
@@ -481,6 +534,7 @@ public record Claims(
     }
 
     private static final String NOT_EMULATED = "claim emulated is not a boolean";
+    private static final String NOT_SERVICE = "claim pos is not a byte string";
 
     /** An optional flag present only when true: an explicit false is not the deterministic form. */
     private static boolean onlyTrue(boolean value) throws MalformedReportException {

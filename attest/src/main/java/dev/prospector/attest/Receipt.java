@@ -12,7 +12,8 @@ import java.util.OptionalLong;
  * <pre>
  * {"v": 1, "ok": bool, "reason": tstr (rejected only), "detail": tstr, "dev": tstr?, "seq": uint?,
  *  "dup": bool, "gap": uint, "restart": bool, "report": bstr(32), "at": uint ms, "window": uint ms,
- *  "challenge": bstr?, "challenge_ttl": uint ms?}
+ *  "challenge": bstr?, "challenge_ttl": uint ms?, "audit": uint?, "audit_deadline": uint ms?,
+ *  "bw_test": true?, "pos": tstr?, "dq": tstr?}
  * </pre>
  *
  * {@code report} is SHA-256 of the report's bytes (so the device can match it to its outbox),
@@ -37,17 +38,106 @@ public record Receipt(
         byte[] reportHash,
         Instant at,
         Duration window,
-        Optional<Challenge> challenge) {
+        Optional<Challenge> challenge,
+        Optional<String> service,
+        Optional<String> disqualified) {
     public static final int VERSION = 1;
 
-    /** A challenge for the device: the nonce to carry, and how long after issue it may be answered. */
-    public record Challenge(byte[] nonce, Duration ttl) {
+    /**
+     * A challenge for the device: the nonce to carry, how long after issue it may be answered, and
+     * what else it asks (keys {@code audit}, {@code audit_deadline}, {@code bw_test}): a storage
+     * audit of {@code auditLeaves} leaves to answer within {@code auditDeadline} of the receipt's
+     * {@code at} (0 leaves: none), and a bandwidth test against the measurement endpoints.
+     */
+    public record Challenge(
+            byte[] nonce, Duration ttl, int auditLeaves, Duration auditDeadline, boolean bandwidthTest) {
         public Challenge {
             if (nonce.length < 1 || nonce.length > Limits.MAX_NONCE_BYTES) {
                 throw new IllegalArgumentException("a challenge nonce has 1 to " + Limits.MAX_NONCE_BYTES + " bytes");
             }
+            if (auditLeaves < 0 || auditLeaves > Audit.MAX_LEAVES) {
+                throw new IllegalArgumentException("an audit names 0 to " + Audit.MAX_LEAVES + " leaves");
+            }
+            if ((auditLeaves > 0) != (auditDeadline.toMillis() > 0)) {
+                throw new IllegalArgumentException("an audit has a deadline, and only an audit");
+            }
             nonce = nonce.clone();
+            auditDeadline = Duration.ofMillis(auditDeadline.toMillis());
         }
+
+        /** A challenge that asks for nothing but the nonce. */
+        public Challenge(byte[] nonce, Duration ttl) {
+            this(nonce, ttl, 0, Duration.ZERO, false);
+        }
+
+        /** This challenge with a storage audit of {@code leaves} leaves due within {@code deadline}. */
+        public Challenge withAudit(int leaves, Duration deadline) {
+            return new Challenge(nonce, ttl, leaves, deadline, bandwidthTest);
+        }
+
+        /** This challenge asking for a bandwidth test. */
+        public Challenge withBandwidthTest() {
+            return new Challenge(nonce, ttl, auditLeaves, auditDeadline, true);
+        }
+
+        @Override
+        public byte[] nonce() {
+            return nonce.clone();
+        }
+    }
+
+    /** A receipt without proof-of-service notes. */
+    public Receipt(
+            boolean ok,
+            Optional<ReasonCode> reason,
+            String detail,
+            Optional<DeviceId> device,
+            OptionalLong seq,
+            boolean duplicate,
+            long gap,
+            boolean chainRestart,
+            byte[] reportHash,
+            Instant at,
+            Duration window,
+            Optional<Challenge> challenge) {
+        this(
+                ok,
+                reason,
+                detail,
+                device,
+                seq,
+                duplicate,
+                gap,
+                chainRestart,
+                reportHash,
+                at,
+                window,
+                challenge,
+                Optional.empty(),
+                Optional.empty());
+    }
+
+    /**
+     * This receipt with what the verifier made of the report's proof-of-service evidence (key
+     * {@code pos}, one sentence) and, when the device is disqualified for rewards, why (key
+     * {@code dq}).
+     */
+    public Receipt withService(Optional<String> outcome, Optional<String> disqualifiedBecause) {
+        return new Receipt(
+                ok,
+                reason,
+                detail,
+                device,
+                seq,
+                duplicate,
+                gap,
+                chainRestart,
+                reportHash,
+                at,
+                window,
+                challenge,
+                outcome,
+                disqualifiedBecause);
     }
 
     /** A receipt without a challenge. */
@@ -69,7 +159,20 @@ public record Receipt(
     /** This receipt with {@code c} for the device to answer. */
     public Receipt withChallenge(Challenge c) {
         return new Receipt(
-                ok, reason, detail, device, seq, duplicate, gap, chainRestart, reportHash, at, window, Optional.of(c));
+                ok,
+                reason,
+                detail,
+                device,
+                seq,
+                duplicate,
+                gap,
+                chainRestart,
+                reportHash,
+                at,
+                window,
+                Optional.of(c),
+                service,
+                disqualified);
     }
 
     /** The receipt for {@code appraisal} of {@code reportBytes} by a verifier with {@code config}. */
@@ -110,8 +213,19 @@ public record Receipt(
         reason.ifPresent(r -> m.put("reason", new Cbor.Text(r.code())));
         device.ifPresent(d -> m.put("dev", new Cbor.Text(d.value())));
         seq.ifPresent(s -> m.put("seq", new Cbor.Int(s)));
-        challenge.ifPresent(c -> m.put("challenge", new Cbor.Bytes(c.nonce()))
-                .put("challenge_ttl", new Cbor.Int(c.ttl().toMillis())));
+        challenge.ifPresent(c -> {
+            m.put("challenge", new Cbor.Bytes(c.nonce()))
+                    .put("challenge_ttl", new Cbor.Int(c.ttl().toMillis()));
+            if (c.auditLeaves() > 0) {
+                m.put("audit", new Cbor.Int(c.auditLeaves()))
+                        .put("audit_deadline", new Cbor.Int(c.auditDeadline().toMillis()));
+            }
+            if (c.bandwidthTest()) {
+                m.put("bw_test", new Cbor.Bool(true));
+            }
+        });
+        service.ifPresent(text -> m.put("pos", new Cbor.Text(text)));
+        disqualified.ifPresent(text -> m.put("dq", new Cbor.Text(text)));
         return Cbor.encode(m.build());
     }
 
@@ -149,10 +263,24 @@ public record Receipt(
             throw new MalformedReportException("receipt must carry challenge and challenge_ttl together");
         }
         if (m.get("challenge").isPresent()) {
-            challenge = Optional.of(new Challenge(
-                    Claims.bytes(m, "challenge", 1, Limits.MAX_NONCE_BYTES),
-                    Duration.ofMillis(Claims.uint(m, "challenge_ttl"))));
+            int audit = m.get("audit").isPresent() ? (int) Math.min(Claims.uint(m, "audit"), Audit.MAX_LEAVES + 1L) : 0;
+            Duration deadline = m.get("audit_deadline").isPresent()
+                    ? Duration.ofMillis(Claims.uint(m, "audit_deadline"))
+                    : Duration.ZERO;
+            boolean bandwidth = m.get("bw_test").isPresent() && bool(m, "bw_test");
+            try {
+                challenge = Optional.of(new Challenge(
+                        Claims.bytes(m, "challenge", 1, Limits.MAX_NONCE_BYTES),
+                        Duration.ofMillis(Claims.uint(m, "challenge_ttl")),
+                        audit,
+                        deadline,
+                        bandwidth));
+            } catch (IllegalArgumentException | ArithmeticException e) {
+                throw new MalformedReportException("receipt challenge: " + e.getMessage());
+            }
         }
+        Optional<String> service = m.get("pos").isPresent() ? Optional.of(Claims.text(m, "pos")) : Optional.empty();
+        Optional<String> disqualified = m.get("dq").isPresent() ? Optional.of(Claims.text(m, "dq")) : Optional.empty();
         return new Receipt(
                 ok,
                 reason,
@@ -165,7 +293,9 @@ public record Receipt(
                 Claims.bytes(m, "report", 32, 32),
                 Instant.ofEpochMilli(Claims.uint(m, "at")),
                 Duration.ofMillis(Claims.uint(m, "window")),
-                challenge);
+                challenge,
+                service,
+                disqualified);
     }
 
     private static boolean bool(Cbor.MapValue m, String key) throws MalformedReportException {

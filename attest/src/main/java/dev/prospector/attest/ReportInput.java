@@ -21,6 +21,7 @@ import java.util.Optional;
  * @param lost            reports dropped unsent because the outbox was full, in total (claim {@code lost})
  * @param emulated        the measurements come from an emulated board (claim {@code emulated}, which
  *                        verifiers refuse unless told to accept emulated evidence)
+ * @param service         proof-of-service evidence (claim {@code pos}), if any
  */
 public record ReportInput(
         String fleet,
@@ -33,7 +34,8 @@ public record ReportInput(
         String softwareVersion,
         byte[] configHash,
         long lost,
-        boolean emulated) {
+        boolean emulated,
+        Optional<ServiceEvidence> service) {
     public ReportInput {
         measurements = List.copyOf(measurements);
         nonce = nonce.map(byte[]::clone);
@@ -41,6 +43,51 @@ public record ReportInput(
         if (lost < 0) {
             throw new IllegalArgumentException("lost must not be negative");
         }
+    }
+
+    /** An input without proof-of-service evidence. */
+    public ReportInput(
+            String fleet,
+            Instant iat,
+            long epoch,
+            Optional<byte[]> nonce,
+            String bootId,
+            Duration uptime,
+            List<Measurement> measurements,
+            String softwareVersion,
+            byte[] configHash,
+            long lost,
+            boolean emulated) {
+        this(
+                fleet,
+                iat,
+                epoch,
+                nonce,
+                bootId,
+                uptime,
+                measurements,
+                softwareVersion,
+                configHash,
+                lost,
+                emulated,
+                Optional.empty());
+    }
+
+    /** This input with {@code evidence} (claim {@code pos}). */
+    public ReportInput withService(Optional<ServiceEvidence> evidence) {
+        return new ReportInput(
+                fleet,
+                iat,
+                epoch,
+                nonce,
+                bootId,
+                uptime,
+                measurements,
+                softwareVersion,
+                configHash,
+                lost,
+                emulated,
+                evidence);
     }
 
     /** The input of a real (not emulated) board. */
@@ -71,7 +118,8 @@ public record ReportInput(
                 softwareVersion,
                 configHash,
                 lost,
-                onEmulatedBoard);
+                onEmulatedBoard,
+                service);
     }
 
     /** The input of a real board that has lost no report. */

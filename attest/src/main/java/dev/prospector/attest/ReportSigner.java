@@ -54,7 +54,8 @@ public final class ReportSigner {
                 next.restart(),
                 keys.rotations(),
                 Math.min(input.lost(), next.seq() - 1),
-                input.emulated());
+                input.emulated(),
+                input.service());
         byte[] bytes = CoseSign1.sign(keys.deviceId().kid(), claims.encode(), keys);
         var report = new SignedReport(bytes, claims);
         store.accept(report);
