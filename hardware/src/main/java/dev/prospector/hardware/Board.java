@@ -1,5 +1,7 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.board.BoardInfo;
+
 /**
  * A board the agent measures: a real Linux board read through /proc and /sys (and I2C sensors),
  * or an emulated one. Implementations are thread-safe.

@@ -1,5 +1,6 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.board.PowerSensorConfig;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.board.BoardInfo;
 import java.util.Locale;
 
 /**

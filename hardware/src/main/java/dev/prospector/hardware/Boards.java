@@ -1,5 +1,7 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.board.BoardInfo;
+import dev.prospector.hardware.board.PowerSensor;
 import dev.prospector.hardware.io.PowerSensors;
 import java.nio.file.Path;
 import java.util.Optional;

@@ -1,5 +1,7 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.board.BoardInfo;
+import dev.prospector.hardware.board.PowerSensor;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.board.PowerSensorConfig;
 import dev.prospector.hardware.io.ButtonConfig;
 import dev.prospector.hardware.io.IoConfig;
 import java.nio.file.InvalidPathException;

@@ -1,5 +1,6 @@
 package dev.prospector.hardware;
 
+import dev.prospector.hardware.board.PowerSensor;
 import java.io.IOException;
 import java.util.List;
 

@@ -6,7 +6,7 @@ import com.pi4j.io.gpio.digital.DigitalOutput;
 import com.pi4j.io.gpio.digital.DigitalState;
 import com.pi4j.io.gpio.digital.PullResistance;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalInput;
-import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.board.BoardInfo;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;

@@ -1,8 +1,8 @@
 package dev.prospector.hardware.io;
 
 import com.pi4j.io.i2c.I2C;
-import dev.prospector.hardware.PowerSensor;
-import dev.prospector.hardware.PowerSensorConfig;
+import dev.prospector.hardware.board.PowerSensor;
+import dev.prospector.hardware.board.PowerSensorConfig;
 import java.io.IOException;
 import java.util.Locale;
 import java.util.Objects;

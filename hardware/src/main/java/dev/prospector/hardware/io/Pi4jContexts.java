@@ -6,7 +6,7 @@ import com.pi4j.plugin.mock.platform.MockPlatform;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalInputProvider;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalOutputProvider;
 import com.pi4j.plugin.mock.provider.i2c.MockI2CProvider;
-import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.board.BoardInfo;
 import org.tinylog.Logger;
 
 /**

@@ -2,9 +2,9 @@ package dev.prospector.hardware.io;
 
 import com.pi4j.context.Context;
 import com.pi4j.io.i2c.I2C;
-import dev.prospector.hardware.BoardInfo;
-import dev.prospector.hardware.PowerSensor;
-import dev.prospector.hardware.PowerSensorConfig;
+import dev.prospector.hardware.board.BoardInfo;
+import dev.prospector.hardware.board.PowerSensor;
+import dev.prospector.hardware.board.PowerSensorConfig;
 import java.io.IOException;
 import java.util.Locale;
 import org.tinylog.Logger;

@@ -1,5 +1,6 @@
 package dev.prospector.agent.architecture;
 
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -155,7 +156,16 @@ class ModuleRulesTest {
                 .should()
                 .beFreeOfCycles()
                 .check(classes);
-        // Not yet: hardware and hardware.io use each other (board info and power sensors); see docs/ARCHITECTURE.md.
+    }
+
+    @Test
+    void thereAreNoCyclesBetweenThePackagesOfHardwareOrAttest() {
+        // One slice per package, the top-level one included: hardware, hardware.board, hardware.io, attest.
+        slices().matching("dev.prospector.(**)")
+                .should()
+                .beFreeOfCycles()
+                .because("hardware's readers use the Pi4J side (hardware.io) and both use hardware.board, never back")
+                .check(classes.that(resideInAnyPackage("dev.prospector.hardware..", "dev.prospector.attest..")));
     }
 
     @Test
@@ -193,6 +203,8 @@ class ModuleRulesTest {
         for (String p : new String[] {
             "dev.prospector.attest",
             "dev.prospector.hardware",
+            "dev.prospector.hardware.board",
+            "dev.prospector.hardware.io",
             "dev.prospector.ledger",
             "dev.prospector.agent.node",
             "dev.prospector.agent.transport",

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.upokecenter.cbor.CBORObject;
-import dev.prospector.hardware.BoardInfo;
 import dev.prospector.hardware.Reading;
 import dev.prospector.hardware.Snapshot;
+import dev.prospector.hardware.board.BoardInfo;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;

@@ -14,7 +14,7 @@ import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
 import dev.prospector.attest.SignedReport;
 import dev.prospector.hardware.Board;
-import dev.prospector.hardware.BoardInfo;
+import dev.prospector.hardware.board.BoardInfo;
 import dev.prospector.hardware.io.BoardIo;
 import dev.prospector.hardware.io.LedPattern;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.prospector.hardware;
+package dev.prospector.hardware.board;
 
 import java.io.IOException;
 
