@@ -109,6 +109,7 @@ public final class VerifierService implements AutoCloseable {
     private final DeviceKeys receiptKey;
     private final Optional<Partitioning> partitioning;
     private final Optional<AcceptedLog> acceptedLog;
+    private final Optional<ProofOfService> proofs;
     private final MqttLink link;
     private final Map<DeviceId, DeviceCounts> counts = new ConcurrentHashMap<>();
     private final DeviceCounts untracked = new DeviceCounts();
@@ -142,7 +143,26 @@ public final class VerifierService implements AutoCloseable {
             Optional<Partitioning> partitioning,
             Optional<AcceptedLog> acceptedLog,
             LinkFactory links) {
+        this(fleet, appraiser, receiptKey, partitioning, acceptedLog, Optional.empty(), links);
+    }
+
+    /**
+     * @param receiptKey  the verifier's key, which signs every receipt
+     * @param acceptedLog where acceptances are made durable before they are acknowledged (see
+     *     {@link AcceptedLog}); empty to keep them in memory only
+     * @param service     the judge of proofs of service, which adds audits and bandwidth tests to
+     *     challenges and its verdict to receipts; empty for none
+     */
+    public VerifierService(
+            String fleet,
+            Appraiser appraiser,
+            DeviceKeys receiptKey,
+            Optional<Partitioning> partitioning,
+            Optional<AcceptedLog> acceptedLog,
+            Optional<ProofOfService> service,
+            LinkFactory links) {
         this.fleet = fleet;
+        this.proofs = service;
         this.appraiser = appraiser;
         this.receiptKey = receiptKey;
         this.partitioning = partitioning;
@@ -198,6 +218,14 @@ public final class VerifierService implements AutoCloseable {
     /** Outcomes for devices the appraiser does not track (never accepted, refused as new, unknown). */
     public DeviceCounts untracked() {
         return untracked;
+    }
+
+    /**
+     * Every device's proof-of-service standing (uptime, storage proven, bandwidth, reputation,
+     * audits, score, reward so far); empty without proofs of service.
+     */
+    public Map<String, ProofOfService.DeviceScore> scores() {
+        return proofs.map(ProofOfService::scores).orElse(Map.of());
     }
 
     /** Messages dropped unappraised because their topic names no device id. */
@@ -294,6 +322,7 @@ public final class VerifierService implements AutoCloseable {
     }
 
     private void appraise(DeviceId topicDevice, byte[] payload, Runnable ack) {
+        long arrival = appraiser.config().clock().millis();
         Appraisal outcome = appraiser.appraise(payload, topicDevice);
         CompletableFuture<Void> durable = CompletableFuture.completedFuture(null);
         if (acceptedLog.isPresent() && outcome instanceof Appraisal.Accepted a && !a.duplicate()) {
@@ -307,7 +336,7 @@ public final class VerifierService implements AutoCloseable {
                 return;
             }
             try {
-                conclude(topicDevice, payload, outcome);
+                conclude(topicDevice, payload, outcome, arrival);
             } finally {
                 ack.run();
             }
@@ -315,7 +344,16 @@ public final class VerifierService implements AutoCloseable {
     }
 
     /** Counts, logs and announces an outcome that is final (for an acceptance: durable). */
-    private void conclude(DeviceId topicDevice, byte[] payload, Appraisal outcome) {
+    private void conclude(DeviceId topicDevice, byte[] payload, Appraisal outcome, long arrival) {
+        Optional<ProofOfService.Verdict> verdict = Optional.empty();
+        if (outcome instanceof Appraisal.Accepted a && proofs.isPresent()) {
+            try {
+                verdict = Optional.of(proofs.get().onAccepted(a, arrival));
+            } catch (RuntimeException e) {
+                // A bug in judging the evidence must not cost the report its receipt.
+                Logger.error(e, "judging the proof of service of {} failed", a);
+            }
+        }
         DeviceCounts c = appraiser.tracks(topicDevice)
                 ? counts.computeIfAbsent(topicDevice, d -> new DeviceCounts())
                 : untracked;
@@ -353,7 +391,7 @@ public final class VerifierService implements AutoCloseable {
         observers.forEach(o -> o.accept(topicDevice.value(), outcome));
         link.publish(
                 Topics.receipt(fleet, topicDevice.value()),
-                receipt(topicDevice, outcome, payload).sign(receiptKey),
+                receipt(topicDevice, outcome, payload, verdict).sign(receiptKey),
                 1,
                 false);
     }
@@ -364,8 +402,12 @@ public final class VerifierService implements AutoCloseable {
      * another device, or none at all, sent to a device by publishing under its topic): the device
      * answers it in its next reports (claim {@code nonce}).
      */
-    private Receipt receipt(DeviceId topicDevice, Appraisal outcome, byte[] payload) {
+    private Receipt receipt(
+            DeviceId topicDevice, Appraisal outcome, byte[] payload, Optional<ProofOfService.Verdict> verdict) {
         Receipt receipt = Receipt.of(outcome, payload, appraiser.config());
+        if (verdict.isPresent()) {
+            receipt = receipt.withService(verdict.get().service(), verdict.get().disqualified());
+        }
         Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a
                 ? Optional.of(a.device())
                 : SIGNATURE_CHECKED.contains(((Appraisal.Rejected) outcome).reason())
@@ -373,8 +415,12 @@ public final class VerifierService implements AutoCloseable {
                         : Optional.empty();
         var challenges = appraiser.config().challenges();
         if (signedBy.isPresent() && signedBy.get().equals(topicDevice) && challenges.isPresent()) {
-            receipt = receipt.withChallenge(new Receipt.Challenge(
-                    challenges.get().issue(signedBy.get()), challenges.get().ttl()));
+            Receipt.Challenge challenge = new Receipt.Challenge(
+                    challenges.get().issue(signedBy.get()), challenges.get().ttl());
+            if (proofs.isPresent() && outcome.accepted()) {
+                challenge = proofs.get().duties(signedBy.get(), challenge);
+            }
+            receipt = receipt.withChallenge(challenge);
         }
         return receipt;
     }
@@ -415,5 +461,6 @@ public final class VerifierService implements AutoCloseable {
     public void close() {
         link.close();
         acceptedLog.ifPresent(AcceptedLog::close);
+        proofs.ifPresent(ProofOfService::close);
     }
 }

@@ -1,6 +1,7 @@
 package dev.prospector.agent.verifier;
 
 import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.measure.MeasureEndpoint;
 import dev.prospector.agent.storage.StateDirLock;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttSettings;
@@ -28,7 +29,8 @@ import org.tinylog.Logger;
  * benchmarks all call {@link #open}. In order: the state dir's lock (before anything in it is
  * read), the appraisal settings (registry, bounds on devices, emulated evidence), the key pins and
  * the challenge secret, the receipt key, the accepted log (replayed into the appraiser), the
- * client id, and the service itself. What was opened is closed together, last first, by
+ * measurement endpoint (--measure-port), the proofs of service (reward key, rewards.log, pos.state),
+ * the client id, and the service itself. What was opened is closed together, last first, by
  * {@link Verifier#close()}, also when a later step fails.
  */
 public final class VerifierWiring {
@@ -38,6 +40,8 @@ public final class VerifierWiring {
     public static final String RECEIPT_KEY_DIR = "receipt-key";
     /** The accepted log's file in the state dir. */
     public static final String ACCEPTED_LOG = "accepted.log";
+    /** The key of the measurement endpoint of --measure-port, in the state dir. */
+    public static final String MEASURE_KEY_DIR = "measure-key";
 
     private VerifierWiring() {}
 
@@ -62,7 +66,8 @@ public final class VerifierWiring {
             int newDevicesPerMinute,
             Optional<Partitioning> partitioning,
             Optional<String> clientId,
-            Duration sessionExpiry) {
+            Duration sessionExpiry,
+            ServiceSettings proofs) {
         public Settings {
             if (maxDevices < 1) {
                 throw new Failure("--max-devices " + maxDevices + " is out of range: use 1 or more");
@@ -71,6 +76,38 @@ public final class VerifierWiring {
                 throw new Failure(
                         "--new-devices-per-minute " + newDevicesPerMinute + " is out of range: use 0 (no cap) or more");
             }
+        }
+
+        /** Settings with the default proof-of-service settings. */
+        public Settings(
+                BrokerUrl broker,
+                String fleet,
+                Optional<Path> stateDir,
+                Optional<Path> receiptKeyDir,
+                Duration clockSkew,
+                Optional<Path> registry,
+                boolean requireNonce,
+                boolean allowEmulated,
+                int maxDevices,
+                int newDevicesPerMinute,
+                Optional<Partitioning> partitioning,
+                Optional<String> clientId,
+                Duration sessionExpiry) {
+            this(
+                    broker,
+                    fleet,
+                    stateDir,
+                    receiptKeyDir,
+                    clockSkew,
+                    registry,
+                    requireNonce,
+                    allowEmulated,
+                    maxDevices,
+                    newDevicesPerMinute,
+                    partitioning,
+                    clientId,
+                    sessionExpiry,
+                    ServiceSettings.defaults());
         }
 
         /** A lone verifier of {@code fleet} with the defaults of `prospector verifier`, in memory, with a clean session. */
@@ -105,7 +142,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     partitioning,
                     clientId,
-                    sessionExpiry);
+                    sessionExpiry,
+                    proofs);
         }
 
         public Settings withPartitioning(Partitioning p) {
@@ -122,7 +160,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     Optional.of(p),
                     clientId,
-                    sessionExpiry);
+                    sessionExpiry,
+                    proofs);
         }
 
         public Settings withClientId(String id) {
@@ -139,7 +178,27 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     partitioning,
                     Optional.of(id),
-                    sessionExpiry);
+                    sessionExpiry,
+                    proofs);
+        }
+
+        /** These settings with {@code p} for proofs of service. */
+        public Settings withProofs(ServiceSettings p) {
+            return new Settings(
+                    broker,
+                    fleet,
+                    stateDir,
+                    receiptKeyDir,
+                    clockSkew,
+                    registry,
+                    requireNonce,
+                    allowEmulated,
+                    maxDevices,
+                    newDevicesPerMinute,
+                    partitioning,
+                    clientId,
+                    sessionExpiry,
+                    p);
         }
 
         public Settings withReceiptKeyDir(Path dir) {
@@ -156,7 +215,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     partitioning,
                     clientId,
-                    sessionExpiry);
+                    sessionExpiry,
+                    proofs);
         }
     }
 
@@ -166,6 +226,8 @@ public final class VerifierWiring {
         private final Appraiser appraiser;
         private final DeviceKeys receiptKey;
         private final Optional<Path> receiptPublicKeyFile;
+        private final ProofOfService proofs;
+        private final Optional<MeasureEndpoint> endpoint;
         private final Deque<AutoCloseable> opened;
 
         private Verifier(
@@ -173,12 +235,26 @@ public final class VerifierWiring {
                 Appraiser appraiser,
                 DeviceKeys receiptKey,
                 Optional<Path> receiptPublicKeyFile,
+                ProofOfService proofs,
+                Optional<MeasureEndpoint> endpoint,
                 Deque<AutoCloseable> opened) {
             this.service = service;
             this.appraiser = appraiser;
             this.receiptKey = receiptKey;
             this.receiptPublicKeyFile = receiptPublicKeyFile;
+            this.proofs = proofs;
+            this.endpoint = endpoint;
             this.opened = opened;
+        }
+
+        /** The judge of proofs of service: scores, rewards. */
+        public ProofOfService proofs() {
+            return proofs;
+        }
+
+        /** The measurement endpoint of --measure-port, if one runs here. */
+        public Optional<MeasureEndpoint> measureEndpoint() {
+            return endpoint;
         }
 
         public VerifierService service() {
@@ -278,16 +354,97 @@ public final class VerifierWiring {
                 }
                 opened.push(accepted.get()::close);
             }
+            Optional<MeasureEndpoint> endpoint = measureEndpoint(s, clock);
+            endpoint.ifPresent(e -> opened.push(e::close));
+            ProofOfService proofs = proofs(s, clock, challenges, endpoint);
             String id = clientId(s);
             MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), id).withSessionExpiry(s.sessionExpiry()));
             VerifierService service = new VerifierService(
-                    s.fleet(), appraiser, receiptKey, s.partitioning(), accepted, VerifierService.links(mqtt));
-            opened.push(service::close);
+                    s.fleet(),
+                    appraiser,
+                    receiptKey,
+                    s.partitioning(),
+                    accepted,
+                    Optional.of(proofs),
+                    VerifierService.links(mqtt));
+            opened.push(service::close); // closes the proofs of service too (a last save)
+            proofs.start();
             return new Verifier(
-                    service, appraiser, receiptKey, keyDir.map(d -> d.resolve(DeviceKeys.PUBLIC_KEY_FILE)), opened);
+                    service,
+                    appraiser,
+                    receiptKey,
+                    keyDir.map(d -> d.resolve(DeviceKeys.PUBLIC_KEY_FILE)),
+                    proofs,
+                    endpoint,
+                    opened);
         } catch (RuntimeException e) {
             closeAll(opened);
             throw e;
+        }
+    }
+
+    /** The measurement endpoint of {@code --measure-port}, with its key in the state dir (else one for this process). */
+    private static Optional<MeasureEndpoint> measureEndpoint(Settings s, Clock clock) {
+        ServiceSettings p = s.proofs();
+        if (p.measurePort() == 0) {
+            return Optional.empty();
+        }
+        DeviceKeys key = key(s.stateDir().map(d -> d.resolve(MEASURE_KEY_DIR)), "measurement endpoint");
+        try {
+            return Optional.of(MeasureEndpoint.start(
+                    MeasureEndpoint.Settings.of(p.measureBind(), p.measurePort())
+                            .withMaxBytes(p.measureMaxBytes()),
+                    key,
+                    clock,
+                    System::nanoTime));
+        } catch (IOException | RuntimeException e) {
+            throw new Failure(
+                    "cannot listen on " + p.measureBind() + ":" + p.measurePort() + " for --measure-port: "
+                            + e.getMessage() + " (pick a free port, or 0 for no endpoint)",
+                    Failure.Kind.UNAVAILABLE,
+                    e);
+        }
+    }
+
+    /** The judge of proofs of service: reward key and log, state file, trusted endpoints. */
+    private static ProofOfService proofs(
+            Settings s, Clock clock, ChallengeStore challenges, Optional<MeasureEndpoint> endpoint) {
+        java.util.List<byte[]> trusted = new java.util.ArrayList<>(s.proofs().trustedEndpoints());
+        endpoint.ifPresent(e -> trusted.add(e.publicKey()));
+        DeviceKeys rewardKey = key(s.stateDir().map(d -> d.resolve(ProofOfService.REWARD_KEY_DIR)), "reward");
+        RewardIssuer rewards;
+        Optional<Path> stateFile = s.stateDir().map(d -> d.resolve(ProofOfService.STATE_FILE));
+        if (s.stateDir().isPresent()) {
+            rewards = RewardIssuer.open(rewardKey, s.stateDir().get().resolve(ProofOfService.REWARDS_LOG));
+        } else {
+            rewards = RewardIssuer.inMemory(rewardKey);
+            Logger.warn("proofs of service are kept in memory only (no --state-dir): reputations and rewards"
+                    + " start afresh at every start");
+        }
+        ProofOfService proofs = ProofOfService.open(s.proofs(), clock, challenges.ttl(), trusted, rewards, stateFile);
+        Logger.info(
+                "proofs of service: audits every {}, bandwidth tests every {} ({} trusted endpoint(s)), epochs of {};"
+                        + " rewards signed by key {} (ledger address {})",
+                s.proofs().auditEvery(),
+                s.proofs().bandwidthEvery(),
+                trusted.size(),
+                s.proofs().epoch(),
+                rewardKey.deviceId(),
+                rewards.address().hex());
+        return proofs;
+    }
+
+    /** A key kept in {@code dir} (made there on first start), else one for this process only. */
+    private static DeviceKeys key(Optional<Path> dir, String what) {
+        if (dir.isEmpty()) {
+            DeviceKeys key = DeviceKeys.generate();
+            Logger.warn("the {} key {} is made for this process only (no --state-dir)", what, key.deviceId());
+            return key;
+        }
+        try {
+            return DeviceKeys.loadOrCreate(dir.get());
+        } catch (KeyCustodyException e) {
+            throw new Failure(what + " key: " + e.getMessage());
         }
     }
 

@@ -1,0 +1,514 @@
+package dev.prospector.agent.verifier;
+
+import static dev.prospector.agent.verifier.PosFixtures.T0;
+import static dev.prospector.agent.verifier.PosFixtures.nonce;
+import static dev.prospector.agent.verifier.PosFixtures.receipt;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.verifier.PosFixtures.Board;
+import dev.prospector.agent.verifier.PosFixtures.MovableClock;
+import dev.prospector.attest.AuditAnswer;
+import dev.prospector.attest.BandwidthReceipt.Direction;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.MeasurementClaim;
+import dev.prospector.attest.Receipt;
+import dev.prospector.ledger.Address;
+import dev.prospector.ledger.BlockValidator;
+import dev.prospector.ledger.BlockVerdict;
+import dev.prospector.ledger.Chain;
+import dev.prospector.ledger.ChainBuilder;
+import dev.prospector.ledger.Genesis;
+import dev.prospector.ledger.Keys;
+import dev.prospector.ledger.LedgerParams;
+import dev.prospector.ledger.SequentialBlockExecutor;
+import dev.prospector.ledger.Tx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Proofs of service as the verifier judges them: audit outcomes and reputation, bandwidth
+ * receipts, uptime, epochs and rewards, state across restarts. Time is a clock the test moves.
+ */
+class ProofOfServiceTest {
+    private static final Duration TTL = Duration.ofMinutes(10);
+    private static final DeviceKeys ENDPOINT_A = DeviceKeys.generate();
+    private static final DeviceKeys ENDPOINT_B = DeviceKeys.generate();
+    private static final DeviceKeys ENDPOINT_C = DeviceKeys.generate();
+    private static final DeviceKeys STRANGER = DeviceKeys.generate();
+
+    @TempDir
+    Path dir;
+
+    private final MovableClock clock = new MovableClock(T0);
+    private final DeviceKeys rewardKey = DeviceKeys.generate();
+
+    private ProofOfService open(RewardIssuer rewards, Optional<Path> state) {
+        List<byte[]> trusted = List.of(ENDPOINT_A.publicKey(), ENDPOINT_B.publicKey(), ENDPOINT_C.publicKey());
+        return ProofOfService.open(
+                ServiceSettings.defaults().withTrustedEndpoints(trusted), clock, TTL, trusted, rewards, state);
+    }
+
+    private ProofOfService inMemory() {
+        return open(RewardIssuer.inMemory(rewardKey), Optional.empty());
+    }
+
+    private long now() {
+        return clock.millis();
+    }
+
+    /** Moves to the next audit period, reports, and returns the audit challenge the receipt asks. */
+    private byte[] audited(ProofOfService pos, Board b) {
+        clock.advance(Duration.ofHours(2));
+        pos.onAccepted(b.report(now()), now());
+        return asked(pos, b);
+    }
+
+    private byte[] asked(ProofOfService pos, Board b) {
+        byte[] n = nonce(now());
+        Receipt.Challenge c = pos.duties(b.keys.deviceId(), new Receipt.Challenge(n, TTL));
+        assertEquals(8, c.auditLeaves(), "the challenge asks an audit");
+        assertEquals(Duration.ofSeconds(5), c.auditDeadline());
+        return n;
+    }
+
+    private static ProofOfService.DeviceScore score(ProofOfService pos, Board b) {
+        return pos.scores().get(b.keys.deviceId().value());
+    }
+
+    // ------------------------------------------------------------------ audits
+
+    @Test
+    void theReputationFormulaGivesTheFiguresOfRewardsMd() {
+        Reputation r = Reputation.fresh();
+        assertEquals(1.0, r.value());
+        for (int i = 1; i <= 4; i++) {
+            r = r.failure();
+            assertEquals(Math.pow(0.95, i), r.value(), 1e-12);
+        }
+        assertFalse(r.disqualified(), "4 failures: 0.8145");
+        r = r.failure();
+        assertTrue(r.disqualified(), "the 5th: 0.7738");
+        r = r.success().success();
+        assertTrue(r.disqualified(), "2 successes: 0.7957");
+        r = r.success();
+        assertFalse(r.disqualified(), "3 successes: 0.8059");
+    }
+
+    @Test
+    void failuresDisqualifyAtTheFifthAndTheReceiptSaysSoUntilThreeSuccessesRecoverIt() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        pos.onAccepted(b.report(now()), now());
+        ProofOfService.Verdict v = null;
+        for (int i = 1; i <= 5; i++) {
+            byte[] n = audited(pos, b);
+            clock.advance(Duration.ofMillis(200));
+            byte[] other = nonce(now()); // answers another audit: wrong leaves
+            v = pos.onAccepted(b.answer(now(), n, b.plot.answer(other, 8)), now());
+            assertTrue(v.service().orElseThrow().contains("audit failed"), v.toString());
+            assertEquals(i == 5, v.disqualified().isPresent(), "after failure " + i + ": " + v);
+        }
+        assertTrue(
+                v.disqualified().orElseThrow().contains("0.774"),
+                v.disqualified().get());
+        assertTrue(v.disqualified().get().contains("5 failed"), v.disqualified().get());
+        assertTrue(pos.disqualified(b.keys.deviceId()).isPresent());
+        assertEquals(5L, score(pos, b).audits().get(AuditOutcome.FAILURE));
+        for (int i = 1; i <= 3; i++) {
+            byte[] n = audited(pos, b);
+            clock.advance(Duration.ofMillis(200));
+            v = pos.onAccepted(b.answer(now(), n, 8), now());
+            assertTrue(v.service().orElseThrow().contains("audit passed"), v.toString());
+            assertEquals(i < 3, v.disqualified().isPresent(), "after success " + i + ": " + v);
+        }
+        assertEquals(3L, score(pos, b).audits().get(AuditOutcome.SUCCESS));
+    }
+
+    @Test
+    void aLateCorrectAnswerIsContainedAndAuditedAgainAtOnceThenSucceeds() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofSeconds(7)); // deadline 5 s
+        var v = pos.onAccepted(b.answer(now(), n, 8), now());
+        assertTrue(v.service().orElseThrow().contains("contained"), v.toString());
+        assertEquals(1.0, score(pos, b).reputation(), "containment alone does not move the reputation");
+        byte[] again = asked(pos, b); // at once, no waiting for the next period
+        clock.advance(Duration.ofMillis(300));
+        v = pos.onAccepted(b.answer(now(), again, 8), now());
+        assertTrue(v.service().orElseThrow().contains("audit passed"), v.toString());
+        var s = score(pos, b);
+        assertEquals(1L, s.audits().get(AuditOutcome.CONTAINED));
+        assertEquals(1L, s.audits().get(AuditOutcome.SUCCESS));
+        assertEquals(b.plot.commitment.bytes(), s.storageProvenBytes());
+    }
+
+    @Test
+    void threeLateAnswersInARowCountAsOneFailure() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        for (int i = 1; i <= 3; i++) {
+            clock.advance(Duration.ofSeconds(6));
+            var v = pos.onAccepted(b.answer(now(), n, 8), now());
+            if (i < 3) {
+                assertTrue(v.service().orElseThrow().contains("contained"), v.toString());
+                n = asked(pos, b);
+            } else {
+                assertTrue(v.service().orElseThrow().contains("a failure"), v.toString());
+            }
+        }
+        var s = score(pos, b);
+        assertEquals(2L, s.audits().get(AuditOutcome.CONTAINED));
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+        assertEquals(0.95, s.reputation(), 1e-12);
+        assertEquals(0, s.storageProvenBytes());
+    }
+
+    @Test
+    void offlineIsDecidedOnlyAfterTheDeadlineAndAnAnswerWithoutProofIsAFailure() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofSeconds(2));
+        var v = pos.onAccepted(b.report(now()), now()); // not the answer, but still in time
+        assertTrue(v.service().isEmpty(), "nothing decided yet: " + v);
+        clock.advance(Duration.ofSeconds(4));
+        v = pos.onAccepted(b.report(now()), now());
+        assertTrue(v.service().orElseThrow().contains("offline"), v.toString());
+        assertEquals(1L, score(pos, b).audits().get(AuditOutcome.OFFLINE));
+        assertEquals(1.0, score(pos, b).reputation(), "offline does not move the audit reputation");
+
+        byte[] m = audited(pos, b);
+        clock.advance(Duration.ofSeconds(6));
+        v = pos.onAccepted(b.report(now(), Optional.of(m), Optional.empty()), now());
+        assertTrue(v.service().orElseThrow().contains("without its proof"), v.toString());
+        assertEquals(1L, score(pos, b).audits().get(AuditOutcome.FAILURE));
+
+        audited(pos, b); // and nobody answers at all: the next tick after the challenge's lifetime decides
+        clock.advance(TTL.plusSeconds(1));
+        pos.tick();
+        assertEquals(2L, score(pos, b).audits().get(AuditOutcome.OFFLINE));
+    }
+
+    @Test
+    void theBoardsOwnErrorIsUnknownAndCountedApart() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        var v = pos.onAccepted(b.answer(now(), n, AuditAnswer.failed("plot.bin: I/O error")), now());
+        assertTrue(v.service().orElseThrow().contains("board error: plot.bin: I/O error"), v.toString());
+        var s = score(pos, b);
+        assertEquals(1L, s.audits().get(AuditOutcome.UNKNOWN));
+        assertEquals(0L, s.audits().get(AuditOutcome.FAILURE));
+        assertEquals(1.0, s.reputation());
+    }
+
+    @Test
+    void aBoardWithoutAPlotIsNeverAudited() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        pos.onAccepted(b.report(now()), now());
+        Receipt.Challenge c = pos.duties(b.keys.deviceId(), new Receipt.Challenge(nonce(now()), TTL));
+        assertEquals(0, c.auditLeaves());
+        assertTrue(c.bandwidthTest(), "but it is asked a bandwidth test");
+    }
+
+    // ------------------------------------------------------------------ bandwidth
+
+    /** A board asked a bandwidth test now; the nonce of the test. */
+    private byte[] bandwidthAsked(ProofOfService pos, Board b) {
+        pos.onAccepted(b.report(now()), now());
+        byte[] n = nonce(now());
+        Receipt.Challenge c = pos.duties(b.keys.deviceId(), new Receipt.Challenge(n, TTL));
+        assertTrue(c.bandwidthTest(), "the challenge asks a bandwidth test");
+        return n;
+    }
+
+    @Test
+    void aTestIsTheMedianOfTrustedEndpointsAndOthersAreRefusedWithTheirReason() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        byte[] n = bandwidthAsked(pos, b);
+        byte[] forged = receipt(ENDPOINT_C, b.keys, n, Direction.DOWN, 900);
+        forged[forged.length - 1] ^= 1;
+        List<byte[]> receipts = List.of(
+                receipt(ENDPOINT_A, b.keys, n, Direction.DOWN, 80),
+                receipt(ENDPOINT_B, b.keys, n, Direction.DOWN, 100),
+                receipt(ENDPOINT_A, b.keys, n, Direction.UP, 20),
+                receipt(ENDPOINT_B, b.keys, n, Direction.RTT, 40),
+                receipt(STRANGER, b.keys, n, Direction.DOWN, 1000),
+                forged,
+                receipt(ENDPOINT_C, DeviceKeys.generate(), n, Direction.DOWN, 990));
+        clock.advance(Duration.ofSeconds(20));
+        var v = pos.onAccepted(b.bandwidth(now(), n, receipts), now());
+        String s = v.service().orElseThrow();
+        assertTrue(s.contains("down 90.0, up 20.0 Mbit/s, rtt 40.0 ms"), s);
+        assertTrue(s.contains("3 refused"), s);
+        assertTrue(s.contains("endpoint " + STRANGER.deviceId() + " is not trusted"), s);
+        assertTrue(s.contains("not signed by endpoint " + ENDPOINT_C.deviceId()), s);
+        assertTrue(s.contains("made for another device"), s);
+        var score = score(pos, b);
+        assertEquals(1, score.bandwidthSamples());
+        assertEquals(90.0, score.downMbps().orElseThrow(), 1e-9);
+    }
+
+    @Test
+    void aTestCountsOnceAndAnOldOrUnaskedNonceNotAtAll() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        byte[] n = bandwidthAsked(pos, b);
+        List<byte[]> receipts = List.of(receipt(ENDPOINT_A, b.keys, n, Direction.DOWN, 50));
+        clock.advance(Duration.ofSeconds(10));
+        assertTrue(pos.onAccepted(b.bandwidth(now(), n, receipts), now())
+                .service()
+                .orElseThrow()
+                .contains("test counted"));
+        clock.advance(Duration.ofSeconds(10));
+        var again = pos.onAccepted(b.bandwidth(now(), n, receipts), now());
+        assertTrue(again.service().orElseThrow().contains("counted before"), again.toString());
+        assertEquals(1, score(pos, b).bandwidthSamples());
+
+        byte[] unasked = nonce(now());
+        var v = pos.onAccepted(
+                b.bandwidth(now(), unasked, List.of(receipt(ENDPOINT_A, b.keys, unasked, Direction.DOWN, 50))), now());
+        assertTrue(v.service().orElseThrow().contains("no bandwidth test was asked"), v.toString());
+
+        clock.advance(Duration.ofHours(7));
+        byte[] old = bandwidthAsked(pos, b);
+        clock.advance(TTL.plusSeconds(1));
+        v = pos.onAccepted(
+                b.bandwidth(now(), old, List.of(receipt(ENDPOINT_A, b.keys, old, Direction.DOWN, 50))), now());
+        assertTrue(v.service().orElseThrow().contains("older than"), v.toString());
+        assertEquals(1, score(pos, b).bandwidthSamples());
+    }
+
+    @Test
+    void figuresAboveTheLinkSpeedAreCappedThere() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        b.measurements = List.of(new MeasurementClaim("net.link_speed", 100e6, "bit/s", "test"));
+        byte[] n = bandwidthAsked(pos, b);
+        var v = pos.onAccepted(
+                b.bandwidth(now(), n, List.of(receipt(ENDPOINT_A, b.keys, n, Direction.DOWN, 400))), now());
+        assertEquals(100.0, score(pos, b).downMbps().orElseThrow(), 1e-9);
+        assertTrue(v.service().orElseThrow().contains("down 100.0"), v.toString());
+    }
+
+    // ------------------------------------------------------------------ uptime
+
+    /** Reports every minute from {@code from} to {@code to} (ms), fresh challenges, up moving by {@code upStep} a minute. */
+    private void reportEveryMinute(ProofOfService pos, Board b, long from, long to, long upStepMs) {
+        reportEveryMinute(pos, b, from, to, upStepMs, null);
+    }
+
+    private void reportEveryMinute(ProofOfService pos, Board b, long from, long to, long upStepMs, byte[] first) {
+        byte[] n = first;
+        for (long t = from; t <= to; t += 60_000) {
+            clock.set(t);
+            pos.onAccepted(b.report(t, Optional.ofNullable(n), Optional.empty()), t);
+            n = nonce(t); // the receipt's challenge, carried by the next report
+            b.upMs += upStepMs;
+        }
+    }
+
+    private Scoring.EpochScore closedEpoch(ProofOfService pos, Board b) {
+        clock.set(T0 + 3_600_000 + 181_000);
+        pos.tick();
+        return score(pos, b).lastEpoch().orElseThrow();
+    }
+
+    @Test
+    void aSteadyBoardIsUpTheWholeEpoch() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        reportEveryMinute(pos, b, T0 - 60_000, T0 + 3_660_000, 60_000);
+        assertEquals(100.0, closedEpoch(pos, b).uptimePct(), 1e-9);
+    }
+
+    @Test
+    void aBoardStoppedForPartOfTheEpochIsCreditedOnlyItsUpTime() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        reportEveryMinute(pos, b, T0 - 60_000, T0 + 1_800_000, 60_000);
+        b.run = 555_000; // the agent restarted 20 minutes later
+        b.upMs += 20 * 60_000;
+        reportEveryMinute(pos, b, T0 + 3_000_000, T0 + 3_660_000, 60_000);
+        assertEquals(40.0 / 60 * 100, closedEpoch(pos, b).uptimePct(), 1e-6);
+    }
+
+    @Test
+    void aMonotonicClockThatRunsFastGetsOnlyTheVerifiersTimeAndOneThatRunsSlowItsOwn() {
+        ProofOfService pos = inMemory();
+        Board fast = new Board(false);
+        Board slow = new Board(false);
+        reportEveryMinute(pos, fast, T0 - 60_000, T0 + 3_660_000, 120_000);
+        reportEveryMinute(pos, slow, T0 - 60_000, T0 + 3_660_000, 30_000);
+        assertEquals(100.0, closedEpoch(pos, fast).uptimePct(), 1e-9);
+        assertEquals(50.0, score(pos, slow).lastEpoch().orElseThrow().uptimePct(), 1e-9);
+    }
+
+    @Test
+    void aWallClockJumpChangesNothing() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        reportEveryMinute(pos, b, T0 - 60_000, T0 + 1_800_000, 60_000);
+        b.iatOffsetMs = Duration.ofDays(1).toMillis(); // the board's clock jumps a day ahead
+        reportEveryMinute(pos, b, T0 + 1_860_000, T0 + 3_660_000, 60_000, nonce(T0 + 1_800_000));
+        assertEquals(100.0, closedEpoch(pos, b).uptimePct(), 1e-9);
+    }
+
+    @Test
+    void aBacklogDeliveredAtOnceCreatesNoTime() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        reportEveryMinute(pos, b, T0 - 60_000, T0 + 600_000, 60_000);
+        // Down for 40 minutes; then its outbox delivers 40 reports within a second, up claims and all.
+        long t = T0 + 3_000_000;
+        for (int i = 0; i < 40; i++) {
+            b.upMs += 60_000;
+            pos.onAccepted(b.report(t + i, Optional.of(nonce(t - 2_400_000 + i * 60_000L)), Optional.empty()), t + i);
+        }
+        assertEquals(10.0 / 60 * 100, closedEpoch(pos, b).uptimePct(), 0.01);
+    }
+
+    // ------------------------------------------------------------------ epochs and rewards
+
+    @Test
+    void anEpochCloseIssuesOneRewardPerDeviceThatTheLedgerExecutesAndARestartNeverAgain() throws Exception {
+        Path log = dir.resolve(ProofOfService.REWARDS_LOG);
+        Path state = dir.resolve(ProofOfService.STATE_FILE);
+        ProofOfService pos = open(RewardIssuer.open(rewardKey, log), Optional.of(state));
+        Board a = new Board(true);
+        Board b = new Board(false);
+        reportEveryMinute(pos, a, T0 - 60_000, T0 + 3_660_000, 60_000);
+        clock.set(T0);
+        reportEveryMinute(pos, b, T0 - 60_000, T0 + 3_660_000, 60_000);
+        pos.save();
+        byte[] before = Files.readAllBytes(state); // a state saved before the close
+        Scoring.EpochScore s = closedEpoch(pos, a);
+        assertEquals(400, s.reward(), "up all the epoch, no storage proven, no bandwidth: 0.4 of 1000");
+        List<RewardIssuer.Issued> issued = pos.rewards().recent();
+        assertEquals(2, issued.size());
+        assertEquals(
+                Map.of(a.keys.deviceId(), 400L, b.keys.deviceId(), 400L),
+                Map.of(
+                        issued.get(0).device(),
+                        issued.get(0).amount(),
+                        issued.get(1).device(),
+                        issued.get(1).amount()));
+        pos.close();
+
+        // A shard whose genesis names the reward key executes them, signatures checked.
+        byte[] validatorKey = Keys.derived(7, 1);
+        Address validator = Keys.publicKey(validatorKey);
+        byte[] addrs = new byte[2 * Address.SIZE];
+        System.arraycopy(validator.toBytes(), 0, addrs, 0, Address.SIZE);
+        System.arraycopy(rewardKey.publicKey(), 0, addrs, Address.SIZE, Address.SIZE);
+        Genesis genesis = new Genesis(
+                new LedgerParams(1, 0, Address.of(rewardKey.publicKey()), 100),
+                1_000,
+                addrs,
+                new long[] {10_000, 0},
+                new long[] {1_000, 0});
+        Tx[] txs = issued.stream().map(RewardIssuer.Issued::tx).toArray(Tx[]::new);
+        byte[] block = new ChainBuilder(genesis, Map.of(validator, validatorKey))
+                .draft(txs)
+                .seal();
+        Chain chain = Chain.fromGenesis(genesis);
+        BlockVerdict verdict = new BlockValidator(new SequentialBlockExecutor(), true).apply(block, chain);
+        assertTrue(verdict instanceof BlockVerdict.Valid, verdict::toString);
+        assertEquals(
+                400L,
+                chain.state()
+                        .account(Address.of(a.keys.publicKey()))
+                        .orElseThrow()
+                        .balance());
+        assertEquals(
+                400L,
+                chain.state()
+                        .account(Address.of(b.keys.publicKey()))
+                        .orElseThrow()
+                        .balance());
+
+        // Restarted from a state saved before the close: the log says the epoch is issued.
+        Files.write(state, before);
+        ProofOfService again = open(RewardIssuer.open(rewardKey, log), Optional.of(state));
+        again.tick();
+        assertEquals(2, again.rewards().recent().size(), "nothing issued twice");
+        assertEquals(2, again.rewards().nextNonce());
+        // The next epoch (the last minute's credit) is issued once, with the nonces that follow.
+        clock.advance(Duration.ofHours(3));
+        again.tick();
+        long e = T0 / 3_600_000;
+        assertEquals(
+                List.of(e, e, e + 1, e + 1),
+                again.rewards().recent().stream()
+                        .map(RewardIssuer.Issued::epoch)
+                        .toList());
+        assertEquals(
+                List.of(0L, 1L, 2L, 3L),
+                again.rewards().recent().stream().map(r -> r.tx().nonce()).toList());
+        long lines = Files.readAllLines(log).stream()
+                .filter(l -> l.startsWith("v1 reward"))
+                .count();
+        assertEquals(4, lines);
+        again.close();
+    }
+
+    @Test
+    void aDisqualifiedDeviceScoresNothing() {
+        var s = Scoring.score(0, 1.0, 1L << 30, 1L << 30, List.of(), 0.7, Optional.of("reputation 0.70"), 1000);
+        assertEquals(0, s.reward());
+        var ok = Scoring.score(0, 1.0, 1L << 30, 1L << 30, List.of(), 1.0, Optional.empty(), 1000);
+        assertEquals(700, ok.reward(), "uptime and storage, no bandwidth samples");
+        List<Scoring.Test> tests = new ArrayList<>();
+        tests.add(new Scoring.Test(1, 120, 30, 20));
+        tests.add(new Scoring.Test(2, 60, 30, 20));
+        var tiered = Scoring.score(0, 1.0, 1L << 30, 1L << 30, tests, 1.0, Optional.empty(), 1000);
+        assertEquals(0.75, tiered.bandwidthMultiplier(), "median download 90: the 50 Mbit/s tier caps it");
+        assertEquals(925, tiered.reward());
+    }
+
+    @Test
+    void aDamagedStateFileStopsTheStartWithOneLineNamingItAndTheFix() throws Exception {
+        Path state = dir.resolve(ProofOfService.STATE_FILE);
+        ProofOfService pos = open(RewardIssuer.inMemory(rewardKey), Optional.of(state));
+        Board b = new Board(true);
+        pos.onAccepted(b.report(now()), now());
+        pos.close();
+        byte[] bytes = Files.readAllBytes(state);
+        bytes[bytes.length / 2] ^= 0x40;
+        Files.write(state, bytes);
+        Failure f = assertThrows(Failure.class, () -> open(RewardIssuer.inMemory(rewardKey), Optional.of(state)));
+        assertFalse(f.getMessage().contains("\n"), f.getMessage());
+        assertTrue(f.getMessage().contains(state.toString()), f.getMessage());
+        assertTrue(f.getMessage().contains("move it aside"), f.getMessage());
+        assertEquals(Failure.Kind.BAD_INPUT, f.kind());
+    }
+
+    @Test
+    void theStateSurvivesARestart() {
+        Path state = dir.resolve(ProofOfService.STATE_FILE);
+        ProofOfService pos = open(RewardIssuer.inMemory(rewardKey), Optional.of(state));
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        pos.onAccepted(b.answer(now(), n, b.plot.answer(nonce(now()), 8)), now());
+        pos.close();
+        ProofOfService again = open(RewardIssuer.inMemory(rewardKey), Optional.of(state));
+        var s = score(again, b);
+        assertEquals(0.95, s.reputation(), 1e-12);
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+    }
+}
