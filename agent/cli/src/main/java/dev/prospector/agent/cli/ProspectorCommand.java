@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             RunCommand.class,
             VerifierCommand.class,
+            MeasureCommand.class,
             HardwareCommand.class,
             LedgerCommand.class,
             CommandLine.HelpCommand.class,

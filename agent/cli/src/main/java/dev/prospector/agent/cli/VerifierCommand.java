@@ -4,15 +4,20 @@ import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.storage.StateDirLock;
 import dev.prospector.agent.verifier.AcceptedLog;
 import dev.prospector.agent.verifier.Partitioning;
+import dev.prospector.agent.verifier.ServiceSettings;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.agent.verifier.VerifierWiring;
 import dev.prospector.attest.AppraiserConfig;
+import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.KeyCustodyException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -77,8 +82,9 @@ public final class VerifierCommand implements Callable<Integer> {
             paramLabel = "DIR",
             description =
                     "Keep the verifier's state here: what it accepted (accepted.log), each device's pinned key (key-pins), the challenge"
-                            + " secret (challenge.key, mode 0600), the receipt key (receipt-key/) and the client id (client-id), so that after a restart"
-                            + " duplicates, replays, rotated-away keys and the challenges it issued are still recognised. One verifier per dir (lock).")
+                            + " secret (challenge.key, mode 0600), the receipt key (receipt-key/), the client id (client-id), and the proofs of"
+                            + " service (pos.state, rewards.log, reward-key/, measure-key/), so that after a restart duplicates, replays,"
+                            + " rotated-away keys, the challenges it issued, reputations and issued rewards are still known. One verifier per dir (lock).")
     Path stateDir;
 
     @Option(
@@ -138,6 +144,128 @@ public final class VerifierCommand implements Callable<Integer> {
                     "Most devices the verifier keeps chain state for (about 2.5 KiB each); reports of further new devices are refused as rate-limited (default: ${DEFAULT-VALUE}).")
     int maxDevices;
 
+    @Option(
+            names = "--measure-port",
+            paramLabel = "PORT",
+            defaultValue = "0",
+            description =
+                    "Run a bandwidth measurement endpoint in this process on PORT (plain HTTP), trusted automatically;"
+                            + " its key is measure-key/ in --state-dir. 0: none (default: ${DEFAULT-VALUE}).")
+    int measurePort;
+
+    @Option(
+            names = "--measure-bind",
+            paramLabel = "ADDR",
+            defaultValue = "127.0.0.1",
+            description =
+                    "Address the --measure-port endpoint listens on; boards must reach it (default: ${DEFAULT-VALUE}).")
+    String measureBind;
+
+    @Option(
+            names = "--measure-max-bytes",
+            paramLabel = "SIZE",
+            defaultValue = "64M",
+            converter = SizeConverter.class,
+            description = "Largest transfer the --measure-port endpoint serves (default: ${DEFAULT-VALUE}).")
+    long measureMaxBytes;
+
+    @Option(
+            names = "--measure-key",
+            paramLabel = "FILE",
+            split = ",",
+            description =
+                    "Public key (PEM) of a measurement endpoint whose signed bandwidth receipts count: the device.pub that"
+                            + " `prospector measure` names. Repeatable (or comma-separated in the config file).")
+    List<Path> measureKeys = new ArrayList<>();
+
+    @Option(
+            names = "--audit-every",
+            defaultValue = "1h",
+            converter = DurationConverter.class,
+            description =
+                    "How often a device that committed a plot is audited, at a random moment of each period (default: ${DEFAULT-VALUE}).")
+    Duration auditEvery;
+
+    @Option(
+            names = "--audit-leaves",
+            paramLabel = "K",
+            defaultValue = "8",
+            description = "Plot leaves an audit names, 1 to 16 (default: ${DEFAULT-VALUE}).")
+    int auditLeaves;
+
+    @Option(
+            names = "--audit-deadline",
+            defaultValue = "5s",
+            converter = DurationConverter.class,
+            description =
+                    "How long after its receipt an audit must be answered, by this verifier's clock; a later correct answer"
+                            + " is contained and audited again (default: ${DEFAULT-VALUE}).")
+    Duration auditDeadline;
+
+    @Option(
+            names = "--bandwidth-every",
+            defaultValue = "6h",
+            converter = DurationConverter.class,
+            description =
+                    "How often a device is asked a bandwidth test, when a measurement endpoint is trusted (default: ${DEFAULT-VALUE}).")
+    Duration bandwidthEvery;
+
+    @Option(
+            names = "--epoch",
+            defaultValue = "1h",
+            converter = DurationConverter.class,
+            description = "Length of a scoring and reward epoch, by this verifier's clock (default: ${DEFAULT-VALUE}).")
+    Duration epoch;
+
+    @Option(
+            names = "--uptime-max-gap",
+            defaultValue = "3m",
+            converter = DurationConverter.class,
+            description =
+                    "Longest gap between two reports of a device that still counts as up; set it above the boards' --interval"
+                            + " (default: ${DEFAULT-VALUE}).")
+    Duration uptimeMaxGap;
+
+    @Option(
+            names = "--storage-target",
+            paramLabel = "SIZE",
+            defaultValue = "1G",
+            converter = SizeConverter.class,
+            description = "Proven plot size that earns the full storage share of a score (default: ${DEFAULT-VALUE}).")
+    long storageTarget;
+
+    @Option(
+            names = "--reward-per-epoch",
+            paramLabel = "N",
+            defaultValue = "1000",
+            description = "Reward units of a perfect score in one epoch (default: ${DEFAULT-VALUE}).")
+    long rewardPerEpoch;
+
+    /** The proof-of-service settings these options describe. */
+    ServiceSettings proofs() {
+        List<byte[]> trusted = new ArrayList<>();
+        for (Path file : measureKeys) {
+            try {
+                trusted.add(DeviceKeys.readPublicKey(file));
+            } catch (KeyCustodyException e) {
+                throw new Failure("--measure-key: " + e.getMessage());
+            }
+        }
+        return new ServiceSettings(
+                auditEvery,
+                auditLeaves,
+                auditDeadline,
+                bandwidthEvery,
+                epoch,
+                uptimeMaxGap,
+                storageTarget,
+                rewardPerEpoch,
+                trusted,
+                measurePort,
+                measureBind,
+                measureMaxBytes);
+    }
+
     /** The settings these options describe. */
     VerifierWiring.Settings settings() {
         if (clockSkew.isZero() || clockSkew.compareTo(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) > 0) {
@@ -169,7 +297,8 @@ public final class VerifierCommand implements Callable<Integer> {
                 newDevicesPerMinute,
                 partitions,
                 Optional.ofNullable(clientId),
-                sessionExpiry);
+                sessionExpiry,
+                proofs());
     }
 
     @Override
@@ -209,6 +338,12 @@ public final class VerifierCommand implements Callable<Integer> {
             Signals.onHangUp(
                     () -> Logger.warn(
                             "SIGHUP: the verifier's settings take effect only after a restart (systemctl restart); nothing changed"));
+            verifier.measureEndpoint()
+                    .ifPresent(e -> Logger.info(
+                            "measurement endpoint {} (key {}); boards test against it with --measure-endpoint {}",
+                            e.url(),
+                            e.keyId(),
+                            e.url()));
             service.start();
             Logger.info(
                     "verifier for fleet {} started{}; reaching broker {} (retrying with backoff until it answers)",

@@ -93,6 +93,7 @@ class ModuleRulesTest {
                 .dependOnClassesThat()
                 .resideInAnyPackage(
                         "dev.prospector.agent.verifier..",
+                        "dev.prospector.agent.measure..",
                         "dev.prospector.agent.broker..",
                         "dev.prospector.agent.cli..",
                         "com.hivemq..")
@@ -104,7 +105,10 @@ class ModuleRulesTest {
     void theNetworkSideKnowsNothingOfTheBoardDaemonOrTheCommandLine() {
         noClasses()
                 .that()
-                .resideInAnyPackage("dev.prospector.agent.verifier..", "dev.prospector.agent.broker..")
+                .resideInAnyPackage(
+                        "dev.prospector.agent.verifier..",
+                        "dev.prospector.agent.measure..",
+                        "dev.prospector.agent.broker..")
                 .should()
                 .dependOnClassesThat()
                 .resideInAnyPackage(
@@ -210,6 +214,7 @@ class ModuleRulesTest {
             "dev.prospector.agent.transport",
             "dev.prospector.agent.cli",
             "dev.prospector.agent.verifier",
+            "dev.prospector.agent.measure",
             "dev.prospector.agent.common"
         }) {
             assertFalse(classes.stream().noneMatch(c -> c.getPackageName().equals(p)), "no classes imported from " + p);
