@@ -22,8 +22,9 @@ import picocli.CommandLine.Spec;
         name = "measure",
         mixinStandardHelpOptions = true,
         description = {
-            "Run a bandwidth measurement endpoint that boards test against and verifiers trust.",
-            "Plain HTTP; it counts and times the bytes itself and signs a receipt of each test with its own key."
+            "Run a bandwidth measurement endpoint for boards.",
+            "Boards test against it when a verifier asks (plain HTTP); it counts and times the bytes itself and signs"
+                    + " a receipt of each test with its own key, which verifiers trust with --measure-key."
         })
 public final class MeasureCommand implements Callable<Integer> {
     @Spec

@@ -55,7 +55,11 @@ import org.tinylog.Logger;
  * cannot answer the digest without receiving every byte (nor precompute it, nor share one download
  * between tests); the timer runs from just before the first byte is written to the arrival of the
  * digest, so a board that answers early fails the digest and one that answers late only lowers its
- * figure. Uploads are counted as they are read, from the first byte to the last. A receipt names
+ * figure. Uploads are counted as they are read, timed from the request's arrival (when its
+ * headers are read, before any of its body) to the last byte: bytes that waited in the socket's
+ * buffer before the handler ran are then read at once, which could only flatter an upload as large
+ * as that buffer, so the figure is capped by the verifier (1000 Mbit/s, and the board's own link
+ * speed) and boards upload several MiB. A receipt names
  * the device and the challenge nonce, so it cannot be moved to another device or another test (the
  * verifier checks both), and it is signed, so the board cannot edit it. What a board can do is
  * measure itself slowly, which only hurts it.
@@ -335,11 +339,11 @@ public final class MeasureEndpoint implements AutoCloseable {
                 throw new Refused(400, "Content-Length is not a number");
             }
         }
-        Session s = new Session(device, nonce, Direction.UP, 0, nanos.getAsLong());
+        long first = nanos.getAsLong(); // the request's arrival: never later than its first body byte's read
+        Session s = new Session(device, nonce, Direction.UP, 0, first);
         String id = open(s);
         long count = 0;
-        long first = 0;
-        long last = 0;
+        long last = first;
         try (InputStream in = x.getRequestBody()) {
             byte[] buf = new byte[CHUNK];
             while (true) {
@@ -351,9 +355,6 @@ public final class MeasureEndpoint implements AutoCloseable {
                     continue;
                 }
                 last = nanos.getAsLong();
-                if (count == 0) {
-                    first = last;
-                }
                 count += n;
                 if (count > settings.maxBytes()) {
                     throw new Refused(413, "an upload is at most " + settings.maxBytes() + " bytes");
@@ -365,7 +366,7 @@ public final class MeasureEndpoint implements AutoCloseable {
         if (count == 0) {
             throw new Refused(400, "an upload needs a body");
         }
-        // The time from the first byte read to the last: at least the read of one chunk.
+        // From the request's arrival to the last byte read.
         signed(x, s, count, Math.max(last - first, 1_000));
     }
 
