@@ -159,13 +159,15 @@ class ModuleRulesTest {
     }
 
     @Test
-    void thereAreNoCyclesBetweenThePackagesOfHardwareOrAttest() {
-        // One slice per package, the top-level one included: hardware, hardware.board, hardware.io, attest.
+    void thereAreNoCyclesBetweenThePackagesOfHardwareAttestOrTheLedger() {
+        // One slice per package, the top-level one included: hardware, hardware.board, hardware.io,
+        // attest, ledger and its sub-packages.
         slices().matching("dev.prospector.(**)")
                 .should()
                 .beFreeOfCycles()
                 .because("hardware's readers use the Pi4J side (hardware.io) and both use hardware.board, never back")
-                .check(classes.that(resideInAnyPackage("dev.prospector.hardware..", "dev.prospector.attest..")));
+                .check(classes.that(resideInAnyPackage(
+                        "dev.prospector.hardware..", "dev.prospector.attest..", "dev.prospector.ledger..")));
     }
 
     @Test
