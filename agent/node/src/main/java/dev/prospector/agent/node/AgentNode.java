@@ -12,6 +12,7 @@ import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.Sha256;
 import dev.prospector.attest.SignedReport;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.board.BoardInfo;
@@ -19,8 +20,6 @@ import dev.prospector.hardware.io.BoardIo;
 import dev.prospector.hardware.io.LedPattern;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -486,6 +485,7 @@ public final class AgentNode implements AutoCloseable {
                 rejected.get(),
                 publishes.get(),
                 receiptsRefused.get(),
+                receiptsUnmatched.get(),
                 !verifiers.isEmpty());
     }
 
@@ -586,7 +586,7 @@ public final class AgentNode implements AutoCloseable {
         for (OutboxJournal.Entry entry : head) {
             InFlight f = inFlight.get(entry.id());
             if (f == null) {
-                f = new InFlight(entry.seq(), sha256(entry.report()));
+                f = new InFlight(entry.seq(), Sha256.of(entry.report()));
                 inFlight.put(entry.id(), f);
                 idByHash.put(ByteBuffer.wrap(f.hash), entry.id());
             } else if (f.publishing
@@ -637,14 +637,6 @@ public final class AgentNode implements AutoCloseable {
             }
         }
         kick();
-    }
-
-    private static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every JDK", e);
-        }
     }
 
     private void publishBirth() {

@@ -13,6 +13,9 @@ package dev.prospector.agent.node;
  * @param rejected reports a trusted verifier refused for good (they left the outbox)
  * @param publishes reports published, counting every re-send
  * @param receiptsRefused messages on the receipt topic that were not receipts signed by a trusted verifier
+ * @param receiptsUnmatched receipts signed by a trusted verifier that named no report in flight (an
+ *     answer to a copy sent again, one that came after its report left the outbox, or one whose seq
+ *     differs from the report's)
  * @param endToEnd whether delivery is confirmed by signed receipts (true) or by the broker (false)
  */
 public record NodeStats(
@@ -25,4 +28,5 @@ public record NodeStats(
         long rejected,
         long publishes,
         long receiptsRefused,
+        long receiptsUnmatched,
         boolean endToEnd) {}
