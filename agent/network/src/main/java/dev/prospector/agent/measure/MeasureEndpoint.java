@@ -301,14 +301,17 @@ public final class MeasureEndpoint implements AutoCloseable {
                     throw new IllegalStateException("AES/CTR failed", e);
                 }
                 sha.update(out, 0, n);
-                body.write(out, 0, n);
                 left -= n;
+                if (left == 0) {
+                    // Known before the last byte leaves: the board may answer the moment it arrives.
+                    s.digest = sha.digest();
+                }
+                body.write(out, 0, n);
             }
         } catch (IOException e) {
             close(id);
             throw e;
         }
-        s.digest = sha.digest();
     }
 
     private void finishDownload(HttpExchange x, String id) throws IOException, Refused {
