@@ -1,5 +1,7 @@
 package dev.prospector.agent.node;
 
+import dev.prospector.agent.pos.PlotStore;
+
 /**
  * What an agent has done since it started.
  *
@@ -14,6 +16,9 @@ package dev.prospector.agent.node;
  * @param publishes reports published, counting every re-send
  * @param receiptsRefused messages on the receipt topic that were not receipts signed by a trusted verifier
  * @param endToEnd whether delivery is confirmed by signed receipts (true) or by the broker (false)
+ * @param plot how far plotting has come (percent, MiB/s, time left), or why it stopped
+ * @param auditsAnswered storage audits answered with openings
+ * @param bandwidthTests bandwidth tests run (whether or not an endpoint answered)
  */
 public record NodeStats(
         long made,
@@ -25,4 +30,7 @@ public record NodeStats(
         long rejected,
         long publishes,
         long receiptsRefused,
-        boolean endToEnd) {}
+        boolean endToEnd,
+        PlotStore.Progress plot,
+        long auditsAnswered,
+        long bandwidthTests) {}
