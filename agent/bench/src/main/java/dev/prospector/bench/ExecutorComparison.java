@@ -1,7 +1,7 @@
 package dev.prospector.bench;
 
 import dev.prospector.agent.common.Failure;
-import dev.prospector.ledger.BlockStmExecutor;
+import dev.prospector.bench.stm.BlockStmExecutor;
 import dev.prospector.ledger.ExecutionPlan;
 import dev.prospector.ledger.ParallelBlockExecutor;
 import dev.prospector.ledger.SequentialBlockExecutor;

@@ -2,6 +2,7 @@ package dev.prospector.ledger;
 
 // In the ledger's package (from the bench module) to measure its package-private parts.
 
+import dev.prospector.bench.stm.BlockStmExecutor;
 import java.io.PrintStream;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;

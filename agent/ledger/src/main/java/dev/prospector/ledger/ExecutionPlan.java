@@ -126,6 +126,110 @@ public final class ExecutionPlan {
         return txs.length;
     }
 
+    // The executor's view of the plan, for executors outside this package (agent/bench's
+    // Block-STM): the declared access sets, the slots' values, one transaction run on values the
+    // executor keeps itself, and the writes back. The ledger's own executors use the fields.
+
+    /** Block-local account slots: every slot index is below this. */
+    public int slots() {
+        return slots;
+    }
+
+    /** Slot of transaction {@code i}'s sender. */
+    public int senderSlot(int i) {
+        return from[i];
+    }
+
+    /** Slot of transaction {@code i}'s recipient (the sender's own for a self-transfer), or -1 when it has none. */
+    public int recipientSlot(int i) {
+        return to[i];
+    }
+
+    /** A slot's balance: the shard's value before the block until an executor writes the slot. */
+    public long balance(int slot) {
+        return bal[slot];
+    }
+
+    /** A slot's stake, as {@link #balance}. */
+    public long stake(int slot) {
+        return stk[slot];
+    }
+
+    /** A slot's nonce, as {@link #balance}. */
+    public long nonce(int slot) {
+        return non[slot];
+    }
+
+    /** Sets a slot's values after execution and marks it written, so that {@link #commit} writes it. */
+    public void write(int slot, long balance, long stake, long nonce) {
+        bal[slot] = balance;
+        stk[slot] = stake;
+        non[slot] = nonce;
+        written[slot] = true;
+    }
+
+    /**
+     * Runs transaction {@code i} on the account values in {@code s} instead of the plan's slots:
+     * the sender's at index 0 and, when the transaction has a recipient other than its sender, the
+     * recipient's at index 1. Records the outcome as transaction {@code i}'s (a later run of the
+     * same transaction replaces it) and leaves in {@code s} the values after it, which of them
+     * changed, and its fee and reward. Touches neither the slots nor the block's deltas. Each
+     * thread needs its own {@code s}; runs of distinct transactions may be concurrent.
+     */
+    public void applyTo(int i, Scratch s) {
+        int r = to[i];
+        int recipient = r < 0 ? -1 : r == from[i] ? 0 : 1;
+        s.written[0] = false;
+        s.written[1] = false;
+        s.deltas.fee = 0;
+        s.deltas.supply = 0;
+        s.deltas.overflow = false;
+        outcomes[i] = TxRules.apply(txs[i], 0, recipient, s.bal, s.stk, s.non, s.written, rewardKey, s.deltas);
+    }
+
+    /** One transaction's account values outside the plan, for {@link #applyTo}: index 0 sender, 1 recipient. */
+    public static final class Scratch {
+        final long[] bal = new long[2];
+        final long[] stk = new long[2];
+        final long[] non = new long[2];
+        final boolean[] written = new boolean[2];
+        final TxRules.Deltas deltas = new TxRules.Deltas();
+
+        /** Sets the values at {@code k} (0 or 1) before a run. */
+        public void set(int k, long balance, long stake, long nonce) {
+            bal[k] = balance;
+            stk[k] = stake;
+            non[k] = nonce;
+        }
+
+        public long balance(int k) {
+            return bal[k];
+        }
+
+        public long stake(int k) {
+            return stk[k];
+        }
+
+        public long nonce(int k) {
+            return non[k];
+        }
+
+        /** Whether the last run changed the values at {@code k}. */
+        public boolean written(int k) {
+            return written[k];
+        }
+
+        /** The last run's fee (to the fee pool); 0 when it failed. */
+        public long fee() {
+            return deltas.fee;
+        }
+
+        /** The last run's reward (new supply); 0 when it failed. */
+        public long supply() {
+            return deltas.supply;
+        }
+    }
+
     /** Account number to block-local slot: open addressing sized for the block, no boxing. */
     private static final class SlotMap {
         private final int[] keys;
@@ -200,8 +304,11 @@ public final class ExecutionPlan {
         return deltaOverflow;
     }
 
-    /** Adds one worker's delta sums; sums of non-negative terms, so the order never matters. */
-    void addDeltas(long fee, long supply, boolean overflow) {
+    /**
+     * Adds one worker's delta sums; sums of non-negative terms, so the order never matters. An
+     * executor that sums them itself passes {@code overflow} when a partial sum passed 2^63-1.
+     */
+    public void addDeltas(long fee, long supply, boolean overflow) {
         try {
             feeDelta = Math.addExact(feeDelta, fee);
             supplyDelta = Math.addExact(supplyDelta, supply);

@@ -44,7 +44,11 @@ public final class Genesis {
     private final long[] stakes;
     private final Path file;
     private final long offset;
-    private byte[] hash;
+    /**
+     * SHA-256 of the encoding, computed in the constructor: a final field is safely published with
+     * the object, where a lazily filled cache read by several threads without synchronisation is not.
+     */
+    private final byte[] hash;
 
     public Genesis(LedgerParams params, long timeMillis, byte[] addrs, long[] balances, long[] stakes) {
         if (addrs.length != balances.length * Address.SIZE || balances.length != stakes.length) {
@@ -58,6 +62,7 @@ public final class Genesis {
         this.stakes = stakes;
         this.file = null;
         this.offset = 0;
+        this.hash = digest(); // last: it reads every field above
     }
 
     private Genesis(LedgerParams params, long timeMillis, int count, Path file, long offset, byte[] hash) {
@@ -91,16 +96,18 @@ public final class Genesis {
 
     /** The genesis hash: parent of block 1. */
     public byte[] hash() {
-        if (hash == null) {
-            MessageDigest md = Sha256.newDigest();
-            try (OutputStream sink = new DigestOutputStream(OutputStream.nullOutputStream(), md)) {
-                write(sink);
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-            hash = md.digest();
-        }
         return hash.clone();
+    }
+
+    /** Hashes the encoding of an in-memory genesis (a file's is hashed as it is read). */
+    private byte[] digest() {
+        MessageDigest md = Sha256.newDigest();
+        try (OutputStream sink = new DigestOutputStream(OutputStream.nullOutputStream(), md)) {
+            write(sink);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return md.digest();
     }
 
     /** Receives one genesis account. */

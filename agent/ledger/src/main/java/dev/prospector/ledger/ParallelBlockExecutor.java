@@ -38,18 +38,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * never join two lanes: a block where every transaction pays a fee still runs fully in parallel.
  *
  * <h2>Why lanes and not Block-STM: measured</h2>
- * {@link BlockStmExecutor} (multi-version memory, optimistic execution, validation, re-execution)
- * needs no declared access sets and pays for it with a versioned write, a read record and a
- * validation per transaction. Our transactions declare their sets exactly and execute in 25-80 ns
- * once their accounts are in slots, so that bookkeeping costs several times the execution itself.
- * Execution step alone, 10,000 transfers on a 1M-account shard, 2 threads, low / medium / full
- * contention (tools.ExecutorComparison, medians, loaded 2-core machine): sequential 0.77 / 0.39 /
- * 0.24 ms, lanes 1.23 / 1.41 / 0.71 ms, Block-STM 4.96 / 3.67 / 2.45 ms. Lanes win over Block-STM
- * at every level and never abort. Neither beats the sequential loop on this step for transfers:
- * the step is under 1% of a block, and the block-level speed-up comes from the phases around it
- * (signatures and decoding, account lookups, the state root), which all run on the pool. When
- * every transaction touches one account the block is one lane: sequential plus the union-find
- * pass.
+ * Block-STM ({@code BlockStmExecutor} in agent/bench: multi-version memory, optimistic execution,
+ * validation, re-execution) needs no declared access sets and pays for it with a versioned write, a
+ * read record and a validation per transaction. Our transactions declare their sets exactly and
+ * execute in 25-80 ns once their accounts are in slots, so that bookkeeping costs several times the
+ * execution itself. Execution step alone, 10,000 transfers on a 1M-account shard, 2 threads, low /
+ * medium / full contention ({@code prospector bench executor compare}, medians, loaded 2-core
+ * machine): sequential 0.77 / 0.39 / 0.24 ms, lanes 1.23 / 1.41 / 0.71 ms, Block-STM 4.96 / 3.67 /
+ * 2.45 ms. Lanes win over Block-STM at every level and never abort. Neither beats the sequential
+ * loop on this step for transfers: the step is under 1% of a block, and the block-level speed-up
+ * comes from the phases around it (signatures and decoding, account lookups, the state root), which
+ * all run on the pool. When every transaction touches one account the block is one lane: sequential
+ * plus the union-find pass.
  *
  * <h2>Measured</h2>
  * docs/LEDGER.md, "Benchmark": per 10,000-transfer block on 1M accounts, the state root is ~85% of

@@ -1,6 +1,6 @@
 package dev.prospector.bench.jmh;
 
-import dev.prospector.ledger.BlockStmExecutor;
+import dev.prospector.bench.stm.BlockStmExecutor;
 import dev.prospector.ledger.BlockValidator;
 import dev.prospector.ledger.BlockVerdict;
 import dev.prospector.ledger.Chain;

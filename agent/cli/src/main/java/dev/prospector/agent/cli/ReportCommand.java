@@ -2,6 +2,7 @@ package dev.prospector.agent.cli;
 
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.node.AgentWiring;
+import dev.prospector.attest.AtomicFiles;
 import dev.prospector.attest.ChainState;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.KeyCustodyException;
@@ -12,7 +13,6 @@ import dev.prospector.hardware.BoardSelection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -112,17 +112,10 @@ public final class ReportCommand implements Callable<Integer> {
         }
     }
 
+    /** Writes the report file atomically ({@link AtomicFiles}), {@code rw-------}. */
     static void writeAtomically(Path file, byte[] bytes) {
-        Path target = file.toAbsolutePath();
         try {
-            Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-            try {
-                Files.write(tmp, bytes);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.write(file.toAbsolutePath(), bytes, AtomicFiles.OWNER_ONLY);
         } catch (IOException e) {
             throw new Failure(
                     "cannot write " + file + ": " + e.getMessage() + " (check the folder exists and is writable)");

@@ -1,5 +1,7 @@
 package dev.prospector.agent.logging;
 
+import java.util.HexFormat;
+
 /**
  * Text that may come from the network (a receipt's detail, a topic, a device's model string) made
  * safe to print as part of one line: every control character is written as an escape, so a
@@ -9,7 +11,7 @@ package dev.prospector.agent.logging;
  * Everything else, backslashes included, is kept as it is.
  */
 public final class SafeText {
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final HexFormat HEX = HexFormat.of();
 
     private SafeText() {}
 
@@ -34,13 +36,9 @@ public final class SafeText {
             } else if (c == '\t') {
                 b.append("\\t");
             } else if (c < 0x80) {
-                b.append("\\x").append(HEX[c >> 4]).append(HEX[c & 0xf]);
+                b.append("\\x").append(HEX.toHexDigits((byte) c));
             } else {
-                b.append("\\u")
-                        .append(HEX[c >> 12])
-                        .append(HEX[(c >> 8) & 0xf])
-                        .append(HEX[(c >> 4) & 0xf])
-                        .append(HEX[c & 0xf]);
+                b.append("\\u").append(HEX.toHexDigits(c));
             }
         }
         return b.toString();

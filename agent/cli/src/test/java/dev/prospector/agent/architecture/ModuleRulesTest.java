@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The dependency rules of docs/ARCHITECTURE.md, checked on the compiled classes of the board's
  * class path (this module's and those it depends on): evidence, hardware and the ledger know no
- * MQTT and no command line; only the command line knows picocli; no benchmark is on the board's
- * class path.
+ * MQTT and no command line; only the command line knows picocli; no benchmark, and no Block-STM
+ * (which only the benchmarks run), is on the board's class path.
  */
 class ModuleRulesTest {
     private static JavaClasses classes;
@@ -161,13 +161,15 @@ class ModuleRulesTest {
     }
 
     @Test
-    void thereAreNoCyclesBetweenThePackagesOfHardwareOrAttest() {
-        // One slice per package, the top-level one included: hardware, hardware.board, hardware.io, attest.
+    void thereAreNoCyclesBetweenThePackagesOfHardwareAttestOrTheLedger() {
+        // One slice per package, the top-level one included: hardware, hardware.board, hardware.io,
+        // attest, ledger and its sub-packages.
         slices().matching("dev.prospector.(**)")
                 .should()
                 .beFreeOfCycles()
                 .because("hardware's readers use the Pi4J side (hardware.io) and both use hardware.board, never back")
-                .check(classes.that(resideInAnyPackage("dev.prospector.hardware..", "dev.prospector.attest..")));
+                .check(classes.that(resideInAnyPackage(
+                        "dev.prospector.hardware..", "dev.prospector.attest..", "dev.prospector.ledger..")));
     }
 
     @Test
@@ -197,6 +199,20 @@ class ModuleRulesTest {
                                 .map(c -> c.getName())
                                 .toList());
         assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.bench.BenchCommand"));
+    }
+
+    @Test
+    void blockStmIsInTheBenchmarksNotTheLedger() {
+        // Only the benchmarks run Block-STM: it lives in agent/bench (dev.prospector.bench.stm).
+        assertTrue(
+                classes.stream().noneMatch(c -> c.getName().contains("BlockStm")),
+                () -> "Block-STM classes on the board's class path: "
+                        + classes.stream()
+                                .filter(c -> c.getName().contains("BlockStm"))
+                                .map(c -> c.getName())
+                                .toList());
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.ledger.BlockStmExecutor"));
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.bench.stm.BlockStmExecutor"));
     }
 
     @Test

@@ -2,16 +2,15 @@ package dev.prospector.agent.verifier;
 
 import dev.prospector.agent.common.StorageFailure;
 import dev.prospector.attest.Appraiser.AcceptedEntry;
+import dev.prospector.attest.AtomicFiles;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.Limits;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -159,7 +158,7 @@ public final class AcceptedLog implements AutoCloseable {
             Scan scan = scan(Files.exists(file) ? Files.readAllBytes(file) : new byte[0]);
             if (!scan.damaged().isEmpty()) {
                 Path aside = file.resolveSibling(file.getFileName() + CORRUPT + System.currentTimeMillis());
-                Files.move(file, aside);
+                Files.move(file, aside); // a rename to a new name, not a replace: no AtomicFiles
                 throw new DamagedException(
                         "the verifier's accepted log " + file + " is damaged (" + describe(scan.damaged())
                                 + ", with valid records after it); moved it to " + aside
@@ -268,6 +267,7 @@ public final class AcceptedLog implements AutoCloseable {
         writeCompacted(file, all);
         for (Path source : sources) {
             if (!source.equals(file)) {
+                // A rename to a new name, not a replace: no AtomicFiles.
                 Files.move(source, source.resolveSibling(source.getFileName() + SALVAGED));
             }
         }
@@ -492,10 +492,13 @@ public final class AcceptedLog implements AutoCloseable {
         }
     }
 
+    /**
+     * Replaces {@code file} with {@code kept} atomically ({@link AtomicFiles}: temp file, sync,
+     * rename, sync directory), readable by the service's user only, as the service's
+     * {@code UMask=0077} makes every file in its state dir.
+     */
     private static void writeCompacted(Path file, List<AcceptedEntry> kept) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".compact");
-        try (FileChannel out = FileChannel.open(
-                tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        AtomicFiles.write(file, AtomicFiles.OWNER_ONLY, out -> {
             out.write(ByteBuffer.wrap(MAGIC));
             for (AcceptedEntry e : kept) {
                 ByteBuffer b = encode(e);
@@ -503,18 +506,7 @@ public final class AcceptedLog implements AutoCloseable {
                     out.write(b);
                 }
             }
-            out.force(true);
-        }
-        try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-        try (FileChannel dir = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException e) {
-            Logger.debug("cannot sync directory of {}: {}", file, e.getMessage());
-        }
+        });
     }
 
     static ByteBuffer encode(AcceptedEntry e) {

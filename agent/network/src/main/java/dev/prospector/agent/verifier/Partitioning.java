@@ -1,8 +1,7 @@
 package dev.prospector.agent.verifier;
 
+import dev.prospector.attest.Sha256;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * How verifiers of one group split the devices: device {@code d} belongs to partition
@@ -47,13 +46,9 @@ public record Partitioning(String group, int index, int count) {
 
     /** The partition that owns a device. */
     public int owner(String device) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(device.getBytes(StandardCharsets.UTF_8));
-            long v = ((h[0] & 0xffL) << 24) | ((h[1] & 0xffL) << 16) | ((h[2] & 0xffL) << 8) | (h[3] & 0xffL);
-            return (int) (v % count);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        byte[] h = Sha256.of(device.getBytes(StandardCharsets.UTF_8));
+        long v = ((h[0] & 0xffL) << 24) | ((h[1] & 0xffL) << 16) | ((h[2] & 0xffL) << 8) | (h[3] & 0xffL);
+        return (int) (v % count);
     }
 
     public boolean owns(String device) {

@@ -1,15 +1,10 @@
 package dev.prospector.agent.verifier;
 
+import dev.prospector.attest.AtomicFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 
 /**
@@ -41,9 +36,9 @@ public final class VerifierClientId {
     }
 
     /**
-     * The client id kept in {@code file}, or a new random one written there first (temporary file,
-     * fsync, rename). A kept id is used as it is, whatever its prefix, so that a renamed group does
-     * not orphan the session.
+     * The client id kept in {@code file}, or a new random one written there first (atomically,
+     * see {@link AtomicFiles}). A kept id is used as it is, whatever its prefix, so that a renamed
+     * group does not orphan the session.
      *
      * @throws IOException when the file cannot be read or written, or does not hold a usable id
      */
@@ -58,27 +53,7 @@ public final class VerifierClientId {
             return id;
         }
         String id = random(prefix);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(
-                tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            out.write(ByteBuffer.wrap((id + "\n").getBytes(StandardCharsets.US_ASCII)));
-            out.force(true);
-        }
-        try {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException e) {
-            // not a POSIX file system
-        }
-        try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-        try (FileChannel dir = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException e) {
-            // best effort: the id is made again if it is lost
-        }
+        AtomicFiles.write(file, (id + "\n").getBytes(StandardCharsets.US_ASCII), AtomicFiles.OWNER_ONLY);
         return id;
     }
 }

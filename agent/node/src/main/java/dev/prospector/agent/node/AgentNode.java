@@ -16,6 +16,7 @@ import dev.prospector.attest.Receipt;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
 import dev.prospector.attest.ServiceEvidence;
+import dev.prospector.attest.Sha256;
 import dev.prospector.attest.SignedReport;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.Snapshot;
@@ -24,8 +25,6 @@ import dev.prospector.hardware.io.BoardIo;
 import dev.prospector.hardware.io.LedPattern;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -728,6 +727,7 @@ public final class AgentNode implements AutoCloseable {
                 rejected.get(),
                 publishes.get(),
                 receiptsRefused.get(),
+                receiptsUnmatched.get(),
                 !verifiers.isEmpty(),
                 plot.progress(),
                 auditsAnswered.get(),
@@ -836,7 +836,7 @@ public final class AgentNode implements AutoCloseable {
         for (OutboxJournal.Entry entry : head) {
             InFlight f = inFlight.get(entry.id());
             if (f == null) {
-                f = new InFlight(entry.seq(), sha256(entry.report()));
+                f = new InFlight(entry.seq(), Sha256.of(entry.report()));
                 inFlight.put(entry.id(), f);
                 idByHash.put(ByteBuffer.wrap(f.hash), entry.id());
             } else if (f.publishing
@@ -887,14 +887,6 @@ public final class AgentNode implements AutoCloseable {
             }
         }
         kick();
-    }
-
-    private static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every JDK", e);
-        }
     }
 
     private void publishBirth() {

@@ -16,6 +16,7 @@ import dev.prospector.attest.ChainState;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.KeyCustodyException;
 import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.Sha256;
 import dev.prospector.hardware.Board;
 import dev.prospector.hardware.BoardConfig;
 import dev.prospector.hardware.BoardSelection;
@@ -35,8 +36,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -632,16 +631,11 @@ public final class AgentWiring {
 
     /** SHA-256 over the effective settings, one per line: what the report's config hash claims. */
     public static byte[] configHash(String... settings) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (String s : settings) {
-                sha.update(s.getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) '\n');
-            }
-            return sha.digest();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        StringBuilder lines = new StringBuilder();
+        for (String s : settings) {
+            lines.append(s).append('\n');
         }
+        return Sha256.of(lines.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     public static String requireFleet(String fleet) {

@@ -15,6 +15,9 @@ import dev.prospector.agent.pos.PlotStore;
  * @param rejected reports a trusted verifier refused for good (they left the outbox)
  * @param publishes reports published, counting every re-send
  * @param receiptsRefused messages on the receipt topic that were not receipts signed by a trusted verifier
+ * @param receiptsUnmatched receipts signed by a trusted verifier that named no report in flight (an
+ *     answer to a copy sent again, one that came after its report left the outbox, or one whose seq
+ *     differs from the report's)
  * @param endToEnd whether delivery is confirmed by signed receipts (true) or by the broker (false)
  * @param plot how far plotting has come (percent, MiB/s, time left), or why it stopped
  * @param auditsAnswered storage audits answered with openings
@@ -30,6 +33,7 @@ public record NodeStats(
         long rejected,
         long publishes,
         long receiptsRefused,
+        long receiptsUnmatched,
         boolean endToEnd,
         PlotStore.Progress plot,
         long auditsAnswered,

@@ -1,17 +1,15 @@
 package dev.prospector.agent.outbox;
 
 import dev.prospector.agent.common.StorageFailure;
+import dev.prospector.attest.AtomicFiles;
+import dev.prospector.attest.Sha256;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -190,7 +188,7 @@ public final class OutboxJournal implements AutoCloseable {
         }
         long id = nextId++;
         writeRecord(REPORT, id, reportData(seq, chain, report), true);
-        last = new Appended(seq, Optional.of(chain.clone()), sha256(report));
+        last = new Appended(seq, Optional.of(chain.clone()), Sha256.of(report));
         pending.put(id, new Pending(seq, chain.clone(), report));
         pendingBytes += report.length;
         return id;
@@ -422,7 +420,7 @@ public final class OutboxJournal implements AutoCloseable {
                     Pending old = pending.put(id, new Pending(seq, chain, report));
                     pendingBytes += report.length - (old == null ? 0 : old.report().length);
                     last = new Appended(
-                            seq, rec.type() == REPORT ? Optional.of(chain) : Optional.empty(), sha256(report));
+                            seq, rec.type() == REPORT ? Optional.of(chain) : Optional.empty(), Sha256.of(report));
                     nextId = Math.max(nextId, id + 1);
                 }
                 case DELIVERED -> {
@@ -541,7 +539,7 @@ public final class OutboxJournal implements AutoCloseable {
     private void moveAside(String suffix, String why) throws IOException {
         Path aside = file.resolveSibling(file.getFileName() + "." + suffix + "-" + System.currentTimeMillis());
         channel.close();
-        Files.move(file, aside);
+        Files.move(file, aside); // a rename to a new name, not a replace: no AtomicFiles
         setAside = Optional.of(aside);
         Logger.error("outbox journal {} {}; moved it to {} and started a new one", file, why, aside);
         channel = FileChannel.open(
@@ -582,36 +580,34 @@ public final class OutboxJournal implements AutoCloseable {
         compact();
     }
 
-    /** Rewrites the file to what is live (temp file, sync, rename, sync directory). */
+    /**
+     * Rewrites the file to what is live, replacing it atomically ({@link AtomicFiles}: temp file,
+     * sync, rename, sync directory) by a file only the service's user can read, as the service's
+     * {@code UMask=0077} makes every file in its state dir. The journal's own channel is closed
+     * before the rename: not every platform renames over an open file.
+     */
     private void compact() {
-        Path tmp = file.resolveSibling(file.getFileName() + ".compact");
-        try (FileChannel out = FileChannel.open(
-                tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            long written = 0;
-            written += writeTo(out, ByteBuffer.wrap(MAGIC));
-            written += writeTo(out, encode(OWNER, nextId, owner.getBytes(StandardCharsets.US_ASCII)));
-            if (losses.count() > 0) {
-                written += writeTo(out, encode(LOSSES, losses.count(), lossData(losses)));
-            }
-            for (Map.Entry<Long, Pending> e : pending.entrySet()) {
-                Pending p = e.getValue();
-                written += writeTo(out, encode(REPORT, e.getKey(), reportData(p.seq(), p.chain(), p.report())));
-            }
-            if (last != null) {
-                byte[] chain = last.chain().orElse(new byte[0]);
-                byte[] data = Arrays.copyOf(last.sha256(), 32 + chain.length);
-                System.arraycopy(chain, 0, data, 32, chain.length);
-                written += writeTo(out, encode(LAST, last.seq(), data));
-            }
-            out.force(true);
-            channel.close();
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            syncDirectory(file.toAbsolutePath().getParent());
+        try {
+            AtomicFiles.write(file, AtomicFiles.OWNER_ONLY, out -> {
+                writeTo(out, ByteBuffer.wrap(MAGIC));
+                writeTo(out, encode(OWNER, nextId, owner.getBytes(StandardCharsets.US_ASCII)));
+                if (losses.count() > 0) {
+                    writeTo(out, encode(LOSSES, losses.count(), lossData(losses)));
+                }
+                for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+                    Pending p = e.getValue();
+                    writeTo(out, encode(REPORT, e.getKey(), reportData(p.seq(), p.chain(), p.report())));
+                }
+                if (last != null) {
+                    byte[] chain = last.chain().orElse(new byte[0]);
+                    byte[] data = Arrays.copyOf(last.sha256(), 32 + chain.length);
+                    System.arraycopy(chain, 0, data, 32, chain.length);
+                    writeTo(out, encode(LAST, last.seq(), data));
+                }
+                channel.close();
+            });
             channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            long written = channel.size();
             fileBytes = written;
             bytesWritten += written;
         } catch (IOException e) {
@@ -619,12 +615,10 @@ public final class OutboxJournal implements AutoCloseable {
         }
     }
 
-    private static long writeTo(FileChannel out, ByteBuffer record) throws IOException {
-        long n = 0;
+    private static void writeTo(FileChannel out, ByteBuffer record) throws IOException {
         while (record.hasRemaining()) {
-            n += out.write(record);
+            out.write(record);
         }
-        return n;
     }
 
     private static byte[] reportData(long seq, byte[] chain, byte[] report) {
@@ -650,27 +644,10 @@ public final class OutboxJournal implements AutoCloseable {
         return buf.flip();
     }
 
-    private static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     private static byte[] lossData(Losses l) {
         return ByteBuffer.allocate(16)
                 .putLong(l.firstSeq())
                 .putLong(l.lastSeq())
                 .array();
-    }
-
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException e) {
-            // Some filesystems cannot sync a directory; the rename is still atomic.
-            Logger.debug("cannot fsync directory {}: {}", dir, e.getMessage());
-        }
     }
 }

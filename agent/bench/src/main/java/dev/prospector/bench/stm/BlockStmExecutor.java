@@ -1,6 +1,11 @@
-package dev.prospector.ledger;
+package dev.prospector.bench.stm;
 
+import dev.prospector.ledger.ExecutionPlan;
+import dev.prospector.ledger.ParallelBlockExecutor;
+import dev.prospector.ledger.SequentialBlockExecutor;
+import dev.prospector.ledger.ShardExecutor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -11,8 +16,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Block-STM (Gelashvili et al., "Block-STM: Scaling Blockchain Execution by Turning Ordering Curse
- * to a Performance Blessing", PPoPP 2023), kept beside {@link ParallelBlockExecutor} so that the
- * choice between them is a measurement, not a belief (docs/LEDGER.md).
+ * to a Performance Blessing", PPoPP 2023), kept for comparison with the ledger's
+ * {@link ParallelBlockExecutor} so that the choice between them is a measurement, not a belief
+ * (docs/LEDGER.md). Only the benchmarks use it ({@code bench executor --executor block-stm},
+ * {@code bench executor compare}, {@code ShardExecutorBenchmark}), so it lives here, in agent/bench,
+ * which never ships on a board.
  *
  * <h2>Algorithm</h2>
  * Transactions execute optimistically against a multi-version memory: for every account slot, one
@@ -37,6 +45,17 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * lower index first. The multi-version index uses the slots the plan derived from the
  * transactions, which is where our transactions' declared access sets make this simpler than a
  * general-purpose Block-STM (no concurrent map per location).
+ *
+ * <h2>What it uses of the ledger</h2>
+ * Only public API: {@link ShardExecutor} (open, not sealed, for this class), the reference
+ * {@link SequentialBlockExecutor} for one thread, and the executor view of {@link ExecutionPlan}
+ * that was made public for it and is kept to what an executor outside the package needs: the
+ * declared access sets ({@code slots}, {@code senderSlot}, {@code recipientSlot}), a slot's values
+ * before the block ({@code balance}, {@code stake}, {@code nonce}), one transaction run on values
+ * the executor keeps itself ({@code applyTo} with an {@link ExecutionPlan.Scratch}, which records
+ * the outcome and reports the fee and reward), and the writes back ({@code write},
+ * {@code addDeltas}). The state transition itself ({@code TxRules}) and the plan's arrays stay
+ * package-private: this class never sees a rule, only values in and values out.
  */
 public final class BlockStmExecutor implements ShardExecutor {
     private static final int READY = 0;
@@ -131,26 +150,30 @@ public final class BlockStmExecutor implements ShardExecutor {
         Run(ExecutionPlan p) {
             this.p = p;
             n = p.size();
-            int slots = p.slots;
+            int slots = p.slots();
             slotStart = new int[slots + 1];
             posFrom = new int[n];
             posTo = new int[n];
             for (int i = 0; i < n; i++) {
-                slotStart[p.from[i] + 1]++;
-                if (p.to[i] >= 0 && p.to[i] != p.from[i]) {
-                    slotStart[p.to[i] + 1]++;
+                int from = p.senderSlot(i);
+                int to = p.recipientSlot(i);
+                slotStart[from + 1]++;
+                if (to >= 0 && to != from) {
+                    slotStart[to + 1]++;
                 }
             }
             for (int s = 0; s < slots; s++) {
                 slotStart[s + 1] += slotStart[s];
             }
-            int[] fill = java.util.Arrays.copyOf(slotStart, slots);
+            int[] fill = Arrays.copyOf(slotStart, slots);
             entryTx = new int[slotStart[slots]];
             for (int i = 0; i < n; i++) {
-                posFrom[i] = fill[p.from[i]]++;
+                int from = p.senderSlot(i);
+                int to = p.recipientSlot(i);
+                posFrom[i] = fill[from]++;
                 entryTx[posFrom[i]] = i;
-                if (p.to[i] >= 0 && p.to[i] != p.from[i]) {
-                    posTo[i] = fill[p.to[i]]++;
+                if (to >= 0 && to != from) {
+                    posTo[i] = fill[to]++;
                     entryTx[posTo[i]] = i;
                 } else {
                     posTo[i] = -1;
@@ -175,11 +198,7 @@ public final class BlockStmExecutor implements ShardExecutor {
 
         /** Per-worker scratch: the transaction's local view and the last read's result. */
         private final class Worker {
-            final long[] bal = new long[2];
-            final long[] stk = new long[2];
-            final long[] non = new long[2];
-            final boolean[] written = new boolean[2];
-            final TxRules.Deltas d = new TxRules.Deltas();
+            final ExecutionPlan.Scratch local = new ExecutionPlan.Scratch();
             int foundTx;
             int foundInc;
             Version found;
@@ -204,21 +223,17 @@ public final class BlockStmExecutor implements ShardExecutor {
                 return -1;
             }
 
-            void load(int local, int s) {
+            void load(int k, int s) {
                 if (found == null) {
-                    bal[local] = p.bal[s];
-                    stk[local] = p.stk[s];
-                    non[local] = p.non[s];
+                    local.set(k, p.balance(s), p.stake(s), p.nonce(s));
                 } else {
-                    bal[local] = found.bal();
-                    stk[local] = found.stk();
-                    non[local] = found.non();
+                    local.set(k, found.bal(), found.stk(), found.non());
                 }
             }
 
             long execute(int i, int inc) {
-                int s = p.from[i];
-                int r = p.to[i];
+                int s = p.senderSlot(i);
+                int r = p.recipientSlot(i);
                 boolean second = posTo[i] >= 0;
                 while (true) {
                     int blocking = read(s, posFrom[i]);
@@ -247,25 +262,21 @@ public final class BlockStmExecutor implements ShardExecutor {
                     }
                     break;
                 }
-                written[0] = false;
-                written[1] = false;
-                d.fee = 0;
-                d.supply = 0;
-                int localTo = r < 0 ? -1 : second ? 1 : 0;
-                p.outcomes[i] = TxRules.apply(p.txs[i], 0, localTo, bal, stk, non, written, p.rewardKey, d);
-                feeOf[i] = d.fee;
-                supplyOf[i] = d.supply;
+                p.applyTo(i, local);
+                feeOf[i] = local.fee();
+                supplyOf[i] = local.supply();
                 boolean newLocation = false;
-                if (written[0]) {
-                    mv.set(posFrom[i], new Version(inc, false, bal[0], stk[0], non[0]));
+                boolean fromWritten = local.written(0);
+                if (fromWritten) {
+                    mv.set(posFrom[i], new Version(inc, false, local.balance(0), local.stake(0), local.nonce(0)));
                     newLocation |= !wroteFrom[i];
                 } else if (wroteFrom[i]) {
                     mv.set(posFrom[i], null);
                 }
-                wroteFrom[i] = written[0];
-                boolean toWritten = second && written[1];
+                wroteFrom[i] = fromWritten;
+                boolean toWritten = second && local.written(1);
                 if (toWritten) {
-                    mv.set(posTo[i], new Version(inc, false, bal[1], stk[1], non[1]));
+                    mv.set(posTo[i], new Version(inc, false, local.balance(1), local.stake(1), local.nonce(1)));
                     newLocation |= !wroteTo[i];
                 } else if (second && wroteTo[i]) {
                     mv.set(posTo[i], null);
@@ -282,8 +293,8 @@ public final class BlockStmExecutor implements ShardExecutor {
             }
 
             long validate(int i, int inc) {
-                boolean valid = readStillValid(2 * i, p.from[i], posFrom[i])
-                        && (readTx[2 * i + 1] == NO_READ || readStillValid(2 * i + 1, p.to[i], posTo[i]));
+                boolean valid = readStillValid(2 * i, p.senderSlot(i), posFrom[i])
+                        && (readTx[2 * i + 1] == NO_READ || readStillValid(2 * i + 1, p.recipientSlot(i), posTo[i]));
                 boolean aborted = !valid && tryValidationAbort(i, inc);
                 if (aborted) {
                     if (wroteFrom[i]) {
@@ -387,7 +398,7 @@ public final class BlockStmExecutor implements ShardExecutor {
                 if (deps == null) {
                     deps = new int[4];
                 } else if (dependentCount[blocking] == deps.length) {
-                    deps = java.util.Arrays.copyOf(deps, deps.length * 2);
+                    deps = Arrays.copyOf(deps, deps.length * 2);
                 }
                 deps[dependentCount[blocking]++] = i;
                 dependents[blocking] = deps;
@@ -463,26 +474,31 @@ public final class BlockStmExecutor implements ShardExecutor {
             decreaseCnt.incrementAndGet();
         }
 
-        /** Writes each slot's last committed version and the summed deltas into the plan. */
+        /**
+         * Writes each slot's last committed version and the summed deltas into the plan. The sums
+         * are kept as the ledger's executors keep theirs: plain addition of non-negative terms,
+         * overflow noted when a partial sum turns negative.
+         */
         void materialise() {
-            for (int s = 0; s < p.slots; s++) {
+            for (int s = 0; s < p.slots(); s++) {
                 for (int q = slotStart[s + 1] - 1; q >= slotStart[s]; q--) {
                     Version v = mv.get(q);
                     if (v != null) {
-                        p.bal[s] = v.bal();
-                        p.stk[s] = v.stk();
-                        p.non[s] = v.non();
-                        p.written[s] = true;
+                        p.write(s, v.bal(), v.stk(), v.non());
                         break;
                     }
                 }
             }
-            TxRules.Deltas d = new TxRules.Deltas();
+            long fee = 0;
+            long supply = 0;
+            boolean overflow = false;
             for (int i = 0; i < n; i++) {
-                d.addFee(feeOf[i]);
-                d.addSupply(supplyOf[i]);
+                fee += feeOf[i];
+                overflow |= fee < 0;
+                supply += supplyOf[i];
+                overflow |= supply < 0;
             }
-            p.addDeltas(d.fee, d.supply, d.overflow);
+            p.addDeltas(fee, supply, overflow);
         }
     }
 }
