@@ -1080,7 +1080,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             "--fleet",
                             FLEET,
                             "--data-dir",
-                            work.resolve("agent").toString());
+                            work.resolve("agent").toString(),
+                            "--plot-size",
+                            "0");
                     ProcessBuilder pb = new ProcessBuilder(command)
                             .redirectOutput(work.resolve("run.out").toFile())
                             .redirectError(work.resolve("run.err").toFile());

@@ -111,8 +111,63 @@ public final class RunCommand implements Callable<Integer> {
                     "How long to wait for a report's receipt before sending it again; doubles per attempt, up to 10m (default: ${DEFAULT-VALUE}).")
     Duration receiptTimeout;
 
+    /** Read for the default of {@code --plot-size}: the test kit and the demo set 0 for the agents they start. */
+    public static final String PLOT_SIZE_ENVIRONMENT = "PROSPECTOR_PLOT_SIZE";
+
+    @Option(
+            names = "--plot-size",
+            paramLabel = "SIZE",
+            defaultValue = "${env:" + PLOT_SIZE_ENVIRONMENT + ":-1G}",
+            converter = SizeConverter.class,
+            description = "Size of the plot this board commits in its data dir for storage proofs, e.g. 1G, 4M;"
+                    + " 0: no plot (default: $" + PLOT_SIZE_ENVIRONMENT + ", else 1G; now ${DEFAULT-VALUE}).")
+    long plotSize;
+
+    @Option(
+            names = "--plot-reserve",
+            paramLabel = "SIZE",
+            defaultValue = "1G",
+            converter = SizeConverter.class,
+            description =
+                    "Disk space plotting never fills; short of it, plotting stops with a message (default: ${DEFAULT-VALUE}).")
+    long plotReserve;
+
+    @Option(
+            names = "--plot-rate",
+            paramLabel = "MIB_PER_S",
+            defaultValue = "0",
+            description =
+                    "Most MiB a second plotting writes, so the board stays responsive; 0: unlimited (default: ${DEFAULT-VALUE}).")
+    double plotRate;
+
+    @Option(
+            names = "--measure-endpoint",
+            paramLabel = "URL",
+            split = ",",
+            description =
+                    "Base URL (http://HOST:PORT) of a measurement endpoint for the bandwidth tests a verifier asks"
+                            + " for. Repeatable (or comma-separated in the config file).")
+    List<java.net.URI> measureEndpoints = new ArrayList<>();
+
+    @Option(
+            names = "--measure-bytes",
+            paramLabel = "SIZE",
+            defaultValue = "8M",
+            converter = SizeConverter.class,
+            description = "Bytes each way per endpoint in a bandwidth test, 1K to 64M (default: ${DEFAULT-VALUE}).")
+    long measureBytes;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    /** The proof-of-service settings these options describe. */
+    AgentWiring.ProofSettings proofs() {
+        if (!(plotRate >= 0) || Double.isInfinite(plotRate)) {
+            throw new Failure("--plot-rate " + plotRate + " is not a rate: give MiB a second, 0 for unlimited");
+        }
+        return new AgentWiring.ProofSettings(
+                plotSize, plotReserve, Math.round(plotRate * (1 << 20)), measureEndpoints, measureBytes);
+    }
 
     /** The settings these options describe; the same on start and on reload. */
     AgentWiring.RunSettings settings() {
@@ -150,7 +205,8 @@ public final class RunCommand implements Callable<Integer> {
                 outboxSize,
                 Optional.ofNullable(ledger),
                 verifierKeys,
-                receiptTimeout);
+                receiptTimeout,
+                proofs());
     }
 
     @Override
@@ -254,6 +310,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         if (!next.ledger().equals(current.ledger())) {
             restart.add("ledger");
+        }
+        if (!next.proofs().equals(current.proofs())) {
+            restart.add("plot-* and measure-*");
         }
         try {
             node.reconfigure(next);

@@ -88,7 +88,8 @@ class ModuleRulesTest {
     void theBoardDaemonKnowsNothingOfTheNetworkSideOrTheCommandLine() {
         noClasses()
                 .that()
-                .resideInAnyPackage("dev.prospector.agent.node..", "dev.prospector.agent.outbox..")
+                .resideInAnyPackage(
+                        "dev.prospector.agent.node..", "dev.prospector.agent.outbox..", "dev.prospector.agent.pos..")
                 .should()
                 .dependOnClassesThat()
                 .resideInAnyPackage(
@@ -114,6 +115,7 @@ class ModuleRulesTest {
                 .resideInAnyPackage(
                         "dev.prospector.agent.node..",
                         "dev.prospector.agent.outbox..",
+                        "dev.prospector.agent.pos..",
                         "dev.prospector.agent.cli..",
                         "dev.prospector.hardware..")
                 .check(classes);
@@ -227,6 +229,7 @@ class ModuleRulesTest {
             "dev.prospector.hardware.io",
             "dev.prospector.ledger",
             "dev.prospector.agent.node",
+            "dev.prospector.agent.pos",
             "dev.prospector.agent.transport",
             "dev.prospector.agent.cli",
             "dev.prospector.agent.verifier",

@@ -327,6 +327,37 @@ class CliTest {
     }
 
     @Test
+    void badPlotAndMeasurementSettingsAreOneLineErrorsWithExitTwo() {
+        String data = dir.toString();
+        String[] base = {"run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data};
+        java.util.function.Function<String[], Run> run = extra -> {
+            String[] args = java.util.Arrays.copyOf(base, base.length + extra.length);
+            System.arraycopy(extra, 0, args, base.length, extra.length);
+            return prospector(args);
+        };
+        for (var c : List.of(
+                List.of("--plot-size", "1K", "--plot-size 1024 is too small: use 0 (no plot) or at least 64KiB"),
+                List.of("--plot-rate=-1", "--plot-rate -1.0 is not a rate"),
+                List.of("--measure-bytes", "100M", "--measure-bytes 104857600 is out of range: use 1KiB to 64MiB"),
+                List.of("--measure-endpoint", "ftp://host/", "--measure-endpoint ftp://host/ is not an http://"),
+                List.of("--measure-endpoint", "http://host:1/?a=b", "must not have a query"))) {
+            String[] extra = c.size() == 3 ? new String[] {c.get(0), c.get(1)} : new String[] {c.get(0)};
+            Run r = run.apply(extra);
+            r.assertOneLineError(c.get(c.size() - 1));
+            assertEquals(ExitCodes.BAD_INPUT, r.exit(), String.join(" ", c));
+        }
+        // Values that do not convert are refused by the parser, as for every other option.
+        for (var c : List.of(
+                List.of("--plot-size", "lots", "Invalid value for option '--plot-size': 'lots' is not a size"),
+                List.of("--plot-rate", "fast", "Invalid value for option '--plot-rate'"),
+                List.of("--plot-reserve", "-1G", "Invalid value for option '--plot-reserve'"))) {
+            Run r = run.apply(new String[] {c.get(0), c.get(1)});
+            assertEquals(ExitCodes.BAD_INPUT, r.exit(), String.join(" ", c));
+            assertTrue(r.err().startsWith("prospector: " + c.get(2)), r.err());
+        }
+    }
+
+    @Test
     void durationsInMessagesAreWrittenAsUsersWriteThem() {
         String data = dir.toString();
         prospector("run", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--data-dir", data, "--interval", "0s")

@@ -3,8 +3,11 @@ package dev.prospector.agent.node;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.outbox.OutboxJournal;
+import dev.prospector.agent.pos.BandwidthProbe;
+import dev.prospector.agent.pos.PlotStore;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
+import dev.prospector.attest.AuditAnswer;
 import dev.prospector.attest.ChainState;
 import dev.prospector.attest.ClockCheck;
 import dev.prospector.attest.DeviceKeys;
@@ -12,9 +15,11 @@ import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.ServiceEvidence;
 import dev.prospector.attest.Sha256;
 import dev.prospector.attest.SignedReport;
 import dev.prospector.hardware.Board;
+import dev.prospector.hardware.Snapshot;
 import dev.prospector.hardware.board.BoardInfo;
 import dev.prospector.hardware.io.BoardIo;
 import dev.prospector.hardware.io.LedPattern;
@@ -23,19 +28,23 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.tinylog.Logger;
 
 /**
@@ -65,12 +74,26 @@ import org.tinylog.Logger;
  * check. Anything else is counted ({@link NodeStats#receiptsRefused()}) and logged at debug level
  * only, so that a flood of forgeries cannot fill the journal.
  *
+ * <h2>Proofs of service</h2>
+ * Every report carries claim {@code pos}: {@code run} (the boot's monotonic {@code up} of the first
+ * report of this run) and, once the {@link PlotStore} finished plotting, the plot's commitment. A
+ * trusted receipt whose challenge asks for a storage audit makes the node report at once, and that
+ * report carries the challenge's own nonce (not merely the latest one held) with the audit's
+ * answer. The duty is set before the challenge is held, and a report reads the challenge before
+ * the duty, so no report can carry an audited nonce without its answer. A challenge that asks for
+ * a bandwidth test starts the {@link BandwidthProbe} on the probe thread (one test at a time;
+ * another asked meanwhile is skipped); its receipts go out at once in a report with that
+ * challenge's nonce. An audit or test whose challenge is past its lifetime by our clock is dropped
+ * (the verifier would refuse the nonce, and the report with it).
+ *
  * <h2>Threads</h2>
- * The scheduler thread measures and signs. One delivery thread runs {@link #pump()}; Paho's threads
- * deliver PUBACKs and receipts, which update the in-flight table under this node's lock and then
- * ask the delivery thread to pump again ({@link #kick()}), never pumping themselves: so a PUBACK
- * can never race a pump that read the outbox just before it (which once published a report twice
- * on a slow board).
+ * The scheduler thread measures and signs, and answers audits (a few leaf reads). One delivery
+ * thread runs {@link #pump()}; Paho's threads deliver PUBACKs and receipts, which update the
+ * in-flight table under this node's lock and then ask the delivery thread to pump again
+ * ({@link #kick()}), never pumping themselves: so a PUBACK can never race a pump that read the
+ * outbox just before it (which once published a report twice on a slow board). Bandwidth tests run
+ * on the probe thread, plotting on the plot store's own low-priority thread: neither ever holds up
+ * a report or a delivery.
  */
 public final class AgentNode implements AutoCloseable {
     /**
@@ -113,6 +136,19 @@ public final class AgentNode implements AutoCloseable {
 
     private final ScheduledExecutorService scheduler;
     private final ScheduledExecutorService delivery;
+    private final ExecutorService probing;
+    private final PlotStore plot;
+    private final BandwidthProbe probe;
+    private final AtomicBoolean probeRunning = new AtomicBoolean();
+    /** An audit to answer in the next report, set before its challenge is held (see the design note). */
+    private final AtomicReference<AuditDuty> auditDue = new AtomicReference<>();
+    /** Bandwidth receipts to send in the next report. */
+    private final AtomicReference<BandwidthDuty> bandwidthDue = new AtomicReference<>();
+    /** The {@code up} of this run's first report, in ms; -1 before it. */
+    private final AtomicLong runStart = new AtomicLong(-1);
+
+    private final AtomicLong auditsAnswered = new AtomicLong();
+    private final AtomicLong bandwidthTests = new AtomicLong();
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
     /** Reports sent and awaiting delivery, by outbox id. */
     @GuardedBy("this")
@@ -162,16 +198,23 @@ public final class AgentNode implements AutoCloseable {
     }
 
     /**
-     * The node's two threads, each a single-thread scheduler the node owns from construction and
-     * shuts down on {@link #close()}: {@code reports} measures and signs, {@code delivery} pumps the
-     * outbox. Passed in so that the wiring names them and tests could drive them.
+     * The node's threads, each a single thread the node owns from construction and shuts down on
+     * {@link #close()}: {@code reports} measures and signs, {@code delivery} pumps the outbox,
+     * {@code probe} runs bandwidth tests. Passed in so that the wiring names them and tests could
+     * drive them.
      */
-    public record Threads(ScheduledExecutorService reports, ScheduledExecutorService delivery) {
-        /** Two daemon threads named after the device. */
+    public record Threads(ScheduledExecutorService reports, ScheduledExecutorService delivery, ExecutorService probe) {
+        /** Report and delivery threads as given, a probe thread of its own. */
+        public Threads(ScheduledExecutorService reports, ScheduledExecutorService delivery) {
+            this(reports, delivery, Executors.newSingleThreadExecutor(r -> daemon(r, "probe")));
+        }
+
+        /** Three daemon threads named after the device. */
         public static Threads forDevice(String device) {
             return new Threads(
                     Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "agent-" + device)),
-                    Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outbox-" + device)));
+                    Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outbox-" + device)),
+                    Executors.newSingleThreadExecutor(r -> daemon(r, "probe-" + device)));
         }
     }
 
@@ -191,7 +234,90 @@ public final class AgentNode implements AutoCloseable {
             TrustedVerifiers verifiers,
             Duration receiptTimeout,
             AutoCloseable dataDirLock,
-            Threads threads) {}
+            Threads threads,
+            PlotStore plot,
+            BandwidthProbe probe) {
+        /** A node without proofs of service: no plot, no bandwidth test. */
+        public Parts(
+                String fleet,
+                Board board,
+                DeviceKeys keys,
+                ChainState chain,
+                ReportSigner signer,
+                ReportFactory factory,
+                OutboxJournal outbox,
+                Duration interval,
+                byte[] configHash,
+                Clock clock,
+                Optional<LedgerService> ledger,
+                TrustedVerifiers verifiers,
+                Duration receiptTimeout,
+                AutoCloseable dataDirLock,
+                Threads threads) {
+            this(
+                    fleet,
+                    board,
+                    keys,
+                    chain,
+                    signer,
+                    factory,
+                    outbox,
+                    interval,
+                    configHash,
+                    clock,
+                    ledger,
+                    verifiers,
+                    receiptTimeout,
+                    dataDirLock,
+                    threads,
+                    PlotStore.none(),
+                    BandwidthProbe.none());
+        }
+
+        /** These parts with another plot store (tests give a node one that cheats). */
+        public Parts withPlot(PlotStore p) {
+            return new Parts(
+                    fleet,
+                    board,
+                    keys,
+                    chain,
+                    signer,
+                    factory,
+                    outbox,
+                    interval,
+                    configHash,
+                    clock,
+                    ledger,
+                    verifiers,
+                    receiptTimeout,
+                    dataDirLock,
+                    threads,
+                    p,
+                    probe);
+        }
+
+        /** These parts with another bandwidth probe. */
+        public Parts withProbe(BandwidthProbe p) {
+            return new Parts(
+                    fleet,
+                    board,
+                    keys,
+                    chain,
+                    signer,
+                    factory,
+                    outbox,
+                    interval,
+                    configHash,
+                    clock,
+                    ledger,
+                    verifiers,
+                    receiptTimeout,
+                    dataDirLock,
+                    threads,
+                    plot,
+                    p);
+        }
+    }
 
     /**
      * @param link builds the node's link given its last will and listener; see {@link AgentWiring}
@@ -213,6 +339,9 @@ public final class AgentNode implements AutoCloseable {
         this.dataDirLock = parts.dataDirLock();
         this.scheduler = parts.threads().reports();
         this.delivery = parts.threads().delivery();
+        this.probing = parts.threads().probe();
+        this.plot = parts.plot();
+        this.probe = parts.probe();
         this.link = link.create(
                 Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
                 new MqttLink.AcknowledgingListener() {
@@ -381,8 +510,19 @@ public final class AgentNode implements AutoCloseable {
                     receipt.detail());
         }
         // The challenge's issue time is the receipt's `at`, on the verifier's clock.
-        receipt.challenge()
-                .ifPresent(c -> challenge = Optional.of(new HeldChallenge(c.nonce(), c.ttl(), receipt.at())));
+        receipt.challenge().ifPresent(c -> {
+            HeldChallenge held = new HeldChallenge(c.nonce(), c.ttl(), receipt.at());
+            if (c.auditLeaves() > 0) {
+                auditDue.set(new AuditDuty(held, c.auditLeaves())); // before the challenge is held
+            }
+            challenge = Optional.of(held);
+            if (c.auditLeaves() > 0) {
+                reportSoon();
+            }
+            if (c.bandwidthTest()) {
+                startBandwidthTest(held);
+            }
+        });
         ClockCheck check = ClockCheck.of(receipt, sentAt, now);
         clockCheck = Optional.of(check);
         if (check.outsideWindow() && !clockWarned) {
@@ -399,6 +539,12 @@ public final class AgentNode implements AutoCloseable {
     /** The latest challenge from the receipts of our own reports, and when the verifier issued it (its clock). */
     private record HeldChallenge(byte[] nonce, Duration ttl, Instant issued) {}
 
+    /** A storage audit of {@code leaves} leaves that the report with {@code challenge}'s nonce answers. */
+    private record AuditDuty(HeldChallenge challenge, int leaves) {}
+
+    /** Bandwidth receipts for {@code challenge}, to go out in a report with its nonce. */
+    private record BandwidthDuty(HeldChallenge challenge, List<byte[]> receipts) {}
+
     /** Kept off each end of a challenge's window, for rounding and the moment between making and signing. */
     static final Duration CHALLENGE_MARGIN = Duration.ofSeconds(30);
 
@@ -409,15 +555,108 @@ public final class AgentNode implements AutoCloseable {
      * clock is off; none before the first receipt.
      */
     Optional<byte[]> nonce() {
-        Instant now = clock.instant();
-        return challenge
-                .filter(c -> {
-                    Duration age = Duration.between(c.issued(), now);
-                    Duration limit = c.ttl().minus(CHALLENGE_MARGIN);
-                    return age.compareTo(limit) <= 0 && age.negated().compareTo(limit) <= 0;
-                })
-                .map(HeldChallenge::nonce);
+        return challenge.filter(this::usable).map(HeldChallenge::nonce);
     }
+
+    /** Whether a report made now may carry {@code c}'s nonce (see {@link #nonce()}). */
+    private boolean usable(HeldChallenge c) {
+        Duration age = Duration.between(c.issued(), clock.instant());
+        Duration limit = c.ttl().minus(CHALLENGE_MARGIN);
+        return age.compareTo(limit) <= 0 && age.negated().compareTo(limit) <= 0;
+    }
+
+    /**
+     * Starts a bandwidth test for {@code held} on the probe thread, unless one runs; its receipts
+     * go out in a report made at once.
+     */
+    private void startBandwidthTest(HeldChallenge held) {
+        if (!probeRunning.compareAndSet(false, true)) {
+            Logger.info("a bandwidth test was asked while one runs: skipped");
+            return;
+        }
+        try {
+            probing.execute(() -> {
+                try {
+                    List<byte[]> receipts = probe.measure(keys.deviceId(), held.nonce());
+                    bandwidthTests.incrementAndGet();
+                    if (receipts.isEmpty()) {
+                        Logger.info("the bandwidth test gave no receipt (no endpoint answered, or none is configured)");
+                        return;
+                    }
+                    int n = Math.min(receipts.size(), ServiceEvidence.MAX_BANDWIDTH_RECEIPTS);
+                    bandwidthDue.set(new BandwidthDuty(held, List.copyOf(receipts.subList(0, n))));
+                    reportSoon();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (RuntimeException e) {
+                    Logger.warn("bandwidth test failed: {}", e.toString());
+                } finally {
+                    probeRunning.set(false);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            probeRunning.set(false);
+        }
+    }
+
+    /** The answer to {@code duty} from the plot store, or the board's own error. */
+    private AuditAnswer answer(AuditDuty duty) {
+        try {
+            AuditAnswer a = plot.answer(duty.challenge().nonce(), duty.leaves());
+            auditsAnswered.incrementAndGet();
+            Logger.info("answering a storage audit of {} leaves", duty.leaves());
+            return a;
+        } catch (java.io.IOException | RuntimeException e) {
+            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            Logger.warn("cannot answer a storage audit: {}", why);
+            return AuditAnswer.failed(why);
+        }
+    }
+
+    /**
+     * The report's nonce and proof-of-service evidence: an audit due is answered with its own
+     * challenge's nonce; bandwidth receipts go with theirs (in the same report when the nonce is the
+     * same, else in the next one, made at once).
+     */
+    private Proofs proofs(Snapshot snapshot, Optional<byte[]> held) {
+        Optional<byte[]> nonce = held;
+        runStart.compareAndSet(-1, ReportFactory.uptime(snapshot).toMillis());
+        ServiceEvidence e = ServiceEvidence.run(runStart.get());
+        Optional<dev.prospector.attest.PlotCommitment> committed = plot.commitment();
+        if (committed.isPresent()) {
+            e = e.withPlot(committed.get());
+        }
+        // The challenge was read (in nonce()) before the duties: see the design note.
+        AuditDuty audit = auditDue.getAndSet(null);
+        if (audit != null) {
+            if (usable(audit.challenge())) {
+                nonce = Optional.of(audit.challenge().nonce());
+                e = e.withAudit(answer(audit));
+            } else {
+                Logger.info(
+                        "a storage audit was not answered: its challenge is past its lifetime by this board's clock");
+            }
+        }
+        BandwidthDuty bw = bandwidthDue.get();
+        if (bw != null) {
+            if (!usable(bw.challenge())) {
+                bandwidthDue.compareAndSet(bw, null);
+                Logger.info("bandwidth receipts dropped: their challenge is past its lifetime by this board's clock");
+            } else if (e.audit().isEmpty()
+                    || (nonce.isPresent()
+                            && Arrays.equals(nonce.get(), bw.challenge().nonce()))) {
+                bandwidthDue.compareAndSet(bw, null);
+                nonce = Optional.of(bw.challenge().nonce());
+                e = e.withBandwidth(bw.receipts());
+            } else {
+                reportSoon(); // after this audit's answer
+            }
+        }
+        return new Proofs(nonce, e);
+    }
+
+    /** What a report answers: its nonce and its proof-of-service evidence. */
+    private record Proofs(Optional<byte[]> nonce, ServiceEvidence evidence) {}
 
     /** The last clock check against the verifier's receipts, once one has arrived. */
     public Optional<ClockCheck> clockCheck() {
@@ -459,8 +698,11 @@ public final class AgentNode implements AutoCloseable {
         // so no report is lost and no seq is used twice (AgentWiring reconciled both at start).
         AgentWiring.reconcile(chain, outbox);
         chain.noteDelivered(deliveredThrough());
-        ReportInput input =
-                factory.input(board.measure(), nonce(), outbox.losses().count());
+        Snapshot snapshot = board.measure();
+        Proofs proofs = proofs(snapshot, nonce());
+        ReportInput input = factory.input(
+                        snapshot, proofs.nonce(), outbox.losses().count())
+                .withService(Optional.of(proofs.evidence()));
         SignedReport report = signer.sign(
                 input, r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
         made.incrementAndGet();
@@ -486,7 +728,15 @@ public final class AgentNode implements AutoCloseable {
                 publishes.get(),
                 receiptsRefused.get(),
                 receiptsUnmatched.get(),
-                !verifiers.isEmpty());
+                !verifiers.isEmpty(),
+                plot.progress(),
+                auditsAnswered.get(),
+                bandwidthTests.get());
+    }
+
+    /** The node's plot store (what its reports commit). */
+    public PlotStore plot() {
+        return plot;
     }
 
     public OutboxJournal outbox() {
@@ -673,9 +923,11 @@ public final class AgentNode implements AutoCloseable {
         }
         scheduler.shutdownNow();
         delivery.shutdownNow();
+        probing.shutdownNow();
         try {
             scheduler.awaitTermination(5, TimeUnit.SECONDS);
             delivery.awaitTermination(5, TimeUnit.SECONDS);
+            probing.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -694,6 +946,7 @@ public final class AgentNode implements AutoCloseable {
         }
         outbox.close();
         board.close();
+        plot.close(); // stops the plotting thread before the data dir is unlocked
         try {
             dataDirLock.close();
         } catch (Exception e) {

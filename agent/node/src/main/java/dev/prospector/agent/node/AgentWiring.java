@@ -3,6 +3,10 @@ package dev.prospector.agent.node;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.common.Version;
 import dev.prospector.agent.outbox.OutboxJournal;
+import dev.prospector.agent.pos.BandwidthProbe;
+import dev.prospector.agent.pos.HttpBandwidthProbe;
+import dev.prospector.agent.pos.PlotFile;
+import dev.prospector.agent.pos.PlotStore;
 import dev.prospector.agent.storage.StateDirLock;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
@@ -27,6 +31,7 @@ import dev.prospector.ledger.Genesis;
 import dev.prospector.ledger.LedgerNode;
 import dev.prospector.ledger.MalformedException;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -59,6 +64,76 @@ public final class AgentWiring {
     private AgentWiring() {}
 
     /**
+     * Settings of the proofs of service (see docs/REWARDS.md and {@link PlotFile}).
+     *
+     * @param plotBytes size of the plot in the data dir (rounded down to a power of two leaves);
+     *     0: no plot
+     * @param plotReserve bytes of the data dir's disk that plotting never fills
+     * @param plotRate most bytes a second plotting writes; 0: unlimited
+     * @param measureEndpoints base URLs of the measurement endpoints for bandwidth tests
+     * @param measureBytes bytes each way per endpoint in a bandwidth test
+     */
+    public record ProofSettings(
+            long plotBytes, long plotReserve, long plotRate, List<URI> measureEndpoints, long measureBytes) {
+        /** Default plot on a board. */
+        public static final long DEFAULT_PLOT_BYTES = 1L << 30;
+        /** Default disk reserve. */
+        public static final long DEFAULT_RESERVE = 1L << 30;
+        /** Smallest plot: 64 KiB. */
+        public static final long MIN_PLOT_BYTES = 64L << 10;
+        /** Smallest and largest bandwidth test, each way. */
+        public static final long MIN_MEASURE_BYTES = 1L << 10;
+
+        public static final long MAX_MEASURE_BYTES = 64L << 20;
+        /** No plot and no bandwidth test (tests, tools, the demo unless it asks for them). */
+        public static final ProofSettings OFF =
+                new ProofSettings(0, DEFAULT_RESERVE, 0, List.of(), HttpBandwidthProbe.DEFAULT_BYTES);
+
+        public ProofSettings {
+            measureEndpoints = List.copyOf(measureEndpoints);
+            if (plotBytes != 0 && plotBytes < MIN_PLOT_BYTES) {
+                throw new Failure("--plot-size " + plotBytes + " is too small: use 0 (no plot) or at least 64KiB");
+            }
+            if (plotBytes > (1L << 42)) {
+                throw new Failure("--plot-size " + plotBytes + " is too large: at most 4TiB");
+            }
+            if (plotReserve < 0) {
+                throw new Failure("--plot-reserve must not be negative");
+            }
+            if (plotRate < 0) {
+                throw new Failure("--plot-rate must not be negative (0: unlimited)");
+            }
+            if (measureBytes < MIN_MEASURE_BYTES || measureBytes > MAX_MEASURE_BYTES) {
+                throw new Failure("--measure-bytes " + measureBytes + " is out of range: use 1KiB to 64MiB");
+            }
+            for (URI u : measureEndpoints) {
+                if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
+                    throw new Failure("--measure-endpoint " + u + " is not an http:// or https:// URL with a host");
+                }
+                if (u.getQuery() != null || u.getFragment() != null) {
+                    throw new Failure("--measure-endpoint " + u + " must not have a query or fragment");
+                }
+            }
+        }
+
+        /** The board's defaults: a 1 GiB plot, a 1 GiB reserve, unthrottled, no measurement endpoint. */
+        public static ProofSettings boardDefaults() {
+            return new ProofSettings(
+                    DEFAULT_PLOT_BYTES, DEFAULT_RESERVE, 0, List.of(), HttpBandwidthProbe.DEFAULT_BYTES);
+        }
+
+        /** These settings with a plot of {@code bytes} (0: none). */
+        public ProofSettings withPlot(long bytes) {
+            return new ProofSettings(bytes, plotReserve, plotRate, measureEndpoints, measureBytes);
+        }
+
+        /** These settings measuring against {@code endpoints}, {@code bytes} each way. */
+        public ProofSettings withMeasurement(List<URI> endpoints, long bytes) {
+            return new ProofSettings(plotBytes, plotReserve, plotRate, endpoints, bytes);
+        }
+    }
+
+    /**
      * Settings of {@code prospector run}.
      *
      * @param broker the broker
@@ -73,6 +148,7 @@ public final class AgentWiring {
      * @param verifierKeys public keys (PEM) of the verifiers whose signed receipts the board obeys;
      *     empty: receipts are ignored and the broker's acknowledgement counts as delivery
      * @param receiptTimeout how long to wait for a report's receipt before sending it again
+     * @param proofs plot and bandwidth tests ({@link ProofSettings#OFF} unless asked for)
      */
     public record RunSettings(
             BrokerUrl broker,
@@ -84,7 +160,34 @@ public final class AgentWiring {
             long outboxBytes,
             Optional<Path> ledger,
             List<Path> verifierKeys,
-            Duration receiptTimeout) {
+            Duration receiptTimeout,
+            ProofSettings proofs) {
+
+        /** Without proofs of service. */
+        public RunSettings(
+                BrokerUrl broker,
+                String fleet,
+                Path dataDir,
+                BoardConfig board,
+                IoConfig io,
+                Duration interval,
+                long outboxBytes,
+                Optional<Path> ledger,
+                List<Path> verifierKeys,
+                Duration receiptTimeout) {
+            this(
+                    broker,
+                    fleet,
+                    dataDir,
+                    board,
+                    io,
+                    interval,
+                    outboxBytes,
+                    ledger,
+                    verifierKeys,
+                    receiptTimeout,
+                    ProofSettings.OFF);
+        }
 
         /** Without trusted verifier keys. */
         public RunSettings(
@@ -165,13 +268,19 @@ public final class AgentWiring {
         /** These settings, trusting receipts signed by the verifier keys in {@code files}. */
         public RunSettings withVerifierKeys(List<Path> files) {
             return new RunSettings(
-                    broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, files, receiptTimeout);
+                    broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, files, receiptTimeout, proofs);
         }
 
         /** These settings with another receipt timeout. */
         public RunSettings withReceiptTimeout(Duration timeout) {
             return new RunSettings(
-                    broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, verifierKeys, timeout);
+                    broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, verifierKeys, timeout, proofs);
+        }
+
+        /** These settings with other proof-of-service settings. */
+        public RunSettings withProofs(ProofSettings p) {
+            return new RunSettings(
+                    broker, fleet, dataDir, board, io, interval, outboxBytes, ledger, verifierKeys, receiptTimeout, p);
         }
 
         byte[] configHash() {
@@ -184,7 +293,8 @@ public final class AgentWiring {
                     interval.toString(),
                     Long.toString(outboxBytes),
                     ledger.toString(),
-                    verifierKeys.toString());
+                    verifierKeys.toString(),
+                    proofs.toString());
         }
     }
 
@@ -200,10 +310,28 @@ public final class AgentWiring {
      */
     public static AgentNode agent(
             RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset) {
+        return agent(s, clock, security, afterReset, UnaryOperator.identity());
+    }
+
+    /**
+     * Builds an agent whose parts {@code customize} may replace before the node is made: how tests
+     * give a board a plot store or a bandwidth probe that cheats ({@link AgentNode.Parts#withPlot},
+     * {@link AgentNode.Parts#withProbe}).
+     */
+    public static AgentNode agent(RunSettings s, Clock clock, UnaryOperator<AgentNode.Parts> customize) {
+        return agent(s, clock, UnaryOperator.identity(), () -> {}, customize);
+    }
+
+    private static AgentNode agent(
+            RunSettings s,
+            Clock clock,
+            UnaryOperator<MqttSettings> security,
+            Runnable afterReset,
+            UnaryOperator<AgentNode.Parts> customize) {
         prepareDataDir(s.dataDir());
         StateDirLock lock = lockDataDir(s.dataDir());
         try {
-            return agent(s, clock, security, afterReset, lock);
+            return agent(s, clock, security, afterReset, lock, customize);
         } catch (RuntimeException e) {
             lock.close();
             throw e;
@@ -211,7 +339,12 @@ public final class AgentWiring {
     }
 
     private static AgentNode agent(
-            RunSettings s, Clock clock, UnaryOperator<MqttSettings> security, Runnable afterReset, StateDirLock lock) {
+            RunSettings s,
+            Clock clock,
+            UnaryOperator<MqttSettings> security,
+            Runnable afterReset,
+            StateDirLock lock,
+            UnaryOperator<AgentNode.Parts> customize) {
         DeviceKeys keys = identity(s.dataDir());
         TrustedVerifiers verifiers;
         try {
@@ -227,15 +360,21 @@ public final class AgentWiring {
         ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(s.board().withDataDir(s.dataDir()).withClock(clock));
         byte[] configHash = s.configHash();
-        // The broker never delivers this board a packet larger than it can use: a receipt, or a
-        // ledger block when the board keeps a shard (see TrustedVerifiers and LedgerService).
+        // The broker never delivers this board a packet larger than it can use: a report's size (see
+        // below), or a ledger block when the board keeps a shard (see LedgerService); each topic's
+        // own bound (a receipt 8 KiB, TrustedVerifiers) is checked on arrival. Paho 1.2.5 checks
+        // the packets it SENDS against the maximum we announce (its getters are swapped), so the
+        // announced maximum must hold our largest report: one with a storage audit's openings
+        // (tens of KiB) would otherwise never leave the board.
         long maxPacket = s.ledger().isPresent()
                 ? LedgerService.MAX_BLOCK_BYTES + PACKET_OVERHEAD
-                : TrustedVerifiers.MAX_RECEIPT_BYTES + PACKET_OVERHEAD;
+                : Math.max(TrustedVerifiers.MAX_RECEIPT_BYTES, dev.prospector.attest.Limits.MAX_REPORT_BYTES)
+                        + PACKET_OVERHEAD;
         MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), "prospector-" + device))
                 .withMaxPacketBytes(maxPacket);
         Optional<LedgerService> ledger =
                 s.ledger().map(file -> ledger(file, s.dataDir().resolve("ledger"), keys, s.fleet()));
+        PlotStore plot = plot(s, keys);
         var parts = new AgentNode.Parts(
                 s.fleet(),
                 board,
@@ -251,12 +390,57 @@ public final class AgentWiring {
                 verifiers,
                 s.receiptTimeout(),
                 lock,
-                AgentNode.Threads.forDevice(device));
-        AgentNode node = new AgentNode(parts, (will, listener) -> new MqttLink(mqtt, will, listener));
+                AgentNode.Threads.forDevice(device),
+                plot,
+                probe(s.proofs()));
+        AgentNode node;
+        try {
+            parts = customize.apply(parts);
+            node = new AgentNode(parts, (will, listener) -> new MqttLink(mqtt, will, listener));
+        } catch (RuntimeException e) {
+            plot.close();
+            throw e;
+        }
+        if (parts.plot() != plot) {
+            plot.close();
+        } else if (plot instanceof PlotFile f) {
+            f.start("plot-" + device);
+        }
         if (s.io().ledPin().isPresent() || s.io().button().isPresent()) {
             attachIo(node, s, board, clock, afterReset);
         }
         return node;
+    }
+
+    /**
+     * The board's plot in its data dir, or none with {@code --plot-size 0}. A plot that cannot be
+     * opened (the files cannot be created) is logged and left out: the board still reports.
+     */
+    static PlotStore plot(RunSettings s, DeviceKeys keys) {
+        ProofSettings p = s.proofs();
+        if (p.plotBytes() == 0) {
+            return PlotStore.none();
+        }
+        try {
+            return PlotFile.open(
+                    s.dataDir(),
+                    keys.deviceId(),
+                    PlotFile.Settings.of(p.plotBytes(), p.plotReserve(), p.plotRate()),
+                    PlotFile.Environment.real(s.dataDir()));
+        } catch (IOException e) {
+            org.tinylog.Logger.error(
+                    "the plot in {} cannot be opened ({}): reporting without a plot; fix the data dir and restart",
+                    s.dataDir(),
+                    e.getMessage());
+            return PlotStore.none();
+        }
+    }
+
+    /** The bandwidth probe of the configured measurement endpoints, or none. */
+    static BandwidthProbe probe(ProofSettings p) {
+        return p.measureEndpoints().isEmpty()
+                ? BandwidthProbe.none()
+                : new HttpBandwidthProbe(p.measureEndpoints(), p.measureBytes(), HttpBandwidthProbe.DEFAULT_TIMEOUT);
     }
 
     /** Room in an MQTT packet beyond its payload: fixed header, topic, properties. */
@@ -379,6 +563,8 @@ public final class AgentWiring {
         List<String> files = new ArrayList<>(List.of(ChainState.FILE, OUTBOX_FILE));
         if (key) {
             files.addAll(List.of(DeviceKeys.PRIVATE_KEY_FILE, DeviceKeys.PUBLIC_KEY_FILE, DeviceKeys.ROTATIONS_FILE));
+            // A plot is bound to the device: a new key needs a new plot.
+            files.addAll(List.of(PlotFile.META, PlotFile.BIN, PlotFile.TREE));
         }
         for (String f : files) {
             try {

@@ -1,5 +1,7 @@
 package dev.prospector.agent.node;
 
+import dev.prospector.agent.pos.PlotStore;
+
 /**
  * What an agent has done since it started.
  *
@@ -17,6 +19,9 @@ package dev.prospector.agent.node;
  *     answer to a copy sent again, one that came after its report left the outbox, or one whose seq
  *     differs from the report's)
  * @param endToEnd whether delivery is confirmed by signed receipts (true) or by the broker (false)
+ * @param plot how far plotting has come (percent, MiB/s, time left), or why it stopped
+ * @param auditsAnswered storage audits answered with openings
+ * @param bandwidthTests bandwidth tests run (whether or not an endpoint answered)
  */
 public record NodeStats(
         long made,
@@ -29,4 +34,7 @@ public record NodeStats(
         long publishes,
         long receiptsRefused,
         long receiptsUnmatched,
-        boolean endToEnd) {}
+        boolean endToEnd,
+        PlotStore.Progress plot,
+        long auditsAnswered,
+        long bandwidthTests) {}

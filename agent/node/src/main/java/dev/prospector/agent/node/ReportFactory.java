@@ -59,6 +59,13 @@ public final class ReportFactory {
         return emulated;
     }
 
+    /** What a report made of {@code snapshot} claims as {@code up}: the boot's monotonic clock. */
+    public static Duration uptime(Snapshot snapshot) {
+        return snapshot.value("uptime")
+                .map(s -> Duration.ofMillis(Math.max(0, Math.round(s * 1000))))
+                .orElse(Duration.ZERO);
+    }
+
     public ReportInput input(Snapshot snapshot, Optional<byte[]> nonce) {
         return input(snapshot, nonce, 0);
     }
@@ -70,9 +77,7 @@ public final class ReportFactory {
     public ReportInput input(Snapshot snapshot, Optional<byte[]> nonce, long lost) {
         Instant iat = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         long epoch = iat.toEpochMilli() / epochLength.toMillis();
-        Duration uptime = snapshot.value("uptime")
-                .map(s -> Duration.ofMillis(Math.max(0, Math.round(s * 1000))))
-                .orElse(Duration.ZERO);
+        Duration uptime = uptime(snapshot);
         List<Measurement> measurements = new ArrayList<>(snapshot.readings().size());
         for (Reading r : snapshot.readings()) {
             if (r instanceof Reading.Value v) {

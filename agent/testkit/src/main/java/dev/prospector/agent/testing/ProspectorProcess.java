@@ -39,6 +39,10 @@ public final class ProspectorProcess implements AutoCloseable {
             ProcessBuilder pb =
                     new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
             pb.environment().remove("PROSPECTOR_CONFIG");
+            // An agent started here plots nothing unless the test asks (--plot-size): not 1 GiB per test.
+            if (!pb.environment().containsKey("PROSPECTOR_PLOT_SIZE")) {
+                pb.environment().put("PROSPECTOR_PLOT_SIZE", "0");
+            }
             // The build tells the test JVM where the embedded broker's jars are (demo); tell the child too.
             String brokerLib = System.getProperty("prospector.broker.lib");
             if (brokerLib != null && !pb.environment().containsKey("PROSPECTOR_BROKER_LIB")) {
