@@ -3,7 +3,7 @@ package dev.prospector.agent.logging;
 import org.tinylog.Logger;
 
 /**
- * A child JVM for {@link LogLineTest}: logs one record at every level, each with a newline and an
+ * A child JVM for {@link LogLineIT}: logs one record at every level, each with a newline and an
  * ESC in its message, under the program's own tinylog.properties.
  */
 public final class LogEveryLevel {

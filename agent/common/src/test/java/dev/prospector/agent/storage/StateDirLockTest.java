@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** One process per state dir; the refusal names the holder. (Across processes: VerifierCommandTest.) */
+/** One process per state dir; the refusal names the holder. (Across processes: VerifierCommandIT.) */
 class StateDirLockTest {
     @TempDir
     Path dir;

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The walking skeleton end to end: {@code prospector run} on an emulated board and
  * {@code prospector verifier}, two real processes, through a real broker.
  */
-class EndToEndTest {
+class EndToEndIT {
     private static final int REPORTS = 5;
 
     @TempDir

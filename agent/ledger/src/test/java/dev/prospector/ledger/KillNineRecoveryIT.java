@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the next one. A node reopened on the same directory must be at a complete block, at least the
  * last one reported, with exactly that block's state root, and must accept the rest of the chain.
  */
-class KillNineRecoveryTest {
+class KillNineRecoveryIT {
     private static final int BLOCKS = 24;
     private static final int KILL_AFTER = 8;
 

@@ -43,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * waiting for its broker, one process per state dir, the receipt key and client id it keeps, and
  * a damaged accepted log that stops it until repaired.
  */
-class VerifierCommandTest {
+class VerifierCommandIT {
     private static final String FLEET = "cmd";
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Pattern KEY_LINE =

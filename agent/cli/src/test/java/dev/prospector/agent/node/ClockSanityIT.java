@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The agent learns from the verifier's receipts whether its clock is off beyond the window. */
-class ClockSanityTest {
+class ClockSanityIT {
     @TempDir
     Path dir;
 

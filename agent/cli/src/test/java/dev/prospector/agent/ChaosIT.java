@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * dir. Afterwards the verifiers together must hold every seq of every device
  * exactly once, with no gap except reports still waiting in an outbox or declared lost.
  */
-class ChaosTest {
+class ChaosIT {
     private static final String FLEET = "chaos";
     private static final Duration STEP = Duration.ofSeconds(60);
 

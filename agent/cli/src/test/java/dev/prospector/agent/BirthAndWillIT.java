@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The retained birth message on {@code <device>/state}, and the last will when the agent dies. */
-class BirthAndWillTest {
+class BirthAndWillIT {
     @TempDir
     Path dir;
 

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * answers none rather than one the verifier would refuse, so none of its reports is lost to
  * {@code bad-nonce}.
  */
-class ChallengeLoopTest {
+class ChallengeLoopIT {
     @TempDir
     Path dir;
 

@@ -14,7 +14,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-class EmbeddedBrokerTest {
+class EmbeddedBrokerIT {
 
     @Test
     void carriesAQosOneMessageToASharedSubscriptionOnLoopback() throws Exception {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * with only the Python standard library) agrees with the Java code. Needs python3 on the PATH;
  * skipped without it.
  */
-class PythonVerifierTest {
+class PythonVerifierIT {
     static final Path SCRIPT = Path.of("src", "test", "python", "verify_report.py");
 
     @TempDir

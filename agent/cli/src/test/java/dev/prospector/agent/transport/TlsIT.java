@@ -51,7 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * TLS and mutual TLS against a real Mosquitto with certificates made by the test: what works, and
  * the one line a user gets for each usual mistake, naming the file to fix.
  */
-class TlsTest {
+class TlsIT {
     private static final AtomicInteger CLIENTS = new AtomicInteger();
 
     @TempDir

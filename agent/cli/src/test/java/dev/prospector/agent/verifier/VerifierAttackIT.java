@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * What someone who can publish on the fleet's broker tries against a running verifier, on real
  * Mosquitto: each test prints what was tried, what was refused and what was lost.
  */
-class VerifierAttackTest {
+class VerifierAttackIT {
     private static final String FLEET = "atk";
     private static final Duration WAIT = Duration.ofSeconds(30);
 

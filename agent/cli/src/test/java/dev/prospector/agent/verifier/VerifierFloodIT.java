@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a payload that is no report. The verifier must stay up, keep its state bounded, and still accept
  * a genuine board's reports, every one of them, once.
  */
-class VerifierFloodTest {
+class VerifierFloodIT {
     private static final String FLEET = "flood";
     private static final int MESSAGES = 100_000;
     private static final int ATTACKERS = 4;

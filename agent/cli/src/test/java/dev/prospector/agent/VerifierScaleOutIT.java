@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Two verifiers share a fleet through an MQTT 5 shared subscription on real Mosquitto: each
  * report is appraised by the verifier that owns its device, exactly once across both.
  */
-class VerifierScaleOutTest {
+class VerifierScaleOutIT {
     private static final String FLEET = "scale";
     private static final int DEVICES_PER_PARTITION = 2;
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * changes, the rest is named as needing a restart), SIGTERM stops it cleanly with exit 0 and loses
  * nothing, and the verifier stops on SIGTERM with exit 0 too.
  */
-class DaemonSignalsTest {
+class DaemonSignalsIT {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @TempDir

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  * verifier's signed receipt; it shows zero reports lost and zero counted twice, and prints what was
  * tried, refused and lost.
  */
-class AttackTest {
+class AttackIT {
     private static final String FLEET = "atk";
     private static final Duration SETTLE = Duration.ofSeconds(60);
 

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The board's ledger shard over a real broker: blocks in, signed attestations out. */
-class LedgerOverMqttTest {
+class LedgerOverMqttIT {
     @TempDir
     Path dir;
 

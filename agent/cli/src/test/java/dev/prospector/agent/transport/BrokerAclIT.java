@@ -47,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * marker is published after that answer, so anything the refused publish could have delivered
  * would be queued ahead of the marker.
  */
-class BrokerAclTest {
+class BrokerAclIT {
     static final Path SECURITY = Path.of("..", "..", "docs", "SECURITY.md");
     static final String FLEET = "alpha";
     static final String ROOT = "prospector/v1/" + FLEET + "/";

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The agent drives the status LED and answers the button, through Pi4J's mock platform. */
-class BoardIoWiringTest {
+class BoardIoWiringIT {
     @TempDir
     Path dir;
 

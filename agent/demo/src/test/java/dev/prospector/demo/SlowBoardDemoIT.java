@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The demo must still deliver and count every report exactly once, and publish each only once (its
  * receipt timeout is far above the run, so nothing is sent again on purpose).
  */
-class SlowBoardDemoTest {
+class SlowBoardDemoIT {
     @TempDir
     Path dir;
 

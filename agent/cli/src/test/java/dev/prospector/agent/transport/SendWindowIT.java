@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Many publishes at once wait for the send window instead of failing ("too many publishes in progress"). */
-class SendWindowTest {
+class SendWindowIT {
     @TempDir
     Path dir;
 
