@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code prospector measure} as an operator runs it: a child process until SIGTERM. */
-class MeasureCommandTest {
+class MeasureCommandIT {
     private static final Pattern STARTED = Pattern.compile(
             "measurement endpoint (http://127\\.0\\.0\\.1:\\d+) key (p[a-z2-7]{24})\\s+verifiers trust it with --measure-key (\\S+);");
 

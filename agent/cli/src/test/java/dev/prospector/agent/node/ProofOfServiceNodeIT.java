@@ -47,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * audit is answered at once with the audit's own nonce and openings that pass; a bandwidth test runs
  * on the probe thread and its receipts go out with the test's nonce even when a newer one is held.
  */
-class ProofOfServiceNodeTest {
+class ProofOfServiceNodeIT {
     private static final String FLEET = "pos";
     /** Long enough that every report after the first is made by a receipt's duty (or by the test). */
     private static final Duration INTERVAL = Duration.ofHours(1);

@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * real Mosquitto: its receipt asks a bandwidth test, the board runs it against the endpoint, and the
  * next receipt says the test counted.
  */
-class ProofOfServiceOverMqttTest {
+class ProofOfServiceOverMqttIT {
     private static final String FLEET = "pos";
     private static final Duration WAIT = Duration.ofSeconds(30);
 
