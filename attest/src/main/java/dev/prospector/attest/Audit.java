@@ -15,7 +15,11 @@ public final class Audit {
     /** Default and largest number of audited leaves. */
     public static final int DEFAULT_LEAVES = 8;
 
-    public static final int MAX_LEAVES = 16;
+    /**
+     * At most 10: an answer opens 3 leaves per audited index, and 10 indices of 1 KiB leaves with
+     * paths of 24 (16 GiB plots) make about 54 KB, which leaves room in a 64 KiB report.
+     */
+    public static final int MAX_LEAVES = 10;
 
     private static final byte[] DOMAIN = "prospector audit v1".getBytes(StandardCharsets.US_ASCII);
 

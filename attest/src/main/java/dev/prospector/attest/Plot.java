@@ -18,11 +18,13 @@ import java.util.List;
  * data-independent graph, as in Balloon hashing and Filecoin's stacked labelling):
  *
  * <pre>
- *   chunk[k] of leaf i = SHA-256(id || i || k || chunk[k] of leaf i-1
- *                                     || chunk[m-1-k] of leaf p(i) || chunk[k-1] of leaf i)
+ *   h = SHA-256(id || i || k || chunk[k] of leaf i-1 || chunk[m-1-k] of leaf p(i) || before)
+ *   chunk[k] of leaf i = SHA-256^ROUNDS(h)        (h hashed again ROUNDS times)
  * </pre>
  *
- * with {@code m = leafSize / 32} chunks of 32 bytes, absent inputs being zeros. Why this shape:
+ * with {@code m = leafSize / 32} chunks of 32 bytes, {@code before} = chunk {@code k-1} of leaf
+ * {@code i}, or for {@code k = 0} the last chunk of leaf {@code i-1}, and absent inputs zeros. Why
+ * this shape:
  * <ul>
  *   <li><b>No small state determines a leaf.</b> A construction {@code leaf = expand(hash(...))}
  *       lets a cheater keep the 32-byte hashes instead of the leaves; here every chunk of a leaf
@@ -31,7 +33,14 @@ import java.util.List;
  *   <li><b>Regeneration costs the prefix.</b> Leaf {@code i} needs leaf {@code i - 1}, which needs
  *       {@code i - 2}, and so on: from the seed alone a board recomputes every leaf before the one
  *       audited (half the plot on average, nearly all of it for the highest of {@code k} audited
- *       leaves), sequentially: it cannot be spread over cores. Keeping checkpoints does not help
+ *       leaves), sequentially: {@code before} makes the whole plot one chain of
+ *       {@code n * m * (1 + ROUNDS)} hashes, so it cannot be spread over cores or SIMD lanes (an
+ *       earlier draft without it let chunk {@code k} of leaf {@code i} run beside chunk
+ *       {@code k+1} of leaf {@code i-1}: a wavefront 32 lanes wide).</li>
+ *   <li><b>Each leaf is dear on purpose.</b> The {@link #ROUNDS} extra hashes per chunk multiply
+ *       what a cheater pays per recomputed leaf, and so shrink the part of the plot it can
+ *       recompute within an audit's deadline; the honest board pays the same factor once, when it
+ *       plots (docs/BENCHMARKS.md, "What a cheater pays"). Keeping checkpoints does not help
  *       much either: recomputing from a stored leaf {@code j} needs the random parents of
  *       {@code j+1 .. i}, which lie anywhere in the prefix and must be stored or recomputed in
  *       turn. What a cheater can save is bounded by the audit deadline: the tail of the plot it
@@ -58,6 +67,8 @@ public final class Plot {
     public static final int MIN_LEAF_SIZE = 64;
 
     public static final int MAX_LEAF_SIZE = 4096;
+    /** Extra sequential SHA-256 rounds over each chunk (one 64-byte block each). */
+    public static final int ROUNDS = 8;
     /** At most 2^32 leaves (4 TiB of 1 KiB leaves): a path has at most 32 siblings. */
     public static final int MAX_DEPTH = 32;
 
@@ -126,12 +137,18 @@ public final class Plot {
                 } else {
                     md.update(parent, (m - 1 - k) * CHUNK, CHUNK);
                 }
-                if (k == 0) {
-                    md.update(ZERO_CHUNK);
-                } else {
+                if (k > 0) {
                     md.update(out, (k - 1) * CHUNK, CHUNK);
+                } else if (previous != null) {
+                    md.update(previous, (m - 1) * CHUNK, CHUNK); // chains leaf i to the end of leaf i-1
+                } else {
+                    md.update(ZERO_CHUNK);
                 }
                 md.digest(out, k * CHUNK, CHUNK);
+                for (int round = 0; round < ROUNDS; round++) {
+                    md.update(out, k * CHUNK, CHUNK);
+                    md.digest(out, k * CHUNK, CHUNK);
+                }
             }
         } catch (java.security.DigestException e) {
             throw new IllegalStateException("SHA-256 output does not fit a chunk", e);

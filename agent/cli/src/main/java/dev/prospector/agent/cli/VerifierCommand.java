@@ -195,7 +195,7 @@ public final class VerifierCommand implements Callable<Integer> {
 
     @Option(
             names = "--audit-deadline",
-            defaultValue = "5s",
+            defaultValue = "2s",
             converter = DurationConverter.class,
             description =
                     "How long after its receipt an audit must be answered, by this verifier's clock; a later correct answer"

@@ -79,7 +79,7 @@ public record ServiceSettings(
         return new ServiceSettings(
                 Duration.ofHours(1),
                 Audit.DEFAULT_LEAVES,
-                Duration.ofSeconds(5),
+                Duration.ofSeconds(2),
                 Duration.ofHours(6),
                 Duration.ofHours(1),
                 Duration.ofMinutes(3),
