@@ -56,7 +56,14 @@ class ProofOfServiceTest {
     private ProofOfService open(RewardIssuer rewards, Optional<Path> state) {
         List<byte[]> trusted = List.of(ENDPOINT_A.publicKey(), ENDPOINT_B.publicKey(), ENDPOINT_C.publicKey());
         return ProofOfService.open(
-                ServiceSettings.defaults().withTrustedEndpoints(trusted), clock, TTL, trusted, rewards, state);
+                ServiceSettings.defaults()
+                        .withAudits(Duration.ofHours(1), 8, Duration.ofSeconds(5))
+                        .withTrustedEndpoints(trusted),
+                clock,
+                TTL,
+                trusted,
+                rewards,
+                state);
     }
 
     private ProofOfService inMemory() {
