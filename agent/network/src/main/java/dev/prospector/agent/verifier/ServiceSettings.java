@@ -91,6 +91,40 @@ public record ServiceSettings(
                 64L << 20);
     }
 
+    /** These settings auditing {@code leaves} leaves every {@code every}, each answered within {@code deadline}. */
+    public ServiceSettings withAudits(Duration every, int leaves, Duration deadline) {
+        return new ServiceSettings(
+                every,
+                leaves,
+                deadline,
+                bandwidthEvery,
+                epoch,
+                uptimeMaxGap,
+                storageTarget,
+                rewardPerEpoch,
+                trustedEndpoints,
+                measurePort,
+                measureBind,
+                measureMaxBytes);
+    }
+
+    /** These settings asking a bandwidth test every {@code every}. */
+    public ServiceSettings withBandwidthEvery(Duration every) {
+        return new ServiceSettings(
+                auditEvery,
+                auditLeaves,
+                auditDeadline,
+                every,
+                epoch,
+                uptimeMaxGap,
+                storageTarget,
+                rewardPerEpoch,
+                trustedEndpoints,
+                measurePort,
+                measureBind,
+                measureMaxBytes);
+    }
+
     public ServiceSettings withTrustedEndpoints(List<byte[]> keys) {
         return new ServiceSettings(
                 auditEvery,
