@@ -190,7 +190,7 @@ public final class VerifierCommand implements Callable<Integer> {
             names = "--audit-leaves",
             paramLabel = "K",
             defaultValue = "8",
-            description = "Plot leaves an audit names, 1 to 16 (default: ${DEFAULT-VALUE}).")
+            description = "Plot leaves an audit names, 1 to 10 (default: ${DEFAULT-VALUE}).")
     int auditLeaves;
 
     @Option(

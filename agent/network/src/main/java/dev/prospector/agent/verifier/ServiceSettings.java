@@ -157,23 +157,6 @@ public record ServiceSettings(
                 measureMaxBytes);
     }
 
-    /** These settings with audits of {@code leaves} leaves every {@code every}, due within {@code deadline}. */
-    public ServiceSettings withAudits(Duration every, int leaves, Duration deadline) {
-        return new ServiceSettings(
-                every,
-                leaves,
-                deadline,
-                bandwidthEvery,
-                epoch,
-                uptimeMaxGap,
-                storageTarget,
-                rewardPerEpoch,
-                trustedEndpoints,
-                measurePort,
-                measureBind,
-                measureMaxBytes);
-    }
-
     public ServiceSettings withEpoch(Duration length) {
         return new ServiceSettings(
                 auditEvery,
