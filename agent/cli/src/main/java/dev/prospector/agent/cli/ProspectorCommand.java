@@ -25,18 +25,24 @@ import picocli.CommandLine.Command;
             ExitCodes.INTERNAL + ":internal error: run again with --debug and report it",
             RunCommand.EXIT_RESTART + ":run only: restarting after a factory reset by the button",
         },
-        subcommands = {
-            KeygenCommand.class,
-            ReportCommand.class,
-            InspectCommand.class,
-            RunCommand.class,
-            VerifierCommand.class,
-            MeasureCommand.class,
-            HardwareCommand.class,
-            LedgerCommand.class,
-            CommandLine.HelpCommand.class,
-        })
+        // The subcommands are added in commandLine(): verifier and measure only where the network side is.
+        subcommands = {})
 public final class ProspectorCommand implements Runnable {
+    /**
+     * Whether the network side (agent/network's jar: {@code verifier}, {@code measure}) is on the class path.
+     * The board's Debian package leaves it out; the prospector-network package and a source tree have it.
+     */
+    static final boolean NETWORK_SIDE = present("dev.prospector.agent.verifier.VerifierWiring");
+
+    private static boolean present(String className) {
+        try {
+            Class.forName(className, false, ProspectorCommand.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
     /**
      * A command that another module adds when its jar is on the class path, found through
      * {@link ServiceLoader} ({@code META-INF/services/dev.prospector.agent.cli.ProspectorCommand$Extension}):
@@ -49,7 +55,30 @@ public final class ProspectorCommand implements Runnable {
 
     /** The command line with this program's commands and every extension on the class path. */
     static CommandLine commandLine(ProspectorCommand root) {
+        return commandLine(root, NETWORK_SIDE);
+    }
+
+    /**
+     * The command line, with {@code verifier} and {@code measure} when {@code networkSide}, else with
+     * stand-ins that say where they come from. Their classes are not even loaded without it: picocli
+     * reads each command's fields and methods, whose types are the network side's.
+     */
+    static CommandLine commandLine(ProspectorCommand root, boolean networkSide) {
         CommandLine cli = new CommandLine(root);
+        cli.addSubcommand(KeygenCommand.class);
+        cli.addSubcommand(ReportCommand.class);
+        cli.addSubcommand(InspectCommand.class);
+        cli.addSubcommand(RunCommand.class);
+        if (networkSide) {
+            cli.addSubcommand(VerifierCommand.class);
+            cli.addSubcommand(MeasureCommand.class);
+        } else {
+            cli.addSubcommand("verifier", NotInstalledCommand.commandLine("verifier"));
+            cli.addSubcommand("measure", NotInstalledCommand.commandLine("measure"));
+        }
+        cli.addSubcommand(HardwareCommand.class);
+        cli.addSubcommand(LedgerCommand.class);
+        cli.addSubcommand(CommandLine.HelpCommand.class);
         for (Extension e : ServiceLoader.load(Extension.class)) {
             cli.addSubcommand(e.command());
         }
@@ -105,11 +134,16 @@ public final class ProspectorCommand implements Runnable {
      * with {@code --debug} anywhere on the line the stack trace follows.
      */
     public static int execute(String[] args, PrintStream out, PrintStream err) {
+        return execute(args, out, err, NETWORK_SIDE);
+    }
+
+    /** {@link #execute(String[], PrintStream, PrintStream)} with or without the network side's commands. */
+    static int execute(String[] args, PrintStream out, PrintStream err, boolean networkSide) {
         boolean debug = Arrays.asList(args).contains("--debug");
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         configureLogging(rest, debug);
         ProspectorCommand root = new ProspectorCommand();
-        CommandLine cli = commandLine(root);
+        CommandLine cli = commandLine(root, networkSide);
         try {
             root.config = ConfigFile.find(rest);
             root.config.ifPresent(config -> {

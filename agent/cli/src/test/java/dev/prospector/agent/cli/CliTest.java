@@ -460,6 +460,35 @@ class CliTest {
         assertEquals(ExitCodes.BAD_INPUT, run.exit());
     }
 
+    /** A board from the Debian package has no network side: its commands say where they come from. */
+    @Test
+    void withoutTheNetworkSideVerifierAndMeasureSayWhichPackageHasThem() {
+        for (String[] args : List.of(
+                new String[] {"verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--state-dir", "/nope"},
+                new String[] {"measure", "--port", "0"},
+                new String[] {"verifier", "repair", "--help"})) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int exit = ProspectorCommand.execute(
+                    args,
+                    new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8),
+                    false);
+            Run run = new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+            run.assertOneLineError("`" + args[0] + "` is the network side, which is not installed here");
+            assertTrue(run.err().contains("prospector-network package"), run.err());
+            assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        }
+        picocli.CommandLine board = ProspectorCommand.commandLine(new ProspectorCommand(), false);
+        assertEquals(
+                ProspectorCommand.commandLine(new ProspectorCommand(), true).getSubcommands().keySet().stream()
+                        .toList(),
+                board.getSubcommands().keySet().stream().toList(),
+                "the same commands in the same order");
+        assertCompleteSentences(
+                commandSummaries(board.getUsageMessage()), "prospector --help without the network side");
+    }
+
     @Test
     void everySummaryInACommandListIsOneFullSentence() {
         Run help = prospector("--help");
