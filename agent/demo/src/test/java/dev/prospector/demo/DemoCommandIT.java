@@ -10,10 +10,13 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** The README's main job, shortened: boards, broker and verifier in one process, every report accepted. */
+/**
+ * The README's main job, shortened: boards, broker and verifier in one process, every report
+ * accepted, and every board's proofs of service judged by the verifier.
+ */
 class DemoCommandIT {
     @Test
-    void everyReportIsAcceptedAndLaterOnesAnswerTheirChallenge() {
+    void everyReportIsAcceptedAndEveryBoardProvesItsService() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit = ProspectorCommand.execute(
@@ -36,6 +39,28 @@ class DemoCommandIT {
             assertTrue(
                     r.get("answered").AsInt64Value() >= 1,
                     "reports after the first receipt answer a challenge: " + json);
+            assertProofs(r, 4L << 20, json);
         }
+    }
+
+    /** The verifier's judgement of one board in the demo's JSON: plausible figures, as numbers. */
+    static void assertProofs(CBORObject r, long plotBytes, String json) {
+        for (String key :
+                new String[] {"uptime_pct", "storage_proven_bytes", "down_mbps", "up_mbps", "reputation", "score"}) {
+            assertTrue(r.get(key) != null && r.get(key).isNumber(), key + " is a number: " + json);
+        }
+        double uptime = number(r, "uptime_pct");
+        assertTrue(uptime > 0 && uptime <= 100, "uptime credited: " + json);
+        assertEquals(plotBytes, r.get("storage_proven_bytes").AsInt64Value(), "the plot proven by an audit: " + json);
+        assertTrue(number(r, "down_mbps") > 0, "download measured: " + json);
+        assertTrue(number(r, "up_mbps") > 0, "upload measured: " + json);
+        assertTrue(number(r, "reputation") >= 0.8, "not disqualified: " + json);
+        double score = number(r, "score");
+        assertTrue(score > 0 && score <= 1, "scored: " + json);
+    }
+
+    /** A JSON number, whole (reputation 1) or not. */
+    private static double number(CBORObject r, String key) {
+        return Double.parseDouble(r.get(key).ToJSONString());
     }
 }

@@ -18,7 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code -Xint} (the interpreter only, no JIT) slows this JVM by a similar factor in the same
  * places: every thread is slow, so callbacks and the delivery loop interleave as on a slow board.
  * The demo must still deliver and count every report exactly once, and publish each only once (its
- * receipt timeout is far above the run, so nothing is sent again on purpose).
+ * receipt timeout is far above the run, so nothing is sent again on purpose). Its proofs of
+ * service are kept small (the interpreter plots about fifty times slower): a 64 KiB plot, tests of
+ * 64 KiB each way; the verifier must still have audited and measured every board.
  */
 class SlowBoardDemoIT {
     @TempDir
@@ -35,6 +37,10 @@ class SlowBoardDemoIT {
                 "2",
                 "--duration",
                 "10s",
+                "--plot-size",
+                "64K",
+                "--measure-bytes",
+                "64K",
                 "--json")) {
             await("the demo finishes")
                     .atMost(Duration.ofMinutes(4))
@@ -52,6 +58,7 @@ class SlowBoardDemoIT {
                 assertEquals(made, r.get("delivered").AsInt64Value(), json);
                 assertEquals(made, r.get("accepted").AsInt64Value(), json);
                 assertEquals(made, r.get("published").AsInt64Value(), "each report published once: " + json);
+                DemoCommandIT.assertProofs(r, 64L << 10, json);
             }
             assertTrue(!demo.stderr().contains("NullPointerException"), "no exception at shutdown: " + demo.stderr());
         }

@@ -9,7 +9,10 @@ import dev.prospector.agent.common.Failure;
 public final class ExitCodes {
     /** Success. */
     public static final int OK = 0;
-    /** A check failed: invalid data, a rejected report, a demo whose reports were not all accepted. */
+    /**
+     * A check failed: invalid data, a rejected report, a demo whose reports were not all accepted or
+     * whose boards did not all prove their service.
+     */
     public static final int CHECK_FAILED = 1;
     /** Bad input: arguments, files, configuration. */
     public static final int BAD_INPUT = 2;

@@ -208,11 +208,12 @@ public final class ProofOfService implements AutoCloseable {
     }
 
     long epochOf(long ms) {
-        return Math.floorDiv(ms, settings.epoch().toMillis());
+        return Math.floorDiv(
+                ms - settings.epochOrigin().toEpochMilli(), settings.epoch().toMillis());
     }
 
     private long epochStart(long epoch) {
-        return epoch * settings.epoch().toMillis();
+        return settings.epochOrigin().toEpochMilli() + epoch * settings.epoch().toMillis();
     }
 
     // ------------------------------------------------------------------ reports

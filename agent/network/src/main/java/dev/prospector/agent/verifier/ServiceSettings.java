@@ -4,7 +4,9 @@ import dev.prospector.agent.common.Failure;
 import dev.prospector.attest.Audit;
 import dev.prospector.attest.DeviceId;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * How the verifier judges proofs of service (docs/REWARDS.md). Validated on construction; each
@@ -22,6 +24,10 @@ import java.util.List;
  * @param measurePort port of an endpoint run in the verifier's process (0: none); it is trusted
  * @param measureBind address that endpoint listens on
  * @param measureMaxBytes largest transfer that endpoint serves
+ * @param epochOrigin where epoch 0 starts on the verifier's clock; epoch n covers
+ *     {@code [origin + n * epoch, origin + (n + 1) * epoch)}. The Unix epoch for {@code prospector verifier}
+ *     (epoch numbers in {@code pos.state} and {@code rewards.log} count from it, so it never changes
+ *     there); the demo starts its one epoch when it starts, so that the epoch's uptime is the run's
  */
 public record ServiceSettings(
         Duration auditEvery,
@@ -35,8 +41,10 @@ public record ServiceSettings(
         List<byte[]> trustedEndpoints,
         int measurePort,
         String measureBind,
-        long measureMaxBytes) {
+        long measureMaxBytes,
+        Instant epochOrigin) {
     public ServiceSettings {
+        Objects.requireNonNull(epochOrigin, "epochOrigin");
         positive("--audit-every", auditEvery);
         positive("--audit-deadline", auditDeadline);
         positive("--bandwidth-every", bandwidthEvery);
@@ -66,6 +74,36 @@ public record ServiceSettings(
                 throw new Failure("a trusted measurement endpoint key has 32 bytes, not " + k.length);
             }
         }
+    }
+
+    /** Settings whose epochs count from the Unix epoch, as {@code prospector verifier}'s do. */
+    public ServiceSettings(
+            Duration auditEvery,
+            int auditLeaves,
+            Duration auditDeadline,
+            Duration bandwidthEvery,
+            Duration epoch,
+            Duration uptimeMaxGap,
+            long storageTarget,
+            long rewardPerEpoch,
+            List<byte[]> trustedEndpoints,
+            int measurePort,
+            String measureBind,
+            long measureMaxBytes) {
+        this(
+                auditEvery,
+                auditLeaves,
+                auditDeadline,
+                bandwidthEvery,
+                epoch,
+                uptimeMaxGap,
+                storageTarget,
+                rewardPerEpoch,
+                trustedEndpoints,
+                measurePort,
+                measureBind,
+                measureMaxBytes,
+                Instant.EPOCH);
     }
 
     private static void positive(String option, Duration d) {
@@ -138,7 +176,8 @@ public record ServiceSettings(
                 keys,
                 measurePort,
                 measureBind,
-                measureMaxBytes);
+                measureMaxBytes,
+                epochOrigin);
     }
 
     public ServiceSettings withMeasurePort(int port, String bind) {
@@ -154,7 +193,8 @@ public record ServiceSettings(
                 trustedEndpoints,
                 port,
                 bind,
-                measureMaxBytes);
+                measureMaxBytes,
+                epochOrigin);
     }
 
     public ServiceSettings withEpoch(Duration length) {
@@ -170,7 +210,8 @@ public record ServiceSettings(
                 trustedEndpoints,
                 measurePort,
                 measureBind,
-                measureMaxBytes);
+                measureMaxBytes,
+                epochOrigin);
     }
 
     public ServiceSettings withStorageTarget(long bytes) {
@@ -186,7 +227,26 @@ public record ServiceSettings(
                 trustedEndpoints,
                 measurePort,
                 measureBind,
-                measureMaxBytes);
+                measureMaxBytes,
+                epochOrigin);
+    }
+
+    /** These settings with epoch 0 starting at {@code origin} (see {@link #epochOrigin}). */
+    public ServiceSettings withEpochOrigin(Instant origin) {
+        return new ServiceSettings(
+                auditEvery,
+                auditLeaves,
+                auditDeadline,
+                bandwidthEvery,
+                epoch,
+                uptimeMaxGap,
+                storageTarget,
+                rewardPerEpoch,
+                trustedEndpoints,
+                measurePort,
+                measureBind,
+                measureMaxBytes,
+                origin);
     }
 
     /** The ids of the trusted endpoint keys. */

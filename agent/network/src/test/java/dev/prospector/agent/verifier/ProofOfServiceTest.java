@@ -29,6 +29,7 @@ import dev.prospector.ledger.Tx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -388,6 +389,33 @@ class ProofOfServiceTest {
             pos.onAccepted(b.report(t + i, Optional.of(nonce(t - 2_400_000 + i * 60_000L)), Optional.empty()), t + i);
         }
         assertEquals(10.0 / 60 * 100, closedEpoch(pos, b).uptimePct(), 0.01);
+    }
+
+    /** The demo's epoch starts with the run: a board up since then is up all of the epoch so far. */
+    @Test
+    void epochsCountFromTheirOrigin() {
+        long origin = T0 + 1_200_000; // twenty past the hour
+        List<byte[]> trusted = List.of(ENDPOINT_A.publicKey());
+        ProofOfService fromOrigin = ProofOfService.open(
+                ServiceSettings.defaults().withEpochOrigin(Instant.ofEpochMilli(origin)),
+                clock,
+                TTL,
+                trusted,
+                RewardIssuer.inMemory(rewardKey),
+                Optional.empty());
+        ProofOfService hourly = inMemory();
+        Board b = new Board(false);
+        byte[] n = null;
+        for (long t = origin; t <= origin + 1_800_000; t += 60_000) {
+            clock.set(t);
+            var report = b.report(t, Optional.ofNullable(n), Optional.empty());
+            fromOrigin.onAccepted(report, t);
+            hourly.onAccepted(report, t);
+            n = nonce(t);
+            b.upMs += 60_000;
+        }
+        assertEquals(100.0, score(fromOrigin, b).uptimePct(), 1e-9, "up the 30 minutes since the origin");
+        assertEquals(60.0, score(hourly, b).uptimePct(), 1e-9, "up 30 of the clock hour's 50 minutes so far");
     }
 
     // ------------------------------------------------------------------ epochs and rewards
