@@ -4,8 +4,12 @@
 Uses only the Python 3 standard library: hashlib, base64, and the Ed25519 reference code of
 RFC 8032 section 6 (copied below). It shares no code with the Java implementation.
 
-    python3 verify_report.py REPORT_FILE   # raw bytes, or hex text
+    python3 verify_report.py REPORT_FILE [--audit-leaves K]   # raw bytes, or hex text
     python3 verify_report.py --self-test   # RFC 8032 test vectors for the Ed25519 code
+
+When the report answers a storage audit (claim pos with "plot" and "audit", section 4.1), the
+answer is checked too, for an audit of K leaves (default 8) of the report's nonce: "storage audit:
+passed" or "storage audit: failed: ..." (exit status 1).
 
 Exit status 0 and "signature: valid" when the report is a well-formed tagged COSE_Sign1 whose
 EdDSA signature verifies with the key in its payload, whose dev is the device id of that key (or of
@@ -303,6 +307,81 @@ def check_report(data):
     valid = valid and verify(key, sig_structure(protected, payload), signature)
     return claims, valid
 
+# ---------------------------------------------------------------- storage audits (section 4.1)
+
+ZERO = bytes(32)
+PLOT_ROUNDS = 8
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
+
+def u64(n):
+    return n.to_bytes(8, "big")
+
+def plot_id(dev, seed, n, leaf):
+    return sha256(b"prospector plot v1" + dev.encode("ascii") + seed + u64(n) + u64(leaf))
+
+def plot_parent(pid, i):
+    return int.from_bytes(sha256(b"prospector plot parent v1" + pid + u64(i))[:8], "big") % i
+
+def plot_label(pid, i, prev, parent, size):
+    m = size // 32
+    out = bytearray(size)
+    for k in range(m):
+        before = out[(k - 1) * 32:k * 32] if k > 0 else (prev[(m - 1) * 32:] if prev else ZERO)
+        h = sha256(pid + u64(i) + k.to_bytes(2, "big")
+                   + (prev[k * 32:(k + 1) * 32] if prev else ZERO)
+                   + (parent[(m - 1 - k) * 32:(m - k) * 32] if parent else ZERO)
+                   + bytes(before))
+        for _ in range(PLOT_ROUNDS):
+            h = sha256(h)
+        out[k * 32:(k + 1) * 32] = h
+    return bytes(out)
+
+def audit_indices(nonce, root, n, k):
+    return [int.from_bytes(sha256(b"prospector audit v1" + nonce + root + u64(j))[:8], "big") % n
+            for j in range(k)]
+
+def path_ok(root, n, index, leaf, path):
+    if len(path) != n.bit_length() - 1:
+        return False
+    h = sha256(b"\x00" + leaf)
+    for sibling in path:
+        h = sha256(b"\x01" + h + sibling) if index % 2 == 0 else sha256(b"\x01" + sibling + h)
+        index //= 2
+    return h == root
+
+def check_audit(claims, k):
+    """None when the report answers no audit; else (passed, sentence)."""
+    if "pos" not in claims:
+        return None
+    pos = cbor_decode(claims["pos"])
+    if "plot" not in pos or "audit" not in pos or "nonce" not in claims:
+        return None
+    plot, audit = pos["plot"], pos["audit"]
+    if "err" in audit:
+        return (False, "the board could not answer: " + audit["err"])
+    n, size, root = plot["n"], plot["leaf"], plot["root"]
+    pid = plot_id(claims["dev"], plot["seed"], n, size)
+    wanted = []
+    indices = audit_indices(claims["nonce"], root, n, k)
+    for i in indices:
+        wanted += [i] if i == 0 else [i, i - 1, plot_parent(pid, i)]
+    opened = audit["open"]
+    if len(opened) != len(wanted):
+        return (False, "%d openings where the audit needs %d" % (len(opened), len(wanted)))
+    for index, (leaf, path) in zip(wanted, opened):
+        if len(leaf) != size or not path_ok(root, n, index, leaf, path):
+            return (False, "leaf %d is not in the committed tree" % index)
+    at = 0
+    for i in indices:
+        leaf = opened[at][0]
+        prev, parent = (opened[at + 1][0], opened[at + 2][0]) if i > 0 else (None, None)
+        if plot_label(pid, i, prev, parent, size) != leaf:
+            return (False, "leaf %d is not the plot's leaf" % i)
+        at += 1 if i == 0 else 3
+    return (True, "%d leaves" % k)
+
 def printable(v):
     if isinstance(v, bytes): return v.hex()
     if isinstance(v, list): return [printable(x) for x in v]
@@ -324,6 +403,10 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "--self-test":
         self_test()
         return 0
+    audit_leaves = 8
+    if len(argv) == 4 and argv[2] == "--audit-leaves" and argv[3].isdigit():
+        audit_leaves = int(argv[3])
+        argv = argv[:2]
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
         return 0 if len(argv) == 2 else 2
@@ -342,9 +425,16 @@ def main(argv):
     except (Malformed, KeyError, TypeError, UnicodeDecodeError) as e:
         print("malformed: %s" % e)
         return 1
+    try:
+        audit = check_audit(claims, audit_leaves)
+    except (Malformed, KeyError, TypeError, ValueError) as e:
+        print("malformed: pos: %s" % e)
+        return 1
     print(json.dumps(printable(claims), indent=2, sort_keys=True))
+    if audit is not None:
+        print("storage audit: " + ("passed (" if audit[0] else "failed: ") + audit[1] + (")" if audit[0] else ""))
     print("signature: " + ("valid" if valid else "invalid"))
-    return 0 if valid else 1
+    return 0 if valid and (audit is None or audit[0]) else 1
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

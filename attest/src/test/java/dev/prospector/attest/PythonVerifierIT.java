@@ -105,4 +105,60 @@ class PythonVerifierIT {
         assertEquals(1, r.exit(), r.out());
         assertTrue(r.out().startsWith("malformed"), r.out());
     }
+
+    /** A report answering an audit over a small plot of {@code keys}' device, made by the Java code. */
+    private static byte[] auditedReport(DeviceKeys keys, boolean damage) {
+        var params = new PlotParams(new byte[PlotParams.SEED_BYTES], 64, 128);
+        var plot = new ProofOfServiceTest.MemoryPlot(keys.deviceId(), params);
+        byte[] nonce = {5, 6, 7, 8};
+        if (damage) {
+            long audited = Audit.indices(nonce, plot.commitment, 8)[0];
+            plot.leaves[(int) audited][3] ^= 1;
+        }
+        var input = new ReportInput(
+                        "alpha",
+                        Fixtures.NOW,
+                        42,
+                        java.util.Optional.of(nonce),
+                        "6f1c2a3e-7d55-4b1f-9a4e-0e7b4c1d2f10",
+                        java.time.Duration.ofMillis(3_600_250),
+                        Fixtures.measurements(),
+                        "0.1.0",
+                        Fixtures.CONFIG_HASH)
+                .withService(java.util.Optional.of(
+                        ServiceEvidence.run(1).withPlot(plot.commitment).withAudit(plot.answer(nonce, 8))));
+        return new ReportSigner(keys, ChainState.inMemory()).sign(input).bytes();
+    }
+
+    @Test
+    void itChecksAStorageAuditAnswerWithThePlotFunctionOfTheDocument() throws Exception {
+        var keys = DeviceKeys.generate();
+        byte[] report = auditedReport(keys, false);
+        var evidence =
+                Claims.decode(CoseSign1.decode(report).payload()).service().orElseThrow();
+        assertEquals(
+                new Audit.Check.Passed(8),
+                Audit.check(
+                        keys.deviceId(),
+                        evidence.plot().orElseThrow(),
+                        new byte[] {5, 6, 7, 8},
+                        8,
+                        evidence.audit().orElseThrow()),
+                "the Java check passes");
+        Path f = dir.resolve("audited.cbor");
+        Files.write(f, report);
+        var r = run(f.toString());
+        assertEquals(0, r.exit(), r.out());
+        assertTrue(r.out().contains("storage audit: passed (8 leaves)"), r.out());
+    }
+
+    @Test
+    void itFailsAStorageAuditAnswerWithADamagedLeaf() throws Exception {
+        Path f = dir.resolve("damaged.cbor");
+        Files.write(f, auditedReport(DeviceKeys.generate(), true));
+        var r = run(f.toString());
+        assertEquals(1, r.exit(), r.out());
+        assertTrue(r.out().contains("storage audit: failed: leaf"), r.out());
+        assertTrue(r.out().contains("signature: valid"), r.out());
+    }
 }
