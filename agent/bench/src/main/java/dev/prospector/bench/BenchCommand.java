@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             BenchCryptoCommand.class,
             BenchExecutorCommand.class,
+            BenchMeasureCommand.class,
             BenchPosCommand.class,
             BenchTransportCommand.class,
             BenchTransportCommand.Memory.class
@@ -26,6 +27,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, pos, transport or memory (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, measure, pos, transport or memory (`prospector bench --help`)");
     }
 }

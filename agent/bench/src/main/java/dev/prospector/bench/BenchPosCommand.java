@@ -4,6 +4,7 @@ import com.upokecenter.cbor.CBORObject;
 import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.cli.SizeConverter;
 import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.pos.PlotFile;
 import dev.prospector.attest.Audit;
 import dev.prospector.attest.AuditAnswer;
 import dev.prospector.attest.BandwidthReceipt;
@@ -42,10 +43,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code prospector bench pos}: what proofs of service cost (issue 12), with attest's plot function
- * and audits and a minimal plotter of the benchmark's own ({@link PosPlot}; the board's plotter is
- * agent/node's). Four parts:
+ * and audits, the board's plotter (agent/node's {@link PlotFile}) and a minimal plotter of the
+ * benchmark's own ({@link PosPlot}, whose plot the cheaters and the verifier use). Four parts:
  * <ol>
- *   <li>plotting: a real plot file of {@code --size}, MiB/s to the page cache and with the final fsync;
+ *   <li>plotting: a real plot file of {@code --size}, with the board's {@link PlotFile} (its
+ *       checkpoints and {@code plot.tree} included) and with {@link PosPlot} (MiB/s to the page
+ *       cache and with the final fsync); both give the same root, and the board's plot answers
+ *       audits too;
  *   <li>what a cheater pays: recomputing leaves instead of storing them, from the seed alone up to
  *       the highest of {@code k} audited leaves, and the whole tail for a cheater that kept only the
  *       first 50 % or 90 %; per leaf, and how much of a plot can be recomputed within the audit deadline;
@@ -113,7 +117,7 @@ public final class BenchPosCommand implements Callable<Integer> {
 
     @Option(
             names = "--deadline",
-            defaultValue = "5",
+            defaultValue = "2",
             paramLabel = "S",
             description =
                     "Audit deadline in seconds, for what a cheater can recompute in time (default: ${DEFAULT-VALUE}).")
@@ -187,6 +191,9 @@ public final class BenchPosCommand implements Callable<Integer> {
                 r.put("plot_cpu_us_per_leaf", round3(plot.plotCpuSeconds() * 1e6 / params.leaves()));
                 r.put("plot_mib_per_cpu_s", round1(params.bytes() / MIB / plot.plotCpuSeconds()));
 
+                // (a) The board's plotter, the same plot (device and seed): the same root.
+                boardPlot(plot, device, work.resolve("board"), random, r);
+
                 // (b) What a cheater pays.
                 cheaters(plot, work.resolve("scratch.bin"), random, r);
 
@@ -248,6 +255,69 @@ public final class BenchPosCommand implements Callable<Integer> {
 
     private boolean needsProofPlot(PlotParams params) {
         return params.leaves() != proofLeaves || params.leafSize() != Plot.DEFAULT_LEAF_SIZE;
+    }
+
+    /**
+     * Part (a), the board's side: agent/node's {@link PlotFile} plots the same plot (same device and
+     * seed) in {@code boardDir} on this thread, unthrottled, with its checkpoints (an fsync of the
+     * leaves and the tree every 4 MiB); its root must be {@code plot}'s. Then it answers audits.
+     * The files are removed at the end, before the cheaters' scratch file is written.
+     */
+    private void boardPlot(PosPlot plot, DeviceId device, Path boardDir, SecureRandom random, Results r)
+            throws IOException {
+        var params = plot.params();
+        if (params.leaves() < 16) {
+            note("no board plot: PlotFile needs at least 16 leaves");
+            return;
+        }
+        note("plotting it again with the board's plotter (PlotFile: plot.tree, a checkpoint every "
+                + (PlotFile.DEFAULT_CHECKPOINT_BYTES >> 20) + " MiB) into " + boardDir);
+        Files.createDirectories(boardDir);
+        try {
+            var env = PlotFile.Environment.real(boardDir).withSeeds(params::seed);
+            var settings =
+                    new PlotFile.Settings(params.bytes(), params.leafSize(), 0, 0, PlotFile.DEFAULT_CHECKPOINT_BYTES);
+            try (var board = PlotFile.open(boardDir, device, settings, env)) {
+                long start = System.nanoTime();
+                long cpu = PosPlot.cpuNanos();
+                try {
+                    board.plot();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new Failure("interrupted while plotting");
+                }
+                double seconds = (System.nanoTime() - start) / 1e9;
+                double cpuSeconds = (PosPlot.cpuNanos() - cpu) / 1e9;
+                var commitment = board.commitment()
+                        .orElseThrow(() ->
+                                new IllegalStateException("the board's plotter did not finish: " + board.progress()));
+                if (!Arrays.equals(commitment.root(), plot.commitment().root())) {
+                    throw new IllegalStateException("the board's plotter and the bench's give different roots");
+                }
+                r.put("board_plot_seconds", round3(seconds));
+                r.put("board_plot_mib_per_s", round1(params.bytes() / MIB / seconds));
+                r.put("board_plot_us_per_leaf", round3(seconds * 1e6 / params.leaves()));
+                r.put("board_plot_cpu_us_per_leaf", round3(cpuSeconds * 1e6 / params.leaves()));
+                r.put("board_plot_mib_per_cpu_s", round1(params.bytes() / MIB / cpuSeconds));
+                r.put("board_root_matches", true);
+                note("answering " + answers + " audits with the board's plot");
+                byte[][] nonces = nonces(random, answers + 16);
+                for (int i = 0; i < 16; i++) {
+                    check(plot, device, nonces[answers + i], board.answer(nonces[answers + i], k));
+                }
+                double[] ms = new double[answers];
+                for (int i = 0; i < answers; i++) {
+                    long t = System.nanoTime();
+                    var a = board.answer(nonces[i], k);
+                    ms[i] = (System.nanoTime() - t) / 1e6;
+                    check(plot, device, nonces[i], a);
+                }
+                r.put("board_answer_ms_median", round3(median(ms)));
+                r.put("board_answer_ms_p90", round3(quantile(ms, 0.9)));
+            }
+        } finally {
+            deleteTree(boardDir);
+        }
     }
 
     /** Part (b): recomputing instead of storing. The recomputed leaves go to a scratch file. */
@@ -600,7 +670,10 @@ public final class BenchPosCommand implements Callable<Integer> {
                 v.get("leaves"),
                 v.get("leaf_size"),
                 k);
-        row(out, "plotting (compute + write to the page cache)", v.get("plot_mib_per_s"), "MiB/s");
+        row(out, "plotting, the board's PlotFile (with its checkpoints)", v.get("board_plot_mib_per_s"), "MiB/s");
+        row(out, "  per leaf", v.get("board_plot_us_per_leaf"), "us");
+        row(out, "  in CPU time of the plotting thread", v.get("board_plot_cpu_us_per_leaf"), "us");
+        row(out, "plotting, PosPlot (compute + write to the page cache)", v.get("plot_mib_per_s"), "MiB/s");
         row(out, "plotting including the final fsync", v.get("plot_mib_per_s_with_fsync"), "MiB/s");
         row(out, "plotting per leaf", v.get("plot_us_per_leaf"), "us");
         row(out, "  in CPU time of the plotting thread", v.get("plot_cpu_us_per_leaf"), "us");
@@ -630,6 +703,8 @@ public final class BenchPosCommand implements Callable<Integer> {
                 v.get("answer_ms_median"),
                 "ms");
         row(out, "  p90", v.get("answer_ms_p90"), "ms");
+        row(out, "honest answer, the board's PlotFile (median)", v.get("board_answer_ms_median"), "ms");
+        row(out, "  p90", v.get("board_answer_ms_p90"), "ms");
         row(out, "honest answer with O_DIRECT reads (median)", v.get("answer_direct_ms_median"), "ms");
         row(out, "  p90", v.get("answer_direct_ms_p90"), "ms");
         row(out, "verifier: Ed25519 verify (key decoded once)", v.get("ed25519_verify_us"), "us");

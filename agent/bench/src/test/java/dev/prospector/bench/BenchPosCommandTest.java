@@ -47,6 +47,9 @@ class BenchPosCommandTest {
         assertEquals(256, json.get("leaves").AsInt32Value(), r.out());
         for (String field : new String[] {
             "plot_mib_per_s",
+            "board_plot_mib_per_s",
+            "board_plot_cpu_us_per_leaf",
+            "board_answer_ms_median",
             "regen_seed_only_seconds",
             "regen_kept50_us_per_leaf",
             "regen_kept90_us_per_leaf",
@@ -58,6 +61,7 @@ class BenchPosCommandTest {
             assertTrue(json.ContainsKey(field), field + " missing in " + r.out());
             assertTrue(json.get(field).AsDouble() > 0, field + " not positive in " + r.out());
         }
+        assertTrue(json.get("board_root_matches").AsBoolean(), "the board's plotter gives the bench's root");
         assertEquals(10, json.get("proof_path_length").AsInt32Value(), "a separate plot of 1024 leaves");
         try (var left = Files.list(dir)) {
             assertEquals(0, left.count(), "the plot and scratch files are removed");
@@ -68,7 +72,8 @@ class BenchPosCommandTest {
     void theTableNamesThePartsAndAPlotOfTheProofShapeIsReused() {
         var r = execute(small("--proof-leaves", "256"));
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("plotting (compute"), r.out());
+        assertTrue(r.out().contains("plotting, the board's PlotFile"), r.out());
+        assertTrue(r.out().contains("plotting, PosPlot (compute"), r.out());
         assertTrue(r.out().contains("cheater, seed only"), r.out());
         assertTrue(r.out().contains("Audit.check, paths of 8"), r.out());
         assertTrue(!r.err().contains("more for the verifier's proofs"), r.err());

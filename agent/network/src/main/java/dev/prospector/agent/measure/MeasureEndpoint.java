@@ -82,6 +82,14 @@ public final class MeasureEndpoint implements AutoCloseable {
     static final int MAX_SMALL_BODY = 64;
     static final int MAX_URI_CHARS = 512;
     private static final int CHUNK = 64 * 1024;
+    /**
+     * The keystream is made in slices of this many bytes. The JIT uses the AES/CTR intrinsic only
+     * once the cipher's callers are compiled by C2, which takes thousands of calls: in 64 KiB calls
+     * a freshly started endpoint ran the keystream in plain Java for hundreds of MiB, its largest
+     * cost per byte (docs/BENCHMARKS.md, "Measurement endpoint against iperf3"); in 4 KiB slices
+     * the intrinsic takes over within the first 64 MiB download.
+     */
+    private static final int KEYSTREAM_SLICE = 4 * 1024;
     /** Bound on the device ids remembered for the rate limit (beyond it, new devices get 503). */
     static final int MAX_RATE_ENTRIES = 100_000;
 
@@ -296,7 +304,9 @@ public final class MeasureEndpoint implements AutoCloseable {
             while (left > 0) {
                 int n = (int) Math.min(zeros.length, left);
                 try {
-                    ctr.update(zeros, 0, n, out, 0);
+                    for (int at = 0; at < n; at += KEYSTREAM_SLICE) {
+                        ctr.update(zeros, at, Math.min(KEYSTREAM_SLICE, n - at), out, at);
+                    }
                 } catch (GeneralSecurityException e) {
                     throw new IllegalStateException("AES/CTR failed", e);
                 }
