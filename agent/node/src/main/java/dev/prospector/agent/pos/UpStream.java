@@ -6,30 +6,49 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 
 /**
- * What a board uploads in a bandwidth test: {@code SHA-256("prospector up v1" || nonce || j)} for
- * {@code j = 0, 1, ...} (j a big-endian u64), concatenated and cut at {@code length} bytes. Derived
- * from the challenge so that an endpoint can check what it received, made as it is read.
+ * What a board uploads in a bandwidth test: a 64 KiB block derived from the challenge,
+ * {@code SHA-256("prospector up v1" || nonce || j)} for {@code j = 0 .. 2047} (j a big-endian u64)
+ * concatenated, repeated and cut at {@code length} bytes.
+ *
+ * <p>The endpoint counts bytes and time and does not check the content, so the stream only has to
+ * be incompressible enough that nothing on the way shrinks it, and cheap: the first version hashed
+ * every 32 bytes as it went, which capped a board's upload at its SHA-256 speed (48 MB/s on this
+ * machine with the board's C1-only JVM, below a Pi 5's gigabit link; docs/BENCHMARKS.md). Now the
+ * hashing is 2048 digests once per test and the rest is array copies.
  */
 public final class UpStream extends InputStream {
     private static final byte[] DOMAIN = "prospector up v1".getBytes(StandardCharsets.US_ASCII);
+    /** Bytes of the repeated block. */
+    static final int BLOCK = 64 * 1024;
 
-    private final byte[] nonce;
+    private final byte[] block = new byte[BLOCK];
     private final long length;
-    private final MessageDigest md = Plot.sha256();
-    private final byte[] chunk = new byte[Plot.CHUNK];
     private long position;
-    private long counter;
-    private int inChunk = Plot.CHUNK;
 
     public UpStream(byte[] nonce, long length) {
-        this.nonce = nonce.clone();
         this.length = length;
+        MessageDigest md = Plot.sha256();
+        try {
+            for (int j = 0; j < BLOCK / Plot.CHUNK; j++) {
+                md.reset();
+                md.update(DOMAIN);
+                md.update(nonce);
+                for (int s = 56; s >= 0; s -= 8) {
+                    md.update((byte) ((long) j >>> s));
+                }
+                md.digest(block, j * Plot.CHUNK, Plot.CHUNK);
+            }
+        } catch (java.security.DigestException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Override
     public int read() {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        if (position >= length) {
+            return -1;
+        }
+        return block[(int) (position++ % BLOCK)] & 0xff;
     }
 
     @Override
@@ -38,29 +57,14 @@ public final class UpStream extends InputStream {
             return -1;
         }
         int n = (int) Math.min(len, length - position);
-        for (int i = 0; i < n; i++) {
-            if (inChunk == Plot.CHUNK) {
-                next();
-            }
-            b[off + i] = chunk[inChunk++];
+        int done = 0;
+        while (done < n) {
+            int at = (int) (position % BLOCK);
+            int step = Math.min(n - done, BLOCK - at);
+            System.arraycopy(block, at, b, off + done, step);
+            done += step;
+            position += step;
         }
-        position += n;
         return n;
-    }
-
-    private void next() {
-        md.reset();
-        md.update(DOMAIN);
-        md.update(nonce);
-        for (int s = 56; s >= 0; s -= 8) {
-            md.update((byte) (counter >>> s));
-        }
-        counter++;
-        try {
-            md.digest(chunk, 0, Plot.CHUNK);
-        } catch (java.security.DigestException e) {
-            throw new IllegalStateException(e);
-        }
-        inChunk = 0;
     }
 }
