@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
             BenchExecutorCommand.class,
             BenchPosCommand.class,
             BenchTransportCommand.class,
-            BenchTransportCommand.Memory.class
+            BenchTransportCommand.Memory.class,
+            BenchStartupCommand.class
         })
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec
@@ -26,6 +27,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, pos, transport or memory (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, pos, transport, memory or startup (`prospector bench --help`)");
     }
 }
