@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
             BenchMeasureCommand.class,
             BenchPosCommand.class,
             BenchTransportCommand.class,
-            BenchTransportCommand.Memory.class
+            BenchTransportCommand.Memory.class,
+            BenchStartupCommand.class
         })
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec
@@ -27,6 +28,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, measure, pos, transport or memory (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, measure, pos, transport, memory or startup (`prospector bench --help`)");
     }
 }

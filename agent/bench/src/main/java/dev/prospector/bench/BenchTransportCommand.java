@@ -1043,6 +1043,19 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         "The prospector launcher script (default: $PROSPECTOR_LAUNCHER, else `prospector` at the root of the tree this jar was built in, else /usr/bin/prospector).")
         Path launcher;
 
+        @Option(
+                names = "--plot-size",
+                paramLabel = "SIZE",
+                defaultValue = "0",
+                description = "The agent's --plot-size, e.g. 64M; 0: no plot (default: ${DEFAULT-VALUE}).")
+        String plotSize;
+
+        @Option(
+                names = "--nmt",
+                description = "Also track the JVM's native memory (-XX:NativeMemoryTracking=summary, which costs some"
+                        + " memory itself) and print its summary at the end.")
+        boolean nmt;
+
         /** One sample: seconds since start, resident bytes, reports the broker has passed on so far. */
         record Sample(double seconds, long rssBytes, long reports) {}
 
@@ -1082,12 +1095,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             "--data-dir",
                             work.resolve("agent").toString(),
                             "--plot-size",
-                            "0");
+                            plotSize);
                     ProcessBuilder pb = new ProcessBuilder(command)
                             .redirectOutput(work.resolve("run.out").toFile())
                             .redirectError(work.resolve("run.err").toFile());
                     pb.environment().remove("PROSPECTOR_JAVA_OPTS");
                     pb.environment().remove("PROSPECTOR_CONFIG");
+                    if (nmt) {
+                        // Added to the launcher's own options, which PROSPECTOR_JAVA_OPTS would replace.
+                        pb.environment().put("JAVA_TOOL_OPTIONS", "-XX:NativeMemoryTracking=summary");
+                    }
                     Process child;
                     try {
                         child = pb.start();
@@ -1138,7 +1155,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             }
                         }
                         long peak = status(child.pid(), "VmHWM");
-                        return print(out, samples, peak, jvm, loadBefore, loadAverage()) ? 0 : ExitCodes.CHECK_FAILED;
+                        boolean met = print(out, samples, peak, jvm, loadBefore, loadAverage());
+                        if (!json) {
+                            // After the last sample: jcmd's attach adds a thread and some classes.
+                            printInside(out, child.pid());
+                        }
+                        return met ? 0 : ExitCodes.CHECK_FAILED;
                     } finally {
                         stop(child);
                     }
@@ -1173,7 +1195,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             } else {
                 out.printf(
                         Locale.ROOT,
-                        "prospector run (emulated board, 1 report/s) for %.0f s: %s%n",
+                        "prospector run (emulated board, 1 report/s, --plot-size %s) for %.0f s: %s%n",
+                        plotSize,
                         last.seconds(),
                         jvm);
                 var t = new Table("figure", "value", "target");
@@ -1190,6 +1213,72 @@ public final class BenchTransportCommand implements Callable<Integer> {
             }
             out.flush();
             return met;
+        }
+
+        /**
+         * What the JVM holds, by {@code jcmd} (from this JVM's own JDK): threads by name (digits
+         * folded), classes loaded, the metaspace and, with {@code --nmt}, the native memory summary.
+         */
+        private void printInside(PrintWriter out, long pid) {
+            Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+            if (!Files.isExecutable(jcmd)) {
+                out.println("(no jcmd at " + jcmd + ": threads and classes not shown; a JDK rather than a JRE has it)");
+                return;
+            }
+            java.util.Map<String, Integer> threads = new java.util.TreeMap<>();
+            for (String line : jcmd(jcmd, pid, "Thread.print").lines().toList()) {
+                if (line.startsWith("\"")) {
+                    String name = line.substring(1, Math.max(1, line.indexOf('"', 1)));
+                    threads.merge(name.replaceAll("\\d+", "N"), 1, Integer::sum);
+                }
+            }
+            out.printf(
+                    Locale.ROOT,
+                    "threads: %d (jcmd Thread.print, its attach listener included; /proc/%d/task: %d)%n",
+                    threads.values().stream().mapToInt(Integer::intValue).sum(),
+                    pid,
+                    taskCount(pid));
+            threads.forEach((name, n) -> out.printf(Locale.ROOT, "  %3d  %s%n", n, name));
+            for (String line : jcmd(jcmd, pid, "PerfCounter.print").lines().toList()) {
+                if (line.startsWith("java.cls.loadedClasses=")
+                        || line.startsWith("java.cls.unloadedClasses=")
+                        || line.startsWith("java.cls.sharedLoadedClasses=")
+                        || line.startsWith("sun.cls.appClassLoadCount=")) {
+                    out.println("  " + line);
+                }
+            }
+            if (nmt) {
+                out.println(jcmd(jcmd, pid, "VM.native_memory", "summary"));
+            } else {
+                for (String line : jcmd(jcmd, pid, "GC.heap_info").lines().toList()) {
+                    out.println("  " + line.strip());
+                }
+            }
+            out.flush();
+        }
+
+        private static long taskCount(long pid) {
+            try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+                return tasks.count();
+            } catch (IOException e) {
+                return -1;
+            }
+        }
+
+        private static String jcmd(Path jcmd, long pid, String... command) {
+            List<String> argv = new ArrayList<>(List.of(jcmd.toString(), Long.toString(pid)));
+            argv.addAll(List.of(command));
+            try {
+                Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+                String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                p.waitFor(60, TimeUnit.SECONDS);
+                return text;
+            } catch (IOException e) {
+                return "(jcmd failed: " + e.getMessage() + ")";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "(interrupted)";
+            }
         }
 
         /** The launcher: --launcher, $PROSPECTOR_LAUNCHER, the build tree's root, or the installed one. */
@@ -1339,7 +1428,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         return parts.length >= 3 ? parts[0] + " " + parts[1] + " " + parts[2] : "n/a";
     }
 
-    private static String readQuietly(Path p) {
+    static String readQuietly(Path p) {
         try {
             return Files.readString(p, StandardCharsets.ISO_8859_1);
         } catch (IOException e) {
@@ -1347,7 +1436,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
     }
 
-    private static Path tempDir(String prefix) {
+    static Path tempDir(String prefix) {
         try {
             return Files.createTempDirectory(prefix);
         } catch (IOException e) {
@@ -1355,7 +1444,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
     }
 
-    private static void deleteTree(Path root) {
+    static void deleteTree(Path root) {
         try (Stream<Path> paths = Files.walk(root)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {

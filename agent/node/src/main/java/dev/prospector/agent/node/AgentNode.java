@@ -174,6 +174,17 @@ public final class AgentNode implements AutoCloseable {
     /** Slack on top of two report intervals before the node counts as stuck (slow SD card, GC on a small board). */
     static final Duration PROGRESS_SLACK = Duration.ofSeconds(30);
 
+    /**
+     * Test hook (the watchdog's integration test): when the file this system property names exists,
+     * the next report cycle deletes it and then blocks until the node closes, as a cycle stuck in a
+     * dead SD card's fsync would, so that {@link #makingProgress()} turns false while the JVM and the
+     * delivery thread run on. Unset in production: then nothing is checked.
+     */
+    public static final String HANG_TRIGGER_PROPERTY = "prospector.test.hang-report-when";
+
+    private static final Optional<java.nio.file.Path> HANG_TRIGGER =
+            Optional.ofNullable(System.getProperty(HANG_TRIGGER_PROPERTY)).map(java.nio.file.Path::of);
+
     private volatile long lastCycleNanos = System.nanoTime();
     private volatile long lastPumpNanos = System.nanoTime();
     /** Held while the node runs; released last by {@link #close()}. */
@@ -766,10 +777,36 @@ public final class AgentNode implements AutoCloseable {
             return;
         }
         try {
-            reportCycle();
+            if (!hungByTrigger()) {
+                reportCycle();
+            }
         } finally {
             lastCycleNanos = System.nanoTime();
         }
+    }
+
+    /**
+     * The {@link #HANG_TRIGGER_PROPERTY} hook: blocks this report cycle until the node closes (which
+     * interrupts it); whether it did.
+     */
+    private static boolean hungByTrigger() {
+        if (HANG_TRIGGER.isEmpty()) {
+            return false;
+        }
+        try {
+            if (!java.nio.file.Files.deleteIfExists(HANG_TRIGGER.get())) {
+                return false;
+            }
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        Logger.warn("{}: this report cycle hangs until the agent stops", HANG_TRIGGER_PROPERTY);
+        try {
+            new java.util.concurrent.CountDownLatch(1).await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return true;
     }
 
     private void reportCycle() {

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** The prospector program in a child JVM, as a user or systemd would run it. Output goes to files. */
@@ -27,6 +28,15 @@ public final class ProspectorProcess implements AutoCloseable {
 
     /** Starts {@code prospector ARGS...} in a JVM with these options (e.g. {@code -Xint} for a slow board). */
     public static ProspectorProcess start(List<String> jvmOptions, Path logDir, String name, String... args) {
+        return start(jvmOptions, Map.of(), logDir, name, args);
+    }
+
+    /**
+     * Starts {@code prospector ARGS...} in a JVM with these options and these variables added to its
+     * environment (e.g. {@code NOTIFY_SOCKET} and {@code WATCHDOG_USEC}, as systemd sets them).
+     */
+    public static ProspectorProcess start(
+            List<String> jvmOptions, Map<String, String> environment, Path logDir, String name, String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(jvmOptions);
@@ -39,6 +49,7 @@ public final class ProspectorProcess implements AutoCloseable {
             ProcessBuilder pb =
                     new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
             pb.environment().remove("PROSPECTOR_CONFIG");
+            pb.environment().putAll(environment);
             // An agent started here plots nothing unless the test asks (--plot-size): not 1 GiB per test.
             if (!pb.environment().containsKey("PROSPECTOR_PLOT_SIZE")) {
                 pb.environment().put("PROSPECTOR_PLOT_SIZE", "0");
