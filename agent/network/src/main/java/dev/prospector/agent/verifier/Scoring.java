@@ -29,8 +29,11 @@ public final class Scoring {
     static final double[] DOWN_MBPS = {100, 50, 25, 5};
     static final double[] UP_MBPS = {20, 10, 5, 1};
     static final double[] LATENCY_MS = {50, 100, 200, 500};
-    /** The latency multiplier when no test measured a round trip. */
-    static final double UNMEASURED_LATENCY = 0.5;
+    /**
+     * The latency multiplier when no test measured a round trip: the worst, so that a board whose
+     * round trips are slow gains nothing by leaving them out (boards always measure one).
+     */
+    static final double UNMEASURED_LATENCY = 0;
 
     private Scoring() {}
 
@@ -128,7 +131,7 @@ public final class Scoring {
                     "x%.2f, capped by %s%s",
                     multiplier,
                     worst,
-                    rtt.isPresent() ? "" : " (latency not measured: at most x0.50)");
+                    rtt.isPresent() ? "" : " (latency not measured: x0)");
         }
         double storage = Math.min(1.0, (double) provenBytes / storageTarget);
         double score = disqualified.isPresent() ? 0 : uptime * (0.4 + 0.3 * multiplier + 0.3 * storage);

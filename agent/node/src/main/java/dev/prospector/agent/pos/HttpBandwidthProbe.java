@@ -33,8 +33,10 @@ import org.tinylog.Logger;
  * The client side of the measurement endpoints' HTTP protocol (docs: notes/pos-protocol.md): per
  * endpoint a round trip ({@code /v1/ping}), a download whose SHA-256 the board sends back
  * ({@code /v1/down}) and an upload of the challenge's {@link UpStream} ({@code /v1/up}), each
- * answered by a receipt the endpoint signed. With more than two endpoints the round trips are left
- * out, so that at most {@value ServiceEvidence#MAX_BANDWIDTH_RECEIPTS} receipts result.
+ * answered by a receipt the endpoint signed. The first endpoint that answers always gets a round trip (a verifier
+ * scores a test without one at the worst latency tier, so that a board with a slow link cannot
+ * gain by leaving its round trips out); with more than two endpoints the others get none, so that
+ * at most {@value ServiceEvidence#MAX_BANDWIDTH_RECEIPTS} receipts result.
  *
  * <p>Nothing an endpoint sends is read without a bound: a receipt at most
  * {@link BandwidthReceipt#MAX_BYTES}, a download exactly the bytes asked for, an error text a few
@@ -79,9 +81,11 @@ public final class HttpBandwidthProbe implements BandwidthProbe {
 
     @Override
     public List<byte[]> measure(DeviceId device, byte[] nonce) throws InterruptedException {
-        boolean withRtt = endpoints.size() <= 2;
         List<byte[]> out = new ArrayList<>();
+        boolean gotRtt = false;
         for (URI endpoint : endpoints) {
+            boolean withRtt =
+                    (endpoints.size() <= 2 || !gotRtt) && out.size() + 3 <= ServiceEvidence.MAX_BANDWIDTH_RECEIPTS;
             if (out.size() + 2 > ServiceEvidence.MAX_BANDWIDTH_RECEIPTS) {
                 Logger.info("bandwidth test: {} left out, the report holds {} receipts at most", endpoint, out.size());
                 continue;
@@ -100,6 +104,7 @@ public final class HttpBandwidthProbe implements BandwidthProbe {
                                 case DOWN -> down(endpoint, device, nonce);
                                 case UP -> up(endpoint, device, nonce);
                             });
+                    gotRtt |= step == BandwidthReceipt.Direction.RTT;
                 } catch (IOException e) {
                     failures.add(step.code() + ": " + e.getMessage());
                     if (unreachable(e)) {
