@@ -14,11 +14,15 @@ import org.tinylog.Logger;
  *
  * <p>Crash safety: {@link ReportSigner} hands each new report to the caller's store (the agent's
  * outbox journal) and then calls {@link #advance} with its seq and hash, both before the report is
- * released; {@code advance} replaces the state file atomically (temp file, fsync, rename, fsync
- * directory). After kill -9 at any point the file holds the state before or after that report. If
- * the report was stored but the state not yet advanced, {@link #recover} moves the state past it at
- * the next start (from the store's last seq and hash); if it was not stored, its seq is simply made
- * again. Either way a seq is never used for two different released reports and the chain never
+ * released. Without a store ({@link #open} alone) {@code advance} replaces the state file
+ * atomically (temp file, fsync, rename, fsync directory) for every report. With a store that keeps
+ * the chain's newest report durably ({@link #checkpointRarely}) the store is the record of the
+ * position and the file is only a checkpoint, written for the first report of a chain, every
+ * {@code n} reports or {@code t}, at {@link #checkpoint} (clean stop) and when the position is
+ * recovered. After kill -9 at any point the file holds some earlier position of the chain; at the
+ * next start {@link #reconcile} moves the state to the store's newest report (from its seq and
+ * hash) when the store vouches for it (see there); if the report was not stored, its seq is simply
+ * made again. Either way a seq is never used for two different released reports and the chain never
  * forks.
  *
  * <p>When the file is missing or unreadable (a new SD card, a corrupted file), a new chain starts:
@@ -66,6 +70,26 @@ public final class ChainState {
     @GuardedBy("this")
     private long delivered;
 
+    /** The position last written to the file (seq 0 and no chain: none written by this process yet). */
+    @GuardedBy("this")
+    private long persistedSeq;
+
+    @GuardedBy("this")
+    private byte[] persistedChain = new byte[0];
+
+    @GuardedBy("this")
+    private long persistedAtNanos = System.nanoTime();
+
+    /** Checkpoint every this many reports; 1: every report (no store keeps the position). */
+    @GuardedBy("this")
+    private long checkpointReports = 1;
+
+    @GuardedBy("this")
+    private long checkpointNanos;
+
+    @GuardedBy("this")
+    private java.util.function.Consumer<Checkpoint> onCheckpoint = c -> {};
+
     private ChainState(
             Optional<Path> file,
             byte[] chain,
@@ -101,13 +125,15 @@ public final class ChainState {
             if (delivered > seq) {
                 throw new MalformedReportException("delivered is beyond seq");
             }
-            return new ChainState(
+            var state = new ChainState(
                     Optional.of(f),
                     chain,
                     seq,
                     prev,
                     seq == 0 ? Optional.of(RESTART_NO_STATE) : Optional.empty(),
                     delivered);
+            state.markPersisted();
+            return state;
         } catch (NoSuchFileException e) {
             Logger.info("No chain state at {}: starting a new report chain", f);
             return fresh(Optional.of(f), RESTART_NO_STATE);
@@ -131,6 +157,41 @@ public final class ChainState {
         return new ChainState(file, chain, 0, Optional.empty(), Optional.of(reason), 0);
     }
 
+    @SuppressWarnings("GuardedBy") // called before the object is shared
+    private void markPersisted() {
+        persistedSeq = seq;
+        persistedChain = chain.clone();
+    }
+
+    /** A position written to {@code chain.state}: chain id and seq. */
+    public record Checkpoint(byte[] chain, long seq) {}
+
+    /**
+     * Makes the file a checkpoint instead of a per-report record, for a device whose store (the
+     * agent's outbox journal) keeps every report durably before {@link #advance} and keeps the
+     * newest one's seq, chain and hash (see {@link #reconcile}). The file is then written for the
+     * first report of a chain, when {@code reports} reports or {@code every} have passed since the
+     * last write, at {@link #checkpoint}, and after a recovery; {@code onCheckpoint} hears each
+     * write once it is durable (the store records it, so that a rolled-back file can be told from a
+     * checkpoint that is merely old).
+     */
+    public synchronized void checkpointRarely(
+            int reports, java.time.Duration every, java.util.function.Consumer<Checkpoint> onCheckpoint) {
+        if (reports < 1 || every.isNegative()) {
+            throw new IllegalArgumentException("checkpoint every 1 or more reports and a positive time");
+        }
+        this.checkpointReports = reports;
+        this.checkpointNanos = every.toNanos();
+        this.onCheckpoint = onCheckpoint;
+    }
+
+    /** Writes the current position to the file now, if it is not there already (a clean stop). */
+    public synchronized void checkpoint() {
+        if (seq > 0 && (seq != persistedSeq || !java.util.Arrays.equals(chain, persistedChain))) {
+            persist(seq, prev.orElseThrow());
+        }
+    }
+
     /** What the next report must carry. */
     public record Next(byte[] chain, long seq, Optional<byte[]> prev, Optional<String> restart) {}
 
@@ -138,11 +199,30 @@ public final class ChainState {
         return new Next(chain.clone(), seq + 1, prev.map(byte[]::clone), prev.isEmpty() ? restart : Optional.empty());
     }
 
-    /** Records that report {@code newSeq} with SHA-256 {@code reportHash} was made; durable on return. */
+    /**
+     * Records that report {@code newSeq} with SHA-256 {@code reportHash} was made (and stored, when a
+     * store keeps the position); the file is written at once, or at the next checkpoint (see
+     * {@link #checkpointRarely}).
+     */
     synchronized void advance(long newSeq, byte[] reportHash) {
         if (newSeq != seq + 1) {
             throw new IllegalStateException("chain state expected seq " + (seq + 1) + ", not " + newSeq);
         }
+        boolean due = checkpointReports <= 1
+                || newSeq == 1
+                || !java.util.Arrays.equals(chain, persistedChain)
+                || newSeq - persistedSeq >= checkpointReports
+                || System.nanoTime() - persistedAtNanos >= checkpointNanos;
+        if (due) {
+            persist(newSeq, reportHash);
+        }
+        seq = newSeq;
+        prev = Optional.of(reportHash.clone());
+    }
+
+    /** Writes position {@code newSeq} (hash {@code reportHash}) of the current chain to the file; durable on return. */
+    @GuardedBy("this")
+    private void persist(long newSeq, byte[] reportHash) {
         if (file.isPresent()) {
             var b = Cbor.map()
                     .put("chain", new Cbor.Bytes(chain))
@@ -153,7 +233,14 @@ public final class ChainState {
             }
             var m = b.build();
             try {
-                AtomicFiles.write(file.get(), Cbor.encode(m), AtomicFiles.OWNER_ONLY);
+                byte[] bytes = Cbor.encode(m);
+                AtomicFiles.write(file.get(), AtomicFiles.OWNER_ONLY, out -> {
+                    var buf = java.nio.ByteBuffer.wrap(bytes);
+                    while (buf.hasRemaining()) {
+                        out.write(buf);
+                    }
+                    CrashPoint.reach("checkpoint-mid-write");
+                });
             } catch (IOException e) {
                 throw new StateStorageException(
                         "cannot persist chain state to " + file.get() + " (" + e.getMessage()
@@ -161,20 +248,38 @@ public final class ChainState {
                                 + file.get().getParent(),
                         e);
             }
+            CrashPoint.reach("checkpoint-before-record");
         }
-        seq = newSeq;
-        prev = Optional.of(reportHash.clone());
+        persistedSeq = newSeq;
+        persistedChain = chain.clone();
+        persistedAtNanos = System.nanoTime();
+        if (file.isPresent()) {
+            onCheckpoint.accept(new Checkpoint(chain.clone(), newSeq));
+        }
     }
 
-    /** The newest report in the device's own store (its outbox): seq, chain id (when known) and SHA-256. */
-    public record Stored(long seq, Optional<byte[]> chain, byte[] sha256) {}
+    /**
+     * The newest report in the device's own store (its outbox): seq, chain id (when known) and
+     * SHA-256; and {@code checkpointed}, the highest seq of that report's chain whose checkpoint the
+     * store recorded ({@link #checkpointRarely}), empty when the store records none for it (a store
+     * that does not keep checkpoints, or a chain with no checkpoint yet).
+     */
+    public record Stored(long seq, Optional<byte[]> chain, byte[] sha256, java.util.OptionalLong checkpointed) {
+        /** A store that records no checkpoints: the state may lag it by one report only. */
+        public Stored(long seq, Optional<byte[]> chain, byte[] sha256) {
+            this(seq, chain, sha256, java.util.OptionalLong.empty());
+        }
+    }
 
     /** What {@link #reconcile} found and did. */
     public sealed interface Reconciled {
         /** The chain state and the store agree. */
         record InStep() implements Reconciled {}
 
-        /** The store held one report past the chain state (a crash in between): the chain moved past it. */
+        /**
+         * The store held reports past the chain state (a crash before the next checkpoint, or between
+         * a store and the state's write): the chain moved to the store's newest, {@code seq}.
+         */
         record CaughtUp(long seq) implements Reconciled {}
 
         /**
@@ -197,9 +302,14 @@ public final class ChainState {
      * <ul>
      *   <li>The store is one report ahead (stored, then a crash before the chain moved): the chain
      *       moves past it ({@link Reconciled.CaughtUp}).</li>
-     *   <li>The store is further ahead, or holds another chain's reports while this state is not
-     *       fresh (the state was rolled back or restored from an old copy): its seqs may already be in
-     *       use, so a new chain starts ({@link #RESTART_STATE_BEHIND}).</li>
+     *   <li>The store is further ahead in the same chain and records a checkpoint of that chain at
+     *       or before this state's seq: the state is an old checkpoint, which is normal with
+     *       {@link #checkpointRarely} (a crash since); the chain moves to the store's newest report
+     *       ({@link Reconciled.CaughtUp}), and the position is written at once.</li>
+     *   <li>The store is further ahead and records no checkpoint of this chain, or a later one than
+     *       this state (the file was rolled back or restored from an old copy), or holds another
+     *       chain's reports while this state is not fresh: its seqs may already be in use, so a new
+     *       chain starts ({@link #RESTART_STATE_BEHIND}).</li>
      *   <li>The store is empty while this chain has made reports (the store was lost): the newest
      *       report may have been sent without reaching this file, so a new chain starts
      *       ({@link #RESTART_STORE_LOST}); the reports after the delivered mark may be lost.</li>
@@ -246,18 +356,33 @@ public final class ChainState {
             Logger.warn(
                     "recovering chain position: report {} was stored but its chain position was not persisted (a crash)",
                     s.seq());
-            advance(s.seq(), s.sha256());
+            moveTo(s.seq(), s.sha256());
             return new Reconciled.CaughtUp(s.seq());
         }
         if (s.seq() > seq) {
             if (s.chain().isEmpty() && seq == 0) {
                 return new Reconciled.InStep(); // an outbox of the first format and a fresh state: already a new chain
             }
+            if (s.chain().isPresent()
+                    && seq > 0
+                    && s.checkpointed().isPresent()
+                    && s.checkpointed().getAsLong() <= seq) {
+                Logger.info(
+                        "recovering chain position: the outbox holds reports {}..{} past the checkpoint in {} (a crash before the next checkpoint)",
+                        seq + 1,
+                        s.seq(),
+                        where);
+                moveTo(s.seq(), s.sha256());
+                return new Reconciled.CaughtUp(s.seq());
+            }
             Logger.error(
-                    "the outbox's newest report is seq {} but the chain state {} is at seq {} (rolled back?): starting a new chain so that no seq is used twice",
+                    "the outbox's newest report is seq {} but the chain state {} is at seq {}, behind {} (rolled back?): starting a new chain so that no seq is used twice",
                     s.seq(),
                     where,
-                    seq);
+                    seq,
+                    s.checkpointed().isPresent()
+                            ? "its last checkpoint " + s.checkpointed().getAsLong()
+                            : "the outbox, which records no checkpoint of this chain");
             startNewChain(RESTART_STATE_BEHIND);
             return new Reconciled.NewChain(RESTART_STATE_BEHIND, 1, 0);
         }
@@ -271,6 +396,14 @@ public final class ChainState {
                 seq);
         return new Reconciled.StoreBehind(
                 from, seq, chain.clone(), prev.orElseThrow().clone());
+    }
+
+    /** Moves to report {@code newSeq} (SHA-256 {@code hash}) of this chain, found in the store, and writes it. */
+    @GuardedBy("this")
+    private void moveTo(long newSeq, byte[] hash) {
+        persist(newSeq, hash);
+        seq = newSeq;
+        prev = Optional.of(hash.clone());
     }
 
     /** Starts a new chain (new random id, seq 0) whose first report carries {@code reason} as its restart claim. */

@@ -16,7 +16,8 @@ public final class ReportSigner {
     }
 
     /**
-     * Signs one report. The chain state is durable before this returns: if the process dies before
+     * Signs one report. Without a store the chain state is durable before this returns (each
+     * report is a checkpoint, see {@link ChainState#checkpointRarely}): if the process dies before
      * the report is sent, the verifier sees a gap, never a reused seq.
      *
      * @throws IllegalArgumentException if the input violates the format (see {@link Claims})
@@ -28,11 +29,11 @@ public final class ReportSigner {
 
     /**
      * Signs one report and hands it to {@code store} (the agent's outbox) <em>before</em> the chain
-     * position is persisted. A report that {@code store} made durable is therefore never lost: if
-     * the process dies before the chain state is written, {@link ChainState#recover} moves the
-     * chain past it at the next start, from the stored report. If {@code store} throws (a full
-     * disk), the chain does not advance and the seq is used by the next report instead, so the
-     * verifier sees no gap.
+     * position moves. A report that {@code store} made durable is therefore never lost: if the
+     * process dies before the chain state is written (at once, or at the next checkpoint),
+     * {@link ChainState#reconcile} moves the chain past it at the next start, from the stored
+     * report. If {@code store} throws (a full disk), the chain does not advance and the seq is used
+     * by the next report instead, so the verifier sees no gap.
      */
     public synchronized SignedReport sign(ReportInput input, java.util.function.Consumer<SignedReport> store) {
         var next = state.next();
@@ -58,6 +59,7 @@ public final class ReportSigner {
                 input.service());
         byte[] bytes = CoseSign1.sign(keys.deviceId().kid(), claims.encode(), keys);
         var report = new SignedReport(bytes, claims);
+        CrashPoint.reach("sign-before-append");
         store.accept(report);
         state.advance(next.seq(), report.hash());
         return report;

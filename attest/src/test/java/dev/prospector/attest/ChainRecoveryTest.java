@@ -116,6 +116,55 @@ class ChainRecoveryTest {
         assertEquals(4, outcome.lostTo());
     }
 
+    @Test
+    void withRareCheckpointsAStateBehindTheStoreCatchesUpOnlyFromItsLastRecordedCheckpoint() {
+        var keys = DeviceKeys.generate();
+        var appraiser = Fixtures.appraiser();
+        var checkpoints = new java.util.ArrayList<Long>();
+        var state = ChainState.open(dir);
+        state.checkpointRarely(4, java.time.Duration.ofHours(1), c -> checkpoints.add(c.seq()));
+        var signer = new ReportSigner(keys, state);
+        var made = new java.util.ArrayList<SignedReport>();
+        for (int i = 0; i < 7; i++) {
+            made.add(signer.sign(Fixtures.input()));
+        }
+        assertEquals(java.util.List.of(1L, 5L), checkpoints, "the first report of the chain, then every 4th");
+        byte[] atFive = readState();
+        var head = made.get(6);
+        // A crash: the file says 5, the store holds 7 and recorded the checkpoint at 5.
+        var reopened = ChainState.open(dir);
+        assertEquals(5, reopened.seq());
+        var caught = assertInstanceOf(ChainState.Reconciled.CaughtUp.class, reopened.reconcile(stored(head, 5)));
+        assertEquals(7, caught.seq());
+        assertEquals(7, ChainState.open(dir).seq(), "the recovered position was written at once");
+        var next = new ReportSigner(keys, reopened).sign(Fixtures.input());
+        assertEquals(8, next.claims().seq());
+        assertArrayEquals(head.hash(), next.claims().prev().orElseThrow());
+        for (var r : made) {
+            assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(r.bytes()));
+        }
+        var a = assertInstanceOf(Appraisal.Accepted.class, appraiser.appraise(next.bytes()));
+        assertEquals(0, a.gap());
+
+        // The same file restored later, when the store has recorded a newer checkpoint: rolled back.
+        writeState(atFive);
+        var rolledBack = ChainState.open(dir);
+        var outcome = assertInstanceOf(ChainState.Reconciled.NewChain.class, rolledBack.reconcile(stored(next, 7)));
+        assertEquals(ChainState.RESTART_STATE_BEHIND, outcome.reason());
+        // And a store that records no checkpoint of this chain vouches for no lag beyond one report.
+        writeState(atFive);
+        assertInstanceOf(
+                ChainState.Reconciled.NewChain.class, ChainState.open(dir).reconcile(stored(next)));
+    }
+
+    private static java.util.Optional<ChainState.Stored> stored(SignedReport r, long checkpointed) {
+        return java.util.Optional.of(new ChainState.Stored(
+                r.claims().seq(),
+                java.util.Optional.of(r.claims().chain()),
+                r.hash(),
+                java.util.OptionalLong.of(checkpointed)));
+    }
+
     private static java.util.Optional<ChainState.Stored> stored(SignedReport r) {
         return java.util.Optional.of(new ChainState.Stored(
                 r.claims().seq(), java.util.Optional.of(r.claims().chain()), r.hash()));

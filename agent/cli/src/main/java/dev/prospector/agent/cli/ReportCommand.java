@@ -83,6 +83,13 @@ public final class ReportCommand implements Callable<Integer> {
         DeviceKeys keys = loadKeys(keyDir);
         Path state = stateDir == null ? keyDir : stateDir;
         Path data = dataDir == null ? keyDir : dataDir;
+        if (Files.exists(state.resolve(AgentWiring.OUTBOX_FILE))) {
+            // The data dir of `prospector run`: its chain position is the outbox's newest report,
+            // and chain.state only a checkpoint that may be behind it; signing from it could reuse
+            // a seq the agent already sent.
+            throw new Failure("the chain state in " + state + " belongs to `prospector run` (an "
+                    + AgentWiring.OUTBOX_FILE + " is beside it): give `report` its own --state-dir");
+        }
         SignedReport report;
         try (Board b = AgentWiring.board(board, data, 1, Clock.systemUTC())) {
             ReportSigner signer = new ReportSigner(keys, ChainState.open(state));

@@ -349,6 +349,31 @@ class LocalFaultAttackTest {
                 "the first report written is seq 1: no seq was burned by the failures");
     }
 
+    @Test
+    void reportOnceRefusesTheChainStateOfAnAgentsDataDir() throws Exception {
+        Path data = dir.resolve("board");
+        try (AgentNode node = board(data)) {
+            make(node, 2);
+        }
+        Cli c = cli(
+                "report",
+                "--once",
+                "--key-dir",
+                data.toString(),
+                "--board",
+                "emulated",
+                "--out",
+                dir.resolve("r.cbor").toString());
+        System.out.println("report --once on an agent's data dir: exit " + c.exit() + ": "
+                + c.err().strip());
+        assertTrue(c.exit() != 0, c.err());
+        assertTrue(c.err().contains("--state-dir"), c.err());
+        assertFalse(
+                Files.exists(dir.resolve("r.cbor")),
+                "no report was made from a chain position the outbox may be ahead of");
+        assertEquals(2, ChainState.open(data).seq());
+    }
+
     private record Cli(int exit, String out, String err) {}
 
     private static Cli cli(String... args) {

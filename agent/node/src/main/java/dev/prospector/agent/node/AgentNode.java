@@ -981,6 +981,11 @@ public final class AgentNode implements AutoCloseable {
         if (ioTicks != null) {
             ioTicks.shutdownNow();
         }
+        try {
+            chain.checkpoint(); // the position is in the outbox too; this saves the next start a recovery
+        } catch (RuntimeException e) {
+            Logger.warn("chain state not checkpointed at stop: {}", e.getMessage());
+        }
         outbox.close();
         board.close();
         plot.close(); // stops the plotting thread before the data dir is unlocked

@@ -354,9 +354,8 @@ public final class AgentWiring {
                     + " (give the verifier's receipt-key/device.pub, from its state dir)");
         }
         String device = keys.deviceId().value();
-        ChainState chain = ChainState.open(s.dataDir());
         OutboxJournal outbox = OutboxJournal.open(s.dataDir().resolve(OUTBOX_FILE), s.outboxBytes(), device);
-        reconcile(chain, outbox);
+        ChainState chain = chain(s.dataDir(), outbox);
         ReportSigner signer = new ReportSigner(keys, chain);
         Board board = Boards.open(s.board().withDataDir(s.dataDir()).withClock(clock));
         byte[] configHash = s.configHash();
@@ -504,6 +503,29 @@ public final class AgentWiring {
         }
     }
 
+    /** The chain state is written every this many reports (and at {@link #CHECKPOINT_EVERY}, at a clean stop). */
+    public static final int CHECKPOINT_REPORTS = 128;
+    /** ... or when this much time has passed since the last write, whichever comes first. */
+    public static final Duration CHECKPOINT_EVERY = Duration.ofHours(1);
+
+    /**
+     * Opens the chain state in {@code dataDir} for a board whose {@code outbox} holds every report
+     * durably before the chain moves: the outbox is the record of the chain's position, and
+     * {@code chain.state} a checkpoint written every {@link #CHECKPOINT_REPORTS} reports or
+     * {@link #CHECKPOINT_EVERY}, each recorded in the outbox; then reconciles the two.
+     */
+    static ChainState chain(Path dataDir, OutboxJournal outbox) {
+        return chain(dataDir, outbox, CHECKPOINT_REPORTS, CHECKPOINT_EVERY);
+    }
+
+    /** {@link #chain(Path, OutboxJournal)} with another checkpoint interval (tests). */
+    static ChainState chain(Path dataDir, OutboxJournal outbox, int reports, Duration every) {
+        ChainState chain = ChainState.open(dataDir);
+        chain.checkpointRarely(reports, every, c -> outbox.noteCheckpoint(c.chain(), c.seq()));
+        reconcile(chain, outbox);
+        return chain;
+    }
+
     /**
      * Brings the chain state and the outbox into line (see {@link ChainState#reconcile}): reports
      * that may be lost are declared in the outbox's losses (and so in the next report's
@@ -512,7 +534,11 @@ public final class AgentWiring {
      */
     static void reconcile(ChainState chain, OutboxJournal outbox) {
         var stored = outbox.lastAppended()
-                .map(a -> new ChainState.Stored(a.seq(), a.chain().filter(c -> c.length > 0), a.sha256()));
+                .map(a -> new ChainState.Stored(
+                        a.seq(),
+                        a.chain().filter(c -> c.length > 0),
+                        a.sha256(),
+                        a.chain().map(outbox::checkpointed).orElse(java.util.OptionalLong.empty())));
         ChainState.Reconciled r = chain.reconcile(stored);
         if (r instanceof ChainState.Reconciled.NewChain n) {
             outbox.declareLost(n.lostFrom(), n.lostTo());

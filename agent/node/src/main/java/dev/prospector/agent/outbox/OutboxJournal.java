@@ -2,8 +2,10 @@ package dev.prospector.agent.outbox;
 
 import dev.prospector.agent.common.StorageFailure;
 import dev.prospector.attest.AtomicFiles;
+import dev.prospector.attest.CrashPoint;
 import dev.prospector.attest.Sha256;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.zip.CRC32C;
 import org.tinylog.Logger;
@@ -46,15 +49,21 @@ import org.tinylog.Logger;
  * </ul>
  *
  * <h2>Format</h2>
- * The file starts with the 8-byte magic {@code PXOUTBX2}. Then records:
+ * The file starts with the 8-byte magic {@code PXOUTBX3}. Then records:
  * {@code u32 length | u32 crc32c(body) | body}, body = {@code u8 type | u64 a | data}, big-endian.
  * Types: {@code 7} owner (a: the next report id; data: the owner's device id, ASCII), {@code 6}
  * report (a: id; data: {@code u64 seq | u8 chain length | chain id | report bytes}), {@code 2}
  * delivered (a: id), {@code 3} dropped for lack of room (a: id), {@code 4} loss totals (a: count;
  * data: first and last lost seq), {@code 5} the last appended report (a: seq; data: its SHA-256 and
- * chain id), written by compaction so that the chain state can be reconciled after a crash. Files
- * of the first format ({@code PXOUTBX1}, type {@code 1} reports keyed by seq) are read and rewritten
- * in this one.
+ * chain id), written by compaction so that the chain state can be reconciled after a crash,
+ * {@code 8} checkpoint (a: seq; data: chain id): the chain state file was written at that position
+ * (see {@link #noteCheckpoint}). Between records there may be zeros up to the next 4 KiB boundary
+ * (padding, see below), and after the last record zeros up to the end of the file (space
+ * preallocated for the next records): a reader takes zeros from a record boundary to the next page
+ * boundary as padding and zeros from a page boundary to the end of the file as the end of the
+ * journal, never as damage. Files of the second format ({@code PXOUTBX2}: no padding, no
+ * preallocation, no checkpoint records) and of the first ({@code PXOUTBX1}, type {@code 1} reports
+ * keyed by seq) are read and rewritten in this one.
  *
  * <h2>Writes (SD cards wear out)</h2>
  * Per report: the report record once (its size + 34 bytes), with one {@code fdatasync}; the
@@ -63,11 +72,21 @@ import org.tinylog.Logger;
  * holds at least {@link #COMPACT_MIN_BYTES} and four times more dead bytes than pending ones, so
  * while reports are delivered it rewrites almost nothing.
  *
+ * <p>What reaches the card is whole 4 KiB pages: each {@code fdatasync} writes every page the
+ * append dirtied. Two rules keep that to one page per report for reports up to a page: (1) after
+ * a synced append, when the rest of the page is smaller than that append's record, the next record
+ * starts on the next page (the rest is left as zero padding), so a record rarely straddles two
+ * pages and the delivery records written meanwhile land on the page the next report's sync writes
+ * anyway; (2) the file is extended ahead of the records in steps of
+ * {@link Tuning#preallocateBytes} (with {@code ftruncate}, followed by one {@code fsync}), so that
+ * an append's {@code fdatasync} never has a file size to commit.
+ *
  * <p>Thread-safe: every method is synchronized on the journal.
  */
 public final class OutboxJournal implements AutoCloseable {
     private static final byte[] MAGIC_V1 = {'P', 'X', 'O', 'U', 'T', 'B', 'X', '1'};
-    private static final byte[] MAGIC = {'P', 'X', 'O', 'U', 'T', 'B', 'X', '2'};
+    private static final byte[] MAGIC_V2 = {'P', 'X', 'O', 'U', 'T', 'B', 'X', '2'};
+    private static final byte[] MAGIC = {'P', 'X', 'O', 'U', 'T', 'B', 'X', '3'};
     private static final byte REPORT_V1 = 1;
     private static final byte DELIVERED = 2;
     private static final byte DROPPED = 3;
@@ -75,6 +94,10 @@ public final class OutboxJournal implements AutoCloseable {
     private static final byte LAST = 5;
     private static final byte REPORT = 6;
     private static final byte OWNER = 7;
+    private static final byte CHECKPOINT = 8;
+    /** The page size of the page cache: what one sync writes at least, and the unit of padding. */
+    static final int PAGE = 4096;
+
     private static final int HEADER = 8;
     private static final int BODY_FIXED = 9;
     /** Report record overhead inside the body: seq and the chain id's length. */
@@ -86,7 +109,23 @@ public final class OutboxJournal implements AutoCloseable {
     /** Largest record accepted at recovery; anything larger is a torn length field. */
     public static final int MAX_RECORD_BYTES = 1 << 20;
     /** Compaction threshold: never compact a file smaller than this. */
-    static final long COMPACT_MIN_BYTES = 256 * 1024;
+    static final long COMPACT_MIN_BYTES = 1 << 20;
+    /** The step in which the file is extended ahead of its records. */
+    static final long PREALLOCATE_BYTES = 1 << 20;
+
+    /**
+     * Sizes of the file's housekeeping: compaction never runs on a file smaller than
+     * {@code compactMinBytes}; the file is extended {@code preallocateBytes} at a time.
+     */
+    public record Tuning(long compactMinBytes, long preallocateBytes) {
+        public static final Tuning DEFAULT = new Tuning(COMPACT_MIN_BYTES, PREALLOCATE_BYTES);
+
+        public Tuning {
+            if (compactMinBytes < PAGE || preallocateBytes < PAGE || preallocateBytes % PAGE != 0) {
+                throw new IllegalArgumentException("compaction and preallocation steps must be whole pages");
+            }
+        }
+    }
 
     /** A report waiting for delivery: its journal id (append order), its seq, its bytes. */
     public record Entry(long id, long seq, byte[] report) {}
@@ -108,7 +147,14 @@ public final class OutboxJournal implements AutoCloseable {
     private final Path file;
     private final long maxPendingBytes;
     private final String owner;
+    private final Tuning tuning;
     private FileChannel channel;
+    /** The file's size: {@link #fileBytes} (where the next record goes) and preallocated zeros after it. */
+    private long allocated;
+    /** The newest checkpoint of the chain state recorded here: its chain and seq. */
+    private byte[] checkpointChain;
+
+    private long checkpointSeq;
     private final TreeMap<Long, Pending> pending = new TreeMap<>();
     private long nextId = 1;
     private long pendingBytes;
@@ -121,10 +167,11 @@ public final class OutboxJournal implements AutoCloseable {
     private boolean rewriteAfterRecovery;
     private Optional<Path> setAside = Optional.empty();
 
-    private OutboxJournal(Path file, long maxPendingBytes, String owner) throws IOException {
+    private OutboxJournal(Path file, long maxPendingBytes, String owner, Tuning tuning) throws IOException {
         this.file = file;
         this.maxPendingBytes = maxPendingBytes;
         this.owner = owner;
+        this.tuning = tuning;
         Files.createDirectories(file.toAbsolutePath().getParent());
         this.channel =
                 FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -142,6 +189,11 @@ public final class OutboxJournal implements AutoCloseable {
      * @param maxPendingBytes bound on the reports kept; beyond it the oldest are dropped and counted
      */
     public static OutboxJournal open(Path file, long maxPendingBytes, String owner) {
+        return open(file, maxPendingBytes, owner, Tuning.DEFAULT);
+    }
+
+    /** {@link #open(Path, long, String)} with other compaction and preallocation sizes (tests). */
+    public static OutboxJournal open(Path file, long maxPendingBytes, String owner, Tuning tuning) {
         if (maxPendingBytes < 1024) {
             throw new IllegalArgumentException("outbox size must be at least 1 KiB, got " + maxPendingBytes);
         }
@@ -151,7 +203,7 @@ public final class OutboxJournal implements AutoCloseable {
             throw new IllegalArgumentException("outbox owner must be 1-" + MAX_OWNER_BYTES + " ASCII characters");
         }
         try {
-            return new OutboxJournal(file, maxPendingBytes, owner);
+            return new OutboxJournal(file, maxPendingBytes, owner, tuning);
         } catch (IOException e) {
             throw new StorageFailure("cannot open outbox journal " + file + ": " + e.getMessage(), e);
         }
@@ -233,6 +285,25 @@ public final class OutboxJournal implements AutoCloseable {
         System.arraycopy(chain, 0, data, 32, chain.length);
         writeRecord(LAST, seq, data, true);
         last = new Appended(seq, Optional.of(chain.clone()), sha256.clone());
+    }
+
+    /**
+     * Records that the chain state file was written (durably) at report {@code seq} of
+     * {@code chain}. Not synced on its own: the next append's sync carries it, and a checkpoint
+     * record lost in a power cut only makes the journal remember an older checkpoint. The chain
+     * state is then trusted down to that seq: a state file found behind it was rolled back.
+     */
+    public synchronized void noteCheckpoint(byte[] chain, long seq) {
+        writeRecord(CHECKPOINT, seq, chain.clone(), false);
+        checkpointChain = chain.clone();
+        checkpointSeq = seq;
+    }
+
+    /** The newest checkpoint of {@code chain} recorded here, if any. */
+    public synchronized OptionalLong checkpointed(byte[] chain) {
+        return checkpointChain != null && Arrays.equals(checkpointChain, chain)
+                ? OptionalLong.of(checkpointSeq)
+                : OptionalLong.empty();
     }
 
     /** The pending reports in append order. */
@@ -329,18 +400,49 @@ public final class OutboxJournal implements AutoCloseable {
         ByteBuffer record = encode(type, a, data);
         int length = record.remaining();
         try {
+            preallocate(fileBytes + length);
             channel.position(fileBytes);
             while (record.hasRemaining()) {
                 channel.write(record);
             }
             if (sync) {
+                if (type == REPORT) {
+                    CrashPoint.reach("append-before-sync");
+                }
                 channel.force(false);
+                if (type == REPORT) {
+                    CrashPoint.reach("append-after-sync");
+                }
             }
         } catch (IOException e) {
             throw new StorageFailure("cannot write outbox journal " + file + ": " + e.getMessage(), e);
         }
         fileBytes += length;
         bytesWritten += length;
+        long rest = PAGE - fileBytes % PAGE;
+        if (sync && rest < PAGE && rest < length) {
+            // The page is synced; the next record of this size would straddle it and the next.
+            fileBytes += rest;
+        }
+    }
+
+    /**
+     * Makes the file at least {@code end} bytes long, in steps, before a record is written there:
+     * the size changes (and is synced) here, once per step, so that the append's {@code fdatasync}
+     * commits data only. {@code ftruncate} makes the new space read as zeros without writing it.
+     */
+    private void preallocate(long end) throws IOException {
+        if (end <= allocated) {
+            return;
+        }
+        long step = tuning.preallocateBytes();
+        long size = (end + step - 1) / step * step;
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(size);
+        }
+        CrashPoint.reach("preallocate-before-sync");
+        channel.force(true);
+        allocated = size;
     }
 
     /** One record read from the file. */
@@ -359,16 +461,35 @@ public final class OutboxJournal implements AutoCloseable {
         ByteBuffer magic = ByteBuffer.allocate(HEADER);
         readFully(magic, 0);
         boolean v1 = Arrays.equals(magic.array(), MAGIC_V1);
-        if (size < HEADER || !(v1 || Arrays.equals(magic.array(), MAGIC))) {
+        boolean v2 = Arrays.equals(magic.array(), MAGIC_V2);
+        if (size < HEADER || !(v1 || v2 || Arrays.equals(magic.array(), MAGIC))) {
             moveAside("unreadable", "is not an outbox journal");
             return;
         }
+        boolean padded = !v1 && !v2;
         long pos = HEADER;
         long lastReportSeqBeforeHole = -1;
+        byte[] lastChainBeforeHole = new byte[0];
         boolean inHoleAfterReport = false;
         Optional<String> fileOwner = Optional.empty();
         while (pos < size) {
             Rec rec = readRecord(pos, size);
+            if (rec == null && padded) {
+                long boundary = (pos / PAGE + 1) * PAGE;
+                if (pos % PAGE != 0 && boundary < size && zeros(pos, boundary)) {
+                    // Padding after a synced record: the next record starts on the next page. A
+                    // report that went missing here would show as a jump in seq, as in a hole.
+                    lastReportSeqBeforeHole = last == null ? -1 : last.seq();
+                    lastChainBeforeHole =
+                            last == null ? new byte[0] : last.chain().orElse(new byte[0]);
+                    inHoleAfterReport = true;
+                    pos = boundary;
+                    continue;
+                }
+                if (zeros(pos, size)) {
+                    break; // the end of the journal; the zeros after it are preallocated
+                }
+            }
             if (rec == null) {
                 long next = resync(pos + 1, size);
                 if (next < 0) {
@@ -382,6 +503,7 @@ public final class OutboxJournal implements AutoCloseable {
                         next - pos,
                         pos);
                 lastReportSeqBeforeHole = last == null ? -1 : last.seq();
+                lastChainBeforeHole = last == null ? new byte[0] : last.chain().orElse(new byte[0]);
                 inHoleAfterReport = true;
                 pos = next;
                 continue;
@@ -408,7 +530,9 @@ public final class OutboxJournal implements AutoCloseable {
                     if (inHoleAfterReport) {
                         // Reports between the last one before the damage and this one were in it.
                         inHoleAfterReport = false;
-                        if (lastReportSeqBeforeHole >= 0 && seq > lastReportSeqBeforeHole + 1) {
+                        if (lastReportSeqBeforeHole >= 0
+                                && seq > lastReportSeqBeforeHole + 1
+                                && Arrays.equals(lastChainBeforeHole, chain)) {
                             losses = addLoss(losses, lastReportSeqBeforeHole + 1, seq - 1);
                             Logger.error(
                                     "outbox journal {}: reports seq {}..{} were in the damaged bytes; declared lost",
@@ -452,6 +576,10 @@ public final class OutboxJournal implements AutoCloseable {
                     fileOwner = Optional.of(new String(rec.data(), StandardCharsets.US_ASCII));
                     nextId = Math.max(nextId, rec.a());
                 }
+                case CHECKPOINT -> {
+                    checkpointChain = rec.data();
+                    checkpointSeq = rec.a();
+                }
                 default -> {
                     // An unknown type with a valid checksum: written by a newer version. Keep going.
                     Logger.warn(
@@ -468,10 +596,13 @@ public final class OutboxJournal implements AutoCloseable {
                             + " (copied from another board?); its reports are not sent");
             return;
         }
-        long cut = size - pos;
+        long dataEnd = padded ? dataEnd(pos, size) : size;
+        long cut = dataEnd - pos;
+        allocated = size;
         if (cut > 0) {
             channel.truncate(pos);
             channel.force(true);
+            allocated = pos;
             recoveredTailBytes = cut;
             Logger.warn(
                     "outbox journal {}: cut a torn tail of {} bytes at offset {} (a power cut while writing); {} report(s) recovered",
@@ -481,7 +612,7 @@ public final class OutboxJournal implements AutoCloseable {
                     pending.size());
         }
         fileBytes = pos;
-        if (v1 || fileOwner.isEmpty()) {
+        if (v1 || v2 || fileOwner.isEmpty()) {
             rewriteAfterRecovery = true; // into the current format, naming its owner
         }
     }
@@ -510,7 +641,7 @@ public final class OutboxJournal implements AutoCloseable {
             return null;
         }
         byte type = body.get(0);
-        if (type < REPORT_V1 || type > OWNER) {
+        if (type < REPORT_V1 || type > CHECKPOINT) {
             return null; // while resynchronising, a known type is part of what makes a record believable
         }
         return new Rec(type, body.getLong(1), body.array(), length);
@@ -519,6 +650,15 @@ public final class OutboxJournal implements AutoCloseable {
     /** The offset of the next valid record at or after {@code from}, or -1 if none follows. */
     private long resync(long from, long size) throws IOException {
         for (long p = from; p + 8 + BODY_FIXED <= size; p++) {
+            if (p % PAGE == 0 || p == from) {
+                // A record's length field has a non-zero byte among its four: skip runs of zeros
+                // (padding, preallocated space) without reading a record at every offset.
+                long nz = nextNonZero(p, size);
+                if (nz < 0) {
+                    return -1;
+                }
+                p = Math.max(p, nz - 3);
+            }
             if (readRecord(p, size) != null) {
                 return p;
             }
@@ -526,11 +666,55 @@ public final class OutboxJournal implements AutoCloseable {
         return -1;
     }
 
+    /** Whether bytes {@code from..to} (exclusive) of the file are all zero. */
+    private boolean zeros(long from, long to) throws IOException {
+        long nz = nextNonZero(from, to);
+        return nz < 0;
+    }
+
+    /** The offset of the first non-zero byte in {@code from..to} (exclusive), or -1. */
+    private long nextNonZero(long from, long to) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        for (long p = from; p < to; ) {
+            buf.clear().limit((int) Math.min(buf.capacity(), to - p));
+            int n = readFully(buf, p);
+            if (n <= 0) {
+                return -1;
+            }
+            for (int i = 0; i < n; i++) {
+                if (buf.get(i) != 0) {
+                    return p + i;
+                }
+            }
+            p += n;
+        }
+        return -1;
+    }
+
+    /** One past the last non-zero byte in {@code from..size}, or {@code from} if there is none. */
+    private long dataEnd(long from, long size) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        for (long end = size; end > from; ) {
+            long start = Math.max(from, end - buf.capacity());
+            buf.clear().limit((int) (end - start));
+            int n = readFully(buf, start);
+            for (int i = n - 1; i >= 0; i--) {
+                if (buf.get(i) != 0) {
+                    return start + i + 1;
+                }
+            }
+            end = start;
+        }
+        return from;
+    }
+
     private void resetState() {
         pending.clear();
         pendingBytes = 0;
         losses = Losses.NONE;
         last = null;
+        checkpointChain = null;
+        checkpointSeq = 0;
         nextId = 1;
         damagedBytes = 0;
         rewriteAfterRecovery = false;
@@ -550,11 +734,13 @@ public final class OutboxJournal implements AutoCloseable {
     private void startNew() throws IOException {
         channel.truncate(0);
         fileBytes = 0;
+        allocated = 0;
         ByteBuffer magic = ByteBuffer.wrap(MAGIC);
         while (magic.hasRemaining()) {
             channel.write(magic, fileBytes + magic.position());
         }
         fileBytes = HEADER;
+        allocated = HEADER;
         bytesWritten += HEADER;
         writeRecord(OWNER, nextId, owner.getBytes(StandardCharsets.US_ASCII), false);
         channel.force(true);
@@ -574,7 +760,7 @@ public final class OutboxJournal implements AutoCloseable {
 
     private void maybeCompact() {
         long live = HEADER + pendingBytes + (long) pending.size() * (8 + BODY_FIXED + REPORT_FIXED + 16);
-        if (fileBytes < COMPACT_MIN_BYTES || fileBytes - live < 4 * live) {
+        if (fileBytes < tuning.compactMinBytes() || fileBytes - live < 4 * live) {
             return;
         }
         compact();
@@ -594,10 +780,14 @@ public final class OutboxJournal implements AutoCloseable {
                 if (losses.count() > 0) {
                     writeTo(out, encode(LOSSES, losses.count(), lossData(losses)));
                 }
+                if (checkpointChain != null) {
+                    writeTo(out, encode(CHECKPOINT, checkpointSeq, checkpointChain));
+                }
                 for (Map.Entry<Long, Pending> e : pending.entrySet()) {
                     Pending p = e.getValue();
                     writeTo(out, encode(REPORT, e.getKey(), reportData(p.seq(), p.chain(), p.report())));
                 }
+                CrashPoint.reach("compact-mid-write");
                 if (last != null) {
                     byte[] chain = last.chain().orElse(new byte[0]);
                     byte[] data = Arrays.copyOf(last.sha256(), 32 + chain.length);
@@ -606,9 +796,11 @@ public final class OutboxJournal implements AutoCloseable {
                 }
                 channel.close();
             });
+            CrashPoint.reach("compact-after-rename");
             channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
             long written = channel.size();
             fileBytes = written;
+            allocated = written;
             bytesWritten += written;
         } catch (IOException e) {
             throw new StorageFailure("cannot compact outbox journal " + file + ": " + e.getMessage(), e);

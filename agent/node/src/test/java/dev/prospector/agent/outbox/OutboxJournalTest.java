@@ -59,11 +59,12 @@ class OutboxJournalTest {
             j.append(1, report(1, 200));
             j.append(2, report(2, 200));
         }
-        long full = Files.size(file);
-        // A power cut in the middle of writing record 2: its last 50 bytes never reached the card.
-        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.truncate(full - 50);
-        }
+        // A power cut in the middle of writing record 2: its last 50 bytes never reached the card,
+        // where the preallocated space reads as zeros.
+        byte[] bytes = Files.readAllBytes(file);
+        int end = indexOf(bytes, report(2, 200)) + 200;
+        java.util.Arrays.fill(bytes, end - 50, end, (byte) 0);
+        Files.write(file, bytes);
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(
                     List.of(1L),
@@ -185,7 +186,7 @@ class OutboxJournalTest {
             long id = j.append(6, report(6, 60));
             assertTrue(id > 5, "new ids follow the old ones");
         }
-        assertEquals("PXOUTBX2", new String(Files.readAllBytes(file), 0, 8, StandardCharsets.US_ASCII));
+        assertEquals("PXOUTBX3", new String(Files.readAllBytes(file), 0, 8, StandardCharsets.US_ASCII));
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(
                     List.of(4L, 5L, 6L),
@@ -200,7 +201,12 @@ class OutboxJournalTest {
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             j.append(7, report(7, 64));
         }
-        Files.write(file, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3}, StandardOpenOption.APPEND);
+        // Garbage where the next record would have gone, in the preallocated space.
+        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(
+                    java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3}),
+                    HEAD + recordBytes(64));
+        }
         try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
             assertEquals(
                     List.of(7L),
@@ -293,6 +299,184 @@ class OutboxJournalTest {
             }
             double perReport = (j.bytesWritten() - before) / (double) reports;
             assertTrue(perReport <= 2.0 * size, "wrote " + perReport + " bytes per report of " + size);
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("report not found in the journal");
+    }
+
+    @Test
+    void theFileIsPreallocatedInStepsAndItsZerosAreTheEndNotDamage() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        var tuning = new OutboxJournal.Tuning(1 << 20, 64 * 1024);
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER, tuning)) {
+            for (long seq = 1; seq <= 3; seq++) {
+                j.append(seq, report(seq, 500));
+            }
+            assertEquals(64 * 1024, Files.size(file), "one step ahead of the records");
+            for (long seq = 4; seq <= 40; seq++) {
+                j.append(seq, report(seq, 2000));
+            }
+            assertEquals(0, Files.size(file) % (64 * 1024), "grown by whole steps");
+        }
+        long size = Files.size(file);
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER, tuning)) {
+            assertEquals(40, j.pendingCount());
+            assertEquals(0, j.recoveredTailBytes(), "the zeros after the last record are no torn tail");
+            assertEquals(0, j.damagedBytes(), "nor damage");
+            assertEquals(OutboxJournal.Losses.NONE.count(), j.losses().count());
+            assertEquals(size, Files.size(file), "the preallocated space is kept");
+            j.append(41, report(41, 2000));
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER, tuning)) {
+            assertEquals(
+                    java.util.stream.LongStream.rangeClosed(1, 41).boxed().toList(),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertArrayEquals(report(41, 2000), j.pending().get(40).report());
+        }
+    }
+
+    @Test
+    void aReportThatWouldStraddleTwoPagesStartsOnTheNextAndPaddingIsNoDamage() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            for (long seq = 1; seq <= 6; seq++) {
+                j.append(seq, report(seq, 2100));
+            }
+            j.acknowledge(1); // a delivery record on the page the next report goes to
+            j.append(7, report(7, 2100));
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        for (long seq = 2; seq <= 7; seq++) {
+            int at = indexOf(bytes, report(seq, 2100)) - recordBytes(0);
+            assertTrue(
+                    at % OutboxJournal.PAGE == 0 || seq == 7,
+                    "report " + seq + " starts on a page boundary, not at " + at);
+        }
+        assertTrue(
+                indexOf(bytes, report(7, 2100)) / OutboxJournal.PAGE == 6,
+                "report 7 shares its page with the delivery record written before it");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(
+                    List.of(2L, 3L, 4L, 5L, 6L, 7L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(0, j.damagedBytes());
+            assertEquals(0, j.losses().count());
+        }
+    }
+
+    @Test
+    void aReportMissingFromAPaddedPageIsDeclaredLost() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            for (long seq = 1; seq <= 3; seq++) {
+                j.append(seq, report(seq, 2100));
+            }
+        }
+        // Report 2's record zeroed whole, from its start to its page's end: looks like padding.
+        byte[] bytes = Files.readAllBytes(file);
+        int start = indexOf(bytes, report(2, 2100)) - recordBytes(0);
+        java.util.Arrays.fill(bytes, start, start + OutboxJournal.PAGE, (byte) 0);
+        Files.write(file, bytes);
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(
+                    List.of(1L, 3L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(new OutboxJournal.Losses(1, 2, 2), j.losses(), "the jump in seq is declared");
+        }
+    }
+
+    @Test
+    void aJournalOfTheSecondFormatIsReadAndRewritten() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        byte[] chain = new byte[16];
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.writeBytes("PXOUTBX2".getBytes(StandardCharsets.US_ASCII));
+        out.writeBytes(v2Record((byte) 7, 3, OWNER.getBytes(StandardCharsets.US_ASCII)));
+        for (long id = 1; id <= 2; id++) {
+            byte[] r = report(id, 300);
+            out.writeBytes(v2Record(
+                    (byte) 6,
+                    id,
+                    java.nio.ByteBuffer.allocate(9 + 16 + r.length)
+                            .putLong(id + 10)
+                            .put((byte) 16)
+                            .put(chain)
+                            .put(r)
+                            .array()));
+        }
+        out.writeBytes(v2Record((byte) 2, 1, new byte[0]));
+        Files.write(file, out.toByteArray());
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(
+                    List.of(12L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(12, j.lastAppended().orElseThrow().seq());
+            assertEquals(0, j.damagedBytes());
+        }
+        assertEquals("PXOUTBX3", new String(Files.readAllBytes(file), 0, 8, StandardCharsets.US_ASCII));
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(
+                    List.of(12L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertArrayEquals(report(2, 300), j.pending().get(0).report());
+            assertTrue(j.append(13, chain, report(3, 300)) >= 3, "new ids follow the old ones");
+        }
+    }
+
+    private static byte[] v2Record(byte type, long a, byte[] data) {
+        java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(9 + data.length)
+                .put(type)
+                .putLong(a)
+                .put(data);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(body.array());
+        return java.nio.ByteBuffer.allocate(8 + body.capacity())
+                .putInt(body.capacity())
+                .putInt((int) crc.getValue())
+                .put(body.array())
+                .array();
+    }
+
+    @Test
+    void theNewestCheckpointSurvivesReopenAndCompaction() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        byte[] chain = new byte[16];
+        chain[0] = 5;
+        var tuning = new OutboxJournal.Tuning(16 * 1024, 16 * 1024);
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER, tuning)) {
+            j.append(1, chain, report(1, 1000));
+            j.noteCheckpoint(chain, 1);
+            assertEquals(java.util.OptionalLong.of(1), j.checkpointed(chain));
+            assertEquals(java.util.OptionalLong.empty(), j.checkpointed(new byte[16]), "another chain");
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER, tuning)) {
+            assertEquals(java.util.OptionalLong.of(1), j.checkpointed(chain));
+            for (long seq = 2; seq <= 60; seq++) {
+                long id = j.append(seq, chain, report(seq, 1000));
+                if (seq == 30) {
+                    j.noteCheckpoint(chain, 30);
+                }
+                j.acknowledge(id - 1);
+            }
+            assertTrue(Files.size(file) < 60 * 1000, "compacted");
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER, tuning)) {
+            assertEquals(java.util.OptionalLong.of(30), j.checkpointed(chain));
+            assertEquals(60, j.lastAppended().orElseThrow().seq());
+            assertEquals(
+                    List.of(60L),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
         }
     }
 }
