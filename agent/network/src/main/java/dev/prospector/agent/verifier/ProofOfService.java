@@ -237,6 +237,7 @@ public final class ProofOfService implements AutoCloseable {
                     && ev.get().plot().isPresent()
                     && !ev.get().plot().get().equals(d.commitment)) {
                 d.commitment = ev.get().plot().get();
+                d.successes.clear(); // audits of another commitment prove nothing of this one
                 said.add("plot committed (" + d.commitment.bytes() + " bytes)");
             }
             audit(a.device(), d, c, ev, arrivalMs, said);
@@ -323,8 +324,10 @@ public final class ProofOfService implements AutoCloseable {
                 d.reputation = d.reputation.success();
                 d.contained = false;
                 d.lateInRow = 0;
-                d.lastSuccessMs = atMs;
-                d.lastSuccessRoot = p.commitment().root();
+                d.successes.addLast(new DeviceService.Success(p.commitment(), atMs));
+                while (d.successes.size() > DeviceService.SUCCESSES_KEPT) {
+                    d.successes.removeFirst();
+                }
             }
             case CONTAINED -> {
                 d.lateInRow++;
@@ -350,8 +353,7 @@ public final class ProofOfService implements AutoCloseable {
         d.reputation = d.reputation.failure();
         d.contained = false;
         d.lateInRow = 0;
-        d.lastSuccessMs = -1;
-        d.lastSuccessRoot = null;
+        d.successes.clear();
     }
 
     @GuardedBy("lock")
@@ -666,17 +668,22 @@ public final class ProofOfService implements AutoCloseable {
         }
     }
 
-    /** Plot bytes proven at {@code end}: the latest audit of the current commitment passed within two periods. */
+    /**
+     * Plot bytes proven at {@code end}: the current commitment's, when an audit of exactly that
+     * commitment (parameters and root, not the root alone) passed in {@code (end - 2 * audit-every, end]}.
+     */
     @GuardedBy("lock")
     private long proven(DeviceService d, long end) {
-        if (d.commitment == null
-                || d.lastSuccessRoot == null
-                || !MessageDigest.isEqual(d.lastSuccessRoot, d.commitment.root())
-                || d.lastSuccessMs > end
-                || d.lastSuccessMs <= end - 2 * settings.auditEvery().toMillis()) {
+        if (d.commitment == null) {
             return 0;
         }
-        return d.commitment.bytes();
+        long from = end - 2 * settings.auditEvery().toMillis();
+        for (DeviceService.Success x : d.successes) {
+            if (x.commitment().equals(d.commitment) && x.atMs() > from && x.atMs() <= end) {
+                return d.commitment.bytes();
+            }
+        }
+        return 0;
     }
 
     /** Every device's current standing; the open epoch is scored as if it closed now. */

@@ -15,6 +15,8 @@ import dev.prospector.attest.AuditAnswer;
 import dev.prospector.attest.BandwidthReceipt.Direction;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MeasurementClaim;
+import dev.prospector.attest.PlotCommitment;
+import dev.prospector.attest.PlotParams;
 import dev.prospector.attest.Receipt;
 import dev.prospector.ledger.Address;
 import dev.prospector.ledger.BlockValidator;
@@ -141,6 +143,46 @@ class ProofOfServiceTest {
             assertEquals(i < 3, v.disqualified().isPresent(), "after success " + i + ": " + v);
         }
         assertEquals(3L, score(pos, b).audits().get(AuditOutcome.SUCCESS));
+    }
+
+    @Test
+    void anAuditOfATinyPlotProvesNothingOfALargerCommitmentWithTheSameRoot() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        assertEquals(b.plot.commitment.bytes(), score(pos, b).storageProvenBytes());
+        PlotCommitment tiny = b.plot.commitment;
+        b.claimed = new PlotCommitment(new PlotParams(tiny.params().seed(), 1L << 32, 4096), tiny.root());
+        clock.advance(Duration.ofMinutes(1));
+        pos.onAccepted(b.report(now()), now());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "the same root, 2^32 leaves of 4096 bytes: not audited");
+        b.claimed = null;
+        clock.advance(Duration.ofMinutes(1));
+        pos.onAccepted(b.report(now()), now());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "a commitment change clears the successes");
+    }
+
+    @Test
+    void anEpochKeepsItsStorageCreditWhenTheNextAuditPassesAfterItsEnd() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        reportEveryMinute(pos, b, T0 - 60_000, T0 + 1_800_000, 60_000);
+        byte[] n = asked(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        reportEveryMinute(pos, b, T0 + 1_860_000, T0 + 3_660_000, 60_000);
+        clock.set(T0 + 7_200_000);
+        pos.onAccepted(b.report(now()), now());
+        n = asked(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        clock.set(T0 + 7_201_000);
+        pos.tick();
+        Scoring.EpochScore s = score(pos, b).lastEpoch().orElseThrow();
+        assertEquals(T0 / 3_600_000, s.epoch());
+        assertEquals(b.plot.commitment.bytes(), s.storageProvenBytes());
     }
 
     @Test
