@@ -81,6 +81,8 @@ public final class ProofOfService implements AutoCloseable {
     static final long SAVE_EVERY_MS = 30_000;
     /** Three late answers in a row count as one failure. */
     static final int LATE_IS_FAILURE = 3;
+    /** A contained audit is asked again only while its challenge has this much lifetime beyond its deadline. */
+    static final long REASK_MARGIN_MS = 60_000;
 
     static final int TESTS_KEPT = 64;
     static final int COUNTED_NONCES_KEPT = 16;
@@ -295,6 +297,16 @@ public final class ProofOfService implements AutoCloseable {
                         arrivalMs,
                         p,
                         said);
+            } else if (nonce.isPresent() && issuedAt(nonce.get()) > p.issuedMs()) {
+                // It carries a challenge of a receipt sent after the audit's: it was online, and did not answer.
+                record(
+                        d,
+                        AuditOutcome.FAILURE,
+                        "audit failed: not answered within " + p.deadlineMs()
+                                + " ms, though the board answered a later challenge",
+                        arrivalMs,
+                        p,
+                        said);
             } else {
                 record(
                         d,
@@ -324,6 +336,7 @@ public final class ProofOfService implements AutoCloseable {
                 d.reputation = d.reputation.success();
                 d.contained = false;
                 d.lateInRow = 0;
+                d.containedAudit = null;
                 d.successes.addLast(new DeviceService.Success(p.commitment(), atMs));
                 while (d.successes.size() > DeviceService.SUCCESSES_KEPT) {
                     d.successes.removeFirst();
@@ -337,12 +350,29 @@ public final class ProofOfService implements AutoCloseable {
                     failure(d);
                 } else {
                     d.contained = true;
-                    text = detail + ": contained, audited again";
+                    d.containedAudit = p; // asked again, same nonce, until it lapses
+                    d.containedLateCounted = false;
+                    text = detail + ": contained, the same audit asked again";
                 }
             }
             case FAILURE -> failure(d);
             case OFFLINE, UNKNOWN -> {
-                // counted only: the reputation follows the answers a board gives
+                // The reputation follows the answers a board gives, but no storage is credited to a board
+                // that dodges an audit, and a contained board cannot dodge its audit: that counts as late.
+                d.successes.clear();
+                if (d.contained) {
+                    d.lateInRow++;
+                    d.containedLateCounted = true;
+                    if (d.lateInRow >= LATE_IS_FAILURE) {
+                        counted = AuditOutcome.FAILURE;
+                        text = detail + ", a contained audit unanswered, the " + LATE_IS_FAILURE
+                                + "rd late answer in a row: a failure";
+                        failure(d);
+                    } else {
+                        text = detail + ", a contained audit unanswered: counted late (" + d.lateInRow + " of "
+                                + LATE_IS_FAILURE + ")";
+                    }
+                }
             }
         }
         d.audits[counted.ordinal()]++;
@@ -354,6 +384,8 @@ public final class ProofOfService implements AutoCloseable {
         d.contained = false;
         d.lateInRow = 0;
         d.successes.clear();
+        d.containedAudit = null;
+        d.containedLateCounted = false;
     }
 
     @GuardedBy("lock")
@@ -559,7 +591,33 @@ public final class ProofOfService implements AutoCloseable {
             }
             if (d.commitment != null && d.pending == null && (d.contained || now >= d.nextAuditMs)) {
                 long deadline = settings.auditDeadline().toMillis();
+                DeviceService.Pending again = d.containedAudit;
+                if (d.contained && again != null) {
+                    long expires = issuedAt(again.nonce()) + challengeTtl.toMillis();
+                    if (again.commitment().equals(d.commitment) && expires - now >= deadline + REASK_MARGIN_MS) {
+                        // Storj's containment: the same audit (nonce, so leaves, and commitment), a new deadline.
+                        d.pending = new DeviceService.Pending(
+                                again.nonce(), again.commitment(), again.leaves(), now, deadline);
+                        d.containedLateCounted = false;
+                        dirty = true;
+                        return new Receipt.Challenge(again.nonce(), Duration.ofSeconds((expires - now) / 1000))
+                                .withAudit(again.leaves(), Duration.ofMillis(deadline));
+                    }
+                    if (!d.containedLateCounted) {
+                        record(
+                                d,
+                                AuditOutcome.CONTAINED,
+                                "the contained audit lapsed unanswered",
+                                now,
+                                again,
+                                new ArrayList<>());
+                    }
+                }
                 d.pending = new DeviceService.Pending(c.nonce(), d.commitment, settings.auditLeaves(), now, deadline);
+                if (d.contained) {
+                    d.containedAudit = d.pending;
+                    d.containedLateCounted = false;
+                }
                 long every = settings.auditEvery().toMillis();
                 long nextPeriod = (Math.floorDiv(now, every) + 1) * every;
                 d.nextAuditMs = nextPeriod + (long) (random.nextDouble() * every * 0.8);

@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -89,7 +90,7 @@ class ProofOfServiceTest {
         Receipt.Challenge c = pos.duties(b.keys.deviceId(), new Receipt.Challenge(n, TTL));
         assertEquals(8, c.auditLeaves(), "the challenge asks an audit");
         assertEquals(Duration.ofSeconds(5), c.auditDeadline());
-        return n;
+        return c.nonce(); // a contained device is asked its pending audit again, not this nonce
     }
 
     private static ProofOfService.DeviceScore score(ProofOfService pos, Board b) {
@@ -202,6 +203,89 @@ class ProofOfServiceTest {
         assertEquals(1L, s.audits().get(AuditOutcome.CONTAINED));
         assertEquals(1L, s.audits().get(AuditOutcome.SUCCESS));
         assertEquals(b.plot.commitment.bytes(), s.storageProvenBytes());
+    }
+
+    /** Audits {@code b} and answers late: contained. Returns the audit's nonce. */
+    private byte[] contained(ProofOfService pos, Board b) {
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofSeconds(7));
+        var v = pos.onAccepted(b.answer(now(), n, 8), now());
+        assertTrue(v.service().orElseThrow().contains("contained"), v.toString());
+        return n;
+    }
+
+    @Test
+    void aContainedDeviceIsAskedTheSameAuditAgainAndItsOwnErrorCountsLate() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = contained(pos, b);
+        for (int i = 2; i <= 3; i++) {
+            clock.advance(Duration.ofSeconds(1));
+            byte[] again = asked(pos, b);
+            assertTrue(Arrays.equals(n, again), "the same nonce, so the same leaves and commitment");
+            var v = pos.onAccepted(b.answer(now(), again, AuditAnswer.failed("I kept only part")), now());
+            String said = v.service().orElseThrow();
+            assertTrue(said.contains(i < 3 ? "counted late (2 of 3)" : "a failure"), said);
+        }
+        var s = score(pos, b);
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+        assertEquals(0.95, s.reputation(), 1e-12, "no re-rolling the leaves until they suit");
+        byte[] next = audited(pos, b); // no longer contained: a new audit in the next period
+        assertFalse(Arrays.equals(n, next));
+    }
+
+    @Test
+    void aContainedAuditWhoseChallengeLapsedCountsLateAndANewOneIsAsked() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = contained(pos, b);
+        clock.advance(TTL); // the board said nothing for the challenge's whole lifetime
+        pos.onAccepted(b.report(now()), now());
+        byte[] fresh = asked(pos, b);
+        assertFalse(Arrays.equals(n, fresh));
+        clock.advance(Duration.ofSeconds(7));
+        pos.onAccepted(b.answer(now(), fresh, 8), now()); // late again: the third in a row
+        var s = score(pos, b);
+        assertEquals(2L, s.audits().get(AuditOutcome.CONTAINED), "the lapse counts as late");
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+    }
+
+    @Test
+    void dodgingAnAuditClearsTheStorageCredit() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        assertEquals(b.plot.commitment.bytes(), score(pos, b).storageProvenBytes());
+        n = audited(pos, b);
+        pos.onAccepted(b.answer(now(), n, AuditAnswer.failed("busy")), now());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "unknown");
+        n = audited(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        assertEquals(b.plot.commitment.bytes(), score(pos, b).storageProvenBytes());
+        audited(pos, b);
+        clock.advance(Duration.ofSeconds(6));
+        var v = pos.onAccepted(b.report(now()), now());
+        assertTrue(v.service().orElseThrow().contains("offline"), v.toString());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "offline");
+    }
+
+    @Test
+    void anAuditLeftUnansweredByABoardThatAnsweredALaterChallengeIsAFailure() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        audited(pos, b);
+        clock.advance(Duration.ofSeconds(1));
+        byte[] later = nonce(now()); // the receipt of another report, after the audit's
+        pos.duties(b.keys.deviceId(), new Receipt.Challenge(later, TTL));
+        clock.advance(Duration.ofSeconds(5));
+        var v = pos.onAccepted(b.report(now(), Optional.of(later), Optional.empty()), now());
+        assertTrue(v.service().orElseThrow().contains("answered a later challenge"), v.toString());
+        var s = score(pos, b);
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+        assertEquals(0L, s.audits().get(AuditOutcome.OFFLINE));
     }
 
     @Test
