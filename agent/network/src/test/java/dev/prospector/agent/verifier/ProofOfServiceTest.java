@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.verifier.PosFixtures.Board;
 import dev.prospector.agent.verifier.PosFixtures.MovableClock;
+import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.AuditAnswer;
 import dev.prospector.attest.BandwidthReceipt.Direction;
 import dev.prospector.attest.DeviceKeys;
@@ -334,6 +335,24 @@ class ProofOfServiceTest {
         clock.advance(TTL.plusSeconds(1));
         pos.tick();
         assertEquals(2L, score(pos, b).audits().get(AuditOutcome.OFFLINE));
+    }
+
+    @Test
+    void aReplayedReportAsksNoAuditSoItCannotUseOneUp() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        clock.advance(Duration.ofHours(2));
+        var first = b.report(now());
+        pos.onAccepted(first, now());
+        var replay =
+                new Appraisal.Accepted(first.device(), first.seq(), first.claims(), true, 0, false, first.reportHash());
+        clock.advance(Duration.ofSeconds(1));
+        Receipt.Challenge c = VerifierService.duties(
+                Optional.of(pos), replay, b.keys.deviceId(), new Receipt.Challenge(nonce(now()), TTL));
+        assertEquals(0, c.auditLeaves(), "a duplicate asks nothing");
+        c = VerifierService.duties(
+                Optional.of(pos), b.report(now()), b.keys.deviceId(), new Receipt.Challenge(nonce(now()), TTL));
+        assertEquals(8, c.auditLeaves(), "the board's own next report is asked its audit");
     }
 
     @Test
