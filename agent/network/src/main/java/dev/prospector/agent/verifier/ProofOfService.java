@@ -688,8 +688,7 @@ public final class ProofOfService implements AutoCloseable {
         Map<DeviceId, Scoring.EpochScore> scored = new HashMap<>();
         for (var entry : devices.entrySet()) {
             DeviceService d = entry.getValue();
-            Double up = d.uptimeMs.remove(epoch);
-            d.uptimeMs.keySet().removeIf(e -> e < epoch);
+            Double up = d.uptimeMs.get(epoch); // removed once the rewards are issued: a failed issue is tried again
             if (up == null) {
                 continue;
             }
@@ -718,6 +717,9 @@ public final class ProofOfService implements AutoCloseable {
                 d.lastScore = e.getValue();
             }
             Logger.info("epoch {} closed: {} device(s) scored, {} reward(s) issued", epoch, scored.size(), due.size());
+        }
+        for (DeviceService d : devices.values()) {
+            d.uptimeMs.keySet().removeIf(e -> e <= epoch);
         }
         lastClosed = epoch;
         dirty = true;

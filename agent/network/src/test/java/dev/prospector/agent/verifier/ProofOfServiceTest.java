@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.common.StorageFailure;
 import dev.prospector.agent.verifier.PosFixtures.Board;
 import dev.prospector.agent.verifier.PosFixtures.MovableClock;
 import dev.prospector.attest.Appraisal;
@@ -645,6 +646,34 @@ class ProofOfServiceTest {
                 .count();
         assertEquals(4, lines);
         again.close();
+    }
+
+    @Test
+    void aRewardLogThatCannotBeWrittenLosesNoEpochTheNextTickIssuesIt() throws Exception {
+        Path log = dir.resolve(ProofOfService.REWARDS_LOG);
+        RewardIssuer issuer = RewardIssuer.open(rewardKey, log);
+        ProofOfService pos = open(issuer, Optional.empty());
+        Board a = new Board(false);
+        reportEveryMinute(pos, a, T0 - 60_000, T0 + 3_660_000, 60_000);
+        issuer.faults(step -> {
+            throw new java.io.IOException("No space left on device");
+        });
+        clock.set(T0 + 3_600_000 + 181_000);
+        assertThrows(StorageFailure.class, pos::tick);
+        assertTrue(issuer.recent().isEmpty());
+        issuer.faults(step -> {});
+        clock.advance(Duration.ofSeconds(5));
+        pos.tick();
+        Scoring.EpochScore s = score(pos, a).lastEpoch().orElseThrow();
+        assertEquals(T0 / 3_600_000, s.epoch());
+        assertEquals(400, s.reward());
+        assertEquals(
+                List.of(0L), issuer.recent().stream().map(r -> r.tx().nonce()).toList());
+        assertEquals(
+                1,
+                Files.readAllLines(log).stream()
+                        .filter(l -> l.startsWith("v1 reward"))
+                        .count());
     }
 
     @Test
