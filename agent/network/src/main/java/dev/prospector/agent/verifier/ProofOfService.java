@@ -624,12 +624,7 @@ public final class ProofOfService implements AutoCloseable {
                 dirty = true;
                 return c.withAudit(settings.auditLeaves(), Duration.ofMillis(deadline));
             }
-            if (d.pending == null
-                    && !trusted.isEmpty()
-                    && (d.bandwidthAskedMs < 0
-                            || now
-                                    >= d.bandwidthAskedMs
-                                            + settings.bandwidthEvery().toMillis())) {
+            if (d.pending == null && !trusted.isEmpty() && bandwidthDue(d, now)) {
                 d.bandwidthAskedMs = now;
                 d.bandwidthNonce = c.nonce();
                 dirty = true;
@@ -637,6 +632,28 @@ public final class ProofOfService implements AutoCloseable {
             }
             return c;
         }
+    }
+
+    /**
+     * Whether to ask {@code d} a bandwidth test now: none asked yet, {@code bandwidth-every} since the
+     * last, or the last produced no counted test within the challenge's lifetime (asked again at
+     * once, so one missed test does not empty the window).
+     */
+    @GuardedBy("lock")
+    private boolean bandwidthDue(DeviceService d, long now) {
+        if (d.bandwidthAskedMs < 0
+                || now >= d.bandwidthAskedMs + settings.bandwidthEvery().toMillis()) {
+            return true;
+        }
+        byte[] asked = d.bandwidthNonce;
+        boolean counted = asked != null && d.countedNonces.stream().anyMatch(n -> Arrays.equals(n, asked));
+        return !counted && now > d.bandwidthAskedMs + challengeTtl.toMillis();
+    }
+
+    /** How far back bandwidth tests count for a score: two asks and a challenge's lifetime, at least an epoch. */
+    private long bandwidthWindow() {
+        return Math.max(
+                settings.epoch().toMillis(), 2 * settings.bandwidthEvery().toMillis() + challengeTtl.toMillis());
     }
 
     // ------------------------------------------------------------------ epochs
@@ -683,7 +700,7 @@ public final class ProofOfService implements AutoCloseable {
     private void closeEpoch(long epoch) {
         long end = epochStart(epoch + 1);
         long length = settings.epoch().toMillis();
-        long window = Math.max(length, 2 * settings.bandwidthEvery().toMillis());
+        long window = bandwidthWindow();
         List<RewardIssuer.Due> due = new ArrayList<>();
         Map<DeviceId, Scoring.EpochScore> scored = new HashMap<>();
         for (var entry : devices.entrySet()) {
@@ -753,8 +770,7 @@ public final class ProofOfService implements AutoCloseable {
             Map<String, DeviceScore> out = new HashMap<>();
             long epoch = epochOf(now);
             long elapsed = Math.max(1, now - epochStart(epoch));
-            long window = Math.max(
-                    settings.epoch().toMillis(), 2 * settings.bandwidthEvery().toMillis());
+            long window = bandwidthWindow();
             for (var e : devices.entrySet()) {
                 DeviceService d = e.getValue();
                 List<Scoring.Test> tests = d.tests.stream()

@@ -448,6 +448,28 @@ class ProofOfServiceTest {
         assertEquals(1, score(pos, b).bandwidthSamples());
     }
 
+    private boolean asksBandwidth(ProofOfService pos, Board b) {
+        pos.onAccepted(b.report(now()), now());
+        return pos.duties(b.keys.deviceId(), new Receipt.Challenge(nonce(now()), TTL))
+                .bandwidthTest();
+    }
+
+    @Test
+    void aTestAskedAndNotCountedWithinTheChallengesLifetimeIsAskedAgain() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        bandwidthAsked(pos, b); // and the board never sends the receipts
+        clock.advance(TTL);
+        assertFalse(asksBandwidth(pos, b), "the challenge may still be answered");
+        clock.advance(Duration.ofSeconds(1));
+        byte[] n = bandwidthAsked(pos, b); // past its lifetime: asked again, not 6 h later
+        clock.advance(Duration.ofSeconds(10));
+        pos.onAccepted(b.bandwidth(now(), n, List.of(receipt(ENDPOINT_A, b.keys, n, Direction.DOWN, 50))), now());
+        clock.advance(TTL.plusSeconds(1));
+        assertFalse(asksBandwidth(pos, b), "a counted test is not asked again before bandwidth-every");
+        assertEquals(1, score(pos, b).bandwidthSamples());
+    }
+
     @Test
     void figuresAboveTheLinkSpeedAreCappedThere() {
         ProofOfService pos = inMemory();
