@@ -199,8 +199,8 @@ public final class ProofOfService implements AutoCloseable {
                     () -> {
                         try {
                             tick();
-                        } catch (RuntimeException e) {
-                            Logger.error(e, "proof of service: a periodic step failed");
+                        } catch (Throwable e) { // an escaping Throwable would end the scheduled task for good
+                            Logger.error(e, "proof of service: a periodic step failed (tried again at the next tick)");
                         }
                     },
                     every,
