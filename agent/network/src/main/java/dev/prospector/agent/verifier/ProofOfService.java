@@ -352,7 +352,7 @@ public final class ProofOfService implements AutoCloseable {
                     d.contained = true;
                     d.containedAudit = p; // asked again, same nonce, until it lapses
                     d.containedLateCounted = false;
-                    text = detail + ": contained, the same audit asked again";
+                    text = detail + ": contained, audited again (the same audit)";
                 }
             }
             case FAILURE -> failure(d);
