@@ -20,6 +20,12 @@ final class DeviceService {
     /** An audit issued and not yet decided. */
     record Pending(byte[] nonce, PlotCommitment commitment, int leaves, long issuedMs, long deadlineMs) {}
 
+    /** An audit of {@code commitment} that passed at {@code atMs} (verifier clock). */
+    record Success(PlotCommitment commitment, long atMs) {}
+
+    /** Successes kept: enough to credit an epoch whose audit passed before a later one did. */
+    static final int SUCCESSES_KEPT = 4;
+
     /** The last accepted report that uptime counts from. */
     record LastReport(String boot, long run, long upMs, long arrivalMs) {}
 
@@ -31,8 +37,13 @@ final class DeviceService {
     PlotCommitment commitment;
     Pending pending;
     long nextAuditMs;
-    long lastSuccessMs = -1;
-    byte[] lastSuccessRoot;
+    /** The latest audits that passed, oldest first; cleared when the commitment changes or an audit fails or is dodged. */
+    final Deque<Success> successes = new ArrayDeque<>();
+    /** While contained: the audit that is asked again (same nonce, leaves and commitment). */
+    Pending containedAudit;
+    /** Whether the contained audit's latest asking was already counted late (offline or unknown). */
+    boolean containedLateCounted;
+
     long bandwidthAskedMs = -1;
     byte[] bandwidthNonce;
     final Deque<byte[]> countedNonces = new ArrayDeque<>();
@@ -65,20 +76,18 @@ final class DeviceService {
         m.Add("late", lateInRow);
         m.Add("commit", commitment == null ? CBORObject.Null : commitment(commitment));
         if (pending != null) {
-            m.Add(
-                    "pending",
-                    CBORObject.NewArray()
-                            .Add(pending.nonce())
-                            .Add(commitment(pending.commitment()))
-                            .Add(pending.leaves())
-                            .Add(pending.issuedMs())
-                            .Add(pending.deadlineMs()));
+            m.Add("pending", pending(pending));
         }
         m.Add("next_audit", nextAuditMs);
-        m.Add("success_at", lastSuccessMs);
-        if (lastSuccessRoot != null) {
-            m.Add("success_root", lastSuccessRoot);
+        CBORObject ok = CBORObject.NewArray();
+        for (Success x : successes) {
+            ok.Add(CBORObject.NewArray().Add(commitment(x.commitment())).Add(x.atMs()));
         }
+        m.Add("successes", ok);
+        if (containedAudit != null) {
+            m.Add("contained_audit", pending(containedAudit));
+        }
+        m.Add("contained_late", containedLateCounted);
         m.Add("bw_at", bandwidthAskedMs);
         if (bandwidthNonce != null) {
             m.Add("bw_nonce", bandwidthNonce);
@@ -123,18 +132,20 @@ final class DeviceService {
         d.lateInRow = m.get("late").AsInt32Value();
         d.commitment = m.get("commit").isNull() ? null : commitment(m.get("commit"));
         if (m.ContainsKey("pending")) {
-            CBORObject p = m.get("pending");
-            d.pending = new Pending(
-                    p.get(0).GetByteString(),
-                    commitment(p.get(1)),
-                    p.get(2).AsInt32Value(),
-                    p.get(3).AsInt64Value(),
-                    p.get(4).AsInt64Value());
+            d.pending = pending(m.get("pending"));
         }
         d.nextAuditMs = m.get("next_audit").AsInt64Value();
-        d.lastSuccessMs = m.get("success_at").AsInt64Value();
-        d.lastSuccessRoot =
-                m.ContainsKey("success_root") ? m.get("success_root").GetByteString() : null;
+        // A state file of before "successes" (root only) credits nothing until the next audit passes.
+        if (m.ContainsKey("successes")) {
+            for (CBORObject x : m.get("successes").getValues()) {
+                d.successes.addLast(new Success(commitment(x.get(0)), x.get(1).AsInt64Value()));
+            }
+        }
+        if (m.ContainsKey("contained_audit")) {
+            d.containedAudit = pending(m.get("contained_audit"));
+        }
+        d.containedLateCounted =
+                m.ContainsKey("contained_late") && m.get("contained_late").AsBoolean();
         d.bandwidthAskedMs = m.get("bw_at").AsInt64Value();
         d.bandwidthNonce = m.ContainsKey("bw_nonce") ? m.get("bw_nonce").GetByteString() : null;
         for (CBORObject n : m.get("counted").getValues()) {
@@ -161,6 +172,24 @@ final class DeviceService {
         }
         d.rewardSoFar = m.get("reward").AsInt64Value();
         return d;
+    }
+
+    private static CBORObject pending(Pending p) {
+        return CBORObject.NewArray()
+                .Add(p.nonce())
+                .Add(commitment(p.commitment()))
+                .Add(p.leaves())
+                .Add(p.issuedMs())
+                .Add(p.deadlineMs());
+    }
+
+    private static Pending pending(CBORObject p) {
+        return new Pending(
+                p.get(0).GetByteString(),
+                commitment(p.get(1)),
+                p.get(2).AsInt32Value(),
+                p.get(3).AsInt64Value(),
+                p.get(4).AsInt64Value());
     }
 
     private static CBORObject commitment(PlotCommitment c) {

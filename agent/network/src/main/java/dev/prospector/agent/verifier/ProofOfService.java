@@ -81,6 +81,8 @@ public final class ProofOfService implements AutoCloseable {
     static final long SAVE_EVERY_MS = 30_000;
     /** Three late answers in a row count as one failure. */
     static final int LATE_IS_FAILURE = 3;
+    /** A contained audit is asked again only while its challenge has this much lifetime beyond its deadline. */
+    static final long REASK_MARGIN_MS = 60_000;
 
     static final int TESTS_KEPT = 64;
     static final int COUNTED_NONCES_KEPT = 16;
@@ -197,8 +199,8 @@ public final class ProofOfService implements AutoCloseable {
                     () -> {
                         try {
                             tick();
-                        } catch (RuntimeException e) {
-                            Logger.error(e, "proof of service: a periodic step failed");
+                        } catch (Throwable e) { // an escaping Throwable would end the scheduled task for good
+                            Logger.error(e, "proof of service: a periodic step failed (tried again at the next tick)");
                         }
                     },
                     every,
@@ -237,6 +239,7 @@ public final class ProofOfService implements AutoCloseable {
                     && ev.get().plot().isPresent()
                     && !ev.get().plot().get().equals(d.commitment)) {
                 d.commitment = ev.get().plot().get();
+                d.successes.clear(); // audits of another commitment prove nothing of this one
                 said.add("plot committed (" + d.commitment.bytes() + " bytes)");
             }
             audit(a.device(), d, c, ev, arrivalMs, said);
@@ -294,6 +297,16 @@ public final class ProofOfService implements AutoCloseable {
                         arrivalMs,
                         p,
                         said);
+            } else if (nonce.isPresent() && issuedAt(nonce.get()) > p.issuedMs()) {
+                // It carries a challenge of a receipt sent after the audit's: it was online, and did not answer.
+                record(
+                        d,
+                        AuditOutcome.FAILURE,
+                        "audit failed: not answered within " + p.deadlineMs()
+                                + " ms, though the board answered a later challenge",
+                        arrivalMs,
+                        p,
+                        said);
             } else {
                 record(
                         d,
@@ -323,8 +336,11 @@ public final class ProofOfService implements AutoCloseable {
                 d.reputation = d.reputation.success();
                 d.contained = false;
                 d.lateInRow = 0;
-                d.lastSuccessMs = atMs;
-                d.lastSuccessRoot = p.commitment().root();
+                d.containedAudit = null;
+                d.successes.addLast(new DeviceService.Success(p.commitment(), atMs));
+                while (d.successes.size() > DeviceService.SUCCESSES_KEPT) {
+                    d.successes.removeFirst();
+                }
             }
             case CONTAINED -> {
                 d.lateInRow++;
@@ -334,12 +350,29 @@ public final class ProofOfService implements AutoCloseable {
                     failure(d);
                 } else {
                     d.contained = true;
-                    text = detail + ": contained, audited again";
+                    d.containedAudit = p; // asked again, same nonce, until it lapses
+                    d.containedLateCounted = false;
+                    text = detail + ": contained, audited again (the same audit)";
                 }
             }
             case FAILURE -> failure(d);
             case OFFLINE, UNKNOWN -> {
-                // counted only: the reputation follows the answers a board gives
+                // The reputation follows the answers a board gives, but no storage is credited to a board
+                // that dodges an audit, and a contained board cannot dodge its audit: that counts as late.
+                d.successes.clear();
+                if (d.contained) {
+                    d.lateInRow++;
+                    d.containedLateCounted = true;
+                    if (d.lateInRow >= LATE_IS_FAILURE) {
+                        counted = AuditOutcome.FAILURE;
+                        text = detail + ", a contained audit unanswered, the " + LATE_IS_FAILURE
+                                + "rd late answer in a row: a failure";
+                        failure(d);
+                    } else {
+                        text = detail + ", a contained audit unanswered: counted late (" + d.lateInRow + " of "
+                                + LATE_IS_FAILURE + ")";
+                    }
+                }
             }
         }
         d.audits[counted.ordinal()]++;
@@ -350,8 +383,9 @@ public final class ProofOfService implements AutoCloseable {
         d.reputation = d.reputation.failure();
         d.contained = false;
         d.lateInRow = 0;
-        d.lastSuccessMs = -1;
-        d.lastSuccessRoot = null;
+        d.successes.clear();
+        d.containedAudit = null;
+        d.containedLateCounted = false;
     }
 
     @GuardedBy("lock")
@@ -557,19 +591,40 @@ public final class ProofOfService implements AutoCloseable {
             }
             if (d.commitment != null && d.pending == null && (d.contained || now >= d.nextAuditMs)) {
                 long deadline = settings.auditDeadline().toMillis();
+                DeviceService.Pending again = d.containedAudit;
+                if (d.contained && again != null) {
+                    long expires = issuedAt(again.nonce()) + challengeTtl.toMillis();
+                    if (again.commitment().equals(d.commitment) && expires - now >= deadline + REASK_MARGIN_MS) {
+                        // Storj's containment: the same audit (nonce, so leaves, and commitment), a new deadline.
+                        d.pending = new DeviceService.Pending(
+                                again.nonce(), again.commitment(), again.leaves(), now, deadline);
+                        d.containedLateCounted = false;
+                        dirty = true;
+                        return new Receipt.Challenge(again.nonce(), Duration.ofSeconds((expires - now) / 1000))
+                                .withAudit(again.leaves(), Duration.ofMillis(deadline));
+                    }
+                    if (!d.containedLateCounted) {
+                        record(
+                                d,
+                                AuditOutcome.CONTAINED,
+                                "the contained audit lapsed unanswered",
+                                now,
+                                again,
+                                new ArrayList<>());
+                    }
+                }
                 d.pending = new DeviceService.Pending(c.nonce(), d.commitment, settings.auditLeaves(), now, deadline);
+                if (d.contained) {
+                    d.containedAudit = d.pending;
+                    d.containedLateCounted = false;
+                }
                 long every = settings.auditEvery().toMillis();
                 long nextPeriod = (Math.floorDiv(now, every) + 1) * every;
                 d.nextAuditMs = nextPeriod + (long) (random.nextDouble() * every * 0.8);
                 dirty = true;
                 return c.withAudit(settings.auditLeaves(), Duration.ofMillis(deadline));
             }
-            if (d.pending == null
-                    && !trusted.isEmpty()
-                    && (d.bandwidthAskedMs < 0
-                            || now
-                                    >= d.bandwidthAskedMs
-                                            + settings.bandwidthEvery().toMillis())) {
+            if (d.pending == null && !trusted.isEmpty() && bandwidthDue(d, now)) {
                 d.bandwidthAskedMs = now;
                 d.bandwidthNonce = c.nonce();
                 dirty = true;
@@ -577,6 +632,28 @@ public final class ProofOfService implements AutoCloseable {
             }
             return c;
         }
+    }
+
+    /**
+     * Whether to ask {@code d} a bandwidth test now: none asked yet, {@code bandwidth-every} since the
+     * last, or the last produced no counted test within the challenge's lifetime (asked again at
+     * once, so one missed test does not empty the window).
+     */
+    @GuardedBy("lock")
+    private boolean bandwidthDue(DeviceService d, long now) {
+        if (d.bandwidthAskedMs < 0
+                || now >= d.bandwidthAskedMs + settings.bandwidthEvery().toMillis()) {
+            return true;
+        }
+        byte[] asked = d.bandwidthNonce;
+        boolean counted = asked != null && d.countedNonces.stream().anyMatch(n -> Arrays.equals(n, asked));
+        return !counted && now > d.bandwidthAskedMs + challengeTtl.toMillis();
+    }
+
+    /** How far back bandwidth tests count for a score: two asks and a challenge's lifetime, at least an epoch. */
+    private long bandwidthWindow() {
+        return Math.max(
+                settings.epoch().toMillis(), 2 * settings.bandwidthEvery().toMillis() + challengeTtl.toMillis());
     }
 
     // ------------------------------------------------------------------ epochs
@@ -623,13 +700,12 @@ public final class ProofOfService implements AutoCloseable {
     private void closeEpoch(long epoch) {
         long end = epochStart(epoch + 1);
         long length = settings.epoch().toMillis();
-        long window = Math.max(length, 2 * settings.bandwidthEvery().toMillis());
+        long window = bandwidthWindow();
         List<RewardIssuer.Due> due = new ArrayList<>();
         Map<DeviceId, Scoring.EpochScore> scored = new HashMap<>();
         for (var entry : devices.entrySet()) {
             DeviceService d = entry.getValue();
-            Double up = d.uptimeMs.remove(epoch);
-            d.uptimeMs.keySet().removeIf(e -> e < epoch);
+            Double up = d.uptimeMs.get(epoch); // removed once the rewards are issued: a failed issue is tried again
             if (up == null) {
                 continue;
             }
@@ -659,6 +735,9 @@ public final class ProofOfService implements AutoCloseable {
             }
             Logger.info("epoch {} closed: {} device(s) scored, {} reward(s) issued", epoch, scored.size(), due.size());
         }
+        for (DeviceService d : devices.values()) {
+            d.uptimeMs.keySet().removeIf(e -> e <= epoch);
+        }
         lastClosed = epoch;
         dirty = true;
         if (!scored.isEmpty()) {
@@ -666,17 +745,22 @@ public final class ProofOfService implements AutoCloseable {
         }
     }
 
-    /** Plot bytes proven at {@code end}: the latest audit of the current commitment passed within two periods. */
+    /**
+     * Plot bytes proven at {@code end}: the current commitment's, when an audit of exactly that
+     * commitment (parameters and root, not the root alone) passed in {@code (end - 2 * audit-every, end]}.
+     */
     @GuardedBy("lock")
     private long proven(DeviceService d, long end) {
-        if (d.commitment == null
-                || d.lastSuccessRoot == null
-                || !MessageDigest.isEqual(d.lastSuccessRoot, d.commitment.root())
-                || d.lastSuccessMs > end
-                || d.lastSuccessMs <= end - 2 * settings.auditEvery().toMillis()) {
+        if (d.commitment == null) {
             return 0;
         }
-        return d.commitment.bytes();
+        long from = end - 2 * settings.auditEvery().toMillis();
+        for (DeviceService.Success x : d.successes) {
+            if (x.commitment().equals(d.commitment) && x.atMs() > from && x.atMs() <= end) {
+                return d.commitment.bytes();
+            }
+        }
+        return 0;
     }
 
     /** Every device's current standing; the open epoch is scored as if it closed now. */
@@ -686,8 +770,7 @@ public final class ProofOfService implements AutoCloseable {
             Map<String, DeviceScore> out = new HashMap<>();
             long epoch = epochOf(now);
             long elapsed = Math.max(1, now - epochStart(epoch));
-            long window = Math.max(
-                    settings.epoch().toMillis(), 2 * settings.bandwidthEvery().toMillis());
+            long window = bandwidthWindow();
             for (var e : devices.entrySet()) {
                 DeviceService d = e.getValue();
                 List<Scoring.Test> tests = d.tests.stream()

@@ -19,6 +19,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.zip.CRC32C;
+import org.tinylog.Logger;
 
 /**
  * Issues the reward transactions of closed epochs, signed by the network's reward key, and keeps
@@ -39,7 +40,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * An epoch's batch (its rewards, then its {@code closed} line) is written at once and forced to disk
- * before the epoch counts as issued. At start, a damaged last line (a torn write) and rewards
+ * before the epoch counts as issued. A write that fails is cut off again, and the epoch is issued at
+ * the next try; a force that fails stops issuing until a restart rereads the log. At start, a damaged last line (a torn write) and rewards
  * after the last {@code closed} line are cut: that epoch is issued again, with the same nonces, so
  * a ledger that saw the first attempt refuses the second (its reward account's nonce moved on).
  * A damaged line before the end stops the verifier with one line naming the file.
@@ -59,6 +61,9 @@ public final class RewardIssuer implements AutoCloseable {
     private long lastClosed;
     private long nextNonce;
     private final List<Issued> issued = new ArrayList<>();
+    private Faults faults = step -> {};
+    /** Why nothing more can be issued until a restart, or null. */
+    private String broken;
 
     private RewardIssuer(DeviceKeys key, Optional<Path> file, long lastClosed, long nextNonce) {
         this.key = key;
@@ -162,6 +167,9 @@ public final class RewardIssuer implements AutoCloseable {
      * them durable; returns them. An epoch with nothing due is recorded as closed all the same.
      */
     public synchronized List<Issued> issue(long epoch, List<Due> due) {
+        if (broken != null) {
+            throw new StorageFailure(broken, null);
+        }
         if (lastClosed != Long.MIN_VALUE && epoch <= lastClosed) {
             throw new IllegalStateException("epoch " + epoch + " is issued already (last " + lastClosed + ")");
         }
@@ -185,19 +193,7 @@ public final class RewardIssuer implements AutoCloseable {
         }
         batch.append(line("v1 closed " + epoch + " " + out.size() + " " + total));
         if (file.isPresent()) {
-            try (FileChannel ch = FileChannel.open(
-                    file.get(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-                ByteBuffer b = ByteBuffer.wrap(batch.toString().getBytes(StandardCharsets.US_ASCII));
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                ch.force(true);
-            } catch (IOException e) {
-                throw new StorageFailure(
-                        "cannot append to the reward log " + file.get() + ": " + e.getMessage() + " (epoch " + epoch
-                                + " is issued at the next try)",
-                        e);
-            }
+            append(epoch, batch.toString().getBytes(StandardCharsets.US_ASCII));
         }
         nextNonce = nonce;
         lastClosed = epoch;
@@ -206,6 +202,78 @@ public final class RewardIssuer implements AutoCloseable {
             issued.subList(0, issued.size() - 1000).clear();
         }
         return out;
+    }
+
+    /**
+     * Appends an epoch's batch and forces it to disk. A failed write is cut off again (the log ends
+     * where it did, and the epoch is issued at the next try with the same nonces, which nobody saw).
+     * A failed force, or a cut that fails, leaves the log's end unknown: nothing more is issued until
+     * a restart rereads the log (which keeps the batch if all of it reached the disk, else cuts it).
+     */
+    private void append(long epoch, byte[] bytes) {
+        Path f = file.orElseThrow();
+        boolean forced = false;
+        try (FileChannel ch =
+                FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            long size = ch.size();
+            try {
+                ByteBuffer b = ByteBuffer.wrap(bytes);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                faults.at(Step.WRITE);
+            } catch (IOException e) {
+                try {
+                    ch.truncate(size);
+                    ch.force(true);
+                } catch (IOException cut) {
+                    e.addSuppressed(cut);
+                    throw fatal(epoch, f, e);
+                }
+                throw new StorageFailure(
+                        "cannot append to the reward log " + f + ": " + e.getMessage() + " (epoch " + epoch
+                                + " is issued at the next try)",
+                        e);
+            }
+            try {
+                faults.at(Step.FORCE);
+                ch.force(true);
+                forced = true;
+            } catch (IOException e) {
+                throw fatal(epoch, f, e);
+            }
+        } catch (IOException e) {
+            if (!forced) {
+                throw new StorageFailure(
+                        "cannot append to the reward log " + f + ": " + e.getMessage() + " (epoch " + epoch
+                                + " is issued at the next try)",
+                        e);
+            }
+            Logger.warn("closing the reward log {} failed after its batch was forced: {}", f, e.getMessage());
+        }
+    }
+
+    private StorageFailure fatal(long epoch, Path f, IOException e) {
+        broken = "the reward log " + f + " may hold part of epoch " + epoch + "'s rewards (" + e.getMessage()
+                + "): no more rewards are issued until the verifier restarts and rereads it";
+        return new StorageFailure(broken, e);
+    }
+
+    /** Where {@link #append} can be made to fail, for tests. */
+    enum Step {
+        WRITE,
+        FORCE
+    }
+
+    /** Throws at a {@link Step} to simulate a failing disk (tests); does nothing in service. */
+    @FunctionalInterface
+    interface Faults {
+        void at(Step step) throws IOException;
+    }
+
+    /** This issuer failing where {@code f} says (tests). */
+    synchronized void faults(Faults f) {
+        faults = f;
     }
 
     private static String line(String text) {

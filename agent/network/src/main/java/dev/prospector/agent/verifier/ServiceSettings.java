@@ -143,7 +143,8 @@ public record ServiceSettings(
                 trustedEndpoints,
                 measurePort,
                 measureBind,
-                measureMaxBytes);
+                measureMaxBytes,
+                epochOrigin);
     }
 
     /** These settings asking a bandwidth test every {@code every}. */
@@ -160,7 +161,8 @@ public record ServiceSettings(
                 trustedEndpoints,
                 measurePort,
                 measureBind,
-                measureMaxBytes);
+                measureMaxBytes,
+                epochOrigin);
     }
 
     public ServiceSettings withTrustedEndpoints(List<byte[]> keys) {

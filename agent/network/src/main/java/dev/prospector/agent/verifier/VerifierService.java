@@ -417,12 +417,23 @@ public final class VerifierService implements AutoCloseable {
         if (signedBy.isPresent() && signedBy.get().equals(topicDevice) && challenges.isPresent()) {
             Receipt.Challenge challenge = new Receipt.Challenge(
                     challenges.get().issue(signedBy.get()), challenges.get().ttl());
-            if (proofs.isPresent() && outcome.accepted()) {
-                challenge = proofs.get().duties(signedBy.get(), challenge);
-            }
+            challenge = duties(proofs, outcome, signedBy.get(), challenge);
             receipt = receipt.withChallenge(challenge);
         }
         return receipt;
+    }
+
+    /**
+     * {@code c} with the audit or bandwidth test {@code proofs} asks, for a report accepted and new
+     * only: anyone can replay a board's old report, and its duplicate must not use up the board's
+     * audit (which would lapse offline) or reset its bandwidth ask.
+     */
+    static Receipt.Challenge duties(
+            Optional<ProofOfService> proofs, Appraisal outcome, DeviceId device, Receipt.Challenge c) {
+        if (proofs.isPresent() && outcome instanceof Appraisal.Accepted a && !a.duplicate()) {
+            return proofs.get().duties(device, c);
+        }
+        return c;
     }
 
     /** Rejections the appraiser makes only after the report's signature verified. */

@@ -134,6 +134,8 @@ final class PosFixtures {
         long upMs = 60_000;
         long iatOffsetMs;
         List<Measurement> measurements = List.of();
+        /** The commitment reports claim, when not the plot's own (a cheat). */
+        PlotCommitment claimed;
 
         Board(boolean plotted) {
             plot = plotted ? new MemoryPlot(keys, new PlotParams(new byte[16], 256, 64)) : null;
@@ -144,7 +146,7 @@ final class PosFixtures {
             seq++;
             ServiceEvidence ev = ServiceEvidence.run(run);
             if (plot != null) {
-                ev = ev.withPlot(plot.commitment);
+                ev = ev.withPlot(claimed != null ? claimed : plot.commitment);
             }
             if (extra.isPresent()) {
                 if (extra.get().audit().isPresent()) {

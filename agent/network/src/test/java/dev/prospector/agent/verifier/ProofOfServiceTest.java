@@ -9,12 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.common.StorageFailure;
 import dev.prospector.agent.verifier.PosFixtures.Board;
 import dev.prospector.agent.verifier.PosFixtures.MovableClock;
+import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.AuditAnswer;
 import dev.prospector.attest.BandwidthReceipt.Direction;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MeasurementClaim;
+import dev.prospector.attest.PlotCommitment;
+import dev.prospector.attest.PlotParams;
 import dev.prospector.attest.Receipt;
 import dev.prospector.ledger.Address;
 import dev.prospector.ledger.BlockValidator;
@@ -31,6 +35,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -87,7 +92,7 @@ class ProofOfServiceTest {
         Receipt.Challenge c = pos.duties(b.keys.deviceId(), new Receipt.Challenge(n, TTL));
         assertEquals(8, c.auditLeaves(), "the challenge asks an audit");
         assertEquals(Duration.ofSeconds(5), c.auditDeadline());
-        return n;
+        return c.nonce(); // a contained device is asked its pending audit again, not this nonce
     }
 
     private static ProofOfService.DeviceScore score(ProofOfService pos, Board b) {
@@ -144,6 +149,46 @@ class ProofOfServiceTest {
     }
 
     @Test
+    void anAuditOfATinyPlotProvesNothingOfALargerCommitmentWithTheSameRoot() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        assertEquals(b.plot.commitment.bytes(), score(pos, b).storageProvenBytes());
+        PlotCommitment tiny = b.plot.commitment;
+        b.claimed = new PlotCommitment(new PlotParams(tiny.params().seed(), 1L << 32, 4096), tiny.root());
+        clock.advance(Duration.ofMinutes(1));
+        pos.onAccepted(b.report(now()), now());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "the same root, 2^32 leaves of 4096 bytes: not audited");
+        b.claimed = null;
+        clock.advance(Duration.ofMinutes(1));
+        pos.onAccepted(b.report(now()), now());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "a commitment change clears the successes");
+    }
+
+    @Test
+    void anEpochKeepsItsStorageCreditWhenTheNextAuditPassesAfterItsEnd() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        reportEveryMinute(pos, b, T0 - 60_000, T0 + 1_800_000, 60_000);
+        byte[] n = asked(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        reportEveryMinute(pos, b, T0 + 1_860_000, T0 + 3_660_000, 60_000);
+        clock.set(T0 + 7_200_000);
+        pos.onAccepted(b.report(now()), now());
+        n = asked(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        clock.set(T0 + 7_201_000);
+        pos.tick();
+        Scoring.EpochScore s = score(pos, b).lastEpoch().orElseThrow();
+        assertEquals(T0 / 3_600_000, s.epoch());
+        assertEquals(b.plot.commitment.bytes(), s.storageProvenBytes());
+    }
+
+    @Test
     void aLateCorrectAnswerIsContainedAndAuditedAgainAtOnceThenSucceeds() {
         ProofOfService pos = inMemory();
         Board b = new Board(true);
@@ -160,6 +205,89 @@ class ProofOfServiceTest {
         assertEquals(1L, s.audits().get(AuditOutcome.CONTAINED));
         assertEquals(1L, s.audits().get(AuditOutcome.SUCCESS));
         assertEquals(b.plot.commitment.bytes(), s.storageProvenBytes());
+    }
+
+    /** Audits {@code b} and answers late: contained. Returns the audit's nonce. */
+    private byte[] contained(ProofOfService pos, Board b) {
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofSeconds(7));
+        var v = pos.onAccepted(b.answer(now(), n, 8), now());
+        assertTrue(v.service().orElseThrow().contains("contained"), v.toString());
+        return n;
+    }
+
+    @Test
+    void aContainedDeviceIsAskedTheSameAuditAgainAndItsOwnErrorCountsLate() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = contained(pos, b);
+        for (int i = 2; i <= 3; i++) {
+            clock.advance(Duration.ofSeconds(1));
+            byte[] again = asked(pos, b);
+            assertTrue(Arrays.equals(n, again), "the same nonce, so the same leaves and commitment");
+            var v = pos.onAccepted(b.answer(now(), again, AuditAnswer.failed("I kept only part")), now());
+            String said = v.service().orElseThrow();
+            assertTrue(said.contains(i < 3 ? "counted late (2 of 3)" : "a failure"), said);
+        }
+        var s = score(pos, b);
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+        assertEquals(0.95, s.reputation(), 1e-12, "no re-rolling the leaves until they suit");
+        byte[] next = audited(pos, b); // no longer contained: a new audit in the next period
+        assertFalse(Arrays.equals(n, next));
+    }
+
+    @Test
+    void aContainedAuditWhoseChallengeLapsedCountsLateAndANewOneIsAsked() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = contained(pos, b);
+        clock.advance(TTL); // the board said nothing for the challenge's whole lifetime
+        pos.onAccepted(b.report(now()), now());
+        byte[] fresh = asked(pos, b);
+        assertFalse(Arrays.equals(n, fresh));
+        clock.advance(Duration.ofSeconds(7));
+        pos.onAccepted(b.answer(now(), fresh, 8), now()); // late again: the third in a row
+        var s = score(pos, b);
+        assertEquals(2L, s.audits().get(AuditOutcome.CONTAINED), "the lapse counts as late");
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+    }
+
+    @Test
+    void dodgingAnAuditClearsTheStorageCredit() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        byte[] n = audited(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        assertEquals(b.plot.commitment.bytes(), score(pos, b).storageProvenBytes());
+        n = audited(pos, b);
+        pos.onAccepted(b.answer(now(), n, AuditAnswer.failed("busy")), now());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "unknown");
+        n = audited(pos, b);
+        clock.advance(Duration.ofMillis(200));
+        pos.onAccepted(b.answer(now(), n, 8), now());
+        assertEquals(b.plot.commitment.bytes(), score(pos, b).storageProvenBytes());
+        audited(pos, b);
+        clock.advance(Duration.ofSeconds(6));
+        var v = pos.onAccepted(b.report(now()), now());
+        assertTrue(v.service().orElseThrow().contains("offline"), v.toString());
+        assertEquals(0, score(pos, b).storageProvenBytes(), "offline");
+    }
+
+    @Test
+    void anAuditLeftUnansweredByABoardThatAnsweredALaterChallengeIsAFailure() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        audited(pos, b);
+        clock.advance(Duration.ofSeconds(1));
+        byte[] later = nonce(now()); // the receipt of another report, after the audit's
+        pos.duties(b.keys.deviceId(), new Receipt.Challenge(later, TTL));
+        clock.advance(Duration.ofSeconds(5));
+        var v = pos.onAccepted(b.report(now(), Optional.of(later), Optional.empty()), now());
+        assertTrue(v.service().orElseThrow().contains("answered a later challenge"), v.toString());
+        var s = score(pos, b);
+        assertEquals(1L, s.audits().get(AuditOutcome.FAILURE));
+        assertEquals(0L, s.audits().get(AuditOutcome.OFFLINE));
     }
 
     @Test
@@ -208,6 +336,24 @@ class ProofOfServiceTest {
         clock.advance(TTL.plusSeconds(1));
         pos.tick();
         assertEquals(2L, score(pos, b).audits().get(AuditOutcome.OFFLINE));
+    }
+
+    @Test
+    void aReplayedReportAsksNoAuditSoItCannotUseOneUp() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(true);
+        clock.advance(Duration.ofHours(2));
+        var first = b.report(now());
+        pos.onAccepted(first, now());
+        var replay =
+                new Appraisal.Accepted(first.device(), first.seq(), first.claims(), true, 0, false, first.reportHash());
+        clock.advance(Duration.ofSeconds(1));
+        Receipt.Challenge c = VerifierService.duties(
+                Optional.of(pos), replay, b.keys.deviceId(), new Receipt.Challenge(nonce(now()), TTL));
+        assertEquals(0, c.auditLeaves(), "a duplicate asks nothing");
+        c = VerifierService.duties(
+                Optional.of(pos), b.report(now()), b.keys.deviceId(), new Receipt.Challenge(nonce(now()), TTL));
+        assertEquals(8, c.auditLeaves(), "the board's own next report is asked its audit");
     }
 
     @Test
@@ -299,6 +445,28 @@ class ProofOfServiceTest {
         v = pos.onAccepted(
                 b.bandwidth(now(), old, List.of(receipt(ENDPOINT_A, b.keys, old, Direction.DOWN, 50))), now());
         assertTrue(v.service().orElseThrow().contains("older than"), v.toString());
+        assertEquals(1, score(pos, b).bandwidthSamples());
+    }
+
+    private boolean asksBandwidth(ProofOfService pos, Board b) {
+        pos.onAccepted(b.report(now()), now());
+        return pos.duties(b.keys.deviceId(), new Receipt.Challenge(nonce(now()), TTL))
+                .bandwidthTest();
+    }
+
+    @Test
+    void aTestAskedAndNotCountedWithinTheChallengesLifetimeIsAskedAgain() {
+        ProofOfService pos = inMemory();
+        Board b = new Board(false);
+        bandwidthAsked(pos, b); // and the board never sends the receipts
+        clock.advance(TTL);
+        assertFalse(asksBandwidth(pos, b), "the challenge may still be answered");
+        clock.advance(Duration.ofSeconds(1));
+        byte[] n = bandwidthAsked(pos, b); // past its lifetime: asked again, not 6 h later
+        clock.advance(Duration.ofSeconds(10));
+        pos.onAccepted(b.bandwidth(now(), n, List.of(receipt(ENDPOINT_A, b.keys, n, Direction.DOWN, 50))), now());
+        clock.advance(TTL.plusSeconds(1));
+        assertFalse(asksBandwidth(pos, b), "a counted test is not asked again before bandwidth-every");
         assertEquals(1, score(pos, b).bandwidthSamples());
     }
 
@@ -500,6 +668,34 @@ class ProofOfServiceTest {
                 .count();
         assertEquals(4, lines);
         again.close();
+    }
+
+    @Test
+    void aRewardLogThatCannotBeWrittenLosesNoEpochTheNextTickIssuesIt() throws Exception {
+        Path log = dir.resolve(ProofOfService.REWARDS_LOG);
+        RewardIssuer issuer = RewardIssuer.open(rewardKey, log);
+        ProofOfService pos = open(issuer, Optional.empty());
+        Board a = new Board(false);
+        reportEveryMinute(pos, a, T0 - 60_000, T0 + 3_660_000, 60_000);
+        issuer.faults(step -> {
+            throw new java.io.IOException("No space left on device");
+        });
+        clock.set(T0 + 3_600_000 + 181_000);
+        assertThrows(StorageFailure.class, pos::tick);
+        assertTrue(issuer.recent().isEmpty());
+        issuer.faults(step -> {});
+        clock.advance(Duration.ofSeconds(5));
+        pos.tick();
+        Scoring.EpochScore s = score(pos, a).lastEpoch().orElseThrow();
+        assertEquals(T0 / 3_600_000, s.epoch());
+        assertEquals(400, s.reward());
+        assertEquals(
+                List.of(0L), issuer.recent().stream().map(r -> r.tx().nonce()).toList());
+        assertEquals(
+                1,
+                Files.readAllLines(log).stream()
+                        .filter(l -> l.startsWith("v1 reward"))
+                        .count());
     }
 
     @Test

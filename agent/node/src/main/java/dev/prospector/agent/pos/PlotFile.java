@@ -423,7 +423,7 @@ public final class PlotFile implements PlotStore {
             if (!stopping) {
                 stop("the plot files cannot be written: " + e.getMessage());
             }
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // an Error too: the plot thread ends, and says why
             stop("plotting failed: " + e);
             Logger.debug(e);
         }
