@@ -31,19 +31,11 @@ public final class Audit {
             throw new IllegalArgumentException("an audit names 1 to " + MAX_LEAVES + " leaves");
         }
         long[] out = new long[k];
-        var md = Plot.sha256();
+        byte[] root = commitment.root();
         for (int j = 0; j < k; j++) {
-            md.reset();
-            md.update(DOMAIN);
-            md.update(nonce);
-            md.update(commitment.root());
-            md.update(Plot.longBytes(j));
-            byte[] h = md.digest();
-            long r = 0;
-            for (int b = 0; b < 8; b++) {
-                r = (r << 8) | (h[b] & 0xff);
-            }
-            out[j] = Long.remainderUnsigned(r, commitment.params().leaves());
+            out[j] = Plot.below(
+                    Sha256.ofParts(DOMAIN, nonce, root, Plot.longBytes(j)),
+                    commitment.params().leaves());
         }
         return out;
     }
@@ -102,7 +94,7 @@ public final class Audit {
                 return new Check.Failed("leaf " + wanted.get(j) + " is not in the committed tree");
             }
         }
-        var md = Plot.sha256();
+        var md = Sha256.newDigest();
         byte[] expected = new byte[p.leafSize()];
         int at = 0;
         for (long i : indices) {

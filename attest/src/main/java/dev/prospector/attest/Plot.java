@@ -2,8 +2,6 @@ package dev.prospector.attest;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -75,18 +73,19 @@ public final class Plot {
     private static final byte[] ID_DOMAIN = "prospector plot v1".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] PARENT_DOMAIN = "prospector plot parent v1".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ZERO_CHUNK = new byte[CHUNK];
+    private static final byte[] LEAF_PREFIX = {0};
+    private static final byte[] NODE_PREFIX = {1};
 
     private Plot() {}
 
     /** The plot's id: binds every leaf to the device, the seed and the shape. */
     public static byte[] id(DeviceId device, PlotParams params) {
-        var md = sha256();
-        md.update(ID_DOMAIN);
-        md.update(device.value().getBytes(StandardCharsets.US_ASCII));
-        md.update(params.seed());
-        md.update(longBytes(params.leaves()));
-        md.update(longBytes(params.leafSize()));
-        return md.digest();
+        return Sha256.ofParts(
+                ID_DOMAIN,
+                device.value().getBytes(StandardCharsets.US_ASCII),
+                params.seed(),
+                longBytes(params.leaves()),
+                longBytes(params.leafSize()));
     }
 
     /** The parent of leaf {@code i >= 1}: a leaf before it, fixed by the plot id. */
@@ -94,16 +93,16 @@ public final class Plot {
         if (i < 1) {
             throw new IllegalArgumentException("leaf 0 has no parent");
         }
-        var md = sha256();
-        md.update(PARENT_DOMAIN);
-        md.update(id);
-        md.update(longBytes(i));
-        byte[] h = md.digest();
+        return below(Sha256.ofParts(PARENT_DOMAIN, id, longBytes(i)), i);
+    }
+
+    /** The first 8 bytes of {@code hash} (big-endian, unsigned) modulo {@code bound}. */
+    static long below(byte[] hash, long bound) {
         long r = 0;
         for (int b = 0; b < 8; b++) {
-            r = (r << 8) | (h[b] & 0xff);
+            r = (r << 8) | (hash[b] & 0xff);
         }
-        return Long.remainderUnsigned(r, i);
+        return Long.remainderUnsigned(r, bound);
     }
 
     /**
@@ -158,25 +157,18 @@ public final class Plot {
     /** Leaf {@code i} from its inputs, as a new array. */
     public static byte[] label(byte[] id, long i, byte[] previous, byte[] parent, int leafSize) {
         byte[] out = new byte[leafSize];
-        label(id, i, previous, parent, out, sha256());
+        label(id, i, previous, parent, out, Sha256.newDigest());
         return out;
     }
 
     /** The hash of a leaf in the Merkle tree. */
     public static byte[] leafHash(byte[] leaf) {
-        var md = sha256();
-        md.update((byte) 0);
-        md.update(leaf);
-        return md.digest();
+        return Sha256.ofParts(LEAF_PREFIX, leaf);
     }
 
     /** The hash of an inner node. */
     public static byte[] node(byte[] left, byte[] right) {
-        var md = sha256();
-        md.update((byte) 1);
-        md.update(left);
-        md.update(right);
-        return md.digest();
+        return Sha256.ofParts(NODE_PREFIX, left, right);
     }
 
     /** Depth of the tree over {@code leaves} (a power of two): the length of every path. */
@@ -208,24 +200,11 @@ public final class Plot {
         return b.root();
     }
 
-    /** A fresh SHA-256 digest. */
-    public static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every JDK", e);
-        }
-    }
-
     static byte[] longBytes(long v) {
         byte[] b = new byte[8];
         for (int s = 0; s < 8; s++) {
             b[s] = (byte) (v >>> (56 - 8 * s));
         }
         return b;
-    }
-
-    static boolean sameBytes(byte[] a, byte[] b) {
-        return Arrays.equals(a, b);
     }
 }

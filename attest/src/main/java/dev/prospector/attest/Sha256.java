@@ -16,13 +16,7 @@ public final class Sha256 {
     /** Length of a SHA-256 hash. */
     public static final int BYTES = 32;
 
-    private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(() -> {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every JDK", e);
-        }
-    });
+    private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(Sha256::newDigest);
 
     private Sha256() {}
 
@@ -31,6 +25,28 @@ public final class Sha256 {
         var md = DIGEST.get();
         md.reset();
         return md.digest(data);
+    }
+
+    /** SHA-256 of the concatenation of {@code parts}, without building it. */
+    public static byte[] ofParts(byte[]... parts) {
+        var md = DIGEST.get();
+        md.reset();
+        for (byte[] part : parts) {
+            md.update(part);
+        }
+        return md.digest();
+    }
+
+    /**
+     * A digest of its own for a caller that feeds one in steps or into a buffer (a plotter, a
+     * transfer being hashed as it streams); short hashes should use {@link #of} or {@link #ofParts}.
+     */
+    public static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JDK", e);
+        }
     }
 
     /** SHA-256 of {@code len} bytes of {@code data} from {@code off}. */

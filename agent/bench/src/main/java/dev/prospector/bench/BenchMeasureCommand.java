@@ -10,7 +10,7 @@ import dev.prospector.agent.pos.UpStream;
 import dev.prospector.attest.BandwidthReceipt;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MalformedReportException;
-import dev.prospector.attest.Plot;
+import dev.prospector.attest.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -312,7 +312,7 @@ public final class BenchMeasureCommand implements Callable<Integer> {
         byte[] zeros = new byte[64 * 1024];
         byte[] buf = new byte[zeros.length];
         Cipher ctr = keystream();
-        MessageDigest sha = Plot.sha256();
+        MessageDigest sha = Sha256.newDigest();
         var up = new UpStream(new byte[16], Long.MAX_VALUE);
         var pieces = new LinkedHashMap<String, Runnable>();
         pieces.put("aes_ctr", () -> {

@@ -7,6 +7,7 @@ import dev.prospector.attest.MerkleBuilder;
 import dev.prospector.attest.Plot;
 import dev.prospector.attest.PlotCommitment;
 import dev.prospector.attest.PlotParams;
+import dev.prospector.attest.Sha256;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -143,7 +144,7 @@ public final class PosPlot implements AutoCloseable {
         int size = params.leafSize();
         int batchLeaves = Math.max(1, BATCH_BYTES / size);
         byte[] batch = new byte[batchLeaves * size];
-        MessageDigest md = Plot.sha256();
+        MessageDigest md = Sha256.newDigest();
         byte[] previous = from > 0 ? readLeaf(prefix, from - 1, size) : null;
         byte[] parent = new byte[size];
         byte[] leaf = new byte[size];
@@ -266,7 +267,7 @@ public final class PosPlot implements AutoCloseable {
         for (long i : Audit.openings(id, Audit.indices(nonce, commitment, k))) {
             long first = i & -group;
             reader.read(first * size, bytes);
-            var md = Plot.sha256();
+            var md = Sha256.newDigest();
             for (int g = 0; g < group; g++) {
                 md.update((byte) 0);
                 md.update(bytes, g * size, size);

@@ -39,6 +39,7 @@ import dev.prospector.attest.Plot;
 import dev.prospector.attest.PlotCommitment;
 import dev.prospector.attest.PlotParams;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.Sha256;
 import dev.prospector.hardware.BoardSelection;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -541,7 +542,7 @@ class ProofOfServiceAttackIT {
         private Regenerated regenerate() {
             int n = Math.toIntExact(params.leaves());
             byte[][] leaves = new byte[n][params.leafSize()];
-            MessageDigest md = Plot.sha256();
+            MessageDigest md = Sha256.newDigest();
             int depth = Plot.depth(n);
             byte[][][] levels = new byte[depth + 1][][];
             levels[0] = new byte[n][];

@@ -8,6 +8,7 @@ import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Plot;
 import dev.prospector.attest.PlotParams;
+import dev.prospector.attest.Sha256;
 import dev.prospector.bench.EmulatedReports;
 import dev.prospector.bench.PosPlot;
 import java.io.IOException;
@@ -59,7 +60,7 @@ public class ProofOfServiceBenchmark {
         final byte[] previous = new byte[Plot.DEFAULT_LEAF_SIZE];
         final byte[] parent = new byte[Plot.DEFAULT_LEAF_SIZE];
         final byte[] out = new byte[Plot.DEFAULT_LEAF_SIZE];
-        final MessageDigest md = Plot.sha256();
+        final MessageDigest md = Sha256.newDigest();
         long index = 1;
 
         @Setup(Level.Trial)

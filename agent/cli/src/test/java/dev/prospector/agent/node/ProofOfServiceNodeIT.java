@@ -18,10 +18,10 @@ import dev.prospector.attest.Audit;
 import dev.prospector.attest.BandwidthReceipt;
 import dev.prospector.attest.Claims;
 import dev.prospector.attest.DeviceKeys;
-import dev.prospector.attest.Plot;
 import dev.prospector.attest.Receipt;
 import dev.prospector.attest.Report;
 import dev.prospector.attest.ServiceEvidence;
+import dev.prospector.attest.Sha256;
 import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -89,7 +89,7 @@ class ProofOfServiceNodeIT {
                     false,
                     0,
                     false,
-                    Plot.sha256().digest(payload),
+                    Sha256.newDigest().digest(payload),
                     Instant.now(),
                     Duration.ofMinutes(5),
                     Optional.of(challenges.apply(c)));

@@ -8,6 +8,7 @@ import dev.prospector.attest.BandwidthReceipt.Direction;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
+import dev.prospector.attest.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,7 +17,6 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -291,7 +291,7 @@ public final class MeasureEndpoint implements AutoCloseable {
         Session s = new Session(device, nonce, Direction.DOWN, bytes, nanos.getAsLong());
         String id = open(s);
         Cipher ctr = keystream();
-        MessageDigest sha = sha256();
+        MessageDigest sha = Sha256.newDigest();
         x.getResponseHeaders().set(SESSION_HEADER, id);
         x.getResponseHeaders().set("Content-Type", "application/octet-stream");
         x.getResponseHeaders().set("Cache-Control", "no-store");
@@ -575,14 +575,6 @@ public final class MeasureEndpoint implements AutoCloseable {
             return c;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES/CTR is required by every JDK", e);
-        }
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every JDK", e);
         }
     }
 }

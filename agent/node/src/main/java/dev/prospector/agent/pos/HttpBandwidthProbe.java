@@ -3,8 +3,8 @@ package dev.prospector.agent.pos;
 import dev.prospector.attest.BandwidthReceipt;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.MalformedReportException;
-import dev.prospector.attest.Plot;
 import dev.prospector.attest.ServiceEvidence;
+import dev.prospector.attest.Sha256;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -256,7 +256,7 @@ public final class HttpBandwidthProbe implements BandwidthProbe {
         private final boolean keep;
         private final CompletableFuture<Body> result = new CompletableFuture<>();
         private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
-        private final MessageDigest md = Plot.sha256();
+        private final MessageDigest md = Sha256.newDigest();
         private boolean truncate;
         private Flow.Subscription subscription;
         private long count;

@@ -10,6 +10,7 @@ import dev.prospector.attest.MerkleBuilder;
 import dev.prospector.attest.Plot;
 import dev.prospector.attest.PlotCommitment;
 import dev.prospector.attest.PlotParams;
+import dev.prospector.attest.Sha256;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -451,8 +452,8 @@ public final class PlotFile implements PlotStore {
         var builder = new MerkleBuilder(n / BLOCK, (level, index, hash) -> writeNode(level + STORED_FROM, index, hash));
         // Restore the upper levels' builder from the prefix's level-4 nodes (rewriting the same nodes).
         feedStoredBlocks(builder, done / BLOCK);
-        MessageDigest md = Plot.sha256();
-        MessageDigest hasher = Plot.sha256();
+        MessageDigest md = Sha256.newDigest();
+        MessageDigest hasher = Sha256.newDigest();
         byte[] previous = new byte[leafSize];
         byte[] leaf = new byte[leafSize];
         byte[] parent = new byte[leafSize];
@@ -652,7 +653,7 @@ public final class PlotFile implements PlotStore {
         long blockStart = i - (i % BLOCK);
         byte[] block = new byte[BLOCK * leafSize];
         readFully(bin, ByteBuffer.wrap(block), blockStart * leafSize, BIN);
-        MessageDigest md = Plot.sha256();
+        MessageDigest md = Sha256.newDigest();
         byte[][] hashes = new byte[BLOCK][Plot.CHUNK];
         byte[] leaf = new byte[leafSize];
         for (int j = 0; j < BLOCK; j++) {

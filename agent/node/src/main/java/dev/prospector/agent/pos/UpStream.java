@@ -1,6 +1,7 @@
 package dev.prospector.agent.pos;
 
 import dev.prospector.attest.Plot;
+import dev.prospector.attest.Sha256;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -27,7 +28,7 @@ public final class UpStream extends InputStream {
 
     public UpStream(byte[] nonce, long length) {
         this.length = length;
-        MessageDigest md = Plot.sha256();
+        MessageDigest md = Sha256.newDigest();
         try {
             for (int j = 0; j < BLOCK / Plot.CHUNK; j++) {
                 md.reset();

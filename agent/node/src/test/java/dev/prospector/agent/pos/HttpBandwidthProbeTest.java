@@ -9,7 +9,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.prospector.attest.BandwidthReceipt;
 import dev.prospector.attest.BandwidthReceipt.Direction;
 import dev.prospector.attest.DeviceKeys;
-import dev.prospector.attest.Plot;
+import dev.prospector.attest.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -171,7 +171,7 @@ class HttpBandwidthProbeTest {
                 who.put(s, new String[] {q.get("dev"), q.get("nonce"), Long.toString(bytes)});
                 byte[] body = new byte[(int) bytes + (fault == Fault.LONGER_DOWNLOAD ? 1 : 0)];
                 new SecureRandom().nextBytes(body);
-                sent.put(s, Plot.sha256().digest(body));
+                sent.put(s, Sha256.newDigest().digest(body));
                 x.getResponseHeaders().set(HttpBandwidthProbe.SESSION_HEADER, s);
                 started.put(s, new long[] {System.nanoTime()});
                 if (fault == Fault.STALLED_DOWNLOAD) {
@@ -209,7 +209,7 @@ class HttpBandwidthProbeTest {
             var q = query(x);
             byte[] nonce = HexFormat.of().parseHex(q.get("nonce"));
             long start = System.nanoTime();
-            MessageDigest got = Plot.sha256();
+            MessageDigest got = Sha256.newDigest();
             long count = 0;
             try (InputStream in = x.getRequestBody()) {
                 byte[] buf = new byte[16 * 1024];
@@ -218,7 +218,7 @@ class HttpBandwidthProbeTest {
                     count += n;
                 }
             }
-            byte[] expected = Plot.sha256().digest(new UpStream(nonce, count).readAllBytes());
+            byte[] expected = Sha256.newDigest().digest(new UpStream(nonce, count).readAllBytes());
             if (!MessageDigest.isEqual(expected, got.digest())) {
                 fail(x, 400, "the upload is not the challenge's stream");
                 return;

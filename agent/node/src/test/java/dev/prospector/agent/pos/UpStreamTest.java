@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import dev.prospector.attest.Plot;
+import dev.prospector.attest.Sha256;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 class UpStreamTest {
     private static byte[] hash(byte[] nonce, long j) {
-        var md = Plot.sha256();
+        var md = Sha256.newDigest();
         md.update("prospector up v1".getBytes(StandardCharsets.US_ASCII));
         md.update(nonce);
         for (int s = 56; s >= 0; s -= 8) {
