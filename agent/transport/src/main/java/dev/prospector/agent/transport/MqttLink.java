@@ -130,6 +130,7 @@ public final class MqttLink implements AutoCloseable {
             sizeWindow(token);
             onConnected();
         } catch (MqttException e) {
+            abandonIfStillConnecting(e);
             throw new Failure(describe(e), Failure.Kind.UNAVAILABLE, e);
         } finally {
             connectInFlight = null;
@@ -346,6 +347,7 @@ public final class MqttLink implements AutoCloseable {
             if (closed.get()) {
                 return; // closing: the attempt was cut short on purpose
             }
+            abandonIfStillConnecting(e);
             String why = describe(e);
             Duration next = settings.backoff().delay(attempt.getAndIncrement(), random);
             if (!why.equals(lastFailure)) {
@@ -355,6 +357,26 @@ public final class MqttLink implements AutoCloseable {
             }
             lastFailure = why;
             scheduleReconnect(next);
+        }
+    }
+
+    /**
+     * After a connect that timed out on our side, Paho still has it in progress: a broker that took
+     * the TCP connection but never sent CONNACK (busy handing our session to another client, or a
+     * middlebox that ate it) leaves the client refusing every later attempt with "Connect already
+     * in progress" for ever. Abandon it: a forcible disconnect without DISCONNECT resets Paho's
+     * connection state and closes the socket, and the next attempt starts afresh.
+     */
+    private void abandonIfStillConnecting(MqttException e) {
+        int code = e.getReasonCode();
+        if (code != org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_CLIENT_TIMEOUT
+                && code != org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_CONNECT_IN_PROGRESS) {
+            return;
+        }
+        try {
+            client.disconnectForcibly(0, 1_000, false);
+        } catch (MqttException stuck) {
+            Logger.debug("abandoning the connect attempt to {}: {}", settings.url(), stuck.toString());
         }
     }
 
