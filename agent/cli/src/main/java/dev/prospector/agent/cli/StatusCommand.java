@@ -133,7 +133,9 @@ public final class StatusCommand implements Callable<Integer> {
         }
         CBORObject s;
         try {
-            s = CBORObject.FromJSONString(new String(answer.body(), StandardCharsets.UTF_8));
+            s = CBORObject.FromJSONString(
+                    new String(answer.body(), StandardCharsets.UTF_8),
+                    new com.upokecenter.cbor.JSONOptions("keepkeyorder=true;numberconversion=double"));
         } catch (CBORException e) {
             throw new Failure(
                     "the service on " + uri + " did not answer JSON: is it a prospector agent? check --dashboard-port",
@@ -183,7 +185,7 @@ public final class StatusCommand implements Callable<Integer> {
         health.append(
                 temp == null || temp.isNull()
                         ? "temperature unavailable"
-                        : String.format(Locale.ROOT, "%.1f °C", temp.AsDoubleValue()));
+                        : String.format(Locale.ROOT, "%.1f °C", Double.parseDouble(JsonOutput.of(temp))));
         CBORObject warnings = h == null ? null : h.get("warnings");
         if (warnings != null && warnings.getType() == CBORType.Array && warnings.size() > 0) {
             for (int i = 0; i < warnings.size(); i++) {

@@ -270,7 +270,7 @@ public final class DashboardServer implements AutoCloseable {
     /** The device id as a QR code (medium error correction), an SVG of dark modules on white. */
     static String qrSvg(String text) {
         QrCode q = QrCode.encodeText(text, QrCode.Ecc.MEDIUM);
-        int border = 2;
+        int border = 4; // the quiet zone the QR standard asks for
         int n = q.size + 2 * border;
         StringBuilder path = new StringBuilder();
         for (int y = 0; y < q.size; y++) {
@@ -524,7 +524,7 @@ public final class DashboardServer implements AutoCloseable {
         h.set("X-Frame-Options", "DENY");
         h.set(
                 "Content-Security-Policy",
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
                         + " form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
         boolean head = x.getRequestMethod().equals("HEAD");
         x.sendResponseHeaders(status, head ? -1 : body.length == 0 ? -1 : body.length);
