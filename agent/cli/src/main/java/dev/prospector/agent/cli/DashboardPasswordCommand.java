@@ -32,11 +32,26 @@ public final class DashboardPasswordCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Whether standard input is a terminal (from JDK 22 on, System.console() is never null). */
+    @SuppressWarnings("SystemConsoleNull")
+    private static boolean isTerminal() {
+        Console c = System.console();
+        if (c == null) {
+            return false;
+        }
+        try {
+            return (Boolean) Console.class.getMethod("isTerminal").invoke(c);
+        } catch (ReflectiveOperationException e) {
+            return true; // before JDK 22 a console means a terminal
+        }
+    }
+
     @Override
+    @SuppressWarnings("SystemConsoleNull") // isTerminal() covers JDK 22, where a console is always there
     public Integer call() throws IOException {
         char[] password;
         Console console = System.console();
-        if (console != null) {
+        if (console != null && isTerminal()) {
             password = console.readPassword("dashboard password: ");
             char[] again = console.readPassword("again: ");
             if (password == null || again == null || !Arrays.equals(password, again)) {

@@ -47,7 +47,7 @@ import org.tinylog.Logger;
  * own {@code sun.net.httpserver.maxReqHeaders}/{@code maxReqHeaderSize}, set here), bodies (none
  * but the login form's, {@link #MAX_LOGIN_BODY} bytes), time to send a request
  * ({@code sun.net.httpserver.maxReqTime}: a slowloris connection is closed), idle keep-alive
- * connections. Two handler threads; a handler never waits on the node (it reads counters). On a
+ * connections. {@link #THREADS} handler threads; a handler never waits on the node (it reads counters). On a
  * LAN address every route but {@code /login} and {@code /app.css} (and {@code /metrics} when
  * opened) needs a session cookie from a login, or HTTP Basic with the password; logins are rate
  * limited ({@link LoginGuard}).
@@ -61,7 +61,13 @@ public final class DashboardServer implements AutoCloseable {
     static final int MAX_HEADER_BYTES = 16 * 1024;
     static final int MAX_HEADERS = 64;
     static final int MAX_LOGIN_BODY = 1024;
-    static final Duration REQUEST_TIME = Duration.ofSeconds(10);
+    static final Duration REQUEST_TIME = Duration.ofSeconds(5);
+    /**
+     * Handler threads. The JDK server reads a request's headers on a handler thread, so a slowloris
+     * connection holds one until {@link #REQUEST_TIME} closes it; more requests queue meanwhile.
+     */
+    static final int THREADS = 8;
+
     static final Duration SESSION_LIFE = Duration.ofHours(12);
     static final int MAX_SESSIONS = 32;
     static final Duration SAMPLE_EVERY = Duration.ofSeconds(5);
@@ -106,11 +112,11 @@ public final class DashboardServer implements AutoCloseable {
         this.script = resource("app.js");
         this.style = resource("app.css");
         this.qr = qrSvg(node.device()).getBytes(StandardCharsets.UTF_8);
-        this.handlers = Executors.newFixedThreadPool(2, r -> daemon(r, "dashboard"));
+        this.handlers = Executors.newFixedThreadPool(THREADS, r -> daemon(r, "dashboard"));
         this.sampler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dashboard-sampler"));
         server.setExecutor(handlers);
         server.createContext("/", this::handle);
-        sampler.scheduleWithFixedDelay(
+        var unused = sampler.scheduleWithFixedDelay(
                 () -> record.sample(clock.instant(), node.stats().connected()),
                 SAMPLE_EVERY.toMillis(),
                 SAMPLE_EVERY.toMillis(),
@@ -242,6 +248,9 @@ public final class DashboardServer implements AutoCloseable {
         setIfAbsent("sun.net.httpserver.maxReqHeaderSize", Integer.toString(MAX_HEADER_BYTES));
         setIfAbsent("sun.net.httpserver.idleInterval", "30");
         setIfAbsent("sun.net.httpserver.maxIdleConnections", "16");
+        // A body left unread (a refused upload) is not drained, which would hold a handler thread
+        // while the client sends nothing: the connection is closed instead.
+        setIfAbsent("sun.net.httpserver.drainAmount", "0");
     }
 
     private static void setIfAbsent(String key, String value) {
@@ -380,7 +389,7 @@ public final class DashboardServer implements AutoCloseable {
         }
         String cookies = x.getRequestHeaders().getFirst("Cookie");
         if (cookies != null) {
-            for (String c : cookies.split(";")) {
+            for (String c : java.util.regex.Pattern.compile(";").split(cookies, -1)) {
                 String t = c.trim();
                 if (t.startsWith(COOKIE + "=") && liveSession(t.substring(COOKIE.length() + 1))) {
                     return true;
@@ -469,7 +478,7 @@ public final class DashboardServer implements AutoCloseable {
         byte[] body = x.getRequestBody().readNBytes((int) Math.max(0, length));
         String form = new String(body, StandardCharsets.UTF_8);
         String given = "";
-        for (String pair : form.split("&")) {
+        for (String pair : java.util.regex.Pattern.compile("&").split(form, -1)) {
             if (pair.startsWith("password=")) {
                 try {
                     given = URLDecoder.decode(pair.substring("password=".length()), StandardCharsets.UTF_8);

@@ -27,14 +27,14 @@ final class LoginGuard {
     private final Semaphore checking = new Semaphore(1);
 
     @GuardedBy("this")
-    private final Map<String, Record> records = new LinkedHashMap<>(16, 0.75f, true) {
+    private final Map<String, Attempts> records = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Record> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Attempts> eldest) {
             return size() > MAX_ADDRESSES;
         }
     };
 
-    private static final class Record {
+    private static final class Attempts {
         int failures;
         Instant lockedUntil = Instant.MIN;
     }
@@ -45,7 +45,7 @@ final class LoginGuard {
 
     /** How long {@code address} must still wait before its next attempt; empty: it may try now. */
     synchronized Optional<Duration> wait(String address) {
-        Record r = records.get(address);
+        Attempts r = records.get(address);
         if (r == null) {
             return Optional.empty();
         }
@@ -63,7 +63,7 @@ final class LoginGuard {
     }
 
     synchronized void failed(String address) {
-        Record r = records.computeIfAbsent(address, a -> new Record());
+        Attempts r = records.computeIfAbsent(address, a -> new Attempts());
         r.failures++;
         if (r.failures > FREE_FAILURES) {
             Duration lock = FIRST_LOCK;

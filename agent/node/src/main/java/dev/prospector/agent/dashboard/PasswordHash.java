@@ -92,7 +92,10 @@ public final class PasswordHash {
         ByteBuffer encoded = StandardCharsets.UTF_8.encode(CharBuffer.wrap(password));
         byte[] pw = new byte[encoded.remaining()];
         encoded.get(pw);
-        Arrays.fill(encoded.array(), (byte) 0);
+        encoded.clear();
+        while (encoded.hasRemaining()) {
+            encoded.put((byte) 0); // the encoder's copy of the password
+        }
         try {
             Argon2BytesGenerator g = new Argon2BytesGenerator();
             g.init(new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)

@@ -135,7 +135,7 @@ final class StatusView {
                 .put("bytes_total", p.bytesTotal())
                 .put("mib_per_second", round1(p.mibPerSecond()))
                 .put("seconds_left", p.timeLeft().toSeconds())
-                .put("text", p.toString())
+                .put("text", plotText(p))
                 .end();
         j.key("proofs").object().put("audits_answered", s.auditsAnswered()).put("bandwidth_tests", s.bandwidthTests());
         j.key("reputation");
@@ -315,11 +315,7 @@ final class StatusView {
                 dev,
                 s.receiptsRefused());
         gauge(m, "prospector_outbox_reports", "Reports in the outbox awaiting delivery.", dev, s.pending());
-        gauge(
-                m,
-                "prospector_outbox_backlog_bytes",
-                "Bytes of reports in the outbox awaiting delivery.",
-                dev,
+        gauge(m, "prospector_outbox_backlog_bytes", "Bytes of reports in the outbox awaiting delivery.", dev, (double)
                 node.outbox().pendingBytes());
         gauge(m, "prospector_broker_connected", "1 while the broker connection is up.", dev, s.connected() ? 1 : 0);
         counter(
@@ -371,7 +367,7 @@ final class StatusView {
                 "Share of the plot written, 0 to 1.",
                 dev,
                 p.bytesTotal() == 0 ? 0 : (double) p.bytesDone() / p.bytesTotal());
-        gauge(m, "prospector_plot_size_bytes", "Size of the plot (0: no plot).", dev, p.bytesTotal());
+        gauge(m, "prospector_plot_size_bytes", "Size of the plot (0: no plot).", dev, (double) p.bytesTotal());
         Optional<Snapshot> snap = record.lastSnapshot();
         gauge(
                 m,
@@ -428,6 +424,16 @@ final class StatusView {
     /** A label value escaped as the text format asks (backslash, quote, newline). */
     static String label(String s) {
         return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+
+    /** The plot in words; a finished plot's size in KiB, MiB or GiB (a small plot is not "0 MiB"). */
+    static String plotText(PlotStore.Progress p) {
+        if (p.state() != PlotStore.State.DONE) {
+            return p.toString();
+        }
+        long b = p.bytesTotal();
+        String size = b >= 1L << 30 ? (b >> 30) + " GiB" : b >= 1L << 20 ? (b >> 20) + " MiB" : (b >> 10) + " KiB";
+        return "plot of " + size + " done";
     }
 
     private static double round1(double d) {
