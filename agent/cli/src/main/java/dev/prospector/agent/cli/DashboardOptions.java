@@ -25,7 +25,7 @@ public final class DashboardOptions {
     @Option(
             names = "--dashboard-password-hash",
             paramLabel = "HASH",
-            description = "Argon2id hash of the dashboard password, from `prospector dashboard-password`; set it in the"
+            description = "Argon2id hash of the dashboard password, from `prospector password`; set it in the"
                     + " config file, not on the command line.")
     String passwordHash;
 

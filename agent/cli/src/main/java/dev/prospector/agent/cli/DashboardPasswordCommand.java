@@ -14,12 +14,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code prospector dashboard-password}: reads a password (asked twice on a terminal, else one line
+ * {@code prospector password}: reads a password (asked twice on a terminal, else one line
  * of standard input) and prints the config line with its Argon2id hash. The password itself is
  * never stored.
  */
 @Command(
-        name = "dashboard-password",
+        name = "password",
         mixinStandardHelpOptions = true,
         description = {
             "Hash a password for the dashboard on the LAN.",

@@ -43,8 +43,10 @@ import picocli.CommandLine.Spec;
         name = "status",
         mixinStandardHelpOptions = true,
         description = {
-            "Show this board's agent: device id, key file, broker connection, last report and receipt,",
-            "clock offset, outbox backlog, plot progress and hardware health (from the running agent's dashboard)."
+            "Show what this board's agent is doing.",
+            "Device id, key file, broker connection, last report and receipt, clock offset, outbox backlog, plot"
+                    + " progress and hardware health, from the running agent's dashboard; without one, what the data dir"
+                    + " holds."
         })
 public final class StatusCommand implements Callable<Integer> {
     static final Duration TIMEOUT = Duration.ofSeconds(5);

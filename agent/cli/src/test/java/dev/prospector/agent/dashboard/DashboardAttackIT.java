@@ -152,7 +152,7 @@ class DashboardAttackIT {
         List<String> lines = r.stderr().lines().filter(l -> !l.isBlank()).toList();
         assertEquals(1, lines.size(), "one line: " + r.stderr());
         assertTrue(
-                lines.get(0).contains("without a password") && lines.get(0).contains("dashboard-password"),
+                lines.get(0).contains("without a password") && lines.get(0).contains("prospector password"),
                 lines.get(0));
         assertFalse(Files.exists(dir.resolve("other-board").resolve(DeviceKeys.PRIVATE_KEY_FILE)), "nothing started");
         System.out.println(

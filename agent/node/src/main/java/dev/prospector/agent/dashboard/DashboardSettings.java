@@ -58,7 +58,7 @@ public record DashboardSettings(int port, String bind, Optional<String> password
         if (!a.isLoopbackAddress() && passwordHash.isEmpty()) {
             throw new Failure(
                     "--dashboard-bind " + bind + " would open the dashboard to the network without a password:"
-                            + " make a hash with `prospector dashboard-password` and put the line it prints"
+                            + " make a hash with `prospector password` and put the line it prints"
                             + " (dashboard-password-hash = …) in the config file, or bind to 127.0.0.1");
         }
         return a;

@@ -65,7 +65,7 @@ public final class PasswordHash {
         Matcher m = PHC.matcher(phc.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException(
-                    "not an Argon2id password hash ($argon2id$v=19$m=…,t=…,p=…$salt$hash): make one with `prospector dashboard-password`");
+                    "not an Argon2id password hash ($argon2id$v=19$m=…,t=…,p=…$salt$hash): make one with `prospector password`");
         }
         int mem = Integer.parseInt(m.group(1));
         int t = Integer.parseInt(m.group(2));

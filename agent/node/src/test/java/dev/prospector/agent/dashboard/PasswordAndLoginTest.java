@@ -29,7 +29,7 @@ class PasswordAndLoginTest {
     @Test
     void aHashThatIsNotOursOrAsksForTooMuchMemoryIsRefusedWithWhatToDo() {
         var e = assertThrows(IllegalArgumentException.class, () -> PasswordHash.parse("hunter2"));
-        assertTrue(e.getMessage().contains("prospector dashboard-password"), e.getMessage());
+        assertTrue(e.getMessage().contains("prospector password"), e.getMessage());
         String greedy =
                 "$argon2id$v=19$m=999999,t=5,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
         var g = assertThrows(IllegalArgumentException.class, () -> PasswordHash.parse(greedy));
