@@ -324,6 +324,57 @@ class DashboardIT {
     }
 
     @Test
+    void anUnderVoltedHotBoardIsWarnedAboutOnTheApiAndInMetrics() throws Exception {
+        int port = LiveBoard.freePort();
+        try (ProspectorProcess sick = ProspectorProcess.start(
+                dir.resolve("logs"),
+                "sick",
+                "run",
+                "--broker",
+                board.broker.url(),
+                "--fleet",
+                LiveBoard.FLEET,
+                "--board",
+                "emulated",
+                "--faults",
+                "under-voltage,thermal-throttling",
+                "--data-dir",
+                dir.resolve("sick-board").toString(),
+                "--interval",
+                "1s",
+                "--dashboard-port",
+                Integer.toString(port))) {
+            var client = java.net.http.HttpClient.newHttpClient();
+            var req = java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + port + "/api/status"))
+                    .build();
+            CBORObject[] health = new CBORObject[1];
+            await("a measured round").atMost(LiveBoard.WAIT).ignoreExceptions().until(() -> {
+                var r = client.send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+                health[0] = CBORObject.FromJSONString(r.body()).get("health");
+                return !health[0].get("temperature_celsius").isNull();
+            });
+            assertTrue(health[0].get("under_voltage").isTrue(), health[0]::toString);
+            assertTrue(health[0].get("throttled").isTrue(), health[0]::toString);
+            List<String> warnings = health[0].get("warnings").getValues().stream()
+                    .map(CBORObject::AsString)
+                    .toList();
+            assertTrue(warnings.stream().anyMatch(w -> w.startsWith("under-voltage now")), warnings::toString);
+            assertTrue(warnings.stream().anyMatch(w -> w.startsWith("hot: ")), warnings::toString);
+            var metrics = client.send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            CBORObject m = parseMetrics(metrics.body());
+            assertEquals(1.0, sample(m, "prospector_under_voltage", "prospector_under_voltage", null, null));
+            double temp = sample(m, "prospector_temperature_celsius", "prospector_temperature_celsius", null, null);
+            assertTrue(temp >= StatusView.HOT_CELSIUS, "temperature " + temp);
+            System.out.println("faults under-voltage and thermal-throttling: warnings " + warnings
+                    + "; /metrics prospector_under_voltage 1, temperature " + temp);
+        }
+    }
+
+    @Test
     void statusOnTheBoardReadsTheRunningAgentAndSaysWhenNoneRuns() throws Exception {
         await("a receipt")
                 .atMost(LiveBoard.WAIT)
