@@ -6,6 +6,9 @@ import picocli.CommandLine.Option;
 
 /** Where the board's dashboard listens (see docs/OPERATIONS.md): {@code run} serves it, {@code status} reads it. */
 public final class DashboardOptions {
+    /** Read for the default of {@code --dashboard-port}: the test kit sets 0 for the agents it starts. */
+    public static final String PORT_ENVIRONMENT = "PROSPECTOR_DASHBOARD_PORT";
+
     @Option(
             names = "--dashboard-port",
             paramLabel = "PORT",

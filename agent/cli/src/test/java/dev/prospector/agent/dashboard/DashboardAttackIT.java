@@ -147,7 +147,9 @@ class DashboardAttackIT {
                 "--data-dir",
                 dir.resolve("other-board").toString(),
                 "--dashboard-bind",
-                "0.0.0.0");
+                "0.0.0.0",
+                "--dashboard-port",
+                Integer.toString(LiveBoard.freePort()));
         assertEquals(2, r.exitCode(), r.stderr());
         List<String> lines = r.stderr().lines().filter(l -> !l.isBlank()).toList();
         assertEquals(1, lines.size(), "one line: " + r.stderr());
@@ -321,12 +323,9 @@ class DashboardAttackIT {
                 + made() + "):\n  " + String.join("\n  ", said));
     }
 
-    @Test
-    void slowlorisConnectionsAreClosedAndTheBoardGoesOn() throws Exception {
-        long before = made();
-        int n = 3 * DashboardServer.THREADS;
+    /** Opens {@code n} connections that send a request's headers one byte every half second. */
+    static List<Socket> slowloris(int n, AtomicBoolean stop) throws IOException {
         List<Socket> slow = new ArrayList<>();
-        AtomicBoolean stop = new AtomicBoolean();
         for (int i = 0; i < n; i++) {
             Socket s = new Socket();
             s.connect(new InetSocketAddress("127.0.0.1", board.port), 5000);
@@ -335,7 +334,6 @@ class DashboardAttackIT {
             s.getOutputStream().flush();
             slow.add(s);
         }
-        long start = System.nanoTime();
         Thread trickle = new Thread(() -> {
             while (!stop.get()) {
                 for (Socket s : slow) {
@@ -356,38 +354,80 @@ class DashboardAttackIT {
         });
         trickle.setDaemon(true);
         trickle.start();
+        return slow;
+    }
+
+    /** Milliseconds from {@code start} until each connection was closed by the server. */
+    static List<Long> closedAfter(List<Socket> slow, long start) throws IOException {
+        List<Long> closed = new ArrayList<>();
+        for (Socket s : slow) {
+            s.setSoTimeout((int) LiveBoard.WAIT.toMillis());
+            InputStream in = s.getInputStream();
+            try {
+                while (in.read() >= 0) {
+                    // whatever the server says before it closes
+                }
+            } catch (IOException e) {
+                // reset: closed
+            }
+            closed.add((System.nanoTime() - start) / 1_000_000);
+        }
+        return closed;
+    }
+
+    @Test
+    void slowlorisConnectionsAreClosedAndTheBoardGoesOn() throws Exception {
+        long before = made();
+        List<String> said = new ArrayList<>();
+        // Fewer than the handler threads: a normal request is served meanwhile.
+        int few = DashboardServer.THREADS / 2;
+        AtomicBoolean stop = new AtomicBoolean();
+        long start = System.nanoTime();
+        List<Socket> slow = slowloris(few, stop);
         try {
             long t0 = System.nanoTime();
             String answer = raw("GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
             long servedMs = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(statusLine(answer).contains(" 200 "), "a normal request is served meanwhile: " + answer);
-            List<Long> closedAfter = new ArrayList<>();
-            for (Socket s : slow) {
-                s.setSoTimeout((int) LiveBoard.WAIT.toMillis());
-                InputStream in = s.getInputStream();
-                try {
-                    while (in.read() >= 0) {
-                        // whatever the server says before it closes
-                    }
-                } catch (IOException e) {
-                    // reset: closed
-                }
-                closedAfter.add((System.nanoTime() - start) / 1_000_000);
-            }
-            long last = closedAfter.stream().mapToLong(Long::longValue).max().orElseThrow();
-            assertTrue(
-                    last < DashboardServer.REQUEST_TIME.toMillis() + 15_000,
-                    "every slow connection closed within the request time and the timer's tick: " + closedAfter);
-            await("the agent goes on reporting").atMost(LiveBoard.WAIT).until(() -> made() > before);
-            System.out.println("tried: " + n + " slowloris connections sending a header byte every 0.5 s; all closed by"
-                    + " the dashboard within " + last + " ms (request time " + DashboardServer.REQUEST_TIME.toSeconds()
-                    + " s); a normal request meanwhile answered in " + servedMs + " ms; reports made " + before
-                    + " -> " + made());
+            assertTrue(servedMs < DashboardServer.REQUEST_TIME.toMillis(), "served at once: " + servedMs + " ms");
+            long last = closedAfter(slow, start).stream()
+                    .mapToLong(Long::longValue)
+                    .max()
+                    .orElseThrow();
+            assertTrue(last < DashboardServer.REQUEST_TIME.toMillis() + 15_000, "closed: " + last + " ms");
+            said.add(few + " slowloris connections: a normal request answered in " + servedMs
+                    + " ms meanwhile, all closed within " + last + " ms");
         } finally {
             stop.set(true);
             for (Socket s : slow) {
                 s.close();
             }
         }
+        // More than the handler threads: requests wait, and all slow connections are still closed.
+        int many = 3 * DashboardServer.THREADS;
+        AtomicBoolean stop2 = new AtomicBoolean();
+        long start2 = System.nanoTime();
+        List<Socket> flood = slowloris(many, stop2);
+        try {
+            String during = statusLine(raw("GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+            List<Long> closed = closedAfter(flood, start2);
+            long last = closed.stream().mapToLong(Long::longValue).max().orElseThrow();
+            assertTrue(
+                    last < DashboardServer.REQUEST_TIME.toMillis() + 15_000,
+                    "every slow connection closed within the request time and the timer's tick: " + closed);
+            String after = raw("GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            assertTrue(statusLine(after).contains(" 200 "), "served again once they are closed: " + after);
+            said.add(many + " slowloris connections (more than the " + DashboardServer.THREADS
+                    + " handler threads): a normal request meanwhile got \"" + during + "\"; all closed within " + last
+                    + " ms; then served again");
+        } finally {
+            stop2.set(true);
+            for (Socket s : flood) {
+                s.close();
+            }
+        }
+        await("the agent goes on reporting").atMost(LiveBoard.WAIT).until(() -> made() > before);
+        System.out.println("tried (request time " + DashboardServer.REQUEST_TIME.toSeconds() + " s), reports made "
+                + before + " -> " + made() + ":\n  " + String.join("\n  ", said));
     }
 }

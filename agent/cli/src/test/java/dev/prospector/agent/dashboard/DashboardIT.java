@@ -375,6 +375,40 @@ class DashboardIT {
     }
 
     @Test
+    void aDashboardPortInUseCostsThePageNotTheReports() throws Exception {
+        try (ProspectorProcess second = ProspectorProcess.start(
+                dir.resolve("logs"),
+                "port-taken",
+                "run",
+                "--broker",
+                board.broker.url(),
+                "--fleet",
+                LiveBoard.FLEET,
+                "--board",
+                "emulated",
+                "--data-dir",
+                dir.resolve("second-board").toString(),
+                "--interval",
+                "1s",
+                "--dashboard-port",
+                Integer.toString(board.port))) {
+            await("connected without its dashboard")
+                    .atMost(LiveBoard.WAIT)
+                    .until(() -> second.stderr().contains("connected to") || !second.isAlive());
+            assertTrue(second.isAlive(), second::stderr);
+            String warning = second.stderr()
+                    .lines()
+                    .filter(l -> l.contains("dashboard not started"))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError(second.stderr()));
+            assertTrue(warning.contains(" WARN ") && warning.contains("pick another port"), warning);
+            assertEquals(board.device, json("/api/status").get("device").AsString(), "the first board keeps its port");
+            System.out.println("port " + board.port + " taken: the second agent reports without a dashboard: "
+                    + warning.replaceAll(".*WARN ", ""));
+        }
+    }
+
+    @Test
     void statusOnTheBoardReadsTheRunningAgentAndSaysWhenNoneRuns() throws Exception {
         await("a receipt")
                 .atMost(LiveBoard.WAIT)

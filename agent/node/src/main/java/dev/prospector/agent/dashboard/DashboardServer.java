@@ -47,7 +47,7 @@ import org.tinylog.Logger;
  * own {@code sun.net.httpserver.maxReqHeaders}/{@code maxReqHeaderSize}, set here), bodies (none
  * but the login form's, {@link #MAX_LOGIN_BODY} bytes), time to send a request
  * ({@code sun.net.httpserver.maxReqTime}: a slowloris connection is closed), idle keep-alive
- * connections. {@link #THREADS} handler threads; a handler never waits on the node (it reads counters). On a
+ * connections. At most {@link #THREADS} handler threads, none while idle; a handler never waits on the node (it reads counters). On a
  * LAN address every route but {@code /login} and {@code /app.css} (and {@code /metrics} when
  * opened) needs a session cookie from a login, or HTTP Basic with the password; logins are rate
  * limited ({@link LoginGuard}).
@@ -63,10 +63,14 @@ public final class DashboardServer implements AutoCloseable {
     static final int MAX_LOGIN_BODY = 1024;
     static final Duration REQUEST_TIME = Duration.ofSeconds(5);
     /**
-     * Handler threads. The JDK server reads a request's headers on a handler thread, so a slowloris
-     * connection holds one until {@link #REQUEST_TIME} closes it; more requests queue meanwhile.
+     * Handler threads at most, made on demand and ended after {@link #THREAD_IDLE} unused (none while
+     * nobody reads the page). The JDK server reads a request's headers on a handler thread, so a
+     * slowloris connection holds one until {@link #REQUEST_TIME} closes it; beyond this many such
+     * connections, requests queue, and one that waits past the request time is closed too.
      */
-    static final int THREADS = 8;
+    static final int THREADS = 32;
+
+    static final Duration THREAD_IDLE = Duration.ofSeconds(30);
 
     static final Duration SESSION_LIFE = Duration.ofHours(12);
     static final int MAX_SESSIONS = 32;
@@ -112,7 +116,15 @@ public final class DashboardServer implements AutoCloseable {
         this.script = resource("app.js");
         this.style = resource("app.css");
         this.qr = qrSvg(node.device()).getBytes(StandardCharsets.UTF_8);
-        this.handlers = Executors.newFixedThreadPool(THREADS, r -> daemon(r, "dashboard"));
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(
+                THREADS,
+                THREADS,
+                THREAD_IDLE.toMillis(),
+                TimeUnit.MILLISECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(),
+                r -> daemon(r, "dashboard"));
+        pool.allowCoreThreadTimeOut(true);
+        this.handlers = pool;
         this.sampler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dashboard-sampler"));
         server.setExecutor(handlers);
         server.createContext("/", this::handle);
