@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             BenchPosCommand.class,
             BenchTransportCommand.class,
             BenchTransportCommand.Memory.class,
+            BenchDashboardCommand.class,
             BenchStartupCommand.class
         })
 public final class BenchCommand implements Runnable {
@@ -28,6 +29,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, measure, pos, transport, memory or startup (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, measure, pos, transport, memory, dashboard or startup (`prospector bench --help`)");
     }
 }

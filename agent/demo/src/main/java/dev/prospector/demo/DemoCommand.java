@@ -9,6 +9,7 @@ import dev.prospector.agent.cli.RunCommand;
 import dev.prospector.agent.cli.SizeConverter;
 import dev.prospector.agent.cli.Table;
 import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.dashboard.DashboardServer;
 import dev.prospector.agent.measure.MeasureEndpoint;
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
@@ -38,6 +39,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -195,6 +197,7 @@ public final class DemoCommand implements Callable<Integer> {
         Progress progress = new Progress(spec.commandLine().getErr());
         Path work = Files.createTempDirectory("prospector-demo-");
         List<AgentNode> agents = new ArrayList<>();
+        Optional<DashboardServer> dashboard = Optional.empty();
         progress.say("starting the embedded MQTT broker");
         // The verifier's bandwidth measurement endpoint, in this process on loopback: the verifier
         // trusts its key, the boards test against it. Started here rather than with --measure-port so
@@ -244,6 +247,12 @@ public final class DemoCommand implements Callable<Integer> {
                             .withProofs(boardProofs);
                     AgentNode node = AgentWiring.agent(settings, clock);
                     agents.add(node);
+                    if (i == 0) {
+                        // The first board's dashboard, as `prospector run` serves it (on a free port here).
+                        dashboard = Optional.of(DashboardServer.startOnFreePort(node, clock));
+                        progress.say("board 1 (" + node.device() + ") shows its dashboard at "
+                                + dashboard.get().url() + " while the demo runs");
+                    }
                     node.start();
                 }
                 long start = System.nanoTime();
@@ -286,6 +295,7 @@ public final class DemoCommand implements Callable<Integer> {
                 return ok ? 0 : ExitCodes.CHECK_FAILED;
             }
         } finally {
+            dashboard.ifPresent(DashboardServer::close);
             agents.forEach(a -> {
                 try {
                     a.close();

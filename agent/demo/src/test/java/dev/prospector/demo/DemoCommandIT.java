@@ -25,6 +25,13 @@ class DemoCommandIT {
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         String json = out.toString(StandardCharsets.UTF_8).trim();
         assertEquals(0, exit, err.toString(StandardCharsets.UTF_8));
+        String said = err.toString(StandardCharsets.UTF_8);
+        assertTrue(
+                java.util.regex.Pattern.compile(
+                                "board 1 \\(p[a-z2-7]{24}\\) shows its dashboard at http://127\\.0\\.0\\.1:\\d+/")
+                        .matcher(said)
+                        .find(),
+                "the demo prints its first board's page address: " + said);
         CBORObject rows = CBORObject.FromJSONString(json);
         assertEquals(2, rows.size(), json);
         for (int i = 0; i < rows.size(); i++) {

@@ -69,6 +69,8 @@ public final class ProspectorCommand implements Runnable {
         cli.addSubcommand(ReportCommand.class);
         cli.addSubcommand(InspectCommand.class);
         cli.addSubcommand(RunCommand.class);
+        cli.addSubcommand(StatusCommand.class);
+        cli.addSubcommand(DashboardPasswordCommand.class);
         if (networkSide) {
             cli.addSubcommand(VerifierCommand.class);
             cli.addSubcommand(MeasureCommand.class);

@@ -76,6 +76,9 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     BrokerSecurityOptions security;
 
+    @Mixin
+    DashboardOptions dashboard;
+
     @Option(
             names = "--seed",
             description = "Emulated board only: seed of its values (default: hardware.emulated.seed, else 1).")
@@ -212,6 +215,10 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         AgentWiring.RunSettings settings = settings();
+        dev.prospector.agent.dashboard.DashboardSettings dashboardSettings = dashboard.settings();
+        if (dashboardSettings.enabled()) {
+            dashboardSettings.address(); // a LAN address without a password is refused before anything starts
+        }
         DeviceKeyFile.requirePemIfPresent(settings.dataDir());
         // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
         // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
@@ -220,6 +227,8 @@ public final class RunCommand implements Callable<Integer> {
                 Clock.systemUTC(),
                 security::apply,
                 () -> new Thread(() -> System.exit(EXIT_RESTART), "factory-reset-exit").start());
+        Optional<dev.prospector.agent.dashboard.DashboardServer> dashboardServer =
+                dashboard(node, dashboardSettings, settings);
         SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
         java.util.concurrent.ScheduledExecutorService watchdogTimer =
                 java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -234,6 +243,7 @@ public final class RunCommand implements Callable<Integer> {
                 return;
             }
             Logger.info("stopping: {}", node.stats());
+            dashboardServer.ifPresent(dev.prospector.agent.dashboard.DashboardServer::close);
             watchdogTimer.shutdownNow();
             systemd.stopping();
             node.close();
@@ -271,6 +281,29 @@ public final class RunCommand implements Callable<Integer> {
         systemd.startWatchdog(watchdogTimer, node::makingProgress);
         stopped.await();
         return 0;
+    }
+
+    /**
+     * Starts the dashboard; a port in use costs the page, never the reports (a warning), a refused
+     * address stops the agent before it starts.
+     */
+    private static Optional<dev.prospector.agent.dashboard.DashboardServer> dashboard(
+            AgentNode node, dev.prospector.agent.dashboard.DashboardSettings d, AgentWiring.RunSettings settings) {
+        try {
+            return dev.prospector.agent.dashboard.DashboardServer.start(
+                    node,
+                    d,
+                    Clock.systemUTC(),
+                    Optional.of(
+                            settings.dataDir().resolve(dev.prospector.agent.dashboard.DashboardSettings.TOKEN_FILE)));
+        } catch (Failure e) {
+            if (e.kind() != Failure.Kind.UNAVAILABLE) {
+                node.close();
+                throw e;
+            }
+            Logger.warn("dashboard not started: {}", e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /**

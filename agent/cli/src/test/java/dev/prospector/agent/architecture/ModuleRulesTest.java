@@ -103,6 +103,33 @@ class ModuleRulesTest {
     }
 
     @Test
+    void theDashboardKnowsNothingOfTheNetworkSideOrTheCommandLineAndTheNodeNothingOfIt() {
+        noClasses()
+                .that()
+                .resideInAPackage("dev.prospector.agent.dashboard..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "dev.prospector.agent.verifier..",
+                        "dev.prospector.agent.measure..",
+                        "dev.prospector.agent.broker..",
+                        "dev.prospector.agent.cli..",
+                        "org.eclipse.paho..",
+                        "com.hivemq..")
+                .because("the dashboard is part of the board daemon and only reads the node")
+                .check(classes);
+        noClasses()
+                .that()
+                .resideInAnyPackage(
+                        "dev.prospector.agent.node..", "dev.prospector.agent.outbox..", "dev.prospector.agent.pos..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("dev.prospector.agent.dashboard..")
+                .because("the node tells a NodeObserver; it does not know the dashboard")
+                .check(classes);
+    }
+
+    @Test
     void theNetworkSideKnowsNothingOfTheBoardDaemonOrTheCommandLine() {
         noClasses()
                 .that()
@@ -116,6 +143,7 @@ class ModuleRulesTest {
                         "dev.prospector.agent.node..",
                         "dev.prospector.agent.outbox..",
                         "dev.prospector.agent.pos..",
+                        "dev.prospector.agent.dashboard..",
                         "dev.prospector.agent.cli..",
                         "dev.prospector.hardware..")
                 .check(classes);
@@ -230,6 +258,7 @@ class ModuleRulesTest {
             "dev.prospector.ledger",
             "dev.prospector.agent.node",
             "dev.prospector.agent.pos",
+            "dev.prospector.agent.dashboard",
             "dev.prospector.agent.transport",
             "dev.prospector.agent.cli",
             "dev.prospector.agent.verifier",

@@ -171,6 +171,8 @@ public final class AgentNode implements AutoCloseable {
     private final AtomicLong receiptsRefused = new AtomicLong();
     private final AtomicLong receiptsUnmatched = new AtomicLong();
     private volatile boolean closed;
+    /** Told of reports made, receipts that counted, connections and measurements (the dashboard); never blocks. */
+    private volatile NodeObserver observer = NodeObserver.NONE;
     /** Slack on top of two report intervals before the node counts as stuck (slow SD card, GC on a small board). */
     static final Duration PROGRESS_SLACK = Duration.ofSeconds(30);
 
@@ -377,6 +379,7 @@ public final class AgentNode implements AutoCloseable {
 
                     @Override
                     public void onConnected() {
+                        observer.connected();
                         led(LedPattern.CONNECTED);
                         publishBirth();
                         resendAllNow();
@@ -513,6 +516,7 @@ public final class AgentNode implements AutoCloseable {
             }
         }
         lastReceipt = Optional.of(receipt);
+        observer.receipt(f.seq, receipt, now);
         if (!receipt.ok()) {
             Logger.warn(
                     "the verifier rejected report seq {}: {}: {}",
@@ -679,6 +683,21 @@ public final class AgentNode implements AutoCloseable {
         return lastReceipt;
     }
 
+    /** Tells {@code o} from now on what the node does (one observer; the dashboard's). */
+    public void observe(NodeObserver o) {
+        observer = java.util.Objects.requireNonNull(o, "observer");
+    }
+
+    /** The fleet this node reports to. */
+    public String fleet() {
+        return fleet;
+    }
+
+    /** The board's model and kind. */
+    public BoardInfo boardInfo() {
+        return board.info();
+    }
+
     /** The status LED and button, when the board has them. */
     public Optional<BoardIo> boardIo() {
         return io;
@@ -710,6 +729,7 @@ public final class AgentNode implements AutoCloseable {
         AgentWiring.reconcile(chain, outbox);
         chain.noteDelivered(deliveredThrough());
         Snapshot snapshot = board.measure();
+        observer.measured(snapshot);
         Proofs proofs = proofs(snapshot, nonce());
         ReportInput input = factory.input(
                         snapshot, proofs.nonce(), outbox.losses().count())
@@ -717,6 +737,7 @@ public final class AgentNode implements AutoCloseable {
         SignedReport report = signer.sign(
                 input, r -> outbox.append(r.claims().seq(), r.claims().chain(), r.bytes()));
         made.incrementAndGet();
+        observer.made(report.claims().seq(), report.bytes().length, clock.instant());
         Logger.debug("report seq {} made ({} bytes)", report.claims().seq(), report.bytes().length);
         kick();
         return report;

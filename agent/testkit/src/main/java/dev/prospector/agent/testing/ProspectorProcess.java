@@ -54,6 +54,10 @@ public final class ProspectorProcess implements AutoCloseable {
             if (!pb.environment().containsKey("PROSPECTOR_PLOT_SIZE")) {
                 pb.environment().put("PROSPECTOR_PLOT_SIZE", "0");
             }
+            // Nor a dashboard on the default port (8470), which agents started side by side would share.
+            if (!pb.environment().containsKey("PROSPECTOR_DASHBOARD_PORT")) {
+                pb.environment().put("PROSPECTOR_DASHBOARD_PORT", "0");
+            }
             // The build tells the test JVM where the embedded broker's jars are (demo); tell the child too.
             String brokerLib = System.getProperty("prospector.broker.lib");
             if (brokerLib != null && !pb.environment().containsKey("PROSPECTOR_BROKER_LIB")) {
