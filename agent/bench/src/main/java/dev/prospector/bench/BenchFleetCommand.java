@@ -181,7 +181,13 @@ public final class BenchFleetCommand implements Callable<Integer> {
                                     + " unverified results seen)");
                 }
             }
-            boards.forEach(Emulated::close);
+            // Closed in parallel: each disconnect waits for the broker's answer.
+            ExecutorService closer = Executors.newFixedThreadPool(32);
+            CompletableFuture.allOf(boards.stream()
+                            .map(e -> CompletableFuture.runAsync(e::close, closer))
+                            .toArray(CompletableFuture[]::new))
+                    .get(120, TimeUnit.SECONDS);
+            closer.shutdown();
             workers.shutdownNow();
 
             long listMedian = median(listMs);
