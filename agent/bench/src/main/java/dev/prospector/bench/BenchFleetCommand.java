@@ -125,12 +125,18 @@ public final class BenchFleetCommand implements Callable<Integer> {
             int seen = 0;
             for (int r = 0; r < runs; r++) {
                 long start = System.nanoTime();
+                long synced;
                 try (var console = new FleetConsole(MqttSettings.of(url, FleetConsole.clientId()), fleet)) {
                     console.connect(Duration.ofSeconds(60));
+                    synced = System.nanoTime();
                     seen = console.devices().size();
                 }
                 listMs[r] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                progress(err, "list run " + (r + 1) + ": " + seen + " devices in " + listMs[r] + " ms");
+                progress(
+                        err,
+                        "list run " + (r + 1) + ": " + seen + " devices in " + listMs[r] + " ms (connect and receive "
+                                + TimeUnit.NANOSECONDS.toMillis(synced - start) + " ms, parse "
+                                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - synced) + " ms)");
             }
 
             // --- send --all ping
