@@ -469,6 +469,102 @@ class FleetCommandRefusalIT {
         return service.stats().received() == received;
     }
 
+    @Test
+    void answersCarryTheCorrelationDataAndGoToAResponseTopicOnlyUnderReplies() throws Exception {
+        Signer admin = Signer.create(dir, "admin");
+        Signer viewer = Signer.create(dir, "viewer");
+        DeviceKeys verifierKey = DeviceKeys.generate();
+        Path verifierPub = dir.resolve("verifier.pub");
+        Files.writeString(verifierPub, verifierKey.publicPem());
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
+            BrokerUrl url = BrokerUrl.parse(broker.url());
+            AgentNode node = board(url, verifierPub);
+            CommandService service = commands(node, admin, viewer);
+            node.start();
+            String device = node.device();
+            await("board connected")
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> node.stats().connected());
+            record Got(String topic, String id, Optional<byte[]> correlation) {}
+            List<Got> got = new CopyOnWriteArrayList<>();
+            String elsewhere =
+                    Topics.report(FLEET, DeviceKeys.generate().deviceId().value());
+            MqttLink console = new MqttLink(
+                    MqttSettings.of(url, "console").withSessionExpiry(Duration.ZERO),
+                    Optional.empty(),
+                    new MqttLink.AcknowledgingListener() {
+                        @Override
+                        public void onMessage(String topic, byte[] payload, Runnable ack) {
+                            onMessage(topic, payload, MqttLink.Reply.NONE, ack);
+                        }
+
+                        @Override
+                        public void onMessage(String topic, byte[] payload, MqttLink.Reply reply, Runnable ack) {
+                            try {
+                                got.add(new Got(
+                                        topic,
+                                        CommandResult.decode(payload).result().commandId(),
+                                        reply.correlationData()));
+                            } catch (Exception e) {
+                                got.add(new Got(topic, "unreadable", reply.correlationData()));
+                            }
+                            ack.run();
+                        }
+                    });
+            console.subscribe(Topics.commandResult(FLEET, device), 1);
+            console.subscribe(Topics.repliesRoot(FLEET) + "#", 1);
+            console.subscribe(elsewhere, 1);
+            console.connect();
+            String replies = Topics.repliesRoot(FLEET) + "console-1";
+            Instant now = Instant.now();
+            FleetCommand first = command("device:" + device, "ping", Map.of(), now, now.plusSeconds(60));
+            console.publish(
+                    Topics.command(FLEET, device),
+                    admin.sign(first),
+                    1,
+                    false,
+                    new MqttLink.Reply(Optional.of(replies), Optional.of(new byte[] {1, 2, 3})));
+            FleetCommand second = command("device:" + device, "ping", Map.of(), now, now.plusSeconds(60));
+            console.publish(
+                    Topics.command(FLEET, device),
+                    admin.sign(second),
+                    1,
+                    false,
+                    new MqttLink.Reply(Optional.of(elsewhere), Optional.of(new byte[] {4})));
+            // A third one, answered after the second: once its copy is in, the second's would be too.
+            FleetCommand third = command("device:" + device, "ping", Map.of(), now, now.plusSeconds(60));
+            console.publish(
+                    Topics.command(FLEET, device),
+                    admin.sign(third),
+                    1,
+                    false,
+                    new MqttLink.Reply(Optional.of(replies), Optional.empty()));
+            await("the third answer's copy")
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> got.stream().anyMatch(g -> g.topic().equals(replies) && g.id().equals(third.id())));
+            got.forEach(g -> System.out.println("fleet command reply: " + g.id() + " on " + g.topic() + " correlation "
+                    + g.correlation().map(java.util.Arrays::toString).orElse("none")));
+            var firstOnResult = got.stream()
+                    .filter(g -> g.id().equals(first.id()) && g.topic().endsWith("/cmd/result"))
+                    .findFirst()
+                    .orElseThrow();
+            assertTrue(java.util.Arrays.equals(
+                    new byte[] {1, 2, 3}, firstOnResult.correlation().orElseThrow()));
+            var firstCopy = got.stream()
+                    .filter(g -> g.id().equals(first.id()) && g.topic().equals(replies))
+                    .findFirst()
+                    .orElseThrow();
+            assertTrue(java.util.Arrays.equals(
+                    new byte[] {1, 2, 3}, firstCopy.correlation().orElseThrow()));
+            assertTrue(got.stream()
+                    .anyMatch(g -> g.id().equals(second.id()) && g.topic().endsWith("/cmd/result")));
+            assertTrue(got.stream().noneMatch(g -> g.topic().equals(elsewhere)), "nothing published outside replies/");
+            console.close();
+            service.close();
+            node.close();
+        }
+    }
+
     private static long usedHeapAfterGc() {
         Runtime rt = Runtime.getRuntime();
         for (int i = 0; i < 3; i++) {

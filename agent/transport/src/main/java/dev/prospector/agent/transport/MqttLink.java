@@ -171,7 +171,12 @@ public final class MqttLink implements AutoCloseable {
     /** As above, with MQTT 5 correlation data (an answer to a message that carried it). */
     public CompletableFuture<Void> publish(
             String topic, byte[] payload, int qos, boolean retained, Optional<byte[]> correlationData) {
-        Outgoing out = new Outgoing(topic, payload, qos, retained, correlationData, new CompletableFuture<>());
+        return publish(topic, payload, qos, retained, new Reply(Optional.empty(), correlationData));
+    }
+
+    /** As above, asking for answers on {@code reply}'s MQTT 5 response topic, with its correlation data. */
+    public CompletableFuture<Void> publish(String topic, byte[] payload, int qos, boolean retained, Reply reply) {
+        Outgoing out = new Outgoing(topic, payload, qos, retained, reply, new CompletableFuture<>());
         waiting.add(out);
         drain();
         return out.done();
@@ -203,12 +208,7 @@ public final class MqttLink implements AutoCloseable {
 
     /** A publish waiting for a place in the send window. */
     private record Outgoing(
-            String topic,
-            byte[] payload,
-            int qos,
-            boolean retained,
-            Optional<byte[]> correlationData,
-            CompletableFuture<Void> done) {}
+            String topic, byte[] payload, int qos, boolean retained, Reply reply, CompletableFuture<Void> done) {}
 
     /** Sends waiting publishes while the window has room. */
     private void drain() {
@@ -229,11 +229,13 @@ public final class MqttLink implements AutoCloseable {
         MqttMessage message = new MqttMessage(out.payload());
         message.setQos(out.qos());
         message.setRetained(out.retained());
-        out.correlationData().ifPresent(c -> {
+        if (out.reply().correlationData().isPresent()
+                || out.reply().responseTopic().isPresent()) {
             MqttProperties properties = new MqttProperties();
-            properties.setCorrelationData(c);
+            out.reply().correlationData().ifPresent(properties::setCorrelationData);
+            out.reply().responseTopic().ifPresent(properties::setResponseTopic);
             message.setProperties(properties);
-        });
+        }
         try {
             client.publish(out.topic(), message, null, new MqttActionListener() {
                 @Override
