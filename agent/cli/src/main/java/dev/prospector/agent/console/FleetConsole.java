@@ -87,7 +87,12 @@ public final class FleetConsole implements AutoCloseable {
         link.subscribe(Topics.allStates(fleet), 0);
         link.subscribe(Topics.allSummaries(fleet), 0);
         link.subscribe(Topics.allCommandResults(fleet), 1);
-        sync(timeout);
+        if (!sync(timeout)) {
+            throw new dev.prospector.agent.common.Failure(
+                    "the broker did not send the fleet's retained states within " + timeout.toSeconds()
+                            + " s (a slow or overloaded broker?): try again with a longer --sync-timeout",
+                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE);
+        }
     }
 
     /** Waits until every message the broker queued for us before now has arrived (see above). */
