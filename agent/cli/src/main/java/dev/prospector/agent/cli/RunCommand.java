@@ -262,6 +262,7 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         AgentWiring.RunSettings settings = settings();
         dev.prospector.agent.fleet.FleetSettings fleet = fleetSettings(); // checked before the node starts
+        runningFleet = fleet;
         DeviceKeyFile.requirePemIfPresent(settings.dataDir());
         // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
         // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
@@ -342,8 +343,12 @@ public final class RunCommand implements Callable<Integer> {
      * agent runs (trusted verifier keys, receipt timeout, report interval); every other change is
      * named in the log as needing a restart. A config that does not parse changes nothing.
      */
+    /** The fleet-command settings the agent started with: a reload names a change as needing a restart. */
+    private static volatile dev.prospector.agent.fleet.FleetSettings runningFleet;
+
     static void reload(String[] args, AgentWiring.RunSettings current, AgentNode node) {
         AgentWiring.RunSettings next;
+        dev.prospector.agent.fleet.FleetSettings nextFleet = null;
         try {
             var parsed = ProspectorCommand.parseAgain(args);
             if (!(parsed.subcommand() != null
@@ -352,6 +357,7 @@ public final class RunCommand implements Callable<Integer> {
                 return;
             }
             next = fresh.settings();
+            nextFleet = fresh.fleetSettings();
         } catch (Failure | IllegalArgumentException e) {
             Logger.error("reload refused, nothing changed: {}", e.getMessage());
             return;
@@ -377,6 +383,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         if (!next.proofs().equals(current.proofs())) {
             restart.add("plot-* and measure-*");
+        }
+        if (runningFleet != null && !runningFleet.equals(nextFleet)) {
+            restart.add("operator-key, in-group and command-skew");
         }
         try {
             node.reconfigure(next);
