@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
             BenchTransportCommand.class,
             BenchTransportCommand.Memory.class,
             BenchDashboardCommand.class,
-            BenchStartupCommand.class
+            BenchStartupCommand.class,
+            BenchFleetCommand.class
         })
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec
@@ -29,6 +30,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, measure, pos, transport, memory, dashboard or startup (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, measure, pos, transport, memory, dashboard, startup or fleet (`prospector bench --help`)");
     }
 }

@@ -114,6 +114,55 @@ public final class RunCommand implements Callable<Integer> {
                     "How long to wait for a report's receipt before sending it again; doubles per attempt, up to 10m (default: ${DEFAULT-VALUE}).")
     Duration receiptTimeout;
 
+    @Option(
+            names = "--operator-key",
+            paramLabel = "FILE[:ROLE]",
+            split = ",",
+            description = "Public key (operator.pub from `prospector fleet keygen`) of an operator whose signed fleet"
+                    + " commands this board obeys, with its role: viewer (status), operator (commands) or admin (config,"
+                    + " keys, updates); operator when omitted. Repeatable (comma-separated in the config file)."
+                    + " Without any, every command is refused.")
+    List<String> operatorKeys = new ArrayList<>();
+
+    @Option(
+            names = "--in-group",
+            paramLabel = "NAME",
+            split = ",",
+            description = "A group this board belongs to: it also obeys commands sent to the group"
+                    + " (prospector fleet send with that group). Repeatable.")
+    List<String> groups = new ArrayList<>();
+
+    @Option(
+            names = "--command-skew",
+            defaultValue = "2m",
+            converter = DurationConverter.class,
+            description =
+                    "How far in the future (by this board's clock) a command's issue time may be (default: ${DEFAULT-VALUE}).")
+    Duration commandSkew;
+
+    /** The fleet-command settings these options describe. */
+    dev.prospector.agent.fleet.FleetSettings fleetSettings() {
+        dev.prospector.agent.fleet.FleetSettings fleet;
+        try {
+            fleet = new dev.prospector.agent.fleet.FleetSettings(
+                    operatorKeys.stream()
+                            .map(String::trim)
+                            .filter(k -> !k.isEmpty())
+                            .map(dev.prospector.agent.fleet.TrustedOperators.Spec::parse)
+                            .toList(),
+                    groups.stream().map(String::trim).filter(g -> !g.isEmpty()).toList(),
+                    commandSkew);
+        } catch (IllegalArgumentException e) {
+            throw new Failure("--in-group/--command-skew: " + e.getMessage());
+        }
+        try {
+            dev.prospector.agent.fleet.TrustedOperators.load(fleet.operatorKeys()); // one clear line now
+        } catch (dev.prospector.attest.KeyCustodyException | IllegalArgumentException e) {
+            throw new Failure("--operator-key: " + e.getMessage());
+        }
+        return fleet;
+    }
+
     /** Read for the default of {@code --plot-size}: the test kit and the demo set 0 for the agents they start. */
     public static final String PLOT_SIZE_ENVIRONMENT = "PROSPECTOR_PLOT_SIZE";
 
@@ -219,6 +268,8 @@ public final class RunCommand implements Callable<Integer> {
         if (dashboardSettings.enabled()) {
             dashboardSettings.address(); // a LAN address without a password is refused before anything starts
         }
+        dev.prospector.agent.fleet.FleetSettings fleet = fleetSettings(); // checked before the node starts
+        runningFleet = fleet;
         DeviceKeyFile.requirePemIfPresent(settings.dataDir());
         // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
         // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
@@ -265,6 +316,20 @@ public final class RunCommand implements Callable<Integer> {
             Signals.exit(0);
         });
         Signals.onHangUp(() -> reload(args, settings, node));
+        // Fleet commands (issue 14): `restart` and `rotate-key` end the process with EX_TEMPFAIL,
+        // which systemd restarts, after the command's answer is out.
+        AgentWiring.commands(
+                node,
+                fleet,
+                dataDir,
+                Clock.systemUTC(),
+                why -> new Thread(
+                                () -> {
+                                    stop.run();
+                                    System.exit(EXIT_RESTART);
+                                },
+                                "fleet-restart")
+                        .start());
         Logger.info(
                 "agent {} reporting to {} as fleet {} every {} s (board {}, data {})",
                 node.device(),
@@ -311,8 +376,12 @@ public final class RunCommand implements Callable<Integer> {
      * agent runs (trusted verifier keys, receipt timeout, report interval); every other change is
      * named in the log as needing a restart. A config that does not parse changes nothing.
      */
+    /** The fleet-command settings the agent started with: a reload names a change as needing a restart. */
+    private static volatile dev.prospector.agent.fleet.FleetSettings runningFleet;
+
     static void reload(String[] args, AgentWiring.RunSettings current, AgentNode node) {
         AgentWiring.RunSettings next;
+        dev.prospector.agent.fleet.FleetSettings nextFleet = null;
         try {
             var parsed = ProspectorCommand.parseAgain(args);
             if (!(parsed.subcommand() != null
@@ -321,6 +390,7 @@ public final class RunCommand implements Callable<Integer> {
                 return;
             }
             next = fresh.settings();
+            nextFleet = fresh.fleetSettings();
         } catch (Failure | IllegalArgumentException e) {
             Logger.error("reload refused, nothing changed: {}", e.getMessage());
             return;
@@ -346,6 +416,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         if (!next.proofs().equals(current.proofs())) {
             restart.add("plot-* and measure-*");
+        }
+        if (runningFleet != null && !runningFleet.equals(nextFleet)) {
+            restart.add("operator-key, in-group and command-skew");
         }
         try {
             node.reconfigure(next);

@@ -55,10 +55,23 @@ public final class MqttLink implements AutoCloseable {
     public interface AcknowledgingListener extends Listener {
         void onMessage(String topic, byte[] payload, Runnable ack);
 
+        /** As above, with the message's MQTT 5 response topic and correlation data (fleet commands). */
+        default void onMessage(String topic, byte[] payload, Reply reply, Runnable ack) {
+            onMessage(topic, payload, ack);
+        }
+
         @Override
         default void onMessage(String topic, byte[] payload) {
             throw new UnsupportedOperationException("called with an ack");
         }
+    }
+
+    /**
+     * A message's MQTT 5 response topic and correlation data, when its publisher set them (empty
+     * otherwise). Neither is covered by any signature: a receiver checks the topic before using it.
+     */
+    public record Reply(java.util.Optional<String> responseTopic, java.util.Optional<byte[]> correlationData) {
+        public static final Reply NONE = new Reply(java.util.Optional.empty(), java.util.Optional.empty());
     }
 
     /** A last will: published by the broker when the connection dies without DISCONNECT. */
@@ -153,7 +166,18 @@ public final class MqttLink implements AutoCloseable {
      * instead of failing.
      */
     public CompletableFuture<Void> publish(String topic, byte[] payload, int qos, boolean retained) {
-        Outgoing out = new Outgoing(topic, payload, qos, retained, new CompletableFuture<>());
+        return publish(topic, payload, qos, retained, Optional.empty());
+    }
+
+    /** As above, with MQTT 5 correlation data (an answer to a message that carried it). */
+    public CompletableFuture<Void> publish(
+            String topic, byte[] payload, int qos, boolean retained, Optional<byte[]> correlationData) {
+        return publish(topic, payload, qos, retained, new Reply(Optional.empty(), correlationData));
+    }
+
+    /** As above, asking for answers on {@code reply}'s MQTT 5 response topic, with its correlation data. */
+    public CompletableFuture<Void> publish(String topic, byte[] payload, int qos, boolean retained, Reply reply) {
+        Outgoing out = new Outgoing(topic, payload, qos, retained, reply, new CompletableFuture<>());
         waiting.add(out);
         drain();
         return out.done();
@@ -184,7 +208,8 @@ public final class MqttLink implements AutoCloseable {
     }
 
     /** A publish waiting for a place in the send window. */
-    private record Outgoing(String topic, byte[] payload, int qos, boolean retained, CompletableFuture<Void> done) {}
+    private record Outgoing(
+            String topic, byte[] payload, int qos, boolean retained, Reply reply, CompletableFuture<Void> done) {}
 
     /** Sends waiting publishes while the window has room. */
     private void drain() {
@@ -205,6 +230,13 @@ public final class MqttLink implements AutoCloseable {
         MqttMessage message = new MqttMessage(out.payload());
         message.setQos(out.qos());
         message.setRetained(out.retained());
+        if (out.reply().correlationData().isPresent()
+                || out.reply().responseTopic().isPresent()) {
+            MqttProperties properties = new MqttProperties();
+            out.reply().correlationData().ifPresent(properties::setCorrelationData);
+            out.reply().responseTopic().ifPresent(properties::setResponseTopic);
+            message.setProperties(properties);
+        }
         try {
             client.publish(out.topic(), message, null, new MqttActionListener() {
                 @Override
@@ -448,7 +480,13 @@ public final class MqttLink implements AutoCloseable {
                 if (listener instanceof AcknowledgingListener acking) {
                     int id = message.getId();
                     int qos = message.getQos();
-                    acking.onMessage(topic, message.getPayload(), () -> acknowledge(id, qos));
+                    MqttProperties p = message.getProperties();
+                    Reply reply = p == null
+                            ? Reply.NONE
+                            : new Reply(
+                                    Optional.ofNullable(p.getResponseTopic()),
+                                    Optional.ofNullable(p.getCorrelationData()));
+                    acking.onMessage(topic, message.getPayload(), reply, () -> acknowledge(id, qos));
                 } else {
                     listener.onMessage(topic, message.getPayload());
                 }
