@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             BenchCryptoCommand.class,
             BenchExecutorCommand.class,
             BenchMeasureCommand.class,
+            BenchNetworkCommand.class,
             BenchPosCommand.class,
             BenchTransportCommand.class,
             BenchTransportCommand.Memory.class,
@@ -28,6 +29,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, measure, pos, transport, memory or startup (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, measure, network, pos, transport, memory or startup (`prospector bench --help`)");
     }
 }

@@ -9,20 +9,20 @@ import java.util.ArrayDeque;
  * acknowledged ({@link Slot#ack}) or let go unacknowledged ({@link Slot#release}: the broker sends
  * it again after a reconnect); acknowledgements go out when every message before theirs is done.
  * A message let go does not hold back those after it. What waits here is bounded by what the broker
- * has in flight for this client.
+ * has in flight for this client. Used by the verifier and by the Kafka bridge.
  */
-final class AckOrder {
+public final class AckOrder {
     private final ArrayDeque<Slot> pending = new ArrayDeque<>();
 
     /** A message, in arrival order; {@code ack} sends its acknowledgement. */
-    synchronized Slot enter(Runnable ack) {
+    public synchronized Slot enter(Runnable ack) {
         Slot s = new Slot(ack);
         pending.add(s);
         return s;
     }
 
     /** Messages entered and not yet acknowledged or let go, or waiting behind one that is not. */
-    synchronized int waiting() {
+    public synchronized int waiting() {
         return pending.size();
     }
 
@@ -42,7 +42,7 @@ final class AckOrder {
     }
 
     /** One message's place in the order. Each method counts once; later calls do nothing. */
-    final class Slot {
+    public final class Slot {
         static final int OPEN = 0;
         static final int ACKED = 1;
         static final int RELEASED = 2;
@@ -55,12 +55,12 @@ final class AckOrder {
         }
 
         /** Acknowledge the message (once all before it are done). */
-        void ack() {
+        public void ack() {
             finish(this, ACKED);
         }
 
         /** Leave the message unacknowledged; those after it go on. */
-        void release() {
+        public void release() {
             finish(this, RELEASED);
         }
     }

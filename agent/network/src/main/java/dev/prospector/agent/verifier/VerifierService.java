@@ -468,19 +468,31 @@ public final class VerifierService implements AutoCloseable {
         if (verdict.isPresent()) {
             receipt = receipt.withService(verdict.get().service(), verdict.get().disqualified());
         }
+        Optional<Receipt.Challenge> challenge = challenge(appraiser.config(), topicDevice, outcome);
+        if (challenge.isPresent()) {
+            receipt = receipt.withChallenge(duties(proofs, outcome, topicDevice, challenge.get()));
+        }
+        return receipt;
+    }
+
+    /**
+     * A fresh challenge for the device whose topic (or Kafka key) the report came under, when the
+     * report is that device's and its signature verified, and the appraiser has a challenge store;
+     * else empty. Shared by the MQTT and the Kafka verifier.
+     */
+    public static Optional<Receipt.Challenge> challenge(
+            dev.prospector.attest.AppraiserConfig config, DeviceId topicDevice, Appraisal outcome) {
         Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a
                 ? Optional.of(a.device())
                 : SIGNATURE_CHECKED.contains(((Appraisal.Rejected) outcome).reason())
                         ? ((Appraisal.Rejected) outcome).device()
                         : Optional.empty();
-        var challenges = appraiser.config().challenges();
+        var challenges = config.challenges();
         if (signedBy.isPresent() && signedBy.get().equals(topicDevice) && challenges.isPresent()) {
-            Receipt.Challenge challenge = new Receipt.Challenge(
-                    challenges.get().issue(signedBy.get()), challenges.get().ttl());
-            challenge = duties(proofs, outcome, signedBy.get(), challenge);
-            receipt = receipt.withChallenge(challenge);
+            return Optional.of(new Receipt.Challenge(
+                    challenges.get().issue(signedBy.get()), challenges.get().ttl()));
         }
-        return receipt;
+        return Optional.empty();
     }
 
     /**
