@@ -95,9 +95,22 @@ public final class KafkaTopics {
                     }
                 }
             }
-            var described = admin.describeTopics(Set.of(reports(fleet), chain(fleet)))
-                    .allTopicNames()
-                    .get(30, TimeUnit.SECONDS);
+            // A topic just created may not be in the broker's metadata yet: ask again for a while.
+            Map<String, org.apache.kafka.clients.admin.TopicDescription> described = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (described == null) {
+                try {
+                    described = admin.describeTopics(Set.of(reports(fleet), chain(fleet)))
+                            .allTopicNames()
+                            .get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                            || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    TimeUnit.MILLISECONDS.sleep(200);
+                }
+            }
             int reports = described.get(reports(fleet)).partitions().size();
             int chain = described.get(chain(fleet)).partitions().size();
             if (reports != chain) {

@@ -155,7 +155,7 @@ class KafkaExactlyOnceIT {
                         .until(() -> {
                             accepted.clear();
                             rejected.reset();
-                            readVerdicts(kafka, partitions, accepted, rejected);
+                            readVerdicts(kafka, partitions, FLEET, accepted, rejected);
                             return accepted.size() >= total;
                         });
                 long twice = accepted.values().stream().filter(n -> n > 1).count();
@@ -193,7 +193,8 @@ class KafkaExactlyOnceIT {
     }
 
     /** Every committed verdict: accepted ones counted per (device, seq), rejections summed. */
-    static void readVerdicts(KafkaBroker kafka, int partitions, Map<String, Integer> accepted, LongAdder rejected) {
+    static void readVerdicts(
+            KafkaBroker kafka, int partitions, String fleet, Map<String, Integer> accepted, LongAdder rejected) {
         Properties c = new Properties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -203,7 +204,7 @@ class KafkaExactlyOnceIT {
         try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(c)) {
             List<TopicPartition> tps = new ArrayList<>();
             for (int p = 0; p < partitions; p++) {
-                tps.add(new TopicPartition(KafkaTopics.verdicts(FLEET), p));
+                tps.add(new TopicPartition(KafkaTopics.verdicts(fleet), p));
             }
             reader.assign(tps);
             reader.seekToBeginning(tps);
