@@ -99,6 +99,19 @@ public final class BenchNetworkCommand implements Callable<Integer> {
     @Option(names = "--no-group", description = "Leave out the two verifiers of an MQTT forwarding group.")
     boolean noGroup;
 
+    @Option(
+            names = "--kafka",
+            paramLabel = "HOST:PORT",
+            description =
+                    "A Kafka broker to measure the Kafka mode with (1, 2 and 4 verifiers of a group, one bridge); each run makes"
+                            + " topics of its own there. Without it the Kafka rows are left out.")
+    String kafka;
+
+    /** Two Kafka verifiers' rate over one's, at least (they share this machine's cores). */
+    static final double TARGET_TWO_OVER_ONE = 0.9;
+    /** CPU per appraisal of a Kafka verifier over the lone MQTT verifier's, at most. */
+    static final double TARGET_CPU_RATIO = 1.15;
+
     /** The target this run is held to (a test sets one that no run can meet). */
     double targetRatio = TARGET_RATIO;
 
@@ -158,6 +171,10 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             List<Double> crypto = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
             List<DrainRun> group = new ArrayList<>();
+            List<List<DrainRun>> kafkaRows = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+            int[] kafkaVerifiers = {1, 2, 4};
+            List<Double> bridgeRates = new ArrayList<>();
+            String prefix = "netbench" + ProcessHandle.current().pid();
             for (int r = 1; r <= runs; r++) {
                 progress(err, "run " + r + "/" + runs + ": all-core appraisal rate (bench crypto's figure)");
                 crypto.add(BenchCryptoCommand.allCoreAppraisalRate(cores, CRYPTO_SLICE, CRYPTO_SLICES));
@@ -167,12 +184,45 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                     progress(err, "run " + r + "/" + runs + ": two MQTT verifiers in a forwarding group");
                     group.add(BenchTransportCommand.drainRun(url, backlog, 2, "group-" + r, false, Optional.empty()));
                 }
+                if (kafka != null) {
+                    for (int k = 0; k < kafkaVerifiers.length; k++) {
+                        int n = kafkaVerifiers[k];
+                        progress(err, "run " + r + "/" + runs + ": " + n + " Kafka verifier(s), " + total + " reports");
+                        String fleet = KafkaRuns.load(kafka, backlog, prefix + "-" + r + "-" + n);
+                        kafkaRows.get(k).add(KafkaRuns.drain(kafka, fleet, total, n));
+                    }
+                    progress(err, "run " + r + "/" + runs + ": one bridge, " + total + " reports queued at the broker");
+                    bridgeRates.add(KafkaRuns.bridge(url, kafka, backlog, prefix + "-bridge-" + r));
+                }
             }
             List<Row> rows = new ArrayList<>();
             rows.add(new Row("mqtt", 1, one));
             if (!noGroup) {
                 rows.add(new Row("mqtt", 2, group));
             }
+            if (kafka != null) {
+                for (int k = 0; k < kafkaVerifiers.length; k++) {
+                    rows.add(new Row("kafka", kafkaVerifiers[k], kafkaRows.get(k)));
+                }
+            }
+            Optional<Row> kafkaOne = rows.stream()
+                    .filter(x -> x.mode().equals("kafka") && x.verifiers() == 1)
+                    .findFirst();
+            Optional<Row> kafkaTwo = rows.stream()
+                    .filter(x -> x.mode().equals("kafka") && x.verifiers() == 2)
+                    .findFirst();
+            double twoOverOne = kafkaTwo.isPresent()
+                    ? kafkaTwo.get().rate() / kafkaOne.get().rate()
+                    : Double.NaN;
+            double cpuRatio = kafkaOne.isPresent()
+                    ? kafkaOne.get().cpuMicros() / rows.get(0).cpuMicros()
+                    : Double.NaN;
+            double bridgeRate = BenchCryptoCommand.median(
+                    bridgeRates.stream().mapToDouble(Double::doubleValue).toArray());
+            boolean kafkaMet = kafka == null
+                    || (twoOverOne >= TARGET_TWO_OVER_ONE
+                            && cpuRatio <= TARGET_CPU_RATIO
+                            && rows.stream().allMatch(x -> x.lost() == 0 && x.doubleCounted() == 0));
             double[] ratios = new double[runs];
             for (int i = 0; i < runs; i++) {
                 ratios[i] = one.get(i).stalled() ? 0 : one.get(i).perSecond() / crypto.get(i);
@@ -182,7 +232,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                     crypto.stream().mapToDouble(Double::doubleValue).toArray());
             boolean met = ratio >= targetRatio
                     && rows.get(0).lost() == 0
-                    && rows.get(0).doubleCounted() == 0;
+                    && rows.get(0).doubleCounted() == 0
+                    && kafkaMet;
             String loadAfter = BenchTransportCommand.loadAverage();
             if (json) {
                 CBORObject list = CBORObject.NewArray();
@@ -206,6 +257,11 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                                         .Add("runs", array(crypto, Double::doubleValue)))
                         .Add("one_verifier_to_crypto_ratio", Math.round(ratio * 1000) / 1000.0)
                         .Add("one_verifier_to_crypto_ratio_target", targetRatio)
+                        .Add("kafka_two_over_one_verifier", orNull(kafka, Math.round(twoOverOne * 1000) / 1000.0))
+                        .Add("kafka_cpu_per_appraisal_over_mqtt", orNull(kafka, Math.round(cpuRatio * 1000) / 1000.0))
+                        .Add("bridge_reports_per_s", orNull(kafka, round1(bridgeRate)))
+                        .Add("latency_ms_p50", CBORObject.Null)
+                        .Add("latency_ms_p99", CBORObject.Null)
                         .Add("target_met", met)
                         .Add("reports_queued", total)
                         .Add("devices", devices)
@@ -254,6 +310,23 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             "two verifiers in a forwarding group / one verifier: %.2f%n",
                             rows.get(1).rate() / rows.get(0).rate());
                 }
+                if (kafka != null) {
+                    out.printf(
+                            Locale.ROOT,
+                            "Kafka: two verifiers / one: %.2f (target >= %.2f%s); CPU per appraisal, one Kafka verifier / the MQTT"
+                                    + " verifier: %.2f (target <= %.2f%s); one bridge: %s reports/s %s%n",
+                            twoOverOne,
+                            TARGET_TWO_OVER_ONE,
+                            twoOverOne >= TARGET_TWO_OVER_ONE ? " met" : " NOT MET",
+                            cpuRatio,
+                            TARGET_CPU_RATIO,
+                            cpuRatio <= TARGET_CPU_RATIO ? " met" : " NOT MET",
+                            fmt(bridgeRate),
+                            runs(bridgeRates, Double::doubleValue));
+                } else {
+                    out.println("Kafka rows: not measured (give --kafka HOST:PORT of a broker)");
+                }
+                out.println("publish-to-receipt latency: not measured yet");
                 out.printf(Locale.ROOT, "load average before: %s; after: %s%n", loadBefore, loadAfter);
             }
             out.flush();
@@ -261,6 +334,10 @@ public final class BenchNetworkCommand implements Callable<Integer> {
         } finally {
             BenchTransportCommand.deleteTree(work);
         }
+    }
+
+    private static CBORObject orNull(String given, double v) {
+        return given == null || Double.isNaN(v) ? CBORObject.Null : CBORObject.FromObject(v);
     }
 
     private static <T> CBORObject array(List<T> values, ToDoubleFunction<T> f) {
