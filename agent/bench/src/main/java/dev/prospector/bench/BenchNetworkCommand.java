@@ -189,7 +189,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         int n = kafkaVerifiers[k];
                         progress(err, "run " + r + "/" + runs + ": " + n + " Kafka verifier(s), " + total + " reports");
                         String fleet = KafkaRuns.load(kafka, backlog, prefix + "-" + r + "-" + n);
-                        kafkaRows.get(k).add(KafkaRuns.drain(kafka, fleet, total, n));
+                        kafkaRows.get(k).add(KafkaRuns.drain(url, kafka, fleet, total, n));
                     }
                     progress(err, "run " + r + "/" + runs + ": one bridge, " + total + " reports queued at the broker");
                     bridgeRates.add(KafkaRuns.bridge(url, kafka, backlog, prefix + "-bridge-" + r));
@@ -262,6 +262,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         .Add("bridge_reports_per_s", orNull(kafka, round1(bridgeRate)))
                         .Add("latency_ms_p50", CBORObject.Null)
                         .Add("latency_ms_p99", CBORObject.Null)
+                        .Add("one_verifier_target_met", ratio >= targetRatio)
                         .Add("target_met", met)
                         .Add("reports_queued", total)
                         .Add("devices", devices)
@@ -284,7 +285,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         "mode", "verifiers", "appraisals/s", "runs", "CPU us/appraisal", "lost", "counted twice");
                 for (Row row : rows) {
                     t.row(
-                            row.mode() + (row.verifiers() > 1 ? " (forwarding group)" : ""),
+                            row.mode()
+                                    + (row.mode().equals("mqtt") && row.verifiers() > 1 ? " (forwarding group)" : ""),
                             row.verifiers(),
                             fmt(row.rate()),
                             runs(row.runs(), DrainRun::perSecond),
@@ -303,7 +305,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         "one verifier / all-core appraisal rate: %.2f (median of the runs' ratios; target >= %.2f%s)%n",
                         ratio,
                         targetRatio,
-                        met ? " met" : " NOT MET");
+                        ratio >= targetRatio ? " met" : " NOT MET");
                 if (!noGroup) {
                     out.printf(
                             Locale.ROOT,

@@ -1,6 +1,7 @@
 package dev.prospector.bench;
 
 import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
@@ -69,7 +70,7 @@ final class KafkaRuns {
      * Times {@code n} Kafka verifiers (one group, in this process, each with every core) from their
      * start until every report of the topic has been decided once; CPU time is this process's.
      */
-    static DrainRun drain(String bootstrap, String fleet, long total, int n) throws InterruptedException {
+    static DrainRun drain(String url, String bootstrap, String fleet, long total, int n) throws InterruptedException {
         AppraiserConfig config = AppraiserConfig.defaults()
                 .withFleet(BenchTransportCommand.FLEET)
                 .withClockSkewWindow(BenchTransportCommand.BENCH_SKEW_WINDOW)
@@ -85,6 +86,17 @@ final class KafkaRuns {
         var cpuEnd = new AtomicLong();
         var done = new CountDownLatch(1);
         List<KafkaVerifier> verifiers = new ArrayList<>();
+        // Receipts go out over MQTT as in `prospector verifier --kafka`: signing them is part of the cost.
+        List<MqttLink> links = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            MqttLink link = new MqttLink(
+                    MqttSettings.of(BrokerUrl.parse(url), "prospector-bench-kafka-receipts-" + fleet + "-" + i)
+                            .withSessionExpiry(Duration.ZERO),
+                    Optional.empty(),
+                    (topic, payload) -> {});
+            link.connect();
+            links.add(link);
+        }
         long cpuStart = BenchTransportCommand.processCpuNanos();
         long start = System.nanoTime();
         try {
@@ -96,7 +108,7 @@ final class KafkaRuns {
                         "bench-" + i,
                         () -> new Appraiser(config),
                         receiptKey,
-                        Optional.empty(),
+                        Optional.of(links.get(i)),
                         dev.prospector.agent.verifier.VerifierService.defaultWorkers());
                 v.observe((device, outcome) -> {
                     if (outcome instanceof Appraisal.Accepted a && a.duplicate()) {
@@ -135,6 +147,7 @@ final class KafkaRuns {
                     ((finished ? cpuEnd.get() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9);
         } finally {
             verifiers.forEach(KafkaVerifier::close);
+            links.forEach(MqttLink::close);
         }
     }
 
