@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
         name = "network",
         mixinStandardHelpOptions = true,
         description = {
-            "Measure the network side's verifiers against the all-core appraisal rate of the same run.",
+            "Measure verifiers (MQTT and Kafka) against bench crypto.",
+            "Each figure is compared with the all-core appraisal rate of the same run.",
             "Appraisals/s and CPU per appraisal of one MQTT verifier and of two in a group, lost and counted-twice reports.",
             "Exits 1 when one verifier stays below the target share of the all-core appraisal rate."
         })

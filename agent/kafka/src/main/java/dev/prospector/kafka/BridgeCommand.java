@@ -19,8 +19,8 @@ import picocli.CommandLine.Option;
         name = "bridge",
         mixinStandardHelpOptions = true,
         description = {
-            "Move a fleet's reports from MQTT into a Kafka topic keyed by device id.",
-            "Bridges share the reports (MQTT 5 shared subscription); a report is acknowledged to the broker only once Kafka has it."
+            "Move a fleet's reports from MQTT into Kafka.",
+            "Each report goes to a Kafka topic keyed by its device id. Bridges share the reports (MQTT 5 shared subscription); a report is acknowledged to the broker only once Kafka has it."
         })
 public final class BridgeCommand implements Callable<Integer> {
     @Mixin
