@@ -91,9 +91,9 @@ mkdir -p "$root/DEBIAN" "$root/usr/bin" "$share/lib" "$doc" "$root/lib/systemd/s
 install -m 0755 "$here/prospector" "$root/usr/bin/prospector"
 install -m 0644 "$cli/prospector.jar" "$share/prospector.jar"
 find "$cli/lib" -maxdepth 1 -type f -name '*.jar' ! -name "$network_jar" -exec install -m 0644 -t "$share/lib" {} +
-# What never goes on a board: the embedded broker, benchmarks, the demo, test libraries.
+# What never goes on a board: the embedded broker, benchmarks, the demo, Kafka, test libraries.
 forbidden="$(find "$share" -name '*.jar' -printf '%f\n' |
-  grep -Ei 'hivemq|bench|jmh|demo|testkit|junit|jqwik|awaitility|archunit|mockito|prospector-agent-network' || true)"
+  grep -Ei 'hivemq|bench|jmh|demo|testkit|junit|jqwik|awaitility|archunit|mockito|prospector-agent-network|kafka' || true)"
 if [ -n "$forbidden" ]; then
   echo "build-deb: not for a board, but in agent/cli's lib/: $forbidden" >&2
   exit 1

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             BenchCryptoCommand.class,
             BenchExecutorCommand.class,
             BenchMeasureCommand.class,
+            BenchNetworkCommand.class,
             BenchPosCommand.class,
             BenchTransportCommand.class,
             BenchTransportCommand.Memory.class,
@@ -30,6 +31,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, measure, pos, transport, memory, dashboard, startup or fleet (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, measure, network, pos, transport, memory, dashboard, startup or fleet (`prospector bench --help`)");
     }
 }

@@ -224,6 +224,39 @@ public final class BenchCryptoCommand implements Callable<Integer> {
         return met ? 0 : ExitCodes.CHECK_FAILED;
     }
 
+    /**
+     * The all-core appraisal figure alone, as {@code bench crypto} measures it (one shared
+     * appraiser, each thread its own devices, distinct valid reports, after a JIT warm-up): the
+     * median appraisals/s of {@code slices} slices of {@code each}. For benchmarks that compare a
+     * verifier with it in the same run.
+     */
+    static double allCoreAppraisalRate(int threads, Duration each, int slices) {
+        int devices = Math.max(DEVICES, 2 * threads);
+        var keys = DeviceKeys.generate();
+        int bytes = new ReportSigner(keys, ChainState.inMemory())
+                .sign(input(Instant.now()))
+                .bytes()
+                .length;
+        // Enough reports for the warm-up and every slice at ~8,000/s per thread, within a third of the heap.
+        long needed = (long) (8_000.0 * threads * (each.toNanos() / 1e9) * (slices + 2)) + 2L * devices;
+        long fits = Runtime.getRuntime().maxMemory() / 3 / (bytes + 64L);
+        needed = Math.min(needed, Math.max(fits, 2L * devices));
+        var run = new AppraisalRun(threads, buildReports(threads, needed, devices));
+        run.warmUp(each.compareTo(MIN_WARM_UP) < 0 ? MIN_WARM_UP : each);
+        var rates = new ArrayList<Double>();
+        for (int i = 0; i < slices && !run.exhausted(); i++) {
+            Counted c = run.run(each);
+            if (!run.exhausted()) {
+                rates.add(c.perSecond());
+            }
+        }
+        if (rates.isEmpty() || run.rejected() > 0) {
+            throw new IllegalStateException("the all-core appraisal figure could not be measured (" + run.rejected()
+                    + " reports rejected, " + rates.size() + " slices)");
+        }
+        return median(rates.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
     private void progress(PrintWriter err, String what) {
         if (!json) {
             err.println("measuring " + what + " ...");

@@ -432,9 +432,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
             long forwarded,
             boolean stalled,
             long receipts,
-            long acceptedTwice) {
+            long acceptedTwice,
+            double cpuSeconds) {
         double perSecond() {
             return reports / seconds;
+        }
+
+        /** This process's CPU time (all its threads) per report decided, in microseconds. */
+        double cpuMicrosPerReport() {
+            long decided = accepted + rejected;
+            return decided == 0 ? Double.NaN : cpuSeconds * 1e6 / decided;
         }
 
         /** The medians below take only completed runs. */
@@ -486,6 +493,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var acceptedTwice = new LongAdder();
             var decided = new AtomicLong();
             var end = new AtomicLong();
+            var cpuEnd = new AtomicLong();
             var done = new CountDownLatch(1);
             List<VerifierWiring.Verifier> services = new ArrayList<>();
             Optional<LongAdder> receipts = watchReceipts ? Optional.of(new LongAdder()) : Optional.empty();
@@ -522,10 +530,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         }
                         if (decided.incrementAndGet() == total) {
                             end.set(System.nanoTime());
+                            cpuEnd.set(processCpuNanos());
                             done.countDown();
                         }
                     });
                 }
+                long cpuStart = processCpuNanos();
                 long start = System.nanoTime();
                 for (VerifierWiring.Verifier v : services) {
                     v.service().connect();
@@ -552,7 +562,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 forwarded,
                                 true,
                                 receipts.map(LongAdder::sum).orElse(-1L),
-                                acceptedTwice.sum());
+                                acceptedTwice.sum(),
+                                (processCpuNanos() - cpuStart) / 1e9);
                     }
                 }
                 if (rejected.sum() > 0) {
@@ -579,7 +590,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         forwarded,
                         false,
                         receipts.map(LongAdder::sum).orElse(-1L),
-                        acceptedTwice.sum());
+                        acceptedTwice.sum(),
+                        (cpuEnd.get() - cpuStart) / 1e9);
             } finally {
                 services.forEach(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);
@@ -589,6 +601,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 removeSession(url, id);
             }
         }
+    }
+
+    /** CPU time of this whole process (all threads), in nanoseconds; 0 where the JVM cannot tell. */
+    static long processCpuNanos() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return Math.max(0, sun.getProcessCpuTime());
+        }
+        return 0;
     }
 
     /**

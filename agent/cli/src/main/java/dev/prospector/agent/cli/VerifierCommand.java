@@ -61,6 +61,32 @@ public final class VerifierCommand implements Callable<Integer> {
     String partition;
 
     @Option(
+            names = "--kafka",
+            paramLabel = "HOST:PORT[,...]",
+            description =
+                    "Take the fleet's reports from Kafka instead of MQTT: this verifier joins the consumer group --group and"
+                            + " writes its verdicts to the acceptance topic in transactions (docs/NETWORK.md); receipts still go out"
+                            + " over MQTT. Needs the network side's Kafka module (agent/kafka).")
+    String kafka;
+
+    @Option(
+            names = "--kafka-partitions",
+            paramLabel = "N",
+            defaultValue = "12",
+            description =
+                    "With --kafka: partitions of the fleet's topics if this verifier creates them (default: ${DEFAULT-VALUE}).")
+    int kafkaPartitions;
+
+    @Option(
+            names = "--kafka-replication",
+            paramLabel = "N",
+            defaultValue = "3",
+            description =
+                    "With --kafka: replicas of the fleet's topics if this verifier creates them; min.insync.replicas is one less"
+                            + " (default: ${DEFAULT-VALUE}; 1 for a single test broker).")
+    short kafkaReplication;
+
+    @Option(
             names = "--id",
             paramLabel = "NAME",
             description =
@@ -301,9 +327,36 @@ public final class VerifierCommand implements Callable<Integer> {
                 proofs());
     }
 
+    /** {@code --kafka}: the verifier of a Kafka consumer group, from agent/kafka. */
+    private int kafka(VerifierWiring.Settings settings) throws InterruptedException {
+        if (group == null) {
+            throw new Failure("--kafka needs --group NAME: the consumer group of the fleet's verifiers");
+        }
+        if (kafkaPartitions < 1 || kafkaPartitions > 10_000) {
+            throw new Failure("--kafka-partitions " + kafkaPartitions + " is out of range: use 1-10000");
+        }
+        if (kafkaReplication < 1 || kafkaReplication > 16) {
+            throw new Failure("--kafka-replication " + kafkaReplication + " is out of range: use 1-16");
+        }
+        KafkaMode mode = KafkaMode.find()
+                .orElseThrow(() -> new Failure("--kafka needs the network side's Kafka module, which is not installed"
+                        + " (in a source tree: build agent/kafka with `mvn -o -q -B package -DskipTests`)"));
+        return mode.verifier(new KafkaMode.VerifierRequest(
+                settings,
+                security::apply,
+                kafka,
+                group,
+                kafkaPartitions,
+                kafkaReplication,
+                json ? Optional.of(spec.commandLine().getOut()) : Optional.empty()));
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         VerifierWiring.Settings settings = settings();
+        if (kafka != null) {
+            return kafka(settings);
+        }
         settings.receiptKeyDir()
                 .or(() -> settings.stateDir().map(d -> d.resolve(VerifierWiring.RECEIPT_KEY_DIR)))
                 .ifPresent(dir -> DeviceKeyFile.requirePemIfPresent(dir, "receipt key: "));

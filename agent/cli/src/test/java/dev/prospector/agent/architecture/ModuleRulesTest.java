@@ -216,6 +216,20 @@ class ModuleRulesTest {
     }
 
     @Test
+    void noKafkaCodeIsOnTheBoardsClassPath() {
+        // The network side past one machine (bridge, Kafka verifier) lives in agent/kafka, found
+        // through ServiceLoader; neither it nor Kafka's client may reach a board's class path.
+        assertTrue(
+                classes.stream()
+                        .noneMatch(c -> c.getPackageName().startsWith("dev.prospector.kafka")
+                                || c.getPackageName().startsWith("org.apache.kafka")),
+                "agent/kafka and kafka-clients are not dependencies of the program");
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("dev.prospector.kafka.KafkaVerifier"));
+        assertThrows(
+                ClassNotFoundException.class, () -> Class.forName("org.apache.kafka.clients.producer.KafkaProducer"));
+    }
+
+    @Test
     void noBenchmarkIsOnTheBoardsClassPath() {
         assertTrue(
                 classes.stream().noneMatch(c -> c.getPackageName().startsWith("dev.prospector.bench")),

@@ -11,13 +11,13 @@ import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
@@ -43,6 +43,16 @@ import org.tinylog.Logger;
  *
  * <p>Messages are acknowledged only after they are appraised (or forwarded); a verifier killed
  * mid-report gets it again from its persistent session.
+ *
+ * <h2>Every core</h2>
+ * Appraisal does not run on Paho's one callback thread: that thread only reads the topic and hands
+ * the report to one of {@link #workers()} appraisal workers ({@link AppraisalWorkers}), the one its
+ * device is pinned to, so a device's reports are appraised one at a time in arrival order (its chain
+ * stays in order) while other devices' go on in parallel. What each worker does for a report is
+ * what the callback thread did before: appraise, make an acceptance durable, count, send the signed
+ * receipt, and only then acknowledge. The acknowledgements go to the broker in the order the
+ * reports arrived ({@link AckOrder}), whichever worker finishes first. A full worker queue holds the
+ * callback thread back, so the broker's in-flight window, not memory, bounds the reports in hand.
  *
  * <h2>What a publisher on the broker cannot do</h2>
  * <ul>
@@ -72,6 +82,9 @@ public final class VerifierService implements AutoCloseable {
      * forwarded report's, under 200 bytes) and properties. Anything larger is no report.
      */
     public static final int MAX_PACKET_BYTES = Limits.MAX_REPORT_BYTES + 1024;
+
+    /** How long {@link #close} lets the workers finish the reports they hold. */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     /** Counts per device. */
     public static final class DeviceCounts {
@@ -111,6 +124,8 @@ public final class VerifierService implements AutoCloseable {
     private final Optional<AcceptedLog> acceptedLog;
     private final Optional<ProofOfService> proofs;
     private final MqttLink link;
+    private final AppraisalWorkers workers;
+    private final AckOrder acks = new AckOrder();
     private final Map<DeviceId, DeviceCounts> counts = new ConcurrentHashMap<>();
     private final DeviceCounts untracked = new DeviceCounts();
     private final LongAdder forwarded = new LongAdder();
@@ -161,13 +176,37 @@ public final class VerifierService implements AutoCloseable {
             Optional<AcceptedLog> acceptedLog,
             Optional<ProofOfService> service,
             LinkFactory links) {
+        this(fleet, appraiser, receiptKey, partitioning, acceptedLog, service, defaultWorkers(), links);
+    }
+
+    /**
+     * @param workers appraisal workers (threads), each device pinned to one; {@link #defaultWorkers()}
+     *     uses every core
+     */
+    public VerifierService(
+            String fleet,
+            Appraiser appraiser,
+            DeviceKeys receiptKey,
+            Optional<Partitioning> partitioning,
+            Optional<AcceptedLog> acceptedLog,
+            Optional<ProofOfService> service,
+            int workers,
+            LinkFactory links) {
         this.fleet = fleet;
         this.proofs = service;
         this.appraiser = appraiser;
         this.receiptKey = receiptKey;
         this.partitioning = partitioning;
         this.acceptedLog = acceptedLog;
-        this.link = links.create((MqttLink.AcknowledgingListener) this::onMessage);
+        this.workers = new AppraisalWorkers(workers, "verifier-appraise");
+        MqttLink created;
+        try {
+            created = links.create((MqttLink.AcknowledgingListener) this::onMessage);
+        } catch (RuntimeException e) {
+            this.workers.close(Duration.ZERO);
+            throw e;
+        }
+        this.link = created;
         String reports = Topics.allReports(fleet);
         if (partitioning.isPresent()) {
             Partitioning p = partitioning.get();
@@ -176,6 +215,16 @@ public final class VerifierService implements AutoCloseable {
         } else {
             link.subscribe(reports, 1);
         }
+    }
+
+    /** Appraisal workers by default: one per available processor. */
+    public static int defaultWorkers() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** How many appraisal workers this verifier runs. */
+    public int workers() {
+        return workers.size();
     }
 
     /** Builds the verifier's link given its message handler. */
@@ -203,7 +252,12 @@ public final class VerifierService implements AutoCloseable {
         link.start();
     }
 
-    /** Called with (device, outcome) for every report appraised here, on the MQTT thread; must not block. */
+    /**
+     * Called with (device, outcome) for every report appraised here, on the appraisal worker of the
+     * device (with an accepted log: on its sync thread once the acceptance is durable), so one
+     * device's outcomes come in order and different devices' concurrently; must be thread-safe and
+     * must not block.
+     */
     public void observe(BiConsumer<String, Appraisal> observer) {
         observers.add(observer);
     }
@@ -244,31 +298,22 @@ public final class VerifierService implements AutoCloseable {
     }
 
     void onMessage(String topic, byte[] payload, Runnable ack) {
-        Runnable once = new Runnable() {
-            private final AtomicBoolean done = new AtomicBoolean();
-
-            @Override
-            public void run() {
-                if (done.compareAndSet(false, true)) {
-                    ack.run();
-                }
-            }
-        };
+        AckOrder.Slot slot = acks.enter(ack);
         try {
-            handle(topic, payload, once);
+            handle(topic, payload, slot);
         } catch (RuntimeException e) {
             // Never leave a message unacknowledged for a bug: it would come back after every reconnect.
             Logger.error(e, "handling a message on {} failed; acknowledged and dropped", shorten(topic));
-            once.run();
+            slot.ack();
         }
     }
 
-    private void handle(String topic, byte[] payload, Runnable ack) {
+    private void handle(String topic, byte[] payload, AckOrder.Slot ack) {
         Optional<String> reported = Topics.deviceOfReport(fleet, topic);
         Optional<String> segment = reported.or(() -> Topics.deviceOfForwarded(fleet, topic));
         if (segment.isEmpty() || !DeviceId.isValid(segment.get())) {
             drop(topic);
-            ack.run();
+            ack.ack();
             return;
         }
         DeviceId d = new DeviceId(segment.get());
@@ -280,8 +325,9 @@ public final class VerifierService implements AutoCloseable {
             link.publish(to, payload, 1, false).whenComplete((ok, failure) -> {
                 if (failure == null) {
                     forwarded.increment();
-                    ack.run();
+                    ack.ack();
                 } else {
+                    ack.release();
                     // Not acknowledged: the broker sends the report to us (or a peer) again.
                     Logger.warn(
                             "forwarding a report of {} to partition {} failed: {}",
@@ -292,7 +338,20 @@ public final class VerifierService implements AutoCloseable {
             });
             return;
         }
-        appraise(d, payload, ack);
+        if (!workers.submit(d.value(), () -> appraiseOrDrop(d, payload, ack, topic))) {
+            ack.release(); // closing: the broker sends it again to this verifier's next run
+        }
+    }
+
+    /** On the device's worker: appraises, and acknowledges whatever happens but an acceptance not made durable. */
+    private void appraiseOrDrop(DeviceId d, byte[] payload, AckOrder.Slot ack, String topic) {
+        try {
+            appraise(d, payload, ack);
+        } catch (RuntimeException e) {
+            // Never leave a message unacknowledged for a bug: it would come back after every reconnect.
+            Logger.error(e, "appraising a report on {} failed; acknowledged and dropped", shorten(topic));
+            ack.ack();
+        }
     }
 
     /** Counts a message whose topic names no device; says so at the 1st, 10th, 100th, ... */
@@ -321,7 +380,7 @@ public final class VerifierService implements AutoCloseable {
         return topic.length() <= 120 ? topic : topic.substring(0, 100) + "…(" + topic.length() + " characters)";
     }
 
-    private void appraise(DeviceId topicDevice, byte[] payload, Runnable ack) {
+    private void appraise(DeviceId topicDevice, byte[] payload, AckOrder.Slot ack) {
         long arrival = appraiser.config().clock().millis();
         Appraisal outcome = appraiser.appraise(payload, topicDevice);
         CompletableFuture<Void> durable = CompletableFuture.completedFuture(null);
@@ -333,12 +392,13 @@ public final class VerifierService implements AutoCloseable {
                 // Not durable, so not acknowledged: the broker delivers the report again.
                 Logger.error(
                         "could not record the acceptance of a report of {}: {}", topicDevice, failure.getMessage());
+                ack.release();
                 return;
             }
             try {
                 conclude(topicDevice, payload, outcome, arrival);
             } finally {
-                ack.run();
+                ack.ack();
             }
         });
     }
@@ -408,19 +468,31 @@ public final class VerifierService implements AutoCloseable {
         if (verdict.isPresent()) {
             receipt = receipt.withService(verdict.get().service(), verdict.get().disqualified());
         }
+        Optional<Receipt.Challenge> challenge = challenge(appraiser.config(), topicDevice, outcome);
+        if (challenge.isPresent()) {
+            receipt = receipt.withChallenge(duties(proofs, outcome, topicDevice, challenge.get()));
+        }
+        return receipt;
+    }
+
+    /**
+     * A fresh challenge for the device whose topic (or Kafka key) the report came under, when the
+     * report is that device's and its signature verified, and the appraiser has a challenge store;
+     * else empty. Shared by the MQTT and the Kafka verifier.
+     */
+    public static Optional<Receipt.Challenge> challenge(
+            dev.prospector.attest.AppraiserConfig config, DeviceId topicDevice, Appraisal outcome) {
         Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a
                 ? Optional.of(a.device())
                 : SIGNATURE_CHECKED.contains(((Appraisal.Rejected) outcome).reason())
                         ? ((Appraisal.Rejected) outcome).device()
                         : Optional.empty();
-        var challenges = appraiser.config().challenges();
+        var challenges = config.challenges();
         if (signedBy.isPresent() && signedBy.get().equals(topicDevice) && challenges.isPresent()) {
-            Receipt.Challenge challenge = new Receipt.Challenge(
-                    challenges.get().issue(signedBy.get()), challenges.get().ttl());
-            challenge = duties(proofs, outcome, signedBy.get(), challenge);
-            receipt = receipt.withChallenge(challenge);
+            return Optional.of(new Receipt.Challenge(
+                    challenges.get().issue(signedBy.get()), challenges.get().ttl()));
         }
-        return receipt;
+        return Optional.empty();
     }
 
     /**
@@ -470,6 +542,9 @@ public final class VerifierService implements AutoCloseable {
 
     @Override
     public void close() {
+        // The workers finish what they hold while the link is still up (receipts, acknowledgements);
+        // what arrives meanwhile is left unacknowledged, for the next run.
+        workers.close(CLOSE_WAIT);
         link.close();
         acceptedLog.ifPresent(AcceptedLog::close);
         proofs.ifPresent(ProofOfService::close);

@@ -282,6 +282,49 @@ public final class VerifierWiring {
         }
     }
 
+    /**
+     * The appraisal settings of {@code s} that do not live in a state dir: clock, fleet, skew
+     * window, emulated boards, bounds on devices and the device registry. For the Kafka verifier,
+     * whose chain state and key pins come from Kafka instead.
+     */
+    public static AppraiserConfig appraisal(Settings s, Clock clock) {
+        AppraiserConfig appraisal = AppraiserConfig.defaults()
+                .withClock(clock)
+                .withFleet(s.fleet())
+                .withClockSkewWindow(s.clockSkew())
+                .withAllowEmulated(s.allowEmulated())
+                .withMaxDevices(s.maxDevices())
+                .withNewDevicesPerMinute(s.newDevicesPerMinute());
+        if (s.registry().isPresent()) {
+            try {
+                appraisal =
+                        appraisal.withRegistry(DeviceRegistry.load(s.registry().get()));
+            } catch (IllegalArgumentException e) {
+                throw new Failure(e.getMessage());
+            }
+        }
+        return appraisal;
+    }
+
+    /**
+     * The challenge secret kept in {@code stateDir} (made there on first start, mode 0600). Every
+     * verifier of a group must hold the same file: a challenge issued by one is answered in a report
+     * that another may appraise.
+     */
+    public static byte[] challengeSecret(Path stateDir) {
+        try {
+            return ChallengeStore.secretIn(stateDir.resolve(CHALLENGE_SECRET_FILE));
+        } catch (RuntimeException e) {
+            throw new Failure("cannot use the challenge secret in " + stateDir + ": " + e.getMessage()
+                    + " (create the dir and make it writable for the verifier)");
+        }
+    }
+
+    /** The receipt key kept in {@code dir} (made there on first start), else one for this process. */
+    public static DeviceKeys receiptKeyIn(Optional<Path> dir) {
+        return receiptKey(dir);
+    }
+
     /** Assembles a verifier; nothing connects until {@code service().start()} or {@code connect()}. */
     public static Verifier open(Settings s, UnaryOperator<MqttSettings> security, Clock clock) {
         Deque<AutoCloseable> opened = new ArrayDeque<>();

@@ -97,6 +97,9 @@ public final class MqttLink implements AutoCloseable {
     private final AtomicInteger attempt = new AtomicInteger();
     private final RandomGenerator random = RandomGenerator.getDefault();
     private final Window window = new Window(SEND_WINDOW);
+    /** Held while publishes leave {@link #waiting} for Paho, so they leave in queue order. */
+    private final Object sendOrder = new Object();
+
     private final java.util.concurrent.ConcurrentLinkedDeque<Outgoing> waiting =
             new java.util.concurrent.ConcurrentLinkedDeque<>();
     private volatile String lastFailure = "";
@@ -211,22 +214,32 @@ public final class MqttLink implements AutoCloseable {
     private record Outgoing(
             String topic, byte[] payload, int qos, boolean retained, Reply reply, CompletableFuture<Void> done) {}
 
-    /** Sends waiting publishes while the window has room. */
+    /**
+     * Sends waiting publishes while the window has room, in the order they were queued: several
+     * threads drain (publishers, and Paho's callback thread when an acknowledgement frees a place),
+     * and without the lock one could send a later publish before another sent an earlier one (a
+     * device's receipts out of order; its newest challenge is the one it answers).
+     */
     private void drain() {
-        while (window.tryAcquire()) {
-            Outgoing out = waiting.poll();
-            if (out == null) {
-                window.release();
-                if (waiting.isEmpty()) {
-                    return;
+        synchronized (sendOrder) {
+            while (window.tryAcquire()) {
+                Outgoing out = waiting.poll();
+                if (out == null) {
+                    window.release();
+                    if (waiting.isEmpty()) {
+                        return;
+                    }
+                    continue; // queued between the poll and the release
                 }
-                continue; // queued between the poll and the release
+                if (!send(out)) {
+                    return; // Paho's window is full: a scheduled drain goes on
+                }
             }
-            send(out);
         }
     }
 
-    private void send(Outgoing out) {
+    /** Hands one publish to Paho; false when Paho's in-flight window was full and it went back to the queue. */
+    private boolean send(Outgoing out) {
         MqttMessage message = new MqttMessage(out.payload());
         message.setQos(out.qos());
         message.setRetained(out.retained());
@@ -263,10 +276,12 @@ public final class MqttLink implements AutoCloseable {
                 } catch (java.util.concurrent.RejectedExecutionException closedNow) {
                     out.done().completeExceptionally(e);
                 }
+                return false;
             } else {
                 out.done().completeExceptionally(e);
             }
         }
+        return true;
     }
 
     @Override

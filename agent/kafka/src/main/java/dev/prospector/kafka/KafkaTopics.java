@@ -1,0 +1,136 @@
+package dev.prospector.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.utils.Utils;
+import org.tinylog.Logger;
+
+/**
+ * The Kafka topics of a fleet, and which partition holds a device.
+ *
+ * <ul>
+ *   <li>{@code prospector.<fleet>.reports}: every report as the bridges took it from MQTT, key the
+ *       device id, value the report's bytes. A device's reports are all on one partition.
+ *   <li>{@code prospector.<fleet>.verdicts}: the acceptance topic, one record per report decided
+ *       (accepted or rejected; a duplicate of an accepted report writes none), key the device id,
+ *       value {@link Verdict}. Written in the same transaction as the consumed offsets: what is here
+ *       is what was decided, once.
+ *   <li>{@code prospector.<fleet>.chain}: compacted; what a verifier needs to go on with a device's
+ *       chain after its partition moved: the last {@code Limits.DUPLICATE_WINDOW} acceptances of
+ *       each device (key {@code <device>#<seq mod window>}, value an accepted entry). Same
+ *       partition count and same partition per device as the reports, so a verifier given report
+ *       partition p reads chain partition p.
+ * </ul>
+ */
+public final class KafkaTopics {
+    /** Partitions of a fleet's topics unless told otherwise: room for 12 verifiers. */
+    public static final int DEFAULT_PARTITIONS = 12;
+
+    private KafkaTopics() {}
+
+    public static String reports(String fleet) {
+        return "prospector." + fleet + ".reports";
+    }
+
+    public static String verdicts(String fleet) {
+        return "prospector." + fleet + ".verdicts";
+    }
+
+    public static String chain(String fleet) {
+        return "prospector." + fleet + ".chain";
+    }
+
+    /** The partition of {@code device} among {@code partitions}: Kafka's own hash of the key (murmur2). */
+    public static int partition(String device, int partitions) {
+        return Utils.toPositive(Utils.murmur2(device.getBytes(StandardCharsets.UTF_8))) % partitions;
+    }
+
+    /** Admin client properties for {@code bootstrap}. */
+    static Properties admin(String bootstrap) {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "prospector-admin");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+        return p;
+    }
+
+    /**
+     * Creates the fleet's topics that do not exist yet, with {@code partitions} partitions and
+     * {@code replication} replicas ({@code min.insync.replicas} one less, at least 1; unclean leader
+     * election off). Existing topics are left as they are; their partition count is returned.
+     */
+    public static int ensure(String bootstrap, String fleet, int partitions, short replication) {
+        try (Admin admin = Admin.create(admin(bootstrap))) {
+            String minIsr = String.valueOf(Math.max(1, replication - 1));
+            Map<String, String> safe = Map.of("min.insync.replicas", minIsr, "unclean.leader.election.enable", "false");
+            List<NewTopic> topics = new ArrayList<>();
+            topics.add(new NewTopic(reports(fleet), partitions, replication).configs(safe));
+            topics.add(new NewTopic(verdicts(fleet), partitions, replication).configs(safe));
+            var compacted = new java.util.HashMap<>(safe);
+            compacted.put("cleanup.policy", "compact");
+            topics.add(new NewTopic(chain(fleet), partitions, replication).configs(compacted));
+            for (NewTopic t : topics) {
+                try {
+                    admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
+                    Logger.info(
+                            "created Kafka topic {} ({} partitions, replication {})",
+                            t.name(),
+                            partitions,
+                            replication);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+            // A topic just created may not be in the broker's metadata yet: ask again for a while.
+            Map<String, org.apache.kafka.clients.admin.TopicDescription> described = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (described == null) {
+                try {
+                    described = admin.describeTopics(Set.of(reports(fleet), chain(fleet)))
+                            .allTopicNames()
+                            .get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                            || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    TimeUnit.MILLISECONDS.sleep(200);
+                }
+            }
+            int reports = described.get(reports(fleet)).partitions().size();
+            int chain = described.get(chain(fleet)).partitions().size();
+            if (reports != chain) {
+                throw new IllegalStateException("topic " + reports(fleet) + " has " + reports + " partitions but "
+                        + chain(fleet) + " has " + chain + ": they must have the same count");
+            }
+            return reports;
+        } catch (ExecutionException | TimeoutException e) {
+            throw new dev.prospector.agent.common.Failure(
+                    "cannot set up the Kafka topics of fleet " + fleet + " at " + bootstrap + ": "
+                            + (e.getCause() != null ? e.getCause().getMessage() : e.toString())
+                            + " (is Kafka running there?)",
+                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
+                    e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new dev.prospector.agent.common.Failure(
+                    "interrupted while setting up the Kafka topics",
+                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
+                    e);
+        }
+    }
+}
