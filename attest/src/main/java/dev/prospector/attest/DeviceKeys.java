@@ -310,6 +310,11 @@ public final class DeviceKeys {
         return new DeviceKeys(newSeed, all);
     }
 
+    /** The private seed, for {@link OperatorKey}'s own key file only. */
+    byte[] seedForExport() {
+        return seed.clone();
+    }
+
     /** The device's identity (that of its first key; unchanged by rotation). */
     public DeviceId deviceId() {
         return deviceId;

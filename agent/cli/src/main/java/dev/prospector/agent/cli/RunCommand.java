@@ -111,6 +111,48 @@ public final class RunCommand implements Callable<Integer> {
                     "How long to wait for a report's receipt before sending it again; doubles per attempt, up to 10m (default: ${DEFAULT-VALUE}).")
     Duration receiptTimeout;
 
+    @Option(
+            names = "--operator-key",
+            paramLabel = "FILE[:ROLE]",
+            split = ",",
+            description = "Public key (operator.pub from `prospector fleet keygen`) of an operator whose signed fleet"
+                    + " commands this board obeys, with its role: viewer (status), operator (commands) or admin (config,"
+                    + " keys, updates); operator when omitted. Repeatable (comma-separated in the config file)."
+                    + " Without any, every command is refused.")
+    List<String> operatorKeys = new ArrayList<>();
+
+    @Option(
+            names = "--group",
+            paramLabel = "NAME",
+            split = ",",
+            description = "A group this board belongs to: it also obeys commands sent to the group"
+                    + " (`prospector fleet send --group NAME`). Repeatable.")
+    List<String> groups = new ArrayList<>();
+
+    @Option(
+            names = "--command-skew",
+            defaultValue = "2m",
+            converter = DurationConverter.class,
+            description =
+                    "How far in the future (by this board's clock) a command's issue time may be (default: ${DEFAULT-VALUE}).")
+    Duration commandSkew;
+
+    /** The fleet-command settings these options describe. */
+    dev.prospector.agent.fleet.FleetSettings fleetSettings() {
+        try {
+            return new dev.prospector.agent.fleet.FleetSettings(
+                    operatorKeys.stream()
+                            .map(String::trim)
+                            .filter(k -> !k.isEmpty())
+                            .map(dev.prospector.agent.fleet.TrustedOperators.Spec::parse)
+                            .toList(),
+                    groups.stream().map(String::trim).filter(g -> !g.isEmpty()).toList(),
+                    commandSkew);
+        } catch (IllegalArgumentException e) {
+            throw new Failure("--operator-key/--group/--command-skew: " + e.getMessage());
+        }
+    }
+
     /** Read for the default of {@code --plot-size}: the test kit and the demo set 0 for the agents they start. */
     public static final String PLOT_SIZE_ENVIRONMENT = "PROSPECTOR_PLOT_SIZE";
 
@@ -255,6 +297,20 @@ public final class RunCommand implements Callable<Integer> {
             Signals.exit(0);
         });
         Signals.onHangUp(() -> reload(args, settings, node));
+        // Fleet commands (issue 14): `restart` and `rotate-key` end the process with EX_TEMPFAIL,
+        // which systemd restarts, after the command's answer is out.
+        AgentWiring.commands(
+                node,
+                fleetSettings(),
+                dataDir,
+                Clock.systemUTC(),
+                why -> new Thread(
+                                () -> {
+                                    stop.run();
+                                    System.exit(EXIT_RESTART);
+                                },
+                                "fleet-restart")
+                        .start());
         Logger.info(
                 "agent {} reporting to {} as fleet {} every {} s (board {}, data {})",
                 node.device(),

@@ -357,6 +357,20 @@ public final class AgentNode implements AutoCloseable {
                 Optional.of(new MqttLink.Will(Topics.state(fleet, device()), offline(), true)),
                 new MqttLink.AcknowledgingListener() {
                     @Override
+                    public void onMessage(String topic, byte[] payload, MqttLink.Reply reply, Runnable ack) {
+                        Route route = routes.get(topic);
+                        if (route == null) {
+                            onMessage(topic, payload, ack);
+                        } else {
+                            try {
+                                route.onMessage(topic, payload, reply);
+                            } finally {
+                                ack.run(); // a route hands work to its own thread; never kept by the broker
+                            }
+                        }
+                    }
+
+                    @Override
                     public void onMessage(String topic, byte[] payload, Runnable ack) {
                         // Every message is acknowledged whatever it holds: nothing a publisher sends
                         // can stay in the board's persistent session and come back after a restart.
@@ -379,6 +393,7 @@ public final class AgentNode implements AutoCloseable {
                     public void onConnected() {
                         led(LedPattern.CONNECTED);
                         publishBirth();
+                        connectHooks.forEach(Runnable::run);
                         resendAllNow();
                         kick();
                     }
@@ -391,6 +406,48 @@ public final class AgentNode implements AutoCloseable {
                 });
         this.link.subscribe(Topics.receipt(fleet, device()), 1);
         ledger.ifPresent(l -> this.link.subscribe(l.blockTopic(), 1));
+    }
+
+    /** Messages on extra topics (the fleet commands); called on Paho's thread, must not block. */
+    @FunctionalInterface
+    public interface Route {
+        void onMessage(String topic, byte[] payload, MqttLink.Reply reply);
+    }
+
+    private final Map<String, Route> routes = new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<Runnable> connectHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Runs {@code hook} (on Paho's thread: it must not block) after every connect, after the birth message. */
+    public void onConnect(Runnable hook) {
+        connectHooks.add(hook);
+    }
+
+    /** Subscribes this node's link to {@code topic} (exact, no wildcard) and hands its messages to {@code route}. */
+    public void route(String topic, Route route) {
+        if (routes.putIfAbsent(topic, route) == null) {
+            link.subscribe(topic, 1);
+        }
+    }
+
+    /** Publishes on this node's link (fleet command results); see {@link MqttLink#publish}. */
+    public java.util.concurrent.CompletableFuture<Void> publish(
+            String topic, byte[] payload, boolean retained, Optional<byte[]> correlationData) {
+        return link.publish(topic, payload, 1, retained, correlationData);
+    }
+
+    /** True while the broker connection is up. */
+    public boolean connected() {
+        return link.isConnected();
+    }
+
+    /** The device's keys (what signs its reports and command results). */
+    public DeviceKeys keys() {
+        return keys;
+    }
+
+    /** The fleet this node reports in. */
+    public String fleet() {
+        return fleet;
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -938,6 +995,13 @@ public final class AgentNode implements AutoCloseable {
                 .Add("key_hex", HexFormat.of().formatHex(keys.publicKey()))
                 .Add("config", configHashHex)
                 .Add("time", clock.instant().toString());
+        if (!keys.rotations().isEmpty()) {
+            // The chain from the device id's first key to the current one: whoever checks this
+            // board's signed command results can follow it without trusting this message.
+            CBORObject rot = CBORObject.NewArray();
+            keys.rotations().forEach(r -> rot.Add(Base64.getEncoder().encodeToString(r.bytes())));
+            state.Add("rot", rot);
+        }
         link.publish(Topics.state(fleet, device()), state.ToJSONString().getBytes(StandardCharsets.UTF_8), 1, true);
     }
 

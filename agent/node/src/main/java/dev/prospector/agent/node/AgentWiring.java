@@ -683,4 +683,166 @@ public final class AgentWiring {
             throw new Failure("data dir " + dir + " is not writable: give the service user write access");
         }
     }
+
+    // ------------------------------------------------------------------ fleet commands (issue 14)
+
+    /**
+     * Starts the board's fleet-command service on {@code node}'s link: subscribes to its command
+     * topics (call before {@link AgentNode#start()}) and runs the handlers of
+     * {@link #commandHandlers}. {@code restart} ends the process so that systemd starts it again
+     * (the CLI maps it to an exit code; tests record it).
+     */
+    public static dev.prospector.agent.fleet.CommandService commands(
+            AgentNode node,
+            dev.prospector.agent.fleet.FleetSettings fleet,
+            Path dataDir,
+            Clock clock,
+            java.util.function.Consumer<String> restart) {
+        dev.prospector.agent.fleet.TrustedOperators operators;
+        try {
+            operators = dev.prospector.agent.fleet.TrustedOperators.load(fleet.operatorKeys());
+        } catch (KeyCustodyException | IllegalArgumentException e) {
+            throw new Failure("--operator-key: " + e.getMessage());
+        }
+        var after = new dev.prospector.agent.fleet.CommandService.AfterAnswer();
+        var service = new dev.prospector.agent.fleet.CommandService(
+                node.fleet(),
+                node.keys(),
+                fleet.groups(),
+                operators,
+                commandHandlers(node, dataDir, clock, after, restart),
+                clock,
+                fleet.skew(),
+                dataDir,
+                commandChannel(node),
+                after,
+                () -> commandStatus(node),
+                null);
+        service.start();
+        return service;
+    }
+
+    /**
+     * The commands a board runs: the built-in ones ({@code ping}, {@code status}, {@code report-now},
+     * {@code identify}, {@code restart}, {@code rotate-key}). Add a handler here to give every
+     * board another command.
+     */
+    public static List<dev.prospector.agent.fleet.CommandHandler> commandHandlers(
+            AgentNode node,
+            Path dataDir,
+            Clock clock,
+            dev.prospector.agent.fleet.CommandService.AfterAnswer after,
+            java.util.function.Consumer<String> restart) {
+        List<dev.prospector.agent.fleet.CommandHandler> handlers = new ArrayList<>(
+                dev.prospector.agent.fleet.BuiltinHandlers.all(boardFor(node, dataDir, clock, restart), after, clock));
+        return handlers;
+    }
+
+    private static dev.prospector.agent.fleet.BuiltinHandlers.Board boardFor(
+            AgentNode node, Path dataDir, Clock clock, java.util.function.Consumer<String> restart) {
+        var rotated = new java.util.concurrent.atomic.AtomicBoolean();
+        return new dev.prospector.agent.fleet.BuiltinHandlers.Board() {
+            @Override
+            public java.util.Map<String, Object> status() {
+                return commandStatus(node);
+            }
+
+            @Override
+            public void reportNow() {
+                node.reportSoon();
+            }
+
+            @Override
+            public String identify(Duration duration) {
+                var led = node.boardIo().flatMap(BoardIo::led);
+                if (led.isPresent()) {
+                    led.get().showFor(dev.prospector.hardware.io.LedPattern.IDENTIFY, duration);
+                    org.tinylog.Logger.info("identify: blinking the status LED for {} s", duration.toSeconds());
+                    return "led";
+                }
+                org.tinylog.Logger.info(
+                        "identify: asked to blink for {} s; this board has no status LED (hardware.led-pin)",
+                        duration.toSeconds());
+                return "no-led";
+            }
+
+            @Override
+            public void restart(String why) {
+                org.tinylog.Logger.info("restarting: {}", why);
+                restart.accept(why);
+            }
+
+            @Override
+            public java.util.Map<String, Object> rotateKey() {
+                if (!rotated.compareAndSet(false, true)) {
+                    throw new IllegalStateException("a key rotation already waits for the restart");
+                }
+                try {
+                    DeviceKeys next = node.keys().rotate(clock.instant());
+                    next.write(dataDir);
+                    var last = next.rotations().get(next.rotations().size() - 1);
+                    return java.util.Map.of(
+                            "new_key", dev.prospector.attest.Hex.encode(next.publicKey()),
+                            "rotation", last.number(),
+                            "statement", last.bytes());
+                } catch (RuntimeException e) {
+                    rotated.set(false);
+                    throw e;
+                }
+            }
+        };
+    }
+
+    /** The compact status a board answers to {@code status} and keeps retained for {@code fleet list}. */
+    public static java.util.Map<String, Object> commandStatus(AgentNode node) {
+        NodeStats st = node.stats();
+        var m = new java.util.LinkedHashMap<String, Object>();
+        m.put("version", Version.current());
+        m.put("connected", st.connected());
+        m.put("made", st.made());
+        m.put("delivered", st.delivered());
+        m.put("rejected", st.rejected());
+        m.put("pending", (long) st.pending());
+        m.put("lost", st.lost());
+        node.lastReceipt().ifPresent(r -> {
+            var last = new java.util.LinkedHashMap<String, Object>();
+            last.put("ok", r.ok());
+            last.put("reason", r.reason().map(Object::toString).orElse(""));
+            last.put("detail", r.detail());
+            last.put("seq", r.seq().isPresent() ? r.seq().getAsLong() : -1L);
+            last.put("at", r.at().toString());
+            m.put("last_receipt", last);
+        });
+        return m;
+    }
+
+    private static dev.prospector.agent.fleet.CommandService.Channel commandChannel(AgentNode node) {
+        return new dev.prospector.agent.fleet.CommandService.Channel() {
+            @Override
+            public void route(String topic, dev.prospector.agent.fleet.CommandService.Inbound inbound) {
+                node.route(topic, inbound::onMessage);
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> publish(
+                    String topic, byte[] payload, Optional<byte[]> correlationData) {
+                return node.publish(topic, payload, false, correlationData);
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> publishRetained(String topic, byte[] payload) {
+                return node.publish(topic, payload, true, Optional.empty());
+            }
+
+            @Override
+            public void onConnect(Runnable hook) {
+                node.onConnect(hook);
+            }
+
+            @Override
+            public boolean connected() {
+                return node.connected();
+            }
+        };
+    }
 }

@@ -55,10 +55,23 @@ public final class MqttLink implements AutoCloseable {
     public interface AcknowledgingListener extends Listener {
         void onMessage(String topic, byte[] payload, Runnable ack);
 
+        /** As above, with the message's MQTT 5 response topic and correlation data (fleet commands). */
+        default void onMessage(String topic, byte[] payload, Reply reply, Runnable ack) {
+            onMessage(topic, payload, ack);
+        }
+
         @Override
         default void onMessage(String topic, byte[] payload) {
             throw new UnsupportedOperationException("called with an ack");
         }
+    }
+
+    /**
+     * A message's MQTT 5 response topic and correlation data, when its publisher set them (empty
+     * otherwise). Neither is covered by any signature: a receiver checks the topic before using it.
+     */
+    public record Reply(java.util.Optional<String> responseTopic, java.util.Optional<byte[]> correlationData) {
+        public static final Reply NONE = new Reply(java.util.Optional.empty(), java.util.Optional.empty());
     }
 
     /** A last will: published by the broker when the connection dies without DISCONNECT. */
@@ -152,7 +165,13 @@ public final class MqttLink implements AutoCloseable {
      * instead of failing.
      */
     public CompletableFuture<Void> publish(String topic, byte[] payload, int qos, boolean retained) {
-        Outgoing out = new Outgoing(topic, payload, qos, retained, new CompletableFuture<>());
+        return publish(topic, payload, qos, retained, Optional.empty());
+    }
+
+    /** As above, with MQTT 5 correlation data (an answer to a message that carried it). */
+    public CompletableFuture<Void> publish(
+            String topic, byte[] payload, int qos, boolean retained, Optional<byte[]> correlationData) {
+        Outgoing out = new Outgoing(topic, payload, qos, retained, correlationData, new CompletableFuture<>());
         waiting.add(out);
         drain();
         return out.done();
@@ -183,7 +202,13 @@ public final class MqttLink implements AutoCloseable {
     }
 
     /** A publish waiting for a place in the send window. */
-    private record Outgoing(String topic, byte[] payload, int qos, boolean retained, CompletableFuture<Void> done) {}
+    private record Outgoing(
+            String topic,
+            byte[] payload,
+            int qos,
+            boolean retained,
+            Optional<byte[]> correlationData,
+            CompletableFuture<Void> done) {}
 
     /** Sends waiting publishes while the window has room. */
     private void drain() {
@@ -204,6 +229,11 @@ public final class MqttLink implements AutoCloseable {
         MqttMessage message = new MqttMessage(out.payload());
         message.setQos(out.qos());
         message.setRetained(out.retained());
+        out.correlationData().ifPresent(c -> {
+            MqttProperties properties = new MqttProperties();
+            properties.setCorrelationData(c);
+            message.setProperties(properties);
+        });
         try {
             client.publish(out.topic(), message, null, new MqttActionListener() {
                 @Override
@@ -426,7 +456,13 @@ public final class MqttLink implements AutoCloseable {
                 if (listener instanceof AcknowledgingListener acking) {
                     int id = message.getId();
                     int qos = message.getQos();
-                    acking.onMessage(topic, message.getPayload(), () -> acknowledge(id, qos));
+                    MqttProperties p = message.getProperties();
+                    Reply reply = p == null
+                            ? Reply.NONE
+                            : new Reply(
+                                    Optional.ofNullable(p.getResponseTopic()),
+                                    Optional.ofNullable(p.getCorrelationData()));
+                    acking.onMessage(topic, message.getPayload(), reply, () -> acknowledge(id, qos));
                 } else {
                     listener.onMessage(topic, message.getPayload());
                 }

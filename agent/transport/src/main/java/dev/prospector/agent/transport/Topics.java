@@ -37,6 +37,62 @@ public final class Topics {
         return ROOT + fleet + "/" + device + "/state";
     }
 
+    /** Fleet commands addressed to one device (issue 14). */
+    public static String command(String fleet, String device) {
+        return ROOT + fleet + "/" + device + "/cmd";
+    }
+
+    /** Fleet commands addressed to a group of devices. */
+    public static String groupCommand(String fleet, String group) {
+        return ROOT + fleet + "/groups/" + group + "/cmd";
+    }
+
+    /** Fleet commands addressed to every device of the fleet. */
+    public static String allCommand(String fleet) {
+        return ROOT + fleet + "/all/cmd";
+    }
+
+    /** A device's signed answers to fleet commands. */
+    public static String commandResult(String fleet, String device) {
+        return ROOT + fleet + "/" + device + "/cmd/result";
+    }
+
+    /** Every device's command results. */
+    public static String allCommandResults(String fleet) {
+        return ROOT + fleet + "/+/cmd/result";
+    }
+
+    /** Where a console may ask (MQTT 5 response topic) for copies of results: under {@code replies/}. */
+    public static String repliesRoot(String fleet) {
+        return ROOT + fleet + "/replies/";
+    }
+
+    /** A device's retained compact state: counters and its last receipt (for {@code fleet list}). */
+    public static String summary(String fleet, String device) {
+        return ROOT + fleet + "/" + device + "/summary";
+    }
+
+    /** Every device's retained birth/will state. */
+    public static String allStates(String fleet) {
+        return ROOT + fleet + "/+/state";
+    }
+
+    /** Every device's retained compact state. */
+    public static String allSummaries(String fleet) {
+        return ROOT + fleet + "/+/summary";
+    }
+
+    /** The device of a topic {@code prospector/v1/<fleet>/<device>/<suffix>}. */
+    public static Optional<String> deviceOf(String fleet, String topic, String suffix) {
+        String prefix = ROOT + fleet + "/";
+        String end = "/" + suffix;
+        if (!topic.startsWith(prefix) || !topic.endsWith(end) || topic.length() <= prefix.length() + end.length()) {
+            return Optional.empty();
+        }
+        String device = topic.substring(prefix.length(), topic.length() - end.length());
+        return device.isEmpty() || device.contains("/") ? Optional.empty() : Optional.of(device);
+    }
+
     /** All devices' reports of a fleet. */
     public static String allReports(String fleet) {
         return ROOT + fleet + "/+/report";
