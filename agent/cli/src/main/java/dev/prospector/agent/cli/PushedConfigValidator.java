@@ -20,8 +20,9 @@ import picocli.CommandLine;
  * would read it: this process's command line, the config file as it is now, and the pushed text
  * over it ({@link ConfigFile}). Unknown keys, values that do not parse or fall outside their
  * bounds, a fleet name or broker URL that is not one, hardware settings that do not hold, and
- * verifier key files and a ledger file that do not exist are all named. Keys that would
- * move the pushed layer itself ({@code data-dir}, {@code config}) cannot be pushed.
+ * verifier or operator key files and a ledger file that do not exist are all named. Keys that would
+ * move the pushed layer itself ({@code data-dir}, {@code config}) cannot be pushed, and a push that
+ * would leave the board without an admin operator key (locking out every later push) is refused.
  */
 final class PushedConfigValidator implements ConfigValidator {
     /** Keys a push may not set: the pushed layer lives in the data dir. */
@@ -63,6 +64,14 @@ final class PushedConfigValidator implements ConfigValidator {
                 requireFile(k, "verifier-key", out);
             }
             s.ledger().ifPresent(l -> requireFile(l, "ledger", out));
+            var operators = fresh.fleetSettings().operatorKeys();
+            for (var spec : operators) {
+                requireFile(spec.file(), "operator-key", out);
+            }
+            if (operators.stream().noneMatch(k -> k.role() == dev.prospector.agent.fleet.Role.ADMIN)) {
+                out.add("it leaves this board no admin operator key (operator-key FILE:admin):"
+                        + " no later set-config or update could reach it");
+            }
         } catch (Failure | IllegalArgumentException e) {
             out.add(e.getMessage());
         }

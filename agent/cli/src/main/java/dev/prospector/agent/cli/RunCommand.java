@@ -299,7 +299,18 @@ public final class RunCommand implements Callable<Integer> {
         Signals.onHangUp(() -> reload(args, settings, node));
         // Fleet commands (issue 14): `restart` and `rotate-key` end the process with EX_TEMPFAIL,
         // which systemd restarts, after the command's answer is out.
-        AgentWiring.commands(
+        // Configuration pushes and updates (set-config, update; docs/OPERATIONS.md): applied by the
+        // same restart (exit 75), kept only once the agent is connected with a report accepted.
+        var changes = new dev.prospector.agent.update.Changes(
+                dataDir,
+                Optional.ofNullable(System.getenv(dev.prospector.agent.update.VersionSlots.SLOT_ENVIRONMENT))
+                        .filter(v -> !v.isBlank()),
+                Clock.systemUTC(),
+                () -> {
+                    stop.run();
+                    System.exit(EXIT_RESTART);
+                });
+        var commands = AgentWiring.commands(
                 node,
                 fleetSettings(),
                 dataDir,
@@ -310,7 +321,14 @@ public final class RunCommand implements Callable<Integer> {
                                     System.exit(EXIT_RESTART);
                                 },
                                 "fleet-restart")
-                        .start());
+                        .start(),
+                List.of(
+                        new dev.prospector.agent.update.SetConfigHandler(changes, new PushedConfigValidator(args)),
+                        new dev.prospector.agent.update.UpdateHandler(
+                                changes,
+                                new dev.prospector.agent.update.ArtifactFetcher(
+                                        dev.prospector.agent.update.ArtifactFetcher.DEFAULT_TIMEOUT))));
+        changes.resume(commands.sink(), AgentWiring.health(node), watchdogTimer);
         Logger.info(
                 "agent {} reporting to {} as fleet {} every {} s (board {}, data {})",
                 node.device(),
