@@ -78,6 +78,7 @@ public final class ProspectorCommand implements Runnable {
         }
         cli.addSubcommand(HardwareCommand.class);
         cli.addSubcommand(LedgerCommand.class);
+        cli.addSubcommand(FleetConsoleCommand.class);
         cli.addSubcommand(CommandLine.HelpCommand.class);
         for (Extension e : ServiceLoader.load(Extension.class)) {
             cli.addSubcommand(e.command());

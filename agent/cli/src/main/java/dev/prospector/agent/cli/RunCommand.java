@@ -122,7 +122,7 @@ public final class RunCommand implements Callable<Integer> {
     List<String> operatorKeys = new ArrayList<>();
 
     @Option(
-            names = "--group",
+            names = "--in-group",
             paramLabel = "NAME",
             split = ",",
             description = "A group this board belongs to: it also obeys commands sent to the group"
@@ -149,7 +149,7 @@ public final class RunCommand implements Callable<Integer> {
                     groups.stream().map(String::trim).filter(g -> !g.isEmpty()).toList(),
                     commandSkew);
         } catch (IllegalArgumentException e) {
-            throw new Failure("--operator-key/--group/--command-skew: " + e.getMessage());
+            throw new Failure("--operator-key/--in-group/--command-skew: " + e.getMessage());
         }
     }
 

@@ -6,7 +6,7 @@ import java.util.regex.Pattern;
 
 /**
  * A board's fleet-command settings: the operator keys it obeys ({@code --operator-key FILE[:ROLE]}),
- * the groups it belongs to ({@code --group NAME}: it also obeys commands sent to them) and how far
+ * the groups it belongs to ({@code --in-group NAME}: it also obeys commands sent to them) and how far
  * ahead of its clock a command's issue time may be ({@code --command-skew}).
  */
 public record FleetSettings(List<TrustedOperators.Spec> operatorKeys, List<String> groups, Duration skew) {

@@ -1,0 +1,266 @@
+package dev.prospector.agent.console;
+
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.transport.Topics;
+import dev.prospector.attest.CommandResult;
+import dev.prospector.attest.FleetCommand;
+import dev.prospector.attest.MalformedReportException;
+import dev.prospector.attest.OperatorKey;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * The operator's side of fleet commands, without a command line (so the benchmarks use it too):
+ * reads the fleet from the broker's retained messages, sends signed commands and collects the
+ * signed results.
+ *
+ * <h2>Knowing when the retained messages are all in</h2>
+ * After subscribing (the SUBACK is awaited), the console publishes one message of its own on a
+ * topic it is also subscribed to. The broker queues a subscription's retained messages to the
+ * client before it handles the client's next packet, and delivers a connection's messages in
+ * order, so when that marker comes back every retained message has arrived: no quiet-period guess.
+ *
+ * <h2>Results</h2>
+ * A result counts only if it decodes strictly, names a command this console sent (by id) and
+ * verifies under the device's key from its birth (checked against the device id, see
+ * {@link DeviceView}); anything else on the result topics is counted as {@code unverified}.
+ */
+public final class FleetConsole implements AutoCloseable {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String fleet;
+    private final MqttLink link;
+    private final String id;
+    private final Map<String, DeviceView> devices = new ConcurrentHashMap<>();
+    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    private final AtomicLong unverified = new AtomicLong();
+    private final AtomicLong messages = new AtomicLong();
+    private volatile CountDownLatch marker = new CountDownLatch(0);
+    private volatile Consumer<Map<String, DeviceView>> onChange = m -> {};
+
+    /** A command in flight: who must answer, and what came. */
+    private record Pending(
+            Set<String> expected,
+            Map<String, CommandResult> results,
+            Consumer<CommandResult> progress,
+            CountDownLatch all) {}
+
+    public FleetConsole(MqttSettings settings, String fleet) {
+        this.fleet = Topics.requireFleet(fleet);
+        this.id = "c" + HexFormat.of().formatHex(RANDOM.generateSeed(6));
+        this.link = new MqttLink(
+                settings.withSessionExpiry(Duration.ZERO), Optional.empty(), (MqttLink.Listener) this::onMessage);
+    }
+
+    /** A console client id for {@link MqttSettings#of}. */
+    public static String clientId() {
+        return "prospector-console-" + HexFormat.of().formatHex(RANDOM.generateSeed(6));
+    }
+
+    /** Connects (one clear line when the broker cannot be reached) and reads every retained state. */
+    public void connect(Duration timeout) throws InterruptedException {
+        link.connect();
+        link.subscribe(Topics.allStates(fleet), 1);
+        link.subscribe(Topics.allSummaries(fleet), 1);
+        link.subscribe(Topics.allCommandResults(fleet), 1);
+        sync(timeout);
+    }
+
+    /** Waits until every message the broker queued for us before now has arrived (see above). */
+    public boolean sync(Duration timeout) throws InterruptedException {
+        String topic = Topics.repliesRoot(fleet) + id + "/marker";
+        link.subscribe(topic, 1);
+        CountDownLatch latch = new CountDownLatch(1);
+        marker = latch;
+        link.publish(topic, new byte[] {1}, 1, false);
+        return latch.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void onMessage(String topic, byte[] payload) {
+        messages.incrementAndGet();
+        if (topic.startsWith(Topics.repliesRoot(fleet))) {
+            if (topic.endsWith("/marker")) {
+                marker.countDown();
+            }
+            return;
+        }
+        Optional<String> d = Topics.deviceOf(fleet, topic, "state");
+        if (d.isPresent()) {
+            devices.compute(d.get(), (k, v) -> (v == null ? DeviceView.of(k) : v).withState(payload));
+            onChange.accept(devices);
+            return;
+        }
+        d = Topics.deviceOf(fleet, topic, "summary");
+        if (d.isPresent()) {
+            devices.compute(d.get(), (k, v) -> (v == null ? DeviceView.of(k) : v).withSummary(payload));
+            onChange.accept(devices);
+            return;
+        }
+        d = Topics.deviceOf(fleet, topic, "cmd/result");
+        if (d.isPresent()) {
+            onResult(d.get(), payload);
+        }
+    }
+
+    private void onResult(String device, byte[] payload) {
+        CommandResult.Decoded decoded;
+        try {
+            decoded = CommandResult.decode(payload);
+        } catch (MalformedReportException e) {
+            unverified.incrementAndGet();
+            return;
+        }
+        var r = decoded.result();
+        var p = pending.get(r.commandId());
+        DeviceView view = devices.get(device);
+        if (p == null
+                || !r.device().value().equals(device)
+                || view == null
+                || view.key().isEmpty()
+                || !decoded.verify(view.key().get())) {
+            unverified.incrementAndGet();
+            return;
+        }
+        CommandResult previous = p.results().put(device, r);
+        p.progress().accept(r);
+        if (!r.status().equals("pending")
+                && (previous == null || previous.status().equals("pending"))
+                && p.expected().contains(device)) {
+            p.all().countDown();
+        }
+    }
+
+    /** The devices known from retained messages, by id. */
+    public Map<String, DeviceView> devices() {
+        return new TreeMap<>(devices);
+    }
+
+    /** Called (on the MQTT thread) whenever a device's state changes: for {@code fleet watch}. */
+    public void onChange(Consumer<Map<String, DeviceView>> listener) {
+        this.onChange = listener;
+    }
+
+    /** Results on the result topics that did not verify or named no command of ours. */
+    public long unverified() {
+        return unverified.get();
+    }
+
+    public long messages() {
+        return messages.get();
+    }
+
+    /** What {@link #send} collected. */
+    public record Outcome(
+            FleetCommand command, Set<String> expected, Map<String, CommandResult> results, Duration took) {
+        /** True if every expected device answered ok. */
+        public boolean allOk() {
+            return !expected.isEmpty()
+                    && expected.stream()
+                            .allMatch(d -> results.containsKey(d)
+                                    && results.get(d).status().equals("ok"));
+        }
+    }
+
+    /** A new command with a fresh id and nonce, valid from now for {@code lifetime}. */
+    public FleetCommand command(String target, String name, Map<String, Object> args, Duration lifetime, Clock clock) {
+        byte[] nonce = new byte[16];
+        RANDOM.nextBytes(nonce);
+        Instant now = clock.instant();
+        String cmdId = name + "-" + HexFormat.of().formatHex(RANDOM.generateSeed(6));
+        return new FleetCommand(cmdId, fleet, target, name, FleetCommand.cborMap(args), nonce, now, now.plus(lifetime));
+    }
+
+    /**
+     * The devices that must answer a target, as far as the retained states tell: the one device
+     * named, or the online devices of the group or fleet (an offline board cannot answer; the
+     * console lists those apart).
+     */
+    public Set<String> expected(String target) {
+        if (target.equals(FleetCommand.ALL)) {
+            return devices.values().stream()
+                    .filter(DeviceView::online)
+                    .map(DeviceView::device)
+                    .collect(java.util.stream.Collectors.toUnmodifiableSet());
+        }
+        if (target.startsWith(FleetCommand.DEVICE_PREFIX)) {
+            return Set.of(target.substring(FleetCommand.DEVICE_PREFIX.length()));
+        }
+        String group = target.substring(FleetCommand.GROUP_PREFIX.length());
+        return devices.values().stream()
+                .filter(v -> v.online() && v.groups().contains(group))
+                .map(DeviceView::device)
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
+    /** The topic a target's commands go to. */
+    public String topicOf(String target) {
+        if (target.equals(FleetCommand.ALL)) {
+            return Topics.allCommand(fleet);
+        }
+        if (target.startsWith(FleetCommand.DEVICE_PREFIX)) {
+            return Topics.command(fleet, target.substring(FleetCommand.DEVICE_PREFIX.length()));
+        }
+        return Topics.groupCommand(fleet, target.substring(FleetCommand.GROUP_PREFIX.length()));
+    }
+
+    /**
+     * Signs and publishes {@code command}, then waits until every expected device gave a final
+     * answer or {@code timeout} passed; {@code progress} sees each result as it comes.
+     */
+    public Outcome send(FleetCommand command, OperatorKey key, Duration timeout, Consumer<CommandResult> progress)
+            throws InterruptedException {
+        return sendBytes(command, command.sign(key), timeout, progress);
+    }
+
+    /** As {@link #send}, with the bytes to publish given (tests send damaged ones). */
+    public Outcome sendBytes(FleetCommand command, byte[] bytes, Duration timeout, Consumer<CommandResult> progress)
+            throws InterruptedException {
+        Set<String> expected = expected(command.target());
+        var p = new Pending(expected, new ConcurrentHashMap<>(), progress, new CountDownLatch(expected.size()));
+        pending.put(command.id(), p);
+        long start = System.nanoTime();
+        try {
+            link.publish(topicOf(command.target()), bytes, 1, false).get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            pending.remove(command.id());
+            throw new dev.prospector.agent.common.Failure(
+                    "the broker did not take the command: " + e.getMessage(),
+                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
+                    e);
+        }
+        p.all().await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        pending.remove(command.id());
+        return new Outcome(command, expected, new LinkedHashMap<>(p.results()), took);
+    }
+
+    /** Publishes raw bytes (tests, the refusal flood). */
+    public void publishRaw(String topic, byte[] bytes) {
+        link.publish(topic, bytes, 0, false);
+    }
+
+    /** Keeps waiting for results of a command already sent (used by tests). */
+    public List<String> commandIdsInFlight() {
+        return List.copyOf(pending.keySet());
+    }
+
+    @Override
+    public void close() {
+        link.close();
+    }
+}
