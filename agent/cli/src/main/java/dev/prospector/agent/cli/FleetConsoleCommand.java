@@ -46,7 +46,8 @@ import picocli.CommandLine.Spec;
             FleetConsoleCommand.ListDevices.class,
             FleetConsoleCommand.Status.class,
             FleetConsoleCommand.Send.class,
-            FleetConsoleCommand.Watch.class
+            FleetConsoleCommand.Watch.class,
+            FleetUpdateCommand.class
         })
 public final class FleetConsoleCommand implements Runnable {
     @Spec
