@@ -241,7 +241,9 @@ public final class VersionSlots {
         } catch (NoSuchFileException | java.nio.file.NotLinkException e) {
             return Optional.empty();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            // Unreadable (the folder is not one, or not ours): no version is in use from here.
+            org.tinylog.Logger.error("cannot read {}: {}", dir.resolve(name), e.toString());
+            return Optional.empty();
         }
     }
 
