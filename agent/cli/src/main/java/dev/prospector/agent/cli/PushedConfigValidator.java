@@ -53,7 +53,7 @@ final class PushedConfigValidator implements ConfigValidator {
         }
         try {
             Optional<ConfigFile> file = ConfigFile.findFile(args);
-            ConfigFile layered = ConfigFile.layered(file, Path.of("(pushed configuration)"), text);
+            ConfigFile layered = ConfigFile.layered(file, Path.of("(in the set-config command)"), text);
             CommandLine.ParseResult parsed = ProspectorCommand.parseWith(args, Optional.of(layered));
             if (!(parsed.subcommand() != null
                     && parsed.subcommand().commandSpec().userObject() instanceof RunCommand fresh)) {

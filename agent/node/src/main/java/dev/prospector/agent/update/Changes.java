@@ -108,10 +108,11 @@ public final class Changes {
      */
     public void resume(ResultSink results, HealthCheck health, ScheduledExecutorService timer) {
         reportOutcomes(results);
-        Optional<Trial> update = versions.trial();
+        Optional<Trial> failedStart = versions.failedTrial();
+        Optional<Trial> update = failedStart.isPresent() ? failedStart : versions.trial();
         if (update.isPresent()) {
             Trial t = update.get();
-            if (!t.target().equals(running())) {
+            if (failedStart.isPresent() || !t.target().equals(running())) {
                 String failed = t.target();
                 int starts = versions.trialStarts();
                 Outcome o = new Outcome(

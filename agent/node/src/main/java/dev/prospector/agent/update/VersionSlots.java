@@ -30,9 +30,9 @@ import java.util.stream.Stream;
  * accepted) by the trial's deadline and then {@link #confirm()}s, else it {@link #rollback}s and
  * restarts. A version that cannot even start never gets that far: the launcher counts the starts
  * of a version on trial in {@code versions/trial.starts} and after {@link #MAX_TRIAL_STARTS} puts
- * {@code previous} back as {@code current} itself (Mender and RAUC do the same in the boot loader
- * with a boot counter). The process that then comes up sees a trial whose target is not the version
- * it runs ({@code PROSPECTOR_SLOT}) and reports the failure.
+ * {@code previous} back as {@code current} itself and renames the trial {@code trial.failed}
+ * (Mender and RAUC do the same in the boot loader with a boot counter). The process that then
+ * comes up reports that failure.
  *
  * <h2>Crash safety</h2>
  * A link is replaced by making the new link under a temporary name and renaming it over the old
@@ -45,6 +45,9 @@ public final class VersionSlots {
     public static final String PREVIOUS = "previous";
     public static final String TRIAL = "trial";
     public static final String STARTS = "trial.starts";
+    /** A trial the launcher ended by putting the previous version back (renamed from {@link #TRIAL}). */
+    public static final String FAILED_TRIAL = "trial.failed";
+
     static final String OUTCOME = "outcome";
     /** Starts of a version on trial after which the launcher puts the previous one back. */
     public static final int MAX_TRIAL_STARTS = 3;
@@ -53,8 +56,8 @@ public final class VersionSlots {
     /** What a version is called: it becomes a directory name. */
     public static final Pattern VERSION = Pattern.compile("[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}");
     /** Names of the directory's own files, which no version may take. */
-    private static final java.util.Set<String> RESERVED =
-            java.util.Set.of(CURRENT, PREVIOUS, TRIAL, STARTS, OUTCOME, StateDirLock.FILE, "download.part");
+    private static final java.util.Set<String> RESERVED = java.util.Set.of(
+            CURRENT, PREVIOUS, TRIAL, STARTS, FAILED_TRIAL, OUTCOME, StateDirLock.FILE, "download.part");
 
     /** The name of the installed package's (or source tree's) program, when no slot is in use. */
     public static final String PACKAGED = "packaged";
@@ -92,6 +95,11 @@ public final class VersionSlots {
     /** The trial in progress, if any. */
     public synchronized Optional<Trial> trial() {
         return StateFile.read(dir.resolve(TRIAL)).flatMap(Trial::fromMap);
+    }
+
+    /** A trial the launcher ended (the version did not start), not yet reported. */
+    public synchronized Optional<Trial> failedTrial() {
+        return StateFile.read(dir.resolve(FAILED_TRIAL)).flatMap(Trial::fromMap);
     }
 
     /** How often the launcher has started the version on trial (0 when it never counted). */
@@ -188,6 +196,7 @@ public final class VersionSlots {
             StateFile.write(dir.resolve(OUTCOME), outcome.toMap());
             Files.deleteIfExists(dir.resolve(STARTS));
             Files.deleteIfExists(dir.resolve(TRIAL));
+            Files.deleteIfExists(dir.resolve(FAILED_TRIAL));
             AtomicFiles.fsyncDirectory(dir);
             if (VERSION.matcher(failed).matches()
                     && link(CURRENT).filter(failed::equals).isEmpty()

@@ -146,6 +146,34 @@ class HandlersTest {
     }
 
     @Test
+    void aVersionTheLauncherPutBackIsReportedFailedByTheNextStart() throws Exception {
+        VersionSlots slots = changes.versions();
+        slots.install("7.0", Tars.write(data.resolve("a.tgz"), Tars.jarSet()));
+        slots.activate(
+                "7.0",
+                new Trial("u7", "version 7.0", "7.0", "packaged", Instant.now().plusSeconds(60)));
+        // What the launcher does after three starts that did not come up:
+        Files.writeString(slots.dir().resolve(VersionSlots.STARTS), "3\n");
+        Files.move(slots.dir().resolve(VersionSlots.TRIAL), slots.dir().resolve(VersionSlots.FAILED_TRIAL));
+        Files.delete(slots.dir().resolve(VersionSlots.CURRENT));
+        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            new Changes(data, Optional.empty(), Clock.systemUTC(), restarts::incrementAndGet)
+                    .resume(results::put, () -> true, timer);
+        } finally {
+            timer.shutdownNow();
+        }
+        System.out.println("after the launcher's rollback: " + results.get("u7"));
+        assertEquals(CommandOutcome.Status.FAILED, results.get("u7").status());
+        assertTrue(
+                results.get("u7").reason().contains("did not start (3 start(s))"),
+                results.get("u7").reason());
+        assertEquals(Optional.empty(), slots.failedTrial());
+        assertEquals(List.of(), slots.installed(), "the failed version is deleted");
+        assertEquals(0, restarts.get());
+    }
+
+    @Test
     void aTrialThatExpiresRollsBackAndTheNextStartReportsIt() throws Exception {
         changes.config()
                 .stage(
