@@ -125,10 +125,12 @@ public final class UpdateHandler implements CommandHandler {
             try {
                 run(command.id(), r);
             } catch (IOException | RuntimeException e) {
-                Logger.error("update {} to {} failed: {}", command.id(), r.version(), e.getMessage());
-                later.send(
-                        command.id(),
-                        CommandOutcome.failed("version " + r.version() + " not installed: " + e.getMessage()));
+                String why =
+                        e instanceof ArtifactFetcher.FetchException || e instanceof JarSetArchive.BadArchiveException
+                                ? e.getMessage()
+                                : e.getClass().getSimpleName() + ": " + e.getMessage();
+                Logger.error("update {} to {} failed: {}", command.id(), r.version(), why);
+                later.send(command.id(), CommandOutcome.failed("version " + r.version() + " not installed: " + why));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
