@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
             BenchPosCommand.class,
             BenchTransportCommand.class,
             BenchTransportCommand.Memory.class,
-            BenchStartupCommand.class
+            BenchStartupCommand.class,
+            BenchFleetCommand.class
         })
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec
@@ -28,6 +29,6 @@ public final class BenchCommand implements Runnable {
     public void run() {
         throw new CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing benchmark: choose crypto, executor, measure, pos, transport, memory or startup (`prospector bench --help`)");
+                "missing benchmark: choose crypto, executor, measure, pos, transport, memory, startup or fleet (`prospector bench --help`)");
     }
 }

@@ -25,7 +25,9 @@ import picocli.CommandLine.Model.OptionSpec;
  * The configuration file: {@code key = value} lines whose keys are the long option names of the
  * commands ({@code broker}, {@code fleet}, {@code interval}, …), optionally qualified by the
  * command ({@code run.interval} wins over {@code interval} for {@code prospector run}). Flags on
- * the command line override it. Keys under {@code hardware.} describe the board (power sensor,
+ * the command line override it; a repeatable option takes a comma-separated list (e.g. the
+ * operator keys a board obeys: {@code operator-key = /etc/prospector/operators/alice.pub:admin,
+ * /etc/prospector/operators/ci.pub:viewer}). Keys under {@code hardware.} describe the board (power sensor,
  * network interface, LED and button pins; see docs/HARDWARE.md) and are checked by
  * {@link HardwareSettings}. Unknown keys are an error that names them, so a typo never goes
  * unnoticed.

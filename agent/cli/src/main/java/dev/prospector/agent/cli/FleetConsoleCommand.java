@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
         name = "fleet",
         mixinStandardHelpOptions = true,
         description = {
-            "Find, inspect and command the boards of a fleet through the broker.",
+            "Find, inspect and command boards (operators).",
             "Commands are signed with an operator key (fleet keygen) that the boards list in their config"
                     + " (--operator-key FILE[:ROLE]); their answers are signed by the boards' device keys."
         },
@@ -97,8 +97,9 @@ public final class FleetConsoleCommand implements Runnable {
             name = "keygen",
             mixinStandardHelpOptions = true,
             description = {
-                "Create an operator key: DIR/operator.key (PKCS#8 PEM, mode 0600) and DIR/operator.pub.",
-                "Give boards the .pub with its role: prospector run --operator-key DIR/operator.pub:admin"
+                "Create an operator key (operator.key, operator.pub).",
+                "Writes DIR/operator.key (PKCS#8 PEM, mode 0600) and DIR/operator.pub; give boards the .pub with its"
+                        + " role: prospector run --operator-key DIR/operator.pub:admin"
             })
     static final class Keygen implements Callable<Integer> {
         @Spec
@@ -129,8 +130,10 @@ public final class FleetConsoleCommand implements Runnable {
     @Command(
             name = "list",
             mixinStandardHelpOptions = true,
-            description = "The fleet's devices from the broker's retained states: online or offline, last seen,"
-                    + " version, board, last report accepted or rejected and why.")
+            description = {
+                "List the fleet's devices from the broker's retained states.",
+                "Online or offline, last seen, version, board, groups, last report accepted or rejected and why."
+            })
     static final class ListDevices implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -204,7 +207,7 @@ public final class FleetConsoleCommand implements Runnable {
         if (!v.keyProblem().isEmpty()) {
             o.Add("key_problem", v.keyProblem());
         }
-        v.summary().ifPresent(s -> o.Add("summary", s));
+        v.summary().ifPresent(s -> o.Add("summary", CBORObject.FromObject(s)));
         return o;
     }
 
@@ -213,7 +216,10 @@ public final class FleetConsoleCommand implements Runnable {
     @Command(
             name = "status",
             mixinStandardHelpOptions = true,
-            description = "One device: its retained state and, with --signing-key, its answer to a status command.")
+            description = {
+                "Show one device's state.",
+                "Its retained state and, with --signing-key, its own answer to a status command."
+            })
     static final class Status implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -315,8 +321,9 @@ public final class FleetConsoleCommand implements Runnable {
             name = "send",
             mixinStandardHelpOptions = true,
             description = {
-                "Send a signed command to one device, a group (--group) or every device (--all), and collect the"
-                        + " signed answers: progress while they come, a summary of who answered what.",
+                "Send a signed command and collect the answers.",
+                "To one device, a group (--group) or every device (--all); the signed answers show as they come,"
+                        + " then a summary of who answered what.",
                 "Commands: ping, status, report-now, identify [seconds=N], restart, rotate-key (and what the boards"
                         + " add: set-config, update). ARGS are KEY=VALUE (numbers, true/false, else text).",
                 "Exit code 0 only if every target answered ok; 1 otherwise."
@@ -508,7 +515,10 @@ public final class FleetConsoleCommand implements Runnable {
     @Command(
             name = "watch",
             mixinStandardHelpOptions = true,
-            description = "A live table of the fleet's devices, redrawn as their states change (Ctrl-C to stop).")
+            description = {
+                "Show a live table of the fleet's devices.",
+                "Redrawn every --every as their states change (Ctrl-C to stop)."
+            })
     static final class Watch implements Callable<Integer> {
         @Spec
         CommandSpec spec;

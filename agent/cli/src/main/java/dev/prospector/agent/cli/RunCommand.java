@@ -126,7 +126,7 @@ public final class RunCommand implements Callable<Integer> {
             paramLabel = "NAME",
             split = ",",
             description = "A group this board belongs to: it also obeys commands sent to the group"
-                    + " (`prospector fleet send --group NAME`). Repeatable.")
+                    + " (prospector fleet send with that group). Repeatable.")
     List<String> groups = new ArrayList<>();
 
     @Option(
@@ -139,8 +139,9 @@ public final class RunCommand implements Callable<Integer> {
 
     /** The fleet-command settings these options describe. */
     dev.prospector.agent.fleet.FleetSettings fleetSettings() {
+        dev.prospector.agent.fleet.FleetSettings fleet;
         try {
-            return new dev.prospector.agent.fleet.FleetSettings(
+            fleet = new dev.prospector.agent.fleet.FleetSettings(
                     operatorKeys.stream()
                             .map(String::trim)
                             .filter(k -> !k.isEmpty())
@@ -149,8 +150,14 @@ public final class RunCommand implements Callable<Integer> {
                     groups.stream().map(String::trim).filter(g -> !g.isEmpty()).toList(),
                     commandSkew);
         } catch (IllegalArgumentException e) {
-            throw new Failure("--operator-key/--in-group/--command-skew: " + e.getMessage());
+            throw new Failure("--in-group/--command-skew: " + e.getMessage());
         }
+        try {
+            dev.prospector.agent.fleet.TrustedOperators.load(fleet.operatorKeys()); // one clear line now
+        } catch (dev.prospector.attest.KeyCustodyException | IllegalArgumentException e) {
+            throw new Failure("--operator-key: " + e.getMessage());
+        }
+        return fleet;
     }
 
     /** Read for the default of {@code --plot-size}: the test kit and the demo set 0 for the agents they start. */
@@ -254,6 +261,7 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         AgentWiring.RunSettings settings = settings();
+        dev.prospector.agent.fleet.FleetSettings fleet = fleetSettings(); // checked before the node starts
         DeviceKeyFile.requirePemIfPresent(settings.dataDir());
         // After a factory reset by the button the process ends with EX_TEMPFAIL (75), which the unit
         // restarts (Restart=on-failure does not restart exit 0): it comes back on a clean chain.
@@ -312,7 +320,7 @@ public final class RunCommand implements Callable<Integer> {
                 () -> restartForChange(stop, exitCode));
         var commands = AgentWiring.commands(
                 node,
-                fleetSettings(),
+                fleet,
                 dataDir,
                 Clock.systemUTC(),
                 why -> new Thread(

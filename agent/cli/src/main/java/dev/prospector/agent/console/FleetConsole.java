@@ -46,12 +46,18 @@ public final class FleetConsole implements AutoCloseable {
     private final String fleet;
     private final MqttLink link;
     private final String id;
-    private final Map<String, DeviceView> devices = new ConcurrentHashMap<>();
+    /** The last retained birth/will and compact state of each device, as received (parsed when asked). */
+    private final Map<String, byte[]> states = new ConcurrentHashMap<>();
+
+    private final Map<String, byte[]> summaries = new ConcurrentHashMap<>();
+    /** Parsed views, dropped when a device's messages change. */
+    private final Map<String, DeviceView> views = new ConcurrentHashMap<>();
+
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong unverified = new AtomicLong();
     private final AtomicLong messages = new AtomicLong();
     private volatile CountDownLatch marker = new CountDownLatch(0);
-    private volatile Consumer<Map<String, DeviceView>> onChange = m -> {};
+    private volatile Runnable onChange = () -> {};
 
     /** A command in flight: who must answer, and what came. */
     private record Pending(
@@ -75,8 +81,11 @@ public final class FleetConsole implements AutoCloseable {
     /** Connects (one clear line when the broker cannot be reached) and reads every retained state. */
     public void connect(Duration timeout) throws InterruptedException {
         link.connect();
-        link.subscribe(Topics.allStates(fleet), 1);
-        link.subscribe(Topics.allSummaries(fleet), 1);
+        // QoS 0: a broker queues at most max_queued_messages (Mosquitto: 1,000) QoS 1 messages for a
+        // client and drops the rest of a subscription's retained messages; QoS 0 ones are written
+        // as the socket takes them.
+        link.subscribe(Topics.allStates(fleet), 0);
+        link.subscribe(Topics.allSummaries(fleet), 0);
         link.subscribe(Topics.allCommandResults(fleet), 1);
         sync(timeout);
     }
@@ -99,16 +108,20 @@ public final class FleetConsole implements AutoCloseable {
             }
             return;
         }
+        // Only kept here: parsing happens when the devices are asked for (in parallel), so that
+        // this one MQTT thread keeps up with tens of thousands of retained messages.
         Optional<String> d = Topics.deviceOf(fleet, topic, "state");
         if (d.isPresent()) {
-            devices.compute(d.get(), (k, v) -> (v == null ? DeviceView.of(k) : v).withState(payload));
-            onChange.accept(devices);
+            states.put(d.get(), payload);
+            views.remove(d.get());
+            onChange.run();
             return;
         }
         d = Topics.deviceOf(fleet, topic, "summary");
         if (d.isPresent()) {
-            devices.compute(d.get(), (k, v) -> (v == null ? DeviceView.of(k) : v).withSummary(payload));
-            onChange.accept(devices);
+            summaries.put(d.get(), payload);
+            views.remove(d.get());
+            onChange.run();
             return;
         }
         d = Topics.deviceOf(fleet, topic, "cmd/result");
@@ -127,7 +140,7 @@ public final class FleetConsole implements AutoCloseable {
         }
         var r = decoded.result();
         var p = pending.get(r.commandId());
-        DeviceView view = devices.get(device);
+        DeviceView view = states.containsKey(device) ? view(device) : null;
         if (p == null
                 || !r.device().value().equals(device)
                 || view == null
@@ -145,13 +158,29 @@ public final class FleetConsole implements AutoCloseable {
         }
     }
 
-    /** The devices known from retained messages, by id. */
-    public Map<String, DeviceView> devices() {
-        return new TreeMap<>(devices);
+    private DeviceView view(String device) {
+        return views.computeIfAbsent(device, k -> {
+            DeviceView v = DeviceView.of(k);
+            byte[] state = states.get(k);
+            byte[] summary = summaries.get(k);
+            if (state != null) {
+                v = v.withState(state);
+            }
+            return summary == null ? v : v.withSummary(summary);
+        });
     }
 
-    /** Called (on the MQTT thread) whenever a device's state changes: for {@code fleet watch}. */
-    public void onChange(Consumer<Map<String, DeviceView>> listener) {
+    /** The devices known from retained messages, by id. */
+    public Map<String, DeviceView> devices() {
+        var ids = new java.util.HashSet<>(states.keySet());
+        ids.addAll(summaries.keySet());
+        Map<String, DeviceView> out = new ConcurrentHashMap<>();
+        ids.parallelStream().forEach(id -> out.put(id, view(id)));
+        return new TreeMap<>(out);
+    }
+
+    /** Called (on the MQTT thread, must not block) whenever a device's state changes. */
+    public void onChange(Runnable listener) {
         this.onChange = listener;
     }
 
@@ -191,6 +220,7 @@ public final class FleetConsole implements AutoCloseable {
      * console lists those apart).
      */
     public Set<String> expected(String target) {
+        var devices = devices();
         if (target.equals(FleetCommand.ALL)) {
             return devices.values().stream()
                     .filter(DeviceView::online)

@@ -292,8 +292,23 @@ class CliTest {
     }
 
     @Test
+    void operatorKeysFromTheConfigFileAreCheckedAtStart() throws Exception {
+        Path config = dir.resolve("prospector.conf");
+        Path pub = dir.resolve("alice.pub");
+        Files.writeString(
+                config,
+                "broker = tcp://127.0.0.1:1\nfleet = f\ndata-dir = " + dir.resolve("data") + "\noperator-key = " + pub
+                        + ":admin, " + dir.resolve("bob.pub") + "\nin-group = lab\n");
+        Run run = prospector("run", "--config", config.toString());
+        run.assertOneLineError("--operator-key: no operator public key at " + pub);
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+        Files.writeString(config, "broker = tcp://127.0.0.1:1\nfleet = f\nin-group = Not A Group\n");
+        prospector("run", "--config", config.toString()).assertOneLineError("group name 'Not A Group' is not valid");
+    }
+
+    @Test
     void everyCommandHasHelp() {
-        for (String command : List.of("keygen", "report", "inspect", "run", "verifier")) {
+        for (String command : List.of("keygen", "report", "inspect", "run", "verifier", "fleet")) {
             Run help = prospector(command, "--help");
             assertEquals(0, help.exit(), command);
             assertTrue(help.out().contains("Usage: prospector " + command), command + ": " + help.out());

@@ -139,7 +139,12 @@ public final class CommandService implements AutoCloseable {
     private final ResultStore results;
     private final ExecutorService worker;
     private final boolean ownWorker;
+    /** One timer for every service of the process (a board has one; the benchmark a thousand). */
+    private static final ScheduledExecutorService TIMER =
+            Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "fleet-summary"));
+
     private final ScheduledExecutorService timer;
+    private volatile java.util.concurrent.ScheduledFuture<?> summaryTask;
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong executed = new AtomicLong();
@@ -211,7 +216,7 @@ public final class CommandService implements AutoCloseable {
         this.ownWorker = worker == null;
         this.worker =
                 worker != null ? worker : Executors.newSingleThreadExecutor(r -> daemon(r, "fleet-cmd-" + device));
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "fleet-summary-" + device));
+        this.timer = TIMER;
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -232,7 +237,7 @@ public final class CommandService implements AutoCloseable {
             submit(this::flushKept);
             submit(this::publishSummary);
         });
-        timer.scheduleWithFixedDelay(() -> submit(this::publishSummary), 60, 60, TimeUnit.SECONDS);
+        summaryTask = timer.scheduleWithFixedDelay(() -> submit(this::publishSummary), 60, 60, TimeUnit.SECONDS);
         if (operators.isEmpty()) {
             Logger.info("no operator key (--operator-key): every fleet command is refused");
         } else {
@@ -543,7 +548,10 @@ public final class CommandService implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
+        var task = summaryTask;
+        if (task != null) {
+            task.cancel(false);
+        }
         if (ownWorker) {
             worker.shutdownNow();
         }
