@@ -57,7 +57,7 @@ public final class FleetConsoleCommand implements Runnable {
     public void run() {
         throw new picocli.CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing subcommand: keygen, list, status, send or watch (see prospector fleet --help)");
+                "missing subcommand: keygen, list, status, send, watch or update (see prospector fleet --help)");
     }
 
     /** Options of every subcommand that talks to the broker. */

@@ -41,10 +41,10 @@ import picocli.CommandLine.Spec;
         name = "update",
         mixinStandardHelpOptions = true,
         description = {
-            "Roll a new version out to the boards in stages, as AWS IoT Jobs does: at most --rate boards a period,"
-                    + " each sent a signed update command (its SHA-256 from --artifact) and awaited until it runs"
-                    + " the new version healthy or has rolled back; stops when more than --abort-after of the"
-                    + " finished boards failed.",
+            "Roll a new version out to the boards in stages.",
+            "As AWS IoT Jobs does: at most --rate boards a period, each sent a signed update command (its SHA-256"
+                    + " from --artifact) and awaited until it runs the new version healthy or has rolled back; stops"
+                    + " when more than --abort-after of the finished boards failed.",
             "The artifact is a tar.gz of prospector.jar and lib/*.jar (docs/OPERATIONS.md), served at --url.",
             "A table of each board's status (or --json); exit code 0 only if every target succeeded, 1 otherwise."
         })

@@ -19,8 +19,8 @@ class PushedConfigLayerTest {
     Path dir;
 
     private Path file() throws Exception {
-        Path admin = dir.resolve("admin.pub");
-        Files.writeString(admin, "not read by these tests");
+        dev.prospector.attest.OperatorKey.generate().write(dir.resolve("admin"));
+        Path admin = dir.resolve("admin").resolve(dev.prospector.attest.OperatorKey.PUBLIC_KEY_FILE);
         return Files.writeString(
                 dir.resolve("prospector.conf"),
                 "broker = tcp://127.0.0.1:1883\nfleet = lab\ninterval = 30s\nreceipt-timeout = 40s\noperator-key = "
