@@ -1,6 +1,7 @@
 package dev.prospector.agent.cli;
 
 import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.update.ConfigStore;
 import dev.prospector.hardware.HardwareSettings;
 import java.io.IOException;
 import java.io.Reader;
@@ -33,6 +34,12 @@ import picocli.CommandLine.Model.OptionSpec;
  *
  * <p>Found at {@code --config FILE}, else {@code $PROSPECTOR_CONFIG}, else
  * {@code /etc/prospector/prospector.conf} when it exists.
+ *
+ * <p>For {@code prospector run}, a configuration pushed by an operator ({@code set-config}) is a
+ * layer over that file: {@code DATA_DIR/config/current.conf} ({@link ConfigStore}), where the
+ * data dir is {@code --data-dir}, else the file's {@code run.data-dir} or {@code data-dir}, else
+ * {@code /var/lib/prospector}. Precedence, highest first: command-line flags, the pushed layer,
+ * the file, the built-in defaults.
  */
 public final class ConfigFile implements IDefaultValueProvider {
     public static final Path DEFAULT = Paths.get("/etc/prospector/prospector.conf");
@@ -40,14 +47,92 @@ public final class ConfigFile implements IDefaultValueProvider {
 
     private final Path path;
     private final Properties values;
+    /** The pushed layer over the file, if any: where it was read and the keys it set. */
+    private final Optional<Path> pushed;
+
+    private final Set<String> pushedKeys;
 
     private ConfigFile(Path path, Properties values) {
+        this(path, values, Optional.empty(), Set.of());
+    }
+
+    private ConfigFile(Path path, Properties values, Optional<Path> pushed, Set<String> pushedKeys) {
         this.path = path;
         this.values = values;
+        this.pushed = pushed;
+        this.pushedKeys = Set.copyOf(pushedKeys);
+    }
+
+    /** Where a {@code prospector run} with no {@code --data-dir} keeps its state. */
+    static final Path DEFAULT_DATA_DIR = Paths.get("/var/lib/prospector");
+
+    /**
+     * The configuration in force: {@link #findFile} and, for {@code run}, the pushed layer over it
+     * (see the class comment).
+     */
+    public static Optional<ConfigFile> find(String[] args) {
+        Optional<ConfigFile> file = findFile(args);
+        if (!"run".equals(command(args))) {
+            return file;
+        }
+        Path dataDir = dataDir(args, file);
+        Optional<ConfigStore.Layer> layer = ConfigStore.layer(dataDir);
+        return layer.isEmpty()
+                ? file
+                : Optional.of(layered(file, layer.get().file(), layer.get().text()));
+    }
+
+    /**
+     * {@code base} (or nothing) with {@code text}, a pushed configuration read from {@code source},
+     * over it. Fails when the text is not a {@code key = value} file.
+     */
+    static ConfigFile layered(Optional<ConfigFile> base, Path source, String text) {
+        Properties top = new Properties();
+        try {
+            top.load(new java.io.StringReader(text));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Failure("pushed configuration " + source + " cannot be read: " + e.getMessage());
+        }
+        Properties merged = new Properties();
+        base.ifPresent(b -> merged.putAll(b.values));
+        merged.putAll(top);
+        return new ConfigFile(
+                base.map(ConfigFile::path).orElse(source), merged, Optional.of(source), top.stringPropertyNames());
+    }
+
+    /** The first word of the command line that is not an option or an option's value. */
+    static String command(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config")) {
+                i++;
+            } else if (!args[i].startsWith("-")) {
+                return args[i];
+            }
+        }
+        return "";
+    }
+
+    /** The data dir of {@code run}: the flag, else the file's setting, else the default. */
+    static Path dataDir(String[] args, Optional<ConfigFile> file) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--data-dir") && i + 1 < args.length) {
+                return Paths.get(args[i + 1]);
+            } else if (args[i].startsWith("--data-dir=")) {
+                return Paths.get(args[i].substring("--data-dir=".length()));
+            }
+        }
+        return file.map(f -> f.values.getProperty("run.data-dir", f.values.getProperty("data-dir")))
+                .map(v -> Paths.get(v.trim()))
+                .orElse(DEFAULT_DATA_DIR);
+    }
+
+    /** The pushed layer this configuration includes, if any. */
+    public Optional<Path> pushed() {
+        return pushed;
     }
 
     /** The file named on the command line or by the environment, or the default one if present. */
-    public static Optional<ConfigFile> find(String[] args) {
+    public static Optional<ConfigFile> findFile(String[] args) {
         Optional<Path> named = Optional.empty();
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--config") && i + 1 < args.length) {
@@ -113,6 +198,12 @@ public final class ConfigFile implements IDefaultValueProvider {
             if (!known.contains(key) && !key.startsWith(HardwareSettings.PREFIX)) {
                 unknown.add(key);
             }
+        }
+        Set<String> unknownPushed = new TreeSet<>(unknown);
+        unknownPushed.retainAll(pushedKeys);
+        if (!unknownPushed.isEmpty() && pushed.isPresent()) {
+            throw new Failure("pushed configuration " + pushed.get() + " has unknown setting(s) " + unknownPushed
+                    + ": push a corrected configuration, or remove the file to drop the pushed layer");
         }
         if (!unknown.isEmpty()) {
             throw new Failure(

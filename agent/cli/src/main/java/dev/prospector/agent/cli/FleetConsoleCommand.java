@@ -46,7 +46,8 @@ import picocli.CommandLine.Spec;
             FleetConsoleCommand.ListDevices.class,
             FleetConsoleCommand.Status.class,
             FleetConsoleCommand.Send.class,
-            FleetConsoleCommand.Watch.class
+            FleetConsoleCommand.Watch.class,
+            FleetUpdateCommand.class
         })
 public final class FleetConsoleCommand implements Runnable {
     @Spec
@@ -56,7 +57,7 @@ public final class FleetConsoleCommand implements Runnable {
     public void run() {
         throw new picocli.CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing subcommand: keygen, list, status, send or watch (see prospector fleet --help)");
+                "missing subcommand: keygen, list, status, send, watch or update (see prospector fleet --help)");
     }
 
     /** Options of every subcommand that talks to the broker. */

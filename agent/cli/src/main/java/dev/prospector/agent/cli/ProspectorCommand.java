@@ -191,12 +191,18 @@ public final class ProspectorCommand implements Runnable {
      */
     static CommandLine.ParseResult parseAgain(String[] args) {
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        return parseWith(rest, ConfigFile.find(rest));
+    }
+
+    /** Parses {@code args} with {@code config} in force (a pushed configuration being checked). */
+    static CommandLine.ParseResult parseWith(String[] args, Optional<ConfigFile> config) {
+        String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         ProspectorCommand root = new ProspectorCommand();
         CommandLine cli = commandLine(root);
-        root.config = ConfigFile.find(rest);
-        root.config.ifPresent(config -> {
-            config.checkKeys(cli);
-            cli.setDefaultValueProvider(config);
+        root.config = config;
+        root.config.ifPresent(c -> {
+            c.checkKeys(cli);
+            cli.setDefaultValueProvider(c);
         });
         try {
             return cli.parseArgs(rest);

@@ -288,6 +288,9 @@ public final class RunCommand implements Callable<Integer> {
                     return t;
                 });
         CountDownLatch stopped = new CountDownLatch(1);
+        // The exit code once stopped: 0, or EXIT_RESTART when a fleet command asked for a restart.
+        // Set before the stop, since the stop wakes the main thread, whose return ends the process.
+        java.util.concurrent.atomic.AtomicInteger exitCode = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable stop = () -> {
             if (!stopping.compareAndSet(false, true)) {
@@ -318,18 +321,34 @@ public final class RunCommand implements Callable<Integer> {
         Signals.onHangUp(() -> reload(args, settings, node));
         // Fleet commands (issue 14): `restart` and `rotate-key` end the process with EX_TEMPFAIL,
         // which systemd restarts, after the command's answer is out.
-        AgentWiring.commands(
+        // Configuration pushes and updates (set-config, update; docs/OPERATIONS.md): applied by the
+        // same restart (exit 75), kept only once the agent is connected with a report accepted.
+        var changes = new dev.prospector.agent.update.Changes(
+                dataDir,
+                Optional.ofNullable(System.getenv(dev.prospector.agent.update.VersionSlots.SLOT_ENVIRONMENT))
+                        .filter(v -> !v.isBlank()),
+                Clock.systemUTC(),
+                () -> restartForChange(stop, exitCode));
+        var commands = AgentWiring.commands(
                 node,
                 fleet,
                 dataDir,
                 Clock.systemUTC(),
                 why -> new Thread(
                                 () -> {
+                                    exitCode.set(EXIT_RESTART);
                                     stop.run();
                                     System.exit(EXIT_RESTART);
                                 },
                                 "fleet-restart")
-                        .start());
+                        .start(),
+                List.of(
+                        new dev.prospector.agent.update.SetConfigHandler(changes, new PushedConfigValidator(args)),
+                        new dev.prospector.agent.update.UpdateHandler(
+                                changes,
+                                new dev.prospector.agent.update.ArtifactFetcher(
+                                        dev.prospector.agent.update.ArtifactFetcher.DEFAULT_TIMEOUT))));
+        changes.resume(commands.sink(), AgentWiring.health(node), watchdogTimer);
         Logger.info(
                 "agent {} reporting to {} as fleet {} every {} s (board {}, data {})",
                 node.device(),
@@ -345,7 +364,44 @@ public final class RunCommand implements Callable<Integer> {
                 "reporting every " + interval.toSeconds() + " s to " + settings.broker() + " as " + node.device());
         systemd.startWatchdog(watchdogTimer, node::makingProgress);
         stopped.await();
-        return 0;
+        return exitCode.get();
+    }
+
+    /** Longest wait for a clean stop before a change's restart goes ahead anyway. */
+    static final Duration STOP_BEFORE_RESTART = Duration.ofSeconds(20);
+
+    /**
+     * Ends the process with {@link #EXIT_RESTART} so that systemd starts it again on a changed
+     * configuration or version: a clean stop first, but never waiting for it (nor for the JVM's
+     * shutdown) for ever, since a change that is never applied cannot be rolled back either; the
+     * outbox survives an unclean end.
+     */
+    static void restartForChange(Runnable stop, java.util.concurrent.atomic.AtomicInteger exitCode) {
+        exitCode.set(EXIT_RESTART);
+        Thread stopper = new Thread(stop, "stop-for-change");
+        stopper.setDaemon(true);
+        stopper.start();
+        try {
+            stopper.join(STOP_BEFORE_RESTART.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (stopper.isAlive()) {
+            Logger.error("the agent did not stop within {} s; restarting anyway", STOP_BEFORE_RESTART.toSeconds());
+        }
+        Thread halt = new Thread(
+                () -> {
+                    try {
+                        Thread.sleep(STOP_BEFORE_RESTART.toMillis());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    Runtime.getRuntime().halt(EXIT_RESTART);
+                },
+                "halt-for-change");
+        halt.setDaemon(true);
+        halt.start();
+        System.exit(EXIT_RESTART);
     }
 
     /**

@@ -698,6 +698,22 @@ public final class AgentWiring {
             Path dataDir,
             Clock clock,
             java.util.function.Consumer<String> restart) {
+        return commands(node, fleet, dataDir, clock, restart, List.of());
+    }
+
+    /**
+     * {@link #commands(AgentNode, dev.prospector.agent.fleet.FleetSettings, Path, Clock,
+     * java.util.function.Consumer)} with {@code more} handlers beside the built-in ones: the CLI's
+     * {@code set-config} and {@code update} ({@code dev.prospector.agent.update}), which need what
+     * only the command line knows (the configuration schema, how to restart).
+     */
+    public static dev.prospector.agent.fleet.CommandService commands(
+            AgentNode node,
+            dev.prospector.agent.fleet.FleetSettings fleet,
+            Path dataDir,
+            Clock clock,
+            java.util.function.Consumer<String> restart,
+            List<dev.prospector.agent.fleet.CommandHandler> more) {
         dev.prospector.agent.fleet.TrustedOperators operators;
         try {
             operators = dev.prospector.agent.fleet.TrustedOperators.load(fleet.operatorKeys());
@@ -710,7 +726,9 @@ public final class AgentWiring {
                 node.keys(),
                 fleet.groups(),
                 operators,
-                commandHandlers(node, dataDir, clock, after, restart),
+                java.util.stream.Stream.concat(
+                                commandHandlers(node, dataDir, clock, after, restart).stream(), more.stream())
+                        .toList(),
                 clock,
                 fleet.skew(),
                 dataDir,
@@ -790,6 +808,18 @@ public final class AgentWiring {
                     throw e;
                 }
             }
+        };
+    }
+
+    /**
+     * Whether a change on trial (a pushed configuration, a new version) has proved itself: the
+     * broker connection is up and a report of this run was accepted (a trusted verifier's receipt,
+     * or the broker's acknowledgement when no verifier key is trusted).
+     */
+    public static dev.prospector.agent.update.HealthCheck health(AgentNode node) {
+        return () -> {
+            NodeStats st = node.stats();
+            return st.connected() && st.delivered() > 0;
         };
     }
 
