@@ -904,6 +904,16 @@ class ProofOfServiceAttackIT {
             await(name + ": every report delivered")
                     .atMost(WAIT)
                     .until(() -> boards.stream().allMatch(b -> b.stats().pending() == 0));
+            // The watcher has its own connection: a receipt can reach the board before it. The
+            // verifier appraises on several workers, so the last receipts often do.
+            await(name + ": every receipt seen by the watcher")
+                    .atMost(WAIT)
+                    .until(() -> boards.stream()
+                            .allMatch(b -> receiptsOf(b).stream()
+                                            .map(r -> r.seq().orElse(-1))
+                                            .distinct()
+                                            .count()
+                                    >= b.stats().delivered()));
         }
 
         /**
