@@ -162,7 +162,7 @@ class DebPackageIT {
     @Test
     void theLaunchersPickTheSameJvmOptions() throws Exception {
         List<String> installed = defaults(board.resolve("usr/bin/prospector"));
-        assertEquals(2, installed.size(), installed::toString);
+        assertEquals(3, installed.size(), installed::toString);
         assertEquals(defaults(REPO.resolve("prospector")), installed);
         assertTrue(
                 Files.readString(board.resolve("usr/bin/prospector"))
@@ -256,7 +256,7 @@ class DebPackageIT {
     private static List<String> defaults(Path launcher) throws IOException {
         return Files.readString(launcher)
                 .lines()
-                .filter(l -> l.contains("defaults=\""))
+                .filter(l -> l.contains("defaults=\"") || l.contains("board_heap=\""))
                 .map(String::strip)
                 .toList();
     }
