@@ -179,8 +179,7 @@ class DebPackageIT {
      */
     @Test
     void postinstMakesTheClassDataSharingArchiveThatRunUses() throws Exception {
-        assertTrue(
-                control(BOARD, "postinst").contains("prospector cds-archive"), "postinst makes the archive");
+        assertTrue(control(BOARD, "postinst").contains("prospector cds-archive"), "postinst makes the archive");
         assertTrue(control(BOARD, "postrm").contains("rm -f /var/cache/prospector/run.jsa"), "postrm removes it");
         String launcher = Files.readString(board.resolve("usr/bin/prospector"));
         assertTrue(launcher.contains("cds=\"${PROSPECTOR_CDS_ARCHIVE:-/var/cache/prospector/run.jsa}\""), "where");
@@ -189,11 +188,9 @@ class DebPackageIT {
         Files.writeString(
                 here,
                 launcher.replace(
-                        "share=/usr/share/prospector\n",
-                        "share=" + board.resolve("usr/share/prospector") + "\n"));
+                        "share=/usr/share/prospector\n", "share=" + board.resolve("usr/share/prospector") + "\n"));
         Path archive = tmp.resolve("cache/run.jsa");
-        Result made = run(
-                List.of("env", "PROSPECTOR_CDS_ARCHIVE=" + archive, "sh", here.toString(), "cds-archive"));
+        Result made = run(List.of("env", "PROSPECTOR_CDS_ARCHIVE=" + archive, "sh", here.toString(), "cds-archive"));
         assertEquals(0, made.exit(), made.err());
         assertTrue(Files.size(archive) > 1_000_000, "archive of " + Files.size(archive) + " bytes");
         // `run` maps it: with -Xshare:on the JVM refuses to start on an archive it cannot use.
