@@ -258,7 +258,9 @@ public final class OutboxJournal implements AutoCloseable {
         if (chain.length > MAX_CHAIN_BYTES) {
             throw new IllegalArgumentException("chain id of " + chain.length + " bytes is too long");
         }
+        boolean dropped = false;
         while (!pending.isEmpty() && pendingBytes + report.length > maxPendingBytes) {
+            dropped = true;
             Map.Entry<Long, Pending> oldest = pending.pollFirstEntry();
             forget(oldest.getValue());
             writeRecord(DROPPED, oldest.getKey(), null, false);
@@ -277,6 +279,11 @@ public final class OutboxJournal implements AutoCloseable {
         cache(p, report);
         pending.put(id, p);
         pendingBytes += report.length;
+        if (dropped) {
+            // A long outage: reports come in and the oldest drop out, none is delivered. Without
+            // this the dropped ones' records would pile up in the file until the broker is back.
+            maybeCompact();
+        }
         return id;
     }
 

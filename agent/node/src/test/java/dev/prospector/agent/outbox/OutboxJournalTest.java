@@ -110,6 +110,40 @@ class OutboxJournalTest {
         }
     }
 
+    /**
+     * A long outage, the outbox at its bound: every append drops the oldest report and none is
+     * delivered. The file stays within a few times the bound (compaction runs on drops too), and
+     * the newest reports are all there after reopening.
+     */
+    @Test
+    void aFullOutboxThatIsNeverDeliveredStaysWithinAFewTimesItsBoundOnDisk() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        long bound = 64 * 1024;
+        int size = 1000;
+        int n = 2000;
+        try (OutboxJournal j =
+                OutboxJournal.open(file, bound, OWNER, new OutboxJournal.Tuning(64 * 1024, OutboxJournal.PAGE))) {
+            long largest = 0;
+            for (long seq = 1; seq <= n; seq++) {
+                j.append(seq, report(seq, size));
+                largest = Math.max(largest, Files.size(file));
+            }
+            System.out.printf(
+                    "full outbox, never delivered: %d appends of %d bytes, bound %d: largest file %d bytes (%d report bytes appended)%n",
+                    n, size, bound, largest, (long) n * size);
+            assertTrue(largest < 6 * bound, "largest file " + largest);
+            assertEquals(n - j.pendingCount(), j.losses().count());
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, bound, OWNER)) {
+            List<OutboxJournal.Entry> pending = j.pending();
+            assertEquals(n, pending.get(pending.size() - 1).seq());
+            assertEquals(n - pending.size(), j.losses().count());
+            for (OutboxJournal.Entry e : pending) {
+                assertArrayEquals(report(e.seq(), size), e.report(), "seq " + e.seq());
+            }
+        }
+    }
+
     @Test
     void tornTailIsCutAndEarlierReportsKept() throws IOException {
         Path file = dir.resolve("outbox.journal");
