@@ -31,7 +31,7 @@ fi
 
 # Debian orders 0.2.0~SNAPSHOT before 0.2.0; a hyphen would split off a Debian revision.
 deb_version="${version//-/\~}"
-maintainer="${DEB_MAINTAINER:-Prospector maintainers <maintainers@prospector.invalid>}"
+maintainer="${DEB_MAINTAINER:-Prospector developers <dev@prospector.invalid>}"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
   SOURCE_DATE_EPOCH="$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)"
 fi

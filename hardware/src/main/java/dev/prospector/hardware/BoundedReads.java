@@ -8,10 +8,12 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -23,12 +25,15 @@ import org.tinylog.Logger;
  * Runs a board's groups of reads with one deadline per round, so that {@link Board#measure()}
  * never stalls.
  *
- * <p>Each group (system files, network, storage, power sensor, ...) runs on its own daemon
- * thread; the round waits for all of them until the deadline, and a group that has not finished
- * by then gives {@link Reading.Unavailable} "timed out" for each of its readings. A read that
- * hangs in the kernel (a dying SD card, a wedged I2C bus) cannot always be interrupted, so a
- * group whose previous read is still running is not started again: it reports "still hung"
- * at once. That bounds the threads to one per group, however long the hang lasts.
+ * <p>The groups (system files, network, storage, power sensor, ...) of a round run one after
+ * the other on one daemon reader thread (a board has memory for few threads: each costs its stack
+ * and a share of malloc's arenas); the round waits for them until the deadline, and a group that
+ * has not finished by then gives {@link Reading.Unavailable} "timed out" for each of its readings,
+ * as do the groups behind it that the deadline left unstarted. A read that hangs in the kernel (a
+ * dying SD card, a wedged I2C bus) cannot always be interrupted, so its thread is given up: the
+ * next round runs on a new thread, and the hung group is not started again but reports "still
+ * hung" at once, while the other groups are read. So a hang costs the groups behind it one round,
+ * and the threads stay bounded by one plus one per hung group, however long the hangs last.
  */
 final class BoundedReads implements AutoCloseable {
 
@@ -59,7 +64,11 @@ final class BoundedReads implements AutoCloseable {
     private final AtomicBoolean[] inFlight;
     private final Clock clock;
     private final Duration timeout;
-    private final ThreadPoolExecutor pool;
+    private final ThreadFactory threads;
+    /** The reader thread (one, made when needed); replaced when a read hangs on it. */
+    private volatile ThreadPoolExecutor pool;
+
+    private volatile boolean closed;
     private volatile boolean warm;
 
     BoundedReads(String boardName, List<Group> groups, Clock clock, Duration timeout) {
@@ -71,17 +80,25 @@ final class BoundedReads implements AutoCloseable {
             inFlight[i] = new AtomicBoolean();
         }
         AtomicInteger threadNo = new AtomicInteger();
-        // One thread per group and a queue in front of them: each group has at most one read in
-        // flight (inFlight), so no read ever waits behind another group's, and a new round never
-        // finds the pool "full" while the previous round's threads are still returning to it.
-        int threads = Math.max(1, this.groups.size());
-        this.pool = new ThreadPoolExecutor(
-                threads, threads, IDLE_THREAD_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "prospector-" + boardName + "-read-" + threadNo.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        this.pool.allowCoreThreadTimeOut(true);
+        this.threads = r -> {
+            Thread t = new Thread(r, "prospector-" + boardName + "-read-" + threadNo.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        this.pool = newPool();
+    }
+
+    /**
+     * One reader thread with a queue: a round that finds the last one still finishing waits
+     * behind it. When a read hangs, the pool is given up (its thread ends once the read returns)
+     * and the next round gets a new one; each given-up thread holds a group in flight, so there
+     * are at most one per group plus the one that reads.
+     */
+    private ThreadPoolExecutor newPool() {
+        var p = new ThreadPoolExecutor(
+                1, 1, IDLE_THREAD_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), threads);
+        p.allowCoreThreadTimeOut(true);
+        return p;
     }
 
     /**
@@ -94,10 +111,16 @@ final class BoundedReads implements AutoCloseable {
         Duration allowed = warm ? timeout : timeout.multipliedBy(FIRST_ROUND_TIMEOUT_FACTOR);
         warm = true;
         long deadline = System.nanoTime() + allowed.toNanos();
-        List<Future<Readings>> futures = new ArrayList<>(groups.size());
+        List<CompletableFuture<Readings>> futures = new ArrayList<>(groups.size());
         for (int i = 0; i < groups.size(); i++) {
-            futures.add(start(i));
+            // A group whose previous read is still running (hung) is not started again.
+            futures.add(inFlight[i].get() ? null : new CompletableFuture<>());
         }
+        Future<?> round = start(futures, deadline);
+        if (round == null) {
+            futures.replaceAll(f -> null);
+        }
+        boolean hung = false;
         List<Reading> all = new ArrayList<>(32);
         Optional<String> bootId = Optional.empty();
         for (int i = 0; i < groups.size(); i++) {
@@ -107,9 +130,7 @@ final class BoundedReads implements AutoCloseable {
                 fail(
                         all,
                         g,
-                        pool.isShutdown()
-                                ? "board closed"
-                                : "previous read still hung (longer than " + millis(timeout) + ")");
+                        closed ? "board closed" : "previous read still hung (longer than " + millis(timeout) + ")");
                 continue;
             }
             try {
@@ -120,7 +141,15 @@ final class BoundedReads implements AutoCloseable {
                     bootId = r.bootId();
                 }
             } catch (TimeoutException e) {
-                f.cancel(true);
+                round.cancel(true); // interrupts the read, if it can be; the groups behind it are not started
+                if (!hung) {
+                    hung = true;
+                    pool.shutdown(); // its thread ends when the hung read returns, if ever
+                    pool = newPool();
+                    if (closed) {
+                        pool.shutdownNow();
+                    }
+                }
                 Logger.warn("{} reads timed out after {}", g.name(), millis(allowed));
                 fail(all, g, "timed out after " + millis(allowed));
             } catch (ExecutionException e) {
@@ -131,29 +160,49 @@ final class BoundedReads implements AutoCloseable {
                 f.cancel(true);
                 fail(all, g, "interrupted");
             } catch (CancellationException e) {
-                fail(all, g, "cancelled");
+                // Not started: the deadline had passed behind a slower group.
+                fail(all, g, "timed out after " + millis(allowed));
             }
         }
         return new Snapshot(start, bootId, all);
     }
 
-    private Future<Readings> start(int i) {
-        if (!inFlight[i].compareAndSet(false, true)) {
-            return null;
-        }
-        Group g = groups.get(i);
+    /**
+     * Starts a round on the reader thread: each group with a future, in order, until the
+     * deadline. Null if no thread could take it (the board is closed).
+     */
+    private Future<?> start(List<CompletableFuture<Readings>> futures, long deadline) {
         try {
             return pool.submit(() -> {
-                try {
+                for (int i = 0; i < groups.size(); i++) {
+                    CompletableFuture<Readings> f = futures.get(i);
+                    if (f == null) {
+                        continue;
+                    }
+                    if (System.nanoTime() - deadline > 0
+                            || Thread.currentThread().isInterrupted()
+                            || !inFlight[i].compareAndSet(false, true)) {
+                        f.cancel(false);
+                        continue;
+                    }
                     Readings out = new Readings(clock.instant());
-                    g.task().read(out);
-                    return out;
-                } finally {
-                    inFlight[i].set(false);
+                    Throwable failure = null;
+                    try {
+                        groups.get(i).task().read(out);
+                    } catch (Exception | LinkageError e) {
+                        failure = e;
+                    } finally {
+                        // Before the round sees the result: the next round may start this group at once.
+                        inFlight[i].set(false);
+                    }
+                    if (failure == null) {
+                        f.complete(out);
+                    } else {
+                        f.completeExceptionally(failure);
+                    }
                 }
             });
         } catch (RejectedExecutionException e) {
-            inFlight[i].set(false);
             return null;
         }
     }
@@ -171,6 +220,7 @@ final class BoundedReads implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         pool.shutdownNow();
     }
 }

@@ -70,6 +70,32 @@ class BoundedReadsTest {
         Snapshot s = reads.measure();
         assertTrue(reason(s, "b").startsWith("previous read still hung"), reason(s, "b"));
         assertTrue(System.nanoTime() - start < Duration.ofSeconds(1).toNanos());
+        // The hung read holds its thread; the other groups are read on another one.
+        assertInstanceOf(Reading.Value.class, s.reading("a").orElseThrow());
+        assertEquals("read failed: java.lang.IllegalStateException: driver bug", reason(s, "d"));
+    }
+
+    /** A board reads on one thread, not one per group (each thread costs a board memory). */
+    @Test
+    void everyGroupOfEveryRoundIsReadOnOneThread() {
+        java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        BoundedReads.Task task = out -> threads.add(Thread.currentThread().getName());
+        try (BoundedReads five = new BoundedReads(
+                "one",
+                List.of(
+                        new BoundedReads.Group("g1", "s", List.of("a"), task),
+                        new BoundedReads.Group("g2", "s", List.of("b"), task),
+                        new BoundedReads.Group("g3", "s", List.of("c"), task),
+                        new BoundedReads.Group("g4", "s", List.of("d"), task),
+                        new BoundedReads.Group("g5", "s", List.of("e"), task)),
+                clock,
+                Duration.ofSeconds(5))) {
+            for (int round = 0; round < 3; round++) {
+                five.measure();
+            }
+        }
+        assertEquals(1, threads.size(), threads::toString);
+        assertTrue(threads.iterator().next().startsWith("prospector-one-read-"), threads::toString);
     }
 
     @Test

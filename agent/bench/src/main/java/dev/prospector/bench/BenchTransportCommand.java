@@ -918,11 +918,17 @@ public final class BenchTransportCommand implements Callable<Integer> {
         private static final Duration START_LIMIT = Duration.ofSeconds(20);
 
         private final String url;
-        private final Process process;
+        private Process process;
+        /** How it was started (to start it again on the same port after an outage); null for a given broker. */
+        private final ProcessBuilder start;
 
-        private LoopbackBroker(String url, Process process) {
+        private final int port;
+
+        private LoopbackBroker(String url, Process process, ProcessBuilder start, int port) {
             this.url = url;
             this.process = process;
+            this.start = start;
+            this.port = port;
         }
 
         /**
@@ -932,7 +938,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
         static LoopbackBroker startOrUse(String broker, Path binary, Path dir, long queue, int inFlight) {
             if (broker != null) {
                 BrokerUrl.parse(broker); // one clear line if it is not a broker URL
-                return new LoopbackBroker(broker, null);
+                return new LoopbackBroker(broker, null, null, -1);
             }
             if (!Files.isExecutable(binary)) {
                 throw new Failure("mosquitto not found at " + binary
@@ -957,11 +963,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 // bench.
                                 "user " + System.getProperty("user.name"),
                                 ""));
-                Process p = new ProcessBuilder(binary.toString(), "-c", conf.toString())
+                ProcessBuilder pb = new ProcessBuilder(binary.toString(), "-c", conf.toString())
                         .redirectErrorStream(true)
-                        .redirectOutput(dir.resolve("mosquitto.out").toFile())
-                        .start();
-                var b = new LoopbackBroker("tcp://127.0.0.1:" + port, p);
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                                dir.resolve("mosquitto.out").toFile()));
+                var b = new LoopbackBroker("tcp://127.0.0.1:" + port, pb.start(), pb, port);
                 b.awaitListening(port, dir.resolve("mosquitto.out"));
                 return b;
             } catch (IOException e) {
@@ -993,7 +999,22 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
 
         boolean started() {
-            return process != null;
+            return start != null;
+        }
+
+        /** Stops the broker started here (an outage); {@link #startAgain} brings it back on the same port. */
+        void stopForOutage() {
+            close();
+        }
+
+        /** Starts the broker again on its port, after {@link #stopForOutage}. */
+        void startAgain() {
+            try {
+                process = start.start();
+            } catch (IOException e) {
+                throw new Failure("cannot start mosquitto again: " + e.getMessage());
+            }
+            awaitListening(port, start.redirectOutput().file().toPath());
         }
 
         @Override
@@ -1082,13 +1103,45 @@ public final class BenchTransportCommand implements Callable<Integer> {
         String plotSize;
 
         @Option(
+                names = "--interval",
+                paramLabel = "DURATION",
+                defaultValue = "1s",
+                converter = dev.prospector.agent.cli.DurationConverter.class,
+                description =
+                        "The agent's --interval (default: ${DEFAULT-VALUE}); shorter fills the outbox faster in an"
+                                + " outage run.")
+        Duration interval;
+
+        @Option(
+                names = "--outage-minutes",
+                paramLabel = "M",
+                defaultValue = "0",
+                description =
+                        "Stop the broker for this long, --outage-after minutes after the start, then start it"
+                                + " again on the same port: reports pile up in the agent's outbox meanwhile (default: no outage).")
+        double outageMinutes;
+
+        @Option(
+                names = "--outage-after",
+                paramLabel = "M",
+                defaultValue = "1",
+                description = "Minutes from the start to the outage (default: ${DEFAULT-VALUE}).")
+        double outageAfter;
+
+        @Option(
                 names = "--nmt",
                 description = "Also track the JVM's native memory (-XX:NativeMemoryTracking=summary, which costs some"
                         + " memory itself) and print its summary at the end.")
         boolean nmt;
 
-        /** One sample: seconds since start, resident bytes, reports the broker has passed on so far. */
-        record Sample(double seconds, long rssBytes, long reports) {}
+        /** Reports the agent dropped because its outbox was full (counted in its log). */
+        private long dropped;
+
+        /**
+         * One sample: seconds since start, resident bytes, reports the broker has passed on so far,
+         * and whether the broker was away.
+         */
+        record Sample(double seconds, long rssBytes, long reports, boolean outage) {}
 
         @Override
         public Integer call() throws InterruptedException {
@@ -1098,6 +1151,17 @@ public final class BenchTransportCommand implements Callable<Integer> {
             check(
                     sampleSeconds >= 0.1 && sampleSeconds <= 3600,
                     "--sample-seconds must be 0.1-3600, not " + sampleSeconds);
+            check(
+                    outageMinutes >= 0
+                            && outageAfter > 0
+                            && (outageMinutes == 0 || outageAfter + outageMinutes < minutes),
+                    "--outage-after plus --outage-minutes must end before --minutes (" + minutes + ")");
+            check(
+                    broker == null || outageMinutes == 0,
+                    "--outage-minutes needs the broker the bench starts, not --broker");
+            check(
+                    !interval.isNegative() && interval.toMillis() >= 10,
+                    "--interval must be at least 10ms, not " + interval);
             Path script = findLauncher(launcher);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
@@ -1118,7 +1182,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             "--board",
                             "emulated",
                             "--interval",
-                            "1s",
+                            interval.toMillis() + "ms",
                             "--broker",
                             b.url(),
                             "--fleet",
@@ -1160,32 +1224,56 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         List<Sample> samples = new ArrayList<>();
                         long end = start + (long) (minutes * 60e9);
                         long step = (long) (sampleSeconds * 1e9);
+                        long outageStart = outageMinutes > 0 ? start + (long) (outageAfter * 60e9) : Long.MAX_VALUE;
+                        long outageEnd = outageStart + (long) (outageMinutes * 60e9);
+                        boolean away = false;
                         for (long next = start + step; ; next += step) {
                             long now = System.nanoTime();
                             if (next > end) {
                                 next = end;
                             }
+                            if (!away && outageStart < next && outageEnd > now) {
+                                next = Math.max(now, outageStart); // the outage starts before the next sample
+                            } else if (away && outageEnd < next) {
+                                next = Math.max(now, outageEnd);
+                            }
                             if (next > now) {
                                 TimeUnit.NANOSECONDS.sleep(next - now);
                             }
                             requireAlive(child, work);
-                            var s = new Sample(
-                                    (System.nanoTime() - start) / 1e9, status(child.pid(), "VmRSS"), received.sum());
+                            long at = System.nanoTime();
+                            if (!away && at >= outageStart && at < outageEnd) {
+                                b.stopForOutage();
+                                away = true;
+                                progress(err, json, "broker stopped for " + outageMinutes + " min (outage)");
+                            } else if (away && at >= outageEnd) {
+                                b.startAgain();
+                                away = false;
+                                progress(err, json, "broker started again");
+                            }
+                            var s = new Sample((at - start) / 1e9, status(child.pid(), "VmRSS"), received.sum(), away);
                             samples.add(s);
                             progress(
                                     err,
                                     json,
                                     String.format(
                                             Locale.ROOT,
-                                            "%6.0f s  VmRSS %6.1f MB  reports %d",
+                                            "%6.0f s  VmRSS %6.1f MB  reports %d%s",
                                             s.seconds(),
                                             mb(s.rssBytes()),
-                                            s.reports()));
+                                            s.reports(),
+                                            away
+                                                    ? "  (broker away; outbox " + outboxBytes(work) + " bytes on disk)"
+                                                    : ""));
                             if (next >= end) {
                                 break;
                             }
                         }
                         long peak = status(child.pid(), "VmHWM");
+                        dropped = readQuietly(work.resolve("run.err"))
+                                .lines()
+                                .filter(l -> l.contains("outbox full ("))
+                                .count();
                         boolean met = print(out, samples, peak, jvm, loadBefore, loadAverage());
                         if (!json) {
                             // After the last sample: jcmd's attach adds a thread and some classes.
@@ -1207,6 +1295,20 @@ public final class BenchTransportCommand implements Callable<Integer> {
             Sample last = samples.get(samples.size() - 1);
             long max = samples.stream().mapToLong(Sample::rssBytes).max().orElse(0);
             boolean met = max <= TARGET_RSS_BYTES;
+            // The outage's figures: the last sample while the broker was away, and the highest after it.
+            Optional<Sample> outageEnd = samples.stream().filter(Sample::outage).reduce((a, b) -> b);
+            long outageMax = samples.stream()
+                    .filter(Sample::outage)
+                    .mapToLong(Sample::rssBytes)
+                    .max()
+                    .orElse(0);
+            long afterMax = outageEnd.isEmpty()
+                    ? 0
+                    : samples.stream()
+                            .filter(x -> x.seconds() > outageEnd.get().seconds())
+                            .mapToLong(Sample::rssBytes)
+                            .max()
+                            .orElse(0);
             if (json) {
                 CBORObject series = CBORObject.NewArray();
                 samples.forEach(s -> series.Add(
@@ -1218,6 +1320,17 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         .Add("rss_target_bytes", TARGET_RSS_BYTES)
                         .Add("rss_target_met", met)
                         .Add("seconds", Math.round(last.seconds()))
+                        .Add("interval_ms", interval.toMillis())
+                        .Add("outage_minutes", outageMinutes)
+                        .Add(
+                                "rss_outage_end_bytes",
+                                outageEnd.map(Sample::rssBytes).orElse(0L))
+                        .Add("rss_outage_max_bytes", outageMax)
+                        .Add("rss_after_outage_max_bytes", afterMax)
+                        .Add(
+                                "reports_before_outage_end",
+                                outageEnd.map(Sample::reports).orElse(0L))
+                        .Add("reports_dropped_outbox_full", dropped)
                         .Add("reports_received", last.reports())
                         .Add("samples", series)
                         .Add("command", jvm)
@@ -1226,9 +1339,17 @@ public final class BenchTransportCommand implements Callable<Integer> {
             } else {
                 out.printf(
                         Locale.ROOT,
-                        "prospector run (emulated board, 1 report/s, --plot-size %s) for %.0f s: %s%n",
+                        "prospector run (emulated board, --interval %s, --plot-size %s) for %.0f s%s: %s%n",
+                        interval.toMillis() + "ms",
                         plotSize,
                         last.seconds(),
+                        outageMinutes > 0
+                                ? String.format(
+                                        Locale.ROOT,
+                                        ", broker away from %.1f to %.1f min",
+                                        outageAfter,
+                                        outageAfter + outageMinutes)
+                                : "",
                         jvm);
                 var t = new Table("figure", "value", "target");
                 t.row("VmRSS, last sample (MB)", String.format(Locale.ROOT, "%.1f", mb(last.rssBytes())), "");
@@ -1237,6 +1358,20 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         String.format(Locale.ROOT, "%.1f", mb(max)),
                         "<= " + TARGET_RSS_BYTES / (1 << 20) + (met ? " met" : " NOT MET"));
                 t.row("VmHWM, peak (MB)", String.format(Locale.ROOT, "%.1f", mb(peak)), "");
+                if (outageEnd.isPresent()) {
+                    t.row(
+                            "VmRSS, end of the outage (MB)",
+                            String.format(
+                                    Locale.ROOT, "%.1f", mb(outageEnd.get().rssBytes())),
+                            "");
+                    t.row("VmRSS, max during the outage (MB)", String.format(Locale.ROOT, "%.1f", mb(outageMax)), "");
+                    t.row("VmRSS, max after the outage (MB)", String.format(Locale.ROOT, "%.1f", mb(afterMax)), "");
+                    t.row(
+                            "reports received before the outage ended",
+                            outageEnd.get().reports(),
+                            "");
+                    t.row("reports dropped by the full outbox (agent's log)", dropped, "");
+                }
                 t.row("reports received by the broker", last.reports(), "");
                 t.row("samples", samples.size(), "");
                 t.print(out);
@@ -1286,6 +1421,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 }
             }
             out.flush();
+        }
+
+        /** Size of the agent's outbox journal file (preallocated in steps, so an upper bound of what it holds). */
+        private static long outboxBytes(Path work) {
+            try {
+                return Files.size(work.resolve("agent").resolve(AgentWiring.OUTBOX_FILE));
+            } catch (IOException e) {
+                return -1;
+            }
         }
 
         private static long taskCount(long pid) {

@@ -162,12 +162,49 @@ class DebPackageIT {
     @Test
     void theLaunchersPickTheSameJvmOptions() throws Exception {
         List<String> installed = defaults(board.resolve("usr/bin/prospector"));
-        assertEquals(2, installed.size(), installed::toString);
+        assertEquals(3, installed.size(), installed::toString);
         assertEquals(defaults(REPO.resolve("prospector")), installed);
         assertTrue(
                 Files.readString(board.resolve("usr/bin/prospector"))
-                        .contains("-cp \"$share/prospector.jar:$share/lib/*\" dev.prospector.agent.Main \"$@\""),
+                                .contains("classpath=\"$share/prospector.jar:$share/lib/*\"")
+                        && Files.readString(board.resolve("usr/bin/prospector"))
+                                .contains("-cp \"$classpath\" dev.prospector.agent.Main \"$@\""),
                 "the installed class path");
+    }
+
+    /**
+     * The class-data sharing archive: postinst makes it with the installed launcher's
+     * {@code cds-archive} (which works from the unpacked package: here with its share directory
+     * pointed there and the archive in a temporary file), {@code run} maps it, postrm removes it.
+     */
+    @Test
+    void postinstMakesTheClassDataSharingArchiveThatRunUses() throws Exception {
+        assertTrue(control(BOARD, "postinst").contains("prospector cds-archive"), "postinst makes the archive");
+        assertTrue(control(BOARD, "postrm").contains("rm -f /var/cache/prospector/run.jsa"), "postrm removes it");
+        String launcher = Files.readString(board.resolve("usr/bin/prospector"));
+        assertTrue(launcher.contains("cds=\"${PROSPECTOR_CDS_ARCHIVE:-/var/cache/prospector/run.jsa}\""), "where");
+        assertTrue(launcher.contains("share=/usr/share/prospector\n"), "the share directory line");
+        Path here = tmp.resolve("launcher");
+        Files.writeString(
+                here,
+                launcher.replace(
+                        "share=/usr/share/prospector\n", "share=" + board.resolve("usr/share/prospector") + "\n"));
+        Path archive = tmp.resolve("cache/run.jsa");
+        Result made = run(List.of("env", "PROSPECTOR_CDS_ARCHIVE=" + archive, "sh", here.toString(), "cds-archive"));
+        assertEquals(0, made.exit(), made.err());
+        assertTrue(Files.size(archive) > 1_000_000, "archive of " + Files.size(archive) + " bytes");
+        // `run` maps it: with -Xshare:on the JVM refuses to start on an archive it cannot use.
+        Result help = run(List.of(
+                "env",
+                "PROSPECTOR_CDS_ARCHIVE=" + archive,
+                "JAVA_TOOL_OPTIONS=-Xshare:on -Xlog:cds=warning",
+                "sh",
+                here.toString(),
+                "run",
+                "--help"));
+        assertEquals(0, help.exit(), help.err());
+        assertTrue(help.out().contains("Usage: prospector run"), help.out());
+        assertFalse((help.out() + help.err()).contains("[warning][cds"), help.out() + help.err());
     }
 
     /** The board's class path runs; verifier and measure come with prospector-network's jar only. */
@@ -256,7 +293,7 @@ class DebPackageIT {
     private static List<String> defaults(Path launcher) throws IOException {
         return Files.readString(launcher)
                 .lines()
-                .filter(l -> l.contains("defaults=\""))
+                .filter(l -> l.contains("defaults=\"") || l.contains("board_heap=\""))
                 .map(String::strip)
                 .toList();
     }

@@ -81,6 +81,16 @@ import org.tinylog.Logger;
  * {@link Tuning#preallocateBytes} (with {@code ftruncate}, followed by one {@code fsync}), so that
  * an append's {@code fdatasync} never has a file size to commit.
  *
+ * <h2>Memory (a board has 64 MB for everything)</h2>
+ * Pending reports are kept off the heap: in memory the journal holds, per pending report, its seq,
+ * chain id (shared between reports of one chain) and where its record is in the file. The bytes
+ * are read back from the file (the page cache, usually) when {@link #pending} is asked for them,
+ * and the record's CRC-32C is checked again; only up to {@link #HEAP_CACHE_BYTES} of report bytes
+ * are kept on the heap (the newest appended while there is room, and those read back for the head
+ * of the queue), so that during a long broker outage the heap holds a few dozen bytes per report,
+ * not the full outbox bound. A record that no longer reads back whole (the file was damaged under
+ * the running agent) is declared lost, as damage found at recovery is.
+ *
  * <p>Thread-safe: every method is synchronized on the journal.
  */
 public final class OutboxJournal implements AutoCloseable {
@@ -112,6 +122,8 @@ public final class OutboxJournal implements AutoCloseable {
     static final long COMPACT_MIN_BYTES = 1 << 20;
     /** The step in which the file is extended ahead of its records. */
     static final long PREALLOCATE_BYTES = 1 << 20;
+    /** Most bytes of pending reports also kept on the heap; the rest are read back from the file. */
+    static final long HEAP_CACHE_BYTES = 64 << 10;
 
     /**
      * Sizes of the file's housekeeping: compaction never runs on a file smaller than
@@ -141,8 +153,24 @@ public final class OutboxJournal implements AutoCloseable {
         static final Losses NONE = new Losses(0, -1, -1);
     }
 
-    /** A report kept in memory while pending. */
-    private record Pending(long seq, byte[] chain, byte[] report) {}
+    /**
+     * A pending report: its seq and chain, where its record starts in the file, the report's
+     * length, and its bytes if they are also kept on the heap (see {@link #HEAP_CACHE_BYTES}).
+     */
+    private static final class Pending {
+        final long seq;
+        final byte[] chain;
+        long recordAt;
+        final int length;
+        byte[] cached;
+
+        Pending(long seq, byte[] chain, long recordAt, int length) {
+            this.seq = seq;
+            this.chain = chain;
+            this.recordAt = recordAt;
+            this.length = length;
+        }
+    }
 
     private final Path file;
     private final long maxPendingBytes;
@@ -158,6 +186,9 @@ public final class OutboxJournal implements AutoCloseable {
     private final TreeMap<Long, Pending> pending = new TreeMap<>();
     private long nextId = 1;
     private long pendingBytes;
+    /** Bytes of pending reports kept on the heap too. */
+    private long cachedBytes;
+
     private long fileBytes;
     private long bytesWritten;
     private Losses losses = Losses.NONE;
@@ -227,22 +258,32 @@ public final class OutboxJournal implements AutoCloseable {
         if (chain.length > MAX_CHAIN_BYTES) {
             throw new IllegalArgumentException("chain id of " + chain.length + " bytes is too long");
         }
+        boolean dropped = false;
         while (!pending.isEmpty() && pendingBytes + report.length > maxPendingBytes) {
+            dropped = true;
             Map.Entry<Long, Pending> oldest = pending.pollFirstEntry();
-            pendingBytes -= oldest.getValue().report().length;
+            forget(oldest.getValue());
             writeRecord(DROPPED, oldest.getKey(), null, false);
-            losses = addLoss(losses, oldest.getValue().seq(), oldest.getValue().seq());
+            losses = addLoss(losses, oldest.getValue().seq, oldest.getValue().seq);
             Logger.warn(
                     "outbox full ({} bytes): dropped report seq {}; {} report(s) lost so far, declared in the next report",
                     maxPendingBytes,
-                    oldest.getValue().seq(),
+                    oldest.getValue().seq,
                     losses.count());
         }
         long id = nextId++;
-        writeRecord(REPORT, id, reportData(seq, chain, report), true);
-        last = new Appended(seq, Optional.of(chain.clone()), Sha256.of(report));
-        pending.put(id, new Pending(seq, chain.clone(), report));
+        long at = writeRecord(REPORT, id, reportData(seq, chain, report), true);
+        byte[] sharedChain = sharedChain(chain);
+        last = new Appended(seq, Optional.of(sharedChain.clone()), Sha256.of(report));
+        Pending p = new Pending(seq, sharedChain, at, report.length);
+        cache(p, report);
+        pending.put(id, p);
         pendingBytes += report.length;
+        if (dropped) {
+            // A long outage: reports come in and the oldest drop out, none is delivered. Without
+            // this the dropped ones' records would pile up in the file until the broker is back.
+            maybeCompact();
+        }
         return id;
     }
 
@@ -252,7 +293,7 @@ public final class OutboxJournal implements AutoCloseable {
         if (removed == null) {
             return;
         }
-        pendingBytes -= removed.report().length;
+        forget(removed);
         writeRecord(DELIVERED, id, null, false);
         maybeCompact();
     }
@@ -314,13 +355,83 @@ public final class OutboxJournal implements AutoCloseable {
     /** The first {@code limit} pending reports in append order (without copying the rest of a long backlog). */
     public synchronized List<Entry> pending(int limit) {
         List<Entry> out = new ArrayList<>(Math.min(limit, pending.size()));
+        List<Long> unreadable = new ArrayList<>();
         for (var e : pending.entrySet()) {
             if (out.size() >= limit) {
                 break;
             }
-            out.add(new Entry(e.getKey(), e.getValue().seq(), e.getValue().report()));
+            Pending p = e.getValue();
+            byte[] report = p.cached;
+            if (report == null) {
+                report = readBack(p);
+                if (report == null) {
+                    unreadable.add(e.getKey());
+                    continue;
+                }
+                cache(p, report);
+            }
+            out.add(new Entry(e.getKey(), p.seq, report));
         }
-        return out;
+        for (long id : unreadable) {
+            Pending p = pending.remove(id);
+            forget(p);
+            writeRecord(DELIVERED, id, null, false);
+            Logger.error(
+                    "outbox journal {}: the record of report seq {} no longer reads back whole (the file was changed under the agent)",
+                    file,
+                    p.seq);
+            declareLost(p.seq, p.seq);
+        }
+        return unreadable.isEmpty() || out.size() >= limit ? out : pending(limit);
+    }
+
+    /** The bytes of a pending report read back from its record, CRC checked; null if it does not read back whole. */
+    private byte[] readBack(Pending p) {
+        try {
+            Rec rec = readRecord(p.recordAt, fileBytes);
+            if (rec == null || (rec.type() != REPORT && rec.type() != REPORT_V1)) {
+                return null;
+            }
+            byte[] report = reportOf(rec);
+            return report.length == p.length ? report : null;
+        } catch (IOException e) {
+            throw new StorageFailure("cannot read outbox journal " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The report bytes of a report record (either format). */
+    private static byte[] reportOf(Rec rec) {
+        if (rec.type() == REPORT_V1) {
+            return rec.data();
+        }
+        int chainLength = rec.body()[BODY_FIXED + 8] & 0xff;
+        return Arrays.copyOfRange(rec.body(), BODY_FIXED + REPORT_FIXED + chainLength, rec.length());
+    }
+
+    /** Keeps {@code report} on the heap with {@code p} if the cache has room. */
+    private void cache(Pending p, byte[] report) {
+        if (p.cached == null && cachedBytes + report.length <= HEAP_CACHE_BYTES) {
+            p.cached = report;
+            cachedBytes += report.length;
+        }
+    }
+
+    /** {@code p} left the pending set: its bytes leave the counts. */
+    private void forget(Pending p) {
+        pendingBytes -= p.length;
+        if (p.cached != null) {
+            cachedBytes -= p.cached.length;
+            p.cached = null;
+        }
+    }
+
+    /** {@code chain}, or an equal array already held by a pending report (one copy per chain, not per report). */
+    private byte[] sharedChain(byte[] chain) {
+        Map.Entry<Long, Pending> newest = pending.lastEntry();
+        if (newest != null && Arrays.equals(newest.getValue().chain, chain)) {
+            return newest.getValue().chain;
+        }
+        return chain.clone();
     }
 
     public synchronized int pendingCount() {
@@ -336,8 +447,8 @@ public final class OutboxJournal implements AutoCloseable {
     public synchronized Optional<Long> firstPendingSeq(byte[] chain) {
         long min = Long.MAX_VALUE;
         for (Pending p : pending.values()) {
-            if (Arrays.equals(p.chain(), chain) && p.seq() < min) {
-                min = p.seq();
+            if (Arrays.equals(p.chain, chain) && p.seq < min) {
+                min = p.seq;
             }
         }
         return min == Long.MAX_VALUE ? Optional.empty() : Optional.of(min);
@@ -396,9 +507,11 @@ public final class OutboxJournal implements AutoCloseable {
         return new Losses(l.count() + n, Math.min(l.firstSeq(), firstSeq), Math.max(l.lastSeq(), lastSeq));
     }
 
-    private void writeRecord(byte type, long a, byte[] data, boolean sync) {
+    /** Appends one record; returns the offset it starts at. */
+    private long writeRecord(byte type, long a, byte[] data, boolean sync) {
         ByteBuffer record = encode(type, a, data);
         int length = record.remaining();
+        long at = fileBytes;
         try {
             preallocate(fileBytes + length);
             channel.position(fileBytes);
@@ -424,6 +537,7 @@ public final class OutboxJournal implements AutoCloseable {
             // The page is synced; the next record of this size would straddle it and the next.
             fileBytes += rest;
         }
+        return at;
     }
 
     /**
@@ -513,20 +627,17 @@ public final class OutboxJournal implements AutoCloseable {
                     long id = rec.a();
                     long seq;
                     byte[] chain;
-                    byte[] report;
                     if (rec.type() == REPORT_V1) {
                         seq = id;
                         chain = new byte[0];
-                        report = rec.data();
                     } else {
                         ByteBuffer d = ByteBuffer.wrap(rec.body(), BODY_FIXED, rec.length() - BODY_FIXED);
                         seq = d.getLong();
                         int chainLength = d.get() & 0xff;
                         chain = new byte[chainLength];
                         d.get(chain);
-                        report = new byte[d.remaining()];
-                        d.get(report);
                     }
+                    byte[] report = reportOf(rec);
                     if (inHoleAfterReport) {
                         // Reports between the last one before the damage and this one were in it.
                         inHoleAfterReport = false;
@@ -541,20 +652,20 @@ public final class OutboxJournal implements AutoCloseable {
                                     seq - 1);
                         }
                     }
-                    Pending old = pending.put(id, new Pending(seq, chain, report));
-                    pendingBytes += report.length - (old == null ? 0 : old.report().length);
+                    Pending old = pending.put(id, new Pending(seq, sharedChain(chain), pos, report.length));
+                    pendingBytes += report.length - (old == null ? 0 : old.length);
                     last = new Appended(
                             seq, rec.type() == REPORT ? Optional.of(chain) : Optional.empty(), Sha256.of(report));
                     nextId = Math.max(nextId, id + 1);
                 }
                 case DELIVERED -> {
                     Pending old = pending.remove(rec.a());
-                    pendingBytes -= old == null ? 0 : old.report().length;
+                    pendingBytes -= old == null ? 0 : old.length;
                 }
                 case DROPPED -> {
                     Pending old = pending.remove(rec.a());
-                    pendingBytes -= old == null ? 0 : old.report().length;
-                    long seq = old == null ? rec.a() : old.seq();
+                    pendingBytes -= old == null ? 0 : old.length;
+                    long seq = old == null ? rec.a() : old.seq;
                     losses = addLoss(losses, seq, seq);
                 }
                 case LAST -> {
@@ -711,6 +822,7 @@ public final class OutboxJournal implements AutoCloseable {
     private void resetState() {
         pending.clear();
         pendingBytes = 0;
+        cachedBytes = 0;
         losses = Losses.NONE;
         last = null;
         checkpointChain = null;
@@ -773,6 +885,9 @@ public final class OutboxJournal implements AutoCloseable {
      * before the rename: not every platform renames over an open file.
      */
     private void compact() {
+        // Where each pending record lands in the new file; applied once the new file replaced the old.
+        Map<Long, Long> movedTo = new java.util.HashMap<>();
+        List<Long> unreadable = new ArrayList<>();
         try {
             AtomicFiles.write(file, AtomicFiles.OWNER_ONLY, out -> {
                 writeTo(out, ByteBuffer.wrap(MAGIC));
@@ -785,7 +900,13 @@ public final class OutboxJournal implements AutoCloseable {
                 }
                 for (Map.Entry<Long, Pending> e : pending.entrySet()) {
                     Pending p = e.getValue();
-                    writeTo(out, encode(REPORT, e.getKey(), reportData(p.seq(), p.chain(), p.report())));
+                    byte[] report = p.cached != null ? p.cached : readBack(p);
+                    if (report == null) {
+                        unreadable.add(e.getKey());
+                        continue;
+                    }
+                    movedTo.put(e.getKey(), out.position());
+                    writeTo(out, encode(REPORT, e.getKey(), reportData(p.seq, p.chain, report)));
                 }
                 CrashPoint.reach("compact-mid-write");
                 if (last != null) {
@@ -802,6 +923,17 @@ public final class OutboxJournal implements AutoCloseable {
             fileBytes = written;
             allocated = written;
             bytesWritten += written;
+            movedTo.forEach((id, at) -> pending.get(id).recordAt = at);
+            for (long id : unreadable) {
+                // Not in the new file: lost. Counted and declared as damage found at recovery is.
+                Pending p = pending.remove(id);
+                forget(p);
+                Logger.error(
+                        "outbox journal {}: the record of report seq {} no longer read back whole when compacting",
+                        file,
+                        p.seq);
+                declareLost(p.seq, p.seq);
+            }
         } catch (IOException e) {
             throw new StorageFailure("cannot compact outbox journal " + file + ": " + e.getMessage(), e);
         }

@@ -52,6 +52,98 @@ class OutboxJournalTest {
         }
     }
 
+    /**
+     * An outage's backlog is not held on the heap: beyond {@link OutboxJournal#HEAP_CACHE_BYTES}
+     * the reports are read back from the file. Proven by changing a byte of a late report's record
+     * on disk under the open journal: the read-back sees it (its CRC fails), so that report is
+     * declared lost and not sent; every other report reads back exactly, before and after a
+     * compaction moves the records.
+     */
+    @Test
+    void aBacklogBeyondTheHeapCacheIsReadBackFromTheFileAndChecked() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        int size = 2100;
+        int n = (int) (4 * OutboxJournal.HEAP_CACHE_BYTES / size);
+        try (OutboxJournal j =
+                OutboxJournal.open(file, 1 << 20, OWNER, new OutboxJournal.Tuning(64 * 1024, OutboxJournal.PAGE))) {
+            long victimId = 0;
+            for (long seq = 1; seq <= n; seq++) {
+                long id = j.append(seq, report(seq, size));
+                if (seq == n - 1) {
+                    victimId = id;
+                }
+            }
+            assertEquals(n, j.pendingCount());
+            // The victim's record: find its report bytes in the file and flip one.
+            byte[] all = Files.readAllBytes(file);
+            int at = indexOf(all, report(n - 1, size));
+            assertTrue(at > 0, "the report's bytes are in the file");
+            try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) ~all[at + 100]}), at + 100);
+            }
+            List<OutboxJournal.Entry> pending = j.pending();
+            assertEquals(n - 1, pending.size(), "the changed record is not sent");
+            for (OutboxJournal.Entry e : pending) {
+                assertArrayEquals(report(e.seq(), size), e.report(), "seq " + e.seq());
+            }
+            assertEquals(new OutboxJournal.Losses(1, n - 1, n - 1), j.losses());
+            long victim = victimId;
+            assertTrue(j.pending().stream().noneMatch(e -> e.id() == victim), "and stays out");
+            // Deliver most of them: compaction rewrites the rest at new offsets, read back from there.
+            for (OutboxJournal.Entry e : pending.subList(0, pending.size() - 3)) {
+                j.acknowledge(e.id());
+            }
+            List<OutboxJournal.Entry> rest = j.pending();
+            assertEquals(
+                    List.of((long) n - 3, (long) n - 2, (long) n),
+                    rest.stream().map(OutboxJournal.Entry::seq).toList());
+            for (OutboxJournal.Entry e : rest) {
+                assertArrayEquals(report(e.seq(), size), e.report(), "seq " + e.seq());
+            }
+            assertTrue(Files.size(file) < 64 * 1024, "compacted: " + Files.size(file));
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, 1 << 20, OWNER)) {
+            assertEquals(
+                    List.of((long) n - 3, (long) n - 2, (long) n),
+                    j.pending().stream().map(OutboxJournal.Entry::seq).toList());
+            assertEquals(1, j.losses().count());
+        }
+    }
+
+    /**
+     * A long outage, the outbox at its bound: every append drops the oldest report and none is
+     * delivered. The file stays within a few times the bound (compaction runs on drops too), and
+     * the newest reports are all there after reopening.
+     */
+    @Test
+    void aFullOutboxThatIsNeverDeliveredStaysWithinAFewTimesItsBoundOnDisk() throws IOException {
+        Path file = dir.resolve("outbox.journal");
+        long bound = 64 * 1024;
+        int size = 1000;
+        int n = 2000;
+        try (OutboxJournal j =
+                OutboxJournal.open(file, bound, OWNER, new OutboxJournal.Tuning(64 * 1024, OutboxJournal.PAGE))) {
+            long largest = 0;
+            for (long seq = 1; seq <= n; seq++) {
+                j.append(seq, report(seq, size));
+                largest = Math.max(largest, Files.size(file));
+            }
+            System.out.printf(
+                    "full outbox, never delivered: %d appends of %d bytes, bound %d: largest file %d bytes (%d report bytes appended)%n",
+                    n, size, bound, largest, (long) n * size);
+            assertTrue(largest < 6 * bound, "largest file " + largest);
+            assertEquals(n - j.pendingCount(), j.losses().count());
+        }
+        try (OutboxJournal j = OutboxJournal.open(file, bound, OWNER)) {
+            List<OutboxJournal.Entry> pending = j.pending();
+            assertEquals(n, pending.get(pending.size() - 1).seq());
+            assertEquals(n - pending.size(), j.losses().count());
+            for (OutboxJournal.Entry e : pending) {
+                assertArrayEquals(report(e.seq(), size), e.report(), "seq " + e.seq());
+            }
+        }
+    }
+
     @Test
     void tornTailIsCutAndEarlierReportsKept() throws IOException {
         Path file = dir.resolve("outbox.journal");
