@@ -35,6 +35,15 @@ import org.tinylog.Logger;
  * <p>Paho keeps in-flight messages only in memory here: durability is the caller's job (the
  * agent's outbox keeps a report until {@link #publish} completes, which for QoS 1 is the broker's
  * PUBACK). Messages arrive on Paho's callback thread; listeners must not block.
+ *
+ * <p>Each connection after a lost one uses a fresh Paho client: a publish not acknowledged when
+ * the connection dies fails (its caller sends it again, as the outbox does) instead of being
+ * re-sent by Paho. Paho 1.2.5 cannot re-send safely: it replaces the topic of a repeated PUBLISH
+ * by an MQTT 5 topic alias and keeps that alias-only packet as its in-flight copy, and on a new
+ * connection (where the broker knows no alias, MQTT 5 section 3.3.2.3.4) the re-sent copy is a
+ * protocol error: Mosquitto answers DISCONNECT 0x82 at every reconnect, for ever, and the link
+ * never delivers again. The broker's session (subscriptions, QoS 1 messages queued for us) is
+ * kept: the new client connects with the same client id and clean start off.
  */
 public final class MqttLink implements AutoCloseable {
 
@@ -86,7 +95,11 @@ public final class MqttLink implements AutoCloseable {
     static final int SEND_WINDOW = 10;
 
     private final MqttSettings settings;
-    private final MqttAsyncClient client;
+    /** The Paho client of the current connection; replaced after a connection was lost (see above). */
+    private volatile MqttAsyncClient client;
+    /** Whether {@link #client} has been connected: the next connection then needs a fresh one. */
+    private volatile boolean clientUsed;
+
     private final Optional<TlsSocketFactories.TlsSocketFactory> tls;
     private final Optional<Will> will;
     private final Listener listener;
@@ -102,6 +115,9 @@ public final class MqttLink implements AutoCloseable {
 
     private final java.util.concurrent.ConcurrentLinkedDeque<Outgoing> waiting =
             new java.util.concurrent.ConcurrentLinkedDeque<>();
+    /** Publishes handed to a Paho client and not yet acknowledged or failed. */
+    private final java.util.Set<Sent> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private volatile String lastFailure = "";
     /** A connect attempt under way, if any: {@link #close()} lets it finish before closing the client (Paho fails with a NullPointerException in its own thread otherwise). */
     private volatile IMqttToken connectInFlight;
@@ -111,18 +127,55 @@ public final class MqttLink implements AutoCloseable {
         this.will = will;
         this.listener = listener;
         this.tls = settings.tls().map(TlsSocketFactories::create); // reads and checks the PEM files now
-        try {
-            this.client = new MqttAsyncClient(settings.url().pahoUri(), settings.clientId(), new MemoryPersistence());
-        } catch (MqttException e) {
-            throw new Failure("cannot use broker URL " + settings.url() + ": " + e.getMessage());
-        }
+        this.client = newClient();
         this.reconnector = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "mqtt-reconnect-" + settings.clientId());
             t.setDaemon(true);
             return t;
         });
-        client.setCallback(new Callback());
-        client.setManualAcks(listener instanceof AcknowledgingListener);
+    }
+
+    private MqttAsyncClient newClient() {
+        MqttAsyncClient c;
+        try {
+            c = new MqttAsyncClient(settings.url().pahoUri(), settings.clientId(), new MemoryPersistence());
+        } catch (MqttException e) {
+            throw new Failure("cannot use broker URL " + settings.url() + ": " + e.getMessage());
+        }
+        c.setCallback(new Callback(c));
+        c.setManualAcks(listener instanceof AcknowledgingListener);
+        return c;
+    }
+
+    /**
+     * Before connecting again after a connection: a fresh Paho client, so that nothing of the old
+     * connection (in-flight copies with its topic aliases) is sent on the new one; the publishes
+     * the old client had not had acknowledged fail, for their callers to send again.
+     */
+    private void freshClientIfUsed() {
+        if (!clientUsed) {
+            return;
+        }
+        MqttAsyncClient old = client;
+        client = newClient();
+        clientUsed = false;
+        IllegalStateException lost = new IllegalStateException(
+                "connection to " + settings.url() + " lost before the broker acknowledged the publish");
+        for (Sent s : inFlight) {
+            if (s.via() == old) {
+                settle(s, lost);
+            }
+        }
+        try {
+            if (!old.isConnected()) {
+                old.close(true);
+            } else {
+                old.disconnectForcibly(0, 1_000, false);
+                old.close(true);
+            }
+        } catch (MqttException e) {
+            Logger.debug("closing the previous MQTT client: {}", e.toString());
+        }
     }
 
     /** Adds a subscription, kept across reconnects. */
@@ -139,11 +192,13 @@ public final class MqttLink implements AutoCloseable {
      * that the link reconnects by itself.
      */
     public void connect() {
+        freshClientIfUsed();
         try {
             IMqttToken token = client.connect(options());
             connectInFlight = token;
             token.waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
             sizeWindow(token);
+            clientUsed = true;
             onConnected();
         } catch (MqttException e) {
             abandonIfStillConnecting(e);
@@ -215,6 +270,29 @@ public final class MqttLink implements AutoCloseable {
             String topic, byte[] payload, int qos, boolean retained, Reply reply, CompletableFuture<Void> done) {}
 
     /**
+     * A publish handed to Paho client {@code via}; {@code settled} once it holds no place in the
+     * window any more (acknowledged, failed, or given up with its client), so that a second word
+     * from Paho about it (Paho 1.2.5 fails an in-flight token when the connection dies and may
+     * report it again later) never frees a second place.
+     */
+    private record Sent(Outgoing out, MqttAsyncClient via, AtomicBoolean settled) {}
+
+    /** Frees the publish's place in the window and completes it (failed when {@code failure} is set), once. */
+    private void settle(Sent s, Throwable failure) {
+        if (!s.settled().compareAndSet(false, true)) {
+            return;
+        }
+        inFlight.remove(s);
+        window.release();
+        if (failure == null) {
+            s.out().done().complete(null);
+        } else {
+            s.out().done().completeExceptionally(failure);
+        }
+        drain();
+    }
+
+    /**
      * Sends waiting publishes while the window has room, in the order they were queued: several
      * threads drain (publishers, and Paho's callback thread when an acknowledgement frees a place),
      * and without the lock one could send a later publish before another sent an earlier one (a
@@ -250,23 +328,26 @@ public final class MqttLink implements AutoCloseable {
             out.reply().responseTopic().ifPresent(properties::setResponseTopic);
             message.setProperties(properties);
         }
+        MqttAsyncClient c = client;
+        Sent sent = new Sent(out, c, new AtomicBoolean());
+        inFlight.add(sent);
         try {
-            client.publish(out.topic(), message, null, new MqttActionListener() {
+            c.publish(out.topic(), message, null, new MqttActionListener() {
                 @Override
                 public void onSuccess(IMqttToken token) {
-                    window.release();
-                    out.done().complete(null);
-                    drain();
+                    settle(sent, null);
                 }
 
                 @Override
                 public void onFailure(IMqttToken token, Throwable exception) {
-                    window.release();
-                    out.done().completeExceptionally(exception);
-                    drain();
+                    settle(sent, exception);
                 }
             });
         } catch (MqttException e) {
+            if (!sent.settled().compareAndSet(false, true)) {
+                return true; // given up with its client meanwhile: failed already
+            }
+            inFlight.remove(sent);
             window.release();
             if (e.getReasonCode() == org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_MAX_INFLIGHT) {
                 // The broker allows fewer than SEND_WINDOW: wait for an acknowledgement to free a place.
@@ -312,6 +393,10 @@ public final class MqttLink implements AutoCloseable {
             client.close(true);
         } catch (MqttException e) {
             Logger.debug("close MQTT client: {}", e.toString());
+        }
+        IllegalStateException closedNow = new IllegalStateException("link closed");
+        for (Sent s : inFlight) {
+            settle(s, closedNow);
         }
     }
 
@@ -380,11 +465,13 @@ public final class MqttLink implements AutoCloseable {
             return;
         }
         try {
+            freshClientIfUsed();
             IMqttToken token = client.connect(options());
             connectInFlight = token;
             token.waitForCompletion(TimeUnit.SECONDS.toMillis(CONNECT_TIMEOUT_SECONDS + 5));
             connectInFlight = null;
             sizeWindow(token);
+            clientUsed = true;
             connecting.set(false);
             Logger.info("connected to {}", settings.url());
             onConnected();
@@ -458,25 +545,32 @@ public final class MqttLink implements AutoCloseable {
                 + (cause != null && cause != e ? " (" + cause.getMessage() + ")" : "");
     }
 
-    private void acknowledge(int messageId, int qos) {
+    private static void acknowledge(MqttAsyncClient via, int messageId, int qos) {
         if (qos == 0) {
             return;
         }
         try {
-            client.messageArrivedComplete(messageId, qos);
+            via.messageArrivedComplete(messageId, qos);
         } catch (MqttException e) {
             // Not connected any more: the broker sends the message again after reconnecting.
             Logger.debug("ack of message {} not sent: {}", messageId, e.getMessage());
         }
     }
 
+    /** Paho's callbacks for one client: a client given up (replaced) is not heard any more. */
     private final class Callback implements MqttCallback {
+        private final MqttAsyncClient via;
+
+        Callback(MqttAsyncClient via) {
+            this.via = via;
+        }
+
         @Override
         public void disconnected(MqttDisconnectResponse response) {
             String reason = response.getException() != null
                     ? response.getException().getMessage()
                     : String.valueOf(response.getReasonString());
-            if (closed.get()) {
+            if (closed.get() || via != client) {
                 return;
             }
             Logger.warn("lost connection to {}: {}; reconnecting", settings.url(), reason);
@@ -501,7 +595,7 @@ public final class MqttLink implements AutoCloseable {
                             : new Reply(
                                     Optional.ofNullable(p.getResponseTopic()),
                                     Optional.ofNullable(p.getCorrelationData()));
-                    acking.onMessage(topic, message.getPayload(), reply, () -> acknowledge(id, qos));
+                    acking.onMessage(topic, message.getPayload(), reply, () -> acknowledge(via, id, qos));
                 } else {
                     listener.onMessage(topic, message.getPayload());
                 }
