@@ -29,15 +29,27 @@ public final class ArtifactFetcher {
     /** Default time for the whole download. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
 
-    private final HttpClient client;
+    /**
+     * Made on the first download, not at start: building an {@link HttpClient} initialises the
+     * JDK's default TLS context, which loads the SSL classes and parses the whole CA store, about
+     * 10 MB resident on a board that may never be sent an update (docs/BENCHMARKS.md).
+     */
+    private HttpClient client; // guarded by this
+
     private final Duration timeout;
 
     public ArtifactFetcher(Duration timeout) {
-        this.client = HttpClient.newBuilder()
-                .connectTimeout(Duration.ofSeconds(20))
-                .followRedirects(HttpClient.Redirect.NORMAL)
-                .build();
         this.timeout = timeout;
+    }
+
+    private synchronized HttpClient client() {
+        if (client == null) {
+            client = HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(20))
+                    .followRedirects(HttpClient.Redirect.NORMAL)
+                    .build();
+        }
+        return client;
     }
 
     /** Why a download was not accepted, in one line. */
@@ -75,9 +87,9 @@ public final class ArtifactFetcher {
         }
         HttpResponse<InputStream> response;
         try {
-            response = client.send(
-                    HttpRequest.newBuilder(url).timeout(timeout).GET().build(),
-                    HttpResponse.BodyHandlers.ofInputStream());
+            response = client().send(
+                            HttpRequest.newBuilder(url).timeout(timeout).GET().build(),
+                            HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw new FetchException("cannot download " + url + ": " + e);
         }
