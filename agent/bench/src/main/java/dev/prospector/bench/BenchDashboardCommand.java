@@ -37,7 +37,8 @@ import picocli.CommandLine.Spec;
         name = "dashboard",
         mixinStandardHelpOptions = true,
         description = {
-            "Resident memory and idle CPU of the board's dashboard: two agents side by side, without and with it.",
+            "Measure the dashboard's cost in resident memory and idle CPU.",
+            "Two agents side by side on the emulated board, without and with the dashboard.",
             "Targets: <= 8 MB more resident, no measurable CPU while idle (exit 1 when missed)."
         })
 public final class BenchDashboardCommand implements Callable<Integer> {

@@ -61,8 +61,9 @@ import picocli.CommandLine.Spec;
         name = "fleet",
         mixinStandardHelpOptions = true,
         description = {
-            "Measure the fleet console on Mosquitto on loopback: `fleet list` over --devices retained states,"
-                    + " and `fleet send --all ping` to --emulated devices in this process.",
+            "Measure the fleet console against Mosquitto on loopback.",
+            "`fleet list` over --devices retained states, and `fleet send --all ping` to --emulated devices"
+                    + " in this process.",
             "Exits 1 when list takes 2 s or more, or a device does not answer ok."
         })
 public final class BenchFleetCommand implements Callable<Integer> {
