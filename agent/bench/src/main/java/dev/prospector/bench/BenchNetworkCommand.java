@@ -29,8 +29,9 @@ import picocli.CommandLine.Spec;
  * <p>Each run measures, in turn: the all-core appraisal figure ({@link
  * BenchCryptoCommand#allCoreAppraisalRate}: appraisal alone, no broker, no receipts); one MQTT-only
  * verifier ({@code prospector verifier}'s wiring, every core) draining {@code devices x
- * reports-per-device} reports queued for it at a Mosquitto started here; and two MQTT verifiers in
- * one forwarding group ({@code --group}/{@code --partition}). A drain is timed from the
+ * reports-per-device} reports queued for it at a Mosquitto started here; and with {@code --kafka},
+ * the Kafka mode's rows ({@link KafkaRuns}). (The MQTT forwarding group's row went with that mode,
+ * retired in docs/NETWORK.md.) A drain is timed from the
  * verifiers' connect until every report has been decided once; its CPU time is this process's
  * (the verifiers are its only busy threads then; Mosquitto runs in its own). Lost: reports of the
  * backlog never accepted; counted twice: a (device, seq) accepted by two verifiers.
@@ -44,7 +45,7 @@ import picocli.CommandLine.Spec;
         description = {
             "Measure verifiers (MQTT and Kafka) against bench crypto.",
             "Each figure is compared with the all-core appraisal rate of the same run.",
-            "Appraisals/s and CPU per appraisal of one MQTT verifier and of two in a group, lost and counted-twice reports.",
+            "Appraisals/s and CPU per appraisal of one MQTT verifier and of Kafka verifiers, lost and counted-twice reports.",
             "Exits 1 when one verifier stays below the target share of the all-core appraisal rate."
         })
 public final class BenchNetworkCommand implements Callable<Integer> {
@@ -96,9 +97,6 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             description =
                     "max_inflight_messages of the Mosquitto started here (default: ${DEFAULT-VALUE}, Mosquitto's own).")
     int brokerInFlight;
-
-    @Option(names = "--no-group", description = "Leave out the two verifiers of an MQTT forwarding group.")
-    boolean noGroup;
 
     @Option(
             names = "--kafka",
@@ -171,7 +169,6 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                     url, backlog.first(devices, Math.min(reportsPerDevice, 3)), 1, "warm", false, Optional.empty());
             List<Double> crypto = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
-            List<DrainRun> group = new ArrayList<>();
             List<List<DrainRun>> kafkaRows = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
             int[] kafkaVerifiers = {1, 2, 4};
             List<Double> bridgeRates = new ArrayList<>();
@@ -181,10 +178,6 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 crypto.add(BenchCryptoCommand.allCoreAppraisalRate(cores, CRYPTO_SLICE, CRYPTO_SLICES));
                 progress(err, "run " + r + "/" + runs + ": one MQTT verifier, " + total + " reports queued");
                 one.add(BenchTransportCommand.drainRun(url, backlog, 1, "one-" + r, false, Optional.empty()));
-                if (!noGroup) {
-                    progress(err, "run " + r + "/" + runs + ": two MQTT verifiers in a forwarding group");
-                    group.add(BenchTransportCommand.drainRun(url, backlog, 2, "group-" + r, false, Optional.empty()));
-                }
                 if (kafka != null) {
                     for (int k = 0; k < kafkaVerifiers.length; k++) {
                         int n = kafkaVerifiers[k];
@@ -198,9 +191,6 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             }
             List<Row> rows = new ArrayList<>();
             rows.add(new Row("mqtt", 1, one));
-            if (!noGroup) {
-                rows.add(new Row("mqtt", 2, group));
-            }
             if (kafka != null) {
                 for (int k = 0; k < kafkaVerifiers.length; k++) {
                     rows.add(new Row("kafka", kafkaVerifiers[k], kafkaRows.get(k)));
@@ -286,8 +276,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         "mode", "verifiers", "appraisals/s", "runs", "CPU us/appraisal", "lost", "counted twice");
                 for (Row row : rows) {
                     t.row(
-                            row.mode()
-                                    + (row.mode().equals("mqtt") && row.verifiers() > 1 ? " (forwarding group)" : ""),
+                            row.mode(),
                             row.verifiers(),
                             fmt(row.rate()),
                             runs(row.runs(), DrainRun::perSecond),
@@ -307,12 +296,6 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         ratio,
                         targetRatio,
                         ratio >= targetRatio ? " met" : " NOT MET");
-                if (!noGroup) {
-                    out.printf(
-                            Locale.ROOT,
-                            "two verifiers in a forwarding group / one verifier: %.2f%n",
-                            rows.get(1).rate() / rows.get(0).rate());
-                }
                 if (kafka != null) {
                     out.printf(
                             Locale.ROOT,

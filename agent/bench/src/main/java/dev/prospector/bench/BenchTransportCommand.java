@@ -13,7 +13,6 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.agent.verifier.AcceptedLog;
-import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.agent.verifier.VerifierWiring;
 import dev.prospector.attest.Appraisal;
@@ -69,9 +68,10 @@ import picocli.CommandLine.Spec;
  *       storage layer ({@code /proc/self/io}, which sees the 4 KiB pages behind each sync; the
  *       same target against the report's size).</li>
  *   <li><b>Appraisals per second</b>: a backlog of pre-signed reports from many devices is queued
- *       by the broker for verifiers that are away (persistent sessions), then timed from their
- *       connect until every report is accepted: one {@link VerifierService}, then two sharing a
- *       group ({@link Partitioning} 0/2 and 1/2, both in this process).</li>
+ *       by the broker for a verifier that is away (persistent session), then timed from its
+ *       connect until every report is accepted by one {@link VerifierService}. (Two verifiers
+ *       sharing a fleet are the Kafka mode's, measured by {@code bench network --kafka}; the MQTT
+ *       forwarding group this figure also measured was retired, docs/NETWORK.md.)</li>
  *   <li><b>Backlog drain</b>: the same with one verifier on a larger backlog (1,000 devices), and
  *       its rate extrapolated to one hour of reports at 1/s from 1,000 devices.</li>
  * </ol>
@@ -79,9 +79,8 @@ import picocli.CommandLine.Spec;
  * the median is reported. One untimed warm-up round on small sizes comes first (JIT).
  *
  * <h2>Checks</h2>
- * A drain counts each report once: the clock stops when the verifiers have accepted as many
- * distinct reports as were queued, and a (device, seq) accepted by two verifiers is counted and
- * reported. A drain that makes no progress for {@link #STALL_LIMIT} is recorded as stalled and left
+ * A drain counts each report once: the clock stops when the verifier has decided as many
+ * reports as were queued, and a (device, seq) accepted twice is counted and reported. A drain that makes no progress for {@link #STALL_LIMIT} is recorded as stalled and left
  * out of the medians, so that one broken figure does not hide the others. A last, untimed run
  * counts the receipts a subscriber gets from one verifier.
  *
@@ -95,7 +94,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Measure the transport through Mosquitto on loopback.",
-            "One agent's reports/s, verifier appraisals/s (one, and two sharing a group) and the time to drain a backlog.",
+            "One agent's reports/s, one verifier's appraisals/s and the time to drain a backlog.",
             "Exits 1 when the outbox writes more than its target of bytes per report byte (printed with it)."
         })
 public final class BenchTransportCommand implements Callable<Integer> {
@@ -229,18 +228,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
 
             List<AgentRun> agent = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
-            List<DrainRun> two = new ArrayList<>();
             List<DrainRun> drain = new ArrayList<>();
             for (int r = 1; r <= runs; r++) {
                 progress(err, "run " + r + "/" + runs + ": agent, " + agentReports + " reports");
                 agent.add(agentRun(url, agentReports, work.resolve("agent-" + r)));
                 progress(err, "run " + r + "/" + runs + ": one verifier, " + appraisalBacklog.size() + " reports");
                 one.add(drainRun(url, appraisalBacklog, 1, "one-" + r, false, state));
-                progress(
-                        err,
-                        "run " + r + "/" + runs + ": two verifiers in one group, " + appraisalBacklog.size()
-                                + " reports");
-                two.add(drainRun(url, appraisalBacklog, 2, "two-" + r, false, state));
                 progress(err, "run " + r + "/" + runs + ": backlog drain, " + drainBacklog.size() + " reports");
                 drain.add(drainRun(url, drainBacklog, 1, "drain-" + r, false, state));
             }
@@ -251,7 +244,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
             Results results = new Results(
                     agent,
                     one,
-                    two,
                     drain,
                     drainBacklog,
                     appraisalBacklog,
@@ -422,7 +414,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
     }
 
-    /** One timed drain: how many reports, how long, and what the verifiers counted. */
+    /**
+     * One timed drain: how many reports, how long, and what the verifiers counted. {@code forwarded}
+     * is always 0 since the MQTT forwarding group was retired (kept so that callers are unchanged).
+     */
     record DrainRun(
             long reports,
             double seconds,
@@ -454,33 +449,31 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     "; ",
                     runs.stream()
                             .filter(DrainRun::stalled)
-                            .map(r -> "stalled at " + (r.accepted() + r.rejected()) + " of " + r.reports()
-                                    + " (forwarded " + r.forwarded() + ")")
+                            .map(r -> "stalled at " + (r.accepted() + r.rejected()) + " of " + r.reports())
                             .toList());
         }
     }
 
     /**
-     * Times {@code verifiers} verifiers (one alone, or several sharing group "bench") draining
-     * {@code backlog}: their persistent sessions are created, they go away, the backlog is published
-     * (the broker queues it for them), and the clock runs from their reconnect until every report
-     * has been accepted once. Sessions are removed afterwards.
+     * Times one verifier draining {@code backlog}: its persistent session is created, it goes away,
+     * the backlog is published (the broker queues it for it), and the clock runs from its reconnect
+     * until every report has been decided once. The session is removed afterwards.
+     *
+     * @param verifiers must be 1: one MQTT verifier serves a fleet since the forwarding group was
+     *     retired (several verifiers are the Kafka mode's, {@link KafkaRuns})
      */
     static DrainRun drainRun(
             String url, Backlog backlog, int verifiers, String runId, boolean watchReceipts, Optional<Path> state)
             throws InterruptedException {
-        List<String> ids = new ArrayList<>();
-        List<Optional<Partitioning>> parts = new ArrayList<>();
-        for (int i = 0; i < verifiers; i++) {
-            ids.add("prospector-bench-verifier-" + runId + "-" + i);
-            parts.add(verifiers == 1 ? Optional.empty() : Optional.of(new Partitioning("bench", i, verifiers)));
+        if (verifiers != 1) {
+            throw new IllegalArgumentException("one MQTT verifier per fleet, not " + verifiers
+                    + ": the forwarding group was retired (several verifiers: the Kafka mode)");
         }
+        String id = "prospector-bench-verifier-" + runId;
         try {
-            // Sessions with their subscriptions, then away: the broker queues the backlog for them.
-            for (int i = 0; i < verifiers; i++) {
-                try (VerifierWiring.Verifier v = verifier(url, ids.get(i), parts.get(i), Optional.empty())) {
-                    v.service().connect();
-                }
+            // A session with its subscription, then away: the broker queues the backlog for it.
+            try (VerifierWiring.Verifier v = verifier(url, id, Optional.empty())) {
+                v.service().connect();
             }
             publish(url, backlog, "prospector-bench-publisher-" + runId);
 
@@ -495,7 +488,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var end = new AtomicLong();
             var cpuEnd = new AtomicLong();
             var done = new CountDownLatch(1);
-            List<VerifierWiring.Verifier> services = new ArrayList<>();
+            Optional<VerifierWiring.Verifier> wired = Optional.empty();
             Optional<LongAdder> receipts = watchReceipts ? Optional.of(new LongAdder()) : Optional.empty();
             Optional<MqttLink> watcher = receipts.map(count -> {
                 MqttSettings mqtt = MqttSettings.of(BrokerUrl.parse(url), "prospector-bench-receipts-" + runId)
@@ -506,40 +499,31 @@ public final class BenchTransportCommand implements Callable<Integer> {
             });
             try {
                 watcher.ifPresent(MqttLink::connect);
-                for (int i = 0; i < verifiers; i++) {
-                    VerifierWiring.Verifier wired = verifier(
-                            url,
-                            ids.get(i),
-                            parts.get(i),
-                            state.map(dir -> dir.resolve(runId + "-" + services.size())));
-                    services.add(wired);
-                    VerifierService v = wired.service();
-                    v.observe((device, outcome) -> {
-                        if (outcome instanceof Appraisal.Accepted a && a.duplicate()) {
-                            duplicates.increment();
-                            return;
+                wired = Optional.of(verifier(url, id, state.map(dir -> dir.resolve(runId))));
+                VerifierService v = wired.get().service();
+                v.observe((device, outcome) -> {
+                    if (outcome instanceof Appraisal.Accepted a && a.duplicate()) {
+                        duplicates.increment();
+                        return;
+                    }
+                    if (outcome instanceof Appraisal.Accepted a) {
+                        accepted.increment();
+                        if (!seen.add(a.device().value() + "#" + a.seq())) {
+                            acceptedTwice.increment(); // the appraiser took a (device, seq) twice
                         }
-                        if (outcome instanceof Appraisal.Accepted a) {
-                            accepted.increment();
-                            if (!seen.add(a.device().value() + "#" + a.seq())) {
-                                acceptedTwice.increment(); // by the other verifier: its own appraiser did not know
-                            }
-                        } else {
-                            rejected.increment();
-                            firstRejection.compareAndSet(null, outcome.toString());
-                        }
-                        if (decided.incrementAndGet() == total) {
-                            end.set(System.nanoTime());
-                            cpuEnd.set(processCpuNanos());
-                            done.countDown();
-                        }
-                    });
-                }
+                    } else {
+                        rejected.increment();
+                        firstRejection.compareAndSet(null, outcome.toString());
+                    }
+                    if (decided.incrementAndGet() == total) {
+                        end.set(System.nanoTime());
+                        cpuEnd.set(processCpuNanos());
+                        done.countDown();
+                    }
+                });
                 long cpuStart = processCpuNanos();
                 long start = System.nanoTime();
-                for (VerifierWiring.Verifier v : services) {
-                    v.service().connect();
-                }
+                v.connect();
                 long deadline = start + PHASE_LIMIT.toNanos();
                 long lastDecided = -1;
                 long lastProgress = start;
@@ -550,16 +534,13 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         lastProgress = now;
                     } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
-                        long forwarded = services.stream()
-                                .mapToLong(v -> v.service().forwarded())
-                                .sum();
                         return new DrainRun(
                                 total,
                                 (lastProgress - start) / 1e9,
                                 accepted.sum(),
                                 duplicates.sum(),
                                 rejected.sum(),
-                                forwarded,
+                                0,
                                 true,
                                 receipts.map(LongAdder::sum).orElse(-1L),
                                 acceptedTwice.sum(),
@@ -570,9 +551,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     throw new IllegalStateException(
                             rejected.sum() + " benchmark reports were rejected, the first: " + firstRejection.get());
                 }
-                long forwarded = services.stream()
-                        .mapToLong(v -> v.service().forwarded())
-                        .sum();
                 if (receipts.isPresent()) {
                     // Receipts trail the appraisals: wait until they stop coming.
                     long before = -1;
@@ -587,19 +565,17 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         accepted.sum(),
                         duplicates.sum(),
                         rejected.sum(),
-                        forwarded,
+                        0,
                         false,
                         receipts.map(LongAdder::sum).orElse(-1L),
                         acceptedTwice.sum(),
                         (cpuEnd.get() - cpuStart) / 1e9);
             } finally {
-                services.forEach(VerifierWiring.Verifier::close);
+                wired.ifPresent(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);
             }
         } finally {
-            for (String id : ids) {
-                removeSession(url, id);
-            }
+            removeSession(url, id);
         }
     }
 
@@ -617,8 +593,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * acceptance durable in an {@link AcceptedLog} there before acknowledging the report, as with
      * {@code --state-dir}.
      */
-    static VerifierWiring.Verifier verifier(
-            String url, String clientId, Optional<Partitioning> partitioning, Optional<Path> stateDir) {
+    static VerifierWiring.Verifier verifier(String url, String clientId, Optional<Path> stateDir) {
         // No cap on new devices: the backlog's devices are all new to the verifier at once.
         var settings = new VerifierWiring.Settings(
                 BrokerUrl.parse(url),
@@ -631,7 +606,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 false,
                 AppraiserConfig.DEFAULT_MAX_DEVICES,
                 0,
-                partitioning,
                 Optional.of(clientId),
                 VERIFIER_SESSION);
         return VerifierWiring.open(settings, mqtt -> mqtt, java.time.Clock.systemUTC());
@@ -692,7 +666,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
     record Results(
             List<AgentRun> agent,
             List<DrainRun> one,
-            List<DrainRun> two,
             List<DrainRun> drain,
             Backlog drainBacklog,
             Backlog appraisalBacklog,
@@ -748,16 +721,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     .Add("disk_write_bytes_per_report", number(round1(diskPerReport())))
                     .Add("disk_bytes_per_report_bytes", number(round3(diskPerReport() / reportBytes())))
                     .Add("appraisals_per_s_one_verifier", number(round1(rate(one))))
-                    .Add("appraisals_per_s_two_verifiers", number(round1(rate(two))))
                     .Add(
                             "accepted_twice",
-                            Stream.of(one, two, drain)
+                            Stream.of(one, drain)
                                     .flatMap(List::stream)
                                     .mapToLong(DrainRun::acceptedTwice)
                                     .sum())
-                    .Add(
-                            "two_verifiers_forwarded_per_run",
-                            number(median(two.stream().mapToDouble(DrainRun::forwarded))))
                     .Add("appraisal_backlog_reports", appraisalBacklog.size())
                     .Add("backlog_reports_measured", drainBacklog.size())
                     .Add("backlog_drain_seconds_measured", number(round3(drainSeconds())))
@@ -769,23 +738,16 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             "stalled_runs_one_verifier",
                             one.stream().filter(DrainRun::stalled).count())
                     .Add(
-                            "stalled_runs_two_verifiers",
-                            two.stream().filter(DrainRun::stalled).count())
-                    .Add(
                             "stalled_runs_drain",
                             drain.stream().filter(DrainRun::stalled).count())
                     .Add(
                             "stalls",
-                            DrainRun.stalls(Stream.of(one, two, drain)
-                                    .flatMap(List::stream)
-                                    .toList()))
+                            DrainRun.stalls(
+                                    Stream.of(one, drain).flatMap(List::stream).toList()))
                     .Add("agent_reports_per_s_runs", array(agent.stream().mapToDouble(AgentRun::reportsPerSecond)))
                     .Add(
                             "appraisals_per_s_one_verifier_runs",
                             array(DrainRun.completed(one).mapToDouble(DrainRun::perSecond)))
-                    .Add(
-                            "appraisals_per_s_two_verifiers_runs",
-                            array(DrainRun.completed(two).mapToDouble(DrainRun::perSecond)))
                     .Add(
                             "backlog_drain_reports_per_s_runs",
                             array(DrainRun.completed(drain).mapToDouble(DrainRun::perSecond)))
@@ -842,7 +804,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     one,
                     DrainRun::perSecond,
                     rate(one));
-            drainRow(t, "appraisals/s, two verifiers in one group, one process", two, DrainRun::perSecond, rate(two));
             drainRow(
                     t,
                     "backlog drain reports/s (" + drainBacklog.devices().size() + " x "
@@ -860,26 +821,21 @@ public final class BenchTransportCommand implements Callable<Integer> {
             t.print(out);
             out.printf(
                     Locale.ROOT,
-                    "two verifiers: %.0f of %d reports forwarded to the owning partition per run (median)%n",
-                    median(two.stream().mapToDouble(DrainRun::forwarded)),
-                    appraisalBacklog.size());
-            out.printf(
-                    Locale.ROOT,
                     "receipt check: one verifier appraised %d reports%s; %d receipts reached a subscriber (%d missing)%n",
                     receiptCheck.accepted() + receiptCheck.rejected(),
                     receiptCheck.stalled() ? " (STALLED)" : "",
                     receiptCheck.receipts(),
                     receiptCheck.reports() - receiptCheck.receipts());
-            long twice = Stream.of(one, two, drain)
+            long twice = Stream.of(one, drain)
                     .flatMap(List::stream)
                     .mapToLong(DrainRun::acceptedTwice)
                     .sum();
             out.println(
                     twice == 0
                             ? "every report was accepted exactly once (device and seq) in every run"
-                            : "ACCEPTED TWICE: " + twice + " reports were accepted by both verifiers");
-            String stalls = DrainRun.stalls(
-                    Stream.of(one, two, drain).flatMap(List::stream).toList());
+                            : "ACCEPTED TWICE: " + twice + " reports were accepted twice");
+            String stalls =
+                    DrainRun.stalls(Stream.of(one, drain).flatMap(List::stream).toList());
             if (!stalls.isEmpty()) {
                 out.println("STALLED (no progress for " + STALL_LIMIT.toSeconds() + " s; left out of the medians): "
                         + stalls);

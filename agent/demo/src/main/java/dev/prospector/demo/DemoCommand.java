@@ -17,7 +17,6 @@ import dev.prospector.agent.node.NodeStats;
 import dev.prospector.agent.pos.PlotStore;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.verifier.AuditOutcome;
-import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.ProofOfService;
 import dev.prospector.agent.verifier.Reputation;
 import dev.prospector.agent.verifier.Scoring;
@@ -216,7 +215,6 @@ public final class DemoCommand implements Callable<Integer> {
             // boards trust. The demo's boards are emulated: their reports say so, and this verifier accepts them.
             VerifierWiring.Settings verifierSettings = VerifierWiring.Settings.inMemory(url, FLEET)
                     .withAllowEmulated(true)
-                    .withPartitioning(new Partitioning("verifiers", 0, 1))
                     .withClientId("prospector-demo-verifier")
                     .withReceiptKeyDir(work.resolve("verifier").resolve("receipt-key"))
                     .withProofs(proofs);

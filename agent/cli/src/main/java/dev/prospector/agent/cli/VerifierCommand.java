@@ -3,7 +3,6 @@ package dev.prospector.agent.cli;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.storage.StateDirLock;
 import dev.prospector.agent.verifier.AcceptedLog;
-import dev.prospector.agent.verifier.Partitioning;
 import dev.prospector.agent.verifier.ServiceSettings;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.agent.verifier.VerifierWiring;
@@ -22,6 +21,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.regex.Pattern;
 import org.tinylog.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,6 +39,13 @@ import picocli.CommandLine.Spec;
         },
         subcommands = VerifierCommand.Repair.class)
 public final class VerifierCommand implements Callable<Integer> {
+    /** Where {@code --group} without {@code --kafka} and {@code --partition} send the user. */
+    static final String GROUPS_ON_KAFKA =
+            "verifier groups run on Kafka (the MQTT forwarding group was retired, see docs/NETWORK.md)";
+
+    /** A verifier group's name: what Kafka's group id and transactional ids are made of. */
+    private static final Pattern GROUP_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+
     @Spec
     CommandSpec spec;
 
@@ -49,15 +56,11 @@ public final class VerifierCommand implements Callable<Integer> {
             names = "--group",
             paramLabel = "NAME",
             description =
-                    "Share the fleet's reports with the other verifiers of this group (MQTT 5 shared subscription).")
+                    "With --kafka: the consumer group of the fleet's verifiers; every verifier of the fleet gives the same name.")
     String group;
 
-    @Option(
-            names = "--partition",
-            paramLabel = "I/N",
-            defaultValue = "0/1",
-            description =
-                    "With --group: this verifier serves partition I of N; devices are split by a hash of their id (default: ${DEFAULT-VALUE}).")
+    /** Retired with the MQTT forwarding group: refused with a message that says what to use instead. */
+    @Option(names = "--partition", paramLabel = "I/N", hidden = true)
     String partition;
 
     @Option(
@@ -91,7 +94,7 @@ public final class VerifierCommand implements Callable<Integer> {
             paramLabel = "NAME",
             description =
                     "MQTT client id; the broker keeps its session (and queues reports) while it is away. Default: "
-                            + "prospector-verifier-FLEET[-GROUP-I]-<16 random characters>, made once and kept in the state dir's client-id file"
+                            + "prospector-verifier-FLEET-<16 random characters> (with --kafka: kafka-GROUP-<16 random characters>), made once and kept in the state dir's client-id file"
                             + " (without --state-dir, new for each process).")
     String clientId;
 
@@ -299,16 +302,15 @@ public final class VerifierCommand implements Callable<Integer> {
                     + " is out of range: use more than 0s and at most "
                     + DurationConverter.format(AppraiserConfig.MAX_CLOCK_SKEW_WINDOW) + " (default 5m)");
         }
-        if (group == null && !partition.replace(" ", "").equals("0/1")) {
-            throw new Failure("--partition " + partition
-                    + " needs --group NAME: partitions split a fleet among the verifiers of one"
-                    + " group; add --group (the same name on each of them) or drop --partition");
+        if (partition != null) {
+            throw new Failure("--partition is no longer an option: " + GROUPS_ON_KAFKA
+                    + "; use --kafka HOST:PORT --group NAME, Kafka assigns the partitions");
         }
-        Optional<Partitioning> partitions;
-        try {
-            partitions = group == null ? Optional.empty() : Optional.of(Partitioning.parse(group, partition));
-        } catch (IllegalArgumentException e) {
-            throw new Failure(e.getMessage());
+        if (group != null && kafka == null) {
+            throw new Failure("--group needs --kafka HOST:PORT: " + GROUPS_ON_KAFKA);
+        }
+        if (group != null && !GROUP_NAME.matcher(group).matches()) {
+            throw new Failure("--group '" + group + "' is not valid: use 1-63 lowercase letters, digits, '_' or '-'");
         }
         return new VerifierWiring.Settings(
                 connection.broker(),
@@ -321,7 +323,6 @@ public final class VerifierCommand implements Callable<Integer> {
                 allowEmulated,
                 maxDevices,
                 newDevicesPerMinute,
-                partitions,
                 Optional.ofNullable(clientId),
                 sessionExpiry,
                 proofs());
@@ -399,11 +400,8 @@ public final class VerifierCommand implements Callable<Integer> {
                             e.url()));
             service.start();
             Logger.info(
-                    "verifier for fleet {} started{}; reaching broker {} (retrying with backoff until it answers)",
+                    "verifier for fleet {} started; reaching broker {} (retrying with backoff until it answers)",
                     settings.fleet(),
-                    settings.partitioning()
-                            .map(p -> " (group " + p.group() + ", partition " + p.index() + " of " + p.count() + ")")
-                            .orElse(""),
                     settings.broker());
             stopped.await();
             return 0;

@@ -44,6 +44,12 @@ class CliTest {
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    private static String[] cat(String[] first, String... more) {
+        String[] all = Arrays.copyOf(first, first.length + more.length);
+        System.arraycopy(more, 0, all, first.length, more.length);
+        return all;
+    }
+
     @Test
     void keygenRotateKeepsTheDeviceAndItsChainAndTheVerifierFollows() throws Exception {
         Path keys = dir.resolve("keys");
@@ -468,11 +474,57 @@ class CliTest {
         assertEquals(0, prospector("ledger", "validate", file.toString()).exit(), "a block file replaced it");
     }
 
+    /** The MQTT forwarding group was retired: a group of verifiers is a Kafka consumer group. */
     @Test
-    void aPartitionWithoutAGroupIsRefusedNamingGroup() {
-        Run run = prospector("verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--partition", "1/2");
-        run.assertOneLineError("--partition 1/2 needs --group NAME");
+    void aGroupWithoutKafkaIsRefusedSayingGroupsRunOnKafka() throws Exception {
+        // A state dir that cannot be made: were --group taken, the start would fail on it, not wait for the broker.
+        Path notADir = Files.writeString(dir.resolve("not-a-dir"), "");
+        String[] conn = {
+            "verifier",
+            "--broker",
+            "tcp://127.0.0.1:1",
+            "--fleet",
+            "f",
+            "--state-dir",
+            notADir.resolve("state").toString()
+        };
+        Run run = prospector(cat(conn, "--group", "g"));
+        run.assertOneLineError("--group needs --kafka HOST:PORT: verifier groups run on Kafka (the MQTT forwarding"
+                + " group was retired, see docs/NETWORK.md)");
         assertEquals(ExitCodes.BAD_INPUT, run.exit());
+
+        // The same from a configuration file, as a systemd unit would start it.
+        Path config = dir.resolve("prospector.conf");
+        Files.writeString(
+                config,
+                "broker = tcp://127.0.0.1:1\nfleet = f\nverifier.group = g\nverifier.state-dir = "
+                        + notADir.resolve("state") + "\n");
+        Run fromFile = prospector("verifier", "--config", config.toString());
+        fromFile.assertOneLineError("--group needs --kafka HOST:PORT");
+        assertEquals(ExitCodes.BAD_INPUT, fromFile.exit());
+
+        for (String[] args :
+                List.of(cat(conn, "--partition", "1/2"), cat(conn, "--group", "g", "--partition", "0/2"))) {
+            Run partition = prospector(args);
+            partition.assertOneLineError("--partition is no longer an option: verifier groups run on Kafka");
+            assertTrue(partition.err().contains("--kafka HOST:PORT --group NAME"), partition.err());
+            assertEquals(ExitCodes.BAD_INPUT, partition.exit());
+        }
+    }
+
+    /** With --kafka, --group is taken (checked, then handed to the Kafka mode, absent from this class path). */
+    @Test
+    void withKafkaTheGroupIsCheckedAndHandedOn() {
+        String[] conn = {"verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--kafka", "127.0.0.1:1"};
+        Run run = prospector(cat(conn, "--group", "g"));
+        run.assertOneLineError("--kafka needs the network side's Kafka module, which is not installed");
+        assertEquals(ExitCodes.BAD_INPUT, run.exit());
+
+        Run bad = prospector(cat(conn, "--group", "Not A Group"));
+        bad.assertOneLineError("--group 'Not A Group' is not valid: use 1-63 lowercase letters, digits, '_' or '-'");
+        assertEquals(ExitCodes.BAD_INPUT, bad.exit());
+
+        prospector(conn).assertOneLineError("--kafka needs --group NAME");
     }
 
     /** A board from the Debian package has no network side: its commands say where they come from. */

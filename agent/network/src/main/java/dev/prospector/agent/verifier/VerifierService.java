@@ -31,18 +31,15 @@ import org.tinylog.Logger;
  * Every receipt is a tagged COSE_Sign1 signed by the verifier's own key ({@link Receipt#sign}), so
  * a board can tell the verifier's word from anyone else's who can publish on the broker.
  *
- * <h2>Scaling out</h2>
- * Verifiers of one group share the fleet's reports through an MQTT 5 shared subscription
- * ({@code $share/<group>/prospector/v1/<fleet>/+/report}): the broker hands each report to one of
- * them. A device's chain must be judged in one place, so devices are partitioned
- * ({@link Partitioning}); a verifier that receives a report of a device it does not own forwards it
- * to the owner's topic {@code prospector/v1/<fleet>/verifiers/<group>/<partition>/<device>}, which
- * the owner subscribes to directly. The original report is acknowledged to the broker only after the
- * forward's PUBACK, so a verifier that dies mid-forward loses nothing: the broker sends the report
- * again. Appraisal is idempotent by (device, seq), so such a re-send counts once.
+ * <h2>One verifier per fleet</h2>
+ * It subscribes to every report of the fleet ({@code prospector/v1/<fleet>/+/report}) and alone
+ * holds every device's chain. More than one verifier per fleet is the Kafka mode's job ({@code
+ * prospector verifier --kafka}, agent/kafka); the MQTT forwarding group that shared a fleet between
+ * verifiers on MQTT alone was retired (docs/NETWORK.md).
  *
- * <p>Messages are acknowledged only after they are appraised (or forwarded); a verifier killed
- * mid-report gets it again from its persistent session.
+ * <p>Messages are acknowledged only after they are appraised; a verifier killed mid-report gets it
+ * again from its persistent session. Appraisal is idempotent by (device, seq), so such a re-send
+ * counts once.
  *
  * <h2>Every core</h2>
  * Appraisal does not run on Paho's one callback thread: that thread only reads the topic and hands
@@ -78,8 +75,8 @@ public final class VerifierService implements AutoCloseable {
 
     /**
      * The Maximum Packet Size the verifier announces to its broker: a report of
-     * {@link Limits#MAX_REPORT_BYTES} plus 1 KiB for the PUBLISH header, its longest topic (a
-     * forwarded report's, under 200 bytes) and properties. Anything larger is no report.
+     * {@link Limits#MAX_REPORT_BYTES} plus 1 KiB for the PUBLISH header, its topic (under 200 bytes)
+     * and properties. Anything larger is no report.
      */
     public static final int MAX_PACKET_BYTES = Limits.MAX_REPORT_BYTES + 1024;
 
@@ -120,7 +117,6 @@ public final class VerifierService implements AutoCloseable {
     private final String fleet;
     private final Appraiser appraiser;
     private final DeviceKeys receiptKey;
-    private final Optional<Partitioning> partitioning;
     private final Optional<AcceptedLog> acceptedLog;
     private final Optional<ProofOfService> proofs;
     private final MqttLink link;
@@ -128,22 +124,12 @@ public final class VerifierService implements AutoCloseable {
     private final AckOrder acks = new AckOrder();
     private final Map<DeviceId, DeviceCounts> counts = new ConcurrentHashMap<>();
     private final DeviceCounts untracked = new DeviceCounts();
-    private final LongAdder forwarded = new LongAdder();
     private final AtomicLong droppedTopics = new AtomicLong();
     private final CopyOnWriteArrayList<BiConsumer<String, Appraisal>> observers = new CopyOnWriteArrayList<>();
 
-    /**
-     * @param receiptKey   the verifier's key, which signs every receipt
-     * @param partitioning the group and this verifier's partition, or empty to receive every
-     *     report of the fleet alone
-     */
-    public VerifierService(
-            String fleet,
-            Appraiser appraiser,
-            DeviceKeys receiptKey,
-            Optional<Partitioning> partitioning,
-            LinkFactory links) {
-        this(fleet, appraiser, receiptKey, partitioning, Optional.empty(), links);
+    /** @param receiptKey the verifier's key, which signs every receipt */
+    public VerifierService(String fleet, Appraiser appraiser, DeviceKeys receiptKey, LinkFactory links) {
+        this(fleet, appraiser, receiptKey, Optional.empty(), links);
     }
 
     /**
@@ -155,10 +141,9 @@ public final class VerifierService implements AutoCloseable {
             String fleet,
             Appraiser appraiser,
             DeviceKeys receiptKey,
-            Optional<Partitioning> partitioning,
             Optional<AcceptedLog> acceptedLog,
             LinkFactory links) {
-        this(fleet, appraiser, receiptKey, partitioning, acceptedLog, Optional.empty(), links);
+        this(fleet, appraiser, receiptKey, acceptedLog, Optional.empty(), links);
     }
 
     /**
@@ -172,11 +157,10 @@ public final class VerifierService implements AutoCloseable {
             String fleet,
             Appraiser appraiser,
             DeviceKeys receiptKey,
-            Optional<Partitioning> partitioning,
             Optional<AcceptedLog> acceptedLog,
             Optional<ProofOfService> service,
             LinkFactory links) {
-        this(fleet, appraiser, receiptKey, partitioning, acceptedLog, service, defaultWorkers(), links);
+        this(fleet, appraiser, receiptKey, acceptedLog, service, defaultWorkers(), links);
     }
 
     /**
@@ -187,7 +171,6 @@ public final class VerifierService implements AutoCloseable {
             String fleet,
             Appraiser appraiser,
             DeviceKeys receiptKey,
-            Optional<Partitioning> partitioning,
             Optional<AcceptedLog> acceptedLog,
             Optional<ProofOfService> service,
             int workers,
@@ -196,7 +179,6 @@ public final class VerifierService implements AutoCloseable {
         this.proofs = service;
         this.appraiser = appraiser;
         this.receiptKey = receiptKey;
-        this.partitioning = partitioning;
         this.acceptedLog = acceptedLog;
         this.workers = new AppraisalWorkers(workers, "verifier-appraise");
         MqttLink created;
@@ -207,14 +189,7 @@ public final class VerifierService implements AutoCloseable {
             throw e;
         }
         this.link = created;
-        String reports = Topics.allReports(fleet);
-        if (partitioning.isPresent()) {
-            Partitioning p = partitioning.get();
-            link.subscribe(Topics.shared(p.group(), reports), 1);
-            link.subscribe(Topics.forwardedReports(fleet, p.group(), p.index()), 1);
-        } else {
-            link.subscribe(reports, 1);
-        }
+        link.subscribe(Topics.allReports(fleet), 1);
     }
 
     /** Appraisal workers by default: one per available processor. */
@@ -287,11 +262,6 @@ public final class VerifierService implements AutoCloseable {
         return droppedTopics.get();
     }
 
-    /** Reports handed to the partition that owns their device. */
-    public long forwarded() {
-        return forwarded.sum();
-    }
-
     /** The public key that verifies this verifier's receipts (what boards trust with --verifier-key). */
     public byte[] receiptPublicKey() {
         return receiptKey.publicKey();
@@ -309,35 +279,13 @@ public final class VerifierService implements AutoCloseable {
     }
 
     private void handle(String topic, byte[] payload, AckOrder.Slot ack) {
-        Optional<String> reported = Topics.deviceOfReport(fleet, topic);
-        Optional<String> segment = reported.or(() -> Topics.deviceOfForwarded(fleet, topic));
+        Optional<String> segment = Topics.deviceOfReport(fleet, topic);
         if (segment.isEmpty() || !DeviceId.isValid(segment.get())) {
             drop(topic);
             ack.ack();
             return;
         }
         DeviceId d = new DeviceId(segment.get());
-        if (reported.isPresent()
-                && partitioning.isPresent()
-                && !partitioning.get().owns(d.value())) {
-            Partitioning p = partitioning.get();
-            String to = Topics.forwarded(fleet, p.group(), p.owner(d.value()), d.value());
-            link.publish(to, payload, 1, false).whenComplete((ok, failure) -> {
-                if (failure == null) {
-                    forwarded.increment();
-                    ack.ack();
-                } else {
-                    ack.release();
-                    // Not acknowledged: the broker sends the report to us (or a peer) again.
-                    Logger.warn(
-                            "forwarding a report of {} to partition {} failed: {}",
-                            d,
-                            p.owner(d.value()),
-                            failure.getMessage());
-                }
-            });
-            return;
-        }
         if (!workers.submit(d.value(), () -> appraiseOrDrop(d, payload, ack, topic))) {
             ack.release(); // closing: the broker sends it again to this verifier's next run
         }

@@ -34,7 +34,7 @@ import org.tinylog.Logger;
  * {@link Verifier#close()}, also when a later step fails.
  */
 public final class VerifierWiring {
-    /** The challenge secret's file in the state dir: give every verifier of a group the same one. */
+    /** The challenge secret's file in the state dir: give every verifier of a Kafka group the same one. */
     public static final String CHALLENGE_SECRET_FILE = "challenge.key";
     /** The receipt key's directory in the state dir (device.key, device.pub). */
     public static final String RECEIPT_KEY_DIR = "receipt-key";
@@ -64,7 +64,6 @@ public final class VerifierWiring {
             boolean allowEmulated,
             int maxDevices,
             int newDevicesPerMinute,
-            Optional<Partitioning> partitioning,
             Optional<String> clientId,
             Duration sessionExpiry,
             ServiceSettings proofs) {
@@ -90,7 +89,6 @@ public final class VerifierWiring {
                 boolean allowEmulated,
                 int maxDevices,
                 int newDevicesPerMinute,
-                Optional<Partitioning> partitioning,
                 Optional<String> clientId,
                 Duration sessionExpiry) {
             this(
@@ -104,7 +102,6 @@ public final class VerifierWiring {
                     allowEmulated,
                     maxDevices,
                     newDevicesPerMinute,
-                    partitioning,
                     clientId,
                     sessionExpiry,
                     ServiceSettings.defaults());
@@ -124,7 +121,6 @@ public final class VerifierWiring {
                     AppraiserConfig.DEFAULT_MAX_DEVICES,
                     AppraiserConfig.DEFAULT_NEW_DEVICES_PER_MINUTE,
                     Optional.empty(),
-                    Optional.empty(),
                     Duration.ZERO);
         }
 
@@ -140,25 +136,6 @@ public final class VerifierWiring {
                     allow,
                     maxDevices,
                     newDevicesPerMinute,
-                    partitioning,
-                    clientId,
-                    sessionExpiry,
-                    proofs);
-        }
-
-        public Settings withPartitioning(Partitioning p) {
-            return new Settings(
-                    broker,
-                    fleet,
-                    stateDir,
-                    receiptKeyDir,
-                    clockSkew,
-                    registry,
-                    requireNonce,
-                    allowEmulated,
-                    maxDevices,
-                    newDevicesPerMinute,
-                    Optional.of(p),
                     clientId,
                     sessionExpiry,
                     proofs);
@@ -176,7 +153,6 @@ public final class VerifierWiring {
                     allowEmulated,
                     maxDevices,
                     newDevicesPerMinute,
-                    partitioning,
                     Optional.of(id),
                     sessionExpiry,
                     proofs);
@@ -195,7 +171,6 @@ public final class VerifierWiring {
                     allowEmulated,
                     maxDevices,
                     newDevicesPerMinute,
-                    partitioning,
                     clientId,
                     sessionExpiry,
                     p);
@@ -213,7 +188,6 @@ public final class VerifierWiring {
                     allowEmulated,
                     maxDevices,
                     newDevicesPerMinute,
-                    partitioning,
                     clientId,
                     sessionExpiry,
                     proofs);
@@ -308,7 +282,7 @@ public final class VerifierWiring {
 
     /**
      * The challenge secret kept in {@code stateDir} (made there on first start, mode 0600). Every
-     * verifier of a group must hold the same file: a challenge issued by one is answered in a report
+     * verifier of a Kafka group must hold the same file: a challenge issued by one is answered in a report
      * that another may appraise.
      */
     public static byte[] challengeSecret(Path stateDir) {
@@ -403,13 +377,7 @@ public final class VerifierWiring {
             String id = clientId(s);
             MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), id).withSessionExpiry(s.sessionExpiry()));
             VerifierService service = new VerifierService(
-                    s.fleet(),
-                    appraiser,
-                    receiptKey,
-                    s.partitioning(),
-                    accepted,
-                    Optional.of(proofs),
-                    VerifierService.links(mqtt));
+                    s.fleet(), appraiser, receiptKey, accepted, Optional.of(proofs), VerifierService.links(mqtt));
             opened.push(service::close); // closes the proofs of service too (a last save)
             proofs.start();
             return new Verifier(
@@ -538,8 +506,7 @@ public final class VerifierWiring {
         if (s.clientId().isPresent()) {
             return s.clientId().get();
         }
-        String prefix = "prospector-verifier-" + s.fleet()
-                + s.partitioning().map(p -> "-" + p.group() + "-" + p.index()).orElse("");
+        String prefix = "prospector-verifier-" + s.fleet();
         if (s.stateDir().isEmpty()) {
             return VerifierClientId.random(prefix);
         }

@@ -18,7 +18,7 @@ import java.util.Set;
 public final class LocalStack {
     private LocalStack() {}
 
-    /** A verifier of {@code fleet} alone (no group), with a clean session and a fresh receipt key; call {@code connect()}. */
+    /** A verifier of {@code fleet}, with a clean session and a fresh receipt key; call {@code connect()}. */
     public static VerifierService verifier(BrokerUrl url, String fleet, Appraiser appraiser, String clientId) {
         return verifier(url, fleet, appraiser, clientId, DeviceKeys.generate());
     }

@@ -108,16 +108,6 @@ public final class Topics {
         return "$share/" + group + "/" + filter;
     }
 
-    /** Where a verifier of a group forwards a report to the partition that owns its device. */
-    public static String forwarded(String fleet, String group, int partition, String device) {
-        return ROOT + fleet + "/verifiers/" + group + "/" + partition + "/" + device;
-    }
-
-    /** All reports forwarded to one partition. */
-    public static String forwardedReports(String fleet, String group, int partition) {
-        return ROOT + fleet + "/verifiers/" + group + "/" + partition + "/+";
-    }
-
     /** The device of a report topic {@code prospector/v1/<fleet>/<device>/report}. */
     public static Optional<String> deviceOfReport(String fleet, String topic) {
         String prefix = ROOT + fleet + "/";
@@ -126,15 +116,5 @@ public final class Topics {
         }
         String device = topic.substring(prefix.length(), topic.length() - "/report".length());
         return device.isEmpty() || device.contains("/") ? Optional.empty() : Optional.of(device);
-    }
-
-    /** The device of a forwarded-report topic. */
-    public static Optional<String> deviceOfForwarded(String fleet, String topic) {
-        String prefix = ROOT + fleet + "/verifiers/";
-        if (!topic.startsWith(prefix)) {
-            return Optional.empty();
-        }
-        String[] rest = topic.substring(prefix.length()).split("/");
-        return rest.length == 3 && !rest[2].isEmpty() ? Optional.of(rest[2]) : Optional.empty();
     }
 }
