@@ -243,7 +243,8 @@ class VerifierCommandIT {
         Path chain = Files.createDirectories(dir.resolve("device"));
         ReportSigner device = new ReportSigner(DeviceKeys.generate(), ChainState.open(chain));
         String id = device.keys().deviceId().value();
-        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
+        // Every packet in the broker's log, for explain().
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"), "log_type all");
                 MqttLink publisher = publisher(broker.url())) {
             List<byte[]> reports = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
@@ -331,10 +332,15 @@ class VerifierCommandIT {
                     state.toString(),
                     "--json"))) {
                 runs.add(v);
-                await("the replay queued while it was down")
-                        .atMost(WAIT)
-                        .until(() -> VerifierOutput.outcomes(List.of(v)).stream()
-                                .anyMatch(o -> o.get("outcome").AsString().equals("rejected")));
+                try {
+                    await("the replay queued while it was down")
+                            .atMost(WAIT)
+                            .until(() -> VerifierOutput.outcomes(List.of(v)).stream()
+                                    .anyMatch(o -> o.get("outcome").AsString().equals("rejected")));
+                } catch (org.awaitility.core.ConditionTimeoutException e) {
+                    explain(state, dir.resolve("mosquitto"), v);
+                    throw e;
+                }
                 publisher
                         .publish(Topics.report(FLEET, id), reports.get(4), 1, false)
                         .get();
@@ -377,6 +383,22 @@ class VerifierCommandIT {
                                     .count()
                             > 5,
                     "no report accepted anew twice");
+        }
+    }
+
+    /**
+     * After a wait that timed out: what the verifier printed and logged, and what the broker logged
+     * of the verifier's client id (connects, whether its session was resumed, what it sent to it).
+     */
+    private static void explain(Path state, Path brokerDir, ProspectorProcess v) throws Exception {
+        System.out.println("verifier stdout:\n" + v.stdout());
+        System.out.println("verifier stderr:\n" + v.stderr());
+        String clientId = Files.readString(state.resolve(VerifierClientId.FILE)).trim();
+        Path log = brokerDir.resolve("mosquitto.log");
+        if (Files.exists(log)) {
+            Files.readAllLines(log).stream()
+                    .filter(l -> l.contains(clientId) || l.contains("publisher-"))
+                    .forEach(l -> System.out.println("broker: " + l));
         }
     }
 

@@ -70,6 +70,17 @@ import org.tinylog.Logger;
  * rename) at start and whenever it has grown by {@link #COMPACT_AFTER_BYTES}; a log found damaged
  * while running is left as it is (the next start deals with it).
  *
+ * <h2>Late copies</h2>
+ * {@link #holds} tells whether the log holds an acceptance of exactly these bytes (device, chain,
+ * seq, report hash) among each device's last {@link #LOOKBACK} accepted seqs, further back than
+ * the appraiser's own window: a copy of an accepted report that comes back more than
+ * {@link Limits#DUPLICATE_WINDOW} seqs late (its receipt was lost) is then answered as a duplicate
+ * instead of refused as a replay. Memory: per device an index of {@link #LOOKBACK} record offsets
+ * ({@code int}s, about 0.3 KiB), not the entries; a lookup reads one record from the file. Only
+ * what the file still holds is found: compaction keeps the last {@link Limits#DUPLICATE_WINDOW}
+ * per device, so right after one (at start, and after every {@link #COMPACT_AFTER_BYTES} of
+ * growth) nothing older than the appraiser's window is found.
+ *
  * <h2>Format</h2>
  * Magic {@code PXACCPT1}; records {@code u32 length | u32 crc32c(body) | body}, body = {@code u8
  * device length | device (ASCII) | key (32) | chain (16) | u64 seq | u8 has prev | prev (32, if
@@ -83,6 +94,8 @@ public final class AcceptedLog implements AutoCloseable {
     static final long COMPACT_AFTER_BYTES = 64L << 20;
 
     private static final int MAX_BODY = 1024;
+    /** Accepted seqs per device whose records {@link #holds} finds (the offsets kept in memory). */
+    static final int LOOKBACK = 2 * Limits.DUPLICATE_WINDOW;
     /** Infix of a damaged log moved aside: {@code accepted.log.corrupt-<epoch ms>}. */
     static final String CORRUPT = ".corrupt-";
     /** Suffix a repaired damaged copy gets, so that it no longer blocks a start. */
@@ -124,10 +137,16 @@ public final class AcceptedLog implements AutoCloseable {
     private long grownSinceCompaction; // guarded by this
     private IOException broken; // guarded by this: set when a failed append could not be cut back
     private final ScheduledExecutorService flusher;
+    /**
+     * Per device: 1 + the file offset of the record of each of its last accepted seqs, in slot
+     * {@code seq mod LOOKBACK}; 0 for none. Guarded by this; rebuilt whenever the file is rewritten.
+     */
+    private final Map<DeviceId, int[]> offsets = new HashMap<>();
 
-    private AcceptedLog(Path file, FileChannel channel) {
+    private AcceptedLog(Path file, FileChannel channel, List<AcceptedEntry> kept) {
         this.file = file;
         this.channel = channel;
+        index(kept);
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "accepted-log-sync");
             t.setDaemon(true);
@@ -178,7 +197,7 @@ public final class AcceptedLog implements AutoCloseable {
             writeCompacted(file, kept);
             FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
             Logger.info("accepted log {}: {} entries restored", file, kept.size());
-            return new AcceptedLog(file, channel);
+            return new AcceptedLog(file, channel, kept);
         } catch (IOException e) {
             throw new StorageFailure("cannot open the verifier's accepted log " + file + ": " + e.getMessage(), e);
         }
@@ -292,6 +311,7 @@ public final class AcceptedLog implements AutoCloseable {
                 channel.write(record);
             }
             grownSinceCompaction += channel.size() - end;
+            remember(e, end);
             waiting.add(done);
         } catch (IOException ex) {
             cutBack(end, ex);
@@ -357,8 +377,10 @@ public final class AcceptedLog implements AutoCloseable {
                 return;
             }
             channel.close();
-            writeCompacted(file, retain(scan.entries()));
+            List<AcceptedEntry> kept = retain(scan.entries());
+            writeCompacted(file, kept);
             channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            index(kept);
         } catch (IOException e) {
             Logger.error("accepted log {}: compaction failed ({}); it goes on growing", file, e.getMessage());
             if (!channel.isOpen()) {
@@ -390,6 +412,63 @@ public final class AcceptedLog implements AutoCloseable {
                 channel.close();
             } catch (IOException e) {
                 Logger.warn("closing the accepted log: {}", e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Whether this log holds the acceptance of {@code device}'s report {@code seq} of {@code chain}
+     * whose bytes hash to {@code hash}, among the device's last {@link #LOOKBACK} accepted seqs
+     * still in the file (see "Late copies" above). Reads one record; false when it cannot be read.
+     */
+    public synchronized boolean holds(DeviceId device, byte[] chain, long seq, byte[] hash) {
+        int[] slots = offsets.get(device);
+        int at = slots == null ? 0 : slots[slot(seq)];
+        if (at == 0) {
+            return false;
+        }
+        long offset = at - 1L;
+        try (FileChannel read = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(8 + MAX_BODY);
+            // A record is at most 8 + MAX_BODY bytes; fewer are left at the end of the file.
+            int n;
+            do {
+                n = read.read(b, offset + b.position());
+            } while (n > 0 && b.hasRemaining());
+            AcceptedEntry e = recordAt(Arrays.copyOf(b.array(), b.position()), 0);
+            return e != null
+                    && e.device().equals(device)
+                    && e.seq() == seq
+                    && Arrays.equals(e.chain(), chain)
+                    && Arrays.equals(e.hash(), hash);
+        } catch (IOException ex) {
+            Logger.warn(
+                    "accepted log {}: cannot read a record back ({}); a late copy counts as a replay",
+                    file,
+                    ex.getMessage());
+            return false;
+        }
+    }
+
+    private static int slot(long seq) {
+        return (int) Math.floorMod(seq, (long) LOOKBACK);
+    }
+
+    /** Notes the record of {@code e}, written at {@code offset}, in the device's index. */
+    private void remember(AcceptedEntry e, long offset) {
+        int[] slots = offsets.computeIfAbsent(e.device(), d -> new int[LOOKBACK]);
+        // Past 2 GiB (never between compactions at the sizes above) a record is not indexed: not found.
+        slots[slot(e.seq())] = offset < Integer.MAX_VALUE ? (int) offset + 1 : 0;
+    }
+
+    /** Indexes {@code kept}, the records of a file just written by {@link #writeCompacted}, in order. */
+    private void index(List<AcceptedEntry> kept) {
+        synchronized (this) {
+            offsets.clear();
+            long offset = MAGIC.length;
+            for (AcceptedEntry e : kept) {
+                remember(e, offset);
+                offset += encode(e).remaining();
             }
         }
     }

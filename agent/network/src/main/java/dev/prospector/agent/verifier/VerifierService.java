@@ -6,11 +6,15 @@ import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
+import dev.prospector.attest.Claims;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
+import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.Report;
+import dev.prospector.attest.Sha256;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -330,7 +334,7 @@ public final class VerifierService implements AutoCloseable {
 
     private void appraise(DeviceId topicDevice, byte[] payload, AckOrder.Slot ack) {
         long arrival = appraiser.config().clock().millis();
-        Appraisal outcome = appraiser.appraise(payload, topicDevice);
+        Appraisal outcome = lateCopyAsDuplicate(appraiser.appraise(payload, topicDevice), payload);
         CompletableFuture<Void> durable = CompletableFuture.completedFuture(null);
         if (acceptedLog.isPresent() && outcome instanceof Appraisal.Accepted a && !a.duplicate()) {
             durable = acceptedLog.get().append(Appraiser.AcceptedEntry.of(a));
@@ -349,6 +353,37 @@ public final class VerifierService implements AutoCloseable {
                 ack.ack();
             }
         });
+    }
+
+    /**
+     * A report refused as a replay that the accepted log holds with these very bytes (same device,
+     * chain, seq and report hash; {@link AcceptedLog#holds}) is a late copy of an accepted report,
+     * further back than the appraiser's window (its receipt was lost, and the board sent it again
+     * after more than {@link Limits#DUPLICATE_WINDOW} newer ones): answered as the duplicate it is,
+     * so the board does not count an accepted report as refused. A different report with that seq
+     * stays a replay. A replay refusal comes only after the signature verified, so the extra decode,
+     * hash and one-record read are paid only for genuine reports of the device. The appraiser's own
+     * counters ({@link Appraiser#stats}) still count it as a replay; this verifier's counts, its
+     * log line and the receipt say duplicate.
+     */
+    private Appraisal lateCopyAsDuplicate(Appraisal outcome, byte[] payload) {
+        if (acceptedLog.isEmpty()
+                || !(outcome instanceof Appraisal.Rejected r)
+                || r.reason() != ReasonCode.REPLAY
+                || r.seq().isEmpty()) {
+            return outcome;
+        }
+        Claims claims;
+        try {
+            claims = Report.decode(payload).claims();
+        } catch (MalformedReportException e) {
+            return outcome; // cannot be: it was decoded to be refused as a replay
+        }
+        byte[] hash = Sha256.of(payload);
+        if (acceptedLog.get().holds(claims.device(), claims.chain(), claims.seq(), hash)) {
+            return new Appraisal.Accepted(claims.device(), claims.seq(), claims, true, 0, false, hash);
+        }
+        return outcome;
     }
 
     /** Counts, logs and announces an outcome that is final (for an acceptance: durable). */

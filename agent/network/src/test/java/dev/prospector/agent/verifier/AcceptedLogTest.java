@@ -1,6 +1,7 @@
 package dev.prospector.agent.verifier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,7 @@ import dev.prospector.attest.MeasurementClaim;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.ReportInput;
 import dev.prospector.attest.ReportSigner;
+import dev.prospector.attest.Sha256;
 import dev.prospector.attest.SignedReport;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -99,6 +101,46 @@ class AcceptedLogTest {
             assertEquals(6, ok.seq());
             assertEquals(0, ok.gap(), "the chain continues where it was");
             assertTrue(!ok.chainRestart());
+        }
+    }
+
+    @Test
+    void aLateCopyIsFoundByItsBytesFurtherBackThanTheAppraisersWindowAndNothingElseIs() throws Exception {
+        Path file = dir.resolve("accepted.log");
+        Path state = Files.createDirectories(dir.resolve("device"));
+        ReportSigner signer = new ReportSigner(keys, ChainState.open(state));
+        List<SignedReport> all = new ArrayList<>(reports(signer, 49));
+        // The chain position after seq 49: signing from it again makes another seq 50.
+        Path fork = Files.createDirectories(dir.resolve("fork"));
+        Files.copy(state.resolve(ChainState.FILE), fork.resolve(ChainState.FILE));
+        all.addAll(reports(signer, 51)); // seqs 1..100
+        SignedReport fifty = all.get(49);
+        SignedReport otherFifty =
+                reports(new ReportSigner(keys, ChainState.open(fork)), 1).get(0);
+        assertEquals(50, otherFifty.claims().seq());
+        var device = fifty.claims().device();
+        byte[] chain = fifty.claims().chain();
+        Appraiser a = appraiser();
+        try (AcceptedLog log = AcceptedLog.open(file, a::restore)) {
+            acceptAll(a, log, all);
+            // 50 seqs behind the newest: past the appraiser's window, so it alone says replay.
+            assertEquals(
+                    ReasonCode.REPLAY,
+                    assertInstanceOf(Appraisal.Rejected.class, a.appraise(fifty.bytes()))
+                            .reason());
+            assertTrue(log.holds(device, chain, 50, Sha256.of(fifty.bytes())), "the same bytes: held");
+            assertFalse(log.holds(device, chain, 50, Sha256.of(otherFifty.bytes())), "another report of seq 50");
+            assertFalse(log.holds(device, new byte[16], 50, Sha256.of(fifty.bytes())), "another chain");
+            assertFalse(
+                    log.holds(DeviceKeys.generate().deviceId(), chain, 50, Sha256.of(fifty.bytes())), "another device");
+            SignedReport thirty = all.get(29); // 70 behind: past the lookback
+            assertFalse(log.holds(device, chain, 30, Sha256.of(thirty.bytes())), "past " + AcceptedLog.LOOKBACK);
+            assertTrue(log.holds(device, chain, 100, Sha256.of(all.get(99).bytes())));
+        }
+        // Compaction (at start) keeps the appraiser's window only: seq 50 is gone, seq 90 is there.
+        try (AcceptedLog log = AcceptedLog.open(file, e -> {})) {
+            assertFalse(log.holds(device, chain, 50, Sha256.of(fifty.bytes())));
+            assertTrue(log.holds(device, chain, 90, Sha256.of(all.get(89).bytes())));
         }
     }
 

@@ -11,6 +11,7 @@ import dev.prospector.attest.AuditAnswer;
 import dev.prospector.attest.ChainState;
 import dev.prospector.attest.ClockCheck;
 import dev.prospector.attest.DeviceKeys;
+import dev.prospector.attest.Limits;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
 import dev.prospector.attest.ReportInput;
@@ -68,6 +69,16 @@ import org.tinylog.Logger;
  * the rest waits on disk (bounded, see {@link OutboxJournal}). Measuring, signing and storing never
  * wait for the network.
  *
+ * <p>The window of seqs: a report is never sent while a report {@link Limits#DUPLICATE_WINDOW} or
+ * more seqs older is still in the outbox. The verifier refuses, as a replay, a report that many
+ * seqs behind the newest it accepted, so a report the broker lost (a restart without persistence)
+ * and re-sent after 32 newer ones were accepted would be refused, never accepted, and its proof
+ * lost. The outbox's oldest report is the oldest one not yet done: done means its receipt came
+ * (accepted, a duplicate, or refused for good: a refused report leaves the outbox and never holds
+ * the window), or, without a trusted verifier key, its PUBACK. A report refused for a reason that
+ * may pass ({@code TRANSIENT}) stays, and holds the newer ones back until it is through. The
+ * seqs of one chain only: a report of a newer chain (lower seqs) is not held back by an old one.
+ *
  * <h2>Receipts</h2>
  * A receipt counts only if it verifies under a trusted key and names a report this board has in
  * flight. Only such a receipt's challenge is answered and only its time is used for the clock
@@ -101,6 +112,11 @@ public final class AgentNode implements AutoCloseable {
      * common brokers: Mosquitto 20, HiveMQ 10).
      */
     static final int MAX_IN_FLIGHT = 8;
+    /**
+     * How far a report's seq may be ahead of the outbox's oldest report's and still be sent: the
+     * verifier's replay window (see the design note on the window of seqs).
+     */
+    static final int SEQ_WINDOW = Limits.DUPLICATE_WINDOW;
     /** Longest wait before a report without its receipt is sent again. */
     static final Duration MAX_RESEND_INTERVAL = Duration.ofMinutes(10);
     /** How often the delivery thread looks for reports whose receipt is overdue. */
@@ -150,6 +166,8 @@ public final class AgentNode implements AutoCloseable {
     private final AtomicLong auditsAnswered = new AtomicLong();
     private final AtomicLong bandwidthTests = new AtomicLong();
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
+    /** Times a pump held a report back for the window of seqs (see the design note). */
+    private final AtomicLong heldBack = new AtomicLong();
     /** Reports sent and awaiting delivery, by outbox id. */
     @GuardedBy("this")
     private final Map<Long, InFlight> inFlight = new HashMap<>();
@@ -800,6 +818,11 @@ public final class AgentNode implements AutoCloseable {
         return outbox.firstPendingSeq(chain.chain()).map(s -> s - 1).orElse(chain.seq());
     }
 
+    /** Times a pump held a report back because an older one was not done (the window of seqs). */
+    public long heldBackForWindow() {
+        return heldBack.get();
+    }
+
     public NodeStats stats() {
         return new NodeStats(
                 made.get(),
@@ -919,7 +942,8 @@ public final class AgentNode implements AutoCloseable {
 
     /**
      * Publishes, in append order, the reports among the first {@link #MAX_IN_FLIGHT} pending ones
-     * that are not yet sent or whose receipt is overdue. Runs on the delivery thread; holds the
+     * that are not yet sent or whose receipt is overdue, but none {@link #SEQ_WINDOW} or more seqs
+     * ahead of the oldest pending one (see the design note). Runs on the delivery thread; holds the
      * node's lock, which the PUBACK and receipt callbacks take too, so the outbox and the in-flight
      * table are read and changed consistently. Publishing only queues, so the lock is held briefly.
      */
@@ -943,7 +967,18 @@ public final class AgentNode implements AutoCloseable {
                 }
             }
         }
+        long oldest = head.isEmpty() ? 0 : head.get(0).seq();
         for (OutboxJournal.Entry entry : head) {
+            if (entry.seq() - oldest >= SEQ_WINDOW) {
+                // Held until the oldest is done: the verifier would refuse it as a replay after this one.
+                heldBack.incrementAndGet();
+                Logger.debug(
+                        "report seq {} waits for report seq {}'s receipt (the verifier's window is {} seqs)",
+                        entry.seq(),
+                        oldest,
+                        SEQ_WINDOW);
+                continue;
+            }
             InFlight f = inFlight.get(entry.id());
             if (f == null) {
                 f = new InFlight(entry.seq(), Sha256.of(entry.report()));

@@ -46,7 +46,12 @@ public final class Mosquitto implements AutoCloseable {
 
     /** Starts a broker; {@code extraConfig} lines are appended to its configuration. */
     public static Mosquitto start(Path dir, String extraConfig) {
-        Mosquitto m = new Mosquitto(requireBinary(), dir, freePort(), extraConfig);
+        return startOn(dir, freePort(), extraConfig);
+    }
+
+    /** Starts a broker on {@code port} (tests of this class: a port another broker holds). */
+    static Mosquitto startOn(Path dir, int port, String extraConfig) {
+        Mosquitto m = new Mosquitto(requireBinary(), dir, port, extraConfig);
         m.startProcess();
         return m;
     }
@@ -120,7 +125,17 @@ public final class Mosquitto implements AutoCloseable {
         stop();
     }
 
+    /**
+     * Starts the process and waits until it says, in its own log, that it runs (it logs that after
+     * it bound its listener), and its port answers. A connect alone is not enough: another broker
+     * (another test's, on this machine shared by several builds) may hold the port, taken between
+     * our pick of a free port and our bind, or while we were stopped for a restart; ours then exits
+     * ("Address already in use") while the connect reaches the other one, and the test would talk
+     * to a broker that is not its own, which stops or loses its queued messages at any time.
+     */
     private void startProcess() {
+        Path log = dir.resolve("mosquitto.log");
+        long runningBefore = runningLines(log);
         try {
             Files.createDirectories(dir);
             Path conf = dir.resolve("mosquitto.conf");
@@ -152,8 +167,11 @@ public final class Mosquitto implements AutoCloseable {
                 .pollInterval(Duration.ofMillis(50))
                 .until(() -> {
                     if (!process.isAlive()) {
-                        throw new IllegalStateException(
-                                "mosquitto exited: " + Files.readString(dir.resolve("mosquitto.out")));
+                        throw new IllegalStateException("mosquitto on port " + port + " exited: "
+                                + Files.readString(dir.resolve("mosquitto.out")) + lastLines(log));
+                    }
+                    if (runningLines(log) <= runningBefore) {
+                        return false;
                     }
                     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
                         return true;
@@ -161,6 +179,30 @@ public final class Mosquitto implements AutoCloseable {
                         return false;
                     }
                 });
+    }
+
+    /** Lines of the broker's log saying it runs (one per start). */
+    private static long runningLines(Path log) {
+        try {
+            if (!Files.exists(log)) {
+                return 0;
+            }
+            try (var lines = Files.lines(log, java.nio.charset.StandardCharsets.ISO_8859_1)) {
+                return lines.filter(l -> l.contains("mosquitto version") && l.endsWith(" running"))
+                        .count();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The last lines of the broker's log (its errors go there), or nothing. */
+    private static String lastLines(Path log) throws IOException {
+        if (!Files.exists(log)) {
+            return "";
+        }
+        List<String> lines = Files.readAllLines(log, java.nio.charset.StandardCharsets.ISO_8859_1);
+        return " (log: " + String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size())) + ")";
     }
 
     private static int freePort() {
