@@ -87,7 +87,6 @@ class LateCopyIT {
                             FLEET,
                             appraiser,
                             receiptKey,
-                            Optional.empty(),
                             Optional.of(log),
                             VerifierService.links(
                                     MqttSettings.of(url, "verifier").withSessionExpiry(Duration.ZERO)));
