@@ -110,11 +110,15 @@ class FleetLauncherIT {
             List<CompletableFuture<Void>> sent = new ArrayList<>();
             for (int i = 0; i < DEVICES; i++) {
                 String d = deviceId(i);
+                // As large as the boards' (a key, counters, a full receipt): the broker drops more
+                // when fewer messages fit the socket's buffers.
                 String birth = "{\"online\":true,\"device\":\"" + d
-                        + "\",\"version\":\"0.1.0\",\"board\":\"emulated\",\"time\":\"" + now + "\"}";
-                String summary = "{\"version\":\"0.1.0\",\"groups\":[\"g" + (i % 7)
-                        + "\"],\"last_receipt\":{\"ok\":true,\"reason\":\"\",\"detail\":\"\"},\"time\":\"" + now
-                        + "\"}";
+                        + "\",\"version\":\"0.1.0\",\"board\":\"emulated\",\"key_hex\":\"" + "ab".repeat(32)
+                        + "\",\"config\":\"" + "cd".repeat(32) + "\",\"time\":\"" + now + "\"}";
+                String summary = "{\"version\":\"0.1.0\",\"connected\":true,\"made\":" + (100 + i)
+                        + ",\"delivered\":" + (100 + i) + ",\"rejected\":0,\"pending\":0,\"lost\":0,"
+                        + "\"last_receipt\":{\"ok\":true,\"reason\":\"\",\"detail\":\"\",\"seq\":100,\"at\":\"" + now
+                        + "\"},\"device\":\"" + d + "\",\"groups\":[\"g" + (i % 7) + "\"],\"time\":\"" + now + "\"}";
                 sent.add(link.publish(Topics.state(FLEET, d), birth.getBytes(StandardCharsets.UTF_8), 1, true));
                 sent.add(link.publish(Topics.summary(FLEET, d), summary.getBytes(StandardCharsets.UTF_8), 1, true));
                 if (sent.size() >= 2_000) {
