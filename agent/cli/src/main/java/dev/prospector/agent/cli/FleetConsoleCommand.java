@@ -144,47 +144,33 @@ public final class FleetConsoleCommand implements Runnable {
         @Override
         public Integer call() throws InterruptedException {
             long start = System.nanoTime();
-            try (FleetConsole console = connection.open()) {
-                Map<String, DeviceView> devices = console.devices();
-                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                PrintWriter out = spec.commandLine().getOut();
-                if (connection.json) {
-                    CBORObject list = CBORObject.NewArray();
-                    devices.values().forEach(v -> list.Add(json(v)));
-                    out.println(JsonOutput.of(CBORObject.NewOrderedMap()
-                            .Add("devices", list)
-                            .Add("count", devices.size())
-                            .Add(
-                                    "online",
-                                    devices.values().stream()
-                                            .filter(DeviceView::online)
-                                            .count())
-                            .Add("millis", ms)));
-                } else {
-                    table(devices.values(), Instant.now()).print(out);
-                    long online =
-                            devices.values().stream().filter(DeviceView::online).count();
-                    out.println(devices.size() + " device(s), " + online + " online (read in " + ms + " ms)");
-                }
-                out.flush();
-                return ExitCodes.OK;
+            FleetConsole console = connection.open();
+            Map<String, DeviceView> devices;
+            try {
+                devices = console.devices();
+            } catch (RuntimeException e) {
+                console.close();
+                throw e;
             }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            // The retained states are in: the disconnect (a round trip to the broker) runs while
+            // the output is written.
+            Thread closing = new Thread(console::close, "fleet-list-close");
+            closing.start();
+            PrintWriter out = spec.commandLine().getOut();
+            if (connection.json) {
+                out.print(FleetListOutput.json(devices.values(), ms).append(System.lineSeparator()));
+            } else {
+                long online =
+                        devices.values().stream().filter(DeviceView::online).count();
+                out.print(FleetListOutput.table(devices.values(), Instant.now(), System.lineSeparator())
+                        .append(devices.size() + " device(s), " + online + " online (read in " + ms + " ms)")
+                        .append(System.lineSeparator()));
+            }
+            out.flush();
+            closing.join();
+            return ExitCodes.OK;
         }
-    }
-
-    static Table table(java.util.Collection<DeviceView> devices, Instant now) {
-        Table t = new Table("DEVICE", "STATE", "LAST SEEN", "VERSION", "BOARD", "GROUPS", "LAST REPORT");
-        for (DeviceView v : devices) {
-            t.row(
-                    v.device(),
-                    v.online() ? "online" : "offline",
-                    v.lastSeen().map(s -> ago(Duration.between(s, now))).orElse("-"),
-                    v.version().isEmpty() ? "-" : v.version(),
-                    v.board().isEmpty() ? "-" : v.board(),
-                    v.groups().isEmpty() ? "-" : String.join(",", v.groups()),
-                    v.lastReport().isEmpty() ? "-" : v.lastReport());
-        }
-        return t;
     }
 
     static String ago(Duration d) {
@@ -554,7 +540,7 @@ public final class FleetConsoleCommand implements Runnable {
                             out.print("\033[H\033[2J");
                         }
                         out.println("fleet " + connection.fleet.fleet() + " at " + Instant.now() + " (Ctrl-C to stop)");
-                        table(devices.values(), Instant.now()).print(out);
+                        out.print(FleetListOutput.table(devices.values(), Instant.now(), System.lineSeparator()));
                     }
                     out.flush();
                     if (count == null || i + 1 < count) {

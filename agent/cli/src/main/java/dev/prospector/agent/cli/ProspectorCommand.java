@@ -133,6 +133,27 @@ public final class ProspectorCommand implements Runnable {
     }
 
     /**
+     * The command line with {@code fleet} alone: an operator's console starts without picocli
+     * reading every other command's model (about half a second of the whole {@code fleet list},
+     * docs/BENCHMARKS.md "Fleet console"). Only without a config file: its keys are checked
+     * against every command's options.
+     */
+    static CommandLine fleetOnly(ProspectorCommand root) {
+        CommandLine cli = new CommandLine(root);
+        cli.addSubcommand(FleetConsoleCommand.class);
+        return cli;
+    }
+
+    /** True if the command word (the first argument that is not an option) is {@code fleet}. */
+    static boolean isFleet(String[] args) {
+        return Arrays.stream(args)
+                .filter(a -> !a.startsWith("-"))
+                .findFirst()
+                .map("fleet"::equals)
+                .orElse(false);
+    }
+
+    /**
      * Runs the command line and returns the exit code. Errors the user can fix print one line;
      * with {@code --debug} anywhere on the line the stack trace follows.
      */
@@ -146,9 +167,10 @@ public final class ProspectorCommand implements Runnable {
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         configureLogging(rest, debug);
         ProspectorCommand root = new ProspectorCommand();
-        CommandLine cli = commandLine(root, networkSide);
+        CommandLine cli;
         try {
             root.config = ConfigFile.find(rest);
+            cli = root.config.isEmpty() && isFleet(rest) ? fleetOnly(root) : commandLine(root, networkSide);
             root.config.ifPresent(config -> {
                 config.checkKeys(cli);
                 cli.setDefaultValueProvider(config);
