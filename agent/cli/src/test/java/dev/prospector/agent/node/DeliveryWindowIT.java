@@ -51,59 +51,62 @@ class DeliveryWindowIT {
 
     @Test
     void aLostReportHoldsNewerOnesBackUntilItsReceiptComes() throws Exception {
-        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-                Gatekeeper gate = new Gatekeeper(BrokerUrl.parse(broker.url()));
-                AgentNode board = board(BrokerUrl.parse(broker.url()), gate)) {
-            board.start();
-            long held = awaitStall(gate, board);
-            gate.release();
-            await("the held report accepted and the window moving on")
-                    .atMost(Duration.ofSeconds(60))
-                    .until(() -> gate.maxSeq() >= held + Limits.DUPLICATE_WINDOW + 5);
-            board.stopReporting();
-            await("the board's outbox empty")
-                    .atMost(Duration.ofSeconds(60))
-                    .until(() -> board.stats().pending() == 0);
-            NodeStats s = board.stats();
-            Appraiser.Stats v = gate.appraiser.stats();
-            System.out.printf(
-                    "window: released seq %d; the board made %d, delivered %d, rejected %d; the verifier accepted %d,"
-                            + " refused %s%n",
-                    held,
-                    s.made(),
-                    s.delivered(),
-                    s.rejected(),
-                    v.accepted(),
-                    v.rejected().entrySet().stream()
-                            .filter(e -> e.getValue() > 0)
-                            .toList());
-            assertEquals(s.made(), v.accepted(), "every report accepted, the held one too");
-            assertEquals(s.made(), s.delivered(), "every report left the outbox on its acceptance");
-            assertEquals(0, s.rejected(), "none refused (as a replay)");
-        }
+        Outcome o = stallThen(Gatekeeper::release);
+        NodeStats s = o.board();
+        System.out.printf(
+                "window: released seq %d; the board made %d, delivered %d, rejected %d; the verifier accepted %d,"
+                        + " refused %s%n",
+                o.held(),
+                s.made(),
+                s.delivered(),
+                s.rejected(),
+                o.verifier().accepted(),
+                o.verifier().rejected().entrySet().stream()
+                        .filter(e -> e.getValue() > 0)
+                        .toList());
+        assertEquals(s.made(), o.verifier().accepted(), "every report accepted, the held one too");
+        assertEquals(s.made(), s.delivered(), "every report left the outbox on its acceptance");
+        assertEquals(0, s.rejected(), "none refused (as a replay)");
     }
 
     @Test
     void aReportRefusedForGoodDoesNotHoldTheBoardBack() throws Exception {
+        Outcome o = stallThen(Gatekeeper::refuse);
+        NodeStats s = o.board();
+        System.out.printf(
+                "window: refused seq %d for good; the board made %d, delivered %d, rejected %d%n",
+                o.held(), s.made(), s.delivered(), s.rejected());
+        assertEquals(1, s.rejected(), "the refused report counted as rejected");
+        assertEquals(s.made() - 1, s.delivered(), "every other report delivered");
+    }
+
+    /** What the gatekeeper does with the held report once the board stalls on it. */
+    private interface Decision {
+        void apply(Gatekeeper gate) throws Exception;
+    }
+
+    /** The held seq and the board's and the verifier's counts once the board's outbox is empty. */
+    private record Outcome(long held, NodeStats board, Appraiser.Stats verifier) {}
+
+    /**
+     * Runs a board until it stalls on the held report, lets the gatekeeper decide that report's
+     * fate, and waits until the window moved well past it and the board's outbox is empty.
+     */
+    private Outcome stallThen(Decision decision) throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
                 Gatekeeper gate = new Gatekeeper(BrokerUrl.parse(broker.url()));
                 AgentNode board = board(BrokerUrl.parse(broker.url()), gate)) {
             board.start();
             long held = awaitStall(gate, board);
-            gate.refuse();
-            await("the window moving on after the refusal")
+            decision.apply(gate);
+            await("the window moving on past the held report")
                     .atMost(Duration.ofSeconds(60))
                     .until(() -> gate.maxSeq() >= held + Limits.DUPLICATE_WINDOW + 5);
             board.stopReporting();
             await("the board's outbox empty")
                     .atMost(Duration.ofSeconds(60))
                     .until(() -> board.stats().pending() == 0);
-            NodeStats s = board.stats();
-            System.out.printf(
-                    "window: refused seq %d for good; the board made %d, delivered %d, rejected %d%n",
-                    held, s.made(), s.delivered(), s.rejected());
-            assertEquals(1, s.rejected(), "the refused report counted as rejected");
-            assertEquals(s.made() - 1, s.delivered(), "every other report delivered");
+            return new Outcome(held, board.stats(), gate.appraiser.stats());
         }
     }
 
