@@ -163,8 +163,22 @@ class FleetCommandRefusalIT {
 
     private record Case(String attack, String topic, byte[] bytes, String reasonContains) {}
 
-    @Test
-    void everyBadCommandIsRefusedAnsweredAndNeverRunWhileTheBoardKeepsReporting() throws Exception {
+    /** A board with its command service, a verifier and an attacker's connection, on one broker. */
+    private record Rig(
+            BrokerUrl url,
+            Signer admin,
+            Signer viewer,
+            Signer stranger,
+            Path verifierPub,
+            Appraiser appraiser,
+            VerifierService verifier,
+            AgentNode node,
+            CommandService service,
+            byte[][] deviceKey,
+            MqttLink attacker) {}
+
+    /** Starts the verifier, the board (trusting an admin and a viewer key) and the attacker's link. */
+    private Rig rig(Mosquitto broker) throws Exception {
         Signer admin = Signer.create(dir, "admin");
         Signer viewer = Signer.create(dir, "viewer");
         Signer stranger = Signer.create(dir, "stranger");
@@ -175,30 +189,40 @@ class FleetCommandRefusalIT {
                 .withFleet(FLEET)
                 .withAllowEmulated(true)
                 .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
+        BrokerUrl url = BrokerUrl.parse(broker.url());
+        VerifierService verifier = new VerifierService(
+                FLEET,
+                appraiser,
+                verifierKey,
+                Optional.empty(),
+                VerifierService.links(MqttSettings.of(url, "verifier").withSessionExpiry(Duration.ZERO)));
+        verifier.connect();
+        AgentNode node = board(url, verifierPub);
+        CommandService service = commands(node, admin, viewer);
+        node.start();
+        byte[][] deviceKey = {node.keys().publicKey()};
+        MqttLink attacker = attacker(url, node.device(), deviceKey);
+        await("board connected")
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> node.stats().connected());
+        return new Rig(
+                url, admin, viewer, stranger, verifierPub, appraiser, verifier, node, service, deviceKey, attacker);
+    }
+
+    @Test
+    void everyBadCommandIsRefusedAnsweredAndNeverRunWhileTheBoardKeepsReporting() throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
-            BrokerUrl url = BrokerUrl.parse(broker.url());
-            VerifierService verifier = new VerifierService(
-                    FLEET,
-                    appraiser,
-                    verifierKey,
-                    Optional.empty(),
-                    VerifierService.links(MqttSettings.of(url, "verifier").withSessionExpiry(Duration.ZERO)));
-            verifier.connect();
-            AgentNode node = board(url, verifierPub);
-            CommandService service = commands(node, admin, viewer);
-            node.start();
+            Rig rig = rig(broker);
+            AgentNode node = rig.node();
+            CommandService service = rig.service();
             String device = node.device();
-            byte[][] deviceKey = {node.keys().publicKey()};
-            MqttLink attacker = attacker(url, device, deviceKey);
-            await("board connected")
-                    .atMost(Duration.ofSeconds(20))
-                    .until(() -> node.stats().connected());
+            byte[][] deviceKey = rig.deviceKey();
             String topic = Topics.command(FLEET, device);
             Instant now = Instant.now();
 
             FleetCommand replayed = restartFor(device);
-            byte[] replayedBytes = admin.sign(replayed);
-            byte[] badSignature = admin.sign(restartFor(device));
+            byte[] replayedBytes = rig.admin().sign(replayed);
+            byte[] badSignature = rig.admin().sign(restartFor(device));
             badSignature[badSignature.length - 5] ^= 0x40;
             byte[] garbage = new byte[200];
             RANDOM.nextBytes(garbage);
@@ -219,8 +243,13 @@ class FleetCommandRefusalIT {
                     .put("exp", new Cbor.Int(now.plusSeconds(60).toEpochMilli()))
                     .build());
             // 20 KiB of arguments, signed: over the 16 KiB a command may have.
-            byte[] big = admin.sign(
-                    command("device:" + device, "restart", Map.of("pad", "x".repeat(20_000)), now, now.plusSeconds(60))
+            byte[] big = rig.admin()
+                    .sign(command(
+                                    "device:" + device,
+                                    "restart",
+                                    Map.of("pad", "x".repeat(20_000)),
+                                    now,
+                                    now.plusSeconds(60))
                             .encodePayload());
             String other = DeviceKeys.generate().deviceId().value();
 
@@ -235,62 +264,70 @@ class FleetCommandRefusalIT {
                     new Case(
                             "signed by an unknown key",
                             topic,
-                            stranger.sign(restartFor(device)),
+                            rig.stranger().sign(restartFor(device)),
                             "unknown operator key"),
                     new Case(
                             "role too low (viewer asks restart)",
                             topic,
-                            viewer.sign(restartFor(device)),
+                            rig.viewer().sign(restartFor(device)),
                             "role too low"),
                     new Case("bad signature (one bit flipped)", topic, badSignature, "bad signature"),
                     new Case(
                             "expired",
                             topic,
-                            admin.sign(command(
-                                    "device:" + device,
-                                    "restart",
-                                    Map.of(),
-                                    now.minusSeconds(600),
-                                    now.minusSeconds(300))),
+                            rig.admin()
+                                    .sign(command(
+                                            "device:" + device,
+                                            "restart",
+                                            Map.of(),
+                                            now.minusSeconds(600),
+                                            now.minusSeconds(300))),
                             "expired"),
                     new Case(
                             "issued in the future (10 min)",
                             topic,
-                            admin.sign(command(
-                                    "device:" + device,
-                                    "restart",
-                                    Map.of(),
-                                    now.plusSeconds(600),
-                                    now.plusSeconds(900))),
+                            rig.admin()
+                                    .sign(command(
+                                            "device:" + device,
+                                            "restart",
+                                            Map.of(),
+                                            now.plusSeconds(600),
+                                            now.plusSeconds(900))),
                             "issued in the future"),
                     new Case(
                             "addressed to another device (on this board's topic)",
                             topic,
-                            admin.sign(command("device:" + other, "restart", Map.of(), now, now.plusSeconds(300))),
+                            rig.admin()
+                                    .sign(command("device:" + other, "restart", Map.of(), now, now.plusSeconds(300))),
                             "addressed to device:" + other),
                     new Case(
                             "addressed to another group (on the fleet topic)",
                             Topics.allCommand(FLEET),
-                            admin.sign(command("group:kitchen", "restart", Map.of(), now, now.plusSeconds(300))),
+                            rig.admin().sign(command("group:kitchen", "restart", Map.of(), now, now.plusSeconds(300))),
                             "addressed to group:kitchen"),
                     new Case(
                             "for another fleet",
                             topic,
-                            admin.sign(new FleetCommand(
-                                    "x1",
-                                    "elsewhere",
-                                    "device:" + device,
-                                    "restart",
-                                    Cbor.map().build(),
-                                    new byte[16],
-                                    now,
-                                    now.plusSeconds(60))),
+                            rig.admin()
+                                    .sign(new FleetCommand(
+                                            "x1",
+                                            "elsewhere",
+                                            "device:" + device,
+                                            "restart",
+                                            Cbor.map().build(),
+                                            new byte[16],
+                                            now,
+                                            now.plusSeconds(60))),
                             "for fleet elsewhere"),
                     new Case("oversized (20 KiB, signed)", topic, big, "exceeds the limit"),
-                    new Case("deeply nested (50 maps, signed)", topic, admin.sign(deep), "nested deeper"));
+                    new Case(
+                            "deeply nested (50 maps, signed)",
+                            topic,
+                            rig.admin().sign(deep),
+                            "nested deeper"));
 
             // A good command first, kept to be replayed.
-            CommandResult first = exchange(attacker, topic, replayedBytes, deviceKey[0]);
+            CommandResult first = exchange(rig.attacker(), topic, replayedBytes, deviceKey[0]);
             assertEquals("ok", first.status(), "a good restart command is run: " + first);
             await("the restart was asked").atMost(Duration.ofSeconds(10)).until(() -> restarts.size() == 1);
             long executedBefore = service.stats().executed();
@@ -299,7 +336,7 @@ class FleetCommandRefusalIT {
             List<Case> all = new ArrayList<>(cases);
             all.add(new Case("replayed (the good command again)", topic, replayedBytes, "nonce already used"));
             for (Case c : all) {
-                CommandResult r = exchange(attacker, c.topic(), c.bytes(), deviceKey[0]);
+                CommandResult r = exchange(rig.attacker(), c.topic(), c.bytes(), deviceKey[0]);
                 System.out.printf(
                         "fleet command attack: tried %s (%d bytes): %s: %s%n",
                         c.attack(), c.bytes().length, r.status(), r.reason());
@@ -321,18 +358,18 @@ class FleetCommandRefusalIT {
                     .atMost(Duration.ofSeconds(30))
                     .until(() -> node.stats().delivered() >= madeBefore + 3);
             assertEquals(0, node.stats().rejected(), "no report rejected");
-            assertTrue(appraiser.stats().accepted() >= madeBefore + 3, "the verifier accepted the reports");
+            assertTrue(rig.appraiser().stats().accepted() >= madeBefore + 3, "the verifier accepted the reports");
 
             // Across a restart of the agent: the replayed command is still refused.
             service.close();
             node.close();
-            AgentNode again = board(url, verifierPub);
-            CommandService service2 = commands(again, admin, viewer);
+            AgentNode again = board(rig.url(), rig.verifierPub());
+            CommandService service2 = commands(again, rig.admin(), rig.viewer());
             again.start();
             await("board back")
                     .atMost(Duration.ofSeconds(20))
                     .until(() -> again.stats().connected());
-            CommandResult afterRestart = exchange(attacker, topic, replayedBytes, deviceKey[0]);
+            CommandResult afterRestart = exchange(rig.attacker(), topic, replayedBytes, deviceKey[0]);
             System.out.printf(
                     "fleet command attack: tried the good command again after an agent restart: %s: %s%n",
                     afterRestart.status(), afterRestart.reason());
@@ -343,41 +380,19 @@ class FleetCommandRefusalIT {
 
             service2.close();
             again.close();
-            attacker.close();
-            verifier.close();
+            rig.attacker().close();
+            rig.verifier().close();
         }
     }
 
     @Test
     void aFloodOfTenThousandBadCommandsCostsBoundedMemoryAndNoReport() throws Exception {
-        Signer admin = Signer.create(dir, "admin");
-        Signer viewer = Signer.create(dir, "viewer");
-        Signer stranger = Signer.create(dir, "stranger");
-        DeviceKeys verifierKey = DeviceKeys.generate();
-        Path verifierPub = dir.resolve("verifier.pub");
-        Files.writeString(verifierPub, verifierKey.publicPem());
-        Appraiser appraiser = new Appraiser(AppraiserConfig.defaults()
-                .withFleet(FLEET)
-                .withAllowEmulated(true)
-                .withChallenges(new ChallengeStore(Clock.systemUTC(), Limits.CHALLENGE_TTL), false));
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
-            BrokerUrl url = BrokerUrl.parse(broker.url());
-            VerifierService verifier = new VerifierService(
-                    FLEET,
-                    appraiser,
-                    verifierKey,
-                    Optional.empty(),
-                    VerifierService.links(MqttSettings.of(url, "verifier").withSessionExpiry(Duration.ZERO)));
-            verifier.connect();
-            AgentNode node = board(url, verifierPub);
-            CommandService service = commands(node, admin, viewer);
-            node.start();
+            Rig rig = rig(broker);
+            AgentNode node = rig.node();
+            CommandService service = rig.service();
             String device = node.device();
-            byte[][] deviceKey = {node.keys().publicKey()};
-            MqttLink attacker = attacker(url, device, deviceKey);
-            await("board connected")
-                    .atMost(Duration.ofSeconds(20))
-                    .until(() -> node.stats().connected());
+            byte[][] deviceKey = rig.deviceKey();
             await("first report delivered")
                     .atMost(Duration.ofSeconds(20))
                     .until(() -> node.stats().delivered() > 0);
@@ -394,14 +409,14 @@ class FleetCommandRefusalIT {
                         bytes = new byte[64 + i % 100];
                         RANDOM.nextBytes(bytes);
                     }
-                    case 1 -> bytes = stranger.sign(restartFor(device));
+                    case 1 -> bytes = rig.stranger().sign(restartFor(device));
                     case 2 -> {
-                        bytes = admin.sign(restartFor(device));
+                        bytes = rig.admin().sign(restartFor(device));
                         bytes[bytes.length - 3] ^= 1;
                     }
-                    default -> bytes = viewer.sign(restartFor(device));
+                    default -> bytes = rig.viewer().sign(restartFor(device));
                 }
-                sent.add(attacker.publish(topic, bytes, 1, false));
+                sent.add(rig.attacker().publish(topic, bytes, 1, false));
             }
             CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
             // The broker may drop some for the board (its queue for one client is bounded too): wait
@@ -454,12 +469,12 @@ class FleetCommandRefusalIT {
                     heapAfter - heapBefore < 32L << 20,
                     "heap grew by less than 32 MiB: " + ((heapAfter - heapBefore) >> 10) + " KiB");
             assertEquals(0, node.stats().rejected());
-            assertNotNull(appraiser.stats());
-            assertTrue(appraiser.stats().accepted() >= madeBefore + 3, "the verifier accepted the reports");
+            assertNotNull(rig.appraiser().stats());
+            assertTrue(rig.appraiser().stats().accepted() >= madeBefore + 3, "the verifier accepted the reports");
             service.close();
             node.close();
-            attacker.close();
-            verifier.close();
+            rig.attacker().close();
+            rig.verifier().close();
         }
     }
 
