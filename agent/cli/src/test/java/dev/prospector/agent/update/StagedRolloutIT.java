@@ -27,11 +27,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -120,8 +120,9 @@ class StagedRolloutIT {
     @Test
     void aRolloutStopsWhenTooManyBoardsFailAndLeavesTheRestAlone() throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"))) {
-            byte[] release = release();
-            Files.write(dir.resolve("release.tar.gz"), release);
+            // A small valid release: the launcher is not involved here, only the boards' handlers.
+            byte[] release =
+                    Files.readAllBytes(Tars.write(dir.resolve("release.tar.gz"), Map.of("prospector.jar", Tars.JAR)));
             HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             http.createContext("/r.tar.gz", x -> {
                 x.sendResponseHeaders(200, release.length);
@@ -208,48 +209,5 @@ class StagedRolloutIT {
                 http.stop(0);
             }
         }
-    }
-
-    /** A small valid release: the launcher is not involved here, only the boards' handlers. */
-    private static byte[] release() throws Exception {
-        ByteArrayOutputStream tar = new ByteArrayOutputStream();
-        byte[] jar = {'P', 'K', 3, 4, 0, 0};
-        tar.write(header("prospector.jar", jar.length));
-        tar.write(jar);
-        tar.write(new byte[512 - jar.length]);
-        tar.write(new byte[1024]);
-        ByteArrayOutputStream gz = new ByteArrayOutputStream();
-        try (var out = new GZIPOutputStream(gz)) {
-            out.write(tar.toByteArray());
-        }
-        return gz.toByteArray();
-    }
-
-    private static byte[] header(String name, long size) {
-        byte[] h = new byte[512];
-        put(h, 0, name);
-        put(h, 100, "0000644");
-        put(h, 108, "0000000");
-        put(h, 116, "0000000");
-        put(h, 124, String.format("%011o", size));
-        put(h, 136, "00000000000");
-        h[156] = '0';
-        put(h, 257, "ustar");
-        put(h, 263, "00");
-        for (int i = 148; i < 156; i++) {
-            h[i] = ' ';
-        }
-        long sum = 0;
-        for (byte b : h) {
-            sum += b & 0xff;
-        }
-        put(h, 148, String.format("%06o", sum));
-        h[154] = 0;
-        return h;
-    }
-
-    private static void put(byte[] h, int off, String s) {
-        byte[] b = s.getBytes(StandardCharsets.US_ASCII);
-        System.arraycopy(b, 0, h, off, b.length);
     }
 }
