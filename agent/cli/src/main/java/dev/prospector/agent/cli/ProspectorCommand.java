@@ -88,6 +88,37 @@ public final class ProspectorCommand implements Runnable {
         return cli;
     }
 
+    /**
+     * The command line for {@code args}: for {@code prospector run ...} (the board's daemon, held
+     * in memory for months) only {@code run} under the root, so that picocli neither builds the
+     * models of the other commands nor loads their classes and their options' types (about 1 MB
+     * resident: docs/BENCHMARKS.md, "Resident memory"); else every command.
+     */
+    static CommandLine commandLine(ProspectorCommand root, boolean networkSide, String[] args) {
+        if (args.length > 0 && args[0].equals("run")) {
+            CommandLine cli = new CommandLine(root);
+            cli.addSubcommand(RunCommand.class);
+            return cli;
+        }
+        return commandLine(root, networkSide);
+    }
+
+    /**
+     * Checks the config file's keys against {@code cli}; when {@code cli} is the {@code run}-only
+     * command line and the file has keys it does not know (another command's settings), against
+     * every command's, so that the answer is the same as with all of them.
+     */
+    private static void checkKeys(ConfigFile config, CommandLine cli, boolean networkSide) {
+        try {
+            config.checkKeys(cli);
+        } catch (Failure e) {
+            if (cli.getSubcommands().size() > 1) {
+                throw e;
+            }
+            config.checkKeys(commandLine(new ProspectorCommand(), networkSide));
+        }
+    }
+
     /** The config file in force, if any: subcommands read its {@code hardware.*} settings. */
     private Optional<ConfigFile> config = Optional.empty();
 
@@ -146,11 +177,11 @@ public final class ProspectorCommand implements Runnable {
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         configureLogging(rest, debug);
         ProspectorCommand root = new ProspectorCommand();
-        CommandLine cli = commandLine(root, networkSide);
+        CommandLine cli = commandLine(root, networkSide, rest);
         try {
             root.config = ConfigFile.find(rest);
             root.config.ifPresent(config -> {
-                config.checkKeys(cli);
+                checkKeys(config, cli, networkSide);
                 cli.setDefaultValueProvider(config);
             });
         } catch (Failure e) {
@@ -198,10 +229,10 @@ public final class ProspectorCommand implements Runnable {
     static CommandLine.ParseResult parseWith(String[] args, Optional<ConfigFile> config) {
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         ProspectorCommand root = new ProspectorCommand();
-        CommandLine cli = commandLine(root);
+        CommandLine cli = commandLine(root, NETWORK_SIDE, rest);
         root.config = config;
         root.config.ifPresent(c -> {
-            c.checkKeys(cli);
+            checkKeys(c, cli, NETWORK_SIDE);
             cli.setDefaultValueProvider(c);
         });
         try {
