@@ -91,8 +91,9 @@ public final class ProspectorCommand implements Runnable {
     /**
      * The command line for {@code args}: for {@code prospector run ...} (the board's daemon, held
      * in memory for months) only {@code run} under the root, so that picocli neither builds the
-     * models of the other commands nor loads their classes and their options' types (about 1 MB
-     * resident: docs/BENCHMARKS.md, "Resident memory"); else every command.
+     * models of the other commands, which {@code run} would keep on its heap for as long as it runs,
+     * nor loads their classes and their options' types (about 2 MB resident: docs/BENCHMARKS.md,
+     * "Resident memory"); else every command.
      */
     static CommandLine commandLine(ProspectorCommand root, boolean networkSide, String[] args) {
         if (args.length > 0 && args[0].equals("run")) {
