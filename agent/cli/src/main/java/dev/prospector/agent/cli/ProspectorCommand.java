@@ -88,6 +88,42 @@ public final class ProspectorCommand implements Runnable {
         return cli;
     }
 
+    /**
+     * The command line for {@code args}: for {@code prospector run ...} (the board's daemon, held
+     * in memory for months) only {@code run} under the root, so that picocli neither builds the
+     * models of the other commands, which {@code run} would keep on its heap for as long as it runs,
+     * nor loads their classes and their options' types (about 2 MB resident: docs/BENCHMARKS.md,
+     * "Resident memory"); for {@code prospector fleet ...} only {@code fleet} (see {@link
+     * #fleetOnly}); else every command.
+     */
+    static CommandLine commandLine(ProspectorCommand root, boolean networkSide, String[] args) {
+        if (args.length > 0 && args[0].equals("run")) {
+            CommandLine cli = new CommandLine(root);
+            cli.addSubcommand(RunCommand.class);
+            return cli;
+        }
+        if (isFleet(args)) {
+            return fleetOnly(root);
+        }
+        return commandLine(root, networkSide);
+    }
+
+    /**
+     * Checks the config file's keys against {@code cli}; when {@code cli} is the {@code run}- or
+     * {@code fleet}-only command line and the file has keys it does not know (another command's settings), against
+     * every command's, so that the answer is the same as with all of them.
+     */
+    private static void checkKeys(ConfigFile config, CommandLine cli, boolean networkSide) {
+        try {
+            config.checkKeys(cli);
+        } catch (Failure e) {
+            if (cli.getSubcommands().size() > 1) {
+                throw e;
+            }
+            config.checkKeys(commandLine(new ProspectorCommand(), networkSide));
+        }
+    }
+
     /** The config file in force, if any: subcommands read its {@code hardware.*} settings. */
     private Optional<ConfigFile> config = Optional.empty();
 
@@ -135,8 +171,8 @@ public final class ProspectorCommand implements Runnable {
     /**
      * The command line with {@code fleet} alone: an operator's console starts without picocli
      * reading every other command's model (about half a second of the whole {@code fleet list},
-     * docs/BENCHMARKS.md "Fleet console"). Only without a config file: its keys are checked
-     * against every command's options.
+     * docs/BENCHMARKS.md "Fleet console"). A config file's keys that {@code fleet} does not know
+     * are checked against every command's options (see {@link #checkKeys}).
      */
     static CommandLine fleetOnly(ProspectorCommand root) {
         CommandLine cli = new CommandLine(root);
@@ -167,12 +203,11 @@ public final class ProspectorCommand implements Runnable {
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         configureLogging(rest, debug);
         ProspectorCommand root = new ProspectorCommand();
-        CommandLine cli;
+        CommandLine cli = commandLine(root, networkSide, rest);
         try {
             root.config = ConfigFile.find(rest);
-            cli = root.config.isEmpty() && isFleet(rest) ? fleetOnly(root) : commandLine(root, networkSide);
             root.config.ifPresent(config -> {
-                config.checkKeys(cli);
+                checkKeys(config, cli, networkSide);
                 cli.setDefaultValueProvider(config);
             });
         } catch (Failure e) {
@@ -220,10 +255,10 @@ public final class ProspectorCommand implements Runnable {
     static CommandLine.ParseResult parseWith(String[] args, Optional<ConfigFile> config) {
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         ProspectorCommand root = new ProspectorCommand();
-        CommandLine cli = commandLine(root);
+        CommandLine cli = commandLine(root, NETWORK_SIDE, rest);
         root.config = config;
         root.config.ifPresent(c -> {
-            c.checkKeys(cli);
+            checkKeys(c, cli, NETWORK_SIDE);
             cli.setDefaultValueProvider(c);
         });
         try {

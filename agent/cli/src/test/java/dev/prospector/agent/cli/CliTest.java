@@ -298,6 +298,32 @@ class CliTest {
     }
 
     @Test
+    void runBuildsOnlyItsOwnCommandYetKnowsEveryCommandsSettings() throws Exception {
+        assertEquals(
+                List.of("run"),
+                List.copyOf(ProspectorCommand.commandLine(new ProspectorCommand(), true, new String[] {"run"})
+                        .getSubcommands()
+                        .keySet()),
+                "prospector run builds no other command's model (resident memory)");
+        assertTrue(ProspectorCommand.commandLine(new ProspectorCommand(), true, new String[] {"status"})
+                        .getSubcommands()
+                        .size()
+                > 8);
+        // A shared config file with another command's setting: run still starts (here it stops at
+        // the operator key, which it checks after the settings), and a misspelt one is still named.
+        Path config = dir.resolve("prospector.conf");
+        Path pub = dir.resolve("alice.pub");
+        Files.writeString(
+                config,
+                "broker = tcp://127.0.0.1:1\nfleet = f\nkeygen.dir = " + dir.resolve("keys") + "\noperator-key = " + pub
+                        + ":admin\n");
+        prospector("run", "--config", config.toString())
+                .assertOneLineError("--operator-key: no operator public key at " + pub);
+        Files.writeString(config, "broker = tcp://127.0.0.1:1\nfleet = f\nkeygen.dri = x\n");
+        prospector("run", "--config", config.toString()).assertOneLineError("[keygen.dri]");
+    }
+
+    @Test
     void operatorKeysFromTheConfigFileAreCheckedAtStart() throws Exception {
         Path config = dir.resolve("prospector.conf");
         Path pub = dir.resolve("alice.pub");

@@ -26,8 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.tinylog.Logger;
 
@@ -53,7 +51,8 @@ import org.tinylog.Logger;
  * limited ({@link LoginGuard}).
  *
  * <h2>Cost</h2>
- * Idle, the server is the JDK's selector thread asleep in {@code select} and a sampler that notes
+ * Idle, the server is the JDK's selector thread asleep in {@code select} (and its two timer
+ * threads) and a sampler, run on the agent's report thread, that notes
  * every {@link #SAMPLE_EVERY} whether the broker is connected (for the uptime chart); the page,
  * script and QR code are built once.
  */
@@ -80,7 +79,9 @@ public final class DashboardServer implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService handlers;
-    private final ScheduledExecutorService sampler;
+    /** The sampler, on the agent's report thread ({@link AgentNode#every}): no thread of its own. */
+    private final java.util.concurrent.ScheduledFuture<?> sampler;
+
     private final StatusView view;
     private final DashboardSettings settings;
     private final Optional<PasswordHash> password;
@@ -125,14 +126,10 @@ public final class DashboardServer implements AutoCloseable {
                 r -> daemon(r, "dashboard"));
         pool.allowCoreThreadTimeOut(true);
         this.handlers = pool;
-        this.sampler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dashboard-sampler"));
         server.setExecutor(handlers);
         server.createContext("/", this::handle);
-        var unused = sampler.scheduleWithFixedDelay(
-                () -> record.sample(clock.instant(), node.stats().connected()),
-                SAMPLE_EVERY.toMillis(),
-                SAMPLE_EVERY.toMillis(),
-                TimeUnit.MILLISECONDS);
+        this.sampler = node.every(
+                SAMPLE_EVERY, () -> record.sample(clock.instant(), node.stats().connected()));
     }
 
     /**
@@ -559,7 +556,7 @@ public final class DashboardServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
-        sampler.shutdownNow();
+        sampler.cancel(false);
         handlers.shutdownNow();
     }
 }

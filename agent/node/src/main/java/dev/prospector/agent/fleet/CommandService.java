@@ -53,7 +53,8 @@ import org.tinylog.Logger;
  * Anything else is refused, never run, logged and answered with its reason.
  *
  * <h2>Bounded under a flood</h2>
- * Messages are handed from Paho's thread to one command thread through a queue of at most
+ * Messages are handed from Paho's thread to one command thread (made when work comes, ended when
+ * idle: {@link #WORKER_IDLE}) through a queue of at most
  * {@link #QUEUE} messages; beyond that they are dropped and counted (the broker's receive maximum
  * bounds what arrives at once anyway). Refusals are answered and logged at warn level at most
  * {@link #REFUSAL_BURST} at once and {@link #REFUSALS_PER_MINUTE} a minute; the rest are counted and
@@ -139,11 +140,19 @@ public final class CommandService implements AutoCloseable {
     private final ResultStore results;
     private final ExecutorService worker;
     private final boolean ownWorker;
-    /** One timer for every service of the process (a board has one; the benchmark a thousand). */
-    private static final ScheduledExecutorService TIMER =
-            Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "fleet-summary"));
+    /**
+     * One timer for every service of the process that is not given one (the benchmark's thousand):
+     * made on first use. A board's service is given the agent's scheduler ({@link
+     * #start(ScheduledExecutorService)}), which costs no thread of its own.
+     */
+    private static final class SharedTimer {
+        static final ScheduledExecutorService TIMER =
+                Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "fleet-summary"));
+    }
 
-    private final ScheduledExecutorService timer;
+    /** How long the service's own command thread waits for work before it ends (it is made again on the next). */
+    static final Duration WORKER_IDLE = Duration.ofSeconds(10);
+
     private volatile java.util.concurrent.ScheduledFuture<?> summaryTask;
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong received = new AtomicLong();
@@ -214,9 +223,24 @@ public final class CommandService implements AutoCloseable {
         this.replays = ReplayStore.open(dir, skew, clock.instant());
         this.results = new ResultStore(dir);
         this.ownWorker = worker == null;
-        this.worker =
-                worker != null ? worker : Executors.newSingleThreadExecutor(r -> daemon(r, "fleet-cmd-" + device));
-        this.timer = TIMER;
+        this.worker = worker != null ? worker : onDemandThread("fleet-cmd-" + device);
+    }
+
+    /**
+     * One thread at a time, in order, made when a message comes and ended after {@link #WORKER_IDLE}
+     * without one: an idle board holds no command thread (docs/BENCHMARKS.md, "Resident memory").
+     * The queue itself is unbounded; {@link #QUEUE} bounds it through {@code queued}.
+     */
+    private static ExecutorService onDemandThread(String name) {
+        var pool = new java.util.concurrent.ThreadPoolExecutor(
+                1,
+                1,
+                WORKER_IDLE.toMillis(),
+                TimeUnit.MILLISECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(),
+                r -> daemon(r, name));
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -227,6 +251,14 @@ public final class CommandService implements AutoCloseable {
 
     /** Subscribes and starts answering; call before the agent's link connects. */
     public void start() {
+        start(SharedTimer.TIMER);
+    }
+
+    /**
+     * As {@link #start()}, with the minute's summary timed by {@code timer} (the agent's scheduler:
+     * the timer only hands the summary to the command thread).
+     */
+    public void start(ScheduledExecutorService timer) {
         Inbound in = this::enqueue;
         channel.route(Topics.command(fleet, device), in);
         for (String g : groups) {

@@ -782,6 +782,31 @@ public final class AgentNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code task} every {@code period} on the report thread, until the returned future is
+     * cancelled or the agent stops: for light, short work of the agent's other parts (the
+     * dashboard's sampler, the fleet summary's timer), which then need no thread of their own. A
+     * failure is logged and the next run still comes.
+     */
+    public java.util.concurrent.ScheduledFuture<?> every(Duration period, Runnable task) {
+        return scheduler.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        task.run();
+                    } catch (RuntimeException e) {
+                        Logger.warn(e, "periodic task failed");
+                    }
+                },
+                period.toMillis(),
+                period.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** The report thread, as a scheduler: for {@link #every} and the fleet summary's timer. */
+    ScheduledExecutorService scheduler() {
+        return scheduler;
+    }
+
     private void led(LedPattern pattern) {
         io.flatMap(BoardIo::led).ifPresent(l -> l.show(pattern));
     }

@@ -736,7 +736,7 @@ public final class AgentWiring {
                 after,
                 () -> commandStatus(node),
                 null);
-        service.start();
+        service.start(node.scheduler());
         return service;
     }
 
