@@ -1146,7 +1146,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
                             "--data-dir",
                             work.resolve("agent").toString(),
                             "--plot-size",
-                            plotSize);
+                            plotSize,
+                            // A port of its own: agents measured side by side each serve their
+                            // dashboard (on 8470, only the first would, and the others run lighter).
+                            "--dashboard-port",
+                            Integer.toString(freePort()));
                     ProcessBuilder pb = new ProcessBuilder(command)
                             .redirectOutput(work.resolve("run.out").toFile())
                             .redirectError(work.resolve("run.err").toFile());
