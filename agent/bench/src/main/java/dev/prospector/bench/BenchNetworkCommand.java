@@ -452,7 +452,15 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 missing += r.missing();
             }
             b.append(" [").append(String.join(", ", each)).append("]");
-            b.append(", ").append(missing).append(" receipt(s) missing;");
+            b.append(", ").append(missing).append(" receipt(s) missing");
+            double[] perTx = runs.stream()
+                    .mapToDouble(ReceiptLatency.Result::reportsPerTransaction)
+                    .filter(x -> !Double.isNaN(x))
+                    .toArray();
+            if (perTx.length > 0) {
+                b.append(", ").append(fmt(BenchCryptoCommand.median(perTx))).append(" reports per transaction");
+            }
+            b.append(";");
         });
         return b.length() == 0 ? " not measured" : b.substring(0, b.length() - 1);
     }

@@ -53,10 +53,18 @@ final class ReceiptLatency {
 
     private ReceiptLatency() {}
 
-    /** One run: receipts seen of the reports published after the warm-up, and their percentiles. */
-    record Result(int measured, int received, double p50Millis, double p99Millis) {
+    /**
+     * One run: receipts seen of the reports published after the warm-up, and their percentiles;
+     * for a Kafka verifier, the reports it decided per transaction over the whole run (NaN for the
+     * MQTT verifier): at a paced load, a transaction takes what arrived while the last one committed.
+     */
+    record Result(int measured, int received, double p50Millis, double p99Millis, double reportsPerTransaction) {
         int missing() {
             return measured - received;
+        }
+
+        Result withReportsPerTransaction(double r) {
+            return new Result(measured, received, p50Millis, p99Millis, r);
         }
     }
 
@@ -118,7 +126,10 @@ final class ReceiptLatency {
             if (verifier.rebuilds() == 0) {
                 throw new IllegalStateException("the Kafka verifier got no partitions within 60 s");
             }
-            return measure(url, reports, rate, runId);
+            Result r = measure(url, reports, rate, runId);
+            long decided = verifier.accepted() + verifier.duplicates() + verifier.rejected();
+            return r.withReportsPerTransaction(
+                    verifier.transactions() == 0 ? Double.NaN : (double) decided / verifier.transactions());
         }
     }
 
@@ -218,7 +229,7 @@ final class ReceiptLatency {
                     .mapToLong(Long::longValue)
                     .sorted()
                     .toArray();
-            return new Result(measured, ms.length, percentile(ms, 0.50), percentile(ms, 0.99));
+            return new Result(measured, ms.length, percentile(ms, 0.50), percentile(ms, 0.99), Double.NaN);
         }
     }
 
