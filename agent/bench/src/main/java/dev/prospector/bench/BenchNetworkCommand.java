@@ -12,8 +12,10 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
@@ -34,7 +36,9 @@ import picocli.CommandLine.Spec;
  * retired in docs/NETWORK.md.) A drain is timed from the
  * verifiers' connect until every report has been decided once; its CPU time is this process's
  * (the verifiers are its only busy threads then; Mosquitto runs in its own). Lost: reports of the
- * backlog never accepted; counted twice: a (device, seq) accepted by two verifiers.
+ * backlog never accepted; counted twice: a (device, seq) accepted by two verifiers. Then the
+ * publish-to-receipt latency ({@link ReceiptLatency}) at a steady paced load, through the MQTT
+ * verifier and, with {@code --kafka}, through one bridge and one Kafka verifier.
  *
  * <p>Target: one verifier reaches {@link #TARGET_RATIO} of the all-core appraisal rate (the
  * median of the per-run ratios). The broker shares the cores.
@@ -46,6 +50,7 @@ import picocli.CommandLine.Spec;
             "Measure verifiers (MQTT and Kafka) against bench crypto.",
             "Each figure is compared with the all-core appraisal rate of the same run.",
             "Appraisals/s and CPU per appraisal of one MQTT verifier and of Kafka verifiers, lost and counted-twice reports.",
+            "Publish-to-receipt latency p50/p99 at a paced load (--latency-rate), per mode.",
             "Exits 1 when one verifier stays below the target share of the all-core appraisal rate."
         })
 public final class BenchNetworkCommand implements Callable<Integer> {
@@ -106,6 +111,25 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             + " topics of its own there. Without it the Kafka rows are left out.")
     String kafka;
 
+    @Option(
+            names = "--latency-rate",
+            paramLabel = "N",
+            defaultValue = "200",
+            description = "Reports/s of the paced load that publish-to-receipt latency is measured at"
+                    + " (default: ${DEFAULT-VALUE}).")
+    double latencyRate;
+
+    @Option(
+            names = "--latency-seconds",
+            paramLabel = "S",
+            defaultValue = "12",
+            description =
+                    "Seconds of paced load per run and path; the first 2 are left out (default: ${DEFAULT-VALUE}).")
+    int latencySeconds;
+
+    /** Devices of the paced load (fresh ones each run and path). */
+    static final int LATENCY_DEVICES = 100;
+
     /** Two Kafka verifiers' rate over one's, at least (they share this machine's cores). */
     static final double TARGET_TWO_OVER_ONE = 0.9;
     /** CPU per appraisal of a Kafka verifier over the lone MQTT verifier's, at most. */
@@ -150,6 +174,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
         check(
                 (long) devices * reportsPerDevice <= 200_000,
                 "the backlog of " + (long) devices * reportsPerDevice + " reports is above 200000: lower --devices");
+        check(latencyRate >= 1 && latencyRate <= 5_000, "--latency-rate must be 1-5000 reports/s, not " + latencyRate);
+        check(latencySeconds >= 3 && latencySeconds <= 300, "--latency-seconds must be 3-300, not " + latencySeconds);
         check(
                 brokerInFlight >= 0 && brokerInFlight <= 65_535,
                 "--broker-max-inflight must be 0-65535, not " + brokerInFlight);
@@ -166,18 +192,20 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             Backlog backlog = Backlog.sign(devices, reportsPerDevice, work.resolve("board"));
             progress(err, "warm-up drain (not counted)");
             BenchTransportCommand.drainRun(
-                    url, backlog.first(devices, Math.min(reportsPerDevice, 3)), 1, "warm", false, Optional.empty());
+                    url, backlog.first(devices, Math.min(reportsPerDevice, 3)), "warm", false, Optional.empty());
             List<Double> crypto = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
             List<List<DrainRun>> kafkaRows = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
             int[] kafkaVerifiers = {1, 2, 4};
             List<Double> bridgeRates = new ArrayList<>();
+            // Publish-to-receipt latency at a paced load, per mode (one verifier each).
+            Map<String, List<ReceiptLatency.Result>> latency = new LinkedHashMap<>();
             String prefix = "netbench" + ProcessHandle.current().pid();
             for (int r = 1; r <= runs; r++) {
                 progress(err, "run " + r + "/" + runs + ": all-core appraisal rate (bench crypto's figure)");
                 crypto.add(BenchCryptoCommand.allCoreAppraisalRate(cores, CRYPTO_SLICE, CRYPTO_SLICES));
                 progress(err, "run " + r + "/" + runs + ": one MQTT verifier, " + total + " reports queued");
-                one.add(BenchTransportCommand.drainRun(url, backlog, 1, "one-" + r, false, Optional.empty()));
+                one.add(BenchTransportCommand.drainRun(url, backlog, "one-" + r, false, Optional.empty()));
                 if (kafka != null) {
                     for (int k = 0; k < kafkaVerifiers.length; k++) {
                         int n = kafkaVerifiers[k];
@@ -187,6 +215,27 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                     }
                     progress(err, "run " + r + "/" + runs + ": one bridge, " + total + " reports queued at the broker");
                     bridgeRates.add(KafkaRuns.bridge(url, kafka, backlog, prefix + "-bridge-" + r));
+                }
+                progress(
+                        err,
+                        "run " + r + "/" + runs + ": publish-to-receipt latency, MQTT verifier, " + latencyRate
+                                + " reports/s for " + latencySeconds + " s");
+                latency.computeIfAbsent("mqtt", m -> new ArrayList<>())
+                        .add(ReceiptLatency.mqtt(
+                                url, latencyReports(work, "mqtt-" + r), latencyRate, prefix + "-m" + r));
+                if (kafka != null) {
+                    progress(
+                            err,
+                            "run " + r + "/" + runs + ": publish-to-receipt latency, bridge and Kafka verifier, "
+                                    + latencyRate + " reports/s for " + latencySeconds + " s");
+                    latency.computeIfAbsent("kafka", m -> new ArrayList<>())
+                            .add(ReceiptLatency.kafka(
+                                    url,
+                                    kafka,
+                                    latencyReports(work, "kafka-" + r),
+                                    latencyRate,
+                                    prefix + "-k" + r,
+                                    KafkaRuns.PARTITIONS));
                 }
             }
             List<Row> rows = new ArrayList<>();
@@ -237,6 +286,9 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             .Add("lost", row.lost())
                             .Add("double_counted", row.doubleCounted())
                             .Add("stalled_runs", row.stalled())
+                            .Add("publish_to_receipt_p50_ms", latencyOf(latency, row, false))
+                            .Add("publish_to_receipt_p99_ms", latencyOf(latency, row, true))
+                            .Add("receipts_missing", missingOf(latency, row))
                             .Add("appraisals_per_s_runs", array(row.runs(), DrainRun::perSecond)));
                 }
                 out.println(JsonOutput.of(CBORObject.NewOrderedMap()
@@ -251,8 +303,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         .Add("kafka_two_over_one_verifier", orNull(kafka, Math.round(twoOverOne * 1000) / 1000.0))
                         .Add("kafka_cpu_per_appraisal_over_mqtt", orNull(kafka, Math.round(cpuRatio * 1000) / 1000.0))
                         .Add("bridge_reports_per_s", orNull(kafka, round1(bridgeRate)))
-                        .Add("latency_ms_p50", CBORObject.Null)
-                        .Add("latency_ms_p99", CBORObject.Null)
+                        .Add("latency_reports_per_s", latencyRate)
+                        .Add("latency_seconds", latencySeconds)
                         .Add("one_verifier_target_met", ratio >= targetRatio)
                         .Add("target_met", met)
                         .Add("reports_queued", total)
@@ -273,7 +325,14 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         total,
                         devices);
                 var t = new Table(
-                        "mode", "verifiers", "appraisals/s", "runs", "CPU us/appraisal", "lost", "counted twice");
+                        "mode",
+                        "verifiers",
+                        "appraisals/s",
+                        "runs",
+                        "CPU us/appraisal",
+                        "lost",
+                        "counted twice",
+                        "receipt p50/p99 ms");
                 for (Row row : rows) {
                     t.row(
                             row.mode(),
@@ -282,7 +341,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             runs(row.runs(), DrainRun::perSecond),
                             fmt(row.cpuMicros()),
                             row.lost(),
-                            row.doubleCounted());
+                            row.doubleCounted(),
+                            latencyCell(latency, row));
                 }
                 t.print(out);
                 out.printf(
@@ -312,7 +372,15 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 } else {
                     out.println("Kafka rows: not measured (give --kafka HOST:PORT of a broker)");
                 }
-                out.println("publish-to-receipt latency: not measured yet");
+                out.printf(
+                        Locale.ROOT,
+                        "publish-to-receipt latency at %s reports/s (%d devices, %d s a run, the first %d s left out;"
+                                + " medians of the runs' p50 and p99, ms):%s%n",
+                        fmt(latencyRate),
+                        LATENCY_DEVICES,
+                        latencySeconds,
+                        ReceiptLatency.WARM_UP.toSeconds(),
+                        latencyRuns(latency));
                 out.printf(Locale.ROOT, "load average before: %s; after: %s%n", loadBefore, loadAfter);
             }
             out.flush();
@@ -320,6 +388,64 @@ public final class BenchNetworkCommand implements Callable<Integer> {
         } finally {
             BenchTransportCommand.deleteTree(work);
         }
+    }
+
+    private Backlog latencyReports(Path work, String name) throws InterruptedException {
+        return ReceiptLatency.sign(
+                latencyRate, Duration.ofSeconds(latencySeconds), LATENCY_DEVICES, work.resolve("latency-" + name));
+    }
+
+    /** The latency figure of a row: one verifier of a mode only. */
+    private static CBORObject latencyOf(Map<String, List<ReceiptLatency.Result>> latency, Row row, boolean p99) {
+        List<ReceiptLatency.Result> runs = row.verifiers() == 1 ? latency.get(row.mode()) : null;
+        if (runs == null) {
+            return CBORObject.Null;
+        }
+        double v = ReceiptLatency.median(runs, p99);
+        return Double.isNaN(v) ? CBORObject.Null : CBORObject.FromObject(round1(v));
+    }
+
+    private static CBORObject missingOf(Map<String, List<ReceiptLatency.Result>> latency, Row row) {
+        List<ReceiptLatency.Result> runs = row.verifiers() == 1 ? latency.get(row.mode()) : null;
+        return runs == null
+                ? CBORObject.Null
+                : CBORObject.FromObject(
+                        runs.stream().mapToLong(ReceiptLatency.Result::missing).sum());
+    }
+
+    private static String latencyCell(Map<String, List<ReceiptLatency.Result>> latency, Row row) {
+        List<ReceiptLatency.Result> runs = row.verifiers() == 1 ? latency.get(row.mode()) : null;
+        if (runs == null) {
+            return "-";
+        }
+        return fmt(ReceiptLatency.median(runs, false)) + " / " + fmt(ReceiptLatency.median(runs, true));
+    }
+
+    private static String latencyRuns(Map<String, List<ReceiptLatency.Result>> latency) {
+        StringBuilder b = new StringBuilder();
+        latency.forEach((mode, runs) -> {
+            b.append(" ").append(mode).append(" ");
+            b.append(fmt(ReceiptLatency.median(runs, false)))
+                    .append(" / ")
+                    .append(fmt(ReceiptLatency.median(runs, true)));
+            List<String> each = new ArrayList<>();
+            long missing = 0;
+            for (ReceiptLatency.Result r : runs) {
+                each.add(fmt(r.p50Millis()) + "/" + fmt(r.p99Millis()));
+                missing += r.missing();
+            }
+            b.append(" [").append(String.join(", ", each)).append("]");
+            b.append(", ").append(missing).append(" receipt(s) missing");
+            double[] perTx = runs.stream()
+                    .mapToDouble(ReceiptLatency.Result::reportsPerTransaction)
+                    .filter(x -> !Double.isNaN(x))
+                    .toArray();
+            if (perTx.length > 0) {
+                b.append(", ").append(fmt(BenchCryptoCommand.median(perTx))).append(" reports per transaction");
+            }
+            b.append(";");
+        });
+        return b.length() == 0 ? " not measured" : b.substring(0, b.length() - 1);
     }
 
     private static CBORObject orNull(String given, double v) {

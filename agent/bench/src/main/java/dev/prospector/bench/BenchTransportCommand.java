@@ -224,7 +224,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             progress(err, "warm-up round (not counted)");
             agentRun(url, Math.min(agentReports, 200), work.resolve("agent-warm"));
             Optional<Path> state = verifierState ? Optional.of(work.resolve("verifier-state")) : Optional.empty();
-            drainRun(url, warmBacklog, 1, "warm", false, state);
+            drainRun(url, warmBacklog, "warm", false, state);
 
             List<AgentRun> agent = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
@@ -233,14 +233,14 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 progress(err, "run " + r + "/" + runs + ": agent, " + agentReports + " reports");
                 agent.add(agentRun(url, agentReports, work.resolve("agent-" + r)));
                 progress(err, "run " + r + "/" + runs + ": one verifier, " + appraisalBacklog.size() + " reports");
-                one.add(drainRun(url, appraisalBacklog, 1, "one-" + r, false, state));
+                one.add(drainRun(url, appraisalBacklog, "one-" + r, false, state));
                 progress(err, "run " + r + "/" + runs + ": backlog drain, " + drainBacklog.size() + " reports");
-                drain.add(drainRun(url, drainBacklog, 1, "drain-" + r, false, state));
+                drain.add(drainRun(url, drainBacklog, "drain-" + r, false, state));
             }
             progress(
                     err,
                     "receipt check: one verifier, " + appraisalBacklog.size() + " reports, a client counting receipts");
-            DrainRun receiptCheck = drainRun(url, appraisalBacklog, 1, "receipts", true, state);
+            DrainRun receiptCheck = drainRun(url, appraisalBacklog, "receipts", true, state);
             Results results = new Results(
                     agent,
                     one,
@@ -415,16 +415,13 @@ public final class BenchTransportCommand implements Callable<Integer> {
     }
 
     /**
-     * One timed drain: how many reports, how long, and what the verifiers counted. {@code forwarded}
-     * is always 0 since the MQTT forwarding group was retired (kept so that callers are unchanged).
-     */
+     * One timed drain: how many reports, how long, and what the verifiers counted. */
     record DrainRun(
             long reports,
             double seconds,
             long accepted,
             long duplicates,
             long rejected,
-            long forwarded,
             boolean stalled,
             long receipts,
             long acceptedTwice,
@@ -457,18 +454,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
     /**
      * Times one verifier draining {@code backlog}: its persistent session is created, it goes away,
      * the backlog is published (the broker queues it for it), and the clock runs from its reconnect
-     * until every report has been decided once. The session is removed afterwards.
-     *
-     * @param verifiers must be 1: one MQTT verifier serves a fleet since the forwarding group was
-     *     retired (several verifiers are the Kafka mode's, {@link KafkaRuns})
+     * until every report has been decided once. The session is removed afterwards. (One MQTT
+     * verifier serves a fleet; several verifiers are the Kafka mode's, {@link KafkaRuns}.)
      */
-    static DrainRun drainRun(
-            String url, Backlog backlog, int verifiers, String runId, boolean watchReceipts, Optional<Path> state)
+    static DrainRun drainRun(String url, Backlog backlog, String runId, boolean watchReceipts, Optional<Path> state)
             throws InterruptedException {
-        if (verifiers != 1) {
-            throw new IllegalArgumentException("one MQTT verifier per fleet, not " + verifiers
-                    + ": the forwarding group was retired (several verifiers: the Kafka mode)");
-        }
         String id = "prospector-bench-verifier-" + runId;
         try {
             // A session with its subscription, then away: the broker queues the backlog for it.
@@ -540,7 +530,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 accepted.sum(),
                                 duplicates.sum(),
                                 rejected.sum(),
-                                0,
                                 true,
                                 receipts.map(LongAdder::sum).orElse(-1L),
                                 acceptedTwice.sum(),
@@ -565,7 +554,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         accepted.sum(),
                         duplicates.sum(),
                         rejected.sum(),
-                        0,
                         false,
                         receipts.map(LongAdder::sum).orElse(-1L),
                         acceptedTwice.sum(),

@@ -140,7 +140,6 @@ final class KafkaRuns {
                     accepted.sum(),
                     duplicates.sum(),
                     rejected.sum(),
-                    0,
                     !finished,
                     -1,
                     twice.sum(),

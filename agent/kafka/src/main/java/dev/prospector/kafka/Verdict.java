@@ -4,6 +4,8 @@ import com.upokecenter.cbor.CBORObject;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.DeviceId;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -27,15 +29,26 @@ public record Verdict(String device, long seq, byte[] hash, boolean accepted, St
                 verifier);
     }
 
+    /**
+     * The CBOR map, written directly (the bytes CBORObject would write: definite lengths, shortest
+     * heads, keys in this order); a verifier writes one per report, inside its transaction.
+     */
     byte[] encode() {
-        return CBORObject.NewOrderedMap()
-                .Add("device", device)
-                .Add("seq", seq)
-                .Add("hash", hash)
-                .Add("outcome", accepted ? "accepted" : "rejected")
-                .Add("reason", reason)
-                .Add("verifier", verifier)
-                .EncodeToBytes();
+        return new Writer(64 + device.length() + hash.length + reason.length() + verifier.length())
+                .map(6)
+                .text("device")
+                .text(device)
+                .text("seq")
+                .integer(seq)
+                .text("hash")
+                .bytes(hash)
+                .text("outcome")
+                .text(accepted ? "accepted" : "rejected")
+                .text("reason")
+                .text(reason)
+                .text("verifier")
+                .text(verifier)
+                .toByteArray();
     }
 
     /** Decodes a record of the acceptance topic; empty for one that is not a verdict. */
@@ -56,15 +69,30 @@ public record Verdict(String device, long seq, byte[] hash, boolean accepted, St
 
     /** An accepted entry as a record of the chain topic. */
     static byte[] encode(Appraiser.AcceptedEntry e) {
-        CBORObject m = CBORObject.NewOrderedMap()
-                .Add("device", e.device().value())
-                .Add("key", e.key())
-                .Add("chain", e.chain())
-                .Add("seq", e.seq())
-                .Add("iat", e.iatMillis())
-                .Add("hash", e.hash());
-        e.prev().ifPresent(p -> m.Add("prev", p));
-        return m.EncodeToBytes();
+        String device = e.device().value();
+        Writer w = new Writer(64
+                        + device.length()
+                        + e.key().length
+                        + e.chain().length
+                        + e.hash().length
+                        + e.prev().map(p -> p.length).orElse(0))
+                .map(e.prev().isPresent() ? 7 : 6)
+                .text("device")
+                .text(device)
+                .text("key")
+                .bytes(e.key())
+                .text("chain")
+                .bytes(e.chain())
+                .text("seq")
+                .integer(e.seq())
+                .text("iat")
+                .integer(e.iatMillis())
+                .text("hash")
+                .bytes(e.hash());
+        if (e.prev().isPresent()) {
+            w.text("prev").bytes(e.prev().get());
+        }
+        return w.toByteArray();
     }
 
     /** A record of the chain topic; empty for one that does not decode (it is skipped). */
@@ -86,6 +114,86 @@ public record Verdict(String device, long seq, byte[] hash, boolean accepted, St
                     m.get("hash").GetByteString()));
         } catch (RuntimeException e) {
             return Optional.empty();
+        }
+    }
+
+    /**
+     * A minimal CBOR writer for the two records above: a definite-length map of text keys with
+     * text, byte-string and integer values. It allocates one growing array per record, where
+     * CBORObject built a map of boxed objects first: part of the verifier's own cost per report.
+     */
+    static final class Writer {
+        private byte[] buf;
+        private int len;
+
+        Writer(int capacity) {
+            buf = new byte[capacity];
+        }
+
+        Writer map(int entries) {
+            return head(5, entries);
+        }
+
+        Writer text(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            head(3, b.length);
+            return raw(b);
+        }
+
+        Writer bytes(byte[] b) {
+            head(2, b.length);
+            return raw(b);
+        }
+
+        Writer integer(long v) {
+            return v >= 0 ? head(0, v) : head(1, -1 - v);
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(buf, len);
+        }
+
+        private Writer head(int major, long arg) {
+            int m = major << 5;
+            if (arg < 24) {
+                room(1);
+                buf[len++] = (byte) (m | arg);
+            } else if (arg < 0x100) {
+                room(2);
+                buf[len++] = (byte) (m | 24);
+                buf[len++] = (byte) arg;
+            } else if (arg < 0x10000) {
+                room(3);
+                buf[len++] = (byte) (m | 25);
+                buf[len++] = (byte) (arg >>> 8);
+                buf[len++] = (byte) arg;
+            } else if (arg < 0x100000000L) {
+                room(5);
+                buf[len++] = (byte) (m | 26);
+                for (int shift = 24; shift >= 0; shift -= 8) {
+                    buf[len++] = (byte) (arg >>> shift);
+                }
+            } else {
+                room(9);
+                buf[len++] = (byte) (m | 27);
+                for (int shift = 56; shift >= 0; shift -= 8) {
+                    buf[len++] = (byte) (arg >>> shift);
+                }
+            }
+            return this;
+        }
+
+        private Writer raw(byte[] b) {
+            room(b.length);
+            System.arraycopy(b, 0, buf, len, b.length);
+            len += b.length;
+            return this;
+        }
+
+        private void room(int n) {
+            if (len + n > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + n));
+            }
         }
     }
 }

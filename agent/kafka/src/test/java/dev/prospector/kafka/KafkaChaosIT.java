@@ -140,6 +140,14 @@ class KafkaChaosIT {
                 LongAdder rejected = new LongAdder();
                 await("the acceptance topic has every report")
                         .atMost(Duration.ofSeconds(30))
+                        .conditionEvaluationListener(c -> {
+                            if (!c.isSatisfied() && c.getElapsedTimeInMS() > 25_000) {
+                                System.out.printf(
+                                        "chaos: acceptance topic: %d distinct reports accepted of %d made, %d rejected;"
+                                                + " %d lost at the boards (refused)%n",
+                                        verdicts.size(), made, rejected.sum(), lost);
+                            }
+                        })
                         .pollInterval(Duration.ofSeconds(1))
                         .until(() -> {
                             verdicts.clear();

@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.upokecenter.cbor.CBORObject;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.DeviceKeys;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -38,6 +40,38 @@ class VerdictTest {
             assertEquals(prev.isPresent(), back.prev().isPresent());
         }
         assertTrue(Verdict.decodeEntry(new byte[] {1}).isEmpty(), "garbage is skipped");
+    }
+
+    @Test
+    void theWriterWritesWhatCborObjectWrites() {
+        // Seqs and times across every head size, negative seq (unreadable), long texts and bytes.
+        long[] numbers = {-1, 0, 23, 24, 255, 256, 65_535, 65_536, 4_294_967_295L, 4_294_967_296L, 1_764_000_000_000L};
+        for (long n : numbers) {
+            Verdict v = new Verdict("p".repeat(30), n, new byte[300], n % 2 == 0, "reason-" + n, "v".repeat(25));
+            byte[] expected = CBORObject.NewOrderedMap()
+                    .Add("device", v.device())
+                    .Add("seq", v.seq())
+                    .Add("hash", v.hash())
+                    .Add("outcome", v.accepted() ? "accepted" : "rejected")
+                    .Add("reason", v.reason())
+                    .Add("verifier", v.verifier())
+                    .EncodeToBytes();
+            assertArrayEquals(expected, v.encode(), "verdict with " + n);
+            DeviceId device = DeviceKeys.generate().deviceId();
+            for (Optional<byte[]> prev : List.of(Optional.<byte[]>empty(), Optional.of(new byte[32]))) {
+                var e = new Appraiser.AcceptedEntry(
+                        device, new byte[32], new byte[16], Math.abs(n), prev, n, new byte[32]);
+                CBORObject m = CBORObject.NewOrderedMap()
+                        .Add("device", device.value())
+                        .Add("key", e.key())
+                        .Add("chain", e.chain())
+                        .Add("seq", e.seq())
+                        .Add("iat", e.iatMillis())
+                        .Add("hash", e.hash());
+                prev.ifPresent(x -> m.Add("prev", x));
+                assertArrayEquals(m.EncodeToBytes(), Verdict.encode(e), "chain entry with " + n);
+            }
+        }
     }
 
     @Test
