@@ -162,7 +162,8 @@ class DebPackageIT {
     @Test
     void theLaunchersPickTheSameJvmOptions() throws Exception {
         List<String> installed = defaults(board.resolve("usr/bin/prospector"));
-        assertEquals(3, installed.size(), installed::toString);
+        // The board heap's line, then the network side's, the fleet console's and the board's options.
+        assertEquals(4, installed.size(), installed::toString);
         assertEquals(defaults(REPO.resolve("prospector")), installed);
         assertTrue(
                 Files.readString(board.resolve("usr/bin/prospector"))
