@@ -324,6 +324,24 @@ class CliTest {
     }
 
     @Test
+    void fleetBuildsOnlyItsOwnCommandYetKnowsEveryCommandsSettings() throws Exception {
+        assertEquals(
+                List.of("fleet"),
+                List.copyOf(ProspectorCommand.commandLine(new ProspectorCommand(), true, new String[] {"fleet", "list"})
+                        .getSubcommands()
+                        .keySet()),
+                "prospector fleet builds no other command's model (the console's start-up)");
+        // A config file shared with the board (run's interval, which fleet has no option for): the
+        // console takes its broker and gets as far as connecting; a misspelt setting is still named.
+        Path config = dir.resolve("prospector.conf");
+        Files.writeString(config, "broker = tcp://127.0.0.1:1\nfleet = f\ninterval = 5s\n");
+        prospector("fleet", "list", "--config", config.toString())
+                .assertOneLineError("broker tcp://127.0.0.1:1 refused the connection");
+        Files.writeString(config, "broker = tcp://127.0.0.1:1\nfleet = f\nkeygen.dri = x\n");
+        prospector("fleet", "list", "--config", config.toString()).assertOneLineError("[keygen.dri]");
+    }
+
+    @Test
     void operatorKeysFromTheConfigFileAreCheckedAtStart() throws Exception {
         Path config = dir.resolve("prospector.conf");
         Path pub = dir.resolve("alice.pub");
