@@ -5,6 +5,7 @@ import dev.prospector.agent.cli.ExitCodes;
 import dev.prospector.agent.cli.JsonOutput;
 import dev.prospector.agent.cli.Table;
 import dev.prospector.agent.common.Failure;
+import dev.prospector.agent.transport.PahoReadPatch;
 import dev.prospector.bench.BenchTransportCommand.Backlog;
 import dev.prospector.bench.BenchTransportCommand.DrainRun;
 import dev.prospector.bench.BenchTransportCommand.LoopbackBroker;
@@ -195,6 +196,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                     url, backlog.first(devices, Math.min(reportsPerDevice, 3)), "warm", false, Optional.empty());
             List<Double> crypto = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
+            List<TransportFloor.Result> floor = new ArrayList<>();
             List<List<DrainRun>> kafkaRows = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
             int[] kafkaVerifiers = {1, 2, 4};
             List<Double> bridgeRates = new ArrayList<>();
@@ -206,6 +208,11 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 crypto.add(BenchCryptoCommand.allCoreAppraisalRate(cores, CRYPTO_SLICE, CRYPTO_SLICES));
                 progress(err, "run " + r + "/" + runs + ": one MQTT verifier, " + total + " reports queued");
                 one.add(BenchTransportCommand.drainRun(url, backlog, "one-" + r, false, Optional.empty()));
+                progress(
+                        err,
+                        "run " + r + "/" + runs + ": the transport alone (receive, answer, acknowledge), " + total
+                                + " reports queued");
+                floor.add(TransportFloor.drain(url, backlog, "floor-" + r));
                 if (kafka != null) {
                     for (int k = 0; k < kafkaVerifiers.length; k++) {
                         int n = kafkaVerifiers[k];
@@ -274,6 +281,16 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                     && rows.get(0).lost() == 0
                     && rows.get(0).doubleCounted() == 0
                     && kafkaMet;
+            double floorRate = BenchCryptoCommand.median(
+                    floor.stream().mapToDouble(TransportFloor.Result::perSecond).toArray());
+            double floorCpu = BenchCryptoCommand.median(floor.stream()
+                    .mapToDouble(TransportFloor.Result::cpuMicrosPerReport)
+                    .toArray());
+            double[] floorRatios = new double[runs];
+            for (int i = 0; i < runs; i++) {
+                floorRatios[i] = floor.get(i).perSecond() / crypto.get(i);
+            }
+            double floorRatio = BenchCryptoCommand.median(floorRatios);
             String loadAfter = BenchTransportCommand.loadAverage();
             if (json) {
                 CBORObject list = CBORObject.NewArray();
@@ -299,6 +316,14 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                                         .Add("crypto_appraisals_per_s_all_cores", round1(cryptoRate))
                                         .Add("runs", array(crypto, Double::doubleValue)))
                         .Add("one_verifier_to_crypto_ratio", Math.round(ratio * 1000) / 1000.0)
+                        .Add(
+                                "transport_only",
+                                CBORObject.NewOrderedMap()
+                                        .Add("reports_per_s", round1(floorRate))
+                                        .Add("cpu_us_per_report", round1(floorCpu))
+                                        .Add("to_crypto_ratio", Math.round(floorRatio * 1000) / 1000.0)
+                                        .Add("runs", array(floor, TransportFloor.Result::perSecond))
+                                        .Add("paho_read_patch", PahoReadPatch.active()))
                         .Add("one_verifier_to_crypto_ratio_target", targetRatio)
                         .Add("kafka_two_over_one_verifier", orNull(kafka, Math.round(twoOverOne * 1000) / 1000.0))
                         .Add("kafka_cpu_per_appraisal_over_mqtt", orNull(kafka, Math.round(cpuRatio * 1000) / 1000.0))
@@ -356,6 +381,17 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         ratio,
                         targetRatio,
                         ratio >= targetRatio ? " met" : " NOT MET");
+                out.printf(
+                        Locale.ROOT,
+                        "the MQTT transport alone (receive, answer %d bytes, acknowledge; no appraisal, same backlog):"
+                                + " %s reports/s %s, %s us CPU/report, %.2f of the all-core appraisal rate: no verifier"
+                                + " here can do better%s%n",
+                        TransportFloor.ANSWER_BYTES,
+                        fmt(floorRate),
+                        runs(floor, TransportFloor.Result::perSecond),
+                        fmt(floorCpu),
+                        floorRatio,
+                        PahoReadPatch.active() ? "" : " (Paho's byte-at-a-time CountingInputStream is loaded)");
                 if (kafka != null) {
                     out.printf(
                             Locale.ROOT,

@@ -127,6 +127,7 @@ public final class MqttLink implements AutoCloseable {
         this.will = will;
         this.listener = listener;
         this.tls = settings.tls().map(TlsSocketFactories::create); // reads and checks the PEM files now
+        PahoReadPatch.warnIfInactive();
         this.client = newClient();
         this.reconnector = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "mqtt-reconnect-" + settings.clientId());

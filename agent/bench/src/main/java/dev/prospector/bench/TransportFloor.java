@@ -1,0 +1,76 @@
+package dev.prospector.bench;
+
+import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.transport.MqttLink;
+import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.transport.Topics;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The ceiling the MQTT transport puts on a verifier, for {@code bench network}: a client with the
+ * verifier's link ({@link MqttLink}, QoS 1, manual acknowledgements, a persistent session) drains
+ * the same backlog doing nothing but what the verifier must do around an appraisal: publish a
+ * receipt-sized answer (QoS 1) to the device's receipt topic and acknowledge the report. No
+ * decoding, no appraisal, no signature. A verifier cannot drain faster than this on the same
+ * machine, and the CPU this takes per report is the transport's share of the verifier's.
+ */
+final class TransportFloor {
+    /** Bytes of the answer: about a signed receipt with a challenge. */
+    static final int ANSWER_BYTES = 350;
+
+    private TransportFloor() {}
+
+    /** Reports/s and process CPU µs/report of one drain of {@code backlog} through {@code url}. */
+    record Result(double perSecond, double cpuMicrosPerReport) {}
+
+    static Result drain(String url, BenchTransportCommand.Backlog backlog, String runId) throws InterruptedException {
+        String id = "prospector-bench-floor-" + runId;
+        MqttSettings mqtt =
+                MqttSettings.of(BrokerUrl.parse(url), id).withSessionExpiry(BenchTransportCommand.VERIFIER_SESSION);
+        // A session with its subscription, then away: the broker queues the backlog for it.
+        try (MqttLink first = new MqttLink(mqtt, Optional.empty(), acking((t, p, a) -> a.run()))) {
+            first.subscribe(Topics.allReports(BenchTransportCommand.FLEET), 1);
+            first.connect();
+        }
+        BenchTransportCommand.publish(url, backlog, "prospector-bench-floor-publisher-" + runId);
+        long total = backlog.size();
+        var done = new CountDownLatch(1);
+        var seen = new AtomicLong();
+        var end = new AtomicLong();
+        var cpuEnd = new AtomicLong();
+        byte[] answer = new byte[ANSWER_BYTES];
+        MqttLink[] self = new MqttLink[1];
+        try (MqttLink link = new MqttLink(mqtt, Optional.empty(), acking((topic, payload, ack) -> {
+            String device = topic.substring(0, topic.lastIndexOf('/'));
+            self[0].publish(device + "/receipt", answer, 1, false);
+            ack.run();
+            if (seen.incrementAndGet() == total) {
+                end.set(System.nanoTime());
+                cpuEnd.set(BenchTransportCommand.processCpuNanos());
+                done.countDown();
+            }
+        }))) {
+            self[0] = link;
+            link.subscribe(Topics.allReports(BenchTransportCommand.FLEET), 1);
+            long cpuStart = BenchTransportCommand.processCpuNanos();
+            long start = System.nanoTime();
+            link.connect();
+            if (!done.await(BenchTransportCommand.PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the transport-only drain received " + seen.get() + " of " + total
+                        + " reports in " + BenchTransportCommand.PHASE_LIMIT.toSeconds() + " s");
+            }
+            return new Result(total / ((end.get() - start) / 1e9), (cpuEnd.get() - cpuStart) / 1e3 / total);
+        }
+    }
+
+    private interface Handler {
+        void on(String topic, byte[] payload, Runnable ack);
+    }
+
+    private static MqttLink.AcknowledgingListener acking(Handler h) {
+        return h::on;
+    }
+}
