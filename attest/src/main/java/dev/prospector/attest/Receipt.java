@@ -24,7 +24,8 @@ import java.util.OptionalLong;
  * {@code challenge_ttl}. What the verifier publishes is {@link #sign}: the encoding as the payload
  * of a tagged COSE_Sign1 signed by the verifier's own Ed25519 key ({@code kid} = that key's id), so
  * that nobody else who can publish on the broker can speak for it; a board checks it with
- * {@link #verify} against the verifier key it trusts.
+ * {@link #verify} against the verifier key it trusts. Under load a verifier signs receipts in
+ * batches instead, one signature over many ({@link ReceiptBatch}); {@link #verify} takes both.
  */
 public record Receipt(
         boolean ok,
@@ -310,13 +311,16 @@ public record Receipt(
         return CoseSign1.sign(verifierKeys.deviceId().kid(), encode(), verifierKeys);
     }
 
-    /** Decodes a signed receipt, checking it is signed by {@code verifierPublicKey}. */
+    /**
+     * Decodes a signed receipt, signed alone or in a batch ({@link ReceiptBatch}), checking it is
+     * signed by {@code verifierPublicKey}.
+     */
     public static Receipt verify(byte[] signed, byte[] verifierPublicKey) throws MalformedReportException {
-        var parts = CoseSign1.decode(signed);
-        if (!parts.verify(verifierPublicKey)) {
+        var opened = ReceiptBatch.open(signed);
+        if (!opened.signed().verify(verifierPublicKey)) {
             throw new MalformedReportException("receipt is not signed by the verifier's key");
         }
-        return decode(parts.payload());
+        return opened.decode();
     }
 
     @Override

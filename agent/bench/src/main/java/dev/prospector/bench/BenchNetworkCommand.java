@@ -142,7 +142,12 @@ public final class BenchNetworkCommand implements Callable<Integer> {
     /** One measured row: a mode and a number of verifiers over the runs. */
     record Row(String mode, int verifiers, List<DrainRun> runs) {
         double rate() {
-            return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(DrainRun::perSecond));
+            return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(DrainRun::drainingPerSecond));
+        }
+
+        /** Median time from the verifiers' start to their first decision (connecting, joining the group). */
+        double startMillis() {
+            return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(r -> r.connectSeconds() * 1000));
         }
 
         double cpuMicros() {
@@ -197,6 +202,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             List<Double> crypto = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
             List<TransportFloor.Result> floor = new ArrayList<>();
+            List<Double> perSignature = new ArrayList<>();
             List<List<DrainRun>> kafkaRows = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
             int[] kafkaVerifiers = {1, 2, 4};
             List<Double> bridgeRates = new ArrayList<>();
@@ -208,6 +214,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 crypto.add(BenchCryptoCommand.allCoreAppraisalRate(cores, CRYPTO_SLICE, CRYPTO_SLICES));
                 progress(err, "run " + r + "/" + runs + ": one MQTT verifier, " + total + " reports queued");
                 one.add(BenchTransportCommand.drainRun(url, backlog, "one-" + r, false, Optional.empty()));
+                perSignature.add(BenchTransportCommand.lastReceiptsPerSignature);
                 progress(
                         err,
                         "run " + r + "/" + runs + ": the transport alone (receive, answer, acknowledge), " + total
@@ -272,7 +279,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             && rows.stream().allMatch(x -> x.lost() == 0 && x.doubleCounted() == 0));
             double[] ratios = new double[runs];
             for (int i = 0; i < runs; i++) {
-                ratios[i] = one.get(i).stalled() ? 0 : one.get(i).perSecond() / crypto.get(i);
+                ratios[i] = one.get(i).stalled() ? 0 : one.get(i).drainingPerSecond() / crypto.get(i);
             }
             double ratio = BenchCryptoCommand.median(ratios);
             double cryptoRate = BenchCryptoCommand.median(
@@ -306,7 +313,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             .Add("publish_to_receipt_p50_ms", latencyOf(latency, row, false))
                             .Add("publish_to_receipt_p99_ms", latencyOf(latency, row, true))
                             .Add("receipts_missing", missingOf(latency, row))
-                            .Add("appraisals_per_s_runs", array(row.runs(), DrainRun::perSecond)));
+                            .Add("appraisals_per_s_runs", array(row.runs(), DrainRun::drainingPerSecond))
+                            .Add("start_ms", round1(row.startMillis())));
                 }
                 out.println(JsonOutput.of(CBORObject.NewOrderedMap()
                         .Add("rows", list)
@@ -316,6 +324,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                                         .Add("crypto_appraisals_per_s_all_cores", round1(cryptoRate))
                                         .Add("runs", array(crypto, Double::doubleValue)))
                         .Add("one_verifier_to_crypto_ratio", Math.round(ratio * 1000) / 1000.0)
+                        .Add("one_verifier_receipts_per_signature", array(perSignature, Double::doubleValue))
                         .Add(
                                 "transport_only",
                                 CBORObject.NewOrderedMap()
@@ -354,6 +363,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         "verifiers",
                         "appraisals/s",
                         "runs",
+                        "start ms",
                         "CPU us/appraisal",
                         "lost",
                         "counted twice",
@@ -363,7 +373,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             row.mode(),
                             row.verifiers(),
                             fmt(row.rate()),
-                            runs(row.runs(), DrainRun::perSecond),
+                            runs(row.runs(), DrainRun::drainingPerSecond),
+                            fmt(row.startMillis()),
                             fmt(row.cpuMicros()),
                             row.lost(),
                             row.doubleCounted(),
@@ -377,10 +388,12 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         runs(crypto, Double::doubleValue));
                 out.printf(
                         Locale.ROOT,
-                        "one verifier / all-core appraisal rate: %.2f (median of the runs' ratios; target >= %.2f%s)%n",
+                        "one verifier / all-core appraisal rate: %.2f (median of the runs' ratios; target >= %.2f%s);"
+                                + " its receipts per signature: %s%n",
                         ratio,
                         targetRatio,
-                        ratio >= targetRatio ? " met" : " NOT MET");
+                        ratio >= targetRatio ? " met" : " NOT MET",
+                        runs(perSignature, Double::doubleValue));
                 out.printf(
                         Locale.ROOT,
                         "the MQTT transport alone (receive, answer %d bytes, acknowledge; no appraisal, same backlog):"

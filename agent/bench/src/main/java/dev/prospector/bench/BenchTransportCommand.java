@@ -107,6 +107,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
     /** Reports a backlog publisher keeps unacknowledged, below Mosquitto's default receive maximum (20). */
     static final int PUBLISHER_IN_FLIGHT = 16;
     /** Longest any one phase (connecting, publishing, draining) may take before the bench gives up. */
+    /** Receipts per signature of the latest {@link #drainRun} that finished (bench network prints it). */
+    static volatile double lastReceiptsPerSignature = Double.NaN;
+
     static final Duration PHASE_LIMIT = Duration.ofMinutes(5);
     /** Largest --scale: the drain backlog is held in memory (about 0.7 KB per report). */
     static final int MAX_SCALE = 50;
@@ -425,9 +428,20 @@ public final class BenchTransportCommand implements Callable<Integer> {
             boolean stalled,
             long receipts,
             long acceptedTwice,
-            double cpuSeconds) {
+            double cpuSeconds,
+            double connectSeconds) {
         double perSecond() {
             return reports / seconds;
+        }
+
+        /**
+         * Reports/s from the first decision to the last: the drain without the connection's
+         * set-up ({@link #connectSeconds}), which in Paho 1.2.5 takes 200-300 ms of sleeping
+         * (its three threads each wait for the next to start in steps of {@code Thread.sleep(100)},
+         * eclipse-paho/paho.mqtt.java#945), a fixed cost per connection, not per report.
+         */
+        double drainingPerSecond() {
+            return (reports - 1) / (seconds - connectSeconds);
         }
 
         /** This process's CPU time (all its threads) per report decided, in microseconds. */
@@ -475,6 +489,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
             var acceptedTwice = new LongAdder();
             var decided = new AtomicLong();
+            var first = new AtomicLong();
             var end = new AtomicLong();
             var cpuEnd = new AtomicLong();
             var done = new CountDownLatch(1);
@@ -505,7 +520,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         rejected.increment();
                         firstRejection.compareAndSet(null, outcome.toString());
                     }
-                    if (decided.incrementAndGet() == total) {
+                    long nth = decided.incrementAndGet();
+                    if (nth == 1) {
+                        first.set(System.nanoTime());
+                    }
+                    if (nth == total) {
                         end.set(System.nanoTime());
                         cpuEnd.set(processCpuNanos());
                         done.countDown();
@@ -533,7 +552,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 true,
                                 receipts.map(LongAdder::sum).orElse(-1L),
                                 acceptedTwice.sum(),
-                                (processCpuNanos() - cpuStart) / 1e9);
+                                (processCpuNanos() - cpuStart) / 1e9,
+                                first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9);
                     }
                 }
                 if (rejected.sum() > 0) {
@@ -548,6 +568,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         TimeUnit.SECONDS.sleep(2);
                     }
                 }
+                long[] signing = v.receiptsAndSignatures();
+                lastReceiptsPerSignature = signing[1] == 0 ? Double.NaN : (double) signing[0] / signing[1];
                 return new DrainRun(
                         total,
                         (end.get() - start) / 1e9,
@@ -557,7 +579,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         false,
                         receipts.map(LongAdder::sum).orElse(-1L),
                         acceptedTwice.sum(),
-                        (cpuEnd.get() - cpuStart) / 1e9);
+                        (cpuEnd.get() - cpuStart) / 1e9,
+                        (first.get() - start) / 1e9);
             } finally {
                 wired.ifPresent(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);

@@ -82,6 +82,7 @@ final class KafkaRuns {
         var twice = new LongAdder();
         Set<String> seen = ConcurrentHashMap.newKeySet();
         var decided = new AtomicLong();
+        var first = new AtomicLong();
         var end = new AtomicLong();
         var cpuEnd = new AtomicLong();
         var done = new CountDownLatch(1);
@@ -123,7 +124,11 @@ final class KafkaRuns {
                     } else {
                         rejected.increment();
                     }
-                    if (decided.incrementAndGet() == total) {
+                    long nth = decided.incrementAndGet();
+                    if (nth == 1) {
+                        first.set(System.nanoTime());
+                    }
+                    if (nth == total) {
                         end.set(System.nanoTime());
                         cpuEnd.set(BenchTransportCommand.processCpuNanos());
                         done.countDown();
@@ -143,7 +148,8 @@ final class KafkaRuns {
                     !finished,
                     -1,
                     twice.sum(),
-                    ((finished ? cpuEnd.get() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9);
+                    ((finished ? cpuEnd.get() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9,
+                    first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9);
         } finally {
             verifiers.forEach(KafkaVerifier::close);
             links.forEach(MqttLink::close);

@@ -5,10 +5,10 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.AppraiserConfig;
-import dev.prospector.attest.CoseSign1;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.ReceiptBatch;
 import dev.prospector.attest.Sha256;
 import dev.prospector.bench.BenchTransportCommand.Backlog;
 import dev.prospector.kafka.Bridge;
@@ -172,7 +172,7 @@ final class ReceiptLatency {
                 (topic, payload) -> {
                     long now = System.nanoTime();
                     try {
-                        Receipt r = Receipt.decode(CoseSign1.decode(payload).payload());
+                        Receipt r = ReceiptBatch.open(payload).decode();
                         String key = hex.formatHex(r.reportHash());
                         Long t = sentAt.get(key);
                         if (t != null && latency.putIfAbsent(key, now - t) == null) {

@@ -99,6 +99,17 @@ public final class VerifierCommand implements Callable<Integer> {
     String clientId;
 
     @Option(
+            names = "--receipt-batch",
+            paramLabel = "N",
+            defaultValue = "64",
+            description =
+                    "Receipts signed under one signature at most, when reports queue up (default: ${DEFAULT-VALUE};"
+                            + " 1 to 256): one Ed25519 signature over their Merkle root, each receipt sent with its path"
+                            + " (docs/EVIDENCE.md). 1 signs each receipt alone, the only form boards built before December 2026"
+                            + " read. Not used with --kafka.")
+    int receiptBatch;
+
+    @Option(
             names = "--session-expiry",
             defaultValue = "1d",
             converter = DurationConverter.class,
@@ -325,7 +336,8 @@ public final class VerifierCommand implements Callable<Integer> {
                 newDevicesPerMinute,
                 Optional.ofNullable(clientId),
                 sessionExpiry,
-                proofs());
+                proofs(),
+                receiptBatch);
     }
 
     /** {@code --kafka}: the verifier of a Kafka consumer group, from agent/kafka. */

@@ -9,6 +9,7 @@ import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.Hex;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.ReceiptBatch;
 import dev.prospector.attest.Report;
 import dev.prospector.ledger.Attestation;
 import dev.prospector.ledger.BlockSummary;
@@ -168,6 +169,9 @@ public sealed interface WireMessage {
         if (first == WireItem.COSE_SIGN1_TAG) {
             return signed(item, verifierKey);
         }
+        if (first >>> 5 == 5 && isBatchedReceipt(bytes)) {
+            return batched(item, verifierKey);
+        }
         if (first >>> 5 == 5) {
             try {
                 return new ReceiptMessage(
@@ -181,6 +185,33 @@ public sealed interface WireMessage {
             }
         }
         return new Undecodable(item, item.looksLike(), "it is a CBOR " + cborType(first) + ", which none of them is");
+    }
+
+    /** Whether a CBOR map is a receipt signed in a batch ({@link ReceiptBatch}): it has a "root". */
+    private static boolean isBatchedReceipt(byte[] bytes) {
+        try {
+            return Cbor.decode(bytes) instanceof Cbor.MapValue m
+                    && m.get("root").isPresent();
+        } catch (MalformedReportException e) {
+            return false;
+        }
+    }
+
+    /** A receipt signed in a batch: its path checked against the signed root, the root's signature as asked. */
+    private static WireMessage batched(WireItem item, Optional<byte[]> verifierKey) {
+        ReceiptBatch.Opened opened;
+        Receipt receipt;
+        try {
+            opened = ReceiptBatch.open(item.bytes());
+            receipt = opened.decode();
+        } catch (MalformedReportException e) {
+            return new Undecodable(item, "receipt", e.getMessage());
+        }
+        ReceiptSignature signature = verifierKey
+                .map(k -> opened.signed().verify(k) ? ReceiptSignature.VALID : ReceiptSignature.INVALID)
+                .orElse(ReceiptSignature.NOT_CHECKED);
+        return new ReceiptMessage(
+                item, receipt, Optional.of(kidText(opened.signed().kid())), signature, verifierKey.isPresent());
     }
 
     /** A COSE_Sign1: a report if it decodes as one, else a receipt if its payload is one (a map with "ok"). */

@@ -227,6 +227,49 @@ class InspectCommandTest {
     }
 
     @Test
+    void aReceiptSignedInABatchIsShownAndCheckedAgainstItsRoot() throws Exception {
+        Receipt mine = receiptFor(report());
+        byte[] batched = dev.prospector.attest.ReceiptBatch.sign(List.of(mine, mine, mine), verifierKeys)
+                .get(1);
+
+        Run valid = inspect(batched, "--verifier-key", verifierPem(verifierKeys).toString(), "-");
+        assertEquals(0, valid.exit(), valid.err());
+        assertTrue(valid.out().contains(verifierKeys.deviceId().value()), valid.out());
+        assertTrue(valid.out().strip().endsWith("signature: valid"), valid.out());
+
+        DeviceKeys someoneElse = DeviceKeys.fromSeed(new byte[] {
+            6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6
+        });
+        Run invalid =
+                inspect(batched, "--verifier-key", verifierPem(someoneElse).toString(), "-");
+        assertEquals(ExitCodes.CHECK_FAILED, invalid.exit());
+        invalid.assertOneErrorLine("signature is not by the --verifier-key");
+
+        // One bit of the receipt changed: it no longer hashes to its leaf, so it is not under the root.
+        byte[] tampered = batched.clone();
+        byte[] receiptBytes = mine.encode();
+        int at = indexOf(tampered, receiptBytes);
+        assertTrue(at > 0, "the receipt's bytes are in the message");
+        tampered[at + receiptBytes.length - 3] ^= 1;
+        Run broken = inspect(tampered, "-");
+        assertTrue(broken.exit() != 0, broken.out());
+        assertTrue(broken.err().contains("not under its signed root"), broken.err());
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    @Test
     void anUnsignedReceiptFailsWhenAVerifierKeyWasGiven() throws Exception {
         Run run = inspect(
                 receiptFor(report()).encode(),

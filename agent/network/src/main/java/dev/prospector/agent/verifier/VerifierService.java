@@ -84,6 +84,9 @@ public final class VerifierService implements AutoCloseable {
      */
     public static final int MAX_PACKET_BYTES = Limits.MAX_REPORT_BYTES + 1024;
 
+    /** Receipts under one signature, at most, by default ({@link ReceiptSigner}). */
+    public static final int DEFAULT_RECEIPT_BATCH = 64;
+
     /** How long {@link #close} lets the workers finish the reports they hold. */
     static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
@@ -125,6 +128,7 @@ public final class VerifierService implements AutoCloseable {
     private final Optional<ProofOfService> proofs;
     private final MqttLink link;
     private final AppraisalWorkers workers;
+    private final ReceiptSigner receipts;
     private final AckOrder acks = new AckOrder();
     private final Map<DeviceId, DeviceCounts> counts = new ConcurrentHashMap<>();
     private final DeviceCounts untracked = new DeviceCounts();
@@ -179,6 +183,22 @@ public final class VerifierService implements AutoCloseable {
             Optional<ProofOfService> service,
             int workers,
             LinkFactory links) {
+        this(fleet, appraiser, receiptKey, acceptedLog, service, workers, DEFAULT_RECEIPT_BATCH, links);
+    }
+
+    /**
+     * @param receiptBatch receipts under one signature, at most ({@link ReceiptSigner}); 1 signs each
+     *     receipt alone, the only form boards before batched receipts read
+     */
+    public VerifierService(
+            String fleet,
+            Appraiser appraiser,
+            DeviceKeys receiptKey,
+            Optional<AcceptedLog> acceptedLog,
+            Optional<ProofOfService> service,
+            int workers,
+            int receiptBatch,
+            LinkFactory links) {
         this.fleet = fleet;
         this.proofs = service;
         this.appraiser = appraiser;
@@ -193,6 +213,11 @@ public final class VerifierService implements AutoCloseable {
             throw e;
         }
         this.link = created;
+        this.receipts = new ReceiptSigner(
+                receiptKey,
+                receiptBatch,
+                (topic, message) -> link.publish(topic, message, 1, false),
+                "verifier-receipts");
         link.subscribe(Topics.allReports(fleet), 1);
     }
 
@@ -259,6 +284,11 @@ public final class VerifierService implements AutoCloseable {
      */
     public Map<String, ProofOfService.DeviceScore> scores() {
         return proofs.map(ProofOfService::scores).orElse(Map.of());
+    }
+
+    /** Receipts signed so far, and the signatures that covered them (fewer under load: batches). */
+    public long[] receiptsAndSignatures() {
+        return new long[] {receipts.receipts(), receipts.signatures()};
     }
 
     /** Messages dropped unappraised because their topic names no device id. */
@@ -347,11 +377,16 @@ public final class VerifierService implements AutoCloseable {
                 ack.release();
                 return;
             }
+            Receipt receipt;
             try {
-                conclude(topicDevice, payload, outcome, arrival);
+                receipt = conclude(topicDevice, payload, outcome, arrival);
             } finally {
                 ack.ack();
             }
+            // Signed and sent by the receipt signer, a few at a time under load. A receipt lost in a
+            // crash before it went out is lost as a publish queued in Paho always was: the board sends
+            // its report again until a receipt comes, and gets a duplicate's.
+            receipts.submit(Topics.receipt(fleet, topicDevice.value()), receipt);
         });
     }
 
@@ -386,8 +421,11 @@ public final class VerifierService implements AutoCloseable {
         return outcome;
     }
 
-    /** Counts, logs and announces an outcome that is final (for an acceptance: durable). */
-    private void conclude(DeviceId topicDevice, byte[] payload, Appraisal outcome, long arrival) {
+    /**
+     * Counts, logs and announces an outcome that is final (for an acceptance: durable); returns the
+     * receipt to sign and send.
+     */
+    private Receipt conclude(DeviceId topicDevice, byte[] payload, Appraisal outcome, long arrival) {
         Optional<ProofOfService.Verdict> verdict = Optional.empty();
         if (outcome instanceof Appraisal.Accepted a && proofs.isPresent()) {
             try {
@@ -432,11 +470,7 @@ public final class VerifierService implements AutoCloseable {
             }
         }
         observers.forEach(o -> o.accept(topicDevice.value(), outcome));
-        link.publish(
-                Topics.receipt(fleet, topicDevice.value()),
-                receipt(topicDevice, outcome, payload, verdict).sign(receiptKey),
-                1,
-                false);
+        return receipt(topicDevice, outcome, payload, verdict);
     }
 
     /**
@@ -528,6 +562,7 @@ public final class VerifierService implements AutoCloseable {
         // The workers finish what they hold while the link is still up (receipts, acknowledgements);
         // what arrives meanwhile is left unacknowledged, for the next run.
         workers.close(CLOSE_WAIT);
+        receipts.close(CLOSE_WAIT);
         link.close();
         acceptedLog.ifPresent(AcceptedLog::close);
         proofs.ifPresent(ProofOfService::close);

@@ -13,6 +13,7 @@ import dev.prospector.attest.DeviceRegistry;
 import dev.prospector.attest.KeyCustodyException;
 import dev.prospector.attest.KeyPinStore;
 import dev.prospector.attest.Limits;
+import dev.prospector.attest.ReceiptBatch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,8 +67,13 @@ public final class VerifierWiring {
             int newDevicesPerMinute,
             Optional<String> clientId,
             Duration sessionExpiry,
-            ServiceSettings proofs) {
+            ServiceSettings proofs,
+            int receiptBatch) {
         public Settings {
+            if (receiptBatch < 1 || receiptBatch > ReceiptBatch.MAX_LEAVES) {
+                throw new Failure("--receipt-batch " + receiptBatch + " is out of range: use 1 (each receipt signed"
+                        + " alone) to " + ReceiptBatch.MAX_LEAVES);
+            }
             if (maxDevices < 1) {
                 throw new Failure("--max-devices " + maxDevices + " is out of range: use 1 or more");
             }
@@ -75,6 +81,38 @@ public final class VerifierWiring {
                 throw new Failure(
                         "--new-devices-per-minute " + newDevicesPerMinute + " is out of range: use 0 (no cap) or more");
             }
+        }
+
+        /** Settings with up to {@link VerifierService#DEFAULT_RECEIPT_BATCH} receipts under one signature. */
+        public Settings(
+                BrokerUrl broker,
+                String fleet,
+                Optional<Path> stateDir,
+                Optional<Path> receiptKeyDir,
+                Duration clockSkew,
+                Optional<Path> registry,
+                boolean requireNonce,
+                boolean allowEmulated,
+                int maxDevices,
+                int newDevicesPerMinute,
+                Optional<String> clientId,
+                Duration sessionExpiry,
+                ServiceSettings proofs) {
+            this(
+                    broker,
+                    fleet,
+                    stateDir,
+                    receiptKeyDir,
+                    clockSkew,
+                    registry,
+                    requireNonce,
+                    allowEmulated,
+                    maxDevices,
+                    newDevicesPerMinute,
+                    clientId,
+                    sessionExpiry,
+                    proofs,
+                    VerifierService.DEFAULT_RECEIPT_BATCH);
         }
 
         /** Settings with the default proof-of-service settings. */
@@ -377,7 +415,14 @@ public final class VerifierWiring {
             String id = clientId(s);
             MqttSettings mqtt = security.apply(MqttSettings.of(s.broker(), id).withSessionExpiry(s.sessionExpiry()));
             VerifierService service = new VerifierService(
-                    s.fleet(), appraiser, receiptKey, accepted, Optional.of(proofs), VerifierService.links(mqtt));
+                    s.fleet(),
+                    appraiser,
+                    receiptKey,
+                    accepted,
+                    Optional.of(proofs),
+                    VerifierService.defaultWorkers(),
+                    s.receiptBatch(),
+                    VerifierService.links(mqtt));
             opened.push(service::close); // closes the proofs of service too (a last save)
             proofs.start();
             return new Verifier(

@@ -5,6 +5,7 @@ import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.ReceiptBatch;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -85,10 +86,11 @@ public final class TrustedVerifiers {
             return Optional.empty();
         }
         try {
-            CoseSign1.Parts parts = CoseSign1.decode(bytes);
+            ReceiptBatch.Opened opened = ReceiptBatch.open(bytes);
+            CoseSign1.Parts parts = opened.signed();
             for (Key k : keys) {
                 if (Arrays.equals(k.kid(), parts.kid())) {
-                    return parts.verify(k.point()) ? Optional.of(Receipt.decode(parts.payload())) : Optional.empty();
+                    return parts.verify(k.point()) ? Optional.of(opened.decode()) : Optional.empty();
                 }
             }
             return Optional.empty();

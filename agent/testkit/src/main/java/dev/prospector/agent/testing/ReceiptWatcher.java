@@ -5,9 +5,9 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.TlsSettings;
 import dev.prospector.agent.transport.Topics;
-import dev.prospector.attest.CoseSign1;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.ReceiptBatch;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -44,7 +44,7 @@ public final class ReceiptWatcher implements AutoCloseable {
                 if (verifierKey.isPresent()) {
                     receipts.add(Receipt.verify(payload, verifierKey.get()));
                 } else {
-                    receipts.add(Receipt.decode(CoseSign1.decode(payload).payload()));
+                    receipts.add(ReceiptBatch.open(payload).decode());
                 }
             } catch (MalformedReportException e) {
                 if (verifierKey.isPresent()) {
