@@ -429,7 +429,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             long receipts,
             long acceptedTwice,
             double cpuSeconds,
-            double connectSeconds) {
+            double connectSeconds,
+            long decidedBeforeDrain) {
         double perSecond() {
             return reports / seconds;
         }
@@ -441,7 +442,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
          * eclipse-paho/paho.mqtt.java#945), a fixed cost per connection, not per report.
          */
         double drainingPerSecond() {
-            return (reports - 1) / (seconds - connectSeconds);
+            if (Double.isNaN(connectSeconds) || seconds <= connectSeconds) {
+                return perSecond();
+            }
+            return (reports - decidedBeforeDrain) / (seconds - connectSeconds);
         }
 
         /** This process's CPU time (all its threads) per report decided, in microseconds. */
@@ -553,7 +557,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 receipts.map(LongAdder::sum).orElse(-1L),
                                 acceptedTwice.sum(),
                                 (processCpuNanos() - cpuStart) / 1e9,
-                                first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9);
+                                first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9,
+                                1);
                     }
                 }
                 if (rejected.sum() > 0) {
@@ -580,7 +585,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         receipts.map(LongAdder::sum).orElse(-1L),
                         acceptedTwice.sum(),
                         (cpuEnd.get() - cpuStart) / 1e9,
-                        (first.get() - start) / 1e9);
+                        (first.get() - start) / 1e9,
+                        1);
             } finally {
                 wired.ifPresent(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);
@@ -903,6 +909,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
          * queues up to {@code queue} messages per client.
          */
         static LoopbackBroker startOrUse(String broker, Path binary, Path dir, long queue, int inFlight) {
+            return startOrUse(broker, binary, dir, queue, inFlight, false);
+        }
+
+        /** As above; {@code tcpNoDelay} sets Mosquitto's {@code set_tcp_nodelay} (off by default). */
+        static LoopbackBroker startOrUse(
+                String broker, Path binary, Path dir, long queue, int inFlight, boolean tcpNoDelay) {
             if (broker != null) {
                 BrokerUrl.parse(broker); // one clear line if it is not a broker URL
                 return new LoopbackBroker(broker, null, null, -1);
@@ -925,6 +937,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 "persistence false",
                                 "max_queued_messages " + queue,
                                 "max_inflight_messages " + inFlight,
+                                // See docs/NETWORK.md: without it a receipt written right after a PUBACK to
+                                // the same board waits out the board's delayed ACK (Nagle's algorithm).
+                                "set_tcp_nodelay " + tcpNoDelay,
                                 "log_dest file " + dir.toAbsolutePath().resolve("mosquitto.log"),
                                 // Started as root, mosquitto drops to user "mosquitto"; stay as the user running the
                                 // bench.

@@ -9,6 +9,7 @@ import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.ReceiptBatch;
 import dev.prospector.attest.Sha256;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,15 +78,16 @@ import org.tinylog.Logger;
  * more than that many reports late (docs/NETWORK.md).
  *
  * <h2>Receipts</h2>
- * After the commit, each report's signed receipt (with a fresh challenge, from the group's shared
- * challenge secret) goes to the device over MQTT, as the MQTT verifier sends it. A receipt lost to a
+ * After the commit, each report's receipt (with a fresh challenge, from the group's shared
+ * challenge secret) goes to the device over MQTT, as the MQTT verifier sends it: the poll's receipts
+ * signed {@link #RECEIPT_BATCH} at a time under one signature ({@link ReceiptBatch}). A receipt lost to a
  * crash between commit and publish is not sent again; the board re-sends the report and gets a
  * duplicate's receipt.
  *
  * <h2>Every core</h2>
  * A poll's reports are appraised on {@code workers} threads, each device's reports on one of them in
- * partition order ({@code hash(device) mod workers}); each receipt is signed there too (published
- * only after the commit). The transaction waits for all. Every poll is committed before the next
+ * partition order ({@code hash(device) mod workers}); each receipt is made there too (signed and
+ * published only after the commit). The transaction waits for all. Every poll is committed before the next
  * poll, so a rebalance (which happens in a poll) never finds an appraised poll uncommitted.
  * (Appraising poll N+1 while N commits was tried and left out: with it, {@code KafkaChaosIT} failed
  * in two runs of three, honest first reports of some devices never accepted; see docs/NETWORK.md.)
@@ -97,6 +99,9 @@ public final class KafkaVerifier implements AutoCloseable {
     private final String fleet;
     private final String verifierId;
     private final Supplier<Appraiser> appraisers;
+    /** Receipts under one signature, at most: as the MQTT verifier's default. */
+    static final int RECEIPT_BATCH = VerifierService.DEFAULT_RECEIPT_BATCH;
+
     private final DeviceKeys receiptKey;
     private final Optional<MqttLink> receipts;
     private final KafkaConsumer<String, byte[]> consumer;
@@ -252,8 +257,9 @@ public final class KafkaVerifier implements AutoCloseable {
         }
     }
 
+    /** A report appraised on a worker, with its receipt (unsigned: signed by the batch after the commit). */
     private record Decided(
-            ConsumerRecord<String, byte[]> record, Optional<DeviceId> device, Appraisal outcome, byte[] receipt) {}
+            ConsumerRecord<String, byte[]> record, Optional<DeviceId> device, Appraisal outcome, Receipt receipt) {}
 
     /** A poll's reports and their appraisal on the workers. */
     private static final class Pending {
@@ -342,6 +348,8 @@ public final class KafkaVerifier implements AutoCloseable {
             rewind();
             return false;
         }
+        List<String> topics = new ArrayList<>();
+        List<Receipt> toSign = new ArrayList<>();
         for (Decided d : decided) {
             count(d.outcome());
             String device = d.device()
@@ -349,7 +357,16 @@ public final class KafkaVerifier implements AutoCloseable {
                     .orElse(String.valueOf(d.record().key()));
             observers.forEach(o -> o.accept(device, d.outcome()));
             if (d.receipt() != null) {
-                receipts.get().publish(Topics.receipt(fleet, device), d.receipt(), 1, false);
+                topics.add(Topics.receipt(fleet, device));
+                toSign.add(d.receipt());
+            }
+        }
+        // The poll's receipts under one signature per RECEIPT_BATCH (ReceiptBatch), in order.
+        for (int from = 0; from < toSign.size(); from += RECEIPT_BATCH) {
+            int to = Math.min(toSign.size(), from + RECEIPT_BATCH);
+            List<byte[]> signed = ReceiptBatch.sign(toSign.subList(from, to), receiptKey);
+            for (int i = from; i < to; i++) {
+                receipts.get().publish(topics.get(i), signed.get(i - from), 1, false);
             }
         }
         return true;
@@ -365,7 +382,7 @@ public final class KafkaVerifier implements AutoCloseable {
 
     /**
      * Starts appraising a poll's reports on the workers, each device's on one worker in order, and
-     * signing their receipts there.
+     * making their receipts there.
      */
     private Pending appraise(ConsumerRecords<String, byte[]> records) {
         Appraiser a = appraiser;
@@ -406,16 +423,15 @@ public final class KafkaVerifier implements AutoCloseable {
                         Optional.empty(),
                         java.util.OptionalLong.empty())
                 : a.appraise(r.value(), device.get());
-        byte[] signed = null;
+        Receipt receipt = null;
         if (receipts.isPresent() && device.isPresent()) {
-            Receipt receipt = Receipt.of(outcome, r.value(), a.config());
+            receipt = Receipt.of(outcome, r.value(), a.config());
             Optional<Receipt.Challenge> c = VerifierService.challenge(a.config(), device.get(), outcome);
             if (c.isPresent()) {
                 receipt = receipt.withChallenge(c.get());
             }
-            signed = receipt.sign(receiptKey);
         }
-        return new Decided(r, device, outcome, signed);
+        return new Decided(r, device, outcome, receipt);
     }
 
     /** After a failed transaction: back to the committed offsets, with the chain state rebuilt. */
