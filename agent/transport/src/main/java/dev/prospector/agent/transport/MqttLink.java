@@ -411,7 +411,7 @@ public final class MqttLink implements AutoCloseable {
         if (settings.maxPacketBytes() > 0) {
             o.setMaximumPacketSize(settings.maxPacketBytes());
         }
-        o.setSocketFactory(tls.isPresent() ? tls.get() : NoDelaySocketFactory.INSTANCE);
+        o.setSocketFactory(tls.isPresent() ? tls.get() : PlainSocketFactory.INSTANCE);
         o.setHttpsHostnameVerificationEnabled(true);
         settings.username().ifPresent(o::setUserName);
         settings.password().ifPresent(p -> o.setPassword(p.getBytes(StandardCharsets.UTF_8)));

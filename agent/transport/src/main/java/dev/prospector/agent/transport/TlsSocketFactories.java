@@ -314,7 +314,7 @@ public final class TlsSocketFactories {
         /** Every new socket is a new connection attempt: forget the previous handshake. */
         private Socket configure(Socket socket) throws IOException {
             brokerTrusted.set(false);
-            NoDelaySocketFactory.noDelay(socket); // as for plain TCP: see NoDelaySocketFactory
+            PlainSocketFactory.noDelay(socket); // as for plain TCP: see PlainSocketFactory
             if (socket instanceof SSLSocket ssl) {
                 SSLParameters p = ssl.getSSLParameters();
                 p.setProtocols(PROTOCOLS);
