@@ -229,7 +229,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 crypto.add(BenchCryptoCommand.allCoreAppraisalRate(cores, CRYPTO_SLICE, CRYPTO_SLICES));
                 progress(err, "run " + r + "/" + runs + ": one MQTT verifier, " + total + " reports queued");
                 one.add(BenchTransportCommand.drainRun(url, backlog, "one-" + r, false, Optional.empty()));
-                perSignature.add(BenchTransportCommand.lastReceiptsPerSignature);
+                perSignature.add(one.get(one.size() - 1).receiptsPerSignature());
                 progress(
                         err,
                         "run " + r + "/" + runs + ": the transport alone (receive, answer, acknowledge), " + total

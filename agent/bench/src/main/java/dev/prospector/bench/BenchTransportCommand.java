@@ -107,9 +107,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
     /** Reports a backlog publisher keeps unacknowledged, below Mosquitto's default receive maximum (20). */
     static final int PUBLISHER_IN_FLIGHT = 16;
     /** Longest any one phase (connecting, publishing, draining) may take before the bench gives up. */
-    /** Receipts per signature of the latest {@link #drainRun} that finished (bench network prints it). */
-    static volatile double lastReceiptsPerSignature = Double.NaN;
-
     static final Duration PHASE_LIMIT = Duration.ofMinutes(5);
     /** Largest --scale: the drain backlog is held in memory (about 0.7 KB per report). */
     static final int MAX_SCALE = 50;
@@ -430,7 +427,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             long acceptedTwice,
             double cpuSeconds,
             double connectSeconds,
-            long decidedBeforeDrain) {
+            double receiptsPerSignature) {
         double perSecond() {
             return reports / seconds;
         }
@@ -445,7 +442,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             if (Double.isNaN(connectSeconds) || seconds <= connectSeconds) {
                 return perSecond();
             }
-            return (reports - decidedBeforeDrain) / (seconds - connectSeconds);
+            return (reports - 1) / (seconds - connectSeconds);
         }
 
         /** This process's CPU time (all its threads) per report decided, in microseconds. */
@@ -558,7 +555,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 acceptedTwice.sum(),
                                 (processCpuNanos() - cpuStart) / 1e9,
                                 first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9,
-                                1);
+                                v.receiptSigning().perSignature());
                     }
                 }
                 if (rejected.sum() > 0) {
@@ -573,8 +570,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         TimeUnit.SECONDS.sleep(2);
                     }
                 }
-                long[] signing = v.receiptsAndSignatures();
-                lastReceiptsPerSignature = signing[1] == 0 ? Double.NaN : (double) signing[0] / signing[1];
                 return new DrainRun(
                         total,
                         (end.get() - start) / 1e9,
@@ -586,7 +581,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         acceptedTwice.sum(),
                         (cpuEnd.get() - cpuStart) / 1e9,
                         (first.get() - start) / 1e9,
-                        1);
+                        v.receiptSigning().perSignature());
             } finally {
                 wired.ifPresent(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);

@@ -152,7 +152,7 @@ final class KafkaRuns {
                     twice.sum(),
                     ((finished ? cpuEnd.get() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9,
                     first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9,
-                    1);
+                    Double.NaN);
         } finally {
             verifiers.forEach(KafkaVerifier::close);
             links.forEach(MqttLink::close);

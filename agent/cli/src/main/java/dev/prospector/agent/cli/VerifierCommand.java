@@ -106,7 +106,7 @@ public final class VerifierCommand implements Callable<Integer> {
                     "Receipts signed under one signature at most, when reports queue up (default: ${DEFAULT-VALUE};"
                             + " 1 to 256): one Ed25519 signature over their Merkle root, each receipt sent with its path"
                             + " (docs/EVIDENCE.md). 1 signs each receipt alone, the only form boards built before December 2026"
-                            + " read. Not used with --kafka.")
+                            + " read. Not with --kafka.")
     int receiptBatch;
 
     @Option(
@@ -322,6 +322,10 @@ public final class VerifierCommand implements Callable<Integer> {
         }
         if (group != null && !GROUP_NAME.matcher(group).matches()) {
             throw new Failure("--group '" + group + "' is not valid: use 1-63 lowercase letters, digits, '_' or '-'");
+        }
+        if (kafka != null && spec.commandLine().getParseResult().hasMatchedOption("--receipt-batch")) {
+            throw new Failure("--receipt-batch is the MQTT verifier's: with --kafka a poll's receipts are signed "
+                    + VerifierService.DEFAULT_RECEIPT_BATCH + " at a time; leave it out");
         }
         return new VerifierWiring.Settings(
                 connection.broker(),

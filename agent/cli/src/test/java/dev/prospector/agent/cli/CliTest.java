@@ -556,6 +556,28 @@ class CliTest {
         }
     }
 
+    @Test
+    void aReceiptBatchOutOfRangeOrWithKafkaIsRefused(@TempDir Path dir) throws Exception {
+        String[] conn = {
+            "verifier",
+            "--broker",
+            "tcp://127.0.0.1:1",
+            "--fleet",
+            "f",
+            "--state-dir",
+            dir.resolve("state").toString()
+        };
+        for (String n : List.of("0", "257")) {
+            Run batch = prospector(cat(conn, "--receipt-batch", n));
+            batch.assertOneLineError(
+                    "--receipt-batch " + n + " is out of range: use 1 (each receipt signed alone) to 256");
+            assertEquals(ExitCodes.BAD_INPUT, batch.exit());
+        }
+        Run kafkaBatch = prospector(cat(conn, "--kafka", "127.0.0.1:1", "--group", "g", "--receipt-batch", "8"));
+        kafkaBatch.assertOneLineError("--receipt-batch is the MQTT verifier's");
+        assertEquals(ExitCodes.BAD_INPUT, kafkaBatch.exit());
+    }
+
     /** With --kafka, --group is taken (checked, then handed to the Kafka mode, absent from this class path). */
     @Test
     void withKafkaTheGroupIsCheckedAndHandedOn() {

@@ -50,8 +50,9 @@ import org.tinylog.Logger;
  * the report to one of {@link #workers()} appraisal workers ({@link AppraisalWorkers}), the one its
  * device is pinned to, so a device's reports are appraised one at a time in arrival order (its chain
  * stays in order) while other devices' go on in parallel. What each worker does for a report is
- * what the callback thread did before: appraise, make an acceptance durable, count, send the signed
- * receipt, and only then acknowledge. The acknowledgements go to the broker in the order the
+ * what the callback thread did before: appraise, make an acceptance durable, count, and then queue
+ * the receipt for the receipt signer ({@link ReceiptSigner}: one signature for many receipts when
+ * reports queue up) and acknowledge. The acknowledgements go to the broker in the order the
  * reports arrived ({@link AckOrder}), whichever worker finishes first. A full worker queue holds the
  * callback thread back, so the broker's in-flight window, not memory, bounds the reports in hand.
  *
@@ -71,7 +72,7 @@ import org.tinylog.Logger;
  *       device goes into the appraisal, which refuses a mismatch ({@code wrong-topic}) before any
  *       chain state changes.
  *   <li>Have a duplicate counted twice: a report accepted before is answered with the same kind of
- *       receipt ({@code dup}) at the cost of a hash lookup and a signature, and counted only as a
+ *       receipt ({@code dup}) at the cost of a hash lookup and a share of a signature, and counted only as a
  *       duplicate. Boards re-send a report until its receipt arrives, so duplicates are common.
  * </ul>
  */
@@ -286,9 +287,17 @@ public final class VerifierService implements AutoCloseable {
         return proofs.map(ProofOfService::scores).orElse(Map.of());
     }
 
-    /** Receipts signed so far, and the signatures that covered them (fewer under load: batches). */
-    public long[] receiptsAndSignatures() {
-        return new long[] {receipts.receipts(), receipts.signatures()};
+    /** Receipts signed so far and the signatures that covered them (fewer under load: batches). */
+    public record ReceiptSigning(long receipts, long signatures) {
+        /** Receipts per signature; NaN before the first. */
+        public double perSignature() {
+            return signatures == 0 ? Double.NaN : (double) receipts / signatures;
+        }
+    }
+
+    /** How many receipts this verifier signed, under how many signatures. */
+    public ReceiptSigning receiptSigning() {
+        return new ReceiptSigning(receipts.receipts(), receipts.signatures());
     }
 
     /** Messages dropped unappraised because their topic names no device id. */
