@@ -83,39 +83,10 @@ public final class VerifierWiring {
             }
         }
 
-        /** Settings with up to {@link VerifierService#DEFAULT_RECEIPT_BATCH} receipts under one signature. */
-        public Settings(
-                BrokerUrl broker,
-                String fleet,
-                Optional<Path> stateDir,
-                Optional<Path> receiptKeyDir,
-                Duration clockSkew,
-                Optional<Path> registry,
-                boolean requireNonce,
-                boolean allowEmulated,
-                int maxDevices,
-                int newDevicesPerMinute,
-                Optional<String> clientId,
-                Duration sessionExpiry,
-                ServiceSettings proofs) {
-            this(
-                    broker,
-                    fleet,
-                    stateDir,
-                    receiptKeyDir,
-                    clockSkew,
-                    registry,
-                    requireNonce,
-                    allowEmulated,
-                    maxDevices,
-                    newDevicesPerMinute,
-                    clientId,
-                    sessionExpiry,
-                    proofs,
-                    VerifierService.DEFAULT_RECEIPT_BATCH);
-        }
-
-        /** Settings with the default proof-of-service settings. */
+        /**
+         * Settings with the default proof-of-service settings and up to {@link
+         * VerifierService#DEFAULT_RECEIPT_BATCH} receipts under one signature.
+         */
         public Settings(
                 BrokerUrl broker,
                 String fleet,
@@ -142,7 +113,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     clientId,
                     sessionExpiry,
-                    ServiceSettings.defaults());
+                    ServiceSettings.defaults(),
+                    VerifierService.DEFAULT_RECEIPT_BATCH);
         }
 
         /** A lone verifier of {@code fleet} with the defaults of `prospector verifier`, in memory, with a clean session. */
@@ -176,7 +148,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     clientId,
                     sessionExpiry,
-                    proofs);
+                    proofs,
+                    receiptBatch);
         }
 
         public Settings withClientId(String id) {
@@ -193,7 +166,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     Optional.of(id),
                     sessionExpiry,
-                    proofs);
+                    proofs,
+                    receiptBatch);
         }
 
         /** These settings with {@code p} for proofs of service. */
@@ -211,7 +185,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     clientId,
                     sessionExpiry,
-                    p);
+                    p,
+                    receiptBatch);
         }
 
         public Settings withReceiptKeyDir(Path dir) {
@@ -228,7 +203,8 @@ public final class VerifierWiring {
                     newDevicesPerMinute,
                     clientId,
                     sessionExpiry,
-                    proofs);
+                    proofs,
+                    receiptBatch);
         }
     }
 
