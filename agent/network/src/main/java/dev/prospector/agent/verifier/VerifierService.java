@@ -169,25 +169,12 @@ public final class VerifierService implements AutoCloseable {
             Optional<AcceptedLog> acceptedLog,
             Optional<ProofOfService> service,
             LinkFactory links) {
-        this(fleet, appraiser, receiptKey, acceptedLog, service, defaultWorkers(), links);
+        this(fleet, appraiser, receiptKey, acceptedLog, service, defaultWorkers(), DEFAULT_RECEIPT_BATCH, links);
     }
 
     /**
      * @param workers appraisal workers (threads), each device pinned to one; {@link #defaultWorkers()}
      *     uses every core
-     */
-    public VerifierService(
-            String fleet,
-            Appraiser appraiser,
-            DeviceKeys receiptKey,
-            Optional<AcceptedLog> acceptedLog,
-            Optional<ProofOfService> service,
-            int workers,
-            LinkFactory links) {
-        this(fleet, appraiser, receiptKey, acceptedLog, service, workers, DEFAULT_RECEIPT_BATCH, links);
-    }
-
-    /**
      * @param receiptBatch receipts under one signature, at most ({@link ReceiptSigner}); 1 signs each
      *     receipt alone, the only form boards before batched receipts read
      */
