@@ -15,6 +15,8 @@ import org.tinylog.Logger;
  */
 public final class PahoReadPatch {
     private static final AtomicBoolean WARNED = new AtomicBoolean();
+    /** Asked once: which class the JVM loaded does not change while it runs. */
+    private static final boolean ACTIVE = check();
 
     private PahoReadPatch() {}
 
@@ -24,6 +26,10 @@ public final class PahoReadPatch {
      * it came from, so that a shaded jar holding both copies is judged by the one it kept.
      */
     public static boolean active() {
+        return ACTIVE;
+    }
+
+    private static boolean check() {
         try {
             return CountingInputStream.class
                             .getDeclaredMethod("read", byte[].class, int.class, int.class)
