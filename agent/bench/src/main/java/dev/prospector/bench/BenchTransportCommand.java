@@ -43,10 +43,8 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
@@ -489,11 +487,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var firstRejection = new AtomicReference<String>();
             Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
             var acceptedTwice = new LongAdder();
-            var decided = new AtomicLong();
-            var first = new AtomicLong();
-            var end = new AtomicLong();
-            var cpuEnd = new AtomicLong();
-            var done = new CountDownLatch(1);
+            var clock = new DrainClock(total);
             Optional<VerifierWiring.Verifier> wired = Optional.empty();
             Optional<LongAdder> receipts = watchReceipts ? Optional.of(new LongAdder()) : Optional.empty();
             Optional<MqttLink> watcher = receipts.map(count -> {
@@ -521,15 +515,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         rejected.increment();
                         firstRejection.compareAndSet(null, outcome.toString());
                     }
-                    long nth = decided.incrementAndGet();
-                    if (nth == 1) {
-                        first.set(System.nanoTime());
-                    }
-                    if (nth == total) {
-                        end.set(System.nanoTime());
-                        cpuEnd.set(processCpuNanos());
-                        done.countDown();
-                    }
+                    clock.decided();
                 });
                 long cpuStart = processCpuNanos();
                 long start = System.nanoTime();
@@ -537,10 +523,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 long deadline = start + PHASE_LIMIT.toNanos();
                 long lastDecided = -1;
                 long lastProgress = start;
-                while (!done.await(100, TimeUnit.MILLISECONDS)) {
+                while (!clock.await(100, TimeUnit.MILLISECONDS)) {
                     long now = System.nanoTime();
-                    if (decided.get() != lastDecided) {
-                        lastDecided = decided.get();
+                    if (clock.count() != lastDecided) {
+                        lastDecided = clock.count();
                         lastProgress = now;
                     } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
@@ -554,7 +540,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 receipts.map(LongAdder::sum).orElse(-1L),
                                 acceptedTwice.sum(),
                                 (processCpuNanos() - cpuStart) / 1e9,
-                                first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9,
+                                clock.firstNanos() == 0 ? Double.NaN : (clock.firstNanos() - start) / 1e9,
                                 v.receiptSigning().perSignature());
                     }
                 }
@@ -572,15 +558,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
                 }
                 return new DrainRun(
                         total,
-                        (end.get() - start) / 1e9,
+                        (clock.endNanos() - start) / 1e9,
                         accepted.sum(),
                         duplicates.sum(),
                         rejected.sum(),
                         false,
                         receipts.map(LongAdder::sum).orElse(-1L),
                         acceptedTwice.sum(),
-                        (cpuEnd.get() - cpuStart) / 1e9,
-                        (first.get() - start) / 1e9,
+                        (clock.cpuEndNanos() - cpuStart) / 1e9,
+                        (clock.firstNanos() - start) / 1e9,
                         v.receiptSigning().perSignature());
             } finally {
                 wired.ifPresent(VerifierWiring.Verifier::close);

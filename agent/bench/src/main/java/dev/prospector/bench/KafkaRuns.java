@@ -19,9 +19,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -83,11 +81,7 @@ final class KafkaRuns {
         var duplicates = new LongAdder();
         var twice = new LongAdder();
         Set<String> seen = ConcurrentHashMap.newKeySet();
-        var decided = new AtomicLong();
-        var first = new AtomicLong();
-        var end = new AtomicLong();
-        var cpuEnd = new AtomicLong();
-        var done = new CountDownLatch(1);
+        var clock = new DrainClock(total);
         List<KafkaVerifier> verifiers = new ArrayList<>();
         // Receipts go out over MQTT as in `prospector verifier --kafka`: signing them is part of the cost.
         List<MqttLink> links = new ArrayList<>();
@@ -126,32 +120,24 @@ final class KafkaRuns {
                     } else {
                         rejected.increment();
                     }
-                    long nth = decided.incrementAndGet();
-                    if (nth == 1) {
-                        first.set(System.nanoTime());
-                    }
-                    if (nth == total) {
-                        end.set(System.nanoTime());
-                        cpuEnd.set(BenchTransportCommand.processCpuNanos());
-                        done.countDown();
-                    }
+                    clock.decided();
                 });
                 verifiers.add(v);
                 v.start();
             }
-            boolean finished = done.await(BenchTransportCommand.PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS);
+            boolean finished = clock.await(BenchTransportCommand.PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS);
             long now = System.nanoTime();
             return new DrainRun(
                     total,
-                    ((finished ? end.get() : now) - start) / 1e9,
+                    ((finished ? clock.endNanos() : now) - start) / 1e9,
                     accepted.sum(),
                     duplicates.sum(),
                     rejected.sum(),
                     !finished,
                     -1,
                     twice.sum(),
-                    ((finished ? cpuEnd.get() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9,
-                    first.get() == 0 ? Double.NaN : (first.get() - start) / 1e9,
+                    ((finished ? clock.cpuEndNanos() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9,
+                    clock.firstNanos() == 0 ? Double.NaN : (clock.firstNanos() - start) / 1e9,
                     Double.NaN);
         } finally {
             verifiers.forEach(KafkaVerifier::close);

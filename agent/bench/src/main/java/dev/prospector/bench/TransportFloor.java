@@ -5,9 +5,7 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The ceiling the MQTT transport puts on a verifier, for {@code bench network}: a client with the
@@ -37,37 +35,27 @@ final class TransportFloor {
         }
         BenchTransportCommand.publish(url, backlog, "prospector-bench-floor-publisher-" + runId);
         long total = backlog.size();
-        var done = new CountDownLatch(1);
-        var seen = new AtomicLong();
-        var first = new AtomicLong();
-        var end = new AtomicLong();
-        var cpuEnd = new AtomicLong();
+        var clock = new DrainClock(total);
         byte[] answer = new byte[ANSWER_BYTES];
         MqttLink[] self = new MqttLink[1];
         try (MqttLink link = new MqttLink(mqtt, Optional.empty(), acking((topic, payload, ack) -> {
             String device = topic.substring(0, topic.lastIndexOf('/'));
             self[0].publish(device + "/receipt", answer, 1, false);
             ack.run();
-            long nth = seen.incrementAndGet();
-            if (nth == 1) {
-                first.set(System.nanoTime());
-            }
-            if (nth == total) {
-                end.set(System.nanoTime());
-                cpuEnd.set(BenchTransportCommand.processCpuNanos());
-                done.countDown();
-            }
+            clock.decided();
         }))) {
             self[0] = link;
             link.subscribe(Topics.allReports(BenchTransportCommand.FLEET), 1);
             long cpuStart = BenchTransportCommand.processCpuNanos();
             link.connect();
-            if (!done.await(BenchTransportCommand.PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
-                throw new IllegalStateException("the transport-only drain received " + seen.get() + " of " + total
+            if (!clock.await(BenchTransportCommand.PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the transport-only drain received " + clock.count() + " of " + total
                         + " reports in " + BenchTransportCommand.PHASE_LIMIT.toSeconds() + " s");
             }
             // As the verifier's row: from the first report to the last, without the connection's set-up.
-            return new Result((total - 1) / ((end.get() - first.get()) / 1e9), (cpuEnd.get() - cpuStart) / 1e3 / total);
+            return new Result(
+                    (total - 1) / ((clock.endNanos() - clock.firstNanos()) / 1e9),
+                    (clock.cpuEndNanos() - cpuStart) / 1e3 / total);
         }
     }
 

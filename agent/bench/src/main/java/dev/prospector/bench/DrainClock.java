@@ -1,0 +1,61 @@
+package dev.prospector.bench;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Times a drain of {@code total} reports as decisions come in, on any thread: when the first came,
+ * when the last came, and this process's CPU time then. Shared by the MQTT verifier's drain, the
+ * Kafka verifiers' and the transport-only one.
+ */
+final class DrainClock {
+    private final long total;
+    private final AtomicLong decided = new AtomicLong();
+    private final AtomicLong first = new AtomicLong();
+    private final AtomicLong end = new AtomicLong();
+    private final AtomicLong cpuEnd = new AtomicLong();
+    private final CountDownLatch done = new CountDownLatch(1);
+
+    DrainClock(long total) {
+        this.total = total;
+    }
+
+    /** Counts one decision; at the last, stops the clock. */
+    void decided() {
+        long nth = decided.incrementAndGet();
+        if (nth == 1) {
+            first.set(System.nanoTime());
+        }
+        if (nth == total) {
+            end.set(System.nanoTime());
+            cpuEnd.set(BenchTransportCommand.processCpuNanos());
+            done.countDown();
+        }
+    }
+
+    /** Decisions so far. */
+    long count() {
+        return decided.get();
+    }
+
+    /** Waits up to {@code timeout} for the last decision; true once it came. */
+    boolean await(long timeout, TimeUnit unit) throws InterruptedException {
+        return done.await(timeout, unit);
+    }
+
+    /** {@link System#nanoTime} of the first decision, 0 before it. */
+    long firstNanos() {
+        return first.get();
+    }
+
+    /** {@link System#nanoTime} of the last decision. */
+    long endNanos() {
+        return end.get();
+    }
+
+    /** This process's CPU time at the last decision, in nanoseconds. */
+    long cpuEndNanos() {
+        return cpuEnd.get();
+    }
+}
