@@ -1,6 +1,5 @@
 package dev.prospector.attest;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -143,108 +142,246 @@ public final class Cbor {
 
     // ---------------------------------------------------------------- encoding
 
-    /** Encodes a value deterministically (RFC 8949 section 4.2.1). */
+    /**
+     * Encodes a value deterministically (RFC 8949 section 4.2.1), into one exactly sized array.
+     *
+     * <p>Two passes: {@link #size} adds up the encoded length without allocating, then a {@link
+     * Writer} fills the array. Only a map's keys are encoded apart (to sort the entries by their
+     * bytes); values, like everything else, are written in place. This runs for every report a
+     * board signs and every receipt a verifier sends: the encoder before this one, a growing buffer
+     * for every key and every value of every map, allocated about ten times the bytes it produced,
+     * and a busy verifier spent a fifth of its allocation on receipts' maps.
+     */
     public static byte[] encode(Value value) {
-        var out = new ByteArrayOutputStream(128);
-        write(out, value);
-        return out.toByteArray();
+        byte[] out = new byte[size(value)];
+        int end = new Writer(out).write(value);
+        if (end != out.length) {
+            throw new IllegalStateException("encoded " + end + " bytes where " + out.length + " were sized");
+        }
+        return out;
     }
 
-    private static void write(ByteArrayOutputStream out, Value value) {
+    /** The length of {@code value}'s deterministic encoding. */
+    static int size(Value value) {
+        long n = sizeOf(value);
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("a CBOR value of " + n + " bytes is too large to encode");
+        }
+        return (int) n;
+    }
+
+    private static long sizeOf(Value value) {
         if (value instanceof Int i) {
             long v = i.value();
-            if (v >= 0) {
-                head(out, 0, v);
-            } else {
-                head(out, 1, -1 - v);
-            }
+            return headSize(v >= 0 ? v : -1 - v);
         } else if (value instanceof Bytes b) {
-            head(out, 2, b.value().length);
-            out.writeBytes(b.value());
+            return headSize(b.value().length) + b.value().length;
         } else if (value instanceof Text t) {
-            byte[] utf8 = t.value().getBytes(StandardCharsets.UTF_8);
-            head(out, 3, utf8.length);
-            out.writeBytes(utf8);
+            int n = utf8Length(t.value());
+            return headSize(n) + n;
         } else if (value instanceof Array a) {
-            head(out, 4, a.items().size());
-            for (var item : a.items()) {
-                write(out, item);
+            long n = headSize(a.items().size());
+            for (Value item : a.items()) {
+                n += sizeOf(item);
             }
+            return n;
         } else if (value instanceof MapValue m) {
-            var encoded = new ArrayList<byte[][]>(m.entries().size());
-            for (var e : m.entries()) {
-                encoded.add(new byte[][] {encode(e.key()), encode(e.value())});
+            long n = headSize(m.entries().size());
+            for (Entry e : m.entries()) {
+                n += sizeOf(e.key()) + sizeOf(e.value());
             }
-            encoded.sort((x, y) -> Arrays.compareUnsigned(x[0], y[0]));
-            for (int i = 1; i < encoded.size(); i++) {
-                if (Arrays.equals(encoded.get(i - 1)[0], encoded.get(i)[0])) {
+            return n;
+        } else if (value instanceof Float f) {
+            return toHalfExact(f.value()) >= 0 ? 3 : ((double) (float) f.value() == f.value() ? 5 : 9);
+        } else if (value instanceof Bool || value instanceof Null) {
+            return 1;
+        } else if (value instanceof Tagged t) {
+            return headSize(t.tag()) + sizeOf(t.content());
+        }
+        throw new IllegalArgumentException("cannot encode " + value);
+    }
+
+    /** Bytes of a head whose (unsigned) argument is {@code arg}: 1, 2, 3, 5 or 9. */
+    static int headSize(long arg) {
+        if (arg >= 0 && arg < 24) {
+            return 1;
+        } else if (arg >= 0 && arg <= 0xff) {
+            return 2;
+        } else if (arg >= 0 && arg <= 0xffff) {
+            return 3;
+        } else if (arg >= 0 && arg <= 0xffffffffL) {
+            return 5;
+        }
+        return 9;
+    }
+
+    /** UTF-8 length of {@code s}, as {@code s.getBytes(UTF_8).length} (unpaired surrogates: one byte, '?'). */
+    static int utf8Length(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n += 1;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isSurrogate(c)) {
+                return s.getBytes(StandardCharsets.UTF_8).length; // rare: let the JDK decide pairs
+            } else {
+                n += 3;
+            }
+        }
+        return n;
+    }
+
+    /** Fills an exactly sized array with a value's deterministic encoding, front to back. */
+    private static final class Writer {
+        /** Maps of up to this many entries are sorted in place; larger ones through boxed indices. */
+        private static final int SMALL_MAP = 32;
+
+        private final byte[] out;
+        private int p;
+
+        Writer(byte[] out) {
+            this.out = out;
+        }
+
+        /** Writes {@code value} at the current position; returns the position after it. */
+        int write(Value value) {
+            if (value instanceof Int i) {
+                long v = i.value();
+                if (v >= 0) {
+                    head(0, v);
+                } else {
+                    head(1, -1 - v);
+                }
+            } else if (value instanceof Bytes b) {
+                head(2, b.value().length);
+                bytes(b.value());
+            } else if (value instanceof Text t) {
+                text(t.value());
+            } else if (value instanceof Array a) {
+                head(4, a.items().size());
+                for (Value item : a.items()) {
+                    write(item);
+                }
+            } else if (value instanceof MapValue m) {
+                map(m);
+            } else if (value instanceof Float f) {
+                writeFloat(f.value());
+            } else if (value instanceof Bool b) {
+                out[p++] = (byte) (b.value() ? 0xf5 : 0xf4);
+            } else if (value instanceof Null) {
+                out[p++] = (byte) 0xf6;
+            } else if (value instanceof Tagged t) {
+                head(6, t.tag());
+                write(t.content());
+            }
+            return p;
+        }
+
+        /** Entries in the bytewise order of their encoded keys; a key that comes twice is refused. */
+        private void map(MapValue m) {
+            List<Entry> entries = m.entries();
+            int n = entries.size();
+            byte[][] keys = new byte[n][];
+            for (int i = 0; i < n; i++) {
+                keys[i] = encode(entries.get(i).key());
+            }
+            int[] order = sortedByKey(keys);
+            for (int i = 1; i < n; i++) {
+                if (Arrays.equals(keys[order[i - 1]], keys[order[i]])) {
                     throw new IllegalArgumentException(
-                            "duplicate map key " + m.entries().get(i).key());
+                            "duplicate map key " + entries.get(order[i]).key());
                 }
             }
-            head(out, 5, encoded.size());
-            for (var kv : encoded) {
-                out.writeBytes(kv[0]);
-                out.writeBytes(kv[1]);
+            head(5, n);
+            for (int i : order) {
+                bytes(keys[i]);
+                write(entries.get(i).value());
             }
-        } else if (value instanceof Float f) {
-            writeFloat(out, f.value());
-        } else if (value instanceof Bool b) {
-            out.write(b.value() ? 0xf5 : 0xf4);
-        } else if (value instanceof Null) {
-            out.write(0xf6);
-        } else if (value instanceof Tagged t) {
-            head(out, 6, t.tag());
-            write(out, t.content());
         }
-    }
 
-    /** Writes a major type with its argument in the shortest form; {@code arg} is unsigned. */
-    static void head(ByteArrayOutputStream out, int major, long arg) {
-        int mt = major << 5;
-        if (arg >= 0 && arg < 24) {
-            out.write(mt | (int) arg);
-        } else if (arg >= 0 && arg <= 0xff) {
-            out.write(mt | 24);
-            out.write((int) arg);
-        } else if (arg >= 0 && arg <= 0xffff) {
-            out.write(mt | 25);
-            out.write((int) (arg >>> 8));
-            out.write((int) arg);
-        } else if (arg >= 0 && arg <= 0xffffffffL) {
-            out.write(mt | 26);
-            for (int s = 24; s >= 0; s -= 8) {
-                out.write((int) (arg >>> s));
+        private static int[] sortedByKey(byte[][] keys) {
+            int n = keys.length;
+            int[] order = new int[n];
+            if (n <= SMALL_MAP) {
+                for (int i = 0; i < n; i++) { // insertion sort: maps of the evidence format have a few dozen keys
+                    int x = i;
+                    int j = i - 1;
+                    while (j >= 0 && Arrays.compareUnsigned(keys[order[j]], keys[x]) > 0) {
+                        order[j + 1] = order[j];
+                        j--;
+                    }
+                    order[j + 1] = x;
+                }
+                return order;
             }
-        } else {
-            out.write(mt | 27);
+            Integer[] boxed = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                boxed[i] = i;
+            }
+            Arrays.sort(boxed, (a, b) -> Arrays.compareUnsigned(keys[a], keys[b]));
+            for (int i = 0; i < n; i++) {
+                order[i] = boxed[i];
+            }
+            return order;
+        }
+
+        private void text(String s) {
+            head(3, utf8Length(s));
+            int start = p;
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c >= 0x80) { // not ASCII: let the JDK encode it
+                    p = start;
+                    bytes(s.getBytes(StandardCharsets.UTF_8));
+                    return;
+                }
+                out[p++] = (byte) c;
+            }
+        }
+
+        private void bytes(byte[] b) {
+            System.arraycopy(b, 0, out, p, b.length);
+            p += b.length;
+        }
+
+        /** A major type with its argument in the shortest form; {@code arg} is unsigned. */
+        private void head(int major, long arg) {
+            int mt = major << 5;
+            int size = headSize(arg);
+            if (size == 1) {
+                out[p++] = (byte) (mt | (int) arg);
+                return;
+            }
+            out[p++] = (byte) (mt | (size == 2 ? 24 : size == 3 ? 25 : size == 5 ? 26 : 27));
+            for (int s = 8 * (size - 2); s >= 0; s -= 8) {
+                out[p++] = (byte) (arg >>> s);
+            }
+        }
+
+        private void writeFloat(double d) {
+            int half = toHalfExact(d);
+            if (half >= 0) {
+                out[p++] = (byte) 0xf9;
+                out[p++] = (byte) (half >>> 8);
+                out[p++] = (byte) half;
+                return;
+            }
+            float f = (float) d;
+            if ((double) f == d) {
+                out[p++] = (byte) 0xfa;
+                int bits = java.lang.Float.floatToRawIntBits(f);
+                for (int s = 24; s >= 0; s -= 8) {
+                    out[p++] = (byte) (bits >>> s);
+                }
+                return;
+            }
+            out[p++] = (byte) 0xfb;
+            long bits = Double.doubleToRawLongBits(d);
             for (int s = 56; s >= 0; s -= 8) {
-                out.write((int) (arg >>> s));
+                out[p++] = (byte) (bits >>> s);
             }
-        }
-    }
-
-    private static void writeFloat(ByteArrayOutputStream out, double d) {
-        int half = toHalfExact(d);
-        if (half >= 0) {
-            out.write(0xf9);
-            out.write(half >>> 8);
-            out.write(half);
-            return;
-        }
-        float f = (float) d;
-        if ((double) f == d) {
-            out.write(0xfa);
-            int bits = java.lang.Float.floatToRawIntBits(f);
-            for (int s = 24; s >= 0; s -= 8) {
-                out.write(bits >>> s);
-            }
-            return;
-        }
-        out.write(0xfb);
-        long bits = Double.doubleToRawLongBits(d);
-        for (int s = 56; s >= 0; s -= 8) {
-            out.write((int) (bits >>> s));
         }
     }
 

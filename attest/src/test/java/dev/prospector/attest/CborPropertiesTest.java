@@ -31,6 +31,104 @@ class CborPropertiesTest {
         assertEquals(canonical(value), canonical(theirs));
     }
 
+    @Property(tries = 400)
+    void theEncoderWritesWhatAPlainReferenceEncoderWrites(@ForAll("wideValues") Cbor.Value value) {
+        assertArrayEquals(Reference.encode(value), Cbor.encode(value));
+    }
+
+    /** Values as {@link #values}, with maps beyond the encoder's in-place sort and any UTF-16 text. */
+    @Provide
+    Arbitrary<Cbor.Value> wideValues() {
+        var keys = Arbitraries.oneOf(
+                anyText().map(Cbor.Text::new),
+                Arbitraries.longs().map(Cbor.Int::new),
+                Arbitraries.integers().between(-300, 300).map(Cbor.Int::new));
+        var big = Arbitraries.maps(keys, values()).ofMinSize(20).ofMaxSize(80).map(m -> {
+            var entries = new ArrayList<Cbor.Entry>();
+            m.forEach((k, v) -> entries.add(new Cbor.Entry(k, v)));
+            return (Cbor.Value) new Cbor.MapValue(entries);
+        });
+        return Arbitraries.oneOf(values(), big, anyText().map(t -> (Cbor.Value) new Cbor.Text(t)));
+    }
+
+    /** Any chars, unpaired surrogates included (encoded as String.getBytes does: '?'). */
+    static Arbitrary<String> anyText() {
+        return Arbitraries.strings().all().ofMaxLength(12);
+    }
+
+    /**
+     * The encoding as RFC 8949 section 4.2.1 states it, written the plain way (each key and value
+     * encoded on its own, entries sorted by their keys' bytes): the oracle for the two-pass encoder.
+     */
+    private static final class Reference {
+        static byte[] encode(Cbor.Value v) {
+            var out = new java.io.ByteArrayOutputStream();
+            if (v instanceof Cbor.Int i) {
+                head(out, i.value() >= 0 ? 0 : 1, i.value() >= 0 ? i.value() : -1 - i.value());
+            } else if (v instanceof Cbor.Bytes b) {
+                head(out, 2, b.value().length);
+                out.writeBytes(b.value());
+            } else if (v instanceof Cbor.Text t) {
+                byte[] utf8 = t.value().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                head(out, 3, utf8.length);
+                out.writeBytes(utf8);
+            } else if (v instanceof Cbor.Array a) {
+                head(out, 4, a.items().size());
+                a.items().forEach(x -> out.writeBytes(encode(x)));
+            } else if (v instanceof Cbor.MapValue m) {
+                var pairs = new ArrayList<byte[][]>();
+                m.entries().forEach(e -> pairs.add(new byte[][] {encode(e.key()), encode(e.value())}));
+                pairs.sort((x, y) -> java.util.Arrays.compareUnsigned(x[0], y[0]));
+                head(out, 5, pairs.size());
+                pairs.forEach(kv -> {
+                    out.writeBytes(kv[0]);
+                    out.writeBytes(kv[1]);
+                });
+            } else if (v instanceof Cbor.Float f) {
+                double d = f.value();
+                int half = Cbor.toHalfExact(d);
+                if (half >= 0) {
+                    out.writeBytes(new byte[] {(byte) 0xf9, (byte) (half >>> 8), (byte) half});
+                } else if ((double) (float) d == d) {
+                    out.write(0xfa);
+                    out.writeBytes(
+                            java.nio.ByteBuffer.allocate(4).putFloat((float) d).array());
+                } else {
+                    out.write(0xfb);
+                    out.writeBytes(java.nio.ByteBuffer.allocate(8).putDouble(d).array());
+                }
+            } else if (v instanceof Cbor.Bool b) {
+                out.write(b.value() ? 0xf5 : 0xf4);
+            } else if (v instanceof Cbor.Null) {
+                out.write(0xf6);
+            } else if (v instanceof Cbor.Tagged t) {
+                head(out, 6, t.tag());
+                out.writeBytes(encode(t.content()));
+            }
+            return out.toByteArray();
+        }
+
+        private static void head(java.io.ByteArrayOutputStream out, int major, long arg) {
+            int mt = major << 5;
+            if (arg >= 0 && arg < 24) {
+                out.write(mt | (int) arg);
+            } else if (arg >= 0 && arg <= 0xff) {
+                out.write(mt | 24);
+                out.write((int) arg);
+            } else if (arg >= 0 && arg <= 0xffff) {
+                out.write(mt | 25);
+                out.writeBytes(
+                        java.nio.ByteBuffer.allocate(2).putShort((short) arg).array());
+            } else if (arg >= 0 && arg <= 0xffffffffL) {
+                out.write(mt | 26);
+                out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) arg).array());
+            } else {
+                out.write(mt | 27);
+                out.writeBytes(java.nio.ByteBuffer.allocate(8).putLong(arg).array());
+            }
+        }
+    }
+
     @Property(tries = 200)
     void everyHalfPrecisionValueIsEncodedInThreeBytes(@ForAll("halfBits") int half) throws Exception {
         double d = Cbor.fromHalf(half);

@@ -106,6 +106,13 @@ class CborTest {
                         .put("a", new Cbor.Int(1))
                         .put("a", new Cbor.Int(2))
                         .build()));
+        var big = Cbor.map();
+        for (int i = 0; i < 40; i++) {
+            big.put("k" + i, new Cbor.Int(i));
+        }
+        big.put("k17", new Cbor.Int(-1));
+        var e = assertThrows(IllegalArgumentException.class, () -> Cbor.encode(big.build()));
+        assertEquals("duplicate map key Text[value=k17]", e.getMessage());
     }
 
     @ParameterizedTest(name = "{0} is rejected")
