@@ -1,6 +1,9 @@
 package dev.prospector.agent.verifier;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import org.tinylog.Logger;
 
 /**
  * Sends the broker's acknowledgements in the order its messages arrived, although workers finish
@@ -10,9 +13,18 @@ import java.util.ArrayDeque;
  * it again after a reconnect); acknowledgements go out when every message before theirs is done.
  * A message let go does not hold back those after it. What waits here is bounded by what the broker
  * has in flight for this client. Used by the verifier and by the Kafka bridge.
+ *
+ * <p>Sending an acknowledgement (Paho's {@code messageArrivedComplete}: a token, its locks, a
+ * queued PUBACK) takes longer than the bookkeeping, so it happens outside the lock: the
+ * acknowledgements that became due are moved, in order, to a list of ready ones, and one thread at a
+ * time sends that list out, in order, until it is empty; a thread that finds another sending leaves
+ * its own to it. Thread dumps of a draining verifier had a worker waiting for this lock in one
+ * sample of eight when the sending happened under it.
  */
 public final class AckOrder {
     private final ArrayDeque<Slot> pending = new ArrayDeque<>();
+    private final ArrayDeque<Runnable> ready = new ArrayDeque<>(); // guarded by this
+    private boolean sending; // guarded by this: a thread is sending the ready acknowledgements
 
     /** A message, in arrival order; {@code ack} sends its acknowledgement. */
     public synchronized Slot enter(Runnable ack) {
@@ -26,18 +38,47 @@ public final class AckOrder {
         return pending.size();
     }
 
-    private synchronized void finish(Slot s, int state) {
-        if (s.state != Slot.OPEN) {
-            return;
-        }
-        s.state = state;
-        // Acknowledged under the lock so that two threads cannot send them out of order; sending
-        // one only queues it in Paho.
-        while (!pending.isEmpty() && pending.peek().state != Slot.OPEN) {
-            Slot head = pending.poll();
-            if (head.state == Slot.ACKED) {
-                head.ack.run();
+    private void finish(Slot s, int state) {
+        synchronized (this) {
+            if (s.state != Slot.OPEN) {
+                return;
             }
+            s.state = state;
+            while (!pending.isEmpty() && pending.peek().state != Slot.OPEN) {
+                Slot head = pending.poll();
+                if (head.state == Slot.ACKED) {
+                    ready.add(head.ack);
+                }
+            }
+            if (sending || ready.isEmpty()) {
+                return; // nothing due, or the thread sending now sends these after its own, in order
+            }
+            sending = true;
+        }
+        sendReady();
+    }
+
+    /** Sends the ready acknowledgements in order until there are none; only one thread at a time. */
+    private void sendReady() {
+        List<Runnable> batch = new ArrayList<>();
+        while (true) {
+            synchronized (this) {
+                if (ready.isEmpty()) {
+                    sending = false;
+                    return;
+                }
+                batch.addAll(ready);
+                ready.clear();
+            }
+            for (Runnable ack : batch) {
+                try {
+                    ack.run();
+                } catch (RuntimeException e) {
+                    // Unsent: the broker sends the message again after a reconnect. Go on with the rest.
+                    Logger.error(e, "sending an acknowledgement failed");
+                }
+            }
+            batch.clear();
         }
     }
 

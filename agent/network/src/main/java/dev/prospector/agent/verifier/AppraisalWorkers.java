@@ -3,9 +3,9 @@ package dev.prospector.agent.verifier;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.tinylog.Logger;
 
 /**
@@ -19,6 +19,18 @@ import org.tinylog.Logger;
  * cannot deadlock. The queues hold at most what the broker has in flight for the verifier anyway
  * (messages stay unacknowledged until appraised), {@link #QUEUE} bounds it whatever the broker's
  * setting.
+ *
+ * <h2>Waking the submitter at half, not at every task</h2>
+ * Under a backlog the broker sends faster than the workers appraise, so a worker's queue is full
+ * and Paho's callback thread waits in {@link #submit}. A queue that wakes a waiting producer after
+ * every task taken ({@code ArrayBlockingQueue}) makes that a thread switch a report, and Paho's own
+ * queue between its receiving and callback threads (ten messages) then switches once more: thread
+ * dumps of a draining verifier found its callback thread waiting here and its receiving thread
+ * waiting on Paho's queue in most samples. A {@link Lane} wakes its producer only when a
+ * sixteenth of it has drained ({@link Lane#refill}), so each wake-up delivers that many tasks in one
+ * go. Not more: the producer is one thread delivering in arrival order, and while it waits on a full
+ * lane the other workers get nothing; waking it at half left a worker idle in one thread dump of
+ * eight, its lane run dry behind the other.
  */
 final class AppraisalWorkers implements AutoCloseable {
     /** Tasks waiting per worker, at most. */
@@ -26,7 +38,7 @@ final class AppraisalWorkers implements AutoCloseable {
 
     private static final Runnable STOP = () -> {};
 
-    private final List<BlockingQueue<Runnable>> queues = new ArrayList<>();
+    private final List<Lane> queues = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean closed;
 
@@ -36,7 +48,7 @@ final class AppraisalWorkers implements AutoCloseable {
             throw new IllegalArgumentException("appraisal workers " + n + " is out of range: use 1 or more");
         }
         for (int i = 0; i < n; i++) {
-            BlockingQueue<Runnable> q = new ArrayBlockingQueue<>(QUEUE);
+            Lane q = new Lane(QUEUE);
             Thread t = new Thread(() -> work(q), name + "-" + i);
             t.setDaemon(true);
             queues.add(q);
@@ -62,7 +74,7 @@ final class AppraisalWorkers implements AutoCloseable {
      * the workers are closed (the task will not run).
      */
     boolean submit(String device, Runnable task) {
-        BlockingQueue<Runnable> q = queues.get(lane(device));
+        Lane q = queues.get(lane(device));
         try {
             while (!closed) {
                 if (q.offer(task, 100, TimeUnit.MILLISECONDS)) {
@@ -75,7 +87,7 @@ final class AppraisalWorkers implements AutoCloseable {
         return false;
     }
 
-    private static void work(BlockingQueue<Runnable> q) {
+    private static void work(Lane q) {
         while (true) {
             Runnable task;
             try {
@@ -102,7 +114,7 @@ final class AppraisalWorkers implements AutoCloseable {
         closed = true;
         long deadline = System.nanoTime() + wait.toNanos();
         try {
-            for (BlockingQueue<Runnable> q : queues) {
+            for (Lane q : queues) {
                 long left = Math.max(0, deadline - System.nanoTime());
                 if (!q.offer(STOP, left, TimeUnit.NANOSECONDS)) {
                     break;
@@ -127,5 +139,83 @@ final class AppraisalWorkers implements AutoCloseable {
     @Override
     public void close() {
         close(Duration.ofSeconds(5));
+    }
+
+    /**
+     * One worker's bounded FIFO: a producer that finds it full waits until {@link #refill} tasks have
+     * been taken; the worker is woken when a task arrives in an empty queue.
+     */
+    static final class Lane {
+        private final Runnable[] items;
+        /** Tasks taken from a full lane before its waiting producer is woken: a sixteenth, at least 1. */
+        final int refill;
+
+        private final int lowWater;
+        private final ReentrantLock lock = new ReentrantLock();
+        private final Condition notEmpty = lock.newCondition();
+        private final Condition drained = lock.newCondition();
+        private int head; // guarded by lock
+        private int count; // guarded by lock
+
+        Lane(int capacity) {
+            if (capacity < 2) {
+                throw new IllegalArgumentException("a lane holds 2 tasks or more, not " + capacity);
+            }
+            this.items = new Runnable[capacity];
+            this.refill = Math.max(1, capacity / 16);
+            this.lowWater = capacity - refill;
+        }
+
+        /** Appends {@code task}, waiting up to {@code timeout} while the lane is full; false if it stayed full. */
+        boolean offer(Runnable task, long timeout, TimeUnit unit) throws InterruptedException {
+            long nanos = unit.toNanos(timeout);
+            lock.lockInterruptibly();
+            try {
+                while (count == items.length) {
+                    if (nanos <= 0) {
+                        return false;
+                    }
+                    nanos = drained.awaitNanos(nanos);
+                }
+                items[(head + count) % items.length] = task;
+                count++;
+                if (count == 1) {
+                    notEmpty.signal();
+                }
+                return true;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Removes the oldest task, waiting while there is none. */
+        Runnable take() throws InterruptedException {
+            lock.lockInterruptibly();
+            try {
+                while (count == 0) {
+                    notEmpty.await();
+                }
+                Runnable task = items[head];
+                items[head] = null;
+                head = (head + 1) % items.length;
+                count--;
+                if (count == lowWater) {
+                    drained.signalAll();
+                }
+                return task;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Tasks queued now. */
+        int size() {
+            lock.lock();
+            try {
+                return count;
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 }

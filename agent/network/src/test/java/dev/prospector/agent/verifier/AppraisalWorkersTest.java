@@ -78,4 +78,46 @@ class AppraisalWorkersTest {
         assertFalse(workers.submit("a", () -> ran.add(3)), "closed: refused");
         assertEquals(List.of(1, 2), ran);
     }
+
+    @Test
+    void aFullLaneWakesItsProducerOnlyWhenASixteenthHasDrained() throws Exception {
+        AppraisalWorkers.Lane lane = new AppraisalWorkers.Lane(64);
+        assertEquals(4, lane.refill);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            int id = i;
+            assertTrue(lane.offer(() -> order.add(id), 0, TimeUnit.SECONDS));
+        }
+        assertFalse(lane.offer(() -> {}, 0, TimeUnit.SECONDS), "full: a zero wait gives up");
+        CountDownLatch offered = new CountDownLatch(1);
+        Thread producer = new Thread(() -> {
+            try {
+                if (lane.offer(() -> order.add(64), 30, TimeUnit.SECONDS)) {
+                    offered.countDown();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        producer.start();
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> producer.getState() == Thread.State.TIMED_WAITING);
+        for (int i = 0; i < 3; i++) {
+            lane.take().run();
+        }
+        assertEquals(61, lane.size(), "3 taken of the 4 that wake it: the producer still waits");
+        assertEquals(1, offered.getCount());
+        lane.take().run();
+        assertTrue(offered.await(10, TimeUnit.SECONDS), "the fourth wakes it, and it adds its task");
+        producer.join();
+        while (lane.size() > 0) {
+            lane.take().run();
+        }
+        List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i <= 64; i++) {
+            expected.add(i);
+        }
+        assertEquals(expected, order, "first in, first out");
+    }
 }
