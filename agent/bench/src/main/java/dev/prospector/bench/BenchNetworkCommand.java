@@ -90,6 +90,14 @@ public final class BenchNetworkCommand implements Callable<Integer> {
     int reportsPerDevice;
 
     @Option(
+            names = "--warm-ups",
+            paramLabel = "N",
+            defaultValue = "5",
+            description = "Drains of the whole backlog through the MQTT verifier before the measured runs, not counted:"
+                    + " the JIT compiles its path over several (default: ${DEFAULT-VALUE}).")
+    int warmUps;
+
+    @Option(
             names = "--mosquitto",
             paramLabel = "PATH",
             defaultValue = "/usr/sbin/mosquitto",
@@ -195,6 +203,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
         check(
                 (long) devices * reportsPerDevice <= 200_000,
                 "the backlog of " + (long) devices * reportsPerDevice + " reports is above 200000: lower --devices");
+        check(warmUps >= 1 && warmUps <= 20, "--warm-ups must be 1-20, not " + warmUps);
         check(latencyRate >= 1 && latencyRate <= 5_000, "--latency-rate must be 1-5000 reports/s, not " + latencyRate);
         check(latencySeconds >= 3 && latencySeconds <= 300, "--latency-seconds must be 3-300, not " + latencySeconds);
         check(
@@ -211,10 +220,16 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             String url = b.url();
             progress(err, "signing " + total + " reports of " + devices + " devices");
             Backlog backlog = Backlog.sign(devices, reportsPerDevice, work.resolve("board"));
-            // The whole backlog once, not counted: the JIT compiles the verifier's path (a verifier in
-            // service has run for a while), so the first measured run is like the others.
-            progress(err, "warm-up drain of the whole backlog (not counted)");
-            BenchTransportCommand.drainRun(url, backlog, "warm", false, Optional.empty());
+            // Whole-backlog drains, not counted: a verifier in service has run for a while. The JIT
+            // takes several drains to finish compiling the verifier's path: six drains in a row from a
+            // cold start took 380, 368, 218, 198, 173 and 148 us of CPU a report (docs/BENCHMARKS.md),
+            // and with a single warm-up drain the first measured runs were the slowest of every command.
+            List<Double> warmUpCpu = new ArrayList<>();
+            for (int w = 1; w <= warmUps; w++) {
+                progress(err, "warm-up drain " + w + "/" + warmUps + " of the whole backlog (not counted)");
+                warmUpCpu.add(BenchTransportCommand.drainRun(url, backlog, "warm-" + w, false, Optional.empty())
+                        .cpuMicrosPerReport());
+            }
             List<Double> crypto = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
             List<TransportFloor.Result> floor = new ArrayList<>();
@@ -341,6 +356,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                                         .Add("runs", array(crypto, Double::doubleValue)))
                         .Add("one_verifier_to_crypto_ratio", Math.round(ratio * 1000) / 1000.0)
                         .Add("one_verifier_receipts_per_signature", array(perSignature, Double::doubleValue))
+                        .Add("warm_up_cpu_us_per_report", array(warmUpCpu, Double::doubleValue))
                         .Add(
                                 "transport_only",
                                 CBORObject.NewOrderedMap()
@@ -409,11 +425,13 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 out.printf(
                         Locale.ROOT,
                         "one verifier / all-core appraisal rate: %.2f (median of the runs' ratios; target >= %.2f%s);"
-                                + " its receipts per signature: %s%n",
+                                + " its receipts per signature: %s; its CPU us/report in the %d warm-up drains: %s%n",
                         ratio,
                         targetRatio,
                         ratio >= targetRatio ? " met" : " NOT MET",
-                        runs(perSignature, Double::doubleValue));
+                        runs(perSignature, Double::doubleValue),
+                        warmUps,
+                        runs(warmUpCpu, Double::doubleValue));
                 out.printf(
                         Locale.ROOT,
                         "the MQTT transport alone (receive, answer %d bytes, acknowledge; no appraisal, same backlog):"
