@@ -23,6 +23,7 @@ import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
+import dev.prospector.attest.ReceiptBatch;
 import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -168,7 +169,9 @@ class AttackIT {
             BrokerUrl url = BrokerUrl.parse(broker.url());
             List<MqttLink> attackerHolder = new ArrayList<>();
             // The attacker sees every report (its hash is public) and answers first, with a made-up
-            // challenge: once unsigned, once signed by its own key, once a rejection.
+            // challenge: once unsigned, once signed by its own key, once a rejection, and the two
+            // again as a batch (docs/EVIDENCE.md section 8: one signature over a Merkle root, each
+            // receipt with its path) under its own key.
             MqttLink attacker = attacker(url, "attacker", (topic, payload) -> {
                 String device = topic.split("/")[3];
                 byte[] hash = sha256(payload);
@@ -201,7 +204,10 @@ class AttackIT {
                 attackerHolder.get(0).publish(to, fake.encode(), 1, false);
                 attackerHolder.get(0).publish(to, fake.sign(forger), 1, false);
                 attackerHolder.get(0).publish(to, reject.sign(forger), 1, false);
-                forged.addAndGet(3);
+                for (byte[] envelope : ReceiptBatch.sign(List.of(fake, reject), forger)) {
+                    attackerHolder.get(0).publish(to, envelope, 1, false);
+                }
+                forged.addAndGet(5);
             });
             attackerHolder.add(attacker);
             attacker.subscribe(Topics.allReports(FLEET), 1);
