@@ -20,7 +20,7 @@ import org.tinylog.Logger;
  * (messages stay unacknowledged until appraised), {@link #QUEUE} bounds it whatever the broker's
  * setting.
  *
- * <h2>Waking the submitter at half, not at every task</h2>
+ * <h2>Waking the submitter once per refill, not after every task</h2>
  * Under a backlog the broker sends faster than the workers appraise, so a worker's queue is full
  * and Paho's callback thread waits in {@link #submit}. A queue that wakes a waiting producer after
  * every task taken ({@code ArrayBlockingQueue}) makes that a thread switch a report, and Paho's own
