@@ -424,7 +424,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         runs(crypto, Double::doubleValue));
                 out.printf(
                         Locale.ROOT,
-                        "one verifier / all-core appraisal rate: %.2f (median of the runs' ratios; target >= %.2f%s);"
+                        "one verifier / all-core appraisal rate: %.3f (median of the runs' ratios; target >= %.2f%s);"
                                 + " its receipts per signature: %s; its CPU us/report in the %d warm-up drains: %s%n",
                         ratio,
                         targetRatio,
@@ -446,8 +446,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 if (kafka != null) {
                     out.printf(
                             Locale.ROOT,
-                            "Kafka: two verifiers / one: %.2f (target >= %.2f%s); CPU per appraisal, one Kafka verifier / the MQTT"
-                                    + " verifier: %.2f (target <= %.2f%s); one bridge: %s reports/s %s%n",
+                            "Kafka: two verifiers / one: %.3f (target >= %.2f%s); CPU per appraisal, one Kafka verifier / the MQTT"
+                                    + " verifier: %.3f (target <= %.2f%s); one bridge: %s reports/s %s%n",
                             twoOverOne,
                             TARGET_TWO_OVER_ONE,
                             twoOverOne >= TARGET_TWO_OVER_ONE ? " met" : " NOT MET",
