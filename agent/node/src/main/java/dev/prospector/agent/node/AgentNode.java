@@ -121,6 +121,9 @@ public final class AgentNode implements AutoCloseable {
     static final Duration MAX_RESEND_INTERVAL = Duration.ofMinutes(10);
     /** How often the delivery thread looks for reports whose receipt is overdue. */
     static final Duration RESEND_TICK = Duration.ofMillis(500);
+
+    /** How long {@link #stopReporting} waits for a report being made (or an audit being answered). */
+    static final Duration STOP_REPORTING_WAIT = Duration.ofSeconds(30);
     /** Default time to wait for a report's receipt before sending it again. */
     public static final Duration DEFAULT_RECEIPT_TIMEOUT = Duration.ofSeconds(30);
     /**
@@ -811,9 +814,22 @@ public final class AgentNode implements AutoCloseable {
         io.flatMap(BoardIo::led).ifPresent(l -> l.show(pattern));
     }
 
-    /** Stops making reports (the outbox keeps sending what it has until {@link #close()}). */
+    /**
+     * Stops making reports and returns once none is being made (at most {@link #STOP_REPORTING_WAIT});
+     * the outbox keeps sending what it has until {@link #close()}. Without the wait a report being
+     * signed when this was called entered the outbox afterwards: the demo on a board ten times
+     * slower (`SlowBoardDemoIT`) counted its boards settled, then found one report pending and
+     * failed its check.
+     */
     public void stopReporting() {
         scheduler.shutdown();
+        try {
+            if (!scheduler.awaitTermination(STOP_REPORTING_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                Logger.debug("a report or audit answer still running {} after stopReporting", STOP_REPORTING_WAIT);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Measures, signs and stores one report now; returns it. */
