@@ -5,21 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.prospector.agent.outbox.OutboxJournal;
-import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.AppraiserConfig;
 import dev.prospector.attest.Report;
 import dev.prospector.attest.SignedReport;
-import dev.prospector.hardware.BoardSelection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,20 +24,8 @@ class DeclaredLossTest {
 
     @Test
     void reportsDroppedFromAFullOutboxAreDeclaredInTheNextReport() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
-        }
         // The broker is away (nothing listens) and the outbox holds only 64 KiB.
-        var settings = new AgentWiring.RunSettings(
-                BrokerUrl.parse("tcp://127.0.0.1:" + closedPort),
-                "f",
-                dir,
-                BoardSelection.EMULATED,
-                Duration.ofSeconds(1),
-                64 * 1024,
-                1,
-                Set.of());
+        var settings = BrokerAway.settings(dir);
         List<SignedReport> made = new ArrayList<>();
         long declared;
         long knownBeforeLast;

@@ -3,14 +3,9 @@ package dev.prospector.agent.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.prospector.agent.transport.BrokerUrl;
-import dev.prospector.hardware.BoardSelection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
@@ -28,19 +23,7 @@ class StopReportingTest {
 
     @Test
     void stopReportingWaitsForTheWorkOnTheReportThread() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
-        }
-        var settings = new AgentWiring.RunSettings(
-                BrokerUrl.parse("tcp://127.0.0.1:" + closedPort),
-                "f",
-                dir.resolve("board"),
-                BoardSelection.EMULATED,
-                Duration.ofSeconds(1),
-                64 * 1024,
-                1,
-                Set.of());
+        var settings = BrokerAway.settings(dir.resolve("board"));
         try (AgentNode node = AgentWiring.agent(settings, Clock.systemUTC())) {
             CountDownLatch running = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);

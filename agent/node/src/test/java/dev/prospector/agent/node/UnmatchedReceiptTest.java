@@ -2,14 +2,10 @@ package dev.prospector.agent.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Receipt;
 import dev.prospector.attest.Sha256;
 import dev.prospector.attest.SignedReport;
-import dev.prospector.hardware.BoardSelection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -18,7 +14,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,22 +27,10 @@ class UnmatchedReceiptTest {
 
     @Test
     void aTrustedReceiptForNoReportInFlightIsCountedAsUnmatched() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
-        }
         Path verifierDir = dir.resolve("verifier");
         DeviceKeys verifier = DeviceKeys.loadOrCreate(verifierDir);
         // The broker is away (nothing listens), so no report is ever in flight.
-        var settings = new AgentWiring.RunSettings(
-                        BrokerUrl.parse("tcp://127.0.0.1:" + closedPort),
-                        "f",
-                        dir.resolve("board"),
-                        BoardSelection.EMULATED,
-                        Duration.ofSeconds(1),
-                        64 * 1024,
-                        1,
-                        Set.of())
+        var settings = BrokerAway.settings(dir.resolve("board"))
                 .withVerifierKeys(List.of(verifierDir.resolve(DeviceKeys.PUBLIC_KEY_FILE)));
         try (AgentNode node = AgentWiring.agent(settings, Clock.systemUTC())) {
             SignedReport stored = node.reportNow();
