@@ -518,20 +518,19 @@ class CliTest {
         assertEquals(0, prospector("ledger", "validate", file.toString()).exit(), "a block file replaced it");
     }
 
+    /** `verifier` against a broker nobody runs (tcp://127.0.0.1:1), fleet f, with {@code stateDir}. */
+    private static String[] verifierWithStateDir(Path stateDir) {
+        return new String[] {
+            "verifier", "--broker", "tcp://127.0.0.1:1", "--fleet", "f", "--state-dir", stateDir.toString()
+        };
+    }
+
     /** The MQTT forwarding group was retired: a group of verifiers is a Kafka consumer group. */
     @Test
     void aGroupWithoutKafkaIsRefusedSayingGroupsRunOnKafka() throws Exception {
         // A state dir that cannot be made: were --group taken, the start would fail on it, not wait for the broker.
         Path notADir = Files.writeString(dir.resolve("not-a-dir"), "");
-        String[] conn = {
-            "verifier",
-            "--broker",
-            "tcp://127.0.0.1:1",
-            "--fleet",
-            "f",
-            "--state-dir",
-            notADir.resolve("state").toString()
-        };
+        String[] conn = verifierWithStateDir(notADir.resolve("state"));
         Run run = prospector(cat(conn, "--group", "g"));
         run.assertOneLineError("--group needs --kafka HOST:PORT: verifier groups run on Kafka (the MQTT forwarding"
                 + " group was retired, see docs/NETWORK.md)");
@@ -558,15 +557,7 @@ class CliTest {
 
     @Test
     void aReceiptBatchOutOfRangeOrWithKafkaIsRefused(@TempDir Path dir) throws Exception {
-        String[] conn = {
-            "verifier",
-            "--broker",
-            "tcp://127.0.0.1:1",
-            "--fleet",
-            "f",
-            "--state-dir",
-            dir.resolve("state").toString()
-        };
+        String[] conn = verifierWithStateDir(dir.resolve("state"));
         for (String n : List.of("0", "257")) {
             Run batch = prospector(cat(conn, "--receipt-batch", n));
             batch.assertOneLineError(
