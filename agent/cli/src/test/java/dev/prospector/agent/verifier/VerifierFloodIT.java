@@ -23,6 +23,9 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -134,6 +137,124 @@ class VerifierFloodIT {
             assertTrue(!verifier.stderr().contains("OutOfMemoryError"), () -> tail(verifier.stderr()));
         }
     }
+
+    /**
+     * Junk on a genuine board's own report topic: the verifier tracks that device, so each refusal
+     * was a warning of its own, and anyone who can publish on the broker could fill the verifier's
+     * log (and push journald past its rate limit, which then drops every service line alike). The
+     * refusals are logged at most {@link VerifierService#LOG_LINES} in each {@link
+     * VerifierService#LOG_WINDOW}; the next line lets through says how many were held back, so the
+     * lines plus the counts they carry add up to every message refused.
+     */
+    @Test
+    void junkOnAGenuineBoardsTopicIsCountedNotLoggedLineByLine() throws Exception {
+        int junk = 20_000;
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
+                ProspectorProcess verifier = ProspectorProcess.start(
+                        dir.resolve("logs"),
+                        "verifier",
+                        "verifier",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        FLEET,
+                        "--allow-emulated",
+                        "--state-dir",
+                        dir.resolve("state").toString())) {
+            BrokerUrl url = BrokerUrl.parse(broker.url());
+            await("verifier connected")
+                    .atMost(Duration.ofSeconds(60))
+                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
+            assertTrue(verifier.isAlive(), verifier::stderr);
+            long start = System.nanoTime();
+            AtomicInteger extra = new AtomicInteger();
+            Path pem = dir.resolve("state").resolve("receipt-key").resolve("device.pub");
+            var settings = new AgentWiring.RunSettings(
+                            url,
+                            FLEET,
+                            dir.resolve("board"),
+                            BoardSelection.EMULATED,
+                            Duration.ofMillis(500),
+                            AgentWiring.DEFAULT_OUTBOX_BYTES,
+                            1,
+                            Set.of())
+                    .withVerifierKeys(List.of(pem))
+                    .withReceiptTimeout(Duration.ofSeconds(2));
+            try (AgentNode board = AgentWiring.agent(settings, Clock.systemUTC());
+                    MqttLink attacker = new MqttLink(
+                            MqttSettings.of(url, "attacker").withSessionExpiry(Duration.ZERO),
+                            Optional.empty(),
+                            (t, p) -> {})) {
+                board.start();
+                await("the board is tracked")
+                        .atMost(Duration.ofMinutes(1))
+                        .until(() -> board.stats().delivered() >= 1);
+                attacker.connect();
+                String topic = "prospector/v1/" + FLEET + "/" + board.device() + "/report";
+                byte[] garbage = new byte[64];
+                Random random = new Random(3);
+                List<CompletableFuture<Void>> sent = new ArrayList<>();
+                for (int i = 0; i < junk; i++) {
+                    random.nextBytes(garbage);
+                    sent.add(attacker.publish(topic, garbage.clone(), 1, false));
+                }
+                CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get();
+                // The board's reports made from now on reach the verifier behind the junk, on the
+                // same appraisal worker (one device, one worker, in order).
+                long made = board.stats().made();
+                await("the board's reports behind the junk delivered")
+                        .atMost(Duration.ofMinutes(2))
+                        .until(() -> board.stats().delivered() >= made + 2 || !verifier.isAlive());
+                assertTrue(verifier.isAlive(), () -> tail(verifier.stderr()));
+                // One more junk message a second until a refusal line carries the count held back.
+                await("a line that says how many refusals were held back")
+                        .atMost(VerifierService.LOG_WINDOW.multipliedBy(3))
+                        .pollInterval(Duration.ofSeconds(1))
+                        .until(() -> {
+                            extra.incrementAndGet();
+                            attacker.publish(topic, new byte[] {9, 9, 9}, 1, false)
+                                    .get();
+                            return HELD.matcher(verifier.stderr()).find();
+                        });
+                board.stopReporting();
+                await("settled")
+                        .atMost(Duration.ofMinutes(1))
+                        .until(() -> board.stats().pending() == 0);
+                var s = board.stats();
+                assertEquals(s.made(), s.delivered(), "every genuine report accepted");
+                assertEquals(0, s.rejected());
+                assertEquals(0, s.lost());
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            List<String> refusedLines = verifier.stderr()
+                    .lines()
+                    .filter(l -> l.contains("WARN") && l.contains("rejected"))
+                    .toList();
+            long counted = 0;
+            for (String line : refusedLines) {
+                Matcher m = HELD.matcher(line);
+                if (m.find()) {
+                    counted += Long.parseLong(m.group(1));
+                }
+            }
+            long windows = (long) Math.ceil(seconds / VerifierService.LOG_WINDOW.toSeconds()) + 1;
+            System.out.printf(
+                    "junk on a genuine board's topic: tried %d junk messages (and %d more, one a second, after them)"
+                            + " in %.0f s; refused each, logged %d warning line(s) carrying %d more refusal(s) held"
+                            + " back; the board's reports: none lost%n",
+                    junk, extra.get(), seconds, refusedLines.size(), counted);
+            assertTrue(
+                    refusedLines.size() <= VerifierService.LOG_LINES * windows,
+                    refusedLines.size() + " warning lines in " + windows + " windows");
+            assertTrue(
+                    refusedLines.size() + counted <= junk + extra.get() && refusedLines.size() + counted >= junk + 1,
+                    "the lines and the counts they carry add up to the refusals: " + (refusedLines.size() + counted)
+                            + " of " + junk + " + " + extra.get());
+        }
+    }
+
+    /** The part of a line that says how many refusals were held back before it. */
+    private static final Pattern HELD = Pattern.compile("; (\\d+) more refused since the previous such line");
 
     private static long rssKb(long pid) throws Exception {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {

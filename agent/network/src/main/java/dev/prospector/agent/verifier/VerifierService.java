@@ -29,7 +29,8 @@ import org.tinylog.Logger;
 
 /**
  * The network side's verifier: takes every report of a fleet from the broker, appraises it, logs
- * one line per outcome and sends the outcome to the device as a receipt (attest's {@link Receipt}:
+ * one line per outcome (at most {@link #LOG_LINES} of a kind in {@link #LOG_WINDOW}: {@link LogBudget})
+ * and sends the outcome to the device as a receipt (attest's {@link Receipt}:
  * outcome, reason, the report's hash, the verifier's time and clock-skew window, and a fresh
  * challenge when the appraiser has a challenge store) on {@code prospector/v1/<fleet>/<device>/receipt}.
  * Every receipt is a tagged COSE_Sign1 signed by the verifier's own key ({@link Receipt#sign}), so
@@ -88,6 +89,16 @@ public final class VerifierService implements AutoCloseable {
     /** Receipts under one signature, at most, by default ({@link ReceiptSigner}). */
     public static final int DEFAULT_RECEIPT_BATCH = 64;
 
+    /**
+     * Lines a verifier logs at most in {@link #LOG_WINDOW}, for accepted reports and, apart, for
+     * reports refused from devices it tracks; the rest are counted in the next line ({@link LogBudget}).
+     * 20 in 10 s lets every line of a fleet of up to 120 boards at one report a minute through.
+     */
+    static final int LOG_LINES = 20;
+
+    /** The window of {@link #LOG_LINES}. */
+    static final Duration LOG_WINDOW = Duration.ofSeconds(10);
+
     /** How long {@link #close} lets the workers finish the reports they hold. */
     static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
@@ -134,6 +145,8 @@ public final class VerifierService implements AutoCloseable {
     private final Map<DeviceId, DeviceCounts> counts = new ConcurrentHashMap<>();
     private final DeviceCounts untracked = new DeviceCounts();
     private final AtomicLong droppedTopics = new AtomicLong();
+    private final LogBudget acceptedLines = new LogBudget(LOG_LINES, LOG_WINDOW);
+    private final LogBudget refusedLines = new LogBudget(LOG_LINES, LOG_WINDOW);
     private final CopyOnWriteArrayList<BiConsumer<String, Appraisal>> observers = new CopyOnWriteArrayList<>();
 
     /** @param receiptKey the verifier's key, which signs every receipt */
@@ -346,6 +359,12 @@ public final class VerifierService implements AutoCloseable {
         }
     }
 
+    /** What a line says of the {@code held} lines of its kind held back before it. */
+    static String heldBack(long held, String kind, LogBudget budget) {
+        return held + " more " + kind + " since the previous such line, not logged one by one (over " + budget.lines()
+                + " in " + budget.windowSeconds() + " s; --debug logs each)";
+    }
+
     private static boolean isPowerOfTen(long n) {
         while (n >= 10 && n % 10 == 0) {
             n /= 10;
@@ -444,7 +463,14 @@ public final class VerifierService implements AutoCloseable {
                 if (a.claims().nonce().isPresent()) {
                     c.answered.increment();
                 }
-                Logger.info("{}", a);
+                long held = acceptedLines.take();
+                if (held == LogBudget.HOLD) {
+                    Logger.debug("{}", a);
+                } else if (held == 0) {
+                    Logger.info("{}", a);
+                } else {
+                    Logger.info("{}; {}", a, heldBack(held, "accepted", acceptedLines));
+                }
             }
         } else {
             c.rejected.increment();
@@ -462,7 +488,15 @@ public final class VerifierService implements AutoCloseable {
                     Logger.debug("{} (topic device {})", outcome, topicDevice);
                 }
             } else {
-                Logger.warn("{} (topic device {})", outcome, topicDevice);
+                long held = refusedLines.take();
+                if (held == LogBudget.HOLD) {
+                    Logger.debug("{} (topic device {})", outcome, topicDevice);
+                } else if (held == 0) {
+                    Logger.warn("{} (topic device {})", outcome, topicDevice);
+                } else {
+                    Logger.warn(
+                            "{} (topic device {}); {}", outcome, topicDevice, heldBack(held, "refused", refusedLines));
+                }
             }
         }
         observers.forEach(o -> o.accept(topicDevice.value(), outcome));
