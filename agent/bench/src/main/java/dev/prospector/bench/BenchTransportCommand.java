@@ -413,7 +413,14 @@ public final class BenchTransportCommand implements Callable<Integer> {
     }
 
     /**
-     * One timed drain: how many reports, how long, and what the verifiers counted. */
+     * One timed drain: how many reports, how long, and what the verifiers counted.
+     *
+     * @param cpuSeconds this process's CPU time from the verifiers' start to the last decision
+     * @param startCpuSeconds the part of it that starting the verifiers cost, paid once per process
+     *     (NaN: not known). An MQTT verifier's is its CPU to its first decision (connecting), as it
+     *     reports each decision when made; Kafka verifiers report a poll's decisions after its
+     *     commit, so theirs is measured apart ({@link KafkaRuns#startCpuSeconds})
+     */
     record DrainRun(
             long reports,
             double seconds,
@@ -425,7 +432,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             long acceptedTwice,
             double cpuSeconds,
             double connectSeconds,
-            double receiptsPerSignature) {
+            double receiptsPerSignature,
+            double startCpuSeconds) {
         double perSecond() {
             return reports / seconds;
         }
@@ -443,10 +451,41 @@ public final class BenchTransportCommand implements Callable<Integer> {
             return (reports - 1) / (seconds - connectSeconds);
         }
 
-        /** This process's CPU time (all its threads) per report decided, in microseconds. */
+        /**
+         * This process's CPU time (all its threads) per report decided, in microseconds, less the
+         * start ({@link #startCpuMillis}, paid once per process, not per report, and reported apart):
+         * what each report costs, the figure that predicts how a verifier's work scales. With the
+         * start not known: over the whole run.
+         */
         double cpuMicrosPerReport() {
             long decided = accepted + rejected;
-            return decided == 0 ? Double.NaN : cpuSeconds * 1e6 / decided;
+            if (decided == 0) {
+                return Double.NaN;
+            }
+            double start = Double.isNaN(startCpuSeconds) ? 0 : startCpuSeconds;
+            return (cpuSeconds - start) * 1e6 / decided;
+        }
+
+        /** The start's CPU time, in milliseconds (NaN: not known). */
+        double startCpuMillis() {
+            return startCpuSeconds * 1e3;
+        }
+
+        /** This run with {@code seconds} of CPU for the start, measured apart. */
+        DrainRun withStartCpuSeconds(double seconds) {
+            return new DrainRun(
+                    reports,
+                    this.seconds,
+                    accepted,
+                    duplicates,
+                    rejected,
+                    stalled,
+                    receipts,
+                    acceptedTwice,
+                    cpuSeconds,
+                    connectSeconds,
+                    receiptsPerSignature,
+                    seconds);
         }
 
         /** The medians below take only completed runs. */
@@ -541,7 +580,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 acceptedTwice.sum(),
                                 (processCpuNanos() - cpuStart) / 1e9,
                                 clock.firstNanos() == 0 ? Double.NaN : (clock.firstNanos() - start) / 1e9,
-                                v.receiptSigning().perSignature());
+                                v.receiptSigning().perSignature(),
+                                clock.firstNanos() == 0 ? Double.NaN : (clock.cpuFirstNanos() - cpuStart) / 1e9);
                     }
                 }
                 if (rejected.sum() > 0) {
@@ -567,7 +607,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         acceptedTwice.sum(),
                         (clock.cpuEndNanos() - cpuStart) / 1e9,
                         (clock.firstNanos() - start) / 1e9,
-                        v.receiptSigning().perSignature());
+                        v.receiptSigning().perSignature(),
+                        (clock.cpuFirstNanos() - cpuStart) / 1e9);
             } finally {
                 wired.ifPresent(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);

@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Times a drain of {@code total} reports as decisions come in, on any thread: when the first came,
- * when the last came, and this process's CPU time then. Shared by the MQTT verifier's drain, the
+ * when the last came, and this process's CPU time at both. Shared by the MQTT verifier's drain, the
  * Kafka verifiers' and the transport-only one.
  */
 final class DrainClock {
@@ -14,6 +14,7 @@ final class DrainClock {
     private final AtomicLong decided = new AtomicLong();
     private final AtomicLong first = new AtomicLong();
     private final AtomicLong end = new AtomicLong();
+    private final AtomicLong cpuFirst = new AtomicLong();
     private final AtomicLong cpuEnd = new AtomicLong();
     private final CountDownLatch done = new CountDownLatch(1);
 
@@ -26,6 +27,7 @@ final class DrainClock {
         long nth = decided.incrementAndGet();
         if (nth == 1) {
             first.set(System.nanoTime());
+            cpuFirst.set(BenchTransportCommand.processCpuNanos());
         }
         if (nth == total) {
             end.set(System.nanoTime());
@@ -52,6 +54,11 @@ final class DrainClock {
     /** {@link System#nanoTime} of the last decision. */
     long endNanos() {
         return end.get();
+    }
+
+    /** This process's CPU time at the first decision, in nanoseconds; 0 before it. */
+    long cpuFirstNanos() {
+        return cpuFirst.get();
     }
 
     /** This process's CPU time at the last decision, in nanoseconds. */

@@ -138,11 +138,30 @@ final class KafkaRuns {
                     twice.sum(),
                     ((finished ? clock.cpuEndNanos() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9,
                     clock.firstNanos() == 0 ? Double.NaN : (clock.firstNanos() - start) / 1e9,
+                    Double.NaN,
                     Double.NaN);
         } finally {
             verifiers.forEach(KafkaVerifier::close);
             links.forEach(MqttLink::close);
         }
+    }
+
+    /**
+     * CPU seconds of this process for {@code n} Kafka verifiers to start on a fresh topic and decide
+     * its one report: creating the clients, joining the group, rebuilding from the chain topic,
+     * one poll, one transaction; the start that {@link #drain}'s CPU includes once. Measured apart
+     * because a verifier reports a poll's decisions after its commit, so the CPU to a drain's first
+     * decision would hold the first poll's appraisals too. With several verifiers it ends at the
+     * first decision, before the later ones may have finished joining: their share of the start
+     * stays in the drain's per-report figure.
+     */
+    static double startCpuSeconds(String url, String bootstrap, Backlog backlog, String fleet, int n)
+            throws InterruptedException {
+        Backlog one = new Backlog(
+                List.of(backlog.devices().get(0)),
+                List.of(List.of(backlog.reports().get(0).get(0))));
+        load(bootstrap, one, fleet);
+        return drain(url, bootstrap, fleet, 1, n).cpuSeconds();
     }
 
     /**

@@ -463,7 +463,7 @@ public final class VerifierService implements AutoCloseable {
                 if (a.claims().nonce().isPresent()) {
                     c.answered.increment();
                 }
-                long held = acceptedLines.take();
+                long held = Logger.isInfoEnabled() ? acceptedLines.take() : LogBudget.HOLD;
                 if (held == LogBudget.HOLD) {
                     Logger.debug("{}", a);
                 } else if (held == 0) {
@@ -488,7 +488,7 @@ public final class VerifierService implements AutoCloseable {
                     Logger.debug("{} (topic device {})", outcome, topicDevice);
                 }
             } else {
-                long held = refusedLines.take();
+                long held = Logger.isWarnEnabled() ? refusedLines.take() : LogBudget.HOLD;
                 if (held == LogBudget.HOLD) {
                     Logger.debug("{} (topic device {})", outcome, topicDevice);
                 } else if (held == 0) {
