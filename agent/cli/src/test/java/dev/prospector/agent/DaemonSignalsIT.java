@@ -130,9 +130,41 @@ class DaemonSignalsIT {
     }
 
     /**
-     * Waits for {@code line} in the agent's log. When it does not come (seen once in CI: no
-     * "reloaded" line within a minute, not reproduced), the failure carries the agent's log and, if
-     * it is still alive, a thread dump (SIGQUIT, printed on its stdout): where the reload stood.
+     * An agent started with SIGHUP ignored, as {@code nohup} starts one: the JVM keeps the signal
+     * ignored and installs no handler, so a reload cannot happen. (Two CI runs of this session started
+     * under nohup failed the reload test above for exactly this, silently.) The agent says so at
+     * the start, stays up when it gets SIGHUP, and still stops cleanly on SIGTERM.
+     */
+    @Test
+    void anAgentStartedWithHangUpIgnoredSaysThatItCannotReload() throws Exception {
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
+                ProspectorProcess agent = ProspectorProcess.startWithHangUpIgnored(
+                        dir.resolve("logs"),
+                        "agent",
+                        "run",
+                        "--broker",
+                        broker.url(),
+                        "--fleet",
+                        "sig",
+                        "--data-dir",
+                        dir.resolve("board").toString(),
+                        "--board",
+                        "emulated")) {
+            awaitLine(agent, "connected to");
+            assertTrue(
+                    agent.stderr().contains("SIGHUP is ignored in this process"),
+                    () -> "no warning that SIGHUP is ignored: " + agent.stderr());
+            signal("HUP", agent.pid());
+            signal("TERM", agent.pid());
+            await("stopped").atMost(WAIT).until(() -> !agent.isAlive());
+            assertEquals(0, agent.exitCode(), "SIGHUP was ignored, SIGTERM stopped it cleanly: " + agent.stderr());
+            assertTrue(!agent.stderr().contains("reloaded the configuration"), agent::stderr);
+        }
+    }
+
+    /**
+     * Waits for {@code line} in the agent's log. When it does not come, the failure carries the
+     * agent's log and, if it is still alive, a thread dump (SIGQUIT, printed on its stdout).
      */
     private static void awaitLine(ProspectorProcess agent, String line) throws Exception {
         try {

@@ -7,7 +7,8 @@ import sun.misc.Signal;
  * The daemons' signal manners, as systemd expects them: SIGTERM stops cleanly and exits 0 (the JVM's
  * default is exit 143, which systemd records as a failure unless told otherwise), SIGHUP reloads
  * the configuration instead of ending the process (the JVM's default). Handlers run on a thread of
- * their own, never inside the signal.
+ * their own, never inside the signal. A process started with a signal ignored (nohup ignores
+ * SIGHUP) keeps it ignored: the JVM installs no handler then, and the agent says so in a warning.
  */
 final class Signals {
     private Signals() {}
@@ -29,7 +30,7 @@ final class Signals {
 
     private static void handle(String name, Runnable action) {
         try {
-            Signal.handle(
+            sun.misc.SignalHandler old = Signal.handle(
                     new Signal(name),
                     s -> new Thread(
                                     () -> {
@@ -42,6 +43,18 @@ final class Signals {
                                     },
                                     "signal-" + name.toLowerCase(java.util.Locale.ROOT))
                             .start());
+            if (old == sun.misc.SignalHandler.SIG_IGN) {
+                // Started with the signal ignored (nohup ignores SIGHUP): the JVM keeps it ignored and
+                // installs nothing, so the handler above never runs. Say so once, at the start.
+                Logger.warn(
+                        "SIG{} is ignored in this process (it was started with SIG{} ignored, as nohup does): {}",
+                        name,
+                        name,
+                        name.equals("HUP")
+                                ? "kill -HUP and systemctl reload will not reload the configuration; restart the agent"
+                                        + " to apply changes, or start it without nohup"
+                                : "it will not stop the agent cleanly; start the agent without ignoring it");
+            }
         } catch (IllegalArgumentException e) {
             // The JVM reserves the signal here (e.g. -Xrs); keep its default.
             Logger.debug("cannot handle SIG{}: {}", name, e.getMessage());

@@ -37,8 +37,57 @@ public final class ProspectorProcess implements AutoCloseable {
      */
     public static ProspectorProcess start(
             List<String> jvmOptions, Map<String, String> environment, Path logDir, String name, String... args) {
+        return start(SIGNALS_AT_DEFAULT, jvmOptions, environment, logDir, name, args);
+    }
+
+    /**
+     * Starts {@code prospector ARGS...} with SIGHUP ignored, as {@code nohup} starts a program (the
+     * JVM then keeps it ignored).
+     */
+    public static ProspectorProcess startWithHangUpIgnored(Path logDir, String name, String... args) {
+        return start(
+                List.of("env", "--ignore-signal=HUP"),
+                List.of("-Xmx256m", "-XX:+UseSerialGC"),
+                Map.of(),
+                logDir,
+                name,
+                args);
+    }
+
+    /**
+     * What the child is started through: {@code env --default-signal=HUP}, so that it gets SIGHUP at
+     * its default as under systemd even when the tests run with SIGHUP ignored (under {@code nohup},
+     * which a child inherits and the JVM honours: a test of SIGHUP would then wait in vain); nothing
+     * where {@code env} lacks that option (coreutils before 8.31).
+     */
+    private static final List<String> SIGNALS_AT_DEFAULT =
+            envResetsSignals() ? List.of("env", "--default-signal=HUP") : List.of();
+
+    private static boolean envResetsSignals() {
+        try {
+            Process p = new ProcessBuilder("env", "--default-signal=HUP", "true")
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static ProspectorProcess start(
+            List<String> launcher,
+            List<String> jvmOptions,
+            Map<String, String> environment,
+            Path logDir,
+            String name,
+            String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java));
+        List<String> command = new ArrayList<>(launcher);
+        command.add(java);
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.prospector.agent.Main"));
         command.addAll(List.of(args));
