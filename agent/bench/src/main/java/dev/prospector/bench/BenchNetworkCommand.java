@@ -37,8 +37,8 @@ import picocli.CommandLine.Spec;
  * retired in docs/NETWORK.md.) A drain is timed from the
  * verifiers' connect until every report has been decided once; its CPU time is this process's
  * (the verifiers are its only busy threads then; Mosquitto runs in its own), per appraisal less
- * the start (connecting; for Kafka verifiers also joining the group and rebuilding chains, 0.2-0.4 s
- * of CPU, paid once per process), which is reported apart. Lost: reports of the
+ * the start (connecting; for Kafka verifiers also joining the group and rebuilding chains, 60-120
+ * ms of CPU, paid once per process), which is reported apart. Lost: reports of the
  * backlog never accepted; counted twice: a (device, seq) accepted by two verifiers. Then the
  * publish-to-receipt latency ({@link ReceiptLatency}) at a steady paced load, through the MQTT
  * verifier and, with {@code --kafka}, through one bridge and one Kafka verifier.
@@ -181,7 +181,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(DrainRun::cpuMicrosPerReport));
         }
 
-        /** Median CPU of the start, to the first decision, paid once per process. */
+        /** Median CPU of the verifiers' start, paid once per process ({@link DrainRun#startCpuMillis}). */
         double startCpuMillis() {
             return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(DrainRun::startCpuMillis));
         }

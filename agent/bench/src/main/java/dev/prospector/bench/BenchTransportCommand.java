@@ -471,11 +471,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
             return startCpuSeconds * 1e3;
         }
 
-        /** This run with {@code seconds} of CPU for the start, measured apart. */
-        DrainRun withStartCpuSeconds(double seconds) {
+        /** This run with {@code startCpu} seconds of CPU for the start, measured apart. */
+        DrainRun withStartCpuSeconds(double startCpu) {
             return new DrainRun(
                     reports,
-                    this.seconds,
+                    seconds,
                     accepted,
                     duplicates,
                     rejected,
@@ -485,7 +485,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     cpuSeconds,
                     connectSeconds,
                     receiptsPerSignature,
-                    seconds);
+                    startCpu);
         }
 
         /** The medians below take only completed runs. */

@@ -51,9 +51,9 @@ final class Signals {
                         name,
                         name,
                         name.equals("HUP")
-                                ? "kill -HUP and systemctl reload will not reload the configuration; restart the agent"
+                                ? "kill -HUP and systemctl reload will not reload the configuration; restart the program"
                                         + " to apply changes, or start it without nohup"
-                                : "it will not stop the agent cleanly; start the agent without ignoring it");
+                                : "it will not stop the program cleanly; start it without ignoring SIG" + name);
             }
         } catch (IllegalArgumentException e) {
             // The JVM reserves the signal here (e.g. -Xrs); keep its default.
