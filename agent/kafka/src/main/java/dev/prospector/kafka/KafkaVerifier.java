@@ -93,6 +93,9 @@ import org.tinylog.Logger;
  * in two runs of three, honest first reports of some devices never accepted; see docs/NETWORK.md.)
  */
 public final class KafkaVerifier implements AutoCloseable {
+    /** The producer's first retry backoff (see where the producer is configured). */
+    static final Duration RETRY_BACKOFF = Duration.ofMillis(10);
+
     /** Reports taken per poll at most (one transaction). */
     static final int MAX_POLL_RECORDS = 1_000;
 
@@ -171,6 +174,13 @@ public final class KafkaVerifier implements AutoCloseable {
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "2");
+        // Back-to-back transactions: the next one's first request (adding partitions or the
+        // consumed offsets) can find the coordinator still completing the last commit, is refused
+        // (CONCURRENT_TRANSACTIONS) and retried after retry.backoff.ms, 100 ms by default. That was
+        // the 100-250 ms tail of the publish-to-receipt latency; 10 ms took its p99 from 192-215 to
+        // 51-60 ms (docs/BENCHMARKS.md). Real failures still back off exponentially, up to
+        // retry.backoff.max.ms (1 s).
+        p.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, String.valueOf(RETRY_BACKOFF.toMillis()));
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "30000");
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
