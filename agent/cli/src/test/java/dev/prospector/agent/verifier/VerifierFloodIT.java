@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
+import dev.prospector.agent.node.NodeStats;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.testing.ProspectorProcess;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
+import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.DeviceId;
 import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Files;
@@ -47,23 +49,9 @@ class VerifierFloodIT {
     @Test
     void oneHundredThousandGarbageMessagesOnDistinctTopicsLeaveABoundedVerifierServingAGenuineBoard() throws Exception {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-                ProspectorProcess verifier = ProspectorProcess.start(
-                        List.of("-Xmx64m", "-XX:+UseSerialGC"),
-                        dir.resolve("logs"),
-                        "verifier",
-                        "verifier",
-                        "--broker",
-                        broker.url(),
-                        "--fleet",
-                        FLEET,
-                        "--allow-emulated",
-                        "--state-dir",
-                        dir.resolve("state").toString())) {
+                ProspectorProcess verifier = verifier(broker, List.of("-Xmx64m", "-XX:+UseSerialGC"))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            await("verifier connected")
-                    .atMost(Duration.ofSeconds(60))
-                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
-            assertTrue(verifier.isAlive(), verifier::stderr);
+            awaitConnected(verifier);
 
             long start = System.nanoTime();
             List<CompletableFuture<Void>> done = new ArrayList<>();
@@ -101,38 +89,20 @@ class VerifierFloodIT {
             attackers.forEach(MqttLink::close);
 
             // A genuine board, after the flood, trusting the verifier's receipt key.
-            Path pem = dir.resolve("state").resolve("receipt-key").resolve("device.pub");
-            var settings = new AgentWiring.RunSettings(
-                            url,
-                            FLEET,
-                            dir.resolve("board"),
-                            BoardSelection.EMULATED,
-                            Duration.ofMillis(200),
-                            AgentWiring.DEFAULT_OUTBOX_BYTES,
-                            1,
-                            Set.of())
-                    .withVerifierKeys(List.of(pem))
-                    .withReceiptTimeout(Duration.ofSeconds(2));
-            try (AgentNode board = AgentWiring.agent(settings, Clock.systemUTC())) {
+            try (AgentNode board = genuineBoard(url, Duration.ofMillis(200))) {
                 board.start();
                 await("the board's reports delivered")
                         .atMost(Duration.ofMinutes(3))
                         .until(() -> board.stats().delivered() >= 5 || !verifier.isAlive());
                 assertTrue(verifier.isAlive(), () -> "the verifier died: " + tail(verifier.stderr()));
-                board.stopReporting();
-                await("settled")
-                        .atMost(Duration.ofMinutes(1))
-                        .until(() -> board.stats().pending() == 0);
-                var s = board.stats();
+                var s = settle(board);
                 long rssKb = rssKb(verifier.pid());
                 System.out.printf(
                         "garbage flood: tried %d messages on distinct topics in %.1f s (half 1 KB non-device segments,"
                                 + " half distinct device ids with garbage); verifier (-Xmx64m) alive, resident %d MB; the genuine"
                                 + " board made %d, delivered %d, rejected %d, lost %d%n",
                         MESSAGES, seconds, rssKb / 1024, s.made(), s.delivered(), s.rejected(), s.lost());
-                assertEquals(s.made(), s.delivered(), "every genuine report accepted");
-                assertEquals(0, s.rejected());
-                assertEquals(0, s.lost());
+                assertNothingLost(s);
             }
             assertTrue(!verifier.stderr().contains("OutOfMemoryError"), () -> tail(verifier.stderr()));
         }
@@ -150,37 +120,12 @@ class VerifierFloodIT {
     void junkOnAGenuineBoardsTopicIsCountedNotLoggedLineByLine() throws Exception {
         int junk = 20_000;
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
-                ProspectorProcess verifier = ProspectorProcess.start(
-                        dir.resolve("logs"),
-                        "verifier",
-                        "verifier",
-                        "--broker",
-                        broker.url(),
-                        "--fleet",
-                        FLEET,
-                        "--allow-emulated",
-                        "--state-dir",
-                        dir.resolve("state").toString())) {
+                ProspectorProcess verifier = verifier(broker, ProspectorProcess.DEFAULT_JVM_OPTIONS)) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            await("verifier connected")
-                    .atMost(Duration.ofSeconds(60))
-                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
-            assertTrue(verifier.isAlive(), verifier::stderr);
+            awaitConnected(verifier);
             long start = System.nanoTime();
             AtomicInteger extra = new AtomicInteger();
-            Path pem = dir.resolve("state").resolve("receipt-key").resolve("device.pub");
-            var settings = new AgentWiring.RunSettings(
-                            url,
-                            FLEET,
-                            dir.resolve("board"),
-                            BoardSelection.EMULATED,
-                            Duration.ofMillis(500),
-                            AgentWiring.DEFAULT_OUTBOX_BYTES,
-                            1,
-                            Set.of())
-                    .withVerifierKeys(List.of(pem))
-                    .withReceiptTimeout(Duration.ofSeconds(2));
-            try (AgentNode board = AgentWiring.agent(settings, Clock.systemUTC());
+            try (AgentNode board = genuineBoard(url, Duration.ofMillis(500));
                     MqttLink attacker = new MqttLink(
                             MqttSettings.of(url, "attacker").withSessionExpiry(Duration.ZERO),
                             Optional.empty(),
@@ -190,7 +135,7 @@ class VerifierFloodIT {
                         .atMost(Duration.ofMinutes(1))
                         .until(() -> board.stats().delivered() >= 1);
                 attacker.connect();
-                String topic = "prospector/v1/" + FLEET + "/" + board.device() + "/report";
+                String topic = Topics.report(FLEET, board.device());
                 byte[] garbage = new byte[64];
                 Random random = new Random(3);
                 List<CompletableFuture<Void>> sent = new ArrayList<>();
@@ -216,14 +161,7 @@ class VerifierFloodIT {
                                     .get();
                             return HELD.matcher(verifier.stderr()).find();
                         });
-                board.stopReporting();
-                await("settled")
-                        .atMost(Duration.ofMinutes(1))
-                        .until(() -> board.stats().pending() == 0);
-                var s = board.stats();
-                assertEquals(s.made(), s.delivered(), "every genuine report accepted");
-                assertEquals(0, s.rejected());
-                assertEquals(0, s.lost());
+                assertNothingLost(settle(board));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             List<String> refusedLines = verifier.stderr()
@@ -251,6 +189,59 @@ class VerifierFloodIT {
                     "the lines and the counts they carry add up to the refusals: " + (refusedLines.size() + counted)
                             + " of " + junk + " + " + extra.get());
         }
+    }
+
+    /** The verifier, as a user runs it, with its state (and receipt key) in {@code dir/state}. */
+    private ProspectorProcess verifier(Mosquitto broker, List<String> jvmOptions) {
+        return ProspectorProcess.start(
+                jvmOptions,
+                dir.resolve("logs"),
+                "verifier",
+                "verifier",
+                "--broker",
+                broker.url(),
+                "--fleet",
+                FLEET,
+                "--allow-emulated",
+                "--state-dir",
+                dir.resolve("state").toString());
+    }
+
+    private static void awaitConnected(ProspectorProcess verifier) {
+        await("verifier connected")
+                .atMost(Duration.ofSeconds(60))
+                .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
+        assertTrue(verifier.isAlive(), verifier::stderr);
+    }
+
+    /** An emulated board reporting every {@code interval}, trusting the verifier's receipt key; call {@code start()}. */
+    private AgentNode genuineBoard(BrokerUrl url, Duration interval) {
+        Path pem = dir.resolve("state").resolve("receipt-key").resolve("device.pub");
+        var settings = new AgentWiring.RunSettings(
+                        url,
+                        FLEET,
+                        dir.resolve("board"),
+                        BoardSelection.EMULATED,
+                        interval,
+                        AgentWiring.DEFAULT_OUTBOX_BYTES,
+                        1,
+                        Set.of())
+                .withVerifierKeys(List.of(pem))
+                .withReceiptTimeout(Duration.ofSeconds(2));
+        return AgentWiring.agent(settings, Clock.systemUTC());
+    }
+
+    /** Stops the board's reporting and waits until every report it made is settled; its counts then. */
+    private static NodeStats settle(AgentNode board) {
+        board.stopReporting();
+        await("settled").atMost(Duration.ofMinutes(1)).until(() -> board.stats().pending() == 0);
+        return board.stats();
+    }
+
+    private static void assertNothingLost(NodeStats s) {
+        assertEquals(s.made(), s.delivered(), "every genuine report accepted");
+        assertEquals(0, s.rejected());
+        assertEquals(0, s.lost());
     }
 
     /** The part of a line that says how many refusals were held back before it. */

@@ -21,9 +21,12 @@ public final class ProspectorProcess implements AutoCloseable {
         this.err = err;
     }
 
+    /** The child JVM's options unless a test gives its own. */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx256m", "-XX:+UseSerialGC");
+
     /** Starts {@code prospector ARGS...}; {@code logDir} receives NAME.out and NAME.err. */
     public static ProspectorProcess start(Path logDir, String name, String... args) {
-        return start(List.of("-Xmx256m", "-XX:+UseSerialGC"), logDir, name, args);
+        return start(DEFAULT_JVM_OPTIONS, logDir, name, args);
     }
 
     /** Starts {@code prospector ARGS...} in a JVM with these options (e.g. {@code -Xint} for a slow board). */
@@ -45,13 +48,7 @@ public final class ProspectorProcess implements AutoCloseable {
      * JVM then keeps it ignored).
      */
     public static ProspectorProcess startWithHangUpIgnored(Path logDir, String name, String... args) {
-        return start(
-                List.of("env", "--ignore-signal=HUP"),
-                List.of("-Xmx256m", "-XX:+UseSerialGC"),
-                Map.of(),
-                logDir,
-                name,
-                args);
+        return start(List.of("env", "--ignore-signal=HUP"), DEFAULT_JVM_OPTIONS, Map.of(), logDir, name, args);
     }
 
     /**
