@@ -2,6 +2,7 @@ package dev.prospector.kafka;
 
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
+import dev.prospector.agent.verifier.ReceiptSigner;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.Appraiser;
@@ -31,6 +32,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -79,10 +81,12 @@ import org.tinylog.Logger;
  *
  * <h2>Receipts</h2>
  * After the commit, each report's receipt (with a fresh challenge, from the group's shared
- * challenge secret) goes to the device over MQTT, as the MQTT verifier sends it: the poll's receipts
- * signed {@link #RECEIPT_BATCH} at a time under one signature ({@link ReceiptBatch}). A receipt lost to a
- * crash between commit and publish is not sent again; the board re-sends the report and gets a
- * duplicate's receipt.
+ * challenge secret) goes to the device over MQTT, as the MQTT verifier sends it: handed to a
+ * {@link ReceiptSigner} (up to {@link #RECEIPT_BATCH} under one signature, {@link ReceiptBatch}, in
+ * order), whose thread signs and publishes them while the poll loop goes on with the next poll: one
+ * verifier so keeps the cores busy during what used to be its loop's own signing and publishing
+ * (docs/BENCHMARKS.md). A receipt lost to a crash between commit and publish is not sent again; the
+ * board re-sends the report and gets a duplicate's receipt.
  *
  * <h2>Every core</h2>
  * A poll's reports are appraised on {@code workers} threads, each device's reports on one of them in
@@ -107,6 +111,9 @@ public final class KafkaVerifier implements AutoCloseable {
 
     private final DeviceKeys receiptKey;
     private final Optional<MqttLink> receipts;
+    /** Signs and sends the receipts of committed polls, off the poll loop; present with {@link #receipts}. */
+    private final Optional<ReceiptSigner> signer;
+
     private final KafkaConsumer<String, byte[]> consumer;
     private final KafkaProducer<String, byte[]> producer;
     private final String bootstrap;
@@ -120,6 +127,9 @@ public final class KafkaVerifier implements AutoCloseable {
     private final LongAdder transactions = new LongAdder();
     private final LongAdder rebuilds = new LongAdder();
     private volatile Appraiser appraiser;
+    /** The partitions whose chain state {@link #appraiser} holds: set by a rebuild, shrunk by a revocation. */
+    private volatile Set<Integer> held = Set.of();
+
     private Thread loop;
     /** A transaction is open (the loop thread's only). */
     private boolean inTransaction;
@@ -147,6 +157,11 @@ public final class KafkaVerifier implements AutoCloseable {
         this.appraisers = appraisers;
         this.receiptKey = receiptKey;
         this.receipts = receipts;
+        this.signer = receipts.map(link -> new ReceiptSigner(
+                receiptKey,
+                RECEIPT_BATCH,
+                (topic, message) -> link.publish(topic, message, 1, false),
+                "kafka-verifier-receipts-" + verifierId));
         this.workers = workers;
         this.appraiser = appraisers.get();
         this.pool = Executors.newFixedThreadPool(workers, r -> {
@@ -212,6 +227,14 @@ public final class KafkaVerifier implements AutoCloseable {
     /** Times the chain state was rebuilt (partitions moved, or a transaction failed). */
     public long rebuilds() {
         return rebuilds.sum();
+    }
+
+    /**
+     * The reports partitions this verifier holds and has rebuilt the chain state of, ready to
+     * appraise: empty before its first assignment and while a rebalance has taken them away.
+     */
+    public Set<Integer> heldPartitions() {
+        return held;
     }
 
     /** Starts the poll loop on a thread of its own. */
@@ -358,25 +381,16 @@ public final class KafkaVerifier implements AutoCloseable {
             rewind();
             return false;
         }
-        List<String> topics = new ArrayList<>();
-        List<Receipt> toSign = new ArrayList<>();
         for (Decided d : decided) {
             count(d.outcome());
             String device = d.device()
                     .map(DeviceId::value)
                     .orElse(String.valueOf(d.record().key()));
             observers.forEach(o -> o.accept(device, d.outcome()));
-            if (d.receipt() != null) {
-                topics.add(Topics.receipt(fleet, device));
-                toSign.add(d.receipt());
-            }
-        }
-        // The poll's receipts under one signature per RECEIPT_BATCH (ReceiptBatch), in order.
-        for (int from = 0; from < toSign.size(); from += RECEIPT_BATCH) {
-            int to = Math.min(toSign.size(), from + RECEIPT_BATCH);
-            List<byte[]> signed = ReceiptBatch.sign(toSign.subList(from, to), receiptKey);
-            for (int i = from; i < to; i++) {
-                receipts.get().publish(topics.get(i), signed.get(i - from), 1, false);
+            if (d.receipt() != null && signer.isPresent()) {
+                // In order, many under one signature (ReceiptBatch), on the signer's thread: this
+                // one goes on with the next poll meanwhile.
+                signer.get().submit(Topics.receipt(fleet, device), d.receipt());
             }
         }
         return true;
@@ -506,6 +520,7 @@ public final class KafkaVerifier implements AutoCloseable {
             }
         }
         appraiser = fresh;
+        held = partitions.stream().map(TopicPartition::partition).collect(Collectors.toUnmodifiableSet());
         rebuilds.increment();
         Logger.info(
                 "verifier {} holds partitions {}: chain state rebuilt from {} entries",
@@ -518,6 +533,7 @@ public final class KafkaVerifier implements AutoCloseable {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             // Nothing pending: every poll's transaction is committed before the next poll.
+            release(partitions);
         }
 
         @Override
@@ -528,6 +544,13 @@ public final class KafkaVerifier implements AutoCloseable {
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             // Another verifier has them now; the next assignment rebuilds from the chain topic.
+            release(partitions);
+        }
+
+        private void release(Collection<TopicPartition> partitions) {
+            Set<Integer> gone = new HashSet<>();
+            partitions.forEach(tp -> gone.add(tp.partition()));
+            held = held.stream().filter(p -> !gone.contains(p)).collect(Collectors.toUnmodifiableSet());
         }
     }
 
@@ -553,5 +576,7 @@ public final class KafkaVerifier implements AutoCloseable {
             producer.close(Duration.ofSeconds(5));
         }
         pool.shutdownNow();
+        // The committed polls' receipts still queued go out first (up to its wait).
+        signer.ifPresent(ReceiptSigner::close);
     }
 }

@@ -31,14 +31,17 @@ import org.tinylog.Logger;
  * holds the submitting worker back, which holds Paho's callback thread back, which stops reading
  * from the broker: back-pressure, as for the workers' own queues. {@link #close} lets what is queued
  * go out, then stops.
+ *
+ * <p>The Kafka verifier uses it too, submitting a poll's receipts after its transaction commits, so
+ * that its poll loop goes on with the next poll while they are signed and sent.
  */
-final class ReceiptSigner implements AutoCloseable {
+public final class ReceiptSigner implements AutoCloseable {
     /** Receipts waiting, at most. */
     static final int QUEUE = 4096;
 
     /** Where a signed receipt goes: the device's receipt topic. */
     @FunctionalInterface
-    interface Publisher {
+    public interface Publisher {
         void publish(String topic, byte[] message);
     }
 
@@ -62,7 +65,7 @@ final class ReceiptSigner implements AutoCloseable {
     private volatile boolean closed;
 
     /** @param maxBatch receipts under one signature, at most: 1 signs each alone */
-    ReceiptSigner(DeviceKeys key, int maxBatch, Publisher publisher, String name) {
+    public ReceiptSigner(DeviceKeys key, int maxBatch, Publisher publisher, String name) {
         if (maxBatch < 1 || maxBatch > ReceiptBatch.MAX_LEAVES) {
             throw new IllegalArgumentException(
                     "receipts per signature " + maxBatch + " is out of range: use 1 to " + ReceiptBatch.MAX_LEAVES);
@@ -76,7 +79,7 @@ final class ReceiptSigner implements AutoCloseable {
     }
 
     /** Queues {@code receipt} for {@code topic}. Waits while the queue is full; false once closed. */
-    boolean submit(String topic, Receipt receipt) {
+    public boolean submit(String topic, Receipt receipt) {
         Pending p = new Pending(topic, receipt);
         try {
             while (!closed) {
@@ -91,12 +94,12 @@ final class ReceiptSigner implements AutoCloseable {
     }
 
     /** Signatures made so far. */
-    long signatures() {
+    public long signatures() {
         return signatures.sum();
     }
 
     /** Receipts signed so far. */
-    long receipts() {
+    public long receipts() {
         return signed.sum();
     }
 
@@ -172,7 +175,7 @@ final class ReceiptSigner implements AutoCloseable {
     /**
      * Takes no new receipt, lets the queued ones go out (up to {@code wait}), then stops. Idempotent.
      */
-    void close(Duration wait) {
+    public void close(Duration wait) {
         closed = true;
         try {
             if (!queue.offer(STOP, wait.toMillis(), TimeUnit.MILLISECONDS)) {
