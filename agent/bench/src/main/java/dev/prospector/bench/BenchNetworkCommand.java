@@ -37,8 +37,8 @@ import picocli.CommandLine.Spec;
  * retired in docs/NETWORK.md.) A drain is timed from the
  * verifiers' connect until every report has been decided once; its CPU time is this process's
  * (the verifiers are its only busy threads then; Mosquitto runs in its own), per appraisal less
- * the start (connecting; for Kafka verifiers also joining the group and rebuilding chains, 60-120
- * ms of CPU, paid once per process), which is reported apart. Lost: reports of the
+ * the start (connecting; for Kafka verifiers also forming their group and rebuilding chains, the
+ * backlog held back meanwhile), which is paid once per process and reported apart. Lost: reports of the
  * backlog never accepted; counted twice: a (device, seq) accepted by two verifiers. Then the
  * publish-to-receipt latency ({@link ReceiptLatency}) at a steady paced load, through the MQTT
  * verifier and, with {@code --kafka}, through one bridge and one Kafka verifier.
@@ -165,13 +165,17 @@ public final class BenchNetworkCommand implements Callable<Integer> {
 
         /**
          * A run's appraisals/s: the MQTT verifier's from its first decision (Paho 1.2.5 sleeps
-         * 200-300 ms in every connect), Kafka verifiers' from their start (the group forming included).
+         * 200-300 ms in every connect), Kafka verifiers' from the backlog's release, their group
+         * formed ({@link KafkaRuns#drain}).
          */
         double rateOf(DrainRun r) {
-            return mode.equals("mqtt") ? r.drainingPerSecond() : r.perSecond();
+            return mode.equals("mqtt") ? r.drainingPerSecond() : r.releasedPerSecond();
         }
 
-        /** Median time from the verifiers' start to their first decision (connecting, joining the group). */
+        /**
+         * Median time from the verifiers' start to their first decision (the MQTT verifier:
+         * connecting) or, for Kafka verifiers, to the backlog's release (their group formed).
+         */
         double startMillis() {
             return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(r -> r.connectSeconds() * 1000));
         }
@@ -246,8 +250,9 @@ public final class BenchNetworkCommand implements Callable<Integer> {
             List<Double> kafkaWarmUpCpu = new ArrayList<>();
             for (int w = 1; kafka != null && w <= warmUps; w++) {
                 progress(err, "Kafka warm-up drain " + w + "/" + warmUps + " through one verifier (not counted)");
-                String fleet = KafkaRuns.load(kafka, backlog, prefix + "-warm-" + w);
-                kafkaWarmUpCpu.add(KafkaRuns.drain(url, kafka, fleet, total, 1).cpuMicrosPerReport());
+                try (var held = KafkaRuns.load(kafka, backlog, prefix + "-warm-" + w)) {
+                    kafkaWarmUpCpu.add(KafkaRuns.drain(url, kafka, held, 1).cpuMicrosPerReport());
+                }
             }
             List<Double> crypto = new ArrayList<>();
             List<DrainRun> one = new ArrayList<>();
@@ -273,13 +278,9 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                     for (int k = 0; k < kafkaVerifiers.length; k++) {
                         int n = kafkaVerifiers[k];
                         progress(err, "run " + r + "/" + runs + ": " + n + " Kafka verifier(s), " + total + " reports");
-                        double startCpu = KafkaRuns.startCpuSeconds(
-                                url, kafka, backlog, prefix + "-" + r + "-" + n + "-start", n);
-                        String fleet = KafkaRuns.load(kafka, backlog, prefix + "-" + r + "-" + n);
-                        kafkaRows
-                                .get(k)
-                                .add(KafkaRuns.drain(url, kafka, fleet, total, n)
-                                        .withStartCpuSeconds(startCpu));
+                        try (var held = KafkaRuns.load(kafka, backlog, prefix + "-" + r + "-" + n)) {
+                            kafkaRows.get(k).add(KafkaRuns.drain(url, kafka, held, n));
+                        }
                     }
                     progress(err, "run " + r + "/" + runs + ": one bridge, " + total + " reports queued at the broker");
                     bridgeRates.add(KafkaRuns.bridge(url, kafka, backlog, prefix + "-bridge-" + r));
@@ -381,7 +382,9 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         .Add("one_verifier_to_crypto_ratio", Math.round(ratio * 1000) / 1000.0)
                         .Add("one_verifier_receipts_per_signature", array(perSignature, Double::doubleValue))
                         .Add("warm_up_cpu_us_per_report", array(warmUpCpu, Double::doubleValue))
-                        .Add("kafka_warm_up_cpu_us_per_report", array(kafkaWarmUpCpu, Double::doubleValue))
+                        .Add(
+                                "kafka_warm_up_cpu_us_per_report",
+                                kafka == null ? CBORObject.Null : array(kafkaWarmUpCpu, Double::doubleValue))
                         .Add(
                                 "transport_only",
                                 CBORObject.NewOrderedMap()
@@ -411,10 +414,10 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         Locale.ROOT,
                         "Verifiers through Mosquitto on loopback (max_inflight_messages %d, set_tcp_nodelay %s), %d cores,"
                                 + " %d run(s), %d reports of %d devices queued (medians; runs in brackets; appraisals/s of the"
-                                + " MQTT verifier from its first decision, of Kafka verifiers from their start; start ms: to the"
-                                + " first decision; start CPU ms: this process's CPU to start the verifiers, paid once per process:"
-                                + " the MQTT verifier's to its first decision, Kafka verifiers' measured apart, deciding one report"
-                                + " on a fresh topic; CPU us/appraisal: this process's over the drain, the start taken out)%n",
+                                + " MQTT verifier from its first decision, of Kafka verifiers from the backlog's release once"
+                                + " their group had formed; start ms: to the first decision, for Kafka to the release; start CPU"
+                                + " ms: this process's CPU over the start, paid once per process; CPU us/appraisal: this process's"
+                                + " over the drain, the start taken out)%n",
                         brokerInFlight,
                         brokerNoDelay,
                         cores,
@@ -477,7 +480,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             Locale.ROOT,
                             "Kafka: two verifiers / one: %.3f (target >= %.2f%s); CPU per appraisal, one Kafka verifier / the MQTT"
                                     + " verifier: %.3f (target <= %.2f%s); one bridge: %s reports/s %s; one Kafka verifier's"
-                                    + " CPU us/report in the %d warm-up drains (its start included): %s%n",
+                                    + " CPU us/report in the %d warm-up drains (its start taken out): %s%n",
                             twoOverOne,
                             TARGET_TWO_OVER_ONE,
                             twoOverOne >= TARGET_TWO_OVER_ONE ? " met" : " NOT MET",

@@ -416,10 +416,10 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * One timed drain: how many reports, how long, and what the verifiers counted.
      *
      * @param cpuSeconds this process's CPU time from the verifiers' start to the last decision
-     * @param startCpuSeconds the part of it that starting the verifiers cost, paid once per process
-     *     (NaN: not known). An MQTT verifier's is its CPU to its first decision (connecting), as it
-     *     reports each decision when made; Kafka verifiers report a poll's decisions after its
-     *     commit, so theirs is measured apart ({@link KafkaRuns#startCpuSeconds})
+     * @param connectSeconds from the start to the first decision (an MQTT verifier: connecting); for
+     *     Kafka verifiers, to the backlog's release once their group had formed ({@link KafkaRuns#drain})
+     * @param startCpuSeconds the part of {@code cpuSeconds} that starting the verifiers cost, paid once
+     *     per process (NaN: not known): this process's CPU over {@code connectSeconds}
      */
     record DrainRun(
             long reports,
@@ -452,6 +452,17 @@ public final class BenchTransportCommand implements Callable<Integer> {
         }
 
         /**
+         * Reports/s from the backlog's release to the last decision: for Kafka runs, whose backlog
+         * is held back until the verifiers' group has formed ({@link KafkaRuns#drain}).
+         */
+        double releasedPerSecond() {
+            if (Double.isNaN(connectSeconds) || seconds <= connectSeconds) {
+                return perSecond();
+            }
+            return reports / (seconds - connectSeconds);
+        }
+
+        /**
          * This process's CPU time (all its threads) per report decided, in microseconds, less the
          * start ({@link #startCpuMillis}, paid once per process, not per report, and reported apart):
          * what each report costs, the figure that predicts how a verifier's work scales. With the
@@ -469,23 +480,6 @@ public final class BenchTransportCommand implements Callable<Integer> {
         /** The start's CPU time, in milliseconds (NaN: not known). */
         double startCpuMillis() {
             return startCpuSeconds * 1e3;
-        }
-
-        /** This run with {@code startCpu} seconds of CPU for the start, measured apart. */
-        DrainRun withStartCpuSeconds(double startCpu) {
-            return new DrainRun(
-                    reports,
-                    seconds,
-                    accepted,
-                    duplicates,
-                    rejected,
-                    stalled,
-                    receipts,
-                    acceptedTwice,
-                    cpuSeconds,
-                    connectSeconds,
-                    receiptsPerSignature,
-                    startCpu);
         }
 
         /** The medians below take only completed runs. */
