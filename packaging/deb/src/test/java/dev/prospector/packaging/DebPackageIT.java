@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -184,12 +186,7 @@ class DebPackageIT {
         assertTrue(control(BOARD, "postrm").contains("rm -f /var/cache/prospector/run.jsa"), "postrm removes it");
         String launcher = Files.readString(board.resolve("usr/bin/prospector"));
         assertTrue(launcher.contains("cds=\"${PROSPECTOR_CDS_ARCHIVE:-/var/cache/prospector/run.jsa}\""), "where");
-        assertTrue(launcher.contains("share=/usr/share/prospector\n"), "the share directory line");
-        Path here = tmp.resolve("launcher");
-        Files.writeString(
-                here,
-                launcher.replace(
-                        "share=/usr/share/prospector\n", "share=" + board.resolve("usr/share/prospector") + "\n"));
+        Path here = unpackedLauncher();
         Path archive = tmp.resolve("cache/run.jsa");
         Result made = run(List.of("env", "PROSPECTOR_CDS_ARCHIVE=" + archive, "sh", here.toString(), "cds-archive"));
         assertEquals(0, made.exit(), made.err());
@@ -206,6 +203,71 @@ class DebPackageIT {
         assertEquals(0, help.exit(), help.err());
         assertTrue(help.out().contains("Usage: prospector run"), help.out());
         assertFalse((help.out() + help.err()).contains("[warning][cds"), help.out() + help.err());
+    }
+
+    /** The installed launcher, its share directory pointed at the unpacked package. */
+    private static Path unpackedLauncher() throws IOException {
+        String launcher = Files.readString(board.resolve("usr/bin/prospector"));
+        assertTrue(launcher.contains("share=/usr/share/prospector\n"), "the share directory line");
+        Path here = tmp.resolve("launcher");
+        Files.writeString(
+                here,
+                launcher.replace(
+                        "share=/usr/share/prospector\n", "share=" + board.resolve("usr/share/prospector") + "\n"));
+        return here;
+    }
+
+    private static List<Path> fleetArchives(Path cache) throws IOException {
+        Path d = cache.resolve("prospector");
+        if (!Files.isDirectory(d)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(d)) {
+            return s.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList();
+        }
+    }
+
+    /**
+     * The fleet console's class-data sharing archive, as the source tree's launcher makes it
+     * ({@code FleetLauncherIT}): the installed launcher's first {@code fleet list} writes one into
+     * the user's cache (mode 0700), the next maps it ({@code -Xshare:on}: the JVM refuses to start
+     * on an archive it cannot map) without writing another, and a cache directory that others may
+     * write to gets none.
+     */
+    @Test
+    void fleetListArchivesItsClassesInTheUsersCacheAndMapsThemNextTime() throws Exception {
+        Path here = unpackedLauncher();
+        Path cache = tmp.resolve("xdg-cache");
+        List<String> list = List.of("env", "XDG_CACHE_HOME=" + cache, "sh", here.toString(), "fleet", "list", "--help");
+        Result first = run(list);
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.out().contains("Usage: prospector fleet list"), first.out());
+        List<Path> made = fleetArchives(cache);
+        System.out.println("fleet list's class-data archive after the first run: " + made);
+        assertEquals(1, made.size(), "one archive: " + made);
+        assertTrue(made.get(0).getFileName().toString().startsWith("fleet-"), made.toString());
+        assertTrue(Files.size(made.get(0)) > 100_000, "archive of " + Files.size(made.get(0)) + " bytes");
+        assertEquals(
+                Set.of(
+                        PosixFilePermission.OWNER_READ,
+                        PosixFilePermission.OWNER_WRITE,
+                        PosixFilePermission.OWNER_EXECUTE),
+                Files.getPosixFilePermissions(cache.resolve("prospector")));
+        var written = Files.getLastModifiedTime(made.get(0));
+
+        List<String> mapped = new ArrayList<>(List.of("env", "JAVA_TOOL_OPTIONS=-Xshare:on"));
+        mapped.addAll(list.subList(1, list.size()));
+        Result second = run(mapped);
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(second.out().contains("Usage: prospector fleet list"), second.out());
+        assertEquals(made, fleetArchives(cache), "the archive is reused, not written again");
+        assertEquals(written, Files.getLastModifiedTime(made.get(0)));
+
+        Files.delete(made.get(0));
+        Files.setPosixFilePermissions(cache.resolve("prospector"), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Result open = run(list);
+        assertEquals(0, open.exit(), open.err());
+        assertEquals(List.of(), fleetArchives(cache), "no archive written into a directory others may write to");
     }
 
     /** The board's class path runs; verifier and measure come with prospector-network's jar only. */
