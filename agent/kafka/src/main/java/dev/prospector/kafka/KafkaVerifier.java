@@ -83,10 +83,10 @@ import org.tinylog.Logger;
  * After the commit, each report's receipt (with a fresh challenge, from the group's shared
  * challenge secret) goes to the device over MQTT, as the MQTT verifier sends it: handed to a
  * {@link ReceiptSigner} (up to {@link #RECEIPT_BATCH} under one signature, {@link ReceiptBatch}, in
- * order), whose thread signs and publishes them while the poll loop goes on with the next poll: one
- * verifier so keeps the cores busy during what used to be its loop's own signing and publishing
- * (docs/BENCHMARKS.md). A receipt lost to a crash between commit and publish is not sent again; the
- * board re-sends the report and gets a duplicate's receipt.
+ * order), the MQTT verifier's own, whose thread signs and publishes them while the poll loop goes on
+ * with the next poll (no change in rate measurable here, docs/BENCHMARKS.md). A receipt lost to a
+ * crash between commit and publish is not sent again; the board re-sends the report and gets a
+ * duplicate's receipt.
  *
  * <h2>Every core</h2>
  * A poll's reports are appraised on {@code workers} threads, each device's reports on one of them in
@@ -157,11 +157,6 @@ public final class KafkaVerifier implements AutoCloseable {
         this.appraisers = appraisers;
         this.receiptKey = receiptKey;
         this.receipts = receipts;
-        this.signer = receipts.map(link -> new ReceiptSigner(
-                receiptKey,
-                RECEIPT_BATCH,
-                (topic, message) -> link.publish(topic, message, 1, false),
-                "kafka-verifier-receipts-" + verifierId));
         this.workers = workers;
         this.appraiser = appraisers.get();
         this.pool = Executors.newFixedThreadPool(workers, r -> {
@@ -200,6 +195,12 @@ public final class KafkaVerifier implements AutoCloseable {
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.producer = new KafkaProducer<>(p);
+        // Last: its thread starts at once, and nothing after it can fail and leave it running.
+        this.signer = receipts.map(link -> new ReceiptSigner(
+                receiptKey,
+                RECEIPT_BATCH,
+                (topic, message) -> link.publish(topic, message, 1, false),
+                "kafka-verifier-receipts-" + verifierId));
     }
 
     /** Called with (device, outcome) for every report decided, after its transaction committed. */
