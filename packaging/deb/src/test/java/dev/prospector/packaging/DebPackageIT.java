@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.prospector.agent.testing.FleetArchives;
 import dev.prospector.hardware.HardwareSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -217,16 +218,6 @@ class DebPackageIT {
         return here;
     }
 
-    private static List<Path> fleetArchives(Path cache) throws IOException {
-        Path d = cache.resolve("prospector");
-        if (!Files.isDirectory(d)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(d)) {
-            return s.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList();
-        }
-    }
-
     /**
      * The fleet console's class-data sharing archive, as the source tree's launcher makes it
      * ({@code FleetLauncherIT}): the installed launcher's first {@code fleet list} writes one into
@@ -242,7 +233,7 @@ class DebPackageIT {
         Result first = run(list);
         assertEquals(0, first.exit(), first.err());
         assertTrue(first.out().contains("Usage: prospector fleet list"), first.out());
-        List<Path> made = fleetArchives(cache);
+        List<Path> made = FleetArchives.in(cache);
         System.out.println("fleet list's class-data archive after the first run: " + made);
         assertEquals(1, made.size(), "one archive: " + made);
         assertTrue(made.get(0).getFileName().toString().startsWith("fleet-"), made.toString());
@@ -260,14 +251,14 @@ class DebPackageIT {
         Result second = run(mapped);
         assertEquals(0, second.exit(), second.err());
         assertTrue(second.out().contains("Usage: prospector fleet list"), second.out());
-        assertEquals(made, fleetArchives(cache), "the archive is reused, not written again");
+        assertEquals(made, FleetArchives.in(cache), "the archive is reused, not written again");
         assertEquals(written, Files.getLastModifiedTime(made.get(0)));
 
         Files.delete(made.get(0));
         Files.setPosixFilePermissions(cache.resolve("prospector"), PosixFilePermissions.fromString("rwxrwxrwx"));
         Result open = run(list);
         assertEquals(0, open.exit(), open.err());
-        assertEquals(List.of(), fleetArchives(cache), "no archive written into a directory others may write to");
+        assertEquals(List.of(), FleetArchives.in(cache), "no archive written into a directory others may write to");
     }
 
     /** The board's class path runs; verifier and measure come with prospector-network's jar only. */

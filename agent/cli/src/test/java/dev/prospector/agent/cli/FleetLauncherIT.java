@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.upokecenter.cbor.CBORObject;
+import dev.prospector.agent.testing.FleetArchives;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
@@ -21,7 +22,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -86,16 +86,6 @@ class FleetLauncherIT {
         return new Run(p.exitValue(), out, err, ms);
     }
 
-    private static List<Path> archives(Path cache) throws Exception {
-        Path d = cache.resolve("prospector");
-        if (!Files.isDirectory(d)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(d)) {
-            return s.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList();
-        }
-    }
-
     @Test
     void theWholeCommandListsEveryDeviceWithItsSummaryAndKeepsStdoutClean() throws Exception {
         // Mosquitto's default: it drops QoS 0 messages while 1,000 packets wait for the client.
@@ -144,7 +134,7 @@ class FleetLauncherIT {
             assertEquals(0, withoutSummary);
             assertTrue(first.out().get(DEVICES + 1).startsWith(DEVICES + " device(s), " + DEVICES + " online"));
             assertFalse(first.out().stream().anyMatch(l -> l.startsWith("[")), "no JVM log line on stdout");
-            List<Path> made = archives(cache);
+            List<Path> made = FleetArchives.in(cache);
             System.out.println("class-data archive after the first run: " + made);
             assertEquals(1, made.size());
             assertEquals(
@@ -172,7 +162,7 @@ class FleetLauncherIT {
             for (int i = 0; i < doc.get("devices").size(); i++) {
                 assertTrue(doc.get("devices").get(i).ContainsKey("summary"), "device " + i + " has its summary");
             }
-            assertEquals(made, archives(cache), "the archive is reused, not written again");
+            assertEquals(made, FleetArchives.in(cache), "the archive is reused, not written again");
 
             // A cache others may write to: the archive in it is not used, none is written, the
             // command still works.
@@ -181,7 +171,7 @@ class FleetLauncherIT {
             Run open = launcher(cache, "fleet", "list", "--broker", url.toString(), "--fleet", FLEET);
             assertEquals(0, open.exit(), open.err());
             assertEquals(DEVICES + 2, open.out().size());
-            assertEquals(List.of(), archives(cache), "no archive written into a directory others may write to");
+            assertEquals(List.of(), FleetArchives.in(cache), "no archive written into a directory others may write to");
         }
     }
 }
