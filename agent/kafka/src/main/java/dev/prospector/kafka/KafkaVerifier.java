@@ -2,6 +2,7 @@ package dev.prospector.kafka;
 
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
+import dev.prospector.agent.verifier.OutcomeLog;
 import dev.prospector.agent.verifier.ReceiptSigner;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraisal;
@@ -79,6 +80,10 @@ import org.tinylog.Logger;
  * fits its neighbours' hashes), so nothing is held back: an honest report is refused only if it is
  * more than that many reports late (docs/NETWORK.md).
  *
+ * <h2>Log lines</h2>
+ * Each committed decision is logged as the MQTT verifier logs its own ({@link OutcomeLog}: an
+ * acceptance at info, a tracked device's refusal as a warning, at most 20 of a kind in 10 s).
+ *
  * <h2>Receipts</h2>
  * After the commit, each report's receipt (with a fresh challenge, from the group's shared
  * challenge secret) goes to the device over MQTT, as the MQTT verifier sends it: handed to a
@@ -111,6 +116,8 @@ public final class KafkaVerifier implements AutoCloseable {
 
     private final DeviceKeys receiptKey;
     private final Optional<MqttLink> receipts;
+    /** The log lines of committed decisions, capped as the MQTT verifier's. */
+    private final OutcomeLog lines = new OutcomeLog();
     /** Signs and sends the receipts of committed polls, off the poll loop; present with {@link #receipts}. */
     private final Optional<ReceiptSigner> signer;
 
@@ -387,6 +394,10 @@ public final class KafkaVerifier implements AutoCloseable {
             String device = d.device()
                     .map(DeviceId::value)
                     .orElse(String.valueOf(d.record().key()));
+            lines.log(
+                    device,
+                    d.outcome(),
+                    d.device().isPresent() && appraiser.tracks(d.device().get()));
             observers.forEach(o -> o.accept(device, d.outcome()));
             if (d.receipt() != null && signer.isPresent()) {
                 // In order, many under one signature (ReceiptBatch), on the signer's thread: this

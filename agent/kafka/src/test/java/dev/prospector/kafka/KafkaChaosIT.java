@@ -10,6 +10,7 @@ import dev.prospector.agent.testing.LocalStack;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.testing.ProspectorProcess;
 import dev.prospector.agent.transport.BrokerUrl;
+import dev.prospector.agent.verifier.OutcomeLog;
 import dev.prospector.agent.verifier.VerifierWiring;
 import dev.prospector.attest.ChallengeStore;
 import dev.prospector.attest.DeviceKeys;
@@ -75,6 +76,7 @@ class KafkaChaosIT {
                 for (int b = 0; b < 2; b++) {
                     procs.put("bridge-" + b, bridge(logs, url, kafka, b, 0));
                 }
+                long started = System.nanoTime();
                 for (int v = 0; v < 3; v++) {
                     procs.put("verifier-" + v, verifier(logs, url, kafka, v, states.get(v), receiptKey, 0));
                 }
@@ -165,6 +167,26 @@ class KafkaChaosIT {
                 assertEquals(made, accepted.sum(), "every report made was accepted");
                 assertEquals(0, twice, "no report accepted twice");
                 assertTrue(made >= BOARDS * 20L, "the run made reports throughout: " + made);
+                // The verifiers that ran throughout log their acceptances, capped as the MQTT
+                // verifier's are (OutcomeLog): lines plus the counts they carry, not a line each.
+                long windows = (System.nanoTime() - started) / OutcomeLog.WINDOW.toNanos() + 2;
+                for (String name : List.of("verifier-1", "verifier-2")) {
+                    List<String> lines = procs.get(name)
+                            .stderr()
+                            .lines()
+                            .filter(l -> l.contains(" INFO ") && l.contains("] accepted "))
+                            .toList();
+                    long counting = lines.stream()
+                            .filter(l -> l.contains("more accepted since the previous such line"))
+                            .count();
+                    System.out.printf(
+                            "chaos: %s logged %d acceptance line(s), %d of them counting the ones held back%n",
+                            name, lines.size(), counting);
+                    assertTrue(!lines.isEmpty(), name + " logs its acceptances");
+                    assertTrue(
+                            lines.size() <= OutcomeLog.LINES * windows,
+                            name + ": " + lines.size() + " acceptance lines in " + windows + " windows");
+                }
             } finally {
                 boards.forEach(AgentNode::close);
                 procs.values().forEach(ProspectorProcess::close);

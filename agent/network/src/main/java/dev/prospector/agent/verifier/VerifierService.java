@@ -29,7 +29,7 @@ import org.tinylog.Logger;
 
 /**
  * The network side's verifier: takes every report of a fleet from the broker, appraises it, logs
- * one line per outcome (at most {@link #LOG_LINES} of a kind in {@link #LOG_WINDOW}: {@link LogBudget})
+ * one line per outcome (at most {@link #LOG_LINES} of a kind in {@link #LOG_WINDOW}: {@link OutcomeLog})
  * and sends the outcome to the device as a receipt (attest's {@link Receipt}:
  * outcome, reason, the report's hash, the verifier's time and clock-skew window, and a fresh
  * challenge when the appraiser has a challenge store) on {@code prospector/v1/<fleet>/<device>/receipt}.
@@ -89,15 +89,11 @@ public final class VerifierService implements AutoCloseable {
     /** Receipts under one signature, at most, by default ({@link ReceiptSigner}). */
     public static final int DEFAULT_RECEIPT_BATCH = 64;
 
-    /**
-     * Lines a verifier logs at most in {@link #LOG_WINDOW}, for accepted reports and, apart, for
-     * reports refused from devices it tracks; the rest are counted in the next line ({@link LogBudget}).
-     * 20 in 10 s lets every line of a fleet of up to 120 boards at one report a minute through.
-     */
-    static final int LOG_LINES = 20;
+    /** Lines logged at most in {@link #LOG_WINDOW} per kind ({@link OutcomeLog#LINES}). */
+    static final int LOG_LINES = OutcomeLog.LINES;
 
     /** The window of {@link #LOG_LINES}. */
-    static final Duration LOG_WINDOW = Duration.ofSeconds(10);
+    static final Duration LOG_WINDOW = OutcomeLog.WINDOW;
 
     /** How long {@link #close} lets the workers finish the reports they hold. */
     static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
@@ -145,8 +141,7 @@ public final class VerifierService implements AutoCloseable {
     private final Map<DeviceId, DeviceCounts> counts = new ConcurrentHashMap<>();
     private final DeviceCounts untracked = new DeviceCounts();
     private final AtomicLong droppedTopics = new AtomicLong();
-    private final LogBudget acceptedLines = new LogBudget(LOG_LINES, LOG_WINDOW);
-    private final LogBudget refusedLines = new LogBudget(LOG_LINES, LOG_WINDOW);
+    private final OutcomeLog lines = new OutcomeLog();
     private final CopyOnWriteArrayList<BiConsumer<String, Appraisal>> observers = new CopyOnWriteArrayList<>();
 
     /** @param receiptKey the verifier's key, which signs every receipt */
@@ -348,7 +343,7 @@ public final class VerifierService implements AutoCloseable {
     /** Counts a message whose topic names no device; says so at the 1st, 10th, 100th, ... */
     private void drop(String topic) {
         long n = droppedTopics.incrementAndGet();
-        if (n == 1 || isPowerOfTen(n)) {
+        if (n == 1 || OutcomeLog.isPowerOfTen(n)) {
             Logger.warn(
                     "dropped {} message(s) so far on topics that name no device of fleet {} (latest: {})",
                     n,
@@ -357,19 +352,6 @@ public final class VerifierService implements AutoCloseable {
         } else {
             Logger.debug("dropped a message on topic {}", shorten(topic));
         }
-    }
-
-    /** What a line says of the {@code held} lines of its kind held back before it. */
-    static String heldBack(long held, String kind, LogBudget budget) {
-        return held + " more " + kind + " since the previous such line, not logged one by one (over " + budget.lines()
-                + " in " + budget.windowSeconds() + " s; --debug logs each)";
-    }
-
-    private static boolean isPowerOfTen(long n) {
-        while (n >= 10 && n % 10 == 0) {
-            n /= 10;
-        }
-        return n == 1;
     }
 
     /** A topic fit for a log line: at most 120 characters. */
@@ -456,49 +438,17 @@ public final class VerifierService implements AutoCloseable {
         if (outcome instanceof Appraisal.Accepted a) {
             if (a.duplicate()) {
                 c.duplicates.increment();
-                Logger.debug("{}", a);
             } else {
                 c.accepted.increment();
                 c.gaps.add(a.gap());
                 if (a.claims().nonce().isPresent()) {
                     c.answered.increment();
                 }
-                long held = Logger.isInfoEnabled() ? acceptedLines.take() : LogBudget.HOLD;
-                if (held == LogBudget.HOLD) {
-                    Logger.debug("{}", a);
-                } else if (held == 0) {
-                    Logger.info("{}", a);
-                } else {
-                    Logger.info("{}; {}", a, heldBack(held, "accepted", acceptedLines));
-                }
             }
         } else {
             c.rejected.increment();
-            if (c == untracked) {
-                // A device the verifier does not track (no genuine report seen): anyone can publish
-                // such garbage, so it is counted and said at the 1st, 10th, 100th, ... only.
-                long n = untracked.rejected();
-                if (n == 1 || isPowerOfTen(n)) {
-                    Logger.warn(
-                            "{} report(s) so far refused from devices this verifier does not track; latest: {} (topic device {})",
-                            n,
-                            outcome,
-                            topicDevice);
-                } else {
-                    Logger.debug("{} (topic device {})", outcome, topicDevice);
-                }
-            } else {
-                long held = Logger.isWarnEnabled() ? refusedLines.take() : LogBudget.HOLD;
-                if (held == LogBudget.HOLD) {
-                    Logger.debug("{} (topic device {})", outcome, topicDevice);
-                } else if (held == 0) {
-                    Logger.warn("{} (topic device {})", outcome, topicDevice);
-                } else {
-                    Logger.warn(
-                            "{} (topic device {}); {}", outcome, topicDevice, heldBack(held, "refused", refusedLines));
-                }
-            }
         }
+        lines.log(topicDevice.value(), outcome, c != untracked);
         observers.forEach(o -> o.accept(topicDevice.value(), outcome));
         return receipt(topicDevice, outcome, payload, verdict);
     }

@@ -78,7 +78,7 @@ class LogBudgetTest {
     void aHeldBackCountNamesTheBudget() {
         assertEquals(
                 "7 more accepted since the previous such line, not logged one by one (over 3 in 10 s; --debug logs each)",
-                VerifierService.heldBack(7, "accepted", budget));
+                OutcomeLog.heldBack(7, "accepted", budget));
     }
 
     private List<Long> take(int n) {
