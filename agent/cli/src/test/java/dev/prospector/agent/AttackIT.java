@@ -79,15 +79,7 @@ class AttackIT {
     }
 
     private AgentNode board(BrokerUrl url, String name, Verifier verifier) {
-        var settings = new AgentWiring.RunSettings(
-                        url,
-                        FLEET,
-                        dir.resolve(name),
-                        BoardSelection.EMULATED,
-                        Duration.ofMillis(200),
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of())
+        var settings = AgentWiring.RunSettings.emulated(url, FLEET, dir.resolve(name), Duration.ofMillis(200))
                 .withVerifierKeys(List.of(verifier.publicKey()))
                 .withReceiptTimeout(Duration.ofSeconds(1));
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());

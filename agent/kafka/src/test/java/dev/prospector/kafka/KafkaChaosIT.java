@@ -14,7 +14,6 @@ import dev.prospector.agent.verifier.OutcomeLog;
 import dev.prospector.agent.verifier.VerifierWiring;
 import dev.prospector.attest.ChallengeStore;
 import dev.prospector.attest.DeviceKeys;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -24,7 +23,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
@@ -82,15 +80,8 @@ class KafkaChaosIT {
                 }
                 for (int i = 0; i < BOARDS; i++) {
                     AgentNode board = AgentWiring.agent(
-                            new AgentWiring.RunSettings(
-                                            BrokerUrl.parse(url),
-                                            FLEET,
-                                            dir.resolve("board-" + i),
-                                            BoardSelection.EMULATED,
-                                            INTERVAL,
-                                            AgentWiring.DEFAULT_OUTBOX_BYTES,
-                                            1,
-                                            Set.of())
+                            AgentWiring.RunSettings.emulated(
+                                            BrokerUrl.parse(url), FLEET, dir.resolve("board-" + i), INTERVAL)
                                     .withVerifierKeys(List.of(pem))
                                     .withReceiptTimeout(Duration.ofSeconds(5)),
                             Clock.systemUTC());

@@ -22,7 +22,6 @@ import dev.prospector.attest.CommandResult;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.FleetCommand;
 import dev.prospector.attest.MalformedReportException;
-import dev.prospector.hardware.BoardSelection;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +35,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -71,15 +69,7 @@ class FleetConsoleIT {
 
     private AgentNode board(
             BrokerUrl url, String name, List<String> groups, Path admin, Path viewer, List<CommandService> services) {
-        var settings = new AgentWiring.RunSettings(
-                url,
-                FLEET,
-                dir.resolve(name),
-                BoardSelection.EMULATED,
-                Duration.ofSeconds(1),
-                AgentWiring.DEFAULT_OUTBOX_BYTES,
-                1,
-                Set.of());
+        var settings = AgentWiring.RunSettings.emulated(url, FLEET, dir.resolve(name), Duration.ofSeconds(1));
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());
         services.add(AgentWiring.commands(
                 node,

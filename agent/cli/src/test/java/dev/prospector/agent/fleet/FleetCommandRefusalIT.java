@@ -24,7 +24,6 @@ import dev.prospector.attest.FleetCommand;
 import dev.prospector.attest.Limits;
 import dev.prospector.attest.OperatorKey;
 import dev.prospector.attest.Sha256;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +35,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -104,15 +102,7 @@ class FleetCommandRefusalIT {
     }
 
     private AgentNode board(BrokerUrl url, Path verifierPub) {
-        var settings = new AgentWiring.RunSettings(
-                        url,
-                        FLEET,
-                        dir.resolve("board"),
-                        BoardSelection.EMULATED,
-                        Duration.ofMillis(300),
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of())
+        var settings = AgentWiring.RunSettings.emulated(url, FLEET, dir.resolve("board"), Duration.ofMillis(300))
                 .withVerifierKeys(List.of(verifierPub))
                 .withReceiptTimeout(Duration.ofSeconds(2));
         return AgentWiring.agent(settings, Clock.systemUTC());

@@ -19,7 +19,6 @@ import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.ReasonCode;
 import dev.prospector.attest.Receipt;
 import dev.prospector.attest.Report;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -27,7 +26,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -141,15 +139,7 @@ class DeliveryWindowIT {
     private AgentNode board(BrokerUrl url, Gatekeeper gate) throws Exception {
         Path pub = dir.resolve("verifier.pub");
         Files.writeString(pub, gate.receiptKey.publicPem());
-        var settings = new AgentWiring.RunSettings(
-                        url,
-                        FLEET,
-                        dir.resolve("board"),
-                        BoardSelection.EMULATED,
-                        Duration.ofMillis(100),
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of())
+        var settings = AgentWiring.RunSettings.emulated(url, FLEET, dir.resolve("board"), Duration.ofMillis(100))
                 .withVerifierKeys(List.of(pub))
                 // Longer than the test: the held report is not sent again on its own.
                 .withReceiptTimeout(Duration.ofMinutes(5));

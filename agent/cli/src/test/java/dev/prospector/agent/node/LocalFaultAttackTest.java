@@ -18,7 +18,6 @@ import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MalformedReportException;
 import dev.prospector.attest.Report;
 import dev.prospector.attest.SignedReport;
-import dev.prospector.hardware.BoardSelection;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -29,7 +28,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,16 +59,7 @@ class LocalFaultAttackTest {
 
     private static AgentNode board(Path data) {
         return AgentWiring.agent(
-                new AgentWiring.RunSettings(
-                        nowhere,
-                        FLEET,
-                        data,
-                        BoardSelection.EMULATED,
-                        Duration.ofHours(1),
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of()),
-                Clock.systemUTC());
+                AgentWiring.RunSettings.emulated(nowhere, FLEET, data, Duration.ofHours(1)), Clock.systemUTC());
     }
 
     private static List<SignedReport> make(AgentNode node, int n) {

@@ -22,7 +22,6 @@ import dev.prospector.attest.Receipt;
 import dev.prospector.attest.Report;
 import dev.prospector.attest.ServiceEvidence;
 import dev.prospector.attest.Sha256;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -31,7 +30,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -117,15 +115,7 @@ class ProofOfServiceNodeIT {
     private AgentWiring.RunSettings settings(String url, Path data, DeviceKeys verifierKey) {
         Path pem = dir.resolve(data.getFileName() + "-verifier.pub");
         LocalStack.writePublicKeyPem(pem, verifierKey.publicKey());
-        return new AgentWiring.RunSettings(
-                        BrokerUrl.parse(url),
-                        FLEET,
-                        data,
-                        BoardSelection.EMULATED,
-                        INTERVAL,
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of())
+        return AgentWiring.RunSettings.emulated(BrokerUrl.parse(url), FLEET, data, INTERVAL)
                 .withVerifierKeys(List.of(pem));
     }
 

@@ -14,7 +14,6 @@ import dev.prospector.attest.ChallengeStore;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.Limits;
 import dev.prospector.attest.ReasonCode;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -22,7 +21,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -209,15 +207,7 @@ class BrokerRestartIT {
     }
 
     private AgentNode board(BrokerUrl url, String name, Path verifierKey) {
-        var settings = new AgentWiring.RunSettings(
-                        url,
-                        FLEET,
-                        dir.resolve(name),
-                        BoardSelection.EMULATED,
-                        Duration.ofMillis(100),
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of())
+        var settings = AgentWiring.RunSettings.emulated(url, FLEET, dir.resolve(name), Duration.ofMillis(100))
                 .withVerifierKeys(List.of(verifierKey))
                 .withReceiptTimeout(Duration.ofSeconds(1));
         AgentNode node = AgentWiring.agent(settings, Clock.systemUTC());

@@ -15,7 +15,6 @@ import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.testing.Mosquitto;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.attest.OperatorKey;
-import dev.prospector.hardware.BoardSelection;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -29,7 +28,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
@@ -67,15 +65,7 @@ class StagedRolloutIT {
         }
 
         synchronized void start() {
-            var settings = new AgentWiring.RunSettings(
-                    url,
-                    FLEET,
-                    data,
-                    BoardSelection.EMULATED,
-                    Duration.ofMillis(500),
-                    AgentWiring.DEFAULT_OUTBOX_BYTES,
-                    1,
-                    Set.of());
+            var settings = AgentWiring.RunSettings.emulated(url, FLEET, data, Duration.ofMillis(500));
             node = AgentWiring.agent(settings, Clock.systemUTC());
             Changes changes = new Changes(data, new VersionSlots(data).current(), Clock.systemUTC(), this::restart);
             service = AgentWiring.commands(

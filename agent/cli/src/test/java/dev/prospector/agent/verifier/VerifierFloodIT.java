@@ -14,7 +14,6 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.attest.DeviceId;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -217,15 +215,7 @@ class VerifierFloodIT {
     /** An emulated board reporting every {@code interval}, trusting the verifier's receipt key; call {@code start()}. */
     private AgentNode genuineBoard(BrokerUrl url, Duration interval) {
         Path pem = dir.resolve("state").resolve("receipt-key").resolve("device.pub");
-        var settings = new AgentWiring.RunSettings(
-                        url,
-                        FLEET,
-                        dir.resolve("board"),
-                        BoardSelection.EMULATED,
-                        interval,
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of())
+        var settings = AgentWiring.RunSettings.emulated(url, FLEET, dir.resolve("board"), interval)
                 .withVerifierKeys(List.of(pem))
                 .withReceiptTimeout(Duration.ofSeconds(2));
         return AgentWiring.agent(settings, Clock.systemUTC());

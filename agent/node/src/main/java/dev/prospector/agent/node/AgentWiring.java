@@ -265,6 +265,15 @@ public final class AgentWiring {
             }
         }
 
+        /**
+         * An emulated board (seed 1, no faults, no LED or button, no ledger shard) with the default
+         * outbox bound: what the tests' boards and the local stack's are, before their withers.
+         */
+        public static RunSettings emulated(BrokerUrl broker, String fleet, Path dataDir, Duration interval) {
+            return new RunSettings(
+                    broker, fleet, dataDir, BoardSelection.EMULATED, interval, DEFAULT_OUTBOX_BYTES, 1, Set.of());
+        }
+
         /** These settings, trusting receipts signed by the verifier keys in {@code files}. */
         public RunSettings withVerifierKeys(List<Path> files) {
             return new RunSettings(

@@ -7,12 +7,10 @@ import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraiser;
 import dev.prospector.attest.DeviceKeys;
-import dev.prospector.hardware.BoardSelection;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.Set;
 
 /** A lone verifier and an emulated board on one broker, in this process, as the node tests use them. */
 public final class LocalStack {
@@ -36,17 +34,7 @@ public final class LocalStack {
 
     /** An agent on an emulated board (seed 1) in {@code dataDir}, reporting every {@code interval}; call {@code start()}. */
     public static AgentNode emulatedBoard(BrokerUrl url, String fleet, Path dataDir, Duration interval, Clock clock) {
-        return AgentWiring.agent(
-                new AgentWiring.RunSettings(
-                        url,
-                        fleet,
-                        dataDir,
-                        BoardSelection.EMULATED,
-                        interval,
-                        AgentWiring.DEFAULT_OUTBOX_BYTES,
-                        1,
-                        Set.of()),
-                clock);
+        return AgentWiring.agent(AgentWiring.RunSettings.emulated(url, fleet, dataDir, interval), clock);
     }
 
     /**
@@ -59,15 +47,7 @@ public final class LocalStack {
         Path pem = dataDir.resolveSibling(dataDir.getFileName() + "-verifier.pub");
         writePublicKeyPem(pem, verifier.receiptPublicKey());
         return AgentWiring.agent(
-                new AgentWiring.RunSettings(
-                                url,
-                                fleet,
-                                dataDir,
-                                BoardSelection.EMULATED,
-                                interval,
-                                AgentWiring.DEFAULT_OUTBOX_BYTES,
-                                1,
-                                Set.of())
+                AgentWiring.RunSettings.emulated(url, fleet, dataDir, interval)
                         .withVerifierKeys(java.util.List.of(pem)),
                 clock);
     }
