@@ -64,10 +64,7 @@ class ChaosIT {
             url = broker.url();
             verifiers.add(startVerifier("verifier"));
             ProspectorProcess verifier = verifiers.get(0);
-            await("verifier up")
-                    .atMost(STEP)
-                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
-            assertTrue(verifier.isAlive(), verifier::stderr);
+            verifier.awaitLogged("connected to", STEP);
             dataDirs.add(dir.resolve("agent-1"));
             dataDirs.add(dir.resolve("agent-2"));
             dataDirs.add(disk.resolve("agent-3"));
@@ -200,8 +197,7 @@ class ChaosIT {
                 "1h",
                 "--state-dir",
                 dir.resolve("verifier-state").toString());
-        await(name + " up").atMost(STEP).until(() -> v.stderr().contains("connected to") || !v.isAlive());
-        assertTrue(v.isAlive(), v::stderr);
+        v.awaitLogged("connected to", STEP);
         return v;
     }
 

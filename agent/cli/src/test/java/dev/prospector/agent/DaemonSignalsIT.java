@@ -119,10 +119,7 @@ class DaemonSignalsIT {
                         "sig",
                         "--state-dir",
                         dir.resolve("state").toString())) {
-            await("verifier connected")
-                    .atMost(WAIT)
-                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
-            assertTrue(verifier.isAlive(), verifier::stderr);
+            verifier.awaitLogged("connected to", WAIT);
             signal("TERM", verifier.pid());
             await("stopped").atMost(WAIT).until(() -> !verifier.isAlive());
             assertEquals(0, verifier.exitCode(), verifier::stderr);

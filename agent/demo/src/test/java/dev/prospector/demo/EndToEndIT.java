@@ -83,10 +83,7 @@ class EndToEndIT {
                         "--require-nonce",
                         "--state-dir",
                         dir.resolve("verifier").toString())) {
-            await("verifier connected")
-                    .atMost(Duration.ofSeconds(30))
-                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
-            assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
+            verifier.awaitLogged("connected to", Duration.ofSeconds(30));
             // The board trusts the verifier's receipt key, as the verifier's start-up line tells the operator.
             Path receiptKey = dir.resolve("verifier").resolve("receipt-key").resolve("device.pub");
             assertTrue(verifier.stderr().contains("--verifier-key " + receiptKey.toAbsolutePath()), verifier.stderr());
@@ -199,10 +196,7 @@ class EndToEndIT {
                         logs,
                         "verifier",
                         with(security, "verifier", "--broker", url, "--fleet", "e2e", "--allow-emulated"))) {
-            await("verifier connected")
-                    .atMost(Duration.ofSeconds(30))
-                    .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
-            assertTrue(verifier.isAlive(), "verifier died: " + verifier.stderr());
+            verifier.awaitLogged("connected to", Duration.ofSeconds(30));
             try (ProspectorProcess agent = ProspectorProcess.start(
                     logs,
                     "agent",

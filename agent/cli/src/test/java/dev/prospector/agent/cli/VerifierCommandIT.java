@@ -66,8 +66,7 @@ class VerifierCommandIT {
     }
 
     private static ProspectorProcess awaitConnected(ProspectorProcess v) {
-        await(v + " connected").atMost(WAIT).until(() -> v.stderr().contains("connected to") || !v.isAlive());
-        assertTrue(v.isAlive(), v::stderr);
+        v.awaitLogged("connected to", WAIT);
         return v;
     }
 

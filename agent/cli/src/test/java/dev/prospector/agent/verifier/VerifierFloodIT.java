@@ -49,7 +49,7 @@ class VerifierFloodIT {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
                 ProspectorProcess verifier = verifier(broker, List.of("-Xmx64m", "-XX:+UseSerialGC"))) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            awaitConnected(verifier);
+            verifier.awaitLogged("connected to", Duration.ofSeconds(60));
 
             long start = System.nanoTime();
             List<CompletableFuture<Void>> done = new ArrayList<>();
@@ -110,8 +110,8 @@ class VerifierFloodIT {
      * Junk on a genuine board's own report topic: the verifier tracks that device, so each refusal
      * was a warning of its own, and anyone who can publish on the broker could fill the verifier's
      * log (and push journald past its rate limit, which then drops every service line alike). The
-     * refusals are logged at most {@link VerifierService#LOG_LINES} in each {@link
-     * VerifierService#LOG_WINDOW}; the next line lets through says how many were held back, so the
+     * refusals are logged at most {@link OutcomeLog#LINES} in each {@link
+     * OutcomeLog#WINDOW}; the next line lets through says how many were held back, so the
      * lines plus the counts they carry add up to every message refused.
      */
     @Test
@@ -120,7 +120,7 @@ class VerifierFloodIT {
         try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
                 ProspectorProcess verifier = verifier(broker, ProspectorProcess.DEFAULT_JVM_OPTIONS)) {
             BrokerUrl url = BrokerUrl.parse(broker.url());
-            awaitConnected(verifier);
+            verifier.awaitLogged("connected to", Duration.ofSeconds(60));
             long start = System.nanoTime();
             AtomicInteger extra = new AtomicInteger();
             try (AgentNode board = genuineBoard(url, Duration.ofMillis(500));
@@ -151,7 +151,7 @@ class VerifierFloodIT {
                 assertTrue(verifier.isAlive(), () -> tail(verifier.stderr()));
                 // One more junk message a second until a refusal line carries the count held back.
                 await("a line that says how many refusals were held back")
-                        .atMost(VerifierService.LOG_WINDOW.multipliedBy(3))
+                        .atMost(OutcomeLog.WINDOW.multipliedBy(3))
                         .pollInterval(Duration.ofSeconds(1))
                         .until(() -> {
                             extra.incrementAndGet();
@@ -173,14 +173,14 @@ class VerifierFloodIT {
                     counted += Long.parseLong(m.group(1));
                 }
             }
-            long windows = (long) Math.ceil(seconds / VerifierService.LOG_WINDOW.toSeconds()) + 1;
+            long windows = (long) Math.ceil(seconds / OutcomeLog.WINDOW.toSeconds()) + 1;
             System.out.printf(
                     "junk on a genuine board's topic: tried %d junk messages (and %d more, one a second, after them)"
                             + " in %.0f s; refused each, logged %d warning line(s) carrying %d more refusal(s) held"
                             + " back; the board's reports: none lost%n",
                     junk, extra.get(), seconds, refusedLines.size(), counted);
             assertTrue(
-                    refusedLines.size() <= VerifierService.LOG_LINES * windows,
+                    refusedLines.size() <= OutcomeLog.LINES * windows,
                     refusedLines.size() + " warning lines in " + windows + " windows");
             assertTrue(
                     refusedLines.size() + counted <= junk + extra.get() && refusedLines.size() + counted >= junk + 1,
@@ -203,13 +203,6 @@ class VerifierFloodIT {
                 "--allow-emulated",
                 "--state-dir",
                 dir.resolve("state").toString());
-    }
-
-    private static void awaitConnected(ProspectorProcess verifier) {
-        await("verifier connected")
-                .atMost(Duration.ofSeconds(60))
-                .until(() -> verifier.stderr().contains("connected to") || !verifier.isAlive());
-        assertTrue(verifier.isAlive(), verifier::stderr);
     }
 
     /** An emulated board reporting every {@code interval}, trusting the verifier's receipt key; call {@code start()}. */

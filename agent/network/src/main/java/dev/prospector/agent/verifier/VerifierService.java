@@ -29,7 +29,7 @@ import org.tinylog.Logger;
 
 /**
  * The network side's verifier: takes every report of a fleet from the broker, appraises it, logs
- * one line per outcome (at most {@link #LOG_LINES} of a kind in {@link #LOG_WINDOW}: {@link OutcomeLog})
+ * one line per outcome (at most {@link OutcomeLog#LINES} of a kind in {@link OutcomeLog#WINDOW})
  * and sends the outcome to the device as a receipt (attest's {@link Receipt}:
  * outcome, reason, the report's hash, the verifier's time and clock-skew window, and a fresh
  * challenge when the appraiser has a challenge store) on {@code prospector/v1/<fleet>/<device>/receipt}.
@@ -88,12 +88,6 @@ public final class VerifierService implements AutoCloseable {
 
     /** Receipts under one signature, at most, by default ({@link ReceiptSigner}). */
     public static final int DEFAULT_RECEIPT_BATCH = 64;
-
-    /** Lines logged at most in {@link #LOG_WINDOW} per kind ({@link OutcomeLog#LINES}). */
-    static final int LOG_LINES = OutcomeLog.LINES;
-
-    /** The window of {@link #LOG_LINES}. */
-    static final Duration LOG_WINDOW = OutcomeLog.WINDOW;
 
     /** How long {@link #close} lets the workers finish the reports they hold. */
     static final Duration CLOSE_WAIT = Duration.ofSeconds(5);

@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Assertions;
 
 /** The prospector program in a child JVM, as a user or systemd would run it. Output goes to files. */
 public final class ProspectorProcess implements AutoCloseable {
@@ -138,6 +141,17 @@ public final class ProspectorProcess implements AutoCloseable {
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /**
+     * Waits up to {@code limit} until the process has logged {@code text} (on stderr); fails with its
+     * stderr if it ends first, rather than waiting out the limit.
+     */
+    public void awaitLogged(String text, Duration limit) {
+        Awaitility.await("\"" + text + "\" logged by pid " + pid())
+                .atMost(limit)
+                .until(() -> stderr().contains(text) || !isAlive());
+        Assertions.assertTrue(isAlive(), () -> "ended before logging \"" + text + "\": " + stderr());
     }
 
     /** The exit code of a process that has ended. */
