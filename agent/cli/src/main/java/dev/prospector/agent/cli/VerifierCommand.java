@@ -323,9 +323,8 @@ public final class VerifierCommand implements Callable<Integer> {
         if (group != null && !GROUP_NAME.matcher(group).matches()) {
             throw new Failure("--group '" + group + "' is not valid: use 1-63 lowercase letters, digits, '_' or '-'");
         }
-        if (kafka != null && spec.commandLine().getParseResult().hasMatchedOption("--receipt-batch")) {
-            throw new Failure("--receipt-batch is the MQTT verifier's: with --kafka a poll's receipts are signed "
-                    + VerifierService.DEFAULT_RECEIPT_BATCH + " at a time; leave it out");
+        if (kafka != null) {
+            refuseMqttOnlyOptions();
         }
         return new VerifierWiring.Settings(
                 connection.broker(),
@@ -342,6 +341,62 @@ public final class VerifierCommand implements Callable<Integer> {
                 sessionExpiry,
                 proofs(),
                 receiptBatch);
+    }
+
+    /**
+     * The proof-of-service options: the MQTT verifier judges proofs of service; a Kafka verifier does
+     * not yet (docs/NETWORK.md, "Not done yet"), so with {@code --kafka} they would be ignored.
+     */
+    static final List<String> PROOF_OF_SERVICE_OPTIONS = List.of(
+            "--audit-every",
+            "--audit-leaves",
+            "--audit-deadline",
+            "--bandwidth-every",
+            "--epoch",
+            "--uptime-max-gap",
+            "--storage-target",
+            "--reward-per-epoch",
+            "--measure-port",
+            "--measure-bind",
+            "--measure-max-bytes",
+            "--measure-key");
+
+    /**
+     * With {@code --kafka}: refuses, in one line, the options only the MQTT verifier acts on, given on
+     * the command line or in the configuration file, rather than run without what they ask.
+     */
+    private void refuseMqttOnlyOptions() {
+        if (given("--receipt-batch")) {
+            throw new Failure("--receipt-batch is the MQTT verifier's: with --kafka a poll's receipts are signed "
+                    + VerifierService.DEFAULT_RECEIPT_BATCH + " at a time; leave it out");
+        }
+        if (given("--session-expiry")) {
+            throw new Failure("--session-expiry is the MQTT verifier's: with --kafka the reports wait in Kafka, and"
+                    + " each bridge's session at the broker is its own (bridge --session-expiry); leave it out");
+        }
+        List<String> proofs =
+                PROOF_OF_SERVICE_OPTIONS.stream().filter(this::given).toList();
+        if (!proofs.isEmpty()) {
+            throw new Failure(String.join(", ", proofs)
+                    + (proofs.size() == 1 ? " sets" : " set")
+                    + " the proofs of service, which only the MQTT verifier judges: a Kafka verifier sends receipts"
+                    + " and challenges but no audits or bandwidth tests and issues no rewards yet (docs/NETWORK.md);"
+                    + " leave them out (command line and config file), or run the verifier without --kafka");
+        }
+    }
+
+    /** Whether an option was given on the command line or in the configuration file. */
+    private boolean given(String name) {
+        var option = spec.findOption(name);
+        if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+            return true;
+        }
+        var file = spec.commandLine().getDefaultValueProvider();
+        try {
+            return file != null && file.defaultValue(option) != null;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // ConfigFile reads from memory
+        }
     }
 
     /** {@code --kafka}: the verifier of a Kafka consumer group, from agent/kafka. */

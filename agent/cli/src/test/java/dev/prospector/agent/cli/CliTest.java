@@ -569,6 +569,36 @@ class CliTest {
         assertEquals(ExitCodes.BAD_INPUT, kafkaBatch.exit());
     }
 
+    /**
+     * A Kafka verifier judges no proofs of service yet: options that would set them are refused, from
+     * the command line and from the configuration file, instead of being ignored.
+     */
+    @Test
+    void mqttOnlyOptionsWithKafkaAreRefusedNotIgnored(@TempDir Path dir) throws Exception {
+        String[] kafka = cat(verifierWithStateDir(dir.resolve("state")), "--kafka", "127.0.0.1:1", "--group", "g");
+        Run audits = prospector(cat(kafka, "--audit-every", "30m", "--measure-port", "8081"));
+        audits.assertOneLineError(
+                "--audit-every, --measure-port set the proofs of service, which only the MQTT" + " verifier judges");
+        assertTrue(audits.err().contains("or run the verifier without --kafka"), audits.err());
+        assertEquals(ExitCodes.BAD_INPUT, audits.exit());
+
+        Run expiry = prospector(cat(kafka, "--session-expiry", "1h"));
+        expiry.assertOneLineError("--session-expiry is the MQTT verifier's");
+        assertEquals(ExitCodes.BAD_INPUT, expiry.exit());
+
+        Path config = dir.resolve("prospector.conf");
+        Files.writeString(config, "verifier.epoch = 2h\nreceipt-batch = 8\n");
+        Run fromFile = prospector(cat(kafka, "--config", config.toString()));
+        fromFile.assertOneLineError("--receipt-batch is the MQTT verifier's");
+        Files.writeString(config, "verifier.epoch = 2h\n");
+        Run epoch = prospector(cat(kafka, "--config", config.toString()));
+        epoch.assertOneLineError("--epoch sets the proofs of service");
+        assertEquals(ExitCodes.BAD_INPUT, epoch.exit());
+
+        // The defaults alone are not "given": without the Kafka module the run gets as far as looking for it.
+        prospector(kafka).assertOneLineError("--kafka needs the network side's Kafka module, which is not installed");
+    }
+
     /** With --kafka, --group is taken (checked, then handed to the Kafka mode, absent from this class path). */
     @Test
     void withKafkaTheGroupIsCheckedAndHandedOn() {
