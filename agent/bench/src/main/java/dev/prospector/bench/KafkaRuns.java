@@ -169,7 +169,10 @@ final class KafkaRuns {
                         () -> new Appraiser(config),
                         receiptKey,
                         Optional.of(links.get(i)),
-                        dev.prospector.agent.verifier.VerifierService.defaultWorkers());
+                        dev.prospector.agent.verifier.VerifierService.defaultWorkers(),
+                        // Proofs of service judged, as by `prospector verifier --kafka` and the MQTT verifier here.
+                        Optional.of(KafkaVerifier.judges(
+                                dev.prospector.agent.verifier.ServiceSettings.defaults(), List.of())));
                 v.observe((device, outcome) -> {
                     if (outcome instanceof Appraisal.Accepted a && a.duplicate()) {
                         duplicates.increment();

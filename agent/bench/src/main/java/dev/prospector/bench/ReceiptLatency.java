@@ -109,7 +109,10 @@ final class ReceiptLatency {
                         () -> new dev.prospector.attest.Appraiser(config),
                         DeviceKeys.generate(),
                         Optional.of(receipts),
-                        dev.prospector.agent.verifier.VerifierService.defaultWorkers());
+                        dev.prospector.agent.verifier.VerifierService.defaultWorkers(),
+                        // Proofs of service judged, as by `prospector verifier --kafka` and the MQTT verifier here.
+                        Optional.of(KafkaVerifier.judges(
+                                dev.prospector.agent.verifier.ServiceSettings.defaults(), List.of())));
                 Bridge bridge = new Bridge(
                         fleet,
                         "benchlatency" + runId.replaceAll("[^A-Za-z0-9]", ""),

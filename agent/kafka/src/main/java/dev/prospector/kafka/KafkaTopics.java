@@ -31,6 +31,13 @@ import org.tinylog.Logger;
  *       each device (key {@code <device>#<seq mod window>}, value an accepted entry). Same
  *       partition count and same partition per device as the reports, so a verifier given report
  *       partition p reads chain partition p.
+ *   <li>{@code prospector.<fleet>.service}: compacted; each device's proof-of-service state (audits
+ *       asked and passed, reputation, uptime credited to open epochs, the last epoch closed for it),
+ *       key the device id, value its state as the judge keeps it. Partitioned as the reports, and
+ *       written in the transaction of the reports that changed it.
+ *   <li>{@code prospector.<fleet>.rewards}: the rewards due at each epoch's close, key the device id,
+ *       value {@link RewardDue}; one record per device and epoch with a reward. Kept forever
+ *       ({@code retention.ms} -1): what a payout reads.
  * </ul>
  */
 public final class KafkaTopics {
@@ -49,6 +56,14 @@ public final class KafkaTopics {
 
     public static String chain(String fleet) {
         return "prospector." + fleet + ".chain";
+    }
+
+    public static String service(String fleet) {
+        return "prospector." + fleet + ".service";
+    }
+
+    public static String rewards(String fleet) {
+        return "prospector." + fleet + ".rewards";
     }
 
     /** The partition of {@code device} among {@code partitions}: Kafka's own hash of the key (murmur2). */
@@ -81,6 +96,10 @@ public final class KafkaTopics {
             var compacted = new java.util.HashMap<>(safe);
             compacted.put("cleanup.policy", "compact");
             topics.add(new NewTopic(chain(fleet), partitions, replication).configs(compacted));
+            topics.add(new NewTopic(service(fleet), partitions, replication).configs(compacted));
+            var forever = new java.util.HashMap<>(safe);
+            forever.put("retention.ms", "-1");
+            topics.add(new NewTopic(rewards(fleet), partitions, replication).configs(forever));
             for (NewTopic t : topics) {
                 try {
                     admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
@@ -100,7 +119,7 @@ public final class KafkaTopics {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (described == null) {
                 try {
-                    described = admin.describeTopics(Set.of(reports(fleet), chain(fleet)))
+                    described = admin.describeTopics(Set.of(reports(fleet), chain(fleet), service(fleet)))
                             .allTopicNames()
                             .get(30, TimeUnit.SECONDS);
                 } catch (ExecutionException e) {
@@ -112,10 +131,12 @@ public final class KafkaTopics {
                 }
             }
             int reports = described.get(reports(fleet)).partitions().size();
-            int chain = described.get(chain(fleet)).partitions().size();
-            if (reports != chain) {
-                throw new IllegalStateException("topic " + reports(fleet) + " has " + reports + " partitions but "
-                        + chain(fleet) + " has " + chain + ": they must have the same count");
+            for (String state : List.of(chain(fleet), service(fleet))) {
+                int n = described.get(state).partitions().size();
+                if (reports != n) {
+                    throw new IllegalStateException("topic " + reports(fleet) + " has " + reports + " partitions but "
+                            + state + " has " + n + ": they must have the same count");
+                }
             }
             return reports;
         } catch (ExecutionException | TimeoutException e) {

@@ -3,6 +3,7 @@ package dev.prospector.kafka;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.Topics;
 import dev.prospector.agent.verifier.OutcomeLog;
+import dev.prospector.agent.verifier.ProofOfService;
 import dev.prospector.agent.verifier.ReceiptSigner;
 import dev.prospector.agent.verifier.VerifierService;
 import dev.prospector.attest.Appraisal;
@@ -24,6 +25,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -32,6 +34,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -93,6 +96,20 @@ import org.tinylog.Logger;
  * crash between commit and publish is not sent again; the board re-sends the report and gets a
  * duplicate's receipt.
  *
+ * <h2>Proofs of service</h2>
+ * With a judge ({@link ProofOfService#partitioned}), each accepted report's evidence is judged as the
+ * MQTT verifier judges it (audit answers, bandwidth receipts, uptime between arrivals, which are the
+ * records' Kafka timestamps here), and its receipt's challenge may ask an audit or a bandwidth test.
+ * The state of every device this changed goes on the compacted service topic in the poll's
+ * transaction, and the rewards due at an epoch's close on the rewards topic ({@link RewardDue}) in
+ * the transaction that writes the devices' closed state: a verifier killed in between leaves
+ * neither, so no (device, epoch) is paid twice or lost. A verifier given partitions starts a fresh
+ * judge from that topic, as it rebuilds the chain state. The judge's clock work (audits left
+ * unanswered, epochs to close) runs on the poll loop every {@link #TICK} between polls; when no report
+ * came, what it changed is committed in a transaction of its own, with the consumed offsets as they
+ * stand so that a verifier no longer of the group is fenced. Between a revocation and the next
+ * assignment the judge does nothing.
+ *
  * <h2>Every core</h2>
  * A poll's reports are appraised on {@code workers} threads, each device's reports on one of them in
  * partition order ({@code hash(device) mod workers}); each receipt is made there too (signed and
@@ -104,6 +121,9 @@ import org.tinylog.Logger;
 public final class KafkaVerifier implements AutoCloseable {
     /** The producer's first retry backoff (see where the producer is configured). */
     static final Duration RETRY_BACKOFF = Duration.ofMillis(10);
+
+    /** How often the judge's clock work runs, at most (between polls). */
+    static final Duration TICK = Duration.ofSeconds(1);
 
     /** Reports taken per poll at most (one transaction). */
     static final int MAX_POLL_RECORDS = 1_000;
@@ -134,6 +154,19 @@ public final class KafkaVerifier implements AutoCloseable {
     private final LongAdder transactions = new LongAdder();
     private final LongAdder rebuilds = new LongAdder();
     private volatile Appraiser appraiser;
+    /** Makes a fresh judge at each rebuild, its closed epochs handed to {@link #dues}; empty: no proofs of service. */
+    private final Optional<Function<ProofOfService.Dues, ProofOfService>> proofs;
+    /** The judge of the partitions held, or null (no proofs of service, or revoked and not yet rebuilt). */
+    private volatile ProofOfService judge;
+    /** Rewards due from the judge's last ticks, for the next transaction (the loop thread's only). */
+    private final List<RewardDue> dues = new ArrayList<>();
+    /**
+     * The partition of each device the judge knows (restored, or accepted since), for writing its
+     * state where its reports are; cleared at each rebuild.
+     */
+    private final Map<String, Integer> partitionOf = new ConcurrentHashMap<>();
+
+    private long lastTickNanos;
     /** The partitions whose chain state {@link #appraiser} holds: set by a rebuild, shrunk by a revocation. */
     private volatile Set<Integer> held = Set.of();
 
@@ -148,6 +181,9 @@ public final class KafkaVerifier implements AutoCloseable {
      * @param appraisers makes a fresh appraiser (same settings, same challenge secret) each time the
      *     partitions move
      * @param receipts the MQTT link receipts go out on, already connected or connecting; empty for none
+     * @param proofs makes a fresh judge of proofs of service ({@link ProofOfService#partitioned}, the
+     *     same settings each time) handing its closed epochs to the given {@link ProofOfService.Dues};
+     *     empty to judge none
      */
     public KafkaVerifier(
             String fleet,
@@ -157,8 +193,10 @@ public final class KafkaVerifier implements AutoCloseable {
             Supplier<Appraiser> appraisers,
             DeviceKeys receiptKey,
             Optional<MqttLink> receipts,
-            int workers) {
+            int workers,
+            Optional<Function<ProofOfService.Dues, ProofOfService>> proofs) {
         this.fleet = fleet;
+        this.proofs = proofs;
         this.bootstrap = bootstrap;
         this.verifierId = verifierId;
         this.appraisers = appraisers;
@@ -166,6 +204,7 @@ public final class KafkaVerifier implements AutoCloseable {
         this.receipts = receipts;
         this.workers = workers;
         this.appraiser = appraisers.get();
+        this.judge = proofs.map(f -> f.apply(this::due)).orElse(null);
         this.pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "kafka-verifier-appraise");
             t.setDaemon(true);
@@ -210,6 +249,17 @@ public final class KafkaVerifier implements AutoCloseable {
                 "kafka-verifier-receipts-" + verifierId));
     }
 
+    /**
+     * Judges of proofs of service as {@code prospector verifier --kafka} makes them: {@code settings},
+     * the measurement endpoints {@code trusted}, the system clock, challenges living
+     * {@link Limits#CHALLENGE_TTL}.
+     */
+    public static Function<ProofOfService.Dues, ProofOfService> judges(
+            dev.prospector.agent.verifier.ServiceSettings settings, List<byte[]> trusted) {
+        return dues ->
+                ProofOfService.partitioned(settings, java.time.Clock.systemUTC(), Limits.CHALLENGE_TTL, trusted, dues);
+    }
+
     /** Called with (device, outcome) for every report decided, after its transaction committed. */
     public void observe(BiConsumer<String, Appraisal> observer) {
         observers.add(observer);
@@ -245,6 +295,14 @@ public final class KafkaVerifier implements AutoCloseable {
         return held;
     }
 
+    /**
+     * The judge of proofs of service of the partitions held now: empty without proofs of service, and
+     * between a revocation and the next assignment.
+     */
+    public Optional<ProofOfService> proofs() {
+        return Optional.ofNullable(judge);
+    }
+
     /** Starts the poll loop on a thread of its own. */
     public synchronized void start() {
         if (loop != null) {
@@ -262,10 +320,13 @@ public final class KafkaVerifier implements AutoCloseable {
             consumer.subscribe(List.of(KafkaTopics.reports(fleet)), new Rebalance());
             while (!stop.get()) {
                 ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+                tick();
                 if (!records.isEmpty()) {
                     Pending p = appraise(records);
                     p.await();
                     commit(p);
+                } else if (judge != null && (!dues.isEmpty() || judgeChanged())) {
+                    commitProofs();
                 }
             }
         } catch (org.apache.kafka.common.errors.WakeupException | org.apache.kafka.common.errors.InterruptException e) {
@@ -364,6 +425,7 @@ public final class KafkaVerifier implements AutoCloseable {
                             Verdict.encode(e)));
                 }
             }
+            writeProofs();
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
             for (TopicPartition tp : p.records.partitions()) {
                 List<ConsumerRecord<String, byte[]>> mine = p.records.records(tp);
@@ -408,6 +470,95 @@ public final class KafkaVerifier implements AutoCloseable {
         return true;
     }
 
+    /** Called by the judge, under its lock, on the loop thread (in {@link #tick}): a closed epoch. */
+    private void due(
+            long epoch,
+            List<dev.prospector.agent.verifier.RewardIssuer.Due> due,
+            Map<DeviceId, dev.prospector.agent.verifier.Scoring.EpochScore> scored) {
+        for (var d : due) {
+            dues.add(RewardDue.of(epoch, d, scored.get(d.device()), verifierId));
+        }
+    }
+
+    /** The judge's clock work, at most every {@link #TICK}; nothing while it is stale. */
+    private void tick() {
+        ProofOfService j = judge;
+        long now = System.nanoTime();
+        if (j == null || now - lastTickNanos < TICK.toNanos()) {
+            return;
+        }
+        lastTickNanos = now;
+        try {
+            j.tick();
+        } catch (RuntimeException e) {
+            Logger.error(e, "proof of service: a periodic step failed (tried again at the next tick)");
+        }
+    }
+
+    private boolean judgeChanged() {
+        ProofOfService j = judge;
+        return j != null && j.hasChanged();
+    }
+
+    /**
+     * Writes, in the open transaction, the state of every device the judge changed and the rewards
+     * due, each on its device's partition.
+     */
+    private void writeProofs() {
+        ProofOfService j = judge;
+        if (j == null) {
+            return;
+        }
+        String service = KafkaTopics.service(fleet);
+        for (var e : j.takeChanged().entrySet()) {
+            Integer partition = partitionOf.get(e.getKey().value());
+            producer.send(new ProducerRecord<>(service, partition, e.getKey().value(), e.getValue()));
+        }
+        String rewards = KafkaTopics.rewards(fleet);
+        for (RewardDue d : dues) {
+            producer.send(new ProducerRecord<>(rewards, partitionOf.get(d.device()), d.device(), d.encode()));
+        }
+        if (!dues.isEmpty()) {
+            Logger.info("verifier {}: {} reward(s) due written", verifierId, dues.size());
+        }
+        dues.clear(); // in this transaction, or (it fails) gone with the judge that the rebuild replaces
+    }
+
+    /**
+     * Commits what the judge changed while no report came (audits that lapsed, an epoch closed), with
+     * the consumed offsets as they stand: they fence a verifier that is no longer of the group.
+     */
+    private void commitProofs() {
+        Set<TopicPartition> mine = consumer.assignment();
+        if (mine.isEmpty()) {
+            return;
+        }
+        try {
+            producer.beginTransaction();
+            inTransaction = true;
+            writeProofs();
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            for (TopicPartition tp : mine) {
+                offsets.put(tp, new OffsetAndMetadata(consumer.position(tp)));
+            }
+            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+            producer.commitTransaction();
+            inTransaction = false;
+            transactions.increment();
+        } catch (ProducerFencedException e) {
+            throw e;
+        } catch (KafkaException e) {
+            Logger.warn("a transaction of proofs of service failed ({}); aborted, rebuilding", e.getMessage());
+            try {
+                producer.abortTransaction();
+                inTransaction = false;
+            } catch (KafkaException again) {
+                throw e;
+            }
+            rewind();
+        }
+    }
+
     private void count(Appraisal outcome) {
         if (outcome instanceof Appraisal.Accepted acc) {
             (acc.duplicate() ? duplicates : accepted).increment();
@@ -422,6 +573,7 @@ public final class KafkaVerifier implements AutoCloseable {
      */
     private Pending appraise(ConsumerRecords<String, byte[]> records) {
         Appraiser a = appraiser;
+        ProofOfService judging = judge;
         List<ConsumerRecord<String, byte[]>> all = new ArrayList<>(records.count());
         records.forEach(all::add);
         Decided[] out = new Decided[all.size()];
@@ -442,14 +594,14 @@ public final class KafkaVerifier implements AutoCloseable {
             futures.add(pool.submit(() -> {
                 for (int j = 0; j < size; j++) {
                     int i = lane[j];
-                    out[i] = decide(a, all.get(i));
+                    out[i] = decide(a, judging, all.get(i));
                 }
             }));
         }
         return new Pending(records, out, futures);
     }
 
-    private Decided decide(Appraiser a, ConsumerRecord<String, byte[]> r) {
+    private Decided decide(Appraiser a, ProofOfService j, ConsumerRecord<String, byte[]> r) {
         Optional<DeviceId> device =
                 r.key() != null && DeviceId.isValid(r.key()) ? Optional.of(new DeviceId(r.key())) : Optional.empty();
         Appraisal outcome = r.value() == null || device.isEmpty()
@@ -459,12 +611,30 @@ public final class KafkaVerifier implements AutoCloseable {
                         Optional.empty(),
                         java.util.OptionalLong.empty())
                 : a.appraise(r.value(), device.get());
+        Optional<ProofOfService.Verdict> verdict = Optional.empty();
+        if (j != null && outcome instanceof Appraisal.Accepted acc) {
+            partitionOf.put(acc.device().value(), r.partition()); // a device the appraiser tracks: bounded
+            try {
+                verdict = Optional.of(j.onAccepted(acc, r.timestamp()));
+            } catch (RuntimeException e) {
+                // A bug in judging the evidence must not cost the report its receipt.
+                Logger.error(e, "judging the proof of service of {} failed", acc);
+            }
+        }
         Receipt receipt = null;
         if (receipts.isPresent() && device.isPresent()) {
             receipt = Receipt.of(outcome, r.value(), a.config());
+            if (verdict.isPresent()) {
+                receipt = receipt.withService(
+                        verdict.get().service(), verdict.get().disqualified());
+            }
             Optional<Receipt.Challenge> c = VerifierService.challenge(a.config(), device.get(), outcome);
             if (c.isPresent()) {
-                receipt = receipt.withChallenge(c.get());
+                Receipt.Challenge challenge = c.get();
+                if (j != null && outcome instanceof Appraisal.Accepted acc && !acc.duplicate()) {
+                    challenge = j.duties(device.get(), challenge);
+                }
+                receipt = receipt.withChallenge(challenge);
             }
         }
         return new Decided(r, device, outcome, receipt);
@@ -487,58 +657,91 @@ public final class KafkaVerifier implements AutoCloseable {
 
     /**
      * A fresh appraiser with the chain state of {@code partitions} replayed from the chain topic:
-     * per device, its accepted entries by report time and seq.
+     * per device, its accepted entries by report time and seq; and a fresh judge with its devices'
+     * proof-of-service state from the service topic.
      */
     private void rebuild(Collection<TopicPartition> partitions) {
         Appraiser fresh = appraisers.get();
-        List<TopicPartition> chain = partitions.stream()
-                .map(tp -> new TopicPartition(KafkaTopics.chain(fleet), tp.partition()))
-                .toList();
+        Map<String, List<Appraiser.AcceptedEntry>> byDevice = new HashMap<>();
+        readToEnd(
+                KafkaTopics.chain(fleet),
+                partitions,
+                r -> Verdict.decodeEntry(r.value())
+                        .ifPresent(e -> byDevice.computeIfAbsent(e.device().value(), k -> new ArrayList<>())
+                                .add(e)));
+        // Compaction keeps the last record per key; before it runs the same (device, seq) may be
+        // there more than once: replay each once.
+        Comparator<Appraiser.AcceptedEntry> order = Comparator.comparingLong(Appraiser.AcceptedEntry::iatMillis)
+                .thenComparingLong(Appraiser.AcceptedEntry::seq);
         int entries = 0;
-        if (!chain.isEmpty()) {
-            Properties c = new Properties();
-            c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            c.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-verifier-" + verifierId + "-chain");
-            c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-            c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-            Map<String, List<Appraiser.AcceptedEntry>> byDevice = new HashMap<>();
-            try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(c)) {
-                reader.assign(chain);
-                reader.seekToBeginning(chain);
-                Map<TopicPartition, Long> end = reader.endOffsets(chain);
-                Set<TopicPartition> left = new HashSet<>(chain);
-                while (!left.isEmpty()) {
-                    for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
-                        Verdict.decodeEntry(r.value())
-                                .ifPresent(
-                                        e -> byDevice.computeIfAbsent(e.device().value(), k -> new ArrayList<>())
-                                                .add(e));
-                    }
-                    left.removeIf(tp -> reader.position(tp) >= end.get(tp));
-                }
-            }
-            // Compaction keeps the last record per key; before it runs the same (device, seq) may be
-            // there more than once: replay each once.
-            Comparator<Appraiser.AcceptedEntry> order = Comparator.comparingLong(Appraiser.AcceptedEntry::iatMillis)
-                    .thenComparingLong(Appraiser.AcceptedEntry::seq);
-            for (List<Appraiser.AcceptedEntry> list : byDevice.values()) {
-                list.sort(order);
-                for (Appraiser.AcceptedEntry e : list) {
-                    fresh.restore(e);
-                    entries++;
-                }
+        for (List<Appraiser.AcceptedEntry> list : byDevice.values()) {
+            list.sort(order);
+            for (Appraiser.AcceptedEntry e : list) {
+                fresh.restore(e);
+                entries++;
             }
         }
+        dues.clear(); // the old judge's, never committed: the new one closes those epochs again
+        partitionOf.clear();
+        ProofOfService j = proofs.map(f -> f.apply(this::due)).orElse(null);
+        if (j != null) {
+            // In offset order, so each device's last state wins.
+            readToEnd(KafkaTopics.service(fleet), partitions, r -> {
+                if (r.key() == null || !DeviceId.isValid(r.key()) || r.value() == null) {
+                    return;
+                }
+                try {
+                    j.restore(new DeviceId(r.key()), r.value());
+                    partitionOf.put(r.key(), r.partition());
+                } catch (IllegalArgumentException e) {
+                    Logger.warn(
+                            "verifier {}: {}; the device's proofs of service start afresh", verifierId, e.getMessage());
+                }
+            });
+        }
         appraiser = fresh;
+        judge = j;
         held = partitions.stream().map(TopicPartition::partition).collect(Collectors.toUnmodifiableSet());
         rebuilds.increment();
         Logger.info(
-                "verifier {} holds partitions {}: chain state rebuilt from {} entries",
+                "verifier {} holds partitions {}: chain state rebuilt from {} entries{}",
                 verifierId,
                 partitions.stream().map(TopicPartition::partition).sorted().toList(),
-                entries);
+                entries,
+                j == null ? "" : ", proofs of service of " + j.devices() + " device(s)");
+    }
+
+    /** Reads the committed records of {@code topic}'s partitions numbered as {@code partitions}, to their end. */
+    private void readToEnd(
+            String topic,
+            Collection<TopicPartition> partitions,
+            java.util.function.Consumer<ConsumerRecord<String, byte[]>> each) {
+        List<TopicPartition> tps = partitions.stream()
+                .map(tp -> new TopicPartition(topic, tp.partition()))
+                .toList();
+        if (tps.isEmpty()) {
+            return;
+        }
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-verifier-" + verifierId + "-rebuild");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(c)) {
+            reader.assign(tps);
+            reader.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = reader.endOffsets(tps);
+            Set<TopicPartition> left = new HashSet<>(tps);
+            left.removeIf(tp -> reader.position(tp) >= end.get(tp));
+            while (!left.isEmpty()) {
+                for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
+                    each.accept(r);
+                }
+                left.removeIf(tp -> reader.position(tp) >= end.get(tp));
+            }
+        }
     }
 
     private final class Rebalance implements ConsumerRebalanceListener {
@@ -560,6 +763,9 @@ public final class KafkaVerifier implements AutoCloseable {
         }
 
         private void release(Collection<TopicPartition> partitions) {
+            if (!partitions.isEmpty()) {
+                judge = null; // it knows devices of partitions gone: idle until the next assignment's rebuild
+            }
             Set<Integer> gone = new HashSet<>();
             partitions.forEach(tp -> gone.add(tp.partition()));
             held = held.stream().filter(p -> !gone.contains(p)).collect(Collectors.toUnmodifiableSet());

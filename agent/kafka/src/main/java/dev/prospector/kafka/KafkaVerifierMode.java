@@ -26,7 +26,8 @@ import org.tinylog.Logger;
  * settings. The challenge secret is the state dir's {@code challenge.key}, as for the MQTT
  * verifier: every verifier of the group must hold the same file (docs/NETWORK.md says how to
  * hand it out); the receipt key is the state dir's (or {@code --receipt-key-dir}). Key pins and
- * chain state come from Kafka's chain topic, not the state dir.
+ * chain state come from Kafka's chain topic, proofs of service from its service topic, not the state
+ * dir; rewards due go to its rewards topic.
  */
 public final class KafkaVerifierMode implements KafkaMode {
     @Override
@@ -68,7 +69,8 @@ public final class KafkaVerifierMode implements KafkaMode {
                     () -> new Appraiser(config),
                     receiptKey,
                     Optional.of(receipts),
-                    VerifierService.defaultWorkers());
+                    VerifierService.defaultWorkers(),
+                    Optional.of(KafkaVerifier.judges(s.proofs(), s.proofs().trustedEndpoints())));
             opened.push(verifier);
             if (r.json().isPresent()) {
                 PrintWriter out = r.json().get();
@@ -89,6 +91,14 @@ public final class KafkaVerifierMode implements KafkaMode {
                             },
                             "shutdown"));
             verifier.start();
+            Logger.info(
+                    "proofs of service: audits every {}, bandwidth tests every {} ({} trusted endpoint(s)), epochs of {};"
+                            + " rewards due on Kafka topic {}",
+                    s.proofs().auditEvery(),
+                    s.proofs().bandwidthEvery(),
+                    s.proofs().trustedEndpoints().size(),
+                    s.proofs().epoch(),
+                    KafkaTopics.rewards(s.fleet()));
             Logger.info(
                     "verifier {} of group {} for fleet {} started: reports from Kafka {} ({} partitions), receipts over {}",
                     id,

@@ -343,23 +343,8 @@ public final class VerifierCommand implements Callable<Integer> {
                 receiptBatch);
     }
 
-    /**
-     * The proof-of-service options: the MQTT verifier judges proofs of service; a Kafka verifier does
-     * not yet (docs/NETWORK.md, "Not done yet"), so with {@code --kafka} they would be ignored.
-     */
-    static final List<String> PROOF_OF_SERVICE_OPTIONS = List.of(
-            "--audit-every",
-            "--audit-leaves",
-            "--audit-deadline",
-            "--bandwidth-every",
-            "--epoch",
-            "--uptime-max-gap",
-            "--storage-target",
-            "--reward-per-epoch",
-            "--measure-port",
-            "--measure-bind",
-            "--measure-max-bytes",
-            "--measure-key");
+    /** The options of the measurement endpoint in the verifier's process, which a Kafka verifier does not run. */
+    static final List<String> ENDPOINT_OPTIONS = List.of("--measure-port", "--measure-bind", "--measure-max-bytes");
 
     /**
      * With {@code --kafka}: refuses, in one line, the options only the MQTT verifier acts on, given on
@@ -374,14 +359,13 @@ public final class VerifierCommand implements Callable<Integer> {
             throw new Failure("--session-expiry is the MQTT verifier's: with --kafka the reports wait in Kafka, and"
                     + " each bridge's session at the broker is its own (bridge --session-expiry); leave it out");
         }
-        List<String> proofs =
-                PROOF_OF_SERVICE_OPTIONS.stream().filter(this::given).toList();
-        if (!proofs.isEmpty()) {
-            throw new Failure(String.join(", ", proofs)
-                    + (proofs.size() == 1 ? " sets" : " set")
-                    + " the proofs of service, which only the MQTT verifier judges: a Kafka verifier sends receipts"
-                    + " and challenges but no audits or bandwidth tests and issues no rewards yet (docs/NETWORK.md);"
-                    + " leave them out (command line and config file), or run the verifier without --kafka");
+        List<String> endpoint = ENDPOINT_OPTIONS.stream().filter(this::given).toList();
+        if (!endpoint.isEmpty()) {
+            throw new Failure(String.join(", ", endpoint)
+                    + (endpoint.size() == 1 ? " sets" : " set")
+                    + " a measurement endpoint in the verifier's process, which a Kafka verifier does not run: run"
+                    + " `prospector measure` beside it and give its key with --measure-key; leave "
+                    + (endpoint.size() == 1 ? "it" : "them") + " out (command line and config file)");
         }
     }
 

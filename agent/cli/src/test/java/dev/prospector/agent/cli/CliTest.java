@@ -570,17 +570,17 @@ class CliTest {
     }
 
     /**
-     * A Kafka verifier judges no proofs of service yet: options that would set them are refused, from
-     * the command line and from the configuration file, instead of being ignored.
+     * Options a Kafka verifier would not act on are refused, from the command line and from the
+     * configuration file, instead of being ignored; the proof-of-service settings are taken.
      */
     @Test
     void mqttOnlyOptionsWithKafkaAreRefusedNotIgnored(@TempDir Path dir) throws Exception {
         String[] kafka = cat(verifierWithStateDir(dir.resolve("state")), "--kafka", "127.0.0.1:1", "--group", "g");
-        Run audits = prospector(cat(kafka, "--audit-every", "30m", "--measure-port", "8081"));
-        audits.assertOneLineError(
-                "--audit-every, --measure-port set the proofs of service, which only the MQTT" + " verifier judges");
-        assertTrue(audits.err().contains("or run the verifier without --kafka"), audits.err());
-        assertEquals(ExitCodes.BAD_INPUT, audits.exit());
+        Run endpoint = prospector(cat(kafka, "--audit-every", "30m", "--measure-port", "8081", "--measure-bind", "::"));
+        endpoint.assertOneLineError("--measure-port, --measure-bind set a measurement endpoint in the verifier's"
+                + " process, which a Kafka verifier does not run");
+        assertTrue(endpoint.err().contains("run `prospector measure` beside it"), endpoint.err());
+        assertEquals(ExitCodes.BAD_INPUT, endpoint.exit());
 
         Run expiry = prospector(cat(kafka, "--session-expiry", "1h"));
         expiry.assertOneLineError("--session-expiry is the MQTT verifier's");
@@ -588,15 +588,20 @@ class CliTest {
 
         Path config = dir.resolve("prospector.conf");
         Files.writeString(config, "verifier.epoch = 2h\nreceipt-batch = 8\n");
+        prospector(cat(kafka, "--config", config.toString()))
+                .assertOneLineError("--receipt-batch is the MQTT verifier's");
+        Files.writeString(config, "verifier.epoch = 2h\nmeasure-max-bytes = 1M\n");
         Run fromFile = prospector(cat(kafka, "--config", config.toString()));
-        fromFile.assertOneLineError("--receipt-batch is the MQTT verifier's");
-        Files.writeString(config, "verifier.epoch = 2h\n");
-        Run epoch = prospector(cat(kafka, "--config", config.toString()));
-        epoch.assertOneLineError("--epoch sets the proofs of service");
-        assertEquals(ExitCodes.BAD_INPUT, epoch.exit());
+        fromFile.assertOneLineError("--measure-max-bytes sets a measurement endpoint");
+        assertEquals(ExitCodes.BAD_INPUT, fromFile.exit());
 
-        // The defaults alone are not "given": without the Kafka module the run gets as far as looking for it.
-        prospector(kafka).assertOneLineError("--kafka needs the network side's Kafka module, which is not installed");
+        // Proof-of-service settings and the defaults are taken: without the Kafka module the run gets
+        // as far as looking for it.
+        Files.writeString(config, "verifier.epoch = 2h\n");
+        prospector(cat(kafka, "--config", config.toString(), "--audit-every", "30m", "--measure-key", "/nope.pub"))
+                .assertOneLineError("--measure-key");
+        prospector(cat(kafka, "--config", config.toString(), "--audit-every", "30m"))
+                .assertOneLineError("--kafka needs the network side's Kafka module, which is not installed");
     }
 
     /** With --kafka, --group is taken (checked, then handed to the Kafka mode, absent from this class path). */

@@ -53,6 +53,12 @@ final class DeviceService {
     final Map<Long, Double> uptimeMs = new TreeMap<>();
     long rewardSoFar;
     Scoring.EpochScore lastScore;
+    /**
+     * The last epoch closed for this device: no uptime is credited to it or before it again. What a
+     * Kafka verifier's next holder of the device's partition goes by (the MQTT verifier's judge also
+     * has one for all its devices).
+     */
+    long closedThrough = Long.MIN_VALUE;
 
     DeviceService(byte[] firstKey) {
         this.firstKey = firstKey.clone();
@@ -118,6 +124,9 @@ final class DeviceService {
         uptimeMs.forEach((e, ms) -> up.Add(CBORObject.NewArray().Add(e).Add(ms)));
         m.Add("uptime", up);
         m.Add("reward", rewardSoFar);
+        if (closedThrough != Long.MIN_VALUE) {
+            m.Add("closed", closedThrough);
+        }
         return m;
     }
 
@@ -171,6 +180,9 @@ final class DeviceService {
             d.uptimeMs.put(u.get(0).AsInt64Value(), u.get(1).AsDouble());
         }
         d.rewardSoFar = m.get("reward").AsInt64Value();
+        if (m.ContainsKey("closed")) {
+            d.closedThrough = m.get("closed").AsInt64Value();
+        }
         return d;
     }
 

@@ -73,6 +73,16 @@ import org.tinylog.Logger;
  *       stops the verifier with one line; rewards are guarded against double issue by
  *       {@link RewardIssuer}'s log, not by this file.
  * </ul>
+ *
+ * <h2>In a Kafka verifier ({@link #partitioned})</h2>
+ * Devices come and go with the partitions a verifier holds, so their state lives in Kafka, not in
+ * a file: {@link #takeChanged} gives the state of each device changed since it was last called, which
+ * the verifier writes in the transaction of the reports that changed it; a verifier given a
+ * partition {@link #restore}s its devices from there. A closed epoch's rewards are not issued here
+ * but handed to {@link Dues}, which writes them in that same transaction; each device remembers the
+ * last epoch closed for it ({@code closedThrough}), so the next holder of its partition neither
+ * closes that epoch again nor credits it more uptime. Arrival times are then the reports' Kafka
+ * timestamps (when a bridge took them), the same for every verifier of the group.
  */
 public final class ProofOfService implements AutoCloseable {
     public static final String STATE_FILE = "pos.state";
@@ -89,6 +99,16 @@ public final class ProofOfService implements AutoCloseable {
     private static final int MAX_SENTENCE = 240;
     private static final byte[] MAGIC = "PXPOS001".getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_STATE_BYTES = 512 << 20;
+
+    /**
+     * Where a Kafka verifier's closed epochs go: the rewards due for {@code epoch} (devices with a
+     * reward) and every device scored, to be written in the transaction under way. Called under the
+     * judge's lock from {@link #tick}.
+     */
+    @FunctionalInterface
+    public interface Dues {
+        void closed(long epoch, List<RewardIssuer.Due> due, Map<DeviceId, Scoring.EpochScore> scored);
+    }
 
     /** What the receipt says of a report's proof-of-service: its {@code pos} and {@code dq}. */
     public record Verdict(Optional<String> service, Optional<String> disqualified) {}
@@ -113,7 +133,10 @@ public final class ProofOfService implements AutoCloseable {
     private final Clock clock;
     private final Duration challengeTtl;
     private final Map<DeviceId, byte[]> trusted;
-    private final RewardIssuer rewards;
+    /** The MQTT verifier's issuer; empty in a Kafka verifier's judge, which has {@link #dues}. */
+    private final Optional<RewardIssuer> rewards;
+
+    private final Optional<Dues> dues;
     private final Optional<Path> stateFile;
     private final SecureRandom random = new SecureRandom();
     private final Object lock = new Object();
@@ -131,6 +154,10 @@ public final class ProofOfService implements AutoCloseable {
     @GuardedBy("lock")
     private boolean dirty;
 
+    /** Devices changed since {@link #takeChanged}; kept by a partitioned judge only. */
+    @GuardedBy("lock")
+    private final Set<DeviceId> changed = new LinkedHashSet<>();
+
     /**
      * Opens the judge, reading {@code stateFile} when it exists.
      *
@@ -145,7 +172,8 @@ public final class ProofOfService implements AutoCloseable {
             List<byte[]> trustedEndpoints,
             RewardIssuer rewards,
             Optional<Path> stateFile) {
-        ProofOfService p = new ProofOfService(settings, clock, challengeTtl, trustedEndpoints, rewards, stateFile);
+        ProofOfService p = new ProofOfService(
+                settings, clock, challengeTtl, trustedEndpoints, Optional.of(rewards), Optional.empty(), stateFile);
         synchronized (p.lock) {
             long fromState = Long.MIN_VALUE;
             if (stateFile.isPresent()) {
@@ -159,12 +187,31 @@ public final class ProofOfService implements AutoCloseable {
         return p;
     }
 
+    /**
+     * A Kafka verifier's judge (see the class comment): no state file and no issuer; its devices are
+     * {@link #restore}d as partitions come, their changes taken with {@link #takeChanged}, and each
+     * closed epoch handed to {@code dues}. Epochs before the current one count as closed until a
+     * restored device says otherwise.
+     */
+    public static ProofOfService partitioned(
+            ServiceSettings settings, Clock clock, Duration challengeTtl, List<byte[]> trustedEndpoints, Dues dues) {
+        ProofOfService p = new ProofOfService(
+                settings, clock, challengeTtl, trustedEndpoints, Optional.empty(), Optional.of(dues), Optional.empty());
+        synchronized (p.lock) {
+            long now = clock.millis();
+            p.lastClosed = p.epochOf(now) - 1;
+            p.lastSaveMs = now;
+        }
+        return p;
+    }
+
     private ProofOfService(
             ServiceSettings settings,
             Clock clock,
             Duration challengeTtl,
             List<byte[]> trustedEndpoints,
-            RewardIssuer rewards,
+            Optional<RewardIssuer> rewards,
+            Optional<Dues> dues,
             Optional<Path> stateFile) {
         this.settings = settings;
         this.clock = clock;
@@ -175,6 +222,7 @@ public final class ProofOfService implements AutoCloseable {
         }
         this.trusted = Map.copyOf(t);
         this.rewards = rewards;
+        this.dues = dues;
         this.stateFile = stateFile;
     }
 
@@ -182,8 +230,72 @@ public final class ProofOfService implements AutoCloseable {
         return settings;
     }
 
-    public RewardIssuer rewards() {
+    /** The issuer of the rewards; empty in a Kafka verifier's judge ({@link #partitioned}). */
+    public Optional<RewardIssuer> rewards() {
         return rewards;
+    }
+
+    /**
+     * Takes in a device's state as {@link #takeChanged} gave it (a Kafka verifier given the device's
+     * partition), replacing what this judge had of it; epochs it still has open are closed here.
+     *
+     * @throws IllegalArgumentException when {@code state} does not decode
+     */
+    public void restore(DeviceId device, byte[] state) {
+        DeviceService d;
+        try {
+            d = DeviceService.fromCbor(CBORObject.DecodeFromBytes(state));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "the proof-of-service state of " + device + " does not decode: " + e.getMessage(), e);
+        }
+        synchronized (lock) {
+            devices.put(device, d);
+            for (long e : d.uptimeMs.keySet()) {
+                lastClosed = Math.min(lastClosed, e - 1); // open for it: the next tick closes it when due
+                break;
+            }
+        }
+    }
+
+    /**
+     * The devices changed since the last call, each with its whole state (for {@link #restore}), in
+     * the order they first changed; empty for a judge that is not {@link #partitioned}.
+     */
+    public Map<DeviceId, byte[]> takeChanged() {
+        synchronized (lock) {
+            Map<DeviceId, byte[]> out = new java.util.LinkedHashMap<>();
+            for (DeviceId id : changed) {
+                DeviceService d = devices.get(id);
+                if (d != null) {
+                    out.put(id, d.toCbor().EncodeToBytes());
+                }
+            }
+            changed.clear();
+            return out;
+        }
+    }
+
+    /** Whether a device changed since {@link #takeChanged} (a {@link #partitioned} judge's only). */
+    public boolean hasChanged() {
+        synchronized (lock) {
+            return !changed.isEmpty();
+        }
+    }
+
+    /** Devices this judge knows. */
+    public int devices() {
+        synchronized (lock) {
+            return devices.size();
+        }
+    }
+
+    @GuardedBy("lock")
+    private void changed(DeviceId device) {
+        dirty = true;
+        if (dues.isPresent()) {
+            changed.add(device);
+        }
     }
 
     /** Ticks every few seconds on a thread of its own until {@link #close}. */
@@ -245,7 +357,7 @@ public final class ProofOfService implements AutoCloseable {
             audit(a.device(), d, c, ev, arrivalMs, said);
             bandwidth(a.device(), d, c, ev, arrivalMs, said);
             uptime(d, c, ev, arrivalMs);
-            dirty = true;
+            changed(a.device());
             String sentence = String.join("; ", said);
             if (sentence.length() > MAX_SENTENCE) {
                 sentence = sentence.substring(0, MAX_SENTENCE - 1) + "…";
@@ -527,7 +639,7 @@ public final class ProofOfService implements AutoCloseable {
         for (long e = epochOf(from); e <= epochOf(to - 1); e++) {
             long lo = Math.max(from, epochStart(e));
             long hi = Math.min(to, epochStart(e + 1));
-            if (hi > lo && e > lastClosed) {
+            if (hi > lo && e > lastClosed && e > d.closedThrough) {
                 d.uptimeMs.merge(e, (double) amount * (hi - lo) / span, Double::sum);
             }
         }
@@ -599,7 +711,7 @@ public final class ProofOfService implements AutoCloseable {
                         d.pending = new DeviceService.Pending(
                                 again.nonce(), again.commitment(), again.leaves(), now, deadline);
                         d.containedLateCounted = false;
-                        dirty = true;
+                        changed(device);
                         return new Receipt.Challenge(again.nonce(), Duration.ofSeconds((expires - now) / 1000))
                                 .withAudit(again.leaves(), Duration.ofMillis(deadline));
                     }
@@ -621,13 +733,13 @@ public final class ProofOfService implements AutoCloseable {
                 long every = settings.auditEvery().toMillis();
                 long nextPeriod = (Math.floorDiv(now, every) + 1) * every;
                 d.nextAuditMs = nextPeriod + (long) (random.nextDouble() * every * 0.8);
-                dirty = true;
+                changed(device);
                 return c.withAudit(settings.auditLeaves(), Duration.ofMillis(deadline));
             }
             if (d.pending == null && !trusted.isEmpty() && bandwidthDue(d, now)) {
                 d.bandwidthAskedMs = now;
                 d.bandwidthNonce = c.nonce();
-                dirty = true;
+                changed(device);
                 return c.withBandwidthTest();
             }
             return c;
@@ -663,12 +775,13 @@ public final class ProofOfService implements AutoCloseable {
         long now = clock.millis();
         synchronized (lock) {
             long unanswerable = Math.max(settings.auditDeadline().toMillis(), challengeTtl.toMillis());
-            for (DeviceService d : devices.values()) {
+            for (var entry : devices.entrySet()) {
+                DeviceService d = entry.getValue();
                 DeviceService.Pending p = d.pending;
                 if (p != null && now > p.issuedMs() + unanswerable) {
                     d.pending = null;
                     record(d, AuditOutcome.OFFLINE, "audit offline", now, p, new ArrayList<>());
-                    dirty = true;
+                    changed(entry.getKey());
                 }
             }
             // Epoch e closes once its end lies uptime-max-gap behind: credits for it may still arrive until then.
@@ -726,14 +839,27 @@ public final class ProofOfService implements AutoCloseable {
                 due.add(new RewardIssuer.Due(entry.getKey(), d.firstKey, s.reward()));
             }
         }
-        if (!scored.isEmpty() && epoch > rewards.lastClosed()) {
-            rewards.issue(epoch, due);
+        // The MQTT verifier's issuer knows the last epoch it issued (its log); a Kafka verifier's devices
+        // each know theirs (closedThrough), and a device scored here has this epoch's uptime, so it is open.
+        if (!scored.isEmpty() && (rewards.isEmpty() || epoch > rewards.get().lastClosed())) {
+            if (rewards.isPresent()) {
+                rewards.get().issue(epoch, due);
+            } else {
+                dues.orElseThrow().closed(epoch, List.copyOf(due), Map.copyOf(scored));
+            }
             for (var e : scored.entrySet()) {
                 DeviceService d = devices.get(e.getKey());
                 d.rewardSoFar += e.getValue().reward();
                 d.lastScore = e.getValue();
+                d.closedThrough = Math.max(d.closedThrough, epoch);
+                changed(e.getKey());
             }
-            Logger.info("epoch {} closed: {} device(s) scored, {} reward(s) issued", epoch, scored.size(), due.size());
+            Logger.info(
+                    "epoch {} closed: {} device(s) scored, {} reward(s) {}",
+                    epoch,
+                    scored.size(),
+                    due.size(),
+                    rewards.isPresent() ? "issued" : "due");
         }
         for (DeviceService d : devices.values()) {
             d.uptimeMs.keySet().removeIf(e -> e <= epoch);

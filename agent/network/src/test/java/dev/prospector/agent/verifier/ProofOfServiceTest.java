@@ -15,6 +15,7 @@ import dev.prospector.agent.verifier.PosFixtures.MovableClock;
 import dev.prospector.attest.Appraisal;
 import dev.prospector.attest.AuditAnswer;
 import dev.prospector.attest.BandwidthReceipt.Direction;
+import dev.prospector.attest.DeviceId;
 import dev.prospector.attest.DeviceKeys;
 import dev.prospector.attest.MeasurementClaim;
 import dev.prospector.attest.PlotCommitment;
@@ -602,7 +603,7 @@ class ProofOfServiceTest {
         byte[] before = Files.readAllBytes(state); // a state saved before the close
         Scoring.EpochScore s = closedEpoch(pos, a);
         assertEquals(400, s.reward(), "up all the epoch, no storage proven, no bandwidth: 0.4 of 1000");
-        List<RewardIssuer.Issued> issued = pos.rewards().recent();
+        List<RewardIssuer.Issued> issued = pos.rewards().orElseThrow().recent();
         assertEquals(2, issued.size());
         assertEquals(
                 Map.of(a.keys.deviceId(), 400L, b.keys.deviceId(), 400L),
@@ -649,25 +650,102 @@ class ProofOfServiceTest {
         Files.write(state, before);
         ProofOfService again = open(RewardIssuer.open(rewardKey, log), Optional.of(state));
         again.tick();
-        assertEquals(2, again.rewards().recent().size(), "nothing issued twice");
-        assertEquals(2, again.rewards().nextNonce());
+        assertEquals(2, again.rewards().orElseThrow().recent().size(), "nothing issued twice");
+        assertEquals(2, again.rewards().orElseThrow().nextNonce());
         // The next epoch (the last minute's credit) is issued once, with the nonces that follow.
         clock.advance(Duration.ofHours(3));
         again.tick();
         long e = T0 / 3_600_000;
         assertEquals(
                 List.of(e, e, e + 1, e + 1),
-                again.rewards().recent().stream()
+                again.rewards().orElseThrow().recent().stream()
                         .map(RewardIssuer.Issued::epoch)
                         .toList());
         assertEquals(
                 List.of(0L, 1L, 2L, 3L),
-                again.rewards().recent().stream().map(r -> r.tx().nonce()).toList());
+                again.rewards().orElseThrow().recent().stream()
+                        .map(r -> r.tx().nonce())
+                        .toList());
         long lines = Files.readAllLines(log).stream()
                 .filter(l -> l.startsWith("v1 reward"))
                 .count();
         assertEquals(4, lines);
         again.close();
+    }
+
+    /** One Kafka verifier's judge, its closed epochs collected as "epoch:device=amount", sorted. */
+    private static final class Partitioned {
+        private final List<String> closed = new ArrayList<>();
+        final ProofOfService pos;
+
+        Partitioned(java.time.Clock clock) {
+            pos = ProofOfService.partitioned(
+                    ServiceSettings.defaults(), clock, TTL, List.of(), (epoch, due, scored) -> {
+                        for (RewardIssuer.Due d : due) {
+                            closed.add(epoch + ":" + d.device().value().substring(0, 8) + "=" + d.amount());
+                        }
+                    });
+        }
+
+        List<String> closed() {
+            return closed.stream().sorted().toList();
+        }
+    }
+
+    /**
+     * A Kafka verifier's judge: a device's state moves with its partition to another verifier, which
+     * closes its epoch once, with the uptime credited before and after the move; a third verifier
+     * given it with another device that still has that epoch open neither closes it again for it nor
+     * credits it more of it.
+     */
+    @Test
+    void aDeviceMovedToAnotherVerifierHasItsEpochClosedOnceAndCreditedNoMore() {
+        Board x = new Board(false);
+        Board y = new Board(false);
+        String xs = x.keys.deviceId().value().substring(0, 8);
+        String ys = y.keys.deviceId().value().substring(0, 8);
+        long epoch = T0 / 3_600_000;
+
+        Partitioned a = new Partitioned(clock);
+        reportEveryMinute(a.pos, x, T0 - 60_000, T0 + 1_800_000, 60_000);
+        reportEveryMinute(a.pos, y, T0 - 60_000, T0 + 1_800_000, 60_000);
+        Map<DeviceId, byte[]> atMove = a.pos.takeChanged();
+        assertEquals(java.util.Set.of(x.keys.deviceId(), y.keys.deviceId()), atMove.keySet());
+        assertTrue(a.pos.takeChanged().isEmpty(), "taken: nothing changed since");
+
+        // Half an hour in, both partitions move to b; x reports there until a minute before the epoch's end.
+        Partitioned b = new Partitioned(clock);
+        atMove.forEach(b.pos::restore);
+        reportEveryMinute(b.pos, x, T0 + 1_860_000, T0 + 3_540_000, 60_000, nonce(T0 + 1_800_000));
+        clock.set(T0 + 3_600_000 + 181_000);
+        b.pos.tick();
+        assertEquals(
+                List.of(epoch + ":" + xs + "=393", epoch + ":" + ys + "=200").stream()
+                        .sorted()
+                        .toList(),
+                b.closed(),
+                "x up 59 of the epoch's 60 minutes on two verifiers (0.4 of 1000 a full epoch), y 30");
+        Map<DeviceId, byte[]> afterClose = b.pos.takeChanged();
+        assertEquals(java.util.Set.of(x.keys.deviceId(), y.keys.deviceId()), afterClose.keySet(), "closed: both");
+
+        // x moves on to c; y's state there is one from before the close (written before b closed it,
+        // say), so the epoch is open on c, for y.
+        Partitioned c = new Partitioned(clock);
+        c.pos.restore(x.keys.deviceId(), afterClose.get(x.keys.deviceId()));
+        c.pos.restore(y.keys.deviceId(), atMove.get(y.keys.deviceId()));
+        // x's next report comes 160 s after its last one, across the epoch's end: 60 s of it in the closed epoch.
+        x.upMs += 100_000;
+        clock.set(T0 + 3_700_000);
+        c.pos.onAccepted(x.report(now(), Optional.of(nonce(T0 + 3_540_000)), Optional.empty()), now());
+        clock.set(T0 + 3_600_000 + 181_000);
+        c.pos.tick();
+        assertEquals(List.of(epoch + ":" + ys + "=200"), c.closed(), "x is not paid that epoch again");
+        clock.set(T0 + 7_200_000 + 181_000);
+        c.pos.tick();
+        assertEquals(
+                List.of(epoch + ":" + ys + "=200", (epoch + 1) + ":" + xs + "=11"),
+                c.closed(),
+                "x's next epoch: the 100 s after the epoch's end (160 s credited pro rata), 100/3600 of 400");
     }
 
     @Test
