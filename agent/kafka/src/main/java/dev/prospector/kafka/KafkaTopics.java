@@ -21,7 +21,8 @@ import org.tinylog.Logger;
  *
  * <ul>
  *   <li>{@code prospector.<fleet>.reports}: every report as the bridges took it from MQTT, key the
- *       device id, value the report's bytes. A device's reports are all on one partition.
+ *       device id, value the report's bytes. A device's reports are all on one partition. Stamped
+ *       by the broker as it appends them ({@code LogAppendTime}): their arrival, for uptime.
  *   <li>{@code prospector.<fleet>.verdicts}: the acceptance topic, one record per report decided
  *       (accepted or rejected; a duplicate of an accepted report writes none), key the device id,
  *       value {@link Verdict}. Written in the same transaction as the consumed offsets: what is here
@@ -91,10 +92,16 @@ public final class KafkaTopics {
             String minIsr = String.valueOf(Math.max(1, replication - 1));
             Map<String, String> safe = Map.of("min.insync.replicas", minIsr, "unclean.leader.election.enable", "false");
             List<NewTopic> topics = new ArrayList<>();
-            topics.add(new NewTopic(reports(fleet), partitions, replication).configs(safe));
+            // The broker's clock stamps a report as it is appended: the arrival time proofs of service
+            // measure uptime with, one clock for every bridge and verifier.
+            var stamped = new java.util.HashMap<>(safe);
+            stamped.put("message.timestamp.type", "LogAppendTime");
+            topics.add(new NewTopic(reports(fleet), partitions, replication).configs(stamped));
             topics.add(new NewTopic(verdicts(fleet), partitions, replication).configs(safe));
             var compacted = new java.util.HashMap<>(safe);
             compacted.put("cleanup.policy", "compact");
+            // Compacted within the hour (the active segment never is): what a rebuild reads stays small.
+            compacted.put("segment.ms", "3600000");
             topics.add(new NewTopic(chain(fleet), partitions, replication).configs(compacted));
             topics.add(new NewTopic(service(fleet), partitions, replication).configs(compacted));
             var forever = new java.util.HashMap<>(safe);

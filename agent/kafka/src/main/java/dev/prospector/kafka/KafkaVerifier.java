@@ -75,7 +75,11 @@ import org.tinylog.Logger;
  * On every assignment the verifier starts from a fresh appraiser and replays, for each partition it
  * now holds, that partition of the chain topic (read_committed, from the start; compaction keeps it
  * at {@link Limits#DUPLICATE_WINDOW} records per device), ordered by report time and seq. A failed
- * transaction is handled the same way: abort, rewind to the committed offsets, rebuild.
+ * transaction is handled the same way: abort, rewind to the committed offsets, rebuild. Before it
+ * rebuilds it waits for a transaction still open on those partitions, left by a verifier that lost
+ * them without noticing yet: every transaction carries the offsets of all the partitions its writer
+ * holds, so the new holder's read_committed offset fetch waits for it (KIP-447), and the state
+ * topics are read to their high watermark rather than to the last stable offset.
  *
  * <h2>Out of order</h2>
  * Two bridges can put a device's reports on its partition out of seq order. The appraiser already
@@ -99,7 +103,8 @@ import org.tinylog.Logger;
  * <h2>Proofs of service</h2>
  * With a judge ({@link ProofOfService#partitioned}), each accepted report's evidence is judged as the
  * MQTT verifier judges it (audit answers, bandwidth receipts, uptime between arrivals, which are the
- * records' Kafka timestamps here), and its receipt's challenge may ask an audit or a bandwidth test.
+ * records' Kafka timestamps here, stamped by the broker), and its receipt's challenge may ask an
+ * audit or a bandwidth test.
  * The state of every device this changed goes on the compacted service topic in the poll's
  * transaction, and the rewards due at an epoch's close on the rewards topic ({@link RewardDue}) in
  * the transaction that writes the devices' closed state: a verifier killed in between leaves
@@ -320,7 +325,9 @@ public final class KafkaVerifier implements AutoCloseable {
             consumer.subscribe(List.of(KafkaTopics.reports(fleet)), new Rebalance());
             while (!stop.get()) {
                 ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
-                tick();
+                if (!tick()) {
+                    continue; // rewound to the committed offsets: this poll's records come again
+                }
                 if (!records.isEmpty()) {
                     Pending p = appraise(records);
                     p.await();
@@ -426,7 +433,10 @@ public final class KafkaVerifier implements AutoCloseable {
                 }
             }
             writeProofs();
-            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            // Every partition held, not only those of this poll: the judge may have written the state
+            // of any of their devices, and the next holder of a partition waits for a transaction
+            // with offsets pending on it before it rebuilds (see the assignment).
+            Map<TopicPartition, OffsetAndMetadata> offsets = positions();
             for (TopicPartition tp : p.records.partitions()) {
                 List<ConsumerRecord<String, byte[]>> mine = p.records.records(tp);
                 offsets.put(tp, new OffsetAndMetadata(mine.get(mine.size() - 1).offset() + 1));
@@ -480,19 +490,27 @@ public final class KafkaVerifier implements AutoCloseable {
         }
     }
 
-    /** The judge's clock work, at most every {@link #TICK}; nothing while it is stale. */
-    private void tick() {
+    /**
+     * The judge's clock work, at most every {@link #TICK}; nothing while it is stale. False when it
+     * failed and the verifier went back to the committed offsets.
+     */
+    private boolean tick() {
         ProofOfService j = judge;
         long now = System.nanoTime();
         if (j == null || now - lastTickNanos < TICK.toNanos()) {
-            return;
+            return true;
         }
         lastTickNanos = now;
         try {
             j.tick();
         } catch (RuntimeException e) {
-            Logger.error(e, "proof of service: a periodic step failed (tried again at the next tick)");
+            // It may have handed over an epoch's dues without recording the close in its devices:
+            // start again from what is committed, so that the close is done once.
+            Logger.error(e, "proof of service: a periodic step failed; rebuilding from Kafka, tried again after");
+            rewind();
+            return false;
         }
+        return true;
     }
 
     private boolean judgeChanged() {
@@ -529,18 +547,14 @@ public final class KafkaVerifier implements AutoCloseable {
      * the consumed offsets as they stand: they fence a verifier that is no longer of the group.
      */
     private void commitProofs() {
-        Set<TopicPartition> mine = consumer.assignment();
-        if (mine.isEmpty()) {
+        if (consumer.assignment().isEmpty()) {
             return;
         }
+        Map<TopicPartition, OffsetAndMetadata> offsets = positions(); // before the transaction: it may block
         try {
             producer.beginTransaction();
             inTransaction = true;
             writeProofs();
-            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-            for (TopicPartition tp : mine) {
-                offsets.put(tp, new OffsetAndMetadata(consumer.position(tp)));
-            }
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
             producer.commitTransaction();
             inTransaction = false;
@@ -557,6 +571,18 @@ public final class KafkaVerifier implements AutoCloseable {
             }
             rewind();
         }
+    }
+
+    /**
+     * The consumed offsets of every partition held as they stand: after a poll that returned nothing
+     * or whose records are committed, the committed offsets (or past control records).
+     */
+    private Map<TopicPartition, OffsetAndMetadata> positions() {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition tp : consumer.assignment()) {
+            offsets.put(tp, new OffsetAndMetadata(consumer.position(tp)));
+        }
+        return offsets;
     }
 
     private void count(Appraisal outcome) {
@@ -711,7 +737,11 @@ public final class KafkaVerifier implements AutoCloseable {
                 j == null ? "" : ", proofs of service of " + j.devices() + " device(s)");
     }
 
-    /** Reads the committed records of {@code topic}'s partitions numbered as {@code partitions}, to their end. */
+    /**
+     * Reads the committed records of {@code topic}'s partitions numbered as {@code partitions}, to
+     * their end: the high watermark, not the last stable offset, so that a transaction still open on
+     * them (a verifier that lost them, until it commits, aborts or times out) is waited for.
+     */
     private void readToEnd(
             String topic,
             Collection<TopicPartition> partitions,
@@ -729,10 +759,17 @@ public final class KafkaVerifier implements AutoCloseable {
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        Map<TopicPartition, Long> end;
+        Properties u = new Properties();
+        u.putAll(c);
+        u.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        u.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-verifier-" + verifierId + "-rebuild-ends");
+        try (KafkaConsumer<String, byte[]> ends = new KafkaConsumer<>(u)) {
+            end = ends.endOffsets(tps);
+        }
         try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(c)) {
             reader.assign(tps);
             reader.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = reader.endOffsets(tps);
             Set<TopicPartition> left = new HashSet<>(tps);
             left.removeIf(tp -> reader.position(tp) >= end.get(tp));
             while (!left.isEmpty()) {
@@ -753,7 +790,12 @@ public final class KafkaVerifier implements AutoCloseable {
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            rebuild(consumer.assignment());
+            // The committed offsets first: read_committed, their fetch waits for a transaction with
+            // offsets pending on these partitions (KIP-447), as a verifier that lost them may have
+            // left open; every transaction carries offsets for all the partitions its writer held.
+            Set<TopicPartition> mine = consumer.assignment();
+            mine.forEach(consumer::position);
+            rebuild(mine);
         }
 
         @Override

@@ -114,7 +114,8 @@ public final class VerifierCommand implements Callable<Integer> {
             defaultValue = "1d",
             converter = DurationConverter.class,
             description =
-                    "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none).")
+                    "How long the broker queues reports for this verifier while it is away (default: ${DEFAULT-VALUE}; 0s for none)."
+                            + " Not with --kafka (the reports wait in Kafka).")
     Duration sessionExpiry;
 
     @Option(
@@ -190,7 +191,8 @@ public final class VerifierCommand implements Callable<Integer> {
             defaultValue = "0",
             description =
                     "Run a bandwidth measurement endpoint in this process on PORT (plain HTTP), trusted automatically;"
-                            + " its key is measure-key/ in --state-dir. 0: none (default: ${DEFAULT-VALUE}).")
+                            + " its key is measure-key/ in --state-dir. 0: none (default: ${DEFAULT-VALUE}). Not with --kafka:"
+                            + " run `prospector measure` beside it and give its key with --measure-key.")
     int measurePort;
 
     @Option(

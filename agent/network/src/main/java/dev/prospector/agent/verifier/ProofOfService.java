@@ -190,8 +190,8 @@ public final class ProofOfService implements AutoCloseable {
     /**
      * A Kafka verifier's judge (see the class comment): no state file and no issuer; its devices are
      * {@link #restore}d as partitions come, their changes taken with {@link #takeChanged}, and each
-     * closed epoch handed to {@code dues}. Epochs before the current one count as closed until a
-     * restored device says otherwise.
+     * closed epoch handed to {@code dues}. Epochs that could not be closed yet (their end less than
+     * {@code uptime-max-gap} ago) are open; a device restored says for itself which it closed.
      */
     public static ProofOfService partitioned(
             ServiceSettings settings, Clock clock, Duration challengeTtl, List<byte[]> trustedEndpoints, Dues dues) {
@@ -199,7 +199,7 @@ public final class ProofOfService implements AutoCloseable {
                 settings, clock, challengeTtl, trustedEndpoints, Optional.empty(), Optional.of(dues), Optional.empty());
         synchronized (p.lock) {
             long now = clock.millis();
-            p.lastClosed = p.epochOf(now) - 1;
+            p.lastClosed = p.epochOf(now - settings.uptimeMaxGap().toMillis()) - 1;
             p.lastSaveMs = now;
         }
         return p;

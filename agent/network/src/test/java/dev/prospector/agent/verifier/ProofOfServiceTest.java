@@ -707,8 +707,8 @@ class ProofOfServiceTest {
         long epoch = T0 / 3_600_000;
 
         Partitioned a = new Partitioned(clock);
-        reportEveryMinute(a.pos, x, T0 - 60_000, T0 + 1_800_000, 60_000);
-        reportEveryMinute(a.pos, y, T0 - 60_000, T0 + 1_800_000, 60_000);
+        reportEveryMinute(a.pos, x, T0, T0 + 1_800_000, 60_000);
+        reportEveryMinute(a.pos, y, T0, T0 + 1_800_000, 60_000);
         Map<DeviceId, byte[]> atMove = a.pos.takeChanged();
         assertEquals(java.util.Set.of(x.keys.deviceId(), y.keys.deviceId()), atMove.keySet());
         assertTrue(a.pos.takeChanged().isEmpty(), "taken: nothing changed since");
@@ -746,6 +746,31 @@ class ProofOfServiceTest {
                 List.of(epoch + ":" + ys + "=200", (epoch + 1) + ":" + xs + "=11"),
                 c.closed(),
                 "x's next epoch: the 100 s after the epoch's end (160 s credited pro rata), 100/3600 of 400");
+    }
+
+    /**
+     * A Kafka verifier's judge made just after an epoch's end (a partition moved then) still credits
+     * that epoch with reports that arrived in it and reach the judge late, until the epoch can close.
+     */
+    @Test
+    void aFreshJudgeLeavesThePreviousEpochOpenUntilItCanClose() {
+        Board x = new Board(false);
+        String xs = x.keys.deviceId().value().substring(0, 8);
+        long epoch = T0 / 3_600_000;
+        clock.set(T0 + 60_000); // a minute into the epoch: the one before closes at T0 + 3 min
+        Partitioned late = new Partitioned(clock);
+        byte[] n = null;
+        for (long t = T0 - 120_000; t <= T0 + 60_000; t += 60_000) {
+            late.pos.onAccepted(x.report(t, Optional.ofNullable(n), Optional.empty()), t);
+            n = nonce(t);
+            x.upMs += 60_000;
+        }
+        clock.set(T0 + 181_000);
+        late.pos.tick();
+        assertEquals(
+                List.of((epoch - 1) + ":" + xs + "=13"),
+                late.closed(),
+                "the last 2 of the previous epoch's 60 minutes: 2/60 of 400");
     }
 
     @Test
