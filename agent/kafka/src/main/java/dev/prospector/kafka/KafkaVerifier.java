@@ -406,9 +406,15 @@ public final class KafkaVerifier implements AutoCloseable {
         Decided[] decided = p.decided;
         String verdicts = KafkaTopics.verdicts(fleet);
         String chain = KafkaTopics.chain(fleet);
-        try {
-            producer.beginTransaction();
-            inTransaction = true;
+        // Every partition held, not only those of this poll: the judge may have written the state of
+        // any of their devices, and the next holder of a partition waits for a transaction with
+        // offsets pending on it before it rebuilds (see the assignment).
+        Map<TopicPartition, OffsetAndMetadata> offsets = positions();
+        for (TopicPartition tp : p.records.partitions()) {
+            List<ConsumerRecord<String, byte[]>> mine = p.records.records(tp);
+            offsets.put(tp, new OffsetAndMetadata(mine.get(mine.size() - 1).offset() + 1));
+        }
+        boolean committed = transact(decided.length + " reports", offsets, () -> {
             for (Decided d : decided) {
                 if (d.outcome() instanceof Appraisal.Accepted acc && acc.duplicate()) {
                     continue;
@@ -432,33 +438,8 @@ public final class KafkaVerifier implements AutoCloseable {
                             Verdict.encode(e)));
                 }
             }
-            writeProofs();
-            // Every partition held, not only those of this poll: the judge may have written the state
-            // of any of their devices, and the next holder of a partition waits for a transaction
-            // with offsets pending on it before it rebuilds (see the assignment).
-            Map<TopicPartition, OffsetAndMetadata> offsets = positions();
-            for (TopicPartition tp : p.records.partitions()) {
-                List<ConsumerRecord<String, byte[]>> mine = p.records.records(tp);
-                offsets.put(tp, new OffsetAndMetadata(mine.get(mine.size() - 1).offset() + 1));
-            }
-            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-            producer.commitTransaction();
-            inTransaction = false;
-            transactions.increment();
-        } catch (ProducerFencedException e) {
-            throw e;
-        } catch (KafkaException e) {
-            Logger.warn(
-                    "a transaction of {} reports failed ({}); aborted, going back to the committed offsets",
-                    decided.length,
-                    e.getMessage());
-            try {
-                producer.abortTransaction();
-                inTransaction = false;
-            } catch (KafkaException again) {
-                throw e; // the producer is unusable: stop, and let the group hand the partitions on
-            }
-            rewind();
+        });
+        if (!committed) {
             return false;
         }
         for (Decided d : decided) {
@@ -547,29 +528,43 @@ public final class KafkaVerifier implements AutoCloseable {
      * the consumed offsets as they stand: they fence a verifier that is no longer of the group.
      */
     private void commitProofs() {
-        if (consumer.assignment().isEmpty()) {
-            return;
+        if (!consumer.assignment().isEmpty()) {
+            transact("proofs of service", positions(), () -> {});
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = positions(); // before the transaction: it may block
+    }
+
+    /**
+     * One Kafka transaction: {@code writes}, then the judge's changed devices and the rewards due,
+     * then {@code offsets} with the group's metadata (taken before it opens: fetching them can block).
+     * False when it failed: aborted, and the consumer rewound to the committed offsets with the
+     * chain state and the judge rebuilt.
+     */
+    private boolean transact(String what, Map<TopicPartition, OffsetAndMetadata> offsets, Runnable writes) {
         try {
             producer.beginTransaction();
             inTransaction = true;
+            writes.run();
             writeProofs();
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
             producer.commitTransaction();
             inTransaction = false;
             transactions.increment();
+            return true;
         } catch (ProducerFencedException e) {
             throw e;
         } catch (KafkaException e) {
-            Logger.warn("a transaction of proofs of service failed ({}); aborted, rebuilding", e.getMessage());
+            Logger.warn(
+                    "a transaction of {} failed ({}); aborted, going back to the committed offsets",
+                    what,
+                    e.getMessage());
             try {
                 producer.abortTransaction();
                 inTransaction = false;
             } catch (KafkaException again) {
-                throw e;
+                throw e; // the producer is unusable: stop, and let the group hand the partitions on
             }
             rewind();
+            return false;
         }
     }
 

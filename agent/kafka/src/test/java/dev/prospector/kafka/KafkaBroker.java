@@ -8,11 +8,20 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * A real Apache Kafka broker in KRaft mode (one process that is broker and controller), started
@@ -132,6 +141,32 @@ public final class KafkaBroker implements AutoCloseable {
     /** {@code 127.0.0.1:PORT}. */
     public String bootstrap() {
         return "127.0.0.1:" + port;
+    }
+
+    /**
+     * Hands {@code each} every committed record (read_committed) of {@code topic}'s partitions 0 to
+     * {@code partitions - 1}, from their start to their end as it is now; gives up after 20 s.
+     */
+    public void readCommitted(String topic, int partitions, Consumer<ConsumerRecord<String, byte[]>> each) {
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(c)) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (int p = 0; p < partitions; p++) {
+                tps.add(new TopicPartition(topic, p));
+            }
+            reader.assign(tps);
+            reader.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = reader.endOffsets(tps);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (tps.stream().anyMatch(tp -> reader.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+                reader.poll(Duration.ofMillis(200)).forEach(each);
+            }
+        }
     }
 
     /** Stops the broker (SIGTERM, then SIGKILL after 20 s). */

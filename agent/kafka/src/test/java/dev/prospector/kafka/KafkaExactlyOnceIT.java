@@ -29,14 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.atomic.LongAdder;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -203,32 +196,15 @@ class KafkaExactlyOnceIT {
     /** Every committed verdict: accepted ones counted per (device, seq), rejections listed. */
     static void readVerdicts(
             KafkaBroker kafka, int partitions, String fleet, Map<String, Integer> accepted, List<Verdict> rejected) {
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(c)) {
-            List<TopicPartition> tps = new ArrayList<>();
-            for (int p = 0; p < partitions; p++) {
-                tps.add(new TopicPartition(KafkaTopics.verdicts(fleet), p));
-            }
-            reader.assign(tps);
-            reader.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = reader.endOffsets(tps);
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (tps.stream().anyMatch(tp -> reader.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
-                    Verdict.decode(r.value()).ifPresent(v -> {
-                        if (v.accepted()) {
-                            accepted.merge(v.device() + "#" + v.seq(), 1, Integer::sum);
-                        } else {
-                            rejected.add(v);
-                        }
-                    });
-                }
-            }
-        }
+        kafka.readCommitted(
+                KafkaTopics.verdicts(fleet),
+                partitions,
+                r -> Verdict.decode(r.value()).ifPresent(v -> {
+                    if (v.accepted()) {
+                        accepted.merge(v.device() + "#" + v.seq(), 1, Integer::sum);
+                    } else {
+                        rejected.add(v);
+                    }
+                }));
     }
 }
