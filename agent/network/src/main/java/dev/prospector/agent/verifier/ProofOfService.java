@@ -82,7 +82,7 @@ import org.tinylog.Logger;
  * but handed to {@link Dues}, which writes them in that same transaction; each device remembers the
  * last epoch closed for it ({@code closedThrough}), so the next holder of its partition neither
  * closes that epoch again nor credits it more uptime. Arrival times are then the reports' Kafka
- * timestamps (when a bridge took them), the same for every verifier of the group.
+ * timestamps (when the broker appended them), the same clock for every verifier of the group.
  */
 public final class ProofOfService implements AutoCloseable {
     public static final String STATE_FILE = "pos.state";
@@ -237,7 +237,8 @@ public final class ProofOfService implements AutoCloseable {
 
     /**
      * Takes in a device's state as {@link #takeChanged} gave it (a Kafka verifier given the device's
-     * partition), replacing what this judge had of it; epochs it still has open are closed here.
+     * partition), replacing what this judge had of it; the epochs the device still has open are closed
+     * by this judge, when due.
      *
      * @throws IllegalArgumentException when {@code state} does not decode
      */
