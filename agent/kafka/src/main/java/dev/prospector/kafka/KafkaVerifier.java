@@ -632,32 +632,14 @@ public final class KafkaVerifier implements AutoCloseable {
                         Optional.empty(),
                         java.util.OptionalLong.empty())
                 : a.appraise(r.value(), device.get());
-        Optional<ProofOfService.Verdict> verdict = Optional.empty();
-        if (j != null && outcome instanceof Appraisal.Accepted acc) {
+        Optional<ProofOfService> proofs = Optional.ofNullable(j);
+        if (proofs.isPresent() && outcome instanceof Appraisal.Accepted acc) {
             partitionOf.put(acc.device().value(), r.partition()); // a device the appraiser tracks: bounded
-            try {
-                verdict = Optional.of(j.onAccepted(acc, r.timestamp()));
-            } catch (RuntimeException e) {
-                // A bug in judging the evidence must not cost the report its receipt.
-                Logger.error(e, "judging the proof of service of {} failed", acc);
-            }
         }
-        Receipt receipt = null;
-        if (receipts.isPresent() && device.isPresent()) {
-            receipt = Receipt.of(outcome, r.value(), a.config());
-            if (verdict.isPresent()) {
-                receipt = receipt.withService(
-                        verdict.get().service(), verdict.get().disqualified());
-            }
-            Optional<Receipt.Challenge> c = VerifierService.challenge(a.config(), device.get(), outcome);
-            if (c.isPresent()) {
-                Receipt.Challenge challenge = c.get();
-                if (j != null && outcome instanceof Appraisal.Accepted acc && !acc.duplicate()) {
-                    challenge = j.duties(device.get(), challenge);
-                }
-                receipt = receipt.withChallenge(challenge);
-            }
-        }
+        Optional<ProofOfService.Verdict> verdict = VerifierService.judge(proofs, outcome, r.timestamp());
+        Receipt receipt = receipts.isPresent() && device.isPresent()
+                ? VerifierService.receipt(a.config(), proofs, device.get(), outcome, r.value(), verdict)
+                : null;
         return new Decided(r, device, outcome, receipt);
     }
 
@@ -683,31 +665,19 @@ public final class KafkaVerifier implements AutoCloseable {
      */
     private void rebuild(Collection<TopicPartition> partitions) {
         Appraiser fresh = appraisers.get();
-        Map<String, List<Appraiser.AcceptedEntry>> byDevice = new HashMap<>();
-        readToEnd(
-                KafkaTopics.chain(fleet),
-                partitions,
-                r -> Verdict.decodeEntry(r.value())
-                        .ifPresent(e -> byDevice.computeIfAbsent(e.device().value(), k -> new ArrayList<>())
-                                .add(e)));
-        // Compaction keeps the last record per key; before it runs the same (device, seq) may be
-        // there more than once: replay each once.
-        Comparator<Appraiser.AcceptedEntry> order = Comparator.comparingLong(Appraiser.AcceptedEntry::iatMillis)
-                .thenComparingLong(Appraiser.AcceptedEntry::seq);
-        int entries = 0;
-        for (List<Appraiser.AcceptedEntry> list : byDevice.values()) {
-            list.sort(order);
-            for (Appraiser.AcceptedEntry e : list) {
-                fresh.restore(e);
-                entries++;
-            }
-        }
         dues.clear(); // the old judge's, never committed: the new one closes those epochs again
         partitionOf.clear();
         ProofOfService j = proofs.map(f -> f.apply(this::due)).orElse(null);
+        Map<String, List<Appraiser.AcceptedEntry>> byDevice = new HashMap<>();
+        Map<String, java.util.function.Consumer<ConsumerRecord<String, byte[]>>> readers = new HashMap<>();
+        readers.put(
+                KafkaTopics.chain(fleet),
+                r -> Verdict.decodeEntry(r.value())
+                        .ifPresent(e -> byDevice.computeIfAbsent(e.device().value(), k -> new ArrayList<>())
+                                .add(e)));
         if (j != null) {
             // In offset order, so each device's last state wins.
-            readToEnd(KafkaTopics.service(fleet), partitions, r -> {
+            readers.put(KafkaTopics.service(fleet), r -> {
                 if (r.key() == null || !DeviceId.isValid(r.key()) || r.value() == null) {
                     return;
                 }
@@ -719,6 +689,19 @@ public final class KafkaVerifier implements AutoCloseable {
                             "verifier {}: {}; the device's proofs of service start afresh", verifierId, e.getMessage());
                 }
             });
+        }
+        readToEnd(partitions, readers);
+        // Compaction keeps the last record per key; before it runs the same (device, seq) may be
+        // there more than once: replay each once.
+        Comparator<Appraiser.AcceptedEntry> order = Comparator.comparingLong(Appraiser.AcceptedEntry::iatMillis)
+                .thenComparingLong(Appraiser.AcceptedEntry::seq);
+        int entries = 0;
+        for (List<Appraiser.AcceptedEntry> list : byDevice.values()) {
+            list.sort(order);
+            for (Appraiser.AcceptedEntry e : list) {
+                fresh.restore(e);
+                entries++;
+            }
         }
         appraiser = fresh;
         judge = j;
@@ -733,16 +716,16 @@ public final class KafkaVerifier implements AutoCloseable {
     }
 
     /**
-     * Reads the committed records of {@code topic}'s partitions numbered as {@code partitions}, to
-     * their end: the high watermark, not the last stable offset, so that a transaction still open on
-     * them (a verifier that lost them, until it commits, aborts or times out) is waited for.
+     * Hands each reader the committed records of its topic's partitions numbered as
+     * {@code partitions}, in offset order, through one consumer, to their end: the high watermark,
+     * not the last stable offset, so that a transaction still open on them (a verifier that lost
+     * them, until it commits, aborts or times out) is waited for.
      */
     private void readToEnd(
-            String topic,
             Collection<TopicPartition> partitions,
-            java.util.function.Consumer<ConsumerRecord<String, byte[]>> each) {
-        List<TopicPartition> tps = partitions.stream()
-                .map(tp -> new TopicPartition(topic, tp.partition()))
+            Map<String, java.util.function.Consumer<ConsumerRecord<String, byte[]>>> readers) {
+        List<TopicPartition> tps = readers.keySet().stream()
+                .flatMap(topic -> partitions.stream().map(tp -> new TopicPartition(topic, tp.partition())))
                 .toList();
         if (tps.isEmpty()) {
             return;
@@ -769,7 +752,7 @@ public final class KafkaVerifier implements AutoCloseable {
             left.removeIf(tp -> reader.position(tp) >= end.get(tp));
             while (!left.isEmpty()) {
                 for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
-                    each.accept(r);
+                    readers.get(r.topic()).accept(r);
                 }
                 left.removeIf(tp -> reader.position(tp) >= end.get(tp));
             }

@@ -417,15 +417,7 @@ public final class VerifierService implements AutoCloseable {
      * receipt to sign and send.
      */
     private Receipt conclude(DeviceId topicDevice, byte[] payload, Appraisal outcome, long arrival) {
-        Optional<ProofOfService.Verdict> verdict = Optional.empty();
-        if (outcome instanceof Appraisal.Accepted a && proofs.isPresent()) {
-            try {
-                verdict = Optional.of(proofs.get().onAccepted(a, arrival));
-            } catch (RuntimeException e) {
-                // A bug in judging the evidence must not cost the report its receipt.
-                Logger.error(e, "judging the proof of service of {} failed", a);
-            }
-        }
+        Optional<ProofOfService.Verdict> verdict = judge(proofs, outcome, arrival);
         DeviceCounts c = appraiser.tracks(topicDevice)
                 ? counts.computeIfAbsent(topicDevice, d -> new DeviceCounts())
                 : untracked;
@@ -444,22 +436,44 @@ public final class VerifierService implements AutoCloseable {
         }
         lines.log(topicDevice.value(), outcome, c != untracked);
         observers.forEach(o -> o.accept(topicDevice.value(), outcome));
-        return receipt(topicDevice, outcome, payload, verdict);
+        return receipt(appraiser.config(), proofs, topicDevice, outcome, payload, verdict);
+    }
+
+    /**
+     * What {@code proofs} make of an accepted report that arrived at {@code arrivalMs}; empty for a
+     * rejection, without proofs, or when judging failed (logged: a bug in judging the evidence must
+     * not cost the report its receipt). Shared by the MQTT and the Kafka verifier.
+     */
+    public static Optional<ProofOfService.Verdict> judge(
+            Optional<ProofOfService> proofs, Appraisal outcome, long arrivalMs) {
+        if (outcome instanceof Appraisal.Accepted a && proofs.isPresent()) {
+            try {
+                return Optional.of(proofs.get().onAccepted(a, arrivalMs));
+            } catch (RuntimeException e) {
+                Logger.error(e, "judging the proof of service of {} failed", a);
+            }
+        }
+        return Optional.empty();
     }
 
     /**
      * The receipt for an outcome, with a fresh challenge for the device whose topic it goes to when
      * the report is that device's and its signature verified (so nobody can have a challenge for
      * another device, or none at all, sent to a device by publishing under its topic): the device
-     * answers it in its next reports (claim {@code nonce}).
+     * answers it in its next reports (claim {@code nonce}). Shared by the MQTT and the Kafka verifier.
      */
-    private Receipt receipt(
-            DeviceId topicDevice, Appraisal outcome, byte[] payload, Optional<ProofOfService.Verdict> verdict) {
-        Receipt receipt = Receipt.of(outcome, payload, appraiser.config());
+    public static Receipt receipt(
+            dev.prospector.attest.AppraiserConfig config,
+            Optional<ProofOfService> proofs,
+            DeviceId topicDevice,
+            Appraisal outcome,
+            byte[] payload,
+            Optional<ProofOfService.Verdict> verdict) {
+        Receipt receipt = Receipt.of(outcome, payload, config);
         if (verdict.isPresent()) {
             receipt = receipt.withService(verdict.get().service(), verdict.get().disqualified());
         }
-        Optional<Receipt.Challenge> challenge = challenge(appraiser.config(), topicDevice, outcome);
+        Optional<Receipt.Challenge> challenge = challenge(config, topicDevice, outcome);
         if (challenge.isPresent()) {
             receipt = receipt.withChallenge(duties(proofs, outcome, topicDevice, challenge.get()));
         }
@@ -469,9 +483,9 @@ public final class VerifierService implements AutoCloseable {
     /**
      * A fresh challenge for the device whose topic (or Kafka key) the report came under, when the
      * report is that device's and its signature verified, and the appraiser has a challenge store;
-     * else empty. Shared by the MQTT and the Kafka verifier.
+     * else empty.
      */
-    public static Optional<Receipt.Challenge> challenge(
+    static Optional<Receipt.Challenge> challenge(
             dev.prospector.attest.AppraiserConfig config, DeviceId topicDevice, Appraisal outcome) {
         Optional<DeviceId> signedBy = outcome instanceof Appraisal.Accepted a
                 ? Optional.of(a.device())
