@@ -72,6 +72,51 @@ public final class KafkaTopics {
         return Utils.toPositive(Utils.murmur2(device.getBytes(StandardCharsets.UTF_8))) % partitions;
     }
 
+    /**
+     * Sets {@code topic}'s {@code message.timestamp.type} to {@code LogAppendTime} when it is not:
+     * proofs of service measure uptime by the broker's clock at each report's arrival, and a topic
+     * stamped with {@code CreateTime} carries the clock of whichever bridge sent the report (a
+     * bridge's clock set ahead would credit uptime not served). Only records appended afterwards are
+     * stamped by the broker. A broker that refuses (no ALTER_CONFIGS right) is a failure saying what
+     * to run instead.
+     */
+    static void stampOnAppend(Admin admin, String topic)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        var resource = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+        var entry = admin.describeConfigs(Set.of(resource))
+                .all()
+                .get(30, TimeUnit.SECONDS)
+                .get(resource)
+                .get("message.timestamp.type");
+        if (entry != null && "LogAppendTime".equals(entry.value())) {
+            return;
+        }
+        try {
+            admin.incrementalAlterConfigs(Map.of(
+                            resource,
+                            List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                                    new org.apache.kafka.clients.admin.ConfigEntry(
+                                            "message.timestamp.type", "LogAppendTime"),
+                                    org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new dev.prospector.agent.common.Failure(
+                    "topic " + topic + " is stamped with " + (entry == null ? "the broker's default" : entry.value())
+                            + " (the bridges' clocks) and setting it to LogAppendTime was refused ("
+                            + e.getCause().getMessage() + "): run kafka-configs.sh --alter --entity-type topics"
+                            + " --entity-name " + topic + " --add-config message.timestamp.type=LogAppendTime",
+                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
+                    e);
+        }
+        Logger.warn(
+                "Kafka topic {} was stamped with {} (the bridges' clocks): set to LogAppendTime, the broker's"
+                        + " clock at each report's arrival, which uptime is measured by",
+                topic,
+                entry == null ? "the broker's default" : entry.value());
+    }
+
     /** Admin client properties for {@code bootstrap}. */
     static Properties admin(String bootstrap) {
         Properties p = new Properties();
@@ -85,7 +130,9 @@ public final class KafkaTopics {
     /**
      * Creates the fleet's topics that do not exist yet, with {@code partitions} partitions and
      * {@code replication} replicas ({@code min.insync.replicas} one less, at least 1; unclean leader
-     * election off). Existing topics are left as they are; their partition count is returned.
+     * election off). Existing topics are left as they are, but for the reports topic's timestamps:
+     * one made with {@code CreateTime} (the bridges' clocks, as before 2 December) is set to
+     * {@code LogAppendTime} ({@link #stampOnAppend}). Their partition count is returned.
      */
     public static int ensure(String bootstrap, String fleet, int partitions, short replication) {
         try (Admin admin = Admin.create(admin(bootstrap))) {
@@ -137,6 +184,7 @@ public final class KafkaTopics {
                     TimeUnit.MILLISECONDS.sleep(200);
                 }
             }
+            stampOnAppend(admin, reports(fleet));
             int reports = described.get(reports(fleet)).partitions().size();
             for (String state : List.of(chain(fleet), service(fleet))) {
                 int n = described.get(state).partitions().size();
