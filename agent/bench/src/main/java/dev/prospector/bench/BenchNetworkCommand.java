@@ -71,6 +71,13 @@ public final class BenchNetworkCommand implements Callable<Integer> {
     boolean json;
 
     @Option(
+            names = "--threads",
+            description =
+                    "Also print where the CPU of the MQTT verifier's and one Kafka verifier's drains went, by kind"
+                            + " of thread (us/report, medians of the runs).")
+    boolean threads;
+
+    @Option(
             names = "--runs",
             paramLabel = "N",
             defaultValue = "3",
@@ -188,6 +195,24 @@ public final class BenchNetworkCommand implements Callable<Integer> {
         /** Median CPU of the verifiers' start, paid once per process ({@link DrainRun#startCpuMillis}). */
         double startCpuMillis() {
             return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(DrainRun::startCpuMillis));
+        }
+
+        /** Median CPU of the JIT compiler over a run, left out of {@link #cpuMicros} ({@link CpuTime}). */
+        double jitCpuMillis() {
+            return BenchTransportCommand.median(DrainRun.completed(runs).mapToDouble(DrainRun::jitCpuMillis));
+        }
+
+        /** Median us/report of each kind of thread over the runs ({@link ThreadCpu}), in the first run's order. */
+        Map<String, Double> cpuByThread() {
+            Map<String, Double> out = new LinkedHashMap<>();
+            DrainRun.completed(runs)
+                    .flatMap(r -> r.cpuByThread().keySet().stream())
+                    .distinct()
+                    .forEach(kind -> out.put(
+                            kind,
+                            BenchTransportCommand.median(DrainRun.completed(runs)
+                                    .mapToDouble(r -> r.cpuByThread().getOrDefault(kind, 0.0)))));
+            return out;
         }
 
         /** Reports of the backlog not accepted, summed over the runs (a stalled run's missing ones count). */
@@ -370,7 +395,9 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             .Add("receipts_missing", missingOf(latency, row))
                             .Add("appraisals_per_s_runs", array(row.runs(), row::rateOf))
                             .Add("start_ms", round1(row.startMillis()))
-                            .Add("start_cpu_ms", round1(row.startCpuMillis())));
+                            .Add("start_cpu_ms", round1(row.startCpuMillis()))
+                            .Add("jit_cpu_ms", round1(row.jitCpuMillis()))
+                            .Add("cpu_us_per_report_by_thread", byThread(row)));
                 }
                 out.println(JsonOutput.of(CBORObject.NewOrderedMap()
                         .Add("rows", list)
@@ -417,7 +444,8 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                                 + " MQTT verifier from its first decision, of Kafka verifiers from the backlog's release once"
                                 + " their group had formed; start ms: to the first decision, for Kafka to the release; start CPU"
                                 + " ms: this process's CPU over the start, paid once per process; CPU us/appraisal: this process's"
-                                + " over the drain, the start taken out)%n",
+                                + " over the drain, the start and the JIT compiler's taken out; JIT CPU ms: the JIT compiler's"
+                                + " threads' over a run, which one process running every row keeps busy)%n",
                         brokerInFlight,
                         brokerNoDelay,
                         cores,
@@ -432,6 +460,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         "start ms",
                         "start CPU ms",
                         "CPU us/appraisal",
+                        "JIT CPU ms",
                         "lost",
                         "counted twice",
                         "receipt p50/p99 ms");
@@ -444,6 +473,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                             fmt(row.startMillis()),
                             fmt(row.startCpuMillis()),
                             fmt(row.cpuMicros()),
+                            fmt(row.jitCpuMillis()),
                             row.lost(),
                             row.doubleCounted(),
                             latencyCell(latency, row));
@@ -503,6 +533,9 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         latencySeconds,
                         ReceiptLatency.WARM_UP.toSeconds(),
                         latencyRuns(latency));
+                if (threads) {
+                    printThreads(out, rows);
+                }
                 out.printf(Locale.ROOT, "load average before: %s; after: %s%n", loadBefore, loadAfter);
             }
             out.flush();
@@ -510,6 +543,48 @@ public final class BenchNetworkCommand implements Callable<Integer> {
         } finally {
             BenchTransportCommand.deleteTree(work);
         }
+    }
+
+    /** The rows whose CPU is split by thread: the MQTT verifier and one Kafka verifier. */
+    private static boolean splitByThread(Row row) {
+        return row.verifiers() == 1;
+    }
+
+    private static CBORObject byThread(Row row) {
+        if (!splitByThread(row)) {
+            return CBORObject.Null;
+        }
+        CBORObject map = CBORObject.NewOrderedMap();
+        row.cpuByThread().forEach((kind, us) -> map.Add(kind, round1(us)));
+        return map;
+    }
+
+    /** CPU us/report by kind of thread, one column per row split ({@link #splitByThread}). */
+    private static void printThreads(PrintWriter out, List<Row> rows) {
+        List<Row> split =
+                rows.stream().filter(BenchNetworkCommand::splitByThread).toList();
+        List<Map<String, Double>> by = split.stream().map(Row::cpuByThread).toList();
+        List<String> kinds = by.stream()
+                .flatMap(m -> m.keySet().stream())
+                .distinct()
+                .filter(k -> by.stream().anyMatch(m -> m.getOrDefault(k, 0.0) >= 0.5))
+                .toList();
+        List<String> header = new ArrayList<>();
+        header.add("thread (CPU us/report, medians; from the connect, for Kafka from the release)");
+        split.forEach(r -> header.add(r.mode() + " " + r.verifiers()));
+        var t = new Table(header.toArray(String[]::new));
+        for (String kind : kinds) {
+            List<Object> cells = new ArrayList<>();
+            cells.add(kind);
+            by.forEach(m -> cells.add(fmt(m.getOrDefault(kind, 0.0))));
+            t.row(cells.toArray());
+        }
+        List<Object> total = new ArrayList<>();
+        total.add("all");
+        by.forEach(m -> total.add(
+                fmt(m.values().stream().mapToDouble(Double::doubleValue).sum())));
+        t.row(total.toArray());
+        t.print(out);
     }
 
     private Backlog latencyReports(Path work, String name) throws InterruptedException {

@@ -40,6 +40,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -415,11 +416,15 @@ public final class BenchTransportCommand implements Callable<Integer> {
     /**
      * One timed drain: how many reports, how long, and what the verifiers counted.
      *
-     * @param cpuSeconds this process's CPU time from the verifiers' start to the last decision
+     * @param cpuSeconds this process's CPU time from the verifiers' start to the last decision, the
+     *     JIT compiler's taken out ({@link CpuTime})
      * @param connectSeconds from the start to the first decision (an MQTT verifier: connecting); for
      *     Kafka verifiers, to the backlog's release once their group had formed ({@link KafkaRuns#drain})
      * @param startCpuSeconds the part of {@code cpuSeconds} that starting the verifiers cost, paid once
      *     per process (NaN: not known): this process's CPU over {@code connectSeconds}
+     * @param jitCpuSeconds the JIT compiler's CPU time over the same span as {@code cpuSeconds}
+     * @param cpuByThread where the drain's CPU went, microseconds a report by kind of thread
+     *     ({@link ThreadCpu}; empty: not taken)
      */
     record DrainRun(
             long reports,
@@ -433,7 +438,9 @@ public final class BenchTransportCommand implements Callable<Integer> {
             double cpuSeconds,
             double connectSeconds,
             double receiptsPerSignature,
-            double startCpuSeconds) {
+            double startCpuSeconds,
+            double jitCpuSeconds,
+            Map<String, Double> cpuByThread) {
         double perSecond() {
             return reports / seconds;
         }
@@ -480,6 +487,11 @@ public final class BenchTransportCommand implements Callable<Integer> {
         /** The start's CPU time, in milliseconds (NaN: not known). */
         double startCpuMillis() {
             return startCpuSeconds * 1e3;
+        }
+
+        /** The JIT compiler's CPU time over the run, in milliseconds. */
+        double jitCpuMillis() {
+            return jitCpuSeconds * 1e3;
         }
 
         /** The medians below take only completed runs. */
@@ -550,7 +562,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                     }
                     clock.decided();
                 });
-                long cpuStart = processCpuNanos();
+                ThreadCpu cpuStart = ThreadCpu.now();
                 long start = System.nanoTime();
                 v.connect();
                 long deadline = start + PHASE_LIMIT.toNanos();
@@ -563,6 +575,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         lastProgress = now;
                     } else if (now - lastProgress > STALL_LIMIT.toNanos() || now > deadline) {
                         // Stalled (or too slow): recorded, not thrown, so the other figures still come out.
+                        CpuTime cpuNow = CpuTime.now();
                         return new DrainRun(
                                 total,
                                 (lastProgress - start) / 1e9,
@@ -572,12 +585,18 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                 true,
                                 receipts.map(LongAdder::sum).orElse(-1L),
                                 acceptedTwice.sum(),
-                                (processCpuNanos() - cpuStart) / 1e9,
+                                cpuNow.workSince(cpuStart.process()) / 1e9,
                                 clock.firstNanos() == 0 ? Double.NaN : (clock.firstNanos() - start) / 1e9,
                                 v.receiptSigning().perSignature(),
-                                clock.firstNanos() == 0 ? Double.NaN : (clock.cpuFirstNanos() - cpuStart) / 1e9);
+                                clock.firstNanos() == 0
+                                        ? Double.NaN
+                                        : clock.cpuFirst().workSince(cpuStart.process()) / 1e9,
+                                cpuNow.jitSince(cpuStart.process()) / 1e9,
+                                Map.of());
                     }
                 }
+                // Right after the last decision, on this thread: the verifier's threads are still alive.
+                Map<String, Double> byThread = ThreadCpu.now().perReport(cpuStart, accepted.sum() + rejected.sum());
                 if (rejected.sum() > 0) {
                     throw new IllegalStateException(
                             rejected.sum() + " benchmark reports were rejected, the first: " + firstRejection.get());
@@ -599,10 +618,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         false,
                         receipts.map(LongAdder::sum).orElse(-1L),
                         acceptedTwice.sum(),
-                        (clock.cpuEndNanos() - cpuStart) / 1e9,
+                        clock.cpuEnd().workSince(cpuStart.process()) / 1e9,
                         (clock.firstNanos() - start) / 1e9,
                         v.receiptSigning().perSignature(),
-                        (clock.cpuFirstNanos() - cpuStart) / 1e9);
+                        clock.cpuFirst().workSince(cpuStart.process()) / 1e9,
+                        clock.cpuEnd().jitSince(cpuStart.process()) / 1e9,
+                        byThread);
             } finally {
                 wired.ifPresent(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);

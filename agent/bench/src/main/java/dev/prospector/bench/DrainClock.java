@@ -3,10 +3,11 @@ package dev.prospector.bench;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Times a drain of {@code total} reports as decisions come in, on any thread: when the first came,
- * when the last came, and this process's CPU time at both. Shared by the MQTT verifier's drain, the
+ * when the last came, and this process's CPU time at both ({@link CpuTime}). Shared by the MQTT verifier's drain, the
  * Kafka verifiers' and the transport-only one.
  */
 final class DrainClock {
@@ -14,8 +15,8 @@ final class DrainClock {
     private final AtomicLong decided = new AtomicLong();
     private final AtomicLong first = new AtomicLong();
     private final AtomicLong end = new AtomicLong();
-    private final AtomicLong cpuFirst = new AtomicLong();
-    private final AtomicLong cpuEnd = new AtomicLong();
+    private final AtomicReference<CpuTime> cpuFirst = new AtomicReference<>();
+    private final AtomicReference<CpuTime> cpuEnd = new AtomicReference<>();
     private final CountDownLatch done = new CountDownLatch(1);
 
     DrainClock(long total) {
@@ -27,11 +28,11 @@ final class DrainClock {
         long nth = decided.incrementAndGet();
         if (nth == 1) {
             first.set(System.nanoTime());
-            cpuFirst.set(BenchTransportCommand.processCpuNanos());
+            cpuFirst.set(CpuTime.now());
         }
         if (nth == total) {
             end.set(System.nanoTime());
-            cpuEnd.set(BenchTransportCommand.processCpuNanos());
+            cpuEnd.set(CpuTime.now());
             done.countDown();
         }
     }
@@ -56,13 +57,13 @@ final class DrainClock {
         return end.get();
     }
 
-    /** This process's CPU time at the first decision, in nanoseconds; 0 before it. */
-    long cpuFirstNanos() {
+    /** This process's CPU time at the first decision; null before it. */
+    CpuTime cpuFirst() {
         return cpuFirst.get();
     }
 
-    /** This process's CPU time at the last decision, in nanoseconds. */
-    long cpuEndNanos() {
+    /** This process's CPU time at the last decision; null before it. */
+    CpuTime cpuEnd() {
         return cpuEnd.get();
     }
 }

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
@@ -156,7 +157,7 @@ final class KafkaRuns {
             link.connect();
             links.add(link);
         }
-        long cpuStart = BenchTransportCommand.processCpuNanos();
+        CpuTime cpuStart = CpuTime.now();
         long start = System.nanoTime();
         long deadline = start + BenchTransportCommand.PHASE_LIMIT.toNanos();
         try {
@@ -195,12 +196,15 @@ final class KafkaRuns {
             while (!formed(verifiers) && System.nanoTime() < deadline) {
                 TimeUnit.MILLISECONDS.sleep(5);
             }
-            long cpuFormed = BenchTransportCommand.processCpuNanos();
+            ThreadCpu cpuFormed = ThreadCpu.now();
             long released = System.nanoTime();
             backlog.release();
             long left = Math.max(0, deadline - System.nanoTime());
             boolean finished = clock.await(left, TimeUnit.NANOSECONDS);
             long now = System.nanoTime();
+            // Right after the last decision, on this thread: the verifiers' threads are still alive.
+            Map<String, Double> byThread = ThreadCpu.now().perReport(cpuFormed, accepted.sum() + rejected.sum());
+            CpuTime end = finished ? clock.cpuEnd() : CpuTime.now();
             return new DrainRun(
                     total,
                     ((finished ? clock.endNanos() : now) - start) / 1e9,
@@ -210,10 +214,12 @@ final class KafkaRuns {
                     !finished,
                     -1,
                     twice.sum(),
-                    ((finished ? clock.cpuEndNanos() : BenchTransportCommand.processCpuNanos()) - cpuStart) / 1e9,
+                    end.workSince(cpuStart) / 1e9,
                     (released - start) / 1e9,
                     Double.NaN,
-                    (cpuFormed - cpuStart) / 1e9);
+                    cpuFormed.process().workSince(cpuStart) / 1e9,
+                    end.jitSince(cpuStart) / 1e9,
+                    byThread);
         } finally {
             verifiers.forEach(KafkaVerifier::close);
             links.forEach(MqttLink::close);

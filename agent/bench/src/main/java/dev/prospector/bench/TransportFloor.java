@@ -21,7 +21,7 @@ final class TransportFloor {
 
     private TransportFloor() {}
 
-    /** Reports/s and process CPU µs/report of one drain of {@code backlog} through {@code url}. */
+    /** Reports/s and process CPU µs/report (the JIT compiler's taken out, {@link CpuTime}) of one drain of {@code backlog} through {@code url}. */
     record Result(double perSecond, double cpuMicrosPerReport) {}
 
     static Result drain(String url, BenchTransportCommand.Backlog backlog, String runId) throws InterruptedException {
@@ -46,7 +46,7 @@ final class TransportFloor {
         }))) {
             self[0] = link;
             link.subscribe(Topics.allReports(BenchTransportCommand.FLEET), 1);
-            long cpuStart = BenchTransportCommand.processCpuNanos();
+            CpuTime cpuStart = CpuTime.now();
             link.connect();
             if (!clock.await(BenchTransportCommand.PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
                 throw new IllegalStateException("the transport-only drain received " + clock.count() + " of " + total
@@ -55,7 +55,7 @@ final class TransportFloor {
             // As the verifier's row: from the first report to the last, without the connection's set-up.
             return new Result(
                     (total - 1) / ((clock.endNanos() - clock.firstNanos()) / 1e9),
-                    (clock.cpuEndNanos() - cpuStart) / 1e3 / total);
+                    clock.cpuEnd().workSince(cpuStart) / 1e3 / total);
         }
     }
 

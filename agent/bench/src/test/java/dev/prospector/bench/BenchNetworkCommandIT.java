@@ -73,6 +73,24 @@ class BenchNetworkCommandIT {
                 assertEquals(0, row.get("double_counted").AsInt64Value(), name + " counted reports twice: " + row);
                 assertEquals(0, row.get("stalled_runs").AsInt64Value(), name + " stalled: " + row);
                 assertTrue(number(row.get("start_cpu_ms")) > 0, name + ": " + row);
+                assertTrue(number(row.get("jit_cpu_ms")) >= 0, name + ": " + row);
+                if (row.get("verifiers").AsInt32() == 1) {
+                    // Where the drain's CPU went: the workers' share, and the JIT's apart; the kinds
+                    // but the JIT's account for the row's CPU per appraisal (taken over a span at
+                    // least as long).
+                    CBORObject by = row.get("cpu_us_per_report_by_thread");
+                    assertTrue(number(by.get("appraisal workers")) > 0, name + " by thread: " + by);
+                    assertTrue(number(by.get("JIT compiler")) >= 0, name + " by thread: " + by);
+                    double notJit = 0;
+                    for (CBORObject k : by.getKeys()) {
+                        notJit += k.AsString().equals("JIT compiler") ? 0 : number(by.get(k));
+                    }
+                    assertTrue(
+                            notJit >= 0.8 * number(row.get("cpu_us_per_appraisal")),
+                            name + " by thread: " + by + " against " + row.get("cpu_us_per_appraisal"));
+                } else {
+                    assertTrue(row.get("cpu_us_per_report_by_thread").isNull(), name + ": " + row);
+                }
                 if (!row.get("publish_to_receipt_p50_ms").isNull()) {
                     double p50 = number(row.get("publish_to_receipt_p50_ms"));
                     double p99 = number(row.get("publish_to_receipt_p99_ms"));
