@@ -23,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -110,10 +111,12 @@ import org.tinylog.Logger;
  * the transaction that writes the devices' closed state: a verifier killed in between leaves
  * neither, so no (device, epoch) is paid twice or lost. A verifier given partitions starts a fresh
  * judge from that topic, as it rebuilds the chain state. The judge's clock work (audits left
- * unanswered, epochs to close) runs on the poll loop every {@link #TICK} between polls; when no report
- * came, what it changed is committed in a transaction of its own, with the consumed offsets as they
- * stand so that a verifier no longer of the group is fenced. Between a revocation and the next
- * assignment the judge does nothing.
+ * unanswered, epochs to close) runs on the poll loop every {@link #TICK}, after a poll's reports are
+ * committed; what it changed is committed in a transaction of its own, with the consumed offsets as
+ * they stand so that a verifier no longer of the group is fenced. It goes only as far as the reports
+ * read ({@link #readThrough}): a verifier behind its partitions (after an outage, or a rebalance
+ * that handed it a backlog) closes no epoch and gives up no audit that a report still to read could
+ * change. Between a revocation and the next assignment the judge does nothing.
  *
  * <h2>Every core</h2>
  * A poll's reports are appraised on {@code workers} threads, each device's reports on one of them in
@@ -172,6 +175,11 @@ public final class KafkaVerifier implements AutoCloseable {
     private final Map<String, Integer> partitionOf = new ConcurrentHashMap<>();
 
     private long lastTickNanos;
+    /**
+     * The Kafka timestamp (the broker's clock at its arrival) of the last report judged and
+     * committed on each partition held; cleared at each rebuild (the loop thread's only).
+     */
+    private final Map<TopicPartition, Long> readTo = new HashMap<>();
     /** The partitions whose chain state {@link #appraiser} holds: set by a rebuild, shrunk by a revocation. */
     private volatile Set<Integer> held = Set.of();
 
@@ -325,14 +333,15 @@ public final class KafkaVerifier implements AutoCloseable {
             consumer.subscribe(List.of(KafkaTopics.reports(fleet)), new Rebalance());
             while (!stop.get()) {
                 ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
-                if (!tick()) {
-                    continue; // rewound to the committed offsets: this poll's records come again
-                }
                 if (!records.isEmpty()) {
                     Pending p = appraise(records);
                     p.await();
-                    commit(p);
-                } else if (judge != null && (!dues.isEmpty() || judgeChanged())) {
+                    if (commit(p)) {
+                        readTo(records);
+                    } // else rewound to the committed offsets: this poll's records come again
+                }
+                // After the poll's reports are judged: the clock work goes as far as what was read.
+                if (tick() && judge != null && (!dues.isEmpty() || judgeChanged())) {
                     commitProofs();
                 }
             }
@@ -481,9 +490,13 @@ public final class KafkaVerifier implements AutoCloseable {
         if (j == null || now - lastTickNanos < TICK.toNanos()) {
             return true;
         }
+        OptionalLong through = readThrough(consumer.assignment(), consumer::currentLag, readTo);
+        if (through.isEmpty()) {
+            return true; // behind on a partition whose reports are not read yet: nothing may close
+        }
         lastTickNanos = now;
         try {
-            j.tick();
+            j.tick(through.getAsLong());
         } catch (RuntimeException e) {
             // It may have handed over an epoch's dues without recording the close in its devices:
             // start again from what is committed, so that the close is done once.
@@ -492,6 +505,41 @@ public final class KafkaVerifier implements AutoCloseable {
             return false;
         }
         return true;
+    }
+
+    /** Notes how far each partition of a committed poll was read ({@link #readTo}). */
+    private void readTo(ConsumerRecords<String, byte[]> records) {
+        for (TopicPartition tp : records.partitions()) {
+            for (ConsumerRecord<String, byte[]> r : records.records(tp)) {
+                readTo.merge(tp, r.timestamp(), Math::max);
+            }
+        }
+    }
+
+    /**
+     * How far in time the reports of {@code held} have been read: {@link Long#MAX_VALUE} when every
+     * partition is read to its end ({@code lag} 0: the judge goes by its clock), else the earliest
+     * of the arrival times read to on the partitions still behind; empty when one of those has had
+     * none read since it came (or since a rewind): its reports could be of any time, so nothing
+     * waits on them may be decided. An epoch closed, or an audit given up, as of this time cannot be
+     * changed by a report still to read: its arrival is later, and it credits uptime at most
+     * {@code uptime-max-gap} back ({@link ProofOfService#tick(long)}).
+     */
+    static OptionalLong readThrough(
+            Set<TopicPartition> held, Function<TopicPartition, OptionalLong> lag, Map<TopicPartition, Long> readTo) {
+        long through = Long.MAX_VALUE;
+        for (TopicPartition tp : held) {
+            OptionalLong behind = lag.apply(tp);
+            if (behind.isPresent() && behind.getAsLong() == 0) {
+                continue;
+            }
+            Long at = readTo.get(tp);
+            if (at == null) {
+                return OptionalLong.empty();
+            }
+            through = Math.min(through, at);
+        }
+        return OptionalLong.of(through);
     }
 
     private boolean judgeChanged() {
@@ -666,6 +714,7 @@ public final class KafkaVerifier implements AutoCloseable {
     private void rebuild(Collection<TopicPartition> partitions) {
         Appraiser fresh = appraisers.get();
         dues.clear(); // the old judge's, never committed: the new one closes those epochs again
+        readTo.clear(); // read again from the committed offsets
         partitionOf.clear();
         ProofOfService j = proofs.map(f -> f.apply(this::due)).orElse(null);
         Map<String, List<Appraiser.AcceptedEntry>> byDevice = new HashMap<>();

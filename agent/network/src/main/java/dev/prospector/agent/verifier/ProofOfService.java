@@ -773,7 +773,19 @@ public final class ProofOfService implements AutoCloseable {
 
     /** Decides audits that can no longer be answered, closes the epochs that are over, saves when due. */
     public void tick() {
-        long now = clock.millis();
+        tick(Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #tick()}, as of {@code readThroughMs} when that is earlier than the clock: a Kafka
+     * verifier behind its partitions has not read the reports that arrived after that time yet, and
+     * they may still answer an audit or credit uptime to an epoch. So an audit is given up as
+     * offline, and an epoch closed, only once what was read reaches past its deadline or its end
+     * and {@code uptime-max-gap}; the reports still to read are judged by their arrival times.
+     */
+    public void tick(long readThroughMs) {
+        long wall = clock.millis();
+        long now = Math.max(0, Math.min(wall, readThroughMs)); // never before 1970: no overflow below
         synchronized (lock) {
             long unanswerable = Math.max(settings.auditDeadline().toMillis(), challengeTtl.toMillis());
             for (var entry : devices.entrySet()) {
@@ -804,8 +816,8 @@ public final class ProofOfService implements AutoCloseable {
                 }
                 closeEpoch(next);
             }
-            if (dirty && now - lastSaveMs >= SAVE_EVERY_MS) {
-                save(now);
+            if (dirty && wall - lastSaveMs >= SAVE_EVERY_MS) {
+                save(wall);
             }
         }
     }

@@ -774,6 +774,60 @@ class ProofOfServiceTest {
     }
 
     @Test
+    void aJudgeBehindItsReportsClosesNoEpochTheyCouldStillCredit() {
+        Board x = new Board(false);
+        String xs = x.keys.deviceId().value().substring(0, 8);
+        long epoch = T0 / 3_600_000;
+        clock.set(T0 - 180_000);
+        Partitioned behind = new Partitioned(clock);
+        // Reports a minute apart across the epoch's end; the verifier reads them long after they came.
+        List<dev.prospector.attest.Appraisal.Accepted> reports = new ArrayList<>();
+        byte[] n = null;
+        for (long t = T0 - 120_000; t <= T0 + 60_000; t += 60_000) {
+            reports.add(x.report(t, Optional.ofNullable(n), Optional.empty()));
+            n = nonce(t);
+            x.upMs += 60_000;
+        }
+        clock.set(T0 + 600_000); // by the clock, the epoch before T0 closed 7 minutes ago
+        behind.pos.onAccepted(reports.get(0), T0 - 120_000);
+        behind.pos.onAccepted(reports.get(1), T0 - 60_000);
+        behind.pos.tick(T0 - 60_000); // read through T0 - 1 min only
+        assertEquals(List.of(), behind.closed(), "nothing closes that a report still to read could credit");
+        behind.pos.onAccepted(reports.get(2), T0);
+        behind.pos.onAccepted(reports.get(3), T0 + 60_000);
+        behind.pos.tick(T0 + 60_000);
+        assertEquals(List.of(), behind.closed(), "read through T0 + 1 min: within uptime-max-gap of the end");
+        behind.pos.tick(Long.MAX_VALUE); // read to the end: the clock
+        System.out.println("tried: a verifier 10 min behind ticking before it read the epoch's last report;"
+                + " closed " + behind.closed() + " only once it had");
+        assertEquals(
+                List.of((epoch - 1) + ":" + xs + "=13"),
+                behind.closed(),
+                "both minutes at the end of the previous epoch: 2/60 of 400, none lost");
+
+        // The same reports, the judge ticking by its clock alone: the epoch's last minute is lost.
+        Board y = new Board(false);
+        String ys = y.keys.deviceId().value().substring(0, 8);
+        clock.set(T0 - 180_000);
+        Partitioned byClock = new Partitioned(clock);
+        n = null;
+        reports.clear();
+        for (long t = T0 - 120_000; t <= T0; t += 60_000) {
+            reports.add(y.report(t, Optional.ofNullable(n), Optional.empty()));
+            n = nonce(t);
+            y.upMs += 60_000;
+        }
+        clock.set(T0 + 600_000);
+        byClock.pos.onAccepted(reports.get(0), T0 - 120_000);
+        byClock.pos.onAccepted(reports.get(1), T0 - 60_000);
+        byClock.pos.tick();
+        byClock.pos.onAccepted(reports.get(2), T0);
+        byClock.pos.tick();
+        System.out.println("lost without it: " + byClock.closed());
+        assertEquals(List.of((epoch - 1) + ":" + ys + "=6"), byClock.closed(), "1 of its 2 minutes: 1/60 of 400");
+    }
+
+    @Test
     void aRewardLogThatCannotBeWrittenLosesNoEpochTheNextTickIssuesIt() throws Exception {
         Path log = dir.resolve(ProofOfService.REWARDS_LOG);
         RewardIssuer issuer = RewardIssuer.open(rewardKey, log);
