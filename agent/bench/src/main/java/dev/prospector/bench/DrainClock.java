@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Times a drain of {@code total} reports as decisions come in, on any thread: when the first came,
- * when the last came, and this process's CPU time at both ({@link CpuTime}). Shared by the MQTT verifier's drain, the
- * Kafka verifiers' and the transport-only one.
+ * when the last came, and this process's CPU time at both ({@link CpuTime}). Shared by the MQTT
+ * verifier's drain, the Kafka verifiers' and the transport-only one.
  */
 final class DrainClock {
     private final long total;

@@ -21,7 +21,10 @@ final class TransportFloor {
 
     private TransportFloor() {}
 
-    /** Reports/s and process CPU µs/report (the JIT compiler's taken out, {@link CpuTime}) of one drain of {@code backlog} through {@code url}. */
+    /**
+     * Reports/s and process CPU µs/report (the JIT compiler's taken out, {@link CpuTime}) of one
+     * drain of {@code backlog} through {@code url}.
+     */
     record Result(double perSecond, double cpuMicrosPerReport) {}
 
     static Result drain(String url, BenchTransportCommand.Backlog backlog, String runId) throws InterruptedException {
