@@ -57,7 +57,18 @@ class SlowBoardDemoIT {
                 assertTrue(made >= 3, json);
                 assertEquals(made, r.get("delivered").AsInt64Value(), json);
                 assertEquals(made, r.get("accepted").AsInt64Value(), json);
-                assertEquals(made, r.get("published").AsInt64Value(), "each report published once: " + json);
+                String log = demo.stderr();
+                String tail = "; the demo's log: " + log.substring(Math.max(0, log.length() - 6000));
+                long published = r.get("published").AsInt64Value();
+                if (log.contains("lost connection to")) {
+                    // A connection lost on the way (the interpreted broker is slow too): the publishes it
+                    // had not acknowledged fail and go again, at least once by design, the copies
+                    // refused downstream; at most a board's in-flight window of them.
+                    System.out.println("slow board: a connection was lost; " + (published - made) + " re-sent");
+                    assertTrue(published >= made && published <= made + 8, json + tail);
+                } else {
+                    assertEquals(made, published, "each report published once: " + json + tail);
+                }
                 DemoCommandIT.assertProofs(r, 64L << 10, json);
             }
             assertTrue(!demo.stderr().contains("NullPointerException"), "no exception at shutdown: " + demo.stderr());
