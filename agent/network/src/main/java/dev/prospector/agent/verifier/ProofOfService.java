@@ -82,7 +82,8 @@ import org.tinylog.Logger;
  * but handed to {@link Dues}, which writes them in that same transaction; each device remembers the
  * last epoch closed for it ({@code closedThrough}), so the next holder of its partition neither
  * closes that epoch again nor credits it more uptime. Arrival times are then the reports' Kafka
- * timestamps (when the broker appended them), the same clock for every verifier of the group.
+ * timestamps (when the broker appended them), the same clock for every verifier of the group, and
+ * its verifier ticks it as of the reports it has read ({@link #tick(long)}), not by its own clock.
  */
 public final class ProofOfService implements AutoCloseable {
     public static final String STATE_FILE = "pos.state";
@@ -190,17 +191,19 @@ public final class ProofOfService implements AutoCloseable {
     /**
      * A Kafka verifier's judge (see the class comment): no state file and no issuer; its devices are
      * {@link #restore}d as partitions come, their changes taken with {@link #takeChanged}, and each
-     * closed epoch handed to {@code dues}. Epochs that could not be closed yet (their end less than
-     * {@code uptime-max-gap} ago) are open; a device restored says for itself which it closed.
+     * closed epoch handed to {@code dues}. No epoch is closed for it yet: each device restored says
+     * for itself which it closed ({@code closedThrough}, which guards its credits and its dues), and
+     * the first {@link #tick(long)} closes, as of what its verifier has read, whatever is due. So a
+     * verifier that starts far behind its partitions still credits the uptime its unread reports
+     * carry to the epochs they fall in.
      */
     public static ProofOfService partitioned(
             ServiceSettings settings, Clock clock, Duration challengeTtl, List<byte[]> trustedEndpoints, Dues dues) {
         ProofOfService p = new ProofOfService(
                 settings, clock, challengeTtl, trustedEndpoints, Optional.empty(), Optional.of(dues), Optional.empty());
         synchronized (p.lock) {
-            long now = clock.millis();
-            p.lastClosed = p.epochOf(now - settings.uptimeMaxGap().toMillis()) - 1;
-            p.lastSaveMs = now;
+            p.lastClosed = Long.MIN_VALUE;
+            p.lastSaveMs = clock.millis();
         }
         return p;
     }

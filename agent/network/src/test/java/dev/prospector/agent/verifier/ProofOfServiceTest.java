@@ -828,6 +828,29 @@ class ProofOfServiceTest {
     }
 
     @Test
+    void aJudgeStartedHoursBehindItsReportsStillCreditsTheirEpochs() {
+        Board x = new Board(false);
+        String xs = x.keys.deviceId().value().substring(0, 8);
+        long epoch = T0 / 3_600_000;
+        clock.set(T0 + 3 * 3_600_000); // the verifier starts three hours after the reports came
+        Partitioned late = new Partitioned(clock);
+        byte[] n = null;
+        for (long t = T0 - 120_000; t <= T0 + 60_000; t += 60_000) {
+            late.pos.onAccepted(x.report(t, Optional.ofNullable(n), Optional.empty()), t);
+            n = nonce(t);
+            x.upMs += 60_000;
+            late.pos.tick(t); // read through this report
+        }
+        assertEquals(List.of(), late.closed(), "read through T0 + 1 min: nothing closable yet");
+        late.pos.tick(Long.MAX_VALUE);
+        System.out.println("tried: a judge started 3 h after the reports it reads; closed " + late.closed());
+        assertEquals(
+                List.of((epoch - 1) + ":" + xs + "=13", epoch + ":" + xs + "=6"),
+                late.closed(),
+                "the last 2 minutes of the epoch before T0 and the first of T0's, none dropped for being old");
+    }
+
+    @Test
     void aRewardLogThatCannotBeWrittenLosesNoEpochTheNextTickIssuesIt() throws Exception {
         Path log = dir.resolve(ProofOfService.REWARDS_LOG);
         RewardIssuer issuer = RewardIssuer.open(rewardKey, log);
