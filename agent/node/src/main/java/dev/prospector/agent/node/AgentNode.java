@@ -59,7 +59,7 @@ import org.tinylog.Logger;
  * reason that sending again cannot change. The broker's PUBACK only says the broker has it — a
  * broker may still lose it (a full queue, a session taken over, a restart without persistence) —
  * so a report without its receipt is sent again after {@code receiptTimeout}, doubling up to
- * {@link #MAX_RESEND_INTERVAL}, and at once after every reconnect. The verifier is idempotent by
+ * {@link #MAX_RESEND_INTERVAL}, and at once after a lost connection. The verifier is idempotent by
  * (device, seq) and answers a copy with the same receipt, so every report is counted once.
  * Without a trusted verifier key the broker's PUBACK is taken as delivery (and logged as such at
  * start), and receipts are ignored: an unsigned receipt could come from anyone.
@@ -418,7 +418,10 @@ public final class AgentNode implements AutoCloseable {
                         led(LedPattern.CONNECTED);
                         publishBirth();
                         connectHooks.forEach(Runnable::run);
-                        resendAllNow();
+                        // Not resendAllNow(): the link is connected (and the delivery thread may have
+                        // published, even had the PUBACK) before this runs, after its subscriptions;
+                        // marking those due again sent them twice (SlowBoardDemoIT, -Xint). Reports
+                        // in flight over a lost connection were marked due when it was lost.
                         kick();
                     }
 
@@ -973,7 +976,11 @@ public final class AgentNode implements AutoCloseable {
         }
     }
 
-    /** After a reconnect (or a lost connection), every report in flight is due again. */
+    /**
+     * After a lost connection, every report in flight is due again once connected: its PUBACK or its
+     * receipt may have been lost with the connection. (Every lost connection comes here before the
+     * link connects again.)
+     */
     private synchronized void resendAllNow() {
         for (InFlight f : inFlight.values()) {
             f.sentAt = null;
