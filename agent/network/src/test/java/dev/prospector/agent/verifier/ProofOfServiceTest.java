@@ -500,6 +500,21 @@ class ProofOfServiceTest {
         }
     }
 
+    /**
+     * {@code b}'s reports a minute apart over [from, to] by their arrival times, each carrying the
+     * last one's receipt nonce and a minute more uptime: for a judge fed later than they came.
+     */
+    private static java.util.SortedMap<Long, Appraisal.Accepted> minuteReports(Board b, long from, long to) {
+        var reports = new java.util.TreeMap<Long, Appraisal.Accepted>();
+        byte[] n = null;
+        for (long t = from; t <= to; t += 60_000) {
+            reports.put(t, b.report(t, Optional.ofNullable(n), Optional.empty()));
+            n = nonce(t);
+            b.upMs += 60_000;
+        }
+        return reports;
+    }
+
     private Scoring.EpochScore closedEpoch(ProofOfService pos, Board b) {
         clock.set(T0 + 3_600_000 + 181_000);
         pos.tick();
@@ -759,12 +774,7 @@ class ProofOfServiceTest {
         long epoch = T0 / 3_600_000;
         clock.set(T0 + 60_000); // a minute into the epoch: the one before closes at T0 + 3 min
         Partitioned late = new Partitioned(clock);
-        byte[] n = null;
-        for (long t = T0 - 120_000; t <= T0 + 60_000; t += 60_000) {
-            late.pos.onAccepted(x.report(t, Optional.ofNullable(n), Optional.empty()), t);
-            n = nonce(t);
-            x.upMs += 60_000;
-        }
+        minuteReports(x, T0 - 120_000, T0 + 60_000).forEach((t, r) -> late.pos.onAccepted(r, t));
         clock.set(T0 + 181_000);
         late.pos.tick();
         assertEquals(
@@ -781,20 +791,14 @@ class ProofOfServiceTest {
         clock.set(T0 - 180_000);
         Partitioned behind = new Partitioned(clock);
         // Reports a minute apart across the epoch's end; the verifier reads them long after they came.
-        List<dev.prospector.attest.Appraisal.Accepted> reports = new ArrayList<>();
-        byte[] n = null;
-        for (long t = T0 - 120_000; t <= T0 + 60_000; t += 60_000) {
-            reports.add(x.report(t, Optional.ofNullable(n), Optional.empty()));
-            n = nonce(t);
-            x.upMs += 60_000;
-        }
+        var reports = minuteReports(x, T0 - 120_000, T0 + 60_000);
         clock.set(T0 + 600_000); // by the clock, the epoch before T0 closed 7 minutes ago
-        behind.pos.onAccepted(reports.get(0), T0 - 120_000);
-        behind.pos.onAccepted(reports.get(1), T0 - 60_000);
+        behind.pos.onAccepted(reports.get(T0 - 120_000), T0 - 120_000);
+        behind.pos.onAccepted(reports.get(T0 - 60_000), T0 - 60_000);
         behind.pos.tick(T0 - 60_000); // read through T0 - 1 min only
         assertEquals(List.of(), behind.closed(), "nothing closes that a report still to read could credit");
-        behind.pos.onAccepted(reports.get(2), T0);
-        behind.pos.onAccepted(reports.get(3), T0 + 60_000);
+        behind.pos.onAccepted(reports.get(T0), T0);
+        behind.pos.onAccepted(reports.get(T0 + 60_000), T0 + 60_000);
         behind.pos.tick(T0 + 60_000);
         assertEquals(List.of(), behind.closed(), "read through T0 + 1 min: within uptime-max-gap of the end");
         behind.pos.tick(Long.MAX_VALUE); // read to the end: the clock
@@ -810,18 +814,12 @@ class ProofOfServiceTest {
         String ys = y.keys.deviceId().value().substring(0, 8);
         clock.set(T0 - 180_000);
         Partitioned byClock = new Partitioned(clock);
-        n = null;
-        reports.clear();
-        for (long t = T0 - 120_000; t <= T0; t += 60_000) {
-            reports.add(y.report(t, Optional.ofNullable(n), Optional.empty()));
-            n = nonce(t);
-            y.upMs += 60_000;
-        }
+        var same = minuteReports(y, T0 - 120_000, T0);
         clock.set(T0 + 600_000);
-        byClock.pos.onAccepted(reports.get(0), T0 - 120_000);
-        byClock.pos.onAccepted(reports.get(1), T0 - 60_000);
+        byClock.pos.onAccepted(same.get(T0 - 120_000), T0 - 120_000);
+        byClock.pos.onAccepted(same.get(T0 - 60_000), T0 - 60_000);
         byClock.pos.tick();
-        byClock.pos.onAccepted(reports.get(2), T0);
+        byClock.pos.onAccepted(same.get(T0), T0);
         byClock.pos.tick();
         System.out.println("lost without it: " + byClock.closed());
         assertEquals(List.of((epoch - 1) + ":" + ys + "=6"), byClock.closed(), "1 of its 2 minutes: 1/60 of 400");
@@ -834,13 +832,10 @@ class ProofOfServiceTest {
         long epoch = T0 / 3_600_000;
         clock.set(T0 + 3 * 3_600_000); // the verifier starts three hours after the reports came
         Partitioned late = new Partitioned(clock);
-        byte[] n = null;
-        for (long t = T0 - 120_000; t <= T0 + 60_000; t += 60_000) {
-            late.pos.onAccepted(x.report(t, Optional.ofNullable(n), Optional.empty()), t);
-            n = nonce(t);
-            x.upMs += 60_000;
+        minuteReports(x, T0 - 120_000, T0 + 60_000).forEach((t, r) -> {
+            late.pos.onAccepted(r, t);
             late.pos.tick(t); // read through this report
-        }
+        });
         assertEquals(List.of(), late.closed(), "read through T0 + 1 min: nothing closable yet");
         late.pos.tick(Long.MAX_VALUE);
         System.out.println("tried: a judge started 3 h after the reports it reads; closed " + late.closed());
