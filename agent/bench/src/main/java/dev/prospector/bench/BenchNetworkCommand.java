@@ -292,13 +292,13 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 progress(err, "run " + r + "/" + runs + ": all-core appraisal rate (bench crypto's figure)");
                 crypto.add(BenchCryptoCommand.allCoreAppraisalRate(cores, CRYPTO_SLICE, CRYPTO_SLICES));
                 progress(err, "run " + r + "/" + runs + ": one MQTT verifier, " + total + " reports queued");
-                one.add(BenchTransportCommand.drainRun(url, backlog, "one-" + r, false, Optional.empty()));
+                one.add(BenchTransportCommand.drainRun(url, b.pid(), backlog, "one-" + r, false, Optional.empty()));
                 perSignature.add(one.get(one.size() - 1).receiptsPerSignature());
                 progress(
                         err,
                         "run " + r + "/" + runs + ": the transport alone (receive, answer, acknowledge), " + total
                                 + " reports queued");
-                floor.add(TransportFloor.drain(url, backlog, "floor-" + r));
+                floor.add(TransportFloor.drain(url, b.pid(), backlog, "floor-" + r));
                 if (kafka != null) {
                     for (int k = 0; k < kafkaVerifiers.length; k++) {
                         int n = kafkaVerifiers[k];
@@ -378,6 +378,12 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                 floorRatios[i] = floor.get(i).perSecond() / crypto.get(i);
             }
             double floorRatio = BenchCryptoCommand.median(floorRatios);
+            Optional<CoreTime.Account> oneCores =
+                    accounts(one.stream().map(DrainRun::cores).toList());
+            Optional<CoreTime.Account> floorCores =
+                    accounts(floor.stream().map(TransportFloor.Result::cores).toList());
+            // The core time of one appraisal in bench crypto's all-core run: the cores over its rate.
+            double appraisalCoreMicros = cores * 1e6 / cryptoRate;
             String loadAfter = BenchTransportCommand.loadAverage();
             if (json) {
                 CBORObject list = CBORObject.NewArray();
@@ -407,6 +413,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                                         .Add("crypto_appraisals_per_s_all_cores", round1(cryptoRate))
                                         .Add("runs", array(crypto, Double::doubleValue)))
                         .Add("one_verifier_to_crypto_ratio", Math.round(ratio * 1000) / 1000.0)
+                        .Add("one_verifier_core_time_us_per_report", accountJson(oneCores, appraisalCoreMicros))
                         .Add("one_verifier_receipts_per_signature", array(perSignature, Double::doubleValue))
                         .Add("warm_up_cpu_us_per_report", array(warmUpCpu, Double::doubleValue))
                         .Add(
@@ -418,6 +425,7 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                                         .Add("reports_per_s", round1(floorRate))
                                         .Add("cpu_us_per_report", round1(floorCpu))
                                         .Add("to_crypto_ratio", Math.round(floorRatio * 1000) / 1000.0)
+                                        .Add("core_time_us_per_report", accountJson(floorCores, appraisalCoreMicros))
                                         .Add("runs", array(floor, TransportFloor.Result::perSecond))
                                         .Add("paho_read_patch", PahoReadPatch.active()))
                         .Add("one_verifier_to_crypto_ratio_target", targetRatio)
@@ -494,6 +502,12 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         runs(perSignature, Double::doubleValue),
                         warmUps,
                         runs(warmUpCpu, Double::doubleValue));
+                oneCores.ifPresent(a -> out.printf(
+                        Locale.ROOT,
+                        "core time a report in its drains (us, medians; from the first decision to the last): %s;"
+                                + " bench crypto's appraisal: %s (the cores / its all-core rate)%n",
+                        accountText(a),
+                        fmt(appraisalCoreMicros)));
                 out.printf(
                         Locale.ROOT,
                         "the MQTT transport alone (receive, answer %d bytes, acknowledge; no appraisal, same backlog):"
@@ -505,6 +519,10 @@ public final class BenchNetworkCommand implements Callable<Integer> {
                         fmt(floorCpu),
                         floorRatio,
                         PahoReadPatch.active() ? "" : " (Paho's byte-at-a-time CountingInputStream is loaded)");
+                floorCores.ifPresent(a -> out.printf(
+                        Locale.ROOT,
+                        "core time a report in the transport's drains (us, medians): %s%n",
+                        accountText(a)));
                 if (kafka != null) {
                     out.printf(
                             Locale.ROOT,
@@ -548,6 +566,42 @@ public final class BenchNetworkCommand implements Callable<Integer> {
     /** The rows whose CPU is split by thread: the MQTT verifier and one Kafka verifier. */
     private static boolean splitByThread(Row row) {
         return row.verifiers() == 1;
+    }
+
+    /** The medians of the runs' accounts of the cores, when every run has one. */
+    static Optional<CoreTime.Account> accounts(List<Optional<CoreTime.Account>> runs) {
+        if (runs.isEmpty() || runs.stream().anyMatch(Optional::isEmpty)) {
+            return Optional.empty();
+        }
+        return Optional.of(
+                CoreTime.Account.median(runs.stream().map(Optional::get).toList()));
+    }
+
+    /** "all X = this process A + Mosquitto B + other processes C + idle D (...)". */
+    static String accountText(CoreTime.Account a) {
+        return String.format(
+                Locale.ROOT,
+                "all %s = this process %s (its JIT included) + Mosquitto %s + other processes %s + idle %s"
+                        + " (the cores x the drain / the reports)",
+                fmt(a.all()),
+                fmt(a.process()),
+                fmt(a.broker()),
+                fmt(a.others()),
+                fmt(a.idle()));
+    }
+
+    private static CBORObject accountJson(Optional<CoreTime.Account> account, double appraisalCoreMicros) {
+        if (account.isEmpty()) {
+            return CBORObject.Null;
+        }
+        CoreTime.Account a = account.get();
+        return CBORObject.NewOrderedMap()
+                .Add("all", round1(a.all()))
+                .Add("this_process", round1(a.process()))
+                .Add("broker", round1(a.broker()))
+                .Add("other_processes", round1(a.others()))
+                .Add("idle", round1(a.idle()))
+                .Add("crypto_appraisal", round1(appraisalCoreMicros));
     }
 
     private static CBORObject byThread(Row row) {

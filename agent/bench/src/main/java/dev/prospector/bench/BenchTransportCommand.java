@@ -42,6 +42,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Semaphore;
@@ -425,6 +426,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
      * @param jitCpuSeconds the JIT compiler's CPU time over the same span as {@code cpuSeconds}
      * @param cpuByThread where the drain's CPU went, microseconds a report by kind of thread
      *     ({@link ThreadCpu}; empty: not taken)
+     * @param cores where the machine's cores went from the first decision to the last ({@link
+     *     CoreTime}; empty: not known, as for a broker not started here)
      */
     record DrainRun(
             long reports,
@@ -440,7 +443,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
             double receiptsPerSignature,
             double startCpuSeconds,
             double jitCpuSeconds,
-            Map<String, Double> cpuByThread) {
+            Map<String, Double> cpuByThread,
+            Optional<CoreTime.Account> cores) {
         double perSecond() {
             return reports / seconds;
         }
@@ -517,6 +521,13 @@ public final class BenchTransportCommand implements Callable<Integer> {
      */
     static DrainRun drainRun(String url, Backlog backlog, String runId, boolean watchReceipts, Optional<Path> state)
             throws InterruptedException {
+        return drainRun(url, OptionalLong.empty(), backlog, runId, watchReceipts, state);
+    }
+
+    /** As above; {@code broker} the broker's process id, to account for the machine's cores ({@link CoreTime}). */
+    static DrainRun drainRun(
+            String url, OptionalLong broker, Backlog backlog, String runId, boolean watchReceipts, Optional<Path> state)
+            throws InterruptedException {
         String id = "prospector-bench-verifier-" + runId;
         try {
             // A session with its subscription, then away: the broker queues the backlog for it.
@@ -532,7 +543,7 @@ public final class BenchTransportCommand implements Callable<Integer> {
             var firstRejection = new AtomicReference<String>();
             Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
             var acceptedTwice = new LongAdder();
-            var clock = new DrainClock(total);
+            var clock = new DrainClock(total, broker);
             Optional<VerifierWiring.Verifier> wired = Optional.empty();
             Optional<LongAdder> receipts = watchReceipts ? Optional.of(new LongAdder()) : Optional.empty();
             Optional<MqttLink> watcher = receipts.map(count -> {
@@ -592,7 +603,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                                         ? Double.NaN
                                         : clock.cpuFirst().workSince(cpuStart.process()) / 1e9,
                                 cpuNow.jitSince(cpuStart.process()) / 1e9,
-                                Map.of());
+                                Map.of(),
+                                Optional.empty());
                     }
                 }
                 // Right after the last decision, on this thread: the verifier's threads are still alive.
@@ -623,7 +635,8 @@ public final class BenchTransportCommand implements Callable<Integer> {
                         v.receiptSigning().perSignature(),
                         clock.cpuFirst().workSince(cpuStart.process()) / 1e9,
                         clock.cpuEnd().jitSince(cpuStart.process()) / 1e9,
-                        byThread);
+                        byThread,
+                        clock.cores());
             } finally {
                 wired.ifPresent(VerifierWiring.Verifier::close);
                 watcher.ifPresent(MqttLink::close);
@@ -933,6 +946,12 @@ public final class BenchTransportCommand implements Callable<Integer> {
         private final ProcessBuilder start;
 
         private final int port;
+
+        /** The broker's process id when it was started here and runs; empty for a given broker. */
+        OptionalLong pid() {
+            Process p = process;
+            return p != null && p.isAlive() ? OptionalLong.of(p.pid()) : OptionalLong.empty();
+        }
 
         private LoopbackBroker(String url, Process process, ProcessBuilder start, int port) {
             this.url = url;

@@ -219,7 +219,8 @@ final class KafkaRuns {
                     Double.NaN,
                     cpuFormed.process().workSince(cpuStart) / 1e9,
                     end.jitSince(cpuStart) / 1e9,
-                    byThread);
+                    byThread,
+                    Optional.empty());
         } finally {
             verifiers.forEach(KafkaVerifier::close);
             links.forEach(MqttLink::close);

@@ -5,6 +5,7 @@ import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.transport.Topics;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -23,11 +24,14 @@ final class TransportFloor {
 
     /**
      * Reports/s and process CPU µs/report (the JIT compiler's taken out, {@link CpuTime}) of one
-     * drain of {@code backlog} through {@code url}.
+     * drain of {@code backlog} through {@code url}, and where the machine's cores went ({@link
+     * CoreTime}; empty: not known).
      */
-    record Result(double perSecond, double cpuMicrosPerReport) {}
+    record Result(double perSecond, double cpuMicrosPerReport, Optional<CoreTime.Account> cores) {}
 
-    static Result drain(String url, BenchTransportCommand.Backlog backlog, String runId) throws InterruptedException {
+    /** One drain; {@code broker} the broker's process id when it runs here. */
+    static Result drain(String url, OptionalLong broker, BenchTransportCommand.Backlog backlog, String runId)
+            throws InterruptedException {
         String id = "prospector-bench-floor-" + runId;
         MqttSettings mqtt =
                 MqttSettings.of(BrokerUrl.parse(url), id).withSessionExpiry(BenchTransportCommand.VERIFIER_SESSION);
@@ -38,7 +42,7 @@ final class TransportFloor {
         }
         BenchTransportCommand.publish(url, backlog, "prospector-bench-floor-publisher-" + runId);
         long total = backlog.size();
-        var clock = new DrainClock(total);
+        var clock = new DrainClock(total, broker);
         byte[] answer = new byte[ANSWER_BYTES];
         MqttLink[] self = new MqttLink[1];
         try (MqttLink link = new MqttLink(mqtt, Optional.empty(), acking((topic, payload, ack) -> {
@@ -58,7 +62,8 @@ final class TransportFloor {
             // As the verifier's row: from the first report to the last, without the connection's set-up.
             return new Result(
                     (total - 1) / ((clock.endNanos() - clock.firstNanos()) / 1e9),
-                    clock.cpuEnd().workSince(cpuStart) / 1e3 / total);
+                    clock.cpuEnd().workSince(cpuStart) / 1e3 / total,
+                    clock.cores());
         }
     }
 

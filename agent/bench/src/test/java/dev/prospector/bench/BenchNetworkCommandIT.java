@@ -105,6 +105,25 @@ class BenchNetworkCommandIT {
             assertTrue(number(json.get("bridge_reports_per_s")) > 0, out.toString());
             assertTrue(number(json.get("kafka_two_over_one_verifier")) > 0, out.toString());
             assertTrue(number(json.get("kafka_cpu_per_appraisal_over_mqtt")) > 0, out.toString());
+            // Where the cores went in the MQTT verifier's drains, Mosquitto's share included: the parts
+            // add up to the whole, and the verifier's own share is at least its CPU per appraisal less
+            // what a tick of /proc/stat can hide.
+            CBORObject cores = json.get("one_verifier_core_time_us_per_report");
+            double all = number(cores.get("all"));
+            double parts = number(cores.get("this_process"))
+                    + number(cores.get("broker"))
+                    + number(cores.get("other_processes"))
+                    + number(cores.get("idle"));
+            assertEquals(all, parts, 0.01 * all + 0.5, "the parts against the whole: " + cores);
+            assertTrue(number(cores.get("broker")) > 0, "Mosquitto took no CPU: " + cores);
+            assertTrue(number(cores.get("this_process")) > 0, cores.toString());
+            assertTrue(number(cores.get("crypto_appraisal")) > 0, cores.toString());
+            assertTrue(
+                    number(json.get("transport_only")
+                                    .get("core_time_us_per_report")
+                                    .get("broker"))
+                            > 0,
+                    out.toString());
         }
     }
 }
