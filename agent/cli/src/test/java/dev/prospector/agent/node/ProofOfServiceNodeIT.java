@@ -240,4 +240,84 @@ class ProofOfServiceNodeIT {
             }
         }
     }
+
+    /**
+     * A plot store whose audit reads wait until the thread is interrupted, then fail as a
+     * {@code FileChannel} read does ({@link java.nio.channels.ClosedByInterruptException}).
+     */
+    static final class ReadsUntilInterrupted implements PlotStore {
+        private final PlotStore plot = PlotStore.none();
+        final CountDownLatch reading = new CountDownLatch(1);
+
+        @Override
+        public Optional<dev.prospector.attest.PlotCommitment> commitment() {
+            return plot.commitment();
+        }
+
+        @Override
+        public dev.prospector.attest.AuditAnswer answer(byte[] nonce, int k) throws java.io.IOException {
+            reading.countDown();
+            try {
+                new CountDownLatch(1).await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.nio.channels.ClosedByInterruptException();
+            }
+            throw new AssertionError("the audit's reads were never interrupted");
+        }
+
+        @Override
+        public Progress progress() {
+            return plot.progress();
+        }
+
+        @Override
+        public void close() {
+            plot.close();
+        }
+    }
+
+    /**
+     * Stopping the agent while it reads its plot for an audit must not spend the audit as the
+     * board's error at the next start. What holds it: the interrupt that ends the reads is still
+     * set when the report (an answer saying "error") is appended, and the outbox's channel refuses
+     * an interrupted write, so no such report is made. An outbox that wrote regardless would fail here.
+     */
+    @Test
+    void anAuditWhoseReadsTheStopInterruptsIsNotAnsweredAsTheBoardsError() throws Exception {
+        byte[] audited = freshNonce();
+        Path data = dir.resolve("board");
+        try (Mosquitto broker = Mosquitto.start(dir.resolve("mosquitto"));
+                ScriptedVerifier verifier = new ScriptedVerifier(
+                        broker.url(),
+                        c -> c.seq() == 1
+                                ? new Receipt.Challenge(audited, Duration.ofMinutes(10))
+                                        .withAudit(8, Duration.ofSeconds(30))
+                                : new Receipt.Challenge(freshNonce(), Duration.ofMinutes(10)))) {
+            var s = settings(broker.url(), data, verifier.key);
+            var store = new ReadsUntilInterrupted();
+            AgentNode node = AgentWiring.agent(s, Clock.systemUTC(), parts -> parts.withPlot(store));
+            try {
+                node.start();
+                assertEquals(1, verifier.next().seq());
+                assertTrue(store.reading.await(60, TimeUnit.SECONDS), "the audit's reads began");
+            } finally {
+                node.close(); // interrupts the report thread in the audit's reads
+            }
+            System.out.println("tried: stopping the agent while it read its plot for an audit; reports made: "
+                    + node.stats().made() + ", pending in the outbox: "
+                    + node.stats().pending());
+            assertEquals(1, node.stats().made(), "a report was made with the interrupted audit");
+
+            // Started again: the next report is a fresh one, not an audit answer saying "error".
+            try (AgentNode again = AgentWiring.agent(s, Clock.systemUTC())) {
+                again.start();
+                Claims next = verifier.next();
+                var audit = next.service().orElseThrow().audit();
+                System.out.println("after the restart: seq " + next.seq() + ", audit " + audit);
+                assertEquals(2, next.seq());
+                assertTrue(audit.isEmpty(), "the restarted board sent an audit answer: " + audit);
+            }
+        }
+    }
 }
