@@ -3,6 +3,7 @@ package dev.prospector.kafka;
 import dev.prospector.agent.cli.BrokerSecurityOptions;
 import dev.prospector.agent.cli.DurationConverter;
 import dev.prospector.agent.cli.FleetOptions;
+import dev.prospector.agent.cli.Signals;
 import dev.prospector.agent.common.Failure;
 import dev.prospector.agent.transport.MqttSettings;
 import dev.prospector.agent.verifier.VerifierClientId;
@@ -98,6 +99,7 @@ public final class BridgeCommand implements Callable<Integer> {
                             stopped.countDown();
                         },
                         "shutdown"));
+        Signals.onTerminate(() -> Signals.exit(0)); // exit 0, as systemd expects: the hook closes the bridge
         bridge.start();
         Logger.info(
                 "bridge {} of group {}: reports of fleet {} from {} to Kafka {} ({} partitions)",

@@ -67,6 +67,11 @@ public final class KafkaTopics {
         return "prospector." + fleet + ".rewards";
     }
 
+    /** The payments of the fleet's rewards due, in nonce order: one partition ({@link Payer}). */
+    public static String payments(String fleet) {
+        return "prospector." + fleet + ".payments";
+    }
+
     /** The partition of {@code device} among {@code partitions}: Kafka's own hash of the key (murmur2). */
     public static int partition(String device, int partitions) {
         return Utils.toPositive(Utils.murmur2(device.getBytes(StandardCharsets.UTF_8))) % partitions;
@@ -125,6 +130,64 @@ public final class KafkaTopics {
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
         return p;
+    }
+
+    /**
+     * Creates the fleet's payments topic if it does not exist: one partition (a payer's nonces in
+     * order), kept forever, {@code replication} replicas with {@code min.insync.replicas} one less.
+     */
+    public static void ensurePayments(String bootstrap, String fleet, short replication) {
+        try (Admin admin = Admin.create(admin(bootstrap))) {
+            Map<String, String> configs = Map.of(
+                    "min.insync.replicas", String.valueOf(Math.max(1, replication - 1)),
+                    "unclean.leader.election.enable", "false",
+                    "retention.ms", "-1");
+            try {
+                admin.createTopics(List.of(new NewTopic(payments(fleet), 1, replication).configs(configs)))
+                        .all()
+                        .get(30, TimeUnit.SECONDS);
+                Logger.info("created Kafka topic {} (1 partition, replication {})", payments(fleet), replication);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+            int n = -1;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (n < 0) {
+                try {
+                    n = admin.describeTopics(Set.of(payments(fleet)))
+                            .allTopicNames()
+                            .get(30, TimeUnit.SECONDS)
+                            .get(payments(fleet))
+                            .partitions()
+                            .size();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                            || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    TimeUnit.MILLISECONDS.sleep(200);
+                }
+            }
+            if (n != 1) {
+                throw new dev.prospector.agent.common.Failure("topic " + payments(fleet) + " has " + n
+                        + " partitions: payments need one (their nonces in order); delete it or make it anew");
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            throw new dev.prospector.agent.common.Failure(
+                    "cannot set up the Kafka topic " + payments(fleet) + " at " + bootstrap + ": "
+                            + (e.getCause() != null ? e.getCause().getMessage() : e.toString())
+                            + " (is Kafka running there?)",
+                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
+                    e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new dev.prospector.agent.common.Failure(
+                    "interrupted while setting up the Kafka topics",
+                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
+                    e);
+        }
     }
 
     /**

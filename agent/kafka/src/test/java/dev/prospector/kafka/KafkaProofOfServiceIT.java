@@ -8,6 +8,7 @@ import dev.prospector.agent.node.AgentNode;
 import dev.prospector.agent.node.AgentWiring;
 import dev.prospector.agent.testing.LocalStack;
 import dev.prospector.agent.testing.Mosquitto;
+import dev.prospector.agent.testing.ProspectorProcess;
 import dev.prospector.agent.transport.BrokerUrl;
 import dev.prospector.agent.transport.MqttLink;
 import dev.prospector.agent.transport.MqttSettings;
@@ -203,6 +204,52 @@ class KafkaProofOfServiceIT {
                         assertTrue(r.amount() > 0, d + ": " + r);
                         assertTrue(r.score() > 0 && r.score() <= 1, d + ": " + r);
                     }
+                }
+
+                // `prospector payer` pays each of them once, in nonce order, and stops at SIGTERM.
+                Map<String, Long> dueNow = new HashMap<>();
+                readDues(kafka, partitions).forEach(r -> dueNow.put(r.device() + "#" + r.epoch(), r.amount()));
+                try (ProspectorProcess payer = ProspectorProcess.start(
+                        dir.resolve("logs"),
+                        "payer",
+                        "payer",
+                        "--fleet",
+                        FLEET,
+                        "--kafka",
+                        kafka.bootstrap(),
+                        "--state-dir",
+                        dir.resolve("payer").toString(),
+                        "--kafka-replication",
+                        "1")) {
+                    Map<String, List<Long>> paid = new TreeMap<>();
+                    await("the payer paid every due")
+                            .atMost(Duration.ofSeconds(60))
+                            .pollInterval(Duration.ofMillis(500))
+                            .until(() -> {
+                                paid.clear();
+                                kafka.readCommitted(KafkaTopics.payments(FLEET), 1, r -> {
+                                    var m = com.upokecenter.cbor.CBORObject.DecodeFromBytes(r.value());
+                                    assertEquals(
+                                            dueNow.get(r.key()), m.get("amount").AsInt64Value(), r.key());
+                                    paid.computeIfAbsent(r.key(), k -> new ArrayList<>())
+                                            .add(m.get("nonce").AsInt64Value());
+                                });
+                                return paid.keySet().containsAll(dueNow.keySet());
+                            });
+                    payer.stop();
+                    System.out.println("payments: " + paid + "; the payer's exit: " + payer.exitCode());
+                    List<Long> nonces = paid.values().stream()
+                            .flatMap(List::stream)
+                            .sorted()
+                            .toList();
+                    assertEquals(dueNow.keySet(), paid.keySet(), "a payment of no due");
+                    assertEquals(
+                            java.util.stream.LongStream.range(0, nonces.size())
+                                    .boxed()
+                                    .toList(),
+                            nonces,
+                            "each due paid once, nonces from 0 without a gap");
+                    assertEquals(0, payer.exitCode(), payer.stderr());
                 }
             } finally {
                 boards.forEach(AgentNode::close);

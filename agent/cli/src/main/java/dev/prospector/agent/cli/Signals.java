@@ -10,11 +10,11 @@ import sun.misc.Signal;
  * their own, never inside the signal. A process started with a signal ignored (nohup ignores
  * SIGHUP) keeps it ignored: the JVM installs no handler then, and the agent says so in a warning.
  */
-final class Signals {
+public final class Signals {
     private Signals() {}
 
     /** Runs {@code action} on SIGTERM instead of the JVM's default (shutdown with exit 143). */
-    static void onTerminate(Runnable action) {
+    public static void onTerminate(Runnable action) {
         handle("TERM", action);
     }
 
@@ -24,7 +24,7 @@ final class Signals {
     }
 
     /** Ends the process with {@code code} from a signal handler (shutdown hooks still run). */
-    static void exit(int code) {
+    public static void exit(int code) {
         System.exit(code);
     }
 

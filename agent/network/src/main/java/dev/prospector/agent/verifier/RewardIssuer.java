@@ -143,6 +143,24 @@ public final class RewardIssuer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The ledger transaction that pays {@code amount} to the account of {@code recipientKey} (a
+     * device's first public key) with {@code nonce}, signed by the reward {@code key}: kind REWARD,
+     * shard {@link #SHARD}, fee 0. Shared with the Kafka mode's payer.
+     */
+    public static Tx rewardTx(DeviceKeys key, long nonce, byte[] recipientKey, long amount) {
+        Tx body = new Tx(
+                TxKind.REWARD,
+                SHARD,
+                Address.of(key.publicKey()),
+                nonce,
+                Address.of(recipientKey),
+                amount,
+                0,
+                new byte[64]);
+        return body.withSignature(key.sign(body.encode(), 0, Tx.BODY_SIZE));
+    }
+
     /** The reward key's address: the genesis' reward key. */
     public Address address() {
         return Address.of(key.publicKey());
@@ -181,9 +199,7 @@ public final class RewardIssuer implements AutoCloseable {
             if (d.amount() <= 0) {
                 continue;
             }
-            Tx body = new Tx(
-                    TxKind.REWARD, SHARD, address(), nonce, Address.of(d.firstKey()), d.amount(), 0, new byte[64]);
-            Tx tx = body.withSignature(key.sign(body.encode(), 0, Tx.BODY_SIZE));
+            Tx tx = rewardTx(key, nonce, d.firstKey(), d.amount());
             nonce++;
             total += d.amount();
             Issued r = new Issued(epoch, d.device(), d.amount(), tx);
