@@ -45,7 +45,14 @@ class CborPropertiesTest {
                 Arbitraries.integers().between(-300, 300).map(Cbor.Int::new));
         var big = Arbitraries.maps(keys, values()).ofMinSize(20).ofMaxSize(80).map(m -> {
             var entries = new ArrayList<Cbor.Entry>();
-            m.forEach((k, v) -> entries.add(new Cbor.Entry(k, v)));
+            // Distinct strings can encode alike (unpaired surrogates become '?'): one entry per encoded
+            // key, since a map with a key twice is refused by the encoder, as it should be.
+            var seen = new java.util.HashSet<String>();
+            m.forEach((k, v) -> {
+                if (seen.add(java.util.HexFormat.of().formatHex(Cbor.encode(k)))) {
+                    entries.add(new Cbor.Entry(k, v));
+                }
+            });
             return (Cbor.Value) new Cbor.MapValue(entries);
         });
         return Arbitraries.oneOf(values(), big, anyText().map(t -> (Cbor.Value) new Cbor.Text(t)));
