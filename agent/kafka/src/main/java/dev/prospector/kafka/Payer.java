@@ -70,8 +70,8 @@ public final class Payer implements AutoCloseable {
     /** Dues read, at most, per poll (and so per transaction). */
     static final int MAX_POLL_RECORDS = 500;
 
-    /** A payment: the due it pays and the transaction that pays it. */
-    public record Payment(long epoch, String device, long amount, long nonce, Tx tx) {
+    /** A payment: the due it pays, the reward key that pays it (its id), and the transaction. */
+    public record Payment(long epoch, String device, long amount, String payer, long nonce, Tx tx) {
         /** The record's key on the payments topic. */
         public String key() {
             return device + "#" + epoch;
@@ -83,19 +83,21 @@ public final class Payer implements AutoCloseable {
                     .Add("epoch", epoch)
                     .Add("device", device)
                     .Add("amount", amount)
+                    .Add("payer", payer)
                     .Add("nonce", nonce)
                     .Add("tx", tx.encode())
                     .EncodeToBytes();
         }
 
-        /** The nonce of a payments record; empty for one that is not a payment. */
-        static Optional<Long> nonceOf(byte[] bytes) {
+        /** The paying key's id and the nonce of a payments record; empty for one that is not a payment. */
+        static Optional<Map.Entry<String, Long>> nonceOf(byte[] bytes) {
             try {
                 CBORObject m = CBORObject.DecodeFromBytes(bytes);
                 if (m.get("v").AsInt32Value() != 1) {
                     return Optional.empty();
                 }
-                return Optional.of(m.get("nonce").AsInt64Value());
+                return Optional.of(
+                        Map.entry(m.get("payer").AsString(), m.get("nonce").AsInt64Value()));
             } catch (RuntimeException e) {
                 return Optional.empty();
             }
@@ -168,7 +170,14 @@ public final class Payer implements AutoCloseable {
         }
         try {
             producer.initTransactions(); // aborts what an earlier payer of the fleet left open
-            nextNonce = lastNonce().map(n -> n + 1).orElse(0L);
+            Optional<Map.Entry<String, Long>> last = lastNonce();
+            if (last.isPresent() && !last.get().getKey().equals(key.deviceId().value())) {
+                failure = "the last payment on " + KafkaTopics.payments(fleet) + " was made by reward key "
+                        + last.get().getKey() + ", not this payer's " + key.deviceId()
+                        + ": a fleet has one reward key (the ledger genesis'); start the payer with that key's state dir";
+                return;
+            }
+            nextNonce = last.map(e -> e.getValue() + 1).orElse(0L);
             Logger.info(
                     "payer of fleet {}: reward key {} (ledger address {}), next nonce {}",
                     fleet,
@@ -233,6 +242,7 @@ public final class Payer implements AutoCloseable {
                     due.epoch(),
                     due.device(),
                     due.amount(),
+                    key.deviceId().value(),
                     nonce,
                     RewardIssuer.rewardTx(key, nonce, due.recipient(), due.amount())));
             nonce++;
@@ -306,8 +316,8 @@ public final class Payer implements AutoCloseable {
         }
     }
 
-    /** The nonce of the last committed payment, by reading the payments topic back from its end. */
-    private Optional<Long> lastNonce() {
+    /** The key and nonce of the last committed payment, by reading the payments topic back from its end. */
+    private Optional<Map.Entry<String, Long>> lastNonce() {
         Properties c = new Properties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-payer-" + fleet + "-start");
@@ -323,10 +333,10 @@ public final class Payer implements AutoCloseable {
             for (long window = 2L * MAX_POLL_RECORDS + 2; ; window *= 4) {
                 long from = Math.max(0, end - window);
                 reader.seek(tp, from);
-                Optional<Long> last = Optional.empty();
+                Optional<Map.Entry<String, Long>> last = Optional.empty();
                 while (reader.position(tp) < end) {
                     for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(500))) {
-                        Optional<Long> n = Payment.nonceOf(r.value());
+                        Optional<Map.Entry<String, Long>> n = Payment.nonceOf(r.value());
                         if (n.isPresent()) {
                             last = n;
                         }

@@ -168,6 +168,16 @@ class KafkaPayerIT {
                 assertEquals(List.of((long) dues.size()), after.get(late.device() + "#" + late.epoch()));
                 assertEquals(dues.size() + 1, after.size(), "nothing else paid again after the restart");
             }
+
+            // Another reward key on the same fleet would start a second nonce sequence: refused.
+            Payer stranger = new Payer(FLEET, DeviceKeys.generate(), kafka.bootstrap());
+            stranger.run();
+            System.out.println("refused: a payer with another reward key: "
+                    + stranger.failure().orElse("(ran)"));
+            assertTrue(
+                    stranger.failure().orElse("").contains("was made by reward key"),
+                    stranger.failure().toString());
+            assertEquals(0, stranger.stats().paid());
         }
     }
 
