@@ -117,6 +117,9 @@ public final class Payer implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong paid = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
+    /** Refusals met, counted before their transaction commits (for the log only). */
+    private final AtomicLong refusedSeen = new AtomicLong();
+
     private final AtomicLong transactions = new AtomicLong();
     private volatile long nextNonce = -1;
     private volatile String failure;
@@ -229,12 +232,23 @@ public final class Payer implements AutoCloseable {
             Optional<String> problem = problem(r);
             if (problem.isPresent()) {
                 bad++;
-                Logger.warn(
-                        "refused a record of {} at partition {} offset {}: {}",
-                        r.topic(),
-                        r.partition(),
-                        r.offset(),
-                        problem.get());
+                // The 1st, 10th, 100th, ... refusal at warn: a flood of bad records cannot flood the log.
+                long n = refusedSeen.incrementAndGet();
+                if (n == 1 || dev.prospector.agent.verifier.OutcomeLog.isPowerOfTen(n)) {
+                    Logger.warn(
+                            "refused {} record(s) of {} so far; the latest, at partition {} offset {}: {}",
+                            n,
+                            r.topic(),
+                            r.partition(),
+                            r.offset(),
+                            problem.get());
+                } else {
+                    Logger.debug(
+                            "refused the record at partition {} offset {}: {}",
+                            r.partition(),
+                            r.offset(),
+                            problem.get());
+                }
                 continue;
             }
             RewardDue due = RewardDue.decode(r.value()).orElseThrow();

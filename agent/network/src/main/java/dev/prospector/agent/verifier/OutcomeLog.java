@@ -87,7 +87,8 @@ public final class OutcomeLog {
                 + " in " + budget.windowSeconds() + " s; --debug logs each)";
     }
 
-    static boolean isPowerOfTen(long n) {
+    /** Whether {@code n} is 1, 10, 100, ...: when a count worth saying once in a while is said. */
+    public static boolean isPowerOfTen(long n) {
         while (n >= 10 && n % 10 == 0) {
             n /= 10;
         }
