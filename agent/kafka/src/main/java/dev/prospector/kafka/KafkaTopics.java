@@ -142,52 +142,66 @@ public final class KafkaTopics {
                     "min.insync.replicas", String.valueOf(Math.max(1, replication - 1)),
                     "unclean.leader.election.enable", "false",
                     "retention.ms", "-1");
-            try {
-                admin.createTopics(List.of(new NewTopic(payments(fleet), 1, replication).configs(configs)))
-                        .all()
-                        .get(30, TimeUnit.SECONDS);
-                Logger.info("created Kafka topic {} (1 partition, replication {})", payments(fleet), replication);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof TopicExistsException)) {
-                    throw e;
-                }
-            }
-            int n = -1;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (n < 0) {
-                try {
-                    n = admin.describeTopics(Set.of(payments(fleet)))
-                            .allTopicNames()
-                            .get(30, TimeUnit.SECONDS)
-                            .get(payments(fleet))
-                            .partitions()
-                            .size();
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
-                            || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    TimeUnit.MILLISECONDS.sleep(200);
-                }
-            }
+            create(admin, new NewTopic(payments(fleet), 1, replication).configs(configs));
+            int n = describe(admin, Set.of(payments(fleet)))
+                    .get(payments(fleet))
+                    .partitions()
+                    .size();
             if (n != 1) {
                 throw new dev.prospector.agent.common.Failure("topic " + payments(fleet) + " has " + n
                         + " partitions: payments need one (their nonces in order); delete it or make it anew");
             }
         } catch (ExecutionException | TimeoutException e) {
-            throw new dev.prospector.agent.common.Failure(
-                    "cannot set up the Kafka topic " + payments(fleet) + " at " + bootstrap + ": "
-                            + (e.getCause() != null ? e.getCause().getMessage() : e.toString())
-                            + " (is Kafka running there?)",
-                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
-                    e);
+            throw unavailable("the Kafka topic " + payments(fleet), bootstrap, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new dev.prospector.agent.common.Failure(
-                    "interrupted while setting up the Kafka topics",
-                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
-                    e);
+            throw unavailable("the Kafka topic " + payments(fleet), bootstrap, e);
         }
+    }
+
+    /** Creates {@code t} unless it exists, and says so. */
+    private static void create(Admin admin, NewTopic t)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        try {
+            admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
+            Logger.info(
+                    "created Kafka topic {} ({} partitions, replication {})",
+                    t.name(),
+                    t.numPartitions(),
+                    t.replicationFactor());
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
+        }
+    }
+
+    /** The topics' descriptions; a topic just created may not be in the broker's metadata yet: asks again for a while. */
+    private static Map<String, org.apache.kafka.clients.admin.TopicDescription> describe(Admin admin, Set<String> names)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                        || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                TimeUnit.MILLISECONDS.sleep(200);
+            }
+        }
+    }
+
+    /** The one line for topics that could not be set up. */
+    private static dev.prospector.agent.common.Failure unavailable(String what, String bootstrap, Exception e) {
+        String why = e instanceof InterruptedException
+                ? "interrupted"
+                : (e.getCause() != null ? e.getCause().getMessage() : e.toString()) + " (is Kafka running there?)";
+        return new dev.prospector.agent.common.Failure(
+                "cannot set up " + what + " at " + bootstrap + ": " + why,
+                dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
+                e);
     }
 
     /**
@@ -218,35 +232,9 @@ public final class KafkaTopics {
             forever.put("retention.ms", "-1");
             topics.add(new NewTopic(rewards(fleet), partitions, replication).configs(forever));
             for (NewTopic t : topics) {
-                try {
-                    admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
-                    Logger.info(
-                            "created Kafka topic {} ({} partitions, replication {})",
-                            t.name(),
-                            partitions,
-                            replication);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw e;
-                    }
-                }
+                create(admin, t);
             }
-            // A topic just created may not be in the broker's metadata yet: ask again for a while.
-            Map<String, org.apache.kafka.clients.admin.TopicDescription> described = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (described == null) {
-                try {
-                    described = admin.describeTopics(Set.of(reports(fleet), chain(fleet), service(fleet)))
-                            .allTopicNames()
-                            .get(30, TimeUnit.SECONDS);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
-                            || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    TimeUnit.MILLISECONDS.sleep(200);
-                }
-            }
+            var described = describe(admin, Set.of(reports(fleet), chain(fleet), service(fleet)));
             stampOnAppend(admin, reports(fleet));
             int reports = described.get(reports(fleet)).partitions().size();
             for (String state : List.of(chain(fleet), service(fleet))) {
@@ -258,18 +246,10 @@ public final class KafkaTopics {
             }
             return reports;
         } catch (ExecutionException | TimeoutException e) {
-            throw new dev.prospector.agent.common.Failure(
-                    "cannot set up the Kafka topics of fleet " + fleet + " at " + bootstrap + ": "
-                            + (e.getCause() != null ? e.getCause().getMessage() : e.toString())
-                            + " (is Kafka running there?)",
-                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
-                    e);
+            throw unavailable("the Kafka topics of fleet " + fleet, bootstrap, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new dev.prospector.agent.common.Failure(
-                    "interrupted while setting up the Kafka topics",
-                    dev.prospector.agent.common.Failure.Kind.UNAVAILABLE,
-                    e);
+            throw unavailable("the Kafka topics of fleet " + fleet, bootstrap, e);
         }
     }
 }
