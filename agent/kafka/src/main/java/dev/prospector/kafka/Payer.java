@@ -123,6 +123,9 @@ public final class Payer implements AutoCloseable {
     private final AtomicLong transactions = new AtomicLong();
     private volatile long nextNonce = -1;
     private volatile String failure;
+    /** The failure is one a restart would not mend (taken over, another key): an operator's to settle. */
+    private volatile boolean settled;
+
     private boolean inTransaction;
 
     /** A payer of {@code fleet}'s rewards due at Kafka {@code bootstrap}, signing with the reward {@code key}. */
@@ -178,6 +181,7 @@ public final class Payer implements AutoCloseable {
                 failure = "the last payment on " + KafkaTopics.payments(fleet) + " was made by reward key "
                         + last.get().getKey() + ", not this payer's " + key.deviceId()
                         + ": a fleet has one reward key (the ledger genesis'); start the payer with that key's state dir";
+                settled = true;
                 return;
             }
             nextNonce = last.map(e -> e.getValue() + 1).orElse(0L);
@@ -201,6 +205,7 @@ public final class Payer implements AutoCloseable {
         } catch (ProducerFencedException e) {
             failure = "another payer of fleet " + fleet
                     + " started with its transactional id and took over; this one stopped (one payer per fleet)";
+            settled = true;
         } catch (KafkaException e) {
             failure = "Kafka at " + bootstrap + ": " + e.getMessage();
         } finally {
@@ -219,6 +224,15 @@ public final class Payer implements AutoCloseable {
     /** Why {@link #run} returned before {@link #close}; empty after a close. */
     public Optional<String> failure() {
         return Optional.ofNullable(failure);
+    }
+
+    /**
+     * Whether the failure is one that starting again would not mend: another payer of the fleet took
+     * over, or this payer's key is not the fleet's. Restarting it then would fence the other payer in
+     * turn, and the two would take turns.
+     */
+    public boolean failureIsSettled() {
+        return settled;
     }
 
     /** One transaction: a payment for each whole due of the poll, and the poll's offsets. */

@@ -75,10 +75,12 @@ public final class PayerCommand implements Callable<Integer> {
             Signals.onTerminate(() -> Signals.exit(0)); // as systemd expects: the hook stops the payer
             payer.run();
             if (payer.failure().isPresent()) {
+                // Taken over or the wrong key: exit 2, which systemd does not restart (RestartPreventExitStatus=2),
+                // or two payers would fence each other in turn. Kafka away: restart.
                 throw new Failure(
                         "the payer of fleet " + fleet + " stopped: "
                                 + payer.failure().get(),
-                        Failure.Kind.UNAVAILABLE);
+                        payer.failureIsSettled() ? Failure.Kind.BAD_INPUT : Failure.Kind.UNAVAILABLE);
             }
             return 0;
         }

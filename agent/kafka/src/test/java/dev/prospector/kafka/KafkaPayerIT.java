@@ -111,6 +111,7 @@ class KafkaPayerIT {
             assertTrue(
                     first.failure().orElse("").contains("another payer"),
                     first.failure().toString());
+            assertTrue(first.failureIsSettled(), "taken over: not one for a restart to mend");
 
             Map<String, List<Long>> paid = new HashMap<>();
             await("every due paid")
@@ -178,6 +179,7 @@ class KafkaPayerIT {
                     stranger.failure().orElse("").contains("was made by reward key"),
                     stranger.failure().toString());
             assertEquals(0, stranger.stats().paid());
+            assertTrue(stranger.failureIsSettled());
         }
     }
 
