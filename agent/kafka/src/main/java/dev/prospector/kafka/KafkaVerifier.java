@@ -50,10 +50,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.tinylog.Logger;
 
 /**
@@ -223,25 +219,17 @@ public final class KafkaVerifier implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties c = KafkaClients.readCommitted(bootstrap, "prospector-verifier-" + verifierId);
         c.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-verifier-" + verifierId);
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(MAX_POLL_RECORDS));
         c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
         c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
-        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         this.consumer = new KafkaConsumer<>(c);
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "prospector-verifier-" + verifierId);
-        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "prospector-verifier-" + fleet + "-" + group + "-" + verifierId);
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        Properties p = KafkaClients.transactional(
+                bootstrap,
+                "prospector-verifier-" + verifierId,
+                "prospector-verifier-" + fleet + "-" + group + "-" + verifierId);
         p.put(ProducerConfig.LINGER_MS_CONFIG, "2");
         // Back-to-back transactions: the next one's first request (adding partitions or the
         // consumed offsets) can find the coordinator still completing the last commit, is refused
@@ -250,9 +238,6 @@ public final class KafkaVerifier implements AutoCloseable {
         // 51-60 ms (docs/BENCHMARKS.md). Real failures still back off exponentially, up to
         // retry.backoff.max.ms (1 s).
         p.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, String.valueOf(RETRY_BACKOFF.toMillis()));
-        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "30000");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.producer = new KafkaProducer<>(p);
         // Last: its thread starts at once, and nothing after it can fail and leave it running.
         this.signer = receipts.map(link -> new ReceiptSigner(
@@ -354,24 +339,7 @@ public final class KafkaVerifier implements AutoCloseable {
         } catch (RuntimeException e) {
             Logger.error(e, "the Kafka verifier {} stopped", verifierId);
         } finally {
-            if (inTransaction) {
-                // Left open, it would hold back read_committed readers of its partitions until it timed out.
-                try {
-                    producer.abortTransaction();
-                } catch (RuntimeException e) {
-                    Logger.debug("aborting the open transaction: {}", e.toString());
-                }
-            }
-            try {
-                consumer.close(Duration.ofSeconds(5));
-            } catch (RuntimeException e) {
-                Logger.debug("closing the consumer: {}", e.toString());
-            }
-            try {
-                producer.close(Duration.ofSeconds(5));
-            } catch (RuntimeException e) {
-                Logger.debug("closing the producer: {}", e.toString());
-            }
+            KafkaClients.shutDown(consumer, producer, inTransaction);
         }
     }
 
@@ -779,13 +747,7 @@ public final class KafkaVerifier implements AutoCloseable {
         if (tps.isEmpty()) {
             return;
         }
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-verifier-" + verifierId + "-rebuild");
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        Properties c = KafkaClients.readCommitted(bootstrap, "prospector-verifier-" + verifierId + "-rebuild");
         Map<TopicPartition, Long> end;
         Properties u = new Properties();
         u.putAll(c);

@@ -22,15 +22,10 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.tinylog.Logger;
 
 /**
@@ -133,28 +128,14 @@ public final class Payer implements AutoCloseable {
         this.fleet = fleet;
         this.key = key;
         this.bootstrap = bootstrap;
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, "prospector-payer-" + fleet);
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-payer-" + fleet);
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        String id = "prospector-payer-" + fleet;
+        Properties c = KafkaClients.readCommitted(bootstrap, id);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, id);
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(MAX_POLL_RECORDS));
         c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(MAX_POLL_RECORDS * MAX_RECORD_BYTES));
-        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "prospector-payer-" + fleet);
-        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "prospector-payer-" + fleet);
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "30000");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.consumer = new KafkaConsumer<>(c);
-        this.producer = new KafkaProducer<>(p);
+        this.producer = new KafkaProducer<>(KafkaClients.transactional(bootstrap, id, id));
     }
 
     /** The reward key's ledger address: the genesis' reward key. */
@@ -209,14 +190,7 @@ public final class Payer implements AutoCloseable {
         } catch (KafkaException e) {
             failure = "Kafka at " + bootstrap + ": " + e.getMessage();
         } finally {
-            if (inTransaction) {
-                try {
-                    producer.abortTransaction();
-                } catch (RuntimeException e) {
-                    Logger.debug("aborting the open transaction: {}", e.toString());
-                }
-            }
-            closeQuietly();
+            KafkaClients.shutDown(consumer, producer, inTransaction);
             stopped.countDown();
         }
     }
@@ -346,13 +320,7 @@ public final class Payer implements AutoCloseable {
 
     /** The key and nonce of the last committed payment, by reading the payments topic back from its end. */
     private Optional<Map.Entry<String, Long>> lastNonce() {
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "prospector-payer-" + fleet + "-start");
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        Properties c = KafkaClients.readCommitted(bootstrap, "prospector-payer-" + fleet + "-start");
         TopicPartition tp = new TopicPartition(KafkaTopics.payments(fleet), 0);
         try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(c)) {
             reader.assign(List.of(tp));
@@ -382,7 +350,7 @@ public final class Payer implements AutoCloseable {
     public void close() {
         stop.set(true);
         if (ran.compareAndSet(false, true)) {
-            closeQuietly(); // never ran
+            KafkaClients.shutDown(consumer, producer, false); // never ran
             stopped.countDown();
             return;
         }
@@ -393,19 +361,6 @@ public final class Payer implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private void closeQuietly() {
-        try {
-            consumer.close(Duration.ofSeconds(5));
-        } catch (RuntimeException e) {
-            Logger.debug("closing the consumer: {}", e.toString());
-        }
-        try {
-            producer.close(Duration.ofSeconds(5));
-        } catch (RuntimeException e) {
-            Logger.debug("closing the producer: {}", e.toString());
         }
     }
 }
