@@ -115,8 +115,7 @@ record CoreTime(long wallNanos, long idleTicks, long allTicks, int cpus, long br
         try (DirectoryStream<Path> ts = Files.newDirectoryStream(tasks)) {
             for (Path t : ts) {
                 try {
-                    String stat = Files.readString(t.resolve("schedstat")).trim();
-                    sum += Long.parseLong(stat.substring(0, stat.indexOf(' ')));
+                    sum += CpuTime.onCpuNanos(t);
                 } catch (IOException | RuntimeException e) {
                     // A thread that ended meanwhile: its time falls into other processes' share.
                 }

@@ -49,9 +49,7 @@ record CpuTime(long processNanos, Map<Integer, Long> compilerNanos) {
                             OTHERS.put(tid, Boolean.TRUE);
                             continue;
                         }
-                        String stat =
-                                Files.readString(task.resolve("schedstat")).trim();
-                        jit.put(tid, Long.parseLong(stat.substring(0, stat.indexOf(' '))));
+                        jit.put(tid, onCpuNanos(task));
                     } catch (IOException | RuntimeException e) {
                         // The thread ended meanwhile: its time is left in the drain's.
                     }
@@ -61,6 +59,12 @@ record CpuTime(long processNanos, Map<Integer, Long> compilerNanos) {
             }
         }
         return new CpuTime(BenchTransportCommand.processCpuNanos(), Map.copyOf(jit));
+    }
+
+    /** Nanoseconds on CPU of the thread at {@code task} ({@code /proc/PID/task/TID}): its schedstat's first field. */
+    static long onCpuNanos(Path task) throws IOException {
+        String stat = Files.readString(task.resolve("schedstat")).trim();
+        return Long.parseLong(stat.substring(0, stat.indexOf(' ')));
     }
 
     static boolean isCompiler(String comm) {
