@@ -217,8 +217,10 @@ public final class Payer implements AutoCloseable {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (ConsumerRecord<String, byte[]> r : records) {
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
-            Optional<String> problem = problem(r);
-            if (problem.isPresent()) {
+            RewardDue due;
+            try {
+                due = due(r);
+            } catch (Refused refused) {
                 bad++;
                 // The 1st, 10th, 100th, ... refusal at warn: a flood of bad records cannot flood the log.
                 long n = refusedSeen.incrementAndGet();
@@ -229,17 +231,16 @@ public final class Payer implements AutoCloseable {
                             r.topic(),
                             r.partition(),
                             r.offset(),
-                            problem.get());
+                            refused.getMessage());
                 } else {
                     Logger.debug(
                             "refused the record at partition {} offset {}: {}",
                             r.partition(),
                             r.offset(),
-                            problem.get());
+                            refused.getMessage());
                 }
                 continue;
             }
-            RewardDue due = RewardDue.decode(r.value()).orElseThrow();
             payments.add(new Payment(
                     due.epoch(),
                     due.device(),
@@ -281,27 +282,33 @@ public final class Payer implements AutoCloseable {
         }
     }
 
-    /** What is wrong with a record of the rewards topic, if anything. */
-    static Optional<String> problem(ConsumerRecord<String, byte[]> r) {
+    /** A record of the rewards topic that is not a whole due; the message says what is wrong. */
+    static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Refused(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /** The due a record of the rewards topic holds, checked whole. */
+    static RewardDue due(ConsumerRecord<String, byte[]> r) throws Refused {
         if (r.value() == null || r.value().length > MAX_RECORD_BYTES) {
-            return Optional.of("not a reward due: " + (r.value() == null ? "no value" : r.value().length + " bytes"));
+            throw new Refused("not a reward due: " + (r.value() == null ? "no value" : r.value().length + " bytes"));
         }
-        Optional<RewardDue> decoded = RewardDue.decode(r.value());
-        if (decoded.isEmpty()) {
-            return Optional.of("not a reward due (version 1 CBOR expected)");
-        }
-        RewardDue due = decoded.get();
+        RewardDue due = RewardDue.decode(r.value())
+                .orElseThrow(() -> new Refused("not a reward due (version 1 CBOR expected)"));
         if (due.amount() <= 0) {
-            return Optional.of("amount " + due.amount() + " is not above 0");
+            throw new Refused("amount " + due.amount() + " is not above 0");
         }
         if (due.recipient() == null || due.recipient().length != 32) {
-            return Optional.of("the recipient is not a 32-byte public key");
+            throw new Refused("the recipient is not a 32-byte public key");
         }
         if (!DeviceId.isValid(due.device())
                 || !DeviceId.of(due.recipient()).value().equals(due.device())) {
-            return Optional.of("the recipient key is not device " + due.device() + "'s");
+            throw new Refused("the recipient key is not device " + due.device() + "'s");
         }
-        return Optional.empty();
+        return due;
     }
 
     /** The consumer back to the committed offsets (after an aborted transaction). */
